@@ -1,0 +1,1 @@
+"""clientgraph: a GraphQL API for client-relationship management."""

@@ -1,0 +1,81 @@
+"""Bearer tokens: signed and expiring (HS256 via PyJWT), resolved to the calling Viewer."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import jwt
+from clientgraph.db import models
+from clientgraph.resolvers.enums import Permission, UserRole
+from clientgraph.resolvers.policy import Viewer
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+ALGORITHM = "HS256"
+AUDIENCE = "clientgraph"
+
+
+class InvalidToken(Exception):
+    """Missing, malformed, expired, forged, or for a user who is gone."""
+
+
+def issue_token(secret: str, *, user_id: uuid.UUID, firm_id: uuid.UUID, ttl_seconds: int) -> str:
+    now = datetime.now(UTC)
+    claims = {
+        "sub": str(user_id),
+        "firm": str(firm_id),
+        "aud": AUDIENCE,
+        "iat": now,
+        "exp": now + timedelta(seconds=ttl_seconds),
+    }
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+
+
+def read_token(secret: str, token: str) -> tuple[uuid.UUID, uuid.UUID]:
+    """(user id, firm id) of a valid token."""
+    try:
+        claims = jwt.decode(
+            token,
+            secret,
+            algorithms=[ALGORITHM],
+            audience=AUDIENCE,
+            options={"require": ["sub", "firm", "exp", "aud"]},
+        )
+        return uuid.UUID(claims["sub"]), uuid.UUID(claims["firm"])
+    except (jwt.PyJWTError, ValueError, TypeError) as error:
+        raise InvalidToken(str(error)) from error
+
+
+def bearer_token(authorization: str | None) -> str:
+    if not authorization:
+        raise InvalidToken("missing Authorization header")
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise InvalidToken("expected 'Authorization: Bearer <token>'")
+    return token.strip()
+
+
+async def load_viewer(session: AsyncSession, user_id: uuid.UUID, firm_id: uuid.UUID) -> Viewer:
+    """The viewer behind a token; a deleted or deactivated user's token no longer works."""
+    user = models.User
+    found = (
+        await session.execute(
+            select(user.name, user.role, user.permissions).where(
+                user.id == user_id,
+                user.firm_id == firm_id,
+                user.deleted_at.is_(None),
+                user.is_active.is_(True),
+            )
+        )
+    ).first()
+    if found is None:
+        raise InvalidToken("the token's user no longer exists")
+    name, role, permissions = found
+    return Viewer(
+        user_id=user_id,
+        firm_id=firm_id,
+        name=name,
+        role=UserRole(role),
+        granted=frozenset(Permission(p) for p in permissions if p in Permission.__members__),
+    )

@@ -1,0 +1,174 @@
+"""The `clientgraph` command: serve, migrate, create-firm, token, export-schema."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import uuid
+
+import orjson
+from clientgraph.auth import issue_token
+from clientgraph.db import models
+from clientgraph.db.engine import Database
+from clientgraph.db.migrate import upgrade
+from clientgraph.db.queries import fold
+from clientgraph.resolvers.errors import UserErrors
+from clientgraph.resolvers.firms import create_firm
+from clientgraph.settings import Settings, get_settings
+from sqlalchemy import select
+
+EXAMPLE_QUERY = """{
+  viewer { user { name role } firm { name settings { clientOwnershipEnabled } } }
+  accounts(first: 5, filter: {ownedByMe: true}, orderBy: {field: NAME, direction: ASC}) {
+    totalCount
+    nodes { name customerNumber owner { name } tags teamMembers { name } }
+  }
+  clientOwners(first: 10) { nodes { name accountCount user { email } } }
+}"""
+
+
+def _token(settings: Settings, user_id: uuid.UUID, firm_id: uuid.UUID) -> str:
+    return issue_token(
+        settings.signing_secret(),
+        user_id=user_id,
+        firm_id=firm_id,
+        ttl_seconds=settings.token_ttl_seconds,
+    )
+
+
+async def _find_user(db: Database, email: str, firm: str | None) -> models.User:
+    query = select(models.User).where(
+        models.User.email_folded == fold(email.strip()), models.User.deleted_at.is_(None)
+    )
+    if firm:
+        query = query.where(models.User.firm_id == uuid.UUID(firm))
+    async with db.read_sessions() as session:
+        found = list(await session.scalars(query))
+    if not found:
+        raise SystemExit(f"no user with email {email}")
+    if len(found) > 1:
+        firms = ", ".join(str(user.firm_id) for user in found)
+        raise SystemExit(f"{email} is a user in several firms ({firms}); pass --firm")
+    return found[0]
+
+
+async def _demo(settings: Settings) -> None:
+    from clientgraph.demo import seed_demo
+
+    db = Database(settings.database_url)
+    try:
+        user_id = await seed_demo(db)
+        async with db.read_sessions() as session:
+            user = await session.get_one(models.User, user_id)
+    finally:
+        await db.dispose()
+    token = _token(settings, user.id, user.firm_id)
+    print("\nDemo firm ready. Open http://127.0.0.1:8000/graphql, and under Headers paste:\n")
+    print(orjson.dumps({"Authorization": f"Bearer {token}"}).decode())
+    print("\nThen try this query:\n")
+    print(EXAMPLE_QUERY)
+    print(
+        "\nOther demo users (get a token with `.venv/bin/clientgraph token EMAIL`): "
+        "bjorn@nordlys.example (edits all), clara@nordlys.example (assigned accounts only), "
+        "dan@nordlys.example (read-only).\n",
+        flush=True,
+    )
+
+
+def serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    settings = get_settings()
+    settings.signing_secret()
+    upgrade(settings.database_url)
+    if args.demo:
+        asyncio.run(_demo(settings))
+    uvicorn.run(
+        "clientgraph.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level="info",
+    )
+
+
+def migrate(_: argparse.Namespace) -> None:
+    upgrade(get_settings().database_url)
+    print("database is up to date")
+
+
+def create_firm_command(args: argparse.Namespace) -> None:
+    settings = get_settings()
+
+    async def run() -> tuple[uuid.UUID, uuid.UUID]:
+        db = Database(settings.database_url)
+        try:
+            return await create_firm(
+                db, name=args.name, admin_email=args.admin_email, admin_name=args.admin_name
+            )
+        finally:
+            await db.dispose()
+
+    try:
+        firm_id, user_id = asyncio.run(run())
+    except UserErrors as error:
+        raise SystemExit(f"cannot create the firm: {error}") from error
+    token = _token(settings, user_id, firm_id)
+    print(orjson.dumps({"firmId": str(firm_id), "userId": str(user_id), "token": token}).decode())
+
+
+def token_command(args: argparse.Namespace) -> None:
+    settings = get_settings()
+
+    async def run() -> models.User:
+        db = Database(settings.database_url)
+        try:
+            return await _find_user(db, args.email, args.firm)
+        finally:
+            await db.dispose()
+
+    user = asyncio.run(run())
+    print(_token(settings, user.id, user.firm_id))
+
+
+def export_schema(_: argparse.Namespace) -> None:
+    from clientgraph.schema.schema import build_schema
+
+    sys.stdout.write(build_schema().as_str() + "\n")
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="clientgraph", description=__doc__)
+    commands = root.add_subparsers(dest="command", required=True)
+
+    serve_parser = commands.add_parser("serve", help="migrate, then serve /graphql")
+    serve_parser.add_argument("--host", default="127.0.0.1")
+    serve_parser.add_argument("--port", type=int, default=8000)
+    serve_parser.add_argument("--workers", type=int, default=1)
+    serve_parser.add_argument("--demo", action="store_true", help="seed the demo firm once")
+    serve_parser.set_defaults(handler=serve)
+
+    commands.add_parser("migrate", help="apply migrations and exit").set_defaults(handler=migrate)
+
+    firm_parser = commands.add_parser("create-firm", help="create a firm and its first owner")
+    firm_parser.add_argument("name")
+    firm_parser.add_argument("--admin-email", required=True)
+    firm_parser.add_argument("--admin-name")
+    firm_parser.set_defaults(handler=create_firm_command)
+
+    token_parser = commands.add_parser("token", help="print a bearer token for a user")
+    token_parser.add_argument("email")
+    token_parser.add_argument("--firm", help="the firm id, if the email is in several firms")
+    token_parser.set_defaults(handler=token_command)
+
+    commands.add_parser("export-schema", help="print the GraphQL SDL").set_defaults(
+        handler=export_schema
+    )
+    return root
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parser().parse_args(argv)
+    args.handler(args)

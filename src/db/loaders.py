@@ -1,0 +1,192 @@
+"""Per-request DataLoaders: one batched `WHERE key IN (...)` statement per kind of relation.
+
+Every loader runs its statement through `run`, which serialises use of the request's one
+AsyncSession (DataLoader dispatches each batch as its own task, and a session refuses
+concurrent operations).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
+
+from clientgraph.db import models
+from clientgraph.db.queries import columns_of, select_rows, to_row
+from clientgraph.db.rows import (
+    AccountContactRow,
+    AccountRow,
+    ClientOwnerRow,
+    ContactRow,
+    FirmRow,
+    UserRow,
+)
+from sqlalchemy import ColumnElement, Row, Select, func, select
+from strawberry.dataloader import DataLoader
+
+K = TypeVar("K")
+V = TypeVar("V")
+RowT = TypeVar("RowT")
+Runner = Callable[[Select[Any]], Awaitable[Sequence[Row[Any]]]]
+Ids = list[uuid.UUID]
+
+
+def _single(
+    run: Runner, build: Callable[[Ids], Select[Any]], row_type: type[RowT]
+) -> DataLoader[uuid.UUID, RowT | None]:
+    """Each key to the row whose `id` it is, or None."""
+
+    async def load(keys: Ids) -> list[RowT | None]:
+        found = {row.id: to_row(row_type, row) for row in await run(build(keys))}
+        return [found.get(key) for key in keys]
+
+    return DataLoader(load_fn=load)
+
+
+def _grouped(
+    run: Runner, build: Callable[[Ids], Select[Any]], value_of: Callable[[Row[Any]], V]
+) -> DataLoader[uuid.UUID, list[V]]:
+    """Each key to the list of values whose first selected column (the group key) is that key.
+
+    The statement's ORDER BY decides the order within each list.
+    """
+
+    async def load(keys: Ids) -> list[list[V]]:
+        groups: dict[uuid.UUID, list[V]] = defaultdict(list)
+        for row in await run(build(keys)):
+            groups[row[0]].append(value_of(row))
+        return [groups.get(key, []) for key in keys]
+
+    return DataLoader(load_fn=load)
+
+
+def _link_row(row: Row[Any]) -> AccountContactRow:
+    link_columns = 5
+    return AccountContactRow(
+        account_id=row[1],
+        description=row[2],
+        is_commercial=row[3],
+        is_operational=row[4],
+        linked_at=row[5],
+        contact=to_row(ContactRow, row, offset=1 + link_columns),
+    )
+
+
+class Loaders:
+    """The loaders of one request, scoped to the caller's firm and account visibility."""
+
+    def __init__(
+        self, run: Runner, firm_id: uuid.UUID, visible_accounts: ColumnElement[bool]
+    ) -> None:
+        account, owner, user = models.Account, models.ClientOwner, models.User
+        link, contact = models.AccountContact, models.Contact
+        live_users = (user.firm_id == firm_id) & user.deleted_at.is_(None)
+
+        self.firm = _single(
+            run, lambda ids: select_rows(FirmRow).where(models.Firm.id.in_(ids)), FirmRow
+        )
+        self.user = _single(
+            run,
+            lambda ids: select_rows(UserRow).where(user.firm_id == firm_id, user.id.in_(ids)),
+            UserRow,
+        )
+        self.owner = _single(
+            run,
+            lambda ids: select_rows(ClientOwnerRow).where(
+                owner.firm_id == firm_id, owner.id.in_(ids)
+            ),
+            ClientOwnerRow,
+        )
+        self.account = _single(
+            run,
+            lambda ids: select_rows(AccountRow).where(visible_accounts, account.id.in_(ids)),
+            AccountRow,
+        )
+        self.contact = _single(
+            run,
+            lambda ids: select_rows(ContactRow).where(
+                contact.firm_id == firm_id, contact.id.in_(ids)
+            ),
+            ContactRow,
+        )
+        self.owner_by_user: DataLoader[uuid.UUID, list[ClientOwnerRow]] = _grouped(
+            run,
+            lambda ids: select(owner.user_id, *columns_of(ClientOwnerRow)).where(
+                owner.firm_id == firm_id, owner.user_id.in_(ids)
+            ),
+            lambda row: to_row(ClientOwnerRow, row, offset=1),
+        )
+        self.tags: DataLoader[uuid.UUID, list[str]] = _grouped(
+            run,
+            lambda ids: (
+                select(models.AccountTag.account_id, models.AccountTag.tag)
+                .where(models.AccountTag.firm_id == firm_id, models.AccountTag.account_id.in_(ids))
+                .order_by(models.AccountTag.tag)
+            ),
+            lambda row: row[1],
+        )
+        self.team_members: DataLoader[uuid.UUID, list[UserRow]] = _grouped(
+            run,
+            lambda ids: (
+                select(models.AccountTeamMember.account_id, *columns_of(UserRow))
+                .join(
+                    user,
+                    (user.firm_id == models.AccountTeamMember.firm_id)
+                    & (user.id == models.AccountTeamMember.user_id),
+                )
+                .where(live_users, models.AccountTeamMember.account_id.in_(ids))
+                .order_by(user.name_folded, user.id)
+            ),
+            lambda row: to_row(UserRow, row, offset=1),
+        )
+        link_columns = (
+            link.account_id,
+            link.description,
+            link.is_commercial,
+            link.is_operational,
+            link.linked_at,
+            *columns_of(ContactRow),
+        )
+        contact_join = (contact.firm_id == link.firm_id) & (contact.id == link.contact_id)
+        self.account_contacts: DataLoader[uuid.UUID, list[AccountContactRow]] = _grouped(
+            run,
+            lambda ids: (
+                select(link.account_id, *link_columns)
+                .join(contact, contact_join)
+                .where(link.firm_id == firm_id, link.account_id.in_(ids))
+                .order_by(contact.last_name_folded, contact.first_name_folded, contact.id)
+            ),
+            _link_row,
+        )
+        self.contact_links: DataLoader[uuid.UUID, list[AccountContactRow]] = _grouped(
+            run,
+            lambda ids: (
+                select(link.contact_id, *link_columns)
+                .join(contact, contact_join)
+                .join(account, (account.firm_id == link.firm_id) & (account.id == link.account_id))
+                .where(visible_accounts, link.contact_id.in_(ids))
+                .order_by(account.name_folded, account.id)
+            ),
+            _link_row,
+        )
+        self.contact_emails: DataLoader[uuid.UUID, list[str]] = _grouped(
+            run,
+            lambda ids: (
+                select(models.ContactEmail.contact_id, models.ContactEmail.email)
+                .where(
+                    models.ContactEmail.firm_id == firm_id, models.ContactEmail.contact_id.in_(ids)
+                )
+                .order_by(models.ContactEmail.position)
+            ),
+            lambda row: row[1],
+        )
+        self.owner_account_count: DataLoader[uuid.UUID, list[int]] = _grouped(
+            run,
+            lambda ids: (
+                select(account.owner_id, func.count())
+                .where(visible_accounts, account.owner_id.in_(ids))
+                .group_by(account.owner_id)
+            ),
+            lambda row: row[1],
+        )

@@ -1,0 +1,335 @@
+"""Typed SQLAlchemy models: the write side (ORM unit of work) and the table definitions.
+
+Every table carries `firm_id`, and it is the first column of every unique index and of every
+foreign key that crosses tables, so tenants stay apart and tables can be distributed by firm.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    Uuid,
+    text,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id() -> uuid.UUID:
+    return uuid.uuid4()
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timestamps stored in UTC and always read back timezone-aware.
+
+    SQLite keeps no time zone, so values are normalised to naive UTC on the way in and
+    given back their UTC zone on the way out; PostgreSQL stores `timestamptz`.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
+
+
+def firm_fk(columns: list[str], table: str, *, ondelete: str | None = None) -> ForeignKeyConstraint:
+    """A tenant-safe foreign key: (firm_id, <id>) references (firm_id, id) of `table`."""
+    return ForeignKeyConstraint(
+        ["firm_id", *columns], [f"{table}.firm_id", f"{table}.id"], ondelete=ondelete
+    )
+
+
+class Firm(Base):
+    __tablename__ = "firms"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(200))
+    client_ownership_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    customer_number_min_length: Mapped[int | None] = mapped_column(Integer)
+    customer_number_max_length: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @property
+    def firm_id(self) -> uuid.UUID:
+        return self.id
+
+
+class User(Base):
+    """A member of the firm's staff. Deleted users stay as rows so history keeps their name."""
+
+    __tablename__ = "users"
+    __table_args__ = (
+        UniqueConstraint("firm_id", "id"),
+        ForeignKeyConstraint(["firm_id"], ["firms.id"], ondelete="CASCADE"),
+        Index(
+            "uq_users_firm_id_email_folded_live",
+            "firm_id",
+            "email_folded",
+            unique=True,
+            sqlite_where=text("deleted_at IS NULL"),
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
+        Index("ix_users_firm_id_name_folded_id", "firm_id", "name_folded", "id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    firm_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    name: Mapped[str] = mapped_column(String(200))
+    name_folded: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(320))
+    email_folded: Mapped[str] = mapped_column(String(320))
+    role: Mapped[str] = mapped_column(String(20))
+    permissions: Mapped[list[Any]] = mapped_column(default=list)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column()
+
+
+class ClientOwner(Base):
+    """An entry of the firm's address book of client owners: a user, or a name only."""
+
+    __tablename__ = "client_owners"
+    __table_args__ = (
+        UniqueConstraint("firm_id", "id"),
+        UniqueConstraint("firm_id", "user_id"),
+        ForeignKeyConstraint(["firm_id"], ["firms.id"], ondelete="CASCADE"),
+        firm_fk(["user_id"], "users"),
+        Index("ix_client_owners_firm_id_name_folded_id", "firm_id", "name_folded", "id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    firm_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    name: Mapped[str] = mapped_column(String(200))
+    name_folded: Mapped[str] = mapped_column(String(200))
+    user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Account(Base):
+    __tablename__ = "accounts"
+    __table_args__ = (
+        UniqueConstraint("firm_id", "id"),
+        UniqueConstraint("firm_id", "customer_number"),
+        ForeignKeyConstraint(["firm_id"], ["firms.id"], ondelete="CASCADE"),
+        firm_fk(["owner_id"], "client_owners"),
+        Index("ix_accounts_firm_id_name_folded_id", "firm_id", "name_folded", "id"),
+        Index("ix_accounts_firm_id_owner_id", "firm_id", "owner_id"),
+        Index("ix_accounts_firm_id_created_at_id", "firm_id", "created_at", "id"),
+        Index("ix_accounts_firm_id_updated_at_id", "firm_id", "updated_at", "id"),
+        Index(
+            "ix_accounts_firm_id_customer_number_folded_id",
+            "firm_id",
+            "customer_number_folded",
+            "id",
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    firm_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    name: Mapped[str] = mapped_column(String(300))
+    name_folded: Mapped[str] = mapped_column(String(300))
+    customer_number: Mapped[str | None] = mapped_column(String(100))
+    customer_number_folded: Mapped[str | None] = mapped_column(String(100))
+    type: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20), default="ACTIVE")
+    owner_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AccountTag(Base):
+    __tablename__ = "account_tags"
+    __table_args__ = (firm_fk(["account_id"], "accounts", ondelete="CASCADE"),)
+
+    firm_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    account_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    tag: Mapped[str] = mapped_column(String(100), primary_key=True)
+
+
+class AccountTeamMember(Base):
+    __tablename__ = "account_team_members"
+    __table_args__ = (
+        firm_fk(["account_id"], "accounts", ondelete="CASCADE"),
+        firm_fk(["user_id"], "users"),
+        Index("ix_account_team_members_firm_id_user_id", "firm_id", "user_id"),
+    )
+
+    firm_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    account_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    assigned_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Contact(Base):
+    __tablename__ = "contacts"
+    __table_args__ = (
+        UniqueConstraint("firm_id", "id"),
+        ForeignKeyConstraint(["firm_id"], ["firms.id"], ondelete="CASCADE"),
+        Index(
+            "ix_contacts_firm_id_last_name_folded_first_name_folded_id",
+            "firm_id",
+            "last_name_folded",
+            "first_name_folded",
+            "id",
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    firm_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    first_name: Mapped[str] = mapped_column(String(200))
+    last_name: Mapped[str] = mapped_column(String(200))
+    last_name_folded: Mapped[str] = mapped_column(String(200))
+    first_name_folded: Mapped[str] = mapped_column(String(200))
+    search_folded: Mapped[str] = mapped_column(Text)
+    phone: Mapped[str | None] = mapped_column(String(32))
+    portal_access: Mapped[str] = mapped_column(String(20), default="NONE")
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ContactEmail(Base):
+    """A contact's email addresses; position 0 is the primary one."""
+
+    __tablename__ = "contact_emails"
+    __table_args__ = (
+        firm_fk(["contact_id"], "contacts", ondelete="CASCADE"),
+        UniqueConstraint("firm_id", "contact_id", "position"),
+    )
+
+    firm_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    contact_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    email_folded: Mapped[str] = mapped_column(String(320), primary_key=True)
+    email: Mapped[str] = mapped_column(String(320))
+    position: Mapped[int] = mapped_column(Integer)
+
+
+class AccountContact(Base):
+    """The link between an account and a contact; its description and roles belong to it."""
+
+    __tablename__ = "account_contacts"
+    __table_args__ = (
+        firm_fk(["account_id"], "accounts", ondelete="CASCADE"),
+        firm_fk(["contact_id"], "contacts", ondelete="CASCADE"),
+        Index("ix_account_contacts_firm_id_contact_id", "firm_id", "contact_id"),
+    )
+
+    firm_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    account_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    contact_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    description: Mapped[str | None] = mapped_column(String(500))
+    is_commercial: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_operational: Mapped[bool] = mapped_column(Boolean, default=False)
+    linked_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AuditEvent(Base):
+    """One change made by someone. Subject ids carry no foreign key: history outlives rows."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        UniqueConstraint("firm_id", "id"),
+        ForeignKeyConstraint(["firm_id"], ["firms.id"], ondelete="CASCADE"),
+        Index(
+            "ix_audit_events_firm_id_subject_id_occurred_at_id",
+            "firm_id",
+            "subject_id",
+            "occurred_at",
+            "id",
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    firm_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    subject_type: Mapped[str] = mapped_column(String(40))
+    subject_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    action: Mapped[str] = mapped_column(String(80))
+    actor_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    actor_name: Mapped[str | None] = mapped_column(String(200))
+    occurred_at: Mapped[datetime] = mapped_column(default=utcnow)
+    changes: Mapped[list[Any]] = mapped_column(default=list)
+
+
+class Notification(Base):
+    __tablename__ = "notifications"
+    __table_args__ = (
+        UniqueConstraint("firm_id", "id"),
+        firm_fk(["user_id"], "users"),
+        Index(
+            "ix_notifications_firm_id_user_id_created_at_id",
+            "firm_id",
+            "user_id",
+            "created_at",
+            "id",
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    firm_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    user_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    kind: Mapped[str] = mapped_column(String(80))
+    message: Mapped[str] = mapped_column(Text)
+    account_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    read_at: Mapped[datetime | None] = mapped_column()
+
+
+class OutboxEvent(Base):
+    """A message to deliver after commit, written in the same transaction as its cause."""
+
+    __tablename__ = "outbox_events"
+    __table_args__ = (
+        ForeignKeyConstraint(["firm_id"], ["firms.id"], ondelete="CASCADE"),
+        Index("ix_outbox_events_firm_id_created_at", "firm_id", "created_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    firm_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    kind: Mapped[str] = mapped_column(String(80))
+    recipient: Mapped[str] = mapped_column(String(320))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column()

@@ -1,0 +1,67 @@
+"""Core building blocks of the read side: column lists, row mapping, account predicates."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import fields
+from typing import Any, TypeVar
+
+from clientgraph.db import models
+from clientgraph.db.rows import (
+    AccountRow,
+    AuditEventRow,
+    ClientOwnerRow,
+    ContactRow,
+    FirmRow,
+    UserRow,
+)
+from sqlalchemy import ColumnElement, Row, Select, exists, or_, select
+from sqlalchemy.sql.expression import ColumnClause
+
+RowT = TypeVar("RowT")
+
+TABLE_OF_ROW: dict[type, Any] = {
+    FirmRow: models.Firm.__table__,
+    UserRow: models.User.__table__,
+    ClientOwnerRow: models.ClientOwner.__table__,
+    AccountRow: models.Account.__table__,
+    ContactRow: models.Contact.__table__,
+    AuditEventRow: models.AuditEvent.__table__,
+}
+
+
+def columns_of(row_type: type) -> list[ColumnClause[Any]]:
+    """The table columns a row dataclass is built from, in its field order."""
+    table = TABLE_OF_ROW[row_type]
+    return [table.c[field.name] for field in fields(row_type)]
+
+
+def to_row(row_type: type[RowT], row: Row[Any], offset: int = 0) -> RowT:
+    """Build `row_type` from the columns of `row` starting at `offset` (see `columns_of`)."""
+    count = len(fields(row_type))  # type: ignore[arg-type]
+    return row_type(*row[offset : offset + count])
+
+
+def select_rows(row_type: type) -> Select[Any]:
+    return select(*columns_of(row_type))
+
+
+def fold(text: str) -> str:
+    """The normalised form searched and sorted on, the same on every database."""
+    return text.casefold()
+
+
+def assigned_to(user_id: uuid.UUID) -> ColumnElement[bool]:
+    """An account is assigned to a user who is on its team or whose address-book entry owns it."""
+    account = models.Account
+    on_team = exists().where(
+        models.AccountTeamMember.firm_id == account.firm_id,
+        models.AccountTeamMember.account_id == account.id,
+        models.AccountTeamMember.user_id == user_id,
+    )
+    owns = exists().where(
+        models.ClientOwner.firm_id == account.firm_id,
+        models.ClientOwner.id == account.owner_id,
+        models.ClientOwner.user_id == user_id,
+    )
+    return or_(on_team, owns)

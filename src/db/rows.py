@@ -1,0 +1,86 @@
+"""Plain frozen rows the read side maps Core results into; GraphQL types wrap these."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class FirmRow:
+    id: uuid.UUID
+    name: str
+    client_ownership_enabled: bool
+    customer_number_min_length: int | None
+    customer_number_max_length: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class UserRow:
+    id: uuid.UUID
+    firm_id: uuid.UUID
+    name: str
+    email: str
+    role: str
+    permissions: list[str]
+    is_active: bool
+    deleted_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ClientOwnerRow:
+    id: uuid.UUID
+    firm_id: uuid.UUID
+    name: str
+    user_id: uuid.UUID | None
+
+
+@dataclass(frozen=True, slots=True)
+class AccountRow:
+    id: uuid.UUID
+    firm_id: uuid.UUID
+    name: str
+    customer_number: str | None
+    type: str
+    status: str
+    owner_id: uuid.UUID | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ContactRow:
+    id: uuid.UUID
+    firm_id: uuid.UUID
+    first_name: str
+    last_name: str
+    phone: str | None
+    portal_access: str
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AccountContactRow:
+    account_id: uuid.UUID
+    contact: ContactRow
+    description: str | None
+    is_commercial: bool
+    is_operational: bool
+    linked_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEventRow:
+    id: uuid.UUID
+    subject_type: str
+    subject_id: uuid.UUID
+    action: str
+    actor_id: uuid.UUID | None
+    actor_name: str | None
+    occurred_at: datetime
+    changes: list[dict[str, Any]]

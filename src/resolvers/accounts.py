@@ -1,0 +1,415 @@
+"""Accounts: the list with its filters and orders, one account's history, create and update."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from clientgraph.db import models
+from clientgraph.db.queries import assigned_to, fold, select_rows, to_row
+from clientgraph.db.rows import AccountRow, AuditEventRow
+from clientgraph.ids import decode_id
+from clientgraph.resolvers import history
+from clientgraph.resolvers.context import Context
+from clientgraph.resolvers.enums import (
+    AccountOrderField,
+    AccountStatus,
+    AccountType,
+    Permission,
+    UserErrorCode,
+)
+from clientgraph.resolvers.errors import UserError, UserErrors, fail
+from clientgraph.resolvers.inputs import parse_id, required_text
+from clientgraph.resolvers.owners import (
+    lock_editable_account,
+    require_active_owner,
+    require_owner,
+)
+from clientgraph.resolvers.pagination import Page, PageRequest, nulls_last_key, paginate
+from clientgraph.resolvers.policy import Viewer, require, require_admin, visible_accounts
+from sqlalchemy import ColumnElement, Select, and_, delete, exists, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+ACCOUNT_NAME_MAX_LENGTH = 300
+CUSTOMER_NUMBER_MAX_LENGTH = 100
+TAG_MAX_LENGTH = 100
+
+
+@dataclass(frozen=True, slots=True)
+class AccountFilter:
+    """Owner criteria (`owner_ids`, `owned_by_me`, `unowned`) are alternatives: an account
+    matching any of them passes. Every other criterion must hold as well."""
+
+    search: str | None = None
+    owner_ids: list[str] | None = None
+    owned_by_me: bool = False
+    unowned: bool = False
+    assigned_to_me: bool = False
+    status: list[AccountStatus] | None = None
+    types: list[AccountType] | None = None
+    tags: list[str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AccountOrder:
+    field: AccountOrderField = AccountOrderField.NAME
+    descending: bool = False
+
+
+def _owner_criteria(viewer: Viewer, spec: AccountFilter) -> list[ColumnElement[bool]]:
+    account = models.Account
+    criteria: list[ColumnElement[bool]] = []
+    if spec.owner_ids is not None:
+        ids = [decode_id(value, "ClientOwner") for value in spec.owner_ids]
+        criteria.append(account.owner_id.in_([owner_id for owner_id in ids if owner_id]))
+    if spec.owned_by_me:
+        criteria.append(
+            exists().where(
+                models.ClientOwner.firm_id == account.firm_id,
+                models.ClientOwner.id == account.owner_id,
+                models.ClientOwner.user_id == viewer.user_id,
+            )
+        )
+    if spec.unowned:
+        criteria.append(account.owner_id.is_(None))
+    return criteria
+
+
+def _search(term: str) -> ColumnElement[bool]:
+    """Name, customer number, or a linked contact's name or email, ignoring case."""
+    account, link, contact = models.Account, models.AccountContact, models.Contact
+    folded = fold(term)
+    linked_contact = exists().where(
+        link.firm_id == account.firm_id,
+        link.account_id == account.id,
+        contact.firm_id == link.firm_id,
+        contact.id == link.contact_id,
+        contact.search_folded.contains(folded, autoescape=True),
+    )
+    return or_(
+        account.name_folded.contains(folded, autoescape=True),
+        account.customer_number_folded.contains(folded, autoescape=True),
+        linked_contact,
+    )
+
+
+def filtered_accounts(viewer: Viewer, spec: AccountFilter) -> Select[Any]:
+    """The visible accounts matching `spec`, selecting AccountRow's columns."""
+    account = models.Account
+    query = select_rows(AccountRow).where(visible_accounts(viewer))
+    owner_criteria = _owner_criteria(viewer, spec)
+    if owner_criteria:
+        query = query.where(or_(*owner_criteria))
+    if spec.assigned_to_me:
+        query = query.where(assigned_to(viewer.user_id))
+    statuses = [AccountStatus.ACTIVE] if spec.status is None else spec.status
+    if statuses:
+        query = query.where(account.status.in_([status.value for status in statuses]))
+    if spec.types:
+        query = query.where(account.type.in_([kind.value for kind in spec.types]))
+    for tag in spec.tags or []:
+        query = query.where(
+            exists().where(
+                models.AccountTag.firm_id == account.firm_id,
+                models.AccountTag.account_id == account.id,
+                models.AccountTag.tag == tag.strip(),
+            )
+        )
+    if spec.search and spec.search.strip():
+        query = query.where(_search(spec.search.strip()))
+    return query
+
+
+def _order_keys(query: Select[Any], field: AccountOrderField) -> tuple[Select[Any], list[Any]]:
+    account = models.Account
+    match field:
+        case AccountOrderField.NAME:
+            return query, [account.name_folded, account.id]
+        case AccountOrderField.CUSTOMER_NUMBER:
+            return query, [*nulls_last_key(account.customer_number_folded, ""), account.id]
+        case AccountOrderField.CREATED_AT:
+            return query, [account.created_at, account.id]
+        case AccountOrderField.UPDATED_AT:
+            return query, [account.updated_at, account.id]
+        case AccountOrderField.OWNER_NAME:
+            owner = models.ClientOwner
+            joined = query.outerjoin(
+                owner, and_(owner.firm_id == account.firm_id, owner.id == account.owner_id)
+            )
+            return joined, [*nulls_last_key(owner.name_folded, ""), account.id]
+
+
+async def accounts(
+    ctx: Context, *, spec: AccountFilter, order: AccountOrder, page: PageRequest
+) -> Page[AccountRow]:
+    query, keys = _order_keys(filtered_accounts(ctx.viewer, spec), order.field)
+    return await paginate(
+        ctx,
+        query,
+        keys,
+        descending=order.descending,
+        request=page,
+        build=lambda row: to_row(AccountRow, row),
+    )
+
+
+async def owner_accounts(
+    ctx: Context, *, owner_id: uuid.UUID, page: PageRequest
+) -> Page[AccountRow]:
+    """The visible accounts of one address-book entry, any status, by name."""
+    account = models.Account
+    query = select_rows(AccountRow).where(
+        visible_accounts(ctx.viewer), account.owner_id == owner_id
+    )
+    return await paginate(
+        ctx,
+        query,
+        [account.name_folded, account.id],
+        descending=False,
+        request=page,
+        build=lambda row: to_row(AccountRow, row),
+    )
+
+
+async def account_history(
+    ctx: Context, *, account_id: uuid.UUID, page: PageRequest
+) -> Page[AuditEventRow]:
+    """Newest first. The caller reached the account, so it is visible to them."""
+    return await paginate(
+        ctx,
+        history.history_query(ctx.viewer.firm_id, account_id),
+        list(history.HISTORY_ORDER),
+        descending=True,
+        request=page,
+        build=lambda row: to_row(AuditEventRow, row),
+    )
+
+
+def clean_tags(tags: list[str]) -> list[str]:
+    """Tags stripped, without duplicates, sorted; a blank or overlong tag is rejected."""
+    errors = []
+    cleaned = set()
+    for index, tag in enumerate(tags):
+        value = tag.strip()
+        if not value:
+            errors.append(UserError(["tags", str(index)], UserErrorCode.INVALID, "Blank tag."))
+        elif len(value) > TAG_MAX_LENGTH:
+            errors.append(
+                UserError(
+                    ["tags", str(index)],
+                    UserErrorCode.TOO_LONG,
+                    f"A tag may be at most {TAG_MAX_LENGTH} characters.",
+                )
+            )
+        cleaned.add(value)
+    if errors:
+        raise UserErrors(errors)
+    return sorted(cleaned)
+
+
+def clean_customer_number(value: str | None) -> str | None:
+    if value is None or not value.strip():
+        return None
+    return value.strip()
+
+
+async def check_customer_number(
+    session: AsyncSession, firm: models.Firm, number: str | None, account_id: uuid.UUID | None
+) -> None:
+    """Within the firm's length limits and not used by another account of the firm."""
+    if number is None:
+        return
+    field = ["customerNumber"]
+    minimum = firm.customer_number_min_length
+    maximum = firm.customer_number_max_length or CUSTOMER_NUMBER_MAX_LENGTH
+    if minimum is not None and len(number) < minimum:
+        raise fail(field, UserErrorCode.TOO_SHORT, f"At least {minimum} characters are needed.")
+    if len(number) > maximum:
+        raise fail(field, UserErrorCode.TOO_LONG, f"At most {maximum} characters are allowed.")
+    taken = select(models.Account.id).where(
+        models.Account.firm_id == firm.id, models.Account.customer_number == number
+    )
+    if account_id is not None:
+        taken = taken.where(models.Account.id != account_id)
+    if (await session.scalars(taken)).first() is not None:
+        raise _taken()
+
+
+def _taken() -> UserErrors:
+    return fail(["customerNumber"], UserErrorCode.TAKEN, "Another account has this number.")
+
+
+async def flush_unique_number(session: AsyncSession) -> None:
+    """Flush in a savepoint: a customer number taken by a concurrent commit is TAKEN, not 500."""
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError as error:
+        if "customer_number" in str(error.orig):
+            raise _taken() from error
+        raise
+
+
+async def replace_tags(session: AsyncSession, account: models.Account, tags: list[str]) -> None:
+    await session.execute(
+        delete(models.AccountTag).where(
+            models.AccountTag.firm_id == account.firm_id,
+            models.AccountTag.account_id == account.id,
+        )
+    )
+    session.add_all(
+        models.AccountTag(firm_id=account.firm_id, account_id=account.id, tag=tag) for tag in tags
+    )
+
+
+async def create_account(
+    ctx: Context,
+    *,
+    name: str,
+    customer_number: str | None,
+    type: AccountType,
+    owner_id: str | None,
+    tags: list[str],
+) -> AccountRow | None:
+    """The new account, or None when the caller's rights do not let them see it."""
+    require(ctx.viewer, Permission.CREATE_ACCOUNTS)
+    clean_name = required_text(name, ["name"], max_length=ACCOUNT_NAME_MAX_LENGTH)
+    number = clean_customer_number(customer_number)
+    clean_tag_list = clean_tags(tags)
+    owner_uuid = (
+        parse_id(owner_id, "ClientOwner", ["ownerId"], "client owner") if owner_id else None
+    )
+    firm_id = ctx.viewer.firm_id
+
+    async def work(session: AsyncSession) -> uuid.UUID:
+        firm = await session.get_one(models.Firm, firm_id)
+        owner = None
+        if owner_uuid is not None:
+            if not firm.client_ownership_enabled:
+                raise fail(
+                    ["ownerId"],
+                    UserErrorCode.OWNERSHIP_DISABLED,
+                    "Client ownership is switched off in the firm settings.",
+                )
+            owner = await require_owner(session, firm_id, owner_uuid, ["ownerId"])
+            await require_active_owner(session, owner, ["ownerId"])
+        elif firm.client_ownership_enabled:
+            raise fail(["ownerId"], UserErrorCode.OWNER_REQUIRED, "Choose the client owner.")
+        await check_customer_number(session, firm, number, None)
+        now = models.utcnow()
+        account = models.Account(
+            id=models.new_id(),
+            firm_id=firm_id,
+            name=clean_name,
+            name_folded=fold(clean_name),
+            customer_number=number,
+            customer_number_folded=fold(number) if number else None,
+            type=type.value,
+            status=AccountStatus.ACTIVE.value,
+            owner_id=owner.id if owner else None,
+            version=1,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(account)
+        await flush_unique_number(session)
+        await replace_tags(session, account, clean_tag_list)
+        values = {
+            "name": clean_name,
+            "customerNumber": number,
+            "type": type.value,
+            "owner": owner.name if owner else None,
+            "tags": clean_tag_list or None,
+        }
+        history.record(
+            session,
+            ctx.viewer,
+            subject_type="account",
+            subject_id=account.id,
+            action="account.created",
+            changes=history.changes_between({}, values),
+        )
+        return account.id
+
+    new_id = await ctx.write(work)
+    return await ctx.loaders.account.load(new_id)
+
+
+async def update_account(
+    ctx: Context, *, account_id: str, expected_version: int | None, changes: dict[str, Any]
+) -> AccountRow | None:
+    """Apply the given changes (`name`, `customer_number`, `type`, `tags`) to one account."""
+    account_uuid = parse_id(account_id, "Account", ["accountId"], "account")
+    wanted: dict[str, Any] = {}
+    if "name" in changes:
+        wanted["name"] = required_text(
+            changes["name"] or "", ["name"], max_length=ACCOUNT_NAME_MAX_LENGTH
+        )
+    if "type" in changes:
+        if changes["type"] is None:
+            raise fail(["type"], UserErrorCode.REQUIRED, "type must not be null.")
+        wanted["type"] = AccountType(changes["type"]).value
+    if "tags" in changes:
+        wanted["tags"] = clean_tags(changes["tags"] or [])
+    if "customer_number" in changes:
+        wanted["customerNumber"] = clean_customer_number(changes["customer_number"])
+
+    async def work(session: AsyncSession) -> None:
+        account = await lock_editable_account(session, ctx.viewer, account_uuid, ["accountId"])
+        if expected_version is not None and expected_version != account.version:
+            raise fail(
+                ["expectedVersion"],
+                UserErrorCode.STALE_VERSION,
+                f"The account was changed meanwhile; it is at version {account.version}.",
+            )
+        current_tags = list(
+            await session.scalars(
+                select(models.AccountTag.tag)
+                .where(
+                    models.AccountTag.firm_id == account.firm_id,
+                    models.AccountTag.account_id == account.id,
+                )
+                .order_by(models.AccountTag.tag)
+            )
+        )
+        before = {
+            "name": account.name,
+            "customerNumber": account.customer_number,
+            "type": account.type,
+            "tags": current_tags,
+        }
+        diff = history.changes_between(before, before | wanted)
+        if not diff:
+            return
+        fields_changed = {change.field for change in diff}
+        if "customerNumber" in fields_changed:
+            require_admin(ctx.viewer)
+            firm = await session.get_one(models.Firm, account.firm_id)
+            await check_customer_number(session, firm, wanted["customerNumber"], account.id)
+            account.customer_number = wanted["customerNumber"]
+            account.customer_number_folded = (
+                fold(wanted["customerNumber"]) if wanted["customerNumber"] else None
+            )
+        if "name" in fields_changed:
+            account.name = wanted["name"]
+            account.name_folded = fold(wanted["name"])
+        if "type" in fields_changed:
+            account.type = wanted["type"]
+        if "tags" in fields_changed:
+            await replace_tags(session, account, wanted["tags"])
+        account.version += 1
+        account.updated_at = models.utcnow()
+        await flush_unique_number(session)
+        history.record(
+            session,
+            ctx.viewer,
+            subject_type="account",
+            subject_id=account.id,
+            action="account.updated",
+            changes=diff,
+        )
+
+    await ctx.write(work)
+    return await ctx.loaders.account.load(account_uuid)

@@ -1,0 +1,67 @@
+"""The per-request context every resolver receives."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from clientgraph.db.engine import Database
+from clientgraph.db.loaders import Loaders
+from clientgraph.resolvers.policy import Viewer, visible_accounts
+from sqlalchemy import Row, Select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class PageLimits:
+    default: int = 50
+    maximum: int = 100
+
+
+@dataclass
+class Context:
+    """One read session shared by the request's loaders (guarded by `lock`), the caller,
+    and a way to run a mutation in its own transaction."""
+
+    db: Database
+    viewer: Viewer
+    limits: PageLimits
+    session: AsyncSession
+    request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    loaders: Loaders = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.loaders = self._new_loaders()
+
+    @classmethod
+    def open(cls, db: Database, viewer: Viewer, limits: PageLimits) -> Context:
+        return cls(db=db, viewer=viewer, limits=limits, session=db.read_sessions())
+
+    def _new_loaders(self) -> Loaders:
+        return Loaders(self.rows, self.viewer.firm_id, visible_accounts(self.viewer))
+
+    async def rows(self, statement: Select[Any]) -> Sequence[Row[Any]]:
+        async with self.lock:
+            return (await self.session.execute(statement)).all()
+
+    async def scalar(self, statement: Select[Any]) -> Any:
+        async with self.lock:
+            return (await self.session.execute(statement)).scalar_one()
+
+    async def write(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """Run a mutation's work in its own transaction, then let reads see what it committed."""
+        result = await self.db.write(work)
+        async with self.lock:
+            await self.session.commit()
+        self.loaders = self._new_loaders()
+        return result
+
+    async def close(self) -> None:
+        async with self.lock:
+            await self.session.close()

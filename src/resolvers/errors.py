@@ -1,0 +1,39 @@
+"""Failures a resolver reports: top-level errors (rights, bad requests) and user errors."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from clientgraph.resolvers.enums import UserErrorCode
+
+
+class Forbidden(Exception):
+    """The caller lacks a right; reported as a top-level error with code FORBIDDEN."""
+
+    def __init__(self, message: str = "You do not have the right to do this.") -> None:
+        super().__init__(message)
+
+
+class BadUserInput(Exception):
+    """An argument the schema cannot reject by type; top-level error with code BAD_USER_INPUT."""
+
+
+@dataclass(frozen=True)
+class UserError:
+    field: list[str] | None
+    code: UserErrorCode
+    message: str
+
+
+class UserErrors(Exception):
+    """Raised inside a mutation: its transaction rolls back and the payload lists the errors."""
+
+    def __init__(self, errors: Sequence[UserError]) -> None:
+        super().__init__("; ".join(error.message for error in errors))
+        self.errors = list(errors)
+
+
+def fail(field: list[str] | None, code: UserErrorCode, message: str) -> UserErrors:
+    """One user error, ready to raise: `raise fail(["name"], UserErrorCode.REQUIRED, "...")`."""
+    return UserErrors([UserError(field, code, message)])

@@ -1,0 +1,86 @@
+"""Firm settings."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from clientgraph.db import models
+from clientgraph.db.engine import Database
+from clientgraph.db.rows import FirmRow
+from clientgraph.resolvers import history
+from clientgraph.resolvers.context import Context
+from clientgraph.resolvers.enums import UserErrorCode, UserRole
+from clientgraph.resolvers.errors import fail
+from clientgraph.resolvers.inputs import required_text
+from clientgraph.resolvers.policy import require_admin
+from clientgraph.resolvers.users import clean_email, new_user
+from sqlalchemy.ext.asyncio import AsyncSession
+
+SETTING_FIELDS = {
+    "client_ownership_enabled": "clientOwnershipEnabled",
+    "customer_number_min_length": "customerNumberMinLength",
+    "customer_number_max_length": "customerNumberMaxLength",
+}
+
+
+def _check_lengths(minimum: int | None, maximum: int | None) -> None:
+    for value, name in ((minimum, "customerNumberMinLength"), (maximum, "customerNumberMaxLength")):
+        if value is not None and not 1 <= value <= 100:
+            raise fail([name], UserErrorCode.INVALID, f"{name} must be between 1 and 100.")
+    if minimum is not None and maximum is not None and minimum > maximum:
+        raise fail(
+            ["customerNumberMinLength"],
+            UserErrorCode.INVALID,
+            "customerNumberMinLength may not exceed customerNumberMaxLength.",
+        )
+
+
+async def update_firm_settings(ctx: Context, changes: dict[str, Any]) -> FirmRow:
+    """Change the given settings (keys of SETTING_FIELDS); absent keys stay as they are."""
+    require_admin(ctx.viewer)
+    if changes.get("client_ownership_enabled", False) is None:
+        raise fail(["clientOwnershipEnabled"], UserErrorCode.REQUIRED, "Pass true or false.")
+
+    async def work(session: AsyncSession) -> None:
+        firm = await session.get_one(models.Firm, ctx.viewer.firm_id, with_for_update=True)
+        before = {name: getattr(firm, name) for name in SETTING_FIELDS}
+        after = before | changes
+        _check_lengths(after["customer_number_min_length"], after["customer_number_max_length"])
+        diff = history.changes_between(before, after)
+        for change in diff:
+            setattr(firm, change.field, change.after)
+        if diff:
+            history.record(
+                session,
+                ctx.viewer,
+                subject_type="firm",
+                subject_id=firm.id,
+                action="firm.settings_changed",
+                changes=[history.Change(SETTING_FIELDS[c.field], c.before, c.after) for c in diff],
+            )
+
+    await ctx.write(work)
+    firm_row = await ctx.loaders.firm.load(ctx.viewer.firm_id)
+    assert firm_row is not None
+    return firm_row
+
+
+async def create_firm(
+    db: Database, *, name: str, admin_email: str, admin_name: str | None
+) -> tuple[uuid.UUID, uuid.UUID]:
+    """A new firm with its first user, an OWNER: (firm id, user id). For operators (the CLI),
+    not exposed in the graph. Bad input raises UserErrors."""
+    firm_name = required_text(name, ["name"])
+    email = clean_email(admin_email, ["adminEmail"])
+    user_name = required_text(admin_name or email.split("@")[0], ["adminName"])
+
+    async def work(session: AsyncSession) -> tuple[uuid.UUID, uuid.UUID]:
+        firm = models.Firm(id=models.new_id(), name=firm_name, client_ownership_enabled=False)
+        session.add(firm)
+        await session.flush()
+        user = new_user(firm.id, user_name, email, UserRole.OWNER, [])
+        session.add(user)
+        return firm.id, user.id
+
+    return await db.write(work)

@@ -1,0 +1,87 @@
+"""The audit trail: every mutation records who changed what, in its own transaction."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from clientgraph.db import models
+from clientgraph.db.queries import select_rows
+from clientgraph.db.rows import AuditEventRow
+from clientgraph.resolvers.policy import Viewer
+from sqlalchemy import Select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+_last_timestamp = datetime.min.replace(tzinfo=models.utcnow().tzinfo)
+
+
+def _next_timestamp() -> datetime:
+    """Now, but strictly after the previous event of this process, so history order is exact."""
+    global _last_timestamp
+    now = models.utcnow()
+    _last_timestamp = max(now, _last_timestamp + timedelta(microseconds=1))
+    return _last_timestamp
+
+
+def as_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return ", ".join(str(item) for item in value)
+    return str(value)
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    field: str
+    before: Any
+    after: Any
+
+    def as_json(self) -> dict[str, str | None]:
+        return {"field": self.field, "from": as_text(self.before), "to": as_text(self.after)}
+
+
+def changes_between(before: dict[str, Any], after: dict[str, Any]) -> list[Change]:
+    """The fields whose value differs, in the order of `after`."""
+    return [
+        Change(name, before.get(name), value)
+        for name, value in after.items()
+        if before.get(name) != value
+    ]
+
+
+def record(
+    session: AsyncSession,
+    viewer: Viewer,
+    *,
+    subject_type: str,
+    subject_id: uuid.UUID,
+    action: str,
+    changes: list[Change],
+) -> None:
+    session.add(
+        models.AuditEvent(
+            firm_id=viewer.firm_id,
+            subject_type=subject_type,
+            subject_id=subject_id,
+            action=action,
+            actor_id=viewer.user_id,
+            actor_name=viewer.name,
+            occurred_at=_next_timestamp(),
+            changes=[change.as_json() for change in changes],
+        )
+    )
+
+
+def history_query(firm_id: uuid.UUID, subject_id: uuid.UUID) -> Select[Any]:
+    event = models.AuditEvent
+    return select_rows(AuditEventRow).where(
+        event.firm_id == firm_id, event.subject_id == subject_id
+    )
+
+
+HISTORY_ORDER = (models.AuditEvent.occurred_at, models.AuditEvent.id)

@@ -1,0 +1,35 @@
+"""Checks of mutation input shared by every area: ids, required text, lengths."""
+
+from __future__ import annotations
+
+import uuid
+
+from clientgraph.ids import decode_id
+from clientgraph.resolvers.enums import UserErrorCode
+from clientgraph.resolvers.errors import fail
+
+NAME_MAX_LENGTH = 200
+
+
+def parse_id(value: str, type_name: str, field: list[str], noun: str) -> uuid.UUID:
+    """The uuid inside a global id of `type_name`; anything else is NOT_FOUND on `field`."""
+    parsed = decode_id(value, type_name)
+    if parsed is None:
+        raise not_found(field, noun)
+    return parsed
+
+
+def not_found(field: list[str], noun: str) -> Exception:
+    return fail(field, UserErrorCode.NOT_FOUND, f"No {noun} with this id was found.")
+
+
+def required_text(value: str, field: list[str], *, max_length: int = NAME_MAX_LENGTH) -> str:
+    """`value` stripped; blank is REQUIRED, longer than `max_length` is TOO_LONG."""
+    cleaned = value.strip()
+    if not cleaned:
+        raise fail(field, UserErrorCode.REQUIRED, f"{field[-1]} must not be blank.")
+    if len(cleaned) > max_length:
+        raise fail(
+            field, UserErrorCode.TOO_LONG, f"{field[-1]} may be at most {max_length} characters."
+        )
+    return cleaned

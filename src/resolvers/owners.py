@@ -1,0 +1,382 @@
+"""The address book of client owners, and who owns which account (seeds 000/001).
+
+Ownership moves lock rows in one fixed order — the address-book entries involved, sorted by
+id, then the accounts, sorted by id — so concurrent moves queue instead of deadlocking, and
+each re-reads the owner under its lock, so no update is lost.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from clientgraph.db import models
+from clientgraph.db.queries import fold, select_rows, to_row
+from clientgraph.db.rows import AccountRow, ClientOwnerRow
+from clientgraph.resolvers import history
+from clientgraph.resolvers.context import Context
+from clientgraph.resolvers.enums import UserErrorCode
+from clientgraph.resolvers.errors import Forbidden, UserError, UserErrors, fail
+from clientgraph.resolvers.inputs import not_found, parse_id, required_text
+from clientgraph.resolvers.pagination import Page, PageRequest, paginate
+from clientgraph.resolvers.policy import Viewer, editable_accounts, require_admin, visible_accounts
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+OWNER_TYPE = "ClientOwner"
+OWNER_NOUN = "client owner"
+
+
+@dataclass(frozen=True, slots=True)
+class Release:
+    """What happened to the accounts of an owner leaving the address book."""
+
+    transferred_count: int
+    unassigned_count: int
+
+
+async def require_ownership_enabled(session: AsyncSession, firm_id: uuid.UUID) -> None:
+    firm = await session.get_one(models.Firm, firm_id)
+    if not firm.client_ownership_enabled:
+        raise fail(
+            None,
+            UserErrorCode.OWNERSHIP_DISABLED,
+            "Client ownership is switched off in the firm settings.",
+        )
+
+
+async def lock_owners(
+    session: AsyncSession, firm_id: uuid.UUID, ids: list[uuid.UUID]
+) -> dict[uuid.UUID, models.ClientOwner]:
+    if not ids:
+        return {}
+    query = (
+        select(models.ClientOwner)
+        .where(models.ClientOwner.firm_id == firm_id, models.ClientOwner.id.in_(ids))
+        .order_by(models.ClientOwner.id)
+        .with_for_update()
+    )
+    return {owner.id: owner for owner in await session.scalars(query)}
+
+
+async def require_owner(
+    session: AsyncSession, firm_id: uuid.UUID, owner_id: uuid.UUID, field: list[str]
+) -> models.ClientOwner:
+    owner = (await lock_owners(session, firm_id, [owner_id])).get(owner_id)
+    if owner is None:
+        raise not_found(field, OWNER_NOUN)
+    return owner
+
+
+async def require_active_owner(
+    session: AsyncSession, owner: models.ClientOwner, field: list[str]
+) -> None:
+    """Owners linked to an inactive or deleted user cannot receive accounts."""
+    if owner.user_id is None:
+        return
+    user = await session.get_one(models.User, owner.user_id)
+    if not user.is_active or user.deleted_at is not None:
+        raise fail(field, UserErrorCode.USER_INACTIVE, f"{owner.name} is no longer active.")
+
+
+def set_owner(
+    session: AsyncSession,
+    viewer: Viewer,
+    account: models.Account,
+    previous: models.ClientOwner | None,
+    new: models.ClientOwner | None,
+) -> None:
+    account.owner_id = new.id if new else None
+    account.version += 1
+    account.updated_at = models.utcnow()
+    history.record(
+        session,
+        viewer,
+        subject_type="account",
+        subject_id=account.id,
+        action="account.owner_changed",
+        changes=[history.Change("owner", previous and previous.name, new and new.name)],
+    )
+
+
+async def move_accounts(
+    session: AsyncSession,
+    viewer: Viewer,
+    source: models.ClientOwner,
+    target: models.ClientOwner | None,
+    only: list[uuid.UUID] | None = None,
+) -> list[models.Account]:
+    """Give the accounts of `source` (all, or those in `only`) to `target` (None: unowned)."""
+    query = (
+        select(models.Account)
+        .where(models.Account.firm_id == viewer.firm_id, models.Account.owner_id == source.id)
+        .order_by(models.Account.id)
+        .with_for_update()
+    )
+    if only is not None:
+        query = query.where(models.Account.id.in_(only))
+    accounts = list(await session.scalars(query))
+    for account in accounts:
+        set_owner(session, viewer, account, source, target)
+    return accounts
+
+
+async def release_owner(
+    session: AsyncSession,
+    viewer: Viewer,
+    owner: models.ClientOwner,
+    target: models.ClientOwner | None,
+) -> Release:
+    """Take `owner` out of the address book; its accounts go to `target` or become unowned."""
+    moved = await move_accounts(session, viewer, owner, target)
+    history.record(
+        session,
+        viewer,
+        subject_type="client_owner",
+        subject_id=owner.id,
+        action="client_owner.removed",
+        changes=[history.Change("name", owner.name, None)],
+    )
+    await session.flush()
+    await session.delete(owner)
+    moved_count = len(moved)
+    return Release(moved_count if target else 0, 0 if target else moved_count)
+
+
+async def _lock_pair(
+    session: AsyncSession,
+    firm_id: uuid.UUID,
+    owner_id: uuid.UUID,
+    target_id: uuid.UUID | None,
+    owner_field: list[str],
+    target_field: list[str],
+) -> tuple[models.ClientOwner, models.ClientOwner | None]:
+    locked = await lock_owners(session, firm_id, [owner_id, *([target_id] if target_id else [])])
+    owner = locked.get(owner_id)
+    if owner is None:
+        raise not_found(owner_field, OWNER_NOUN)
+    target = None
+    if target_id is not None:
+        target = locked.get(target_id)
+        if target is None:
+            raise not_found(target_field, OWNER_NOUN)
+        await require_active_owner(session, target, target_field)
+    return owner, target
+
+
+def _same_owner(field: list[str]) -> UserErrors:
+    return fail(field, UserErrorCode.SAME_OWNER, "Pick a different client owner to transfer to.")
+
+
+async def _matching_user(
+    session: AsyncSession, firm_id: uuid.UUID, name: str
+) -> models.User | None:
+    """The one live user whose email, or else whose name, equals `name` (case-insensitively)."""
+    folded = fold(name)
+    users = list(
+        await session.scalars(
+            select(models.User).where(
+                models.User.firm_id == firm_id,
+                models.User.deleted_at.is_(None),
+                or_(models.User.email_folded == folded, models.User.name_folded == folded),
+            )
+        )
+    )
+    by_email = [user for user in users if user.email_folded == folded]
+    candidates = by_email or users
+    return candidates[0] if len(candidates) == 1 else None
+
+
+async def add_client_owner(
+    ctx: Context, *, user_id: str | None, name: str | None
+) -> ClientOwnerRow:
+    require_admin(ctx.viewer)
+    if (user_id is None) == (name is None):
+        raise fail(["userId"], UserErrorCode.REQUIRED, "Give exactly one of userId or name.")
+    user_uuid = parse_id(user_id, "User", ["userId"], "user") if user_id is not None else None
+    owner_name = required_text(name, ["name"]) if name is not None else None
+    firm_id = ctx.viewer.firm_id
+
+    async def work(session: AsyncSession) -> uuid.UUID:
+        await require_ownership_enabled(session, firm_id)
+        if user_uuid is not None:
+            user = await session.get(models.User, user_uuid)
+            if user is None or user.firm_id != firm_id or user.deleted_at is not None:
+                raise not_found(["userId"], "user")
+            field = ["userId"]
+        else:
+            assert owner_name is not None
+            user = await _matching_user(session, firm_id, owner_name)
+            field = ["name"]
+        if user is not None and not user.is_active:
+            raise fail(field, UserErrorCode.USER_INACTIVE, f"{user.name} is not active.")
+        duplicate = select(models.ClientOwner.id).where(models.ClientOwner.firm_id == firm_id)
+        if user is not None:
+            duplicate = duplicate.where(models.ClientOwner.user_id == user.id)
+        else:
+            duplicate = duplicate.where(
+                models.ClientOwner.user_id.is_(None),
+                models.ClientOwner.name_folded == fold(owner_name or ""),
+            )
+        if (await session.scalars(duplicate)).first() is not None:
+            raise fail(field, UserErrorCode.ALREADY_IN_ADDRESS_BOOK, "Already in the address book.")
+        display_name = user.name if user is not None else owner_name
+        assert display_name is not None
+        owner = models.ClientOwner(
+            firm_id=firm_id,
+            name=display_name,
+            name_folded=fold(display_name),
+            user_id=user.id if user else None,
+        )
+        session.add(owner)
+        await session.flush()
+        history.record(
+            session,
+            ctx.viewer,
+            subject_type="client_owner",
+            subject_id=owner.id,
+            action="client_owner.added",
+            changes=[history.Change("name", None, display_name)],
+        )
+        return owner.id
+
+    owner_id = await ctx.write(work)
+    row = await ctx.loaders.owner.load(owner_id)
+    assert row is not None
+    return row
+
+
+async def remove_client_owner(
+    ctx: Context, *, owner_id: str, transfer_clients_to: str | None
+) -> tuple[uuid.UUID, Release]:
+    require_admin(ctx.viewer)
+    owner_uuid = parse_id(owner_id, OWNER_TYPE, ["ownerId"], OWNER_NOUN)
+    target_uuid = (
+        parse_id(transfer_clients_to, OWNER_TYPE, ["transferClientsTo"], OWNER_NOUN)
+        if transfer_clients_to is not None
+        else None
+    )
+    if owner_uuid == target_uuid:
+        raise _same_owner(["transferClientsTo"])
+
+    async def work(session: AsyncSession) -> Release:
+        owner, target = await _lock_pair(
+            session,
+            ctx.viewer.firm_id,
+            owner_uuid,
+            target_uuid,
+            ["ownerId"],
+            ["transferClientsTo"],
+        )
+        if target is not None:
+            await require_ownership_enabled(session, ctx.viewer.firm_id)
+        return await release_owner(session, ctx.viewer, owner, target)
+
+    return owner_uuid, await ctx.write(work)
+
+
+async def transfer_clients(
+    ctx: Context, *, from_owner_id: str, to_owner_id: str, account_ids: list[str] | None
+) -> list[AccountRow]:
+    """Move all accounts of one owner, or the chosen ones, to another; all or nothing."""
+    require_admin(ctx.viewer)
+    source_uuid = parse_id(from_owner_id, OWNER_TYPE, ["fromOwnerId"], OWNER_NOUN)
+    target_uuid = parse_id(to_owner_id, OWNER_TYPE, ["toOwnerId"], OWNER_NOUN)
+    if source_uuid == target_uuid:
+        raise _same_owner(["toOwnerId"])
+    chosen = (
+        [
+            parse_id(value, "Account", ["accountIds", str(index)], "account")
+            for index, value in enumerate(account_ids)
+        ]
+        if account_ids is not None
+        else None
+    )
+
+    async def work(session: AsyncSession) -> list[uuid.UUID]:
+        await require_ownership_enabled(session, ctx.viewer.firm_id)
+        source, target = await _lock_pair(
+            session, ctx.viewer.firm_id, source_uuid, target_uuid, ["fromOwnerId"], ["toOwnerId"]
+        )
+        moved = await move_accounts(session, ctx.viewer, source, target, chosen)
+        if chosen is not None:
+            moved_ids = {account.id for account in moved}
+            missing = [i for i, account_id in enumerate(chosen) if account_id not in moved_ids]
+            if missing:
+                raise UserErrors(
+                    [
+                        UserError(
+                            ["accountIds", str(index)],
+                            UserErrorCode.INVALID,
+                            f"This account is not owned by {source.name}.",
+                        )
+                        for index in missing
+                    ]
+                )
+        return [account.id for account in moved]
+
+    moved_ids = await ctx.write(work)
+    rows = await ctx.loaders.account.load_many(moved_ids)
+    return [row for row in rows if row is not None]
+
+
+async def assign_client_owner(ctx: Context, *, account_id: str, owner_id: str | None) -> AccountRow:
+    """Set, change or (with None) clear the owner of one account."""
+    account_uuid = parse_id(account_id, "Account", ["accountId"], "account")
+    owner_uuid = (
+        parse_id(owner_id, OWNER_TYPE, ["ownerId"], OWNER_NOUN) if owner_id is not None else None
+    )
+
+    async def work(session: AsyncSession) -> None:
+        await require_ownership_enabled(session, ctx.viewer.firm_id)
+        new_owner = None
+        if owner_uuid is not None:
+            new_owner = await require_owner(session, ctx.viewer.firm_id, owner_uuid, ["ownerId"])
+            await require_active_owner(session, new_owner, ["ownerId"])
+        account = await lock_editable_account(session, ctx.viewer, account_uuid, ["accountId"])
+        if account.owner_id == owner_uuid:
+            return
+        previous = (
+            await session.get(models.ClientOwner, account.owner_id) if account.owner_id else None
+        )
+        set_owner(session, ctx.viewer, account, previous, new_owner)
+
+    await ctx.write(work)
+    row = await ctx.loaders.account.load(account_uuid)
+    assert row is not None
+    return row
+
+
+async def lock_editable_account(
+    session: AsyncSession, viewer: Viewer, account_id: uuid.UUID, field: list[str]
+) -> models.Account:
+    """The account, locked for update: NOT_FOUND if invisible, FORBIDDEN if only visible."""
+    query = (
+        select(models.Account, editable_accounts(viewer).label("editable"))
+        .where(visible_accounts(viewer), models.Account.id == account_id)
+        .with_for_update(of=models.Account)
+    )
+    found = (await session.execute(query)).first()
+    if found is None:
+        raise not_found(field, "account")
+    account, editable = found
+    if not editable:
+        raise Forbidden("You may see this account but not change it.")
+    return account
+
+
+async def client_owners(
+    ctx: Context, *, search: str | None, page: PageRequest
+) -> Page[ClientOwnerRow]:
+    owner = models.ClientOwner
+    query = select_rows(ClientOwnerRow).where(owner.firm_id == ctx.viewer.firm_id)
+    if search:
+        query = query.where(owner.name_folded.contains(fold(search.strip()), autoescape=True))
+    return await paginate(
+        ctx,
+        query,
+        [owner.name_folded, owner.id],
+        descending=False,
+        request=page,
+        build=lambda row: to_row(ClientOwnerRow, row),
+    )

@@ -1,0 +1,158 @@
+"""Keyset pagination over a SQLAlchemy Select, shared by every connection.
+
+The order key is a list of expressions ending in the primary key, all sorted one way, so it
+is total: a cursor is the key of a row, and the next page is the rows strictly after it.
+Nullable values are sorted through a (is-null flag, coalesced value) pair so that no key part
+is ever NULL and row-value comparison works the same on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+import orjson
+from clientgraph.resolvers.context import Context
+from clientgraph.resolvers.errors import BadUserInput
+from sqlalchemy import ColumnElement, Row, Select, case, func, literal, select, tuple_
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class PageRequest:
+    first: int | None = None
+    after: str | None = None
+    last: int | None = None
+    before: str | None = None
+
+
+def nulls_last_key(expression: ColumnElement[Any], blank: Any) -> list[ColumnElement[Any]]:
+    """Key parts for a nullable value: NULLs after every value ascending, before descending."""
+    return [case((expression.is_(None), 1), else_=0), func.coalesce(expression, blank)]
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    edges: list[tuple[str, T]]
+    has_next_page: bool
+    has_previous_page: bool
+    count: Callable[[], Awaitable[int]]
+
+    @property
+    def start_cursor(self) -> str | None:
+        return self.edges[0][0] if self.edges else None
+
+    @property
+    def end_cursor(self) -> str | None:
+        return self.edges[-1][0] if self.edges else None
+
+
+def _encode_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return value
+
+
+def _decode_value(raw: Any, sample_type: Any) -> Any:
+    python_type = getattr(sample_type, "python_type", None)
+    if python_type is datetime and isinstance(raw, str):
+        return datetime.fromisoformat(raw)
+    if python_type is uuid.UUID and isinstance(raw, str):
+        return uuid.UUID(raw)
+    return raw
+
+
+def encode_cursor(values: Sequence[Any]) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps([_encode_value(v) for v in values])).decode()
+
+
+def decode_cursor(cursor: str, keys: Sequence[ColumnElement[Any]]) -> list[Any]:
+    try:
+        raw = orjson.loads(base64.urlsafe_b64decode(cursor.encode()))
+        if not isinstance(raw, list) or len(raw) != len(keys):
+            raise ValueError(cursor)
+        return [_python_value(value, key) for value, key in zip(raw, keys, strict=True)]
+    except (ValueError, TypeError, binascii.Error, orjson.JSONDecodeError) as error:
+        raise BadUserInput(f"Invalid cursor: {cursor!r}") from error
+
+
+def _python_value(raw: Any, key: ColumnElement[Any]) -> Any:
+    try:
+        python_type = key.type.python_type
+    except NotImplementedError:
+        python_type = None
+    value = _decode_value(raw, key.type)
+    if python_type in (str, int, bool) and not isinstance(value, python_type):
+        raise ValueError(raw)
+    return value
+
+
+def _page_size(request: PageRequest, limits_default: int, limits_maximum: int) -> tuple[int, bool]:
+    """(size, backwards) for a request; bad sizes are BAD_USER_INPUT."""
+    if request.first is not None and request.last is not None:
+        raise BadUserInput("Pass either `first` or `last`, not both.")
+    size = request.last if request.last is not None else request.first
+    if size is None:
+        return limits_default, request.before is not None and request.after is None
+    if size < 0:
+        raise BadUserInput("`first` and `last` must not be negative.")
+    if size > limits_maximum:
+        raise BadUserInput(
+            f"`first` and `last` may be at most {limits_maximum}; {size} was requested."
+        )
+    return size, request.last is not None
+
+
+async def paginate(
+    ctx: Context,
+    query: Select[Any],
+    keys: Sequence[ColumnElement[Any]],
+    *,
+    descending: bool,
+    request: PageRequest,
+    build: Callable[[Row[Any]], T],
+) -> Page[T]:
+    """One page of `query` (already filtered, selecting what `build` reads) in `keys` order."""
+    size, backwards = _page_size(request, ctx.limits.default, ctx.limits.maximum)
+    key_tuple = tuple_(*keys)
+
+    def after(values: list[Any]) -> ColumnElement[bool]:
+        bound = tuple_(*(literal(v, type_=k.type) for v, k in zip(values, keys, strict=True)))
+        return key_tuple < bound if descending else key_tuple > bound
+
+    def before(values: list[Any]) -> ColumnElement[bool]:
+        bound = tuple_(*(literal(v, type_=k.type) for v, k in zip(values, keys, strict=True)))
+        return key_tuple > bound if descending else key_tuple < bound
+
+    filtered = query
+    if request.after is not None:
+        filtered = filtered.where(after(decode_cursor(request.after, keys)))
+    if request.before is not None:
+        filtered = filtered.where(before(decode_cursor(request.before, keys)))
+
+    forward_desc = descending != backwards
+    ordering = [key.desc() if forward_desc else key.asc() for key in keys]
+    page_query = filtered.add_columns(*keys).order_by(*ordering).limit(size + 1)
+    rows = list(await ctx.rows(page_query)) if size > 0 else []
+    has_more = len(rows) > size
+    rows = rows[:size]
+    if backwards:
+        rows.reverse()
+
+    key_count = len(keys)
+    edges = [(encode_cursor(row[-key_count:]), build(row)) for row in rows]
+
+    async def count() -> int:
+        return int(await ctx.scalar(select(func.count()).select_from(query.subquery())))
+
+    if backwards:
+        return Page(edges, request.before is not None, has_more, count)
+    return Page(edges, has_more, request.after is not None, count)

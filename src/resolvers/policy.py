@@ -1,0 +1,78 @@
+"""The rights model, in one place: who the caller is, and what they may see and change.
+
+Account visibility is a SQL predicate joined into every account query, so lists, counts,
+search, `node` and nested fields all agree on it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from clientgraph.db import models
+from clientgraph.db.queries import assigned_to
+from clientgraph.resolvers.enums import Permission, UserRole
+from clientgraph.resolvers.errors import Forbidden
+from sqlalchemy import ColumnElement, and_, false, true
+
+ADMIN_ROLES = frozenset({UserRole.OWNER, UserRole.ADMIN})
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """The authenticated caller."""
+
+    user_id: uuid.UUID
+    firm_id: uuid.UUID
+    name: str
+    role: UserRole
+    granted: frozenset[Permission]
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role in ADMIN_ROLES
+
+    @property
+    def permissions(self) -> list[Permission]:
+        return effective_permissions(self.role, self.granted)
+
+    def has(self, permission: Permission) -> bool:
+        return self.is_admin or permission in self.granted
+
+
+def effective_permissions(role: str, granted: Iterable[str]) -> list[Permission]:
+    """Every right a user holds: all of them for OWNER/ADMIN, exactly the granted ones else."""
+    held = set(Permission) if role in ADMIN_ROLES else set(granted)
+    return [permission for permission in Permission if permission in held]
+
+
+def require_admin(viewer: Viewer) -> None:
+    if not viewer.is_admin:
+        raise Forbidden("Only an owner or administrator of the firm may do this.")
+
+
+def require(viewer: Viewer, permission: Permission) -> None:
+    if not viewer.has(permission):
+        raise Forbidden(f"You need the {permission.value} right to do this.")
+
+
+def _reach(
+    viewer: Viewer, all_right: Permission, assigned_right: Permission
+) -> ColumnElement[bool]:
+    if viewer.has(all_right):
+        return true()
+    if viewer.has(assigned_right):
+        return assigned_to(viewer.user_id)
+    return false()
+
+
+def visible_accounts(viewer: Viewer) -> ColumnElement[bool]:
+    """Accounts of the caller's firm that the caller may see."""
+    reach = _reach(viewer, Permission.VIEW_ALL_ACCOUNTS, Permission.VIEW_ASSIGNED_ACCOUNTS)
+    return and_(models.Account.firm_id == viewer.firm_id, reach)
+
+
+def editable_accounts(viewer: Viewer) -> ColumnElement[bool]:
+    """Of the visible accounts, those the caller may change."""
+    return _reach(viewer, Permission.EDIT_ALL_ACCOUNTS, Permission.EDIT_ASSIGNED_ACCOUNTS)

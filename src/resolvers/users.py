@@ -1,0 +1,275 @@
+"""Staff users of the firm: the list, create, update, delete (with their clients' fate)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from clientgraph.db import models
+from clientgraph.db.queries import fold, select_rows, to_row
+from clientgraph.db.rows import UserRow
+from clientgraph.resolvers import history
+from clientgraph.resolvers.context import Context
+from clientgraph.resolvers.enums import Permission, UserErrorCode, UserRole
+from clientgraph.resolvers.errors import Forbidden, fail
+from clientgraph.resolvers.inputs import not_found, parse_id, required_text
+from clientgraph.resolvers.owners import (
+    OWNER_NOUN,
+    Release,
+    lock_owners,
+    release_owner,
+    require_active_owner,
+)
+from clientgraph.resolvers.pagination import Page, PageRequest, paginate
+from clientgraph.resolvers.policy import Viewer, require_admin
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+USER_NOUN = "user"
+
+
+@dataclass(frozen=True, slots=True)
+class UserDeletion:
+    deleted_user_id: uuid.UUID
+    release: Release
+
+
+def clean_email(value: str, field: list[str]) -> str:
+    """The address normalised by email-validator; bad syntax is INVALID on `field`."""
+    try:
+        return validate_email(value.strip(), check_deliverability=False).normalized
+    except EmailNotValidError as error:
+        raise fail(field, UserErrorCode.INVALID, str(error)) from error
+
+
+def _guard_owner_role(viewer: Viewer, *roles: str | None) -> None:
+    """Only an OWNER may create, change or delete an OWNER, or make someone one."""
+    if UserRole.OWNER in roles and viewer.role != UserRole.OWNER:
+        raise Forbidden("Only an owner of the firm may manage owners.")
+
+
+async def _live_user(session: AsyncSession, firm_id: uuid.UUID, user_id: uuid.UUID) -> models.User:
+    user = await session.get(models.User, user_id, with_for_update=True)
+    if user is None or user.firm_id != firm_id or user.deleted_at is not None:
+        raise not_found(["userId"], USER_NOUN)
+    return user
+
+
+async def _require_email_free(
+    session: AsyncSession, firm_id: uuid.UUID, email: str, field: list[str]
+) -> None:
+    taken = select(models.User.id).where(
+        models.User.firm_id == firm_id,
+        models.User.email_folded == fold(email),
+        models.User.deleted_at.is_(None),
+    )
+    if (await session.scalars(taken)).first() is not None:
+        raise fail(field, UserErrorCode.TAKEN, "Another user of the firm has this email.")
+
+
+async def _other_active_owners(session: AsyncSession, user: models.User) -> int:
+    query = select(func.count()).where(
+        models.User.firm_id == user.firm_id,
+        models.User.role == UserRole.OWNER.value,
+        models.User.is_active.is_(True),
+        models.User.deleted_at.is_(None),
+        models.User.id != user.id,
+    )
+    return int((await session.execute(query)).scalar_one())
+
+
+def _user_values(user: models.User) -> dict[str, Any]:
+    return {
+        "name": user.name,
+        "email": user.email,
+        "role": user.role,
+        "permissions": sorted(user.permissions),
+        "isActive": user.is_active,
+    }
+
+
+def new_user(
+    firm_id: uuid.UUID, name: str, email: str, role: UserRole, permissions: list[Permission]
+) -> models.User:
+    return models.User(
+        id=models.new_id(),
+        firm_id=firm_id,
+        name=name,
+        name_folded=fold(name),
+        email=email,
+        email_folded=fold(email),
+        role=role.value,
+        permissions=sorted({permission.value for permission in permissions}),
+        is_active=True,
+    )
+
+
+async def create_user(
+    ctx: Context, *, name: str, email: str, role: UserRole, permissions: list[Permission]
+) -> UserRow:
+    require_admin(ctx.viewer)
+    _guard_owner_role(ctx.viewer, role)
+    clean_name = required_text(name, ["name"])
+    clean = clean_email(email, ["email"])
+
+    async def work(session: AsyncSession) -> uuid.UUID:
+        await _require_email_free(session, ctx.viewer.firm_id, clean, ["email"])
+        user = new_user(ctx.viewer.firm_id, clean_name, clean, role, permissions)
+        session.add(user)
+        history.record(
+            session,
+            ctx.viewer,
+            subject_type="user",
+            subject_id=user.id,
+            action="user.created",
+            changes=history.changes_between({}, _user_values(user)),
+        )
+        return user.id
+
+    return await _reload(ctx, await ctx.write(work))
+
+
+async def _reload(ctx: Context, user_id: uuid.UUID) -> UserRow:
+    row = await ctx.loaders.user.load(user_id)
+    assert row is not None
+    return row
+
+
+async def update_user(ctx: Context, *, user_id: str, changes: dict[str, Any]) -> UserRow:
+    """Apply the given changes (`name`, `role`, `permissions`, `is_active`)."""
+    require_admin(ctx.viewer)
+    user_uuid = parse_id(user_id, "User", ["userId"], USER_NOUN)
+    for key, field in (("role", "role"), ("permissions", "permissions"), ("is_active", "isActive")):
+        if key in changes and changes[key] is None:
+            raise fail([field], UserErrorCode.REQUIRED, f"{field} must not be null.")
+    clean_name = required_text(changes["name"] or "", ["name"]) if "name" in changes else None
+
+    async def work(session: AsyncSession) -> None:
+        user = await _live_user(session, ctx.viewer.firm_id, user_uuid)
+        before = _user_values(user)
+        _guard_owner_role(ctx.viewer, user.role, changes.get("role"))
+        if clean_name is not None:
+            user.name, user.name_folded = clean_name, fold(clean_name)
+            owners = await session.scalars(
+                select(models.ClientOwner).where(
+                    models.ClientOwner.firm_id == user.firm_id,
+                    models.ClientOwner.user_id == user.id,
+                )
+            )
+            for owner in owners:
+                owner.name, owner.name_folded = clean_name, fold(clean_name)
+        if "role" in changes:
+            user.role = UserRole(changes["role"]).value
+        if "permissions" in changes:
+            user.permissions = sorted({Permission(p).value for p in changes["permissions"]})
+        if "is_active" in changes:
+            user.is_active = bool(changes["is_active"])
+        losing_ownership = before["role"] == UserRole.OWNER and (
+            user.role != UserRole.OWNER or not user.is_active
+        )
+        if losing_ownership and await _other_active_owners(session, user) == 0:
+            raise fail(["role"], UserErrorCode.INVALID, "The firm must keep an active owner.")
+        diff = history.changes_between(before, _user_values(user))
+        if diff:
+            history.record(
+                session,
+                ctx.viewer,
+                subject_type="user",
+                subject_id=user.id,
+                action="user.updated",
+                changes=diff,
+            )
+
+    await ctx.write(work)
+    return await _reload(ctx, user_uuid)
+
+
+async def delete_user(
+    ctx: Context, *, user_id: str, transfer_clients_to: str | None
+) -> UserDeletion:
+    """Remove a user: out of every team and the address book (their accounts transferred or
+    left unowned); the row stays, marked deleted, so history keeps their name."""
+    require_admin(ctx.viewer)
+    user_uuid = parse_id(user_id, "User", ["userId"], USER_NOUN)
+    target_uuid = (
+        parse_id(transfer_clients_to, "ClientOwner", ["transferClientsTo"], OWNER_NOUN)
+        if transfer_clients_to is not None
+        else None
+    )
+    if user_uuid == ctx.viewer.user_id:
+        raise fail(["userId"], UserErrorCode.INVALID, "You cannot delete yourself.")
+
+    async def work(session: AsyncSession) -> Release:
+        firm_id = ctx.viewer.firm_id
+        entry_id = (
+            await session.scalars(
+                select(models.ClientOwner.id).where(
+                    models.ClientOwner.firm_id == firm_id,
+                    models.ClientOwner.user_id == user_uuid,
+                )
+            )
+        ).first()
+        locked = await lock_owners(
+            session, firm_id, [i for i in (entry_id, target_uuid) if i is not None]
+        )
+        user = await _live_user(session, firm_id, user_uuid)
+        _guard_owner_role(ctx.viewer, user.role)
+        if user.role == UserRole.OWNER and await _other_active_owners(session, user) == 0:
+            raise fail(["userId"], UserErrorCode.INVALID, "The firm must keep an active owner.")
+        target = None
+        if target_uuid is not None:
+            target = locked.get(target_uuid)
+            if target is None:
+                raise not_found(["transferClientsTo"], OWNER_NOUN)
+            if target.user_id == user.id:
+                raise fail(
+                    ["transferClientsTo"],
+                    UserErrorCode.SAME_OWNER,
+                    "Transfer the clients to someone other than the user being deleted.",
+                )
+            await require_active_owner(session, target, ["transferClientsTo"])
+        release = Release(0, 0)
+        if entry_id is not None:
+            release = await release_owner(session, ctx.viewer, locked[entry_id], target)
+        await session.execute(
+            delete(models.AccountTeamMember).where(
+                models.AccountTeamMember.firm_id == firm_id,
+                models.AccountTeamMember.user_id == user.id,
+            )
+        )
+        user.deleted_at = models.utcnow()
+        user.is_active = False
+        history.record(
+            session,
+            ctx.viewer,
+            subject_type="user",
+            subject_id=user.id,
+            action="user.deleted",
+            changes=[history.Change("name", user.name, None)],
+        )
+        return release
+
+    return UserDeletion(user_uuid, await ctx.write(work))
+
+
+async def users(ctx: Context, *, search: str | None, page: PageRequest) -> Page[UserRow]:
+    user = models.User
+    query = select_rows(UserRow).where(
+        user.firm_id == ctx.viewer.firm_id, user.deleted_at.is_(None)
+    )
+    if search and search.strip():
+        term = fold(search.strip())
+        query = query.where(
+            user.name_folded.contains(term, autoescape=True)
+            | user.email_folded.contains(term, autoescape=True)
+        )
+    return await paginate(
+        ctx,
+        query,
+        [user.name_folded, user.id],
+        descending=False,
+        request=page,
+        build=lambda row: to_row(UserRow, row),
+    )

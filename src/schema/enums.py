@@ -1,0 +1,14 @@
+"""The domain enums, exposed to GraphQL under the same names."""
+
+import strawberry
+from clientgraph.resolvers import enums
+
+UserRole = strawberry.enum(enums.UserRole)
+Permission = strawberry.enum(enums.Permission)
+AccountType = strawberry.enum(enums.AccountType)
+AccountStatus = strawberry.enum(enums.AccountStatus)
+ContactRole = strawberry.enum(enums.ContactRole)
+PortalAccess = strawberry.enum(enums.PortalAccess)
+AccountOrderField = strawberry.enum(enums.AccountOrderField)
+OrderDirection = strawberry.enum(enums.OrderDirection)
+UserErrorCode = strawberry.enum(enums.UserErrorCode)

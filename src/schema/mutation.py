@@ -1,0 +1,212 @@
+"""The root mutation: each field takes one `input` and returns its payload."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from clientgraph.ids import encode_id
+from clientgraph.resolvers import accounts, firms, owners, users
+from clientgraph.resolvers.enums import UserErrorCode
+from clientgraph.resolvers.errors import fail
+from clientgraph.schema.inputs import (
+    AddClientOwnerInput,
+    AssignClientOwnerInput,
+    CreateAccountInput,
+    CreateUserInput,
+    DeleteUserInput,
+    RemoveClientOwnerInput,
+    TransferClientsInput,
+    UpdateAccountInput,
+    UpdateFirmSettingsInput,
+    UpdateUserInput,
+)
+from clientgraph.schema.payloads import (
+    AddClientOwnerPayload,
+    AssignClientOwnerPayload,
+    CreateAccountPayload,
+    CreateUserPayload,
+    DeleteUserPayload,
+    RemoveClientOwnerPayload,
+    TransferClientsPayload,
+    UpdateAccountPayload,
+    UpdateFirmSettingsPayload,
+    UpdateUserPayload,
+    respond,
+)
+from clientgraph.schema.types import Account, ClientOwner, FirmSettings, Info, User
+
+
+def given(input_object: object, *names: str) -> dict[str, Any]:
+    """The fields of an input the caller actually passed (null included), by Python name."""
+    return {
+        name: getattr(input_object, name)
+        for name in names
+        if getattr(input_object, name) is not strawberry.UNSET
+    }
+
+
+def _account(row: Any) -> dict[str, Any]:
+    return {"account": Account.from_row(row) if row is not None else None}
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Admin: switch client ownership, set customer-number rules.")
+    async def update_firm_settings(
+        self, info: Info, input: UpdateFirmSettingsInput
+    ) -> UpdateFirmSettingsPayload:
+        changes = given(input, *firms.SETTING_FIELDS)
+        return await respond(
+            UpdateFirmSettingsPayload,
+            firms.update_firm_settings(info.context, changes),
+            lambda firm: {
+                "settings": FirmSettings(
+                    client_ownership_enabled=firm.client_ownership_enabled,
+                    customer_number_min_length=firm.customer_number_min_length,
+                    customer_number_max_length=firm.customer_number_max_length,
+                )
+            },
+        )
+
+    @strawberry.mutation(description="Admin: add a user to the firm.")
+    async def create_user(self, info: Info, input: CreateUserInput) -> CreateUserPayload:
+        return await respond(
+            CreateUserPayload,
+            users.create_user(
+                info.context,
+                name=input.name,
+                email=input.email,
+                role=input.role,
+                permissions=input.permissions,
+            ),
+            lambda row: {"user": User.from_row(row)},
+        )
+
+    @strawberry.mutation(description="Admin: change a user's name, role, rights or activity.")
+    async def update_user(self, info: Info, input: UpdateUserInput) -> UpdateUserPayload:
+        return await respond(
+            UpdateUserPayload,
+            users.update_user(
+                info.context,
+                user_id=str(input.user_id),
+                changes=given(input, "name", "role", "permissions", "is_active"),
+            ),
+            lambda row: {"user": User.from_row(row)},
+        )
+
+    @strawberry.mutation(description="Admin: delete a user; their clients transfer or go unowned.")
+    async def delete_user(self, info: Info, input: DeleteUserInput) -> DeleteUserPayload:
+        return await respond(
+            DeleteUserPayload,
+            users.delete_user(
+                info.context,
+                user_id=str(input.user_id),
+                transfer_clients_to=_optional_id(input.transfer_clients_to),
+            ),
+            lambda result: {
+                "deleted_user_id": encode_id("User", result.deleted_user_id),
+                "transferred_count": result.release.transferred_count,
+                "unassigned_count": result.release.unassigned_count,
+            },
+        )
+
+    @strawberry.mutation(description="Admin: add a user, or a person by name, to the address book.")
+    async def add_client_owner(
+        self, info: Info, input: AddClientOwnerInput
+    ) -> AddClientOwnerPayload:
+        return await respond(
+            AddClientOwnerPayload,
+            owners.add_client_owner(
+                info.context, user_id=_optional_id(input.user_id), name=input.name
+            ),
+            lambda row: {"client_owner": ClientOwner.from_row(row)},
+        )
+
+    @strawberry.mutation(description="Set, change or (with ownerId null) clear an account's owner.")
+    async def assign_client_owner(
+        self, info: Info, input: AssignClientOwnerInput
+    ) -> AssignClientOwnerPayload:
+        return await respond(
+            AssignClientOwnerPayload,
+            _assign_client_owner(info, input),
+            _account,
+        )
+
+    @strawberry.mutation(description="Admin: move all or some accounts of one owner to another.")
+    async def transfer_clients(
+        self, info: Info, input: TransferClientsInput
+    ) -> TransferClientsPayload:
+        return await respond(
+            TransferClientsPayload,
+            owners.transfer_clients(
+                info.context,
+                from_owner_id=str(input.from_owner_id),
+                to_owner_id=str(input.to_owner_id),
+                account_ids=[str(i) for i in input.account_ids]
+                if input.account_ids is not None
+                else None,
+            ),
+            lambda rows: {
+                "transferred_count": len(rows),
+                "accounts": [Account.from_row(row) for row in rows],
+            },
+        )
+
+    @strawberry.mutation(description="Admin: remove an owner from the address book.")
+    async def remove_client_owner(
+        self, info: Info, input: RemoveClientOwnerInput
+    ) -> RemoveClientOwnerPayload:
+        return await respond(
+            RemoveClientOwnerPayload,
+            owners.remove_client_owner(
+                info.context,
+                owner_id=str(input.owner_id),
+                transfer_clients_to=_optional_id(input.transfer_clients_to),
+            ),
+            lambda result: {
+                "removed_owner_id": encode_id("ClientOwner", result[0]),
+                "transferred_count": result[1].transferred_count,
+                "unassigned_count": result[1].unassigned_count,
+            },
+        )
+
+    @strawberry.mutation(description="Create an account (needs CREATE_ACCOUNTS).")
+    async def create_account(self, info: Info, input: CreateAccountInput) -> CreateAccountPayload:
+        return await respond(
+            CreateAccountPayload,
+            accounts.create_account(
+                info.context,
+                name=input.name,
+                customer_number=input.customer_number,
+                type=input.type,
+                owner_id=_optional_id(input.owner_id),
+                tags=input.tags,
+            ),
+            _account,
+        )
+
+    @strawberry.mutation(description="Change an account's name, type, tags or customer number.")
+    async def update_account(self, info: Info, input: UpdateAccountInput) -> UpdateAccountPayload:
+        return await respond(
+            UpdateAccountPayload,
+            accounts.update_account(
+                info.context,
+                account_id=str(input.account_id),
+                expected_version=input.expected_version,
+                changes=given(input, "name", "customer_number", "type", "tags"),
+            ),
+            _account,
+        )
+
+
+def _optional_id(value: strawberry.ID | None) -> str | None:
+    return str(value) if value is not None else None
+
+
+async def _assign_client_owner(info: Info, input: AssignClientOwnerInput) -> Any:
+    if input.owner_id is strawberry.UNSET:
+        raise fail(["ownerId"], UserErrorCode.REQUIRED, "Give ownerId, or null to clear it.")
+    return await owners.assign_client_owner(
+        info.context, account_id=str(input.account_id), owner_id=_optional_id(input.owner_id)
+    )

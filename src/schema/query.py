@@ -1,0 +1,147 @@
+"""The root query."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import strawberry
+from clientgraph.ids import decode_id
+from clientgraph.resolvers import accounts as account_resolvers
+from clientgraph.resolvers import owners, users
+from clientgraph.resolvers.accounts import AccountFilter, AccountOrder
+from clientgraph.resolvers.enums import OrderDirection
+from clientgraph.resolvers.errors import BadUserInput
+from clientgraph.resolvers.nodes import node_row
+from clientgraph.resolvers.pagination import PageRequest
+from clientgraph.schema.connections import Connection
+from clientgraph.schema.inputs import AccountFilterInput, AccountOrderInput
+from clientgraph.schema.types import (
+    Account,
+    AuditEvent,
+    ClientOwner,
+    Contact,
+    Firm,
+    Info,
+    User,
+    Viewer,
+)
+from strawberry import relay
+
+NODE_TYPES: dict[str, Callable[[Any], relay.Node]] = {
+    "Account": Account.from_row,
+    "ClientOwner": ClientOwner.from_row,
+    "User": User.from_row,
+    "Contact": Contact.from_row,
+    "Firm": Firm.from_row,
+    "AuditEvent": AuditEvent.from_row,
+}
+
+
+async def _node(info: Info, global_id: str) -> relay.Node | None:
+    found = await node_row(info.context, global_id)
+    if found is None:
+        return None
+    type_name, row = found
+    return NODE_TYPES[type_name](row)
+
+
+def _filter(spec: AccountFilterInput | None) -> AccountFilter:
+    if spec is None:
+        return AccountFilter()
+    return AccountFilter(
+        search=spec.search,
+        owner_ids=[str(owner_id) for owner_id in spec.owner_ids] if spec.owner_ids else None,
+        owned_by_me=spec.owned_by_me,
+        unowned=spec.unowned,
+        assigned_to_me=spec.assigned_to_me,
+        status=spec.status,
+        types=spec.types,
+        tags=spec.tags,
+    )
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="Any object by its id; null if it does not exist for you.")
+    async def node(self, info: Info, id: strawberry.ID) -> relay.Node | None:
+        return await _node(info, str(id))
+
+    @strawberry.field(description="Several objects by id, in the same order; null where unknown.")
+    async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[relay.Node | None]:
+        maximum = info.context.limits.maximum
+        if len(ids) > maximum:
+            raise BadUserInput(f"At most {maximum} ids may be asked for at once.")
+        return [await _node(info, str(global_id)) for global_id in ids]
+
+    @strawberry.field(description="The calling user, their firm and rights.")
+    async def viewer(self, info: Info) -> Viewer:
+        ctx = info.context
+        user = await ctx.loaders.user.load(ctx.viewer.user_id)
+        firm = await ctx.loaders.firm.load(ctx.viewer.firm_id)
+        assert user is not None and firm is not None
+        return Viewer(
+            user=User.from_row(user), firm=Firm.from_row(firm), permissions=ctx.viewer.permissions
+        )
+
+    @strawberry.field
+    async def account(self, info: Info, id: strawberry.ID) -> Account | None:
+        account_id = decode_id(str(id), "Account")
+        row = await info.context.loaders.account.load(account_id) if account_id else None
+        return Account.from_row(row) if row is not None else None
+
+    @strawberry.field(description="The accounts you can see; by default the active ones by name.")
+    async def accounts(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        filter: AccountFilterInput | None = None,
+        order_by: AccountOrderInput | None = None,
+    ) -> Connection[Account]:
+        order = (
+            AccountOrder(order_by.field, order_by.direction == OrderDirection.DESC)
+            if order_by
+            else AccountOrder()
+        )
+        page = await account_resolvers.accounts(
+            info.context,
+            spec=_filter(filter),
+            order=order,
+            page=PageRequest(first=first, after=after, last=last, before=before),
+        )
+        return Connection.of(page, Account.from_row)
+
+    @strawberry.field
+    async def contact(self, info: Info, id: strawberry.ID) -> Contact | None:
+        contact_id = decode_id(str(id), "Contact")
+        row = await info.context.loaders.contact.load(contact_id) if contact_id else None
+        return Contact.from_row(row) if row is not None else None
+
+    @strawberry.field(description="The address book of client owners, by name.")
+    async def client_owners(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        search: str | None = None,
+    ) -> Connection[ClientOwner]:
+        page = await owners.client_owners(
+            info.context, search=search, page=PageRequest(first=first, after=after)
+        )
+        return Connection.of(page, ClientOwner.from_row)
+
+    @strawberry.field(description="The firm's users, by name.")
+    async def users(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        search: str | None = None,
+    ) -> Connection[User]:
+        page = await users.users(
+            info.context, search=search, page=PageRequest(first=first, after=after)
+        )
+        return Connection.of(page, User.from_row)

@@ -1,0 +1,27 @@
+"""The GraphQL schema, assembled."""
+
+from __future__ import annotations
+
+import strawberry
+from clientgraph.schema.extensions import QueryLimits, schema_extensions
+from clientgraph.schema.mutation import Mutation
+from clientgraph.schema.query import Query
+from clientgraph.schema.types import Account, AuditEvent, ClientOwner, Contact, Firm, User
+from graphql import GraphQLError
+from strawberry.types.execution import ExecutionContext
+
+
+class Schema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        """Logging is the ErrorPolicy extension's job: it logs only what it masks."""
+
+
+def build_schema(limits: QueryLimits | None = None) -> Schema:
+    return Schema(
+        query=Query,
+        mutation=Mutation,
+        types=[Account, AuditEvent, ClientOwner, Contact, Firm, User],
+        extensions=schema_extensions(limits or QueryLimits()),
+    )

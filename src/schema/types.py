@@ -1,0 +1,289 @@
+"""The object types of the graph. Each wraps a row from the read side; nested fields load
+through the request's DataLoaders."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from clientgraph.db.rows import (
+    AccountContactRow,
+    AccountRow,
+    AuditEventRow,
+    ClientOwnerRow,
+    ContactRow,
+    FirmRow,
+    UserRow,
+)
+from clientgraph.resolvers import accounts as account_resolvers
+from clientgraph.resolvers.context import Context
+from clientgraph.resolvers.pagination import PageRequest
+from clientgraph.resolvers.policy import effective_permissions
+from clientgraph.schema.connections import Connection
+from clientgraph.schema.enums import (
+    AccountStatus,
+    AccountType,
+    ContactRole,
+    Permission,
+    PortalAccess,
+    UserRole,
+)
+from strawberry import relay
+
+Info = strawberry.Info[Context, None]
+
+
+@strawberry.type(description="The firm's settings.")
+class FirmSettings:
+    client_ownership_enabled: bool
+    customer_number_min_length: int | None
+    customer_number_max_length: int | None
+
+
+@strawberry.type(description="A firm: the tenant that keeps accounts.")
+class Firm(relay.Node):
+    id: relay.NodeID[str]
+    name: str
+    settings: FirmSettings
+
+    @classmethod
+    def from_row(cls, row: FirmRow) -> Firm:
+        return cls(
+            id=str(row.id),
+            name=row.name,
+            settings=FirmSettings(
+                client_ownership_enabled=row.client_ownership_enabled,
+                customer_number_min_length=row.customer_number_min_length,
+                customer_number_max_length=row.customer_number_max_length,
+            ),
+        )
+
+
+@strawberry.type(description="A member of the firm's staff.")
+class User(relay.Node):
+    id: relay.NodeID[str]
+    name: str
+    email: str
+    role: UserRole
+    is_active: bool
+    row: strawberry.Private[UserRow]
+
+    @classmethod
+    def from_row(cls, row: UserRow) -> User:
+        return cls(
+            id=str(row.id),
+            name=row.name,
+            email=row.email,
+            role=UserRole(row.role),
+            is_active=row.is_active and row.deleted_at is None,
+            row=row,
+        )
+
+    @strawberry.field(description="Every right the user holds (OWNER and ADMIN hold all).")
+    def permissions(self) -> list[Permission]:
+        return effective_permissions(self.row.role, self.row.permissions)
+
+    @strawberry.field(description="The user's entry in the address book of client owners.")
+    async def client_owner(self, info: Info) -> ClientOwner | None:
+        entries = await info.context.loaders.owner_by_user.load(self.row.id)
+        return ClientOwner.from_row(entries[0]) if entries else None
+
+
+@strawberry.type(description="An entry of the address book: a user, or a person by name only.")
+class ClientOwner(relay.Node):
+    id: relay.NodeID[str]
+    name: str
+    row: strawberry.Private[ClientOwnerRow]
+
+    @classmethod
+    def from_row(cls, row: ClientOwnerRow) -> ClientOwner:
+        return cls(id=str(row.id), name=row.name, row=row)
+
+    @strawberry.field(description="The user behind this entry; null for an owner by name only.")
+    async def user(self, info: Info) -> User | None:
+        if self.row.user_id is None:
+            return None
+        row = await info.context.loaders.user.load(self.row.user_id)
+        return User.from_row(row) if row is not None and row.deleted_at is None else None
+
+    @strawberry.field(description="How many accounts you can see that this owner owns.")
+    async def account_count(self, info: Info) -> int:
+        counts = await info.context.loaders.owner_account_count.load(self.row.id)
+        return counts[0] if counts else 0
+
+    @strawberry.field(description="The accounts this owner owns (any status), by name.")
+    async def accounts(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Account]:
+        page = await account_resolvers.owner_accounts(
+            info.context, owner_id=self.row.id, page=PageRequest(first=first, after=after)
+        )
+        return Connection.of(page, Account.from_row)
+
+
+@strawberry.type(description="A change to one field: its value before and after, as text.")
+class FieldChange:
+    field: str
+    from_: str | None = strawberry.field(name="from")
+    to: str | None
+
+
+@strawberry.type(description="One change made by someone, as kept in the history.")
+class AuditEvent(relay.Node):
+    id: relay.NodeID[str]
+    action: str
+    occurred_at: datetime
+    row: strawberry.Private[AuditEventRow]
+
+    @classmethod
+    def from_row(cls, row: AuditEventRow) -> AuditEvent:
+        return cls(id=str(row.id), action=row.action, occurred_at=row.occurred_at, row=row)
+
+    @strawberry.field(description="Who made the change; kept (with their name) if deleted since.")
+    async def actor(self, info: Info) -> User | None:
+        if self.row.actor_id is None:
+            return None
+        row = await info.context.loaders.user.load(self.row.actor_id)
+        return User.from_row(row) if row is not None else None
+
+    @strawberry.field(description="The fields changed, with their values before and after.")
+    def changes(self) -> list[FieldChange]:
+        return [
+            FieldChange(field=change["field"], from_=change["from"], to=change["to"])
+            for change in self.row.changes
+        ]
+
+
+@strawberry.type(description="A person at a client.")
+class Contact(relay.Node):
+    id: relay.NodeID[str]
+    first_name: str
+    last_name: str
+    phone: str | None = strawberry.field(description="E.164, e.g. +4520123456.")
+    portal_access: PortalAccess
+    row: strawberry.Private[ContactRow]
+
+    @classmethod
+    def from_row(cls, row: ContactRow) -> Contact:
+        return cls(
+            id=str(row.id),
+            first_name=row.first_name,
+            last_name=row.last_name,
+            phone=row.phone,
+            portal_access=PortalAccess(row.portal_access),
+            row=row,
+        )
+
+    @strawberry.field
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    @strawberry.field(description="The primary email.")
+    async def email(self, info: Info) -> str | None:
+        emails = await info.context.loaders.contact_emails.load(self.row.id)
+        return emails[0] if emails else None
+
+    @strawberry.field(description="The primary email first, then the others.")
+    async def emails(self, info: Info) -> list[str]:
+        return await info.context.loaders.contact_emails.load(self.row.id)
+
+    @strawberry.field(description="The contact's links to the accounts you can see.")
+    async def accounts(self, info: Info) -> list[AccountContact]:
+        links = await info.context.loaders.contact_links.load(self.row.id)
+        return [AccountContact.from_row(link) for link in links]
+
+
+@strawberry.type(description="The link of a contact to an account; its fields belong to it.")
+class AccountContact:
+    description: str | None
+    linked_at: datetime
+    row: strawberry.Private[AccountContactRow]
+
+    @classmethod
+    def from_row(cls, row: AccountContactRow) -> AccountContact:
+        return cls(description=row.description, linked_at=row.linked_at, row=row)
+
+    @strawberry.field(description="[] means an ordinary employee of the client.")
+    def roles(self) -> list[ContactRole]:
+        return [
+            role
+            for role, held in (
+                (ContactRole.COMMERCIAL, self.row.is_commercial),
+                (ContactRole.OPERATIONAL, self.row.is_operational),
+            )
+            if held
+        ]
+
+    @strawberry.field
+    def contact(self) -> Contact:
+        return Contact.from_row(self.row.contact)
+
+    @strawberry.field
+    async def account(self, info: Info) -> Account:
+        row = await info.context.loaders.account.load(self.row.account_id)
+        assert row is not None, "links are only loaded for visible accounts"
+        return Account.from_row(row)
+
+
+@strawberry.type(description="A client of the firm.")
+class Account(relay.Node):
+    id: relay.NodeID[str]
+    name: str
+    customer_number: str | None
+    type: AccountType
+    status: AccountStatus
+    version: int = strawberry.field(description="+1 on every change; see expectedVersion.")
+    created_at: datetime
+    updated_at: datetime
+    row: strawberry.Private[AccountRow]
+
+    @classmethod
+    def from_row(cls, row: AccountRow) -> Account:
+        return cls(
+            id=str(row.id),
+            name=row.name,
+            customer_number=row.customer_number,
+            type=AccountType(row.type),
+            status=AccountStatus(row.status),
+            version=row.version,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            row=row,
+        )
+
+    @strawberry.field(description="The client owner; null means no owner assigned.")
+    async def owner(self, info: Info) -> ClientOwner | None:
+        if self.row.owner_id is None:
+            return None
+        row = await info.context.loaders.owner.load(self.row.owner_id)
+        return ClientOwner.from_row(row) if row is not None else None
+
+    @strawberry.field(description="Users assigned to work on this account.")
+    async def team_members(self, info: Info) -> list[User]:
+        rows = await info.context.loaders.team_members.load(self.row.id)
+        return [User.from_row(row) for row in rows]
+
+    @strawberry.field(description="Sorted.")
+    async def tags(self, info: Info) -> list[str]:
+        return await info.context.loaders.tags.load(self.row.id)
+
+    @strawberry.field(description="Alphabetical by the contact's last, then first name.")
+    async def contacts(self, info: Info) -> list[AccountContact]:
+        links = await info.context.loaders.account_contacts.load(self.row.id)
+        return [AccountContact.from_row(link) for link in links]
+
+    @strawberry.field(description="Every change to this account, newest first.")
+    async def history(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[AuditEvent]:
+        page = await account_resolvers.account_history(
+            info.context, account_id=self.row.id, page=PageRequest(first=first, after=after)
+        )
+        return Connection.of(page, AuditEvent.from_row)
+
+
+@strawberry.type(description="The calling user, their firm and their rights.")
+class Viewer:
+    user: User
+    firm: Firm
+    permissions: list[Permission]

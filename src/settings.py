@@ -1,0 +1,57 @@
+"""The one Settings object, read from the environment (and a `.env` file) once."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/clientgraph.db"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="CLIENTGRAPH_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    database_url: str = Field(
+        default=DEFAULT_DATABASE_URL,
+        validation_alias=AliasChoices("DATABASE_URL", "CLIENTGRAPH_DATABASE_URL"),
+    )
+    secret: str | None = None
+    token_ttl_seconds: int = Field(default=12 * 3600, gt=0)
+    db_pool_size: int = Field(default=10, gt=0)
+
+    max_query_depth: int = Field(default=12, gt=0)
+    max_aliases: int = Field(default=100, gt=0)
+    max_tokens: int = Field(default=5000, gt=0)
+    max_body_bytes: int = Field(default=1024 * 1024, gt=0)
+    max_page_size: int = Field(default=100, gt=0)
+    default_page_size: int = Field(default=50, gt=0)
+
+    def signing_secret(self) -> str:
+        """`CLIENTGRAPH_SECRET`, or for an embedded SQLite file a key kept beside it.
+
+        A server database without a configured secret is refused: a key generated per process
+        would invalidate every token on restart and differ between workers.
+        """
+        if self.secret:
+            return self.secret
+        url = make_url(self.database_url)
+        if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+            raise RuntimeError("CLIENTGRAPH_SECRET must be set for this DATABASE_URL")
+        key_file = Path(url.database).with_suffix(".secret")
+        if not key_file.exists():
+            key_file.parent.mkdir(parents=True, exist_ok=True)
+            key_file.write_text(secrets.token_urlsafe(48))
+            key_file.chmod(0o600)
+        return key_file.read_text().strip()
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
