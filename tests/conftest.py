@@ -1,0 +1,92 @@
+"""Fixtures: one migrated database per backend per test run, a fresh firm per test, and an
+HTTP client on the ASGI app (httpx.ASGITransport)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import tempfile
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+from clientgraph.db.engine import Database
+from clientgraph.db.migrate import upgrade
+from sqlalchemy.engine import make_url
+
+from tests.support import Api, new_firm
+
+DEFAULT_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+REQUIRE_POSTGRES = os.environ.get("CLIENTGRAPH_REQUIRE_POSTGRES") == "1"
+
+
+def _asyncpg_dsn(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+async def _postgres_reachable(url: str) -> str | None:
+    """None if PostgreSQL answers at `url`, else why not."""
+    try:
+        connection = await asyncio.wait_for(asyncpg.connect(_asyncpg_dsn(url)), timeout=5)
+    except Exception as error:
+        return f"{type(error).__name__}: {error}"
+    await connection.close()
+    return None
+
+
+@contextlib.asynccontextmanager
+async def sqlite_url() -> AsyncIterator[str]:
+    with tempfile.TemporaryDirectory(prefix="clientgraph-test-") as directory:
+        url = f"sqlite+aiosqlite:///{Path(directory) / 'test.db'}"
+        await asyncio.to_thread(upgrade, url)
+        yield url
+
+
+@contextlib.asynccontextmanager
+async def postgresql_url() -> AsyncIterator[str]:
+    """A database of its own for this run, created on the server and dropped afterwards."""
+    server_url = os.environ.get("TEST_DATABASE_URL", DEFAULT_POSTGRES_URL)
+    problem = await _postgres_reachable(server_url)
+    if problem is not None:
+        message = f"PostgreSQL not reachable at {server_url}: {problem}"
+        if REQUIRE_POSTGRES:
+            pytest.fail(message + " (CLIENTGRAPH_REQUIRE_POSTGRES=1)")
+        pytest.skip(message)
+    name = f"clientgraph_test_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(_asyncpg_dsn(server_url))
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    try:
+        await asyncio.to_thread(upgrade, url)
+        yield url
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+DATABASE_URLS = {"sqlite": sqlite_url, "postgresql": postgresql_url}
+
+
+@pytest.fixture(scope="session", params=list(DATABASE_URLS))
+async def database(request: pytest.FixtureRequest) -> AsyncIterator[Database]:
+    """Every behaviour test runs once per backend, each backend a database of its own."""
+    async with DATABASE_URLS[request.param]() as url:
+        db = Database(url, pool_size=20)
+        yield db
+        await db.dispose()
+
+
+@pytest.fixture
+async def api(database: Database) -> AsyncIterator[Api]:
+    """An API client acting as the OWNER of a brand-new firm."""
+    async with new_firm(database) as client:
+        yield client
+
+
+@pytest.fixture
+async def other_firm(database: Database) -> AsyncIterator[Api]:
+    async with new_firm(database) as client:
+        yield client

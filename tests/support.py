@@ -1,0 +1,150 @@
+"""Helpers the tests share: a GraphQL client bound to a firm, users with chosen rights,
+and a counter of SQL statements."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from clientgraph.app import create_app
+from clientgraph.auth import issue_token
+from clientgraph.db.engine import Database
+from clientgraph.ids import decode_id
+from clientgraph.resolvers.firms import create_firm
+from clientgraph.settings import Settings
+from sqlalchemy import event
+
+SECRET = "test-secret-0123456789abcdef0123456789"
+
+
+def settings_for(url: str) -> Settings:
+    return Settings(database_url=url, secret=SECRET)
+
+
+class GraphQLErrors(AssertionError):
+    pass
+
+
+@dataclass
+class Api:
+    """Talks to the app over HTTP as one user of one firm."""
+
+    http: httpx.AsyncClient
+    db: Database
+    firm_id: uuid.UUID
+    user_id: uuid.UUID
+    token: str
+    _tokens: dict[str, str] = field(default_factory=dict)
+
+    def token_for(self, user_id: uuid.UUID, *, ttl_seconds: int = 3600) -> str:
+        return issue_token(SECRET, user_id=user_id, firm_id=self.firm_id, ttl_seconds=ttl_seconds)
+
+    async def post(
+        self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
+    ) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {token or self.token}"}
+        return await self.http.post(
+            "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
+        )
+
+    async def execute(
+        self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
+    ) -> dict[str, Any]:
+        """The whole response body (data and errors) of a request that must answer 200."""
+        response = await self.post(query, variables, token)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    async def data(
+        self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
+    ) -> dict[str, Any]:
+        """The data of an operation that must succeed without any top-level error."""
+        body = await self.execute(query, variables, token)
+        if body.get("errors"):
+            raise GraphQLErrors(body["errors"])
+        return body["data"]
+
+    async def mutate(
+        self, name: str, input: dict[str, Any], selection: str = "", token: str | None = None
+    ) -> dict[str, Any]:
+        """Run mutation `name` with `input`; its payload (userErrors always selected)."""
+        input_type = name[0].upper() + name[1:] + "Input"
+        query = (
+            f"mutation($input: {input_type}!) {{ {name}(input: $input) "
+            f"{{ {selection} userErrors {{ field code message }} }} }}"
+        )
+        return (await self.data(query, {"input": input}, token))[name]
+
+    async def ok(
+        self, name: str, input: dict[str, Any], selection: str = "", token: str | None = None
+    ) -> dict[str, Any]:
+        """Like `mutate`, for a mutation that must have no userErrors."""
+        payload = await self.mutate(name, input, selection, token)
+        assert payload["userErrors"] == [], payload["userErrors"]
+        return payload
+
+    async def staff(
+        self, *permissions: str, name: str | None = None, role: str = "STAFF"
+    ) -> tuple[str, str]:
+        """A new user of this firm: (their global id, their token)."""
+        name = name or f"Staff {uuid.uuid4().hex[:6]}"
+        email = f"{uuid.uuid4().hex[:10]}@example.com"
+        payload = await self.ok(
+            "createUser",
+            {"name": name, "email": email, "role": role, "permissions": list(permissions)},
+            "user { id }",
+        )
+        global_id = payload["user"]["id"]
+        user_uuid = decode_id(global_id, "User")
+        assert user_uuid is not None
+        return global_id, self.token_for(user_uuid)
+
+    async def enable_ownership(self) -> None:
+        await self.ok("updateFirmSettings", {"clientOwnershipEnabled": True})
+
+    async def add_owner(self, *, name: str | None = None, user_id: str | None = None) -> str:
+        input_ = {"name": name} if name is not None else {"userId": user_id}
+        return (await self.ok("addClientOwner", input_, "clientOwner { id }"))["clientOwner"]["id"]
+
+    async def create_account(self, name: str, **fields: Any) -> dict[str, Any]:
+        payload = await self.ok(
+            "createAccount",
+            {"name": name, **fields},
+            "account { id name version customerNumber owner { id name } tags }",
+        )
+        return payload["account"]
+
+
+@contextlib.asynccontextmanager
+async def new_firm(db: Database, *, admin_name: str = "Firm Owner") -> AsyncIterator[Api]:
+    """A firm of its own for one test, so tests never see each other's rows."""
+    firm_id, user_id = await create_firm(
+        db,
+        name=f"Firm {uuid.uuid4().hex[:8]}",
+        admin_email=f"owner-{uuid.uuid4().hex[:8]}@example.com",
+        admin_name=admin_name,
+    )
+    app = create_app(settings_for(db.url), db)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        token = issue_token(SECRET, user_id=user_id, firm_id=firm_id, ttl_seconds=3600)
+        yield Api(http=http, db=db, firm_id=firm_id, user_id=user_id, token=token)
+
+
+@contextlib.contextmanager
+def count_statements(db: Database) -> Iterator[list[str]]:
+    """Collects every SQL statement the engine sends while the block runs."""
+    statements: list[str] = []
+
+    def before_cursor_execute(*args: Any) -> None:
+        statements.append(args[2])
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", before_cursor_execute)
+    try:
+        yield statements
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", before_cursor_execute)
