@@ -55,10 +55,14 @@ class Context:
             return (await self.session.execute(statement)).scalar_one()
 
     async def write(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-        """Run a mutation's work in its own transaction, then let reads see what it committed."""
-        result = await self.db.write(work)
+        """Run a mutation's work in its own transaction, then let reads see what it committed.
+
+        The read session ends its transaction first, handing its connection back to the pool:
+        a request never holds two connections, so a burst of mutations cannot starve the pool.
+        """
         async with self.lock:
             await self.session.commit()
+        result = await self.db.write(work)
         self.loaders = self._new_loaders()
         return result
 

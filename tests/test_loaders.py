@@ -1,0 +1,106 @@
+"""Nested fields load through DataLoaders: the statement count follows the query's shape,
+never the number of rows."""
+
+from __future__ import annotations
+
+import uuid
+
+from clientgraph.db import models
+from clientgraph.db.engine import Database
+from clientgraph.db.queries import fold
+from clientgraph.ids import decode_id
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tests.support import Api, count_statements, new_firm
+
+DASHBOARD = """
+query($first: Int!) {
+  accounts(first: $first) {
+    nodes {
+      owner { name user { email } accountCount }
+      tags
+      teamMembers { name }
+      contacts { roles contact { fullName email } }
+    }
+  }
+}
+"""
+
+
+async def _firm_with_accounts(api: Api, count: int) -> None:
+    await api.enable_ownership()
+    member_id, _ = await api.staff("VIEW_ALL_ACCOUNTS", name="Team Member")
+    owner = await api.add_owner(user_id=member_id)
+    account_ids = [
+        decode_id(
+            (await api.create_account(f"Account {i:03}", ownerId=owner, tags=["a", f"t{i}"]))["id"],
+            "Account",
+        )
+        for i in range(count)
+    ]
+    member = decode_id(member_id, "User")
+
+    async def link_everything(session: AsyncSession) -> None:
+        for index, account_id in enumerate(account_ids):
+            contact = models.Contact(
+                id=uuid.uuid4(),
+                firm_id=api.firm_id,
+                first_name="Ann",
+                last_name=f"Contact {index}",
+                first_name_folded="ann",
+                last_name_folded=fold(f"Contact {index}"),
+                search_folded=f"ann contact {index}",
+            )
+            session.add(contact)
+            await session.flush()
+            session.add_all(
+                [
+                    models.ContactEmail(
+                        firm_id=api.firm_id,
+                        contact_id=contact.id,
+                        email=f"ann{index}@example.com",
+                        email_folded=f"ann{index}@example.com",
+                        position=0,
+                    ),
+                    models.AccountContact(
+                        firm_id=api.firm_id,
+                        account_id=account_id,
+                        contact_id=contact.id,
+                        is_commercial=True,
+                    ),
+                    models.AccountTeamMember(
+                        firm_id=api.firm_id, account_id=account_id, user_id=member
+                    ),
+                ]
+            )
+
+    await api.db.write(link_everything)
+
+
+async def _statements_for(db: Database, count: int) -> int:
+    async with new_firm(db) as api:
+        await _firm_with_accounts(api, count)
+        with count_statements(db) as statements:
+            data = await api.data(DASHBOARD, {"first": count})
+        nodes = data["accounts"]["nodes"]
+        assert len(nodes) == count
+        assert all(len(node["contacts"]) == 1 and node["teamMembers"] for node in nodes)
+        assert nodes[0]["owner"]["accountCount"] == count
+        return len(statements)
+
+
+async def test_dashboard_statement_count_is_the_same_for_5_and_50_accounts(
+    database: Database,
+) -> None:
+    assert await _statements_for(database, 5) == await _statements_for(database, 50)
+
+
+async def test_every_nested_relation_is_one_batched_statement(api: Api) -> None:
+    await _firm_with_accounts(api, 3)
+
+    with count_statements(api.db) as statements:
+        await api.data(DASHBOARD, {"first": 3})
+
+    selects = [statement for statement in statements if statement.startswith("SELECT")]
+    # the viewer, the page, then owner, owner.user, accountCount, tags, team, contacts, emails
+    assert len(selects) == 9, selects
