@@ -6,7 +6,7 @@ import uuid
 
 from clientgraph.ids import decode_id
 from clientgraph.resolvers.enums import UserErrorCode
-from clientgraph.resolvers.errors import fail
+from clientgraph.resolvers.errors import UserError, UserErrors, fail
 
 NAME_MAX_LENGTH = 200
 
@@ -19,8 +19,12 @@ def parse_id(value: str, type_name: str, field: list[str], noun: str) -> uuid.UU
     return parsed
 
 
-def not_found(field: list[str], noun: str) -> Exception:
-    return fail(field, UserErrorCode.NOT_FOUND, f"No {noun} with this id was found.")
+def not_found_error(field: list[str], noun: str) -> UserError:
+    return UserError(field, UserErrorCode.NOT_FOUND, f"No {noun} with this id was found.")
+
+
+def not_found(field: list[str], noun: str) -> UserErrors:
+    return UserErrors([not_found_error(field, noun)])
 
 
 def required_text(value: str, field: list[str], *, max_length: int = NAME_MAX_LENGTH) -> str:

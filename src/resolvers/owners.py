@@ -17,7 +17,7 @@ from clientgraph.resolvers import history
 from clientgraph.resolvers.context import Context
 from clientgraph.resolvers.enums import UserErrorCode
 from clientgraph.resolvers.errors import Forbidden, UserError, UserErrors, fail
-from clientgraph.resolvers.inputs import not_found, parse_id, required_text
+from clientgraph.resolvers.inputs import not_found, not_found_error, parse_id, required_text
 from clientgraph.resolvers.pagination import Page, PageRequest, paginate
 from clientgraph.resolvers.policy import Viewer, editable_accounts, require_admin, visible_accounts
 from sqlalchemy import or_, select
@@ -300,24 +300,41 @@ async def transfer_clients(
         )
         moved = await move_accounts(session, ctx.viewer, source, target, chosen)
         if chosen is not None:
-            moved_ids = {account.id for account in moved}
-            missing = [i for i, account_id in enumerate(chosen) if account_id not in moved_ids]
-            if missing:
-                raise UserErrors(
-                    [
-                        UserError(
-                            ["accountIds", str(index)],
-                            UserErrorCode.INVALID,
-                            f"This account is not owned by {source.name}.",
-                        )
-                        for index in missing
-                    ]
-                )
+            await _check_chosen(session, ctx.viewer, source, chosen, {a.id for a in moved})
         return [account.id for account in moved]
 
     moved_ids = await ctx.write(work)
     rows = await ctx.loaders.account.load_many(moved_ids)
     return [row for row in rows if row is not None]
+
+
+async def _check_chosen(
+    session: AsyncSession,
+    viewer: Viewer,
+    source: models.ClientOwner,
+    chosen: list[uuid.UUID],
+    moved: set[uuid.UUID],
+) -> None:
+    """Every chosen account must have moved: unknown ones are NOT_FOUND, others INVALID."""
+    left = [account_id for account_id in chosen if account_id not in moved]
+    if not left:
+        return
+    existing = set(
+        await session.scalars(
+            select(models.Account.id).where(visible_accounts(viewer), models.Account.id.in_(left))
+        )
+    )
+    errors = []
+    for index, account_id in enumerate(chosen):
+        if account_id in moved:
+            continue
+        field = ["accountIds", str(index)]
+        if account_id in existing:
+            message = f"This account is not owned by {source.name}."
+            errors.append(UserError(field, UserErrorCode.INVALID, message))
+        else:
+            errors.append(not_found_error(field, "account"))
+    raise UserErrors(errors)
 
 
 async def assign_client_owner(ctx: Context, *, account_id: str, owner_id: str | None) -> AccountRow:
