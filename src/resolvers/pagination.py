@@ -19,7 +19,17 @@ from typing import Any, Generic, TypeVar
 import orjson
 from clientgraph.resolvers.context import Context
 from clientgraph.resolvers.errors import BadUserInput
-from sqlalchemy import ColumnElement, Row, Select, case, func, literal, select, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Select,
+    TypeDecorator,
+    case,
+    func,
+    literal,
+    select,
+    tuple_,
+)
 
 T = TypeVar("T")
 
@@ -61,15 +71,6 @@ def _encode_value(value: Any) -> Any:
     return value
 
 
-def _decode_value(raw: Any, sample_type: Any) -> Any:
-    python_type = getattr(sample_type, "python_type", None)
-    if python_type is datetime and isinstance(raw, str):
-        return datetime.fromisoformat(raw)
-    if python_type is uuid.UUID and isinstance(raw, str):
-        return uuid.UUID(raw)
-    return raw
-
-
 def encode_cursor(values: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(orjson.dumps([_encode_value(v) for v in values])).decode()
 
@@ -84,15 +85,28 @@ def decode_cursor(cursor: str, keys: Sequence[ColumnElement[Any]]) -> list[Any]:
         raise BadUserInput(f"Invalid cursor: {cursor!r}") from error
 
 
-def _python_value(raw: Any, key: ColumnElement[Any]) -> Any:
+def _python_type(sql_type: Any) -> Any:
+    if isinstance(sql_type, TypeDecorator):
+        sql_type = sql_type.impl_instance
     try:
-        python_type = key.type.python_type
+        return sql_type.python_type
     except NotImplementedError:
-        python_type = None
-    value = _decode_value(raw, key.type)
-    if python_type in (str, int, bool) and not isinstance(value, python_type):
-        raise ValueError(raw)
-    return value
+        return None
+
+
+def _python_value(raw: Any, key: ColumnElement[Any]) -> Any:
+    """A cursor part as the key's Python type; anything else is a forged cursor."""
+    python_type = _python_type(key.type)
+    if python_type is datetime and isinstance(raw, str):
+        value = datetime.fromisoformat(raw)
+        if value.tzinfo is None:
+            raise ValueError(raw)
+        return value
+    if python_type is uuid.UUID and isinstance(raw, str):
+        return uuid.UUID(raw)
+    if python_type in (str, int) and type(raw) is python_type:
+        return raw
+    raise ValueError(raw)
 
 
 def _page_size(request: PageRequest, limits_default: int, limits_maximum: int) -> tuple[int, bool]:
