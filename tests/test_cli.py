@@ -1,0 +1,82 @@
+"""The `clientgraph` command of API.md §2, run as a user runs it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+from clientgraph.db.engine import Database
+
+from tests.support import SECRET, Api, new_firm
+
+CLIENTGRAPH = str(Path(sys.executable).with_name("clientgraph"))
+
+
+async def _run(db: Database, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DATABASE_URL": db.url, "CLIENTGRAPH_SECRET": SECRET}
+    return await asyncio.to_thread(
+        subprocess.run, [CLIENTGRAPH, *args], env=env, capture_output=True, text=True, timeout=60
+    )
+
+
+async def test_create_firm_prints_ids_and_a_working_token_for_its_owner(database: Database) -> None:
+    email = f"founder-{uuid.uuid4().hex[:8]}@example.com"
+
+    result = await _run(
+        database,
+        "create-firm",
+        "Hansen & Co",
+        "--admin-email",
+        email,
+        "--admin-name",
+        "Anna Hansen",
+    )
+
+    assert result.returncode == 0, result.stderr
+    created = json.loads(result.stdout)
+    assert set(created) == {"firmId", "userId", "token"}
+    async with new_firm(database) as api:
+        body = await api.data(
+            "{ viewer { user { name role } firm { name } } }", token=created["token"]
+        )
+    assert body["viewer"] == {
+        "user": {"name": "Anna Hansen", "role": "OWNER"},
+        "firm": {"name": "Hansen & Co"},
+    }
+
+
+async def test_create_firm_with_a_bad_email_fails_and_creates_nothing(database: Database) -> None:
+    result = await _run(database, "create-firm", "Nope", "--admin-email", "not an email")
+
+    assert result.returncode != 0
+    assert "cannot create the firm" in result.stderr
+
+
+async def test_token_prints_a_token_for_a_user_by_email(api: Api) -> None:
+    email = f"staff-{uuid.uuid4().hex[:8]}@example.com"
+    await api.ok("createUser", {"name": "Sam Staff", "email": email, "role": "STAFF"})
+
+    result = await _run(api.db, "token", email.upper())
+
+    assert result.returncode == 0, result.stderr
+    data = await api.data("{ viewer { user { email } } }", token=result.stdout.strip())
+    assert data["viewer"]["user"]["email"] == email
+
+
+async def test_token_for_an_unknown_email_fails(database: Database) -> None:
+    result = await _run(database, "token", "nobody@example.com")
+
+    assert result.returncode != 0
+    assert "no user with email" in result.stderr
+
+
+async def test_migrate_on_an_up_to_date_database_succeeds(database: Database) -> None:
+    result = await _run(database, "migrate")
+
+    assert result.returncode == 0, result.stderr
+    assert "up to date" in result.stdout
