@@ -18,6 +18,19 @@ from clientgraph.resolvers.firms import create_firm
 from clientgraph.settings import Settings
 from sqlalchemy import event
 
+EVERY_PERMISSION = (
+    "VIEW_ALL_ACCOUNTS",
+    "VIEW_ASSIGNED_ACCOUNTS",
+    "EDIT_ALL_ACCOUNTS",
+    "EDIT_ASSIGNED_ACCOUNTS",
+    "CREATE_ACCOUNTS",
+    "DELETE_ACCOUNTS",
+    "IMPORT_ACCOUNTS",
+    "ASSIGN_ACCOUNTS",
+    "CREATE_CLIENT_USERS",
+    "EDIT_CLIENT_USER_RIGHTS",
+    "DELETE_CLIENT_USERS",
+)
 SECRET = "test-secret-0123456789abcdef0123456789"
 
 

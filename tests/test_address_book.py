@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import Api
+from tests.support import EVERY_PERMISSION, Api
 
 OWNERS = "{ clientOwners { totalCount nodes { id name accountCount user { id email } } } }"
 USERS = "{ users { totalCount nodes { id name email clientOwner { id name } } } }"
@@ -665,20 +665,6 @@ async def test_ordering_by_owner_name_puts_unowned_accounts_last_ascending_first
 
 
 # --- rights --------------------------------------------------------------------------------
-
-EVERY_PERMISSION = (
-    "VIEW_ALL_ACCOUNTS",
-    "VIEW_ASSIGNED_ACCOUNTS",
-    "EDIT_ALL_ACCOUNTS",
-    "EDIT_ASSIGNED_ACCOUNTS",
-    "CREATE_ACCOUNTS",
-    "DELETE_ACCOUNTS",
-    "IMPORT_ACCOUNTS",
-    "ASSIGN_ACCOUNTS",
-    "CREATE_CLIENT_USERS",
-    "EDIT_CLIENT_USER_RIGHTS",
-    "DELETE_CLIENT_USERS",
-)
 
 
 async def snapshot(api: Api) -> tuple[Any, ...]:

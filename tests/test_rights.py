@@ -7,21 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import Api
-
-ALL_PERMISSIONS = [
-    "VIEW_ALL_ACCOUNTS",
-    "VIEW_ASSIGNED_ACCOUNTS",
-    "EDIT_ALL_ACCOUNTS",
-    "EDIT_ASSIGNED_ACCOUNTS",
-    "CREATE_ACCOUNTS",
-    "DELETE_ACCOUNTS",
-    "IMPORT_ACCOUNTS",
-    "ASSIGN_ACCOUNTS",
-    "CREATE_CLIENT_USERS",
-    "EDIT_CLIENT_USER_RIGHTS",
-    "DELETE_CLIENT_USERS",
-]
+from tests.support import EVERY_PERMISSION, Api
 
 ACCOUNTS = "{ accounts { totalCount nodes { id name } } }"
 SEARCH = """
@@ -220,9 +206,9 @@ async def test_staff_with_edit_assigned_is_forbidden_to_update_another_account(
 async def test_the_firm_owner_holds_every_permission(api: Api) -> None:
     viewer = (await api.data(VIEWER_PERMISSIONS))["viewer"]
 
-    assert sorted(viewer["permissions"]) == sorted(ALL_PERMISSIONS)
+    assert sorted(viewer["permissions"]) == sorted(list(EVERY_PERMISSION))
     assert viewer["user"]["role"] == "OWNER"
-    assert sorted(viewer["user"]["permissions"]) == sorted(ALL_PERMISSIONS)
+    assert sorted(viewer["user"]["permissions"]) == sorted(list(EVERY_PERMISSION))
 
 
 async def test_an_admin_holds_every_permission_even_if_granted_none(api: Api) -> None:
@@ -230,8 +216,8 @@ async def test_an_admin_holds_every_permission_even_if_granted_none(api: Api) ->
 
     viewer = (await api.data(VIEWER_PERMISSIONS, token=token))["viewer"]
 
-    assert sorted(viewer["permissions"]) == sorted(ALL_PERMISSIONS)
-    assert sorted(viewer["user"]["permissions"]) == sorted(ALL_PERMISSIONS)
+    assert sorted(viewer["permissions"]) == sorted(list(EVERY_PERMISSION))
+    assert sorted(viewer["user"]["permissions"]) == sorted(list(EVERY_PERMISSION))
 
 
 async def test_staff_hold_exactly_the_permissions_granted(api: Api) -> None:

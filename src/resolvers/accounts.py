@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from clientgraph.db import models
-from clientgraph.db.queries import assigned_to, fold, select_rows, to_row
+from clientgraph.db.queries import assigned_to, fold, select_rows
 from clientgraph.db.rows import AccountRow, AuditEventRow
 from clientgraph.ids import decode_id
 from clientgraph.resolvers import history
@@ -151,7 +151,7 @@ async def accounts(
         keys,
         descending=order.descending,
         request=page,
-        build=lambda row: to_row(AccountRow, row),
+        row_type=AccountRow,
     )
 
 
@@ -169,7 +169,7 @@ async def owner_accounts(
         [account.name_folded, account.id],
         descending=False,
         request=page,
-        build=lambda row: to_row(AccountRow, row),
+        row_type=AccountRow,
     )
 
 
@@ -183,7 +183,7 @@ async def account_history(
         list(history.HISTORY_ORDER),
         descending=True,
         request=page,
-        build=lambda row: to_row(AuditEventRow, row),
+        row_type=AuditEventRow,
     )
 
 

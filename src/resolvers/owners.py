@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 
 from clientgraph.db import models
-from clientgraph.db.queries import fold, select_rows, to_row
+from clientgraph.db.queries import fold, select_rows
 from clientgraph.db.rows import AccountRow, ClientOwnerRow
 from clientgraph.resolvers import history
 from clientgraph.resolvers.context import Context
@@ -395,5 +395,5 @@ async def client_owners(
         [owner.name_folded, owner.id],
         descending=False,
         request=page,
-        build=lambda row: to_row(ClientOwnerRow, row),
+        row_type=ClientOwnerRow,
     )

@@ -17,11 +17,11 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 import orjson
+from clientgraph.db.queries import to_row
 from clientgraph.resolvers.context import Context
 from clientgraph.resolvers.errors import BadUserInput
 from sqlalchemy import (
     ColumnElement,
-    Row,
     Select,
     TypeDecorator,
     case,
@@ -132,9 +132,9 @@ async def paginate(
     *,
     descending: bool,
     request: PageRequest,
-    build: Callable[[Row[Any]], T],
+    row_type: type[T],
 ) -> Page[T]:
-    """One page of `query` (already filtered, selecting what `build` reads) in `keys` order."""
+    """One page of `query` (filtered, selecting the columns of `row_type`) in `keys` order."""
     size, backwards = _page_size(request, ctx.limits.default, ctx.limits.maximum)
     key_tuple = tuple_(*keys)
 
@@ -162,7 +162,7 @@ async def paginate(
         rows.reverse()
 
     key_count = len(keys)
-    edges = [(encode_cursor(row[-key_count:]), build(row)) for row in rows]
+    edges = [(encode_cursor(row[-key_count:]), to_row(row_type, row)) for row in rows]
 
     async def count() -> int:
         return int(await ctx.scalar(select(func.count()).select_from(query.subquery())))

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from clientgraph.db import models
-from clientgraph.db.queries import fold, select_rows, to_row
+from clientgraph.db.queries import fold, select_rows
 from clientgraph.db.rows import UserRow
 from clientgraph.resolvers import history
 from clientgraph.resolvers.context import Context
@@ -271,5 +271,5 @@ async def users(ctx: Context, *, search: str | None, page: PageRequest) -> Page[
         [user.name_folded, user.id],
         descending=False,
         request=page,
-        build=lambda row: to_row(UserRow, row),
+        row_type=UserRow,
     )
