@@ -71,7 +71,8 @@ class ErrorPolicy(MaskErrors):
             code = error_code(error)
             if code is None:
                 logger.error(
-                    "unexpected error at %s: %s",
+                    "request %s: unexpected error at %s: %s",
+                    getattr(self.execution_context.context, "request_id", "-"),
                     error.path,
                     error.message,
                     exc_info=error.original_error,
