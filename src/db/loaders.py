@@ -19,10 +19,12 @@ from clientgraph.db.rows import (
     AccountRow,
     ClientOwnerRow,
     ContactRow,
+    CustomFieldDefinitionRow,
     FirmRow,
     UserRow,
 )
 from sqlalchemy import ColumnElement, Row, Select, func, select
+from sqlalchemy.orm import aliased
 from strawberry.dataloader import DataLoader
 
 K = TypeVar("K")
@@ -45,15 +47,15 @@ def _single(
 
 
 def _grouped(
-    run: Runner, build: Callable[[Ids], Select[Any]], value_of: Callable[[Row[Any]], V]
-) -> DataLoader[uuid.UUID, list[V]]:
+    run: Runner, build: Callable[[list[Any]], Select[Any]], value_of: Callable[[Row[Any]], V]
+) -> DataLoader[Any, list[V]]:
     """Each key to the list of values whose first selected column (the group key) is that key.
 
     The statement's ORDER BY decides the order within each list.
     """
 
-    async def load(keys: Ids) -> list[list[V]]:
-        groups: dict[uuid.UUID, list[V]] = defaultdict(list)
+    async def load(keys: list[Any]) -> list[list[V]]:
+        groups: dict[Any, list[V]] = defaultdict(list)
         for row in await run(build(keys)):
             groups[row[0]].append(value_of(row))
         return [groups.get(key, []) for key in keys]
@@ -77,7 +79,11 @@ class Loaders:
     """The loaders of one request, scoped to the caller's firm and account visibility."""
 
     def __init__(
-        self, run: Runner, firm_id: uuid.UUID, visible_accounts: ColumnElement[bool]
+        self,
+        run: Runner,
+        firm_id: uuid.UUID,
+        visible_accounts: ColumnElement[bool],
+        visible_contacts: ColumnElement[bool],
     ) -> None:
         account, owner, user = models.Account, models.ClientOwner, models.User
         link, contact = models.AccountContact, models.Contact
@@ -105,9 +111,7 @@ class Loaders:
         )
         self.contact = _single(
             run,
-            lambda ids: select_rows(ContactRow).where(
-                contact.firm_id == firm_id, contact.id.in_(ids)
-            ),
+            lambda ids: select_rows(ContactRow).where(visible_contacts, contact.id.in_(ids)),
             ContactRow,
         )
         self.owner_by_user: DataLoader[uuid.UUID, list[ClientOwnerRow]] = _grouped(
@@ -189,4 +193,46 @@ class Loaders:
                 .group_by(account.owner_id)
             ),
             lambda row: row[1],
+        )
+        other_link = aliased(link)
+
+        def related(ids: list[uuid.UUID]) -> Select[Any]:
+            pairs = (
+                select(link.account_id.label("source"), other_link.account_id.label("target"))
+                .join(
+                    other_link,
+                    (other_link.firm_id == link.firm_id)
+                    & (other_link.contact_id == link.contact_id)
+                    & (other_link.account_id != link.account_id),
+                )
+                .where(link.firm_id == firm_id, link.account_id.in_(ids))
+                .distinct()
+                .subquery()
+            )
+            return (
+                select(pairs.c.source, *columns_of(AccountRow))
+                .join(account, (account.firm_id == firm_id) & (account.id == pairs.c.target))
+                .where(visible_accounts)
+                .order_by(pairs.c.source, account.name_folded, account.id)
+            )
+
+        self.related_accounts: DataLoader[uuid.UUID, list[AccountRow]] = _grouped(
+            run, related, lambda row: to_row(AccountRow, row, offset=1)
+        )
+        definition, value = models.CustomFieldDefinition, models.CustomFieldValue
+        self.custom_field_definitions: DataLoader[str, list[CustomFieldDefinitionRow]] = _grouped(
+            run,
+            lambda entities: (
+                select(definition.entity, *columns_of(CustomFieldDefinitionRow))
+                .where(definition.firm_id == firm_id, definition.entity.in_(entities))
+                .order_by(definition.label_folded, definition.key)
+            ),
+            lambda row: to_row(CustomFieldDefinitionRow, row, offset=1),
+        )
+        self.custom_values: DataLoader[uuid.UUID, list[tuple[uuid.UUID, str]]] = _grouped(
+            run,
+            lambda ids: select(value.subject_id, value.definition_id, value.value).where(
+                value.firm_id == firm_id, value.subject_id.in_(ids)
+            ),
+            lambda row: (row[1], row[2]),
         )

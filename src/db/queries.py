@@ -12,7 +12,9 @@ from clientgraph.db.rows import (
     AuditEventRow,
     ClientOwnerRow,
     ContactRow,
+    CustomFieldDefinitionRow,
     FirmRow,
+    NotificationRow,
     UserRow,
 )
 from sqlalchemy import ColumnElement, Row, Select, exists, or_, select
@@ -27,6 +29,8 @@ TABLE_OF_ROW: dict[type, Any] = {
     AccountRow: models.Account.__table__,
     ContactRow: models.Contact.__table__,
     AuditEventRow: models.AuditEvent.__table__,
+    NotificationRow: models.Notification.__table__,
+    CustomFieldDefinitionRow: models.CustomFieldDefinition.__table__,
 }
 
 
@@ -51,9 +55,11 @@ def fold(text: str) -> str:
     return text.casefold()
 
 
-def assigned_to(user_id: uuid.UUID) -> ColumnElement[bool]:
-    """An account is assigned to a user who is on its team or whose address-book entry owns it."""
-    account = models.Account
+def assigned_to(user_id: uuid.UUID, account: Any = models.Account) -> ColumnElement[bool]:
+    """An account is assigned to a user who is on its team or whose address-book entry owns it.
+
+    `account` may be an alias, for use inside a subquery of a query that joins accounts too.
+    """
     on_team = exists().where(
         models.AccountTeamMember.firm_id == account.firm_id,
         models.AccountTeamMember.account_id == account.id,

@@ -84,3 +84,23 @@ class AuditEventRow:
     actor_name: str | None
     occurred_at: datetime
     changes: list[dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationRow:
+    id: uuid.UUID
+    kind: str
+    message: str
+    account_id: uuid.UUID | None
+    created_at: datetime
+    read_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class CustomFieldDefinitionRow:
+    id: uuid.UUID
+    entity: str
+    key: str
+    label: str
+    type: str
+    options: list[str]

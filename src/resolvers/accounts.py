@@ -3,26 +3,41 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from clientgraph.db import models
 from clientgraph.db.queries import assigned_to, fold, select_rows
-from clientgraph.db.rows import AccountRow, AuditEventRow
+from clientgraph.db.rows import AccountRow
 from clientgraph.ids import decode_id
 from clientgraph.resolvers import history
+from clientgraph.resolvers.contacts import (
+    CleanContact,
+    add_link,
+    clean_contact,
+    clean_description,
+    new_contact,
+)
 from clientgraph.resolvers.context import Context
+from clientgraph.resolvers.custom_fields import delete_custom_values
 from clientgraph.resolvers.enums import (
     AccountOrderField,
     AccountStatus,
     AccountType,
+    ContactRole,
     Permission,
     UserErrorCode,
 )
 from clientgraph.resolvers.errors import UserError, UserErrors, fail
+from clientgraph.resolvers.guards import (
+    lock_editable_account,
+    lock_visible_account,
+    lock_visible_contact,
+    touch,
+)
 from clientgraph.resolvers.inputs import parse_id, required_text
 from clientgraph.resolvers.owners import (
-    lock_editable_account,
     require_active_owner,
     require_owner,
 )
@@ -173,20 +188,6 @@ async def owner_accounts(
     )
 
 
-async def account_history(
-    ctx: Context, *, account_id: uuid.UUID, page: PageRequest
-) -> Page[AuditEventRow]:
-    """Newest first. The caller reached the account, so it is visible to them."""
-    return await paginate(
-        ctx,
-        history.history_query(ctx.viewer.firm_id, account_id),
-        list(history.HISTORY_ORDER),
-        descending=True,
-        request=page,
-        row_type=AuditEventRow,
-    )
-
-
 def clean_tags(tags: list[str]) -> list[str]:
     """Tags stripped, without duplicates, sorted; a blank or overlong tag is rejected."""
     errors = []
@@ -272,9 +273,12 @@ async def create_account(
     type: AccountType,
     owner_id: str | None,
     tags: list[str],
+    contacts: Sequence[AccountContactSpec] = (),
 ) -> AccountRow | None:
-    """The new account, or None when the caller's rights do not let them see it."""
+    """The new account with its contacts (existing or new, each with roles and description);
+    None when the caller's rights do not let them see it."""
     require(ctx.viewer, Permission.CREATE_ACCOUNTS)
+    prepared = [_prepare_contact(spec, ["contacts", str(i)]) for i, spec in enumerate(contacts)]
     clean_name = required_text(name, ["name"], max_length=ACCOUNT_NAME_MAX_LENGTH)
     number = clean_customer_number(customer_number)
     clean_tag_list = clean_tags(tags)
@@ -331,10 +335,54 @@ async def create_account(
             action="account.created",
             changes=history.changes_between({}, values),
         )
+        for index, (contact_uuid, clean_contact_fields, description) in enumerate(prepared):
+            path = ["contacts", str(index)]
+            if contact_uuid is not None:
+                contact = await lock_visible_contact(
+                    session, ctx.viewer, contact_uuid, [*path, "contactId"]
+                )
+            else:
+                assert clean_contact_fields is not None
+                contact = await new_contact(session, ctx.viewer, clean_contact_fields)
+            await add_link(
+                session, ctx.viewer, account, contact, contacts[index].roles, description, path
+            )
+        account.version = 1
         return account.id
 
     new_id = await ctx.write(work)
     return await ctx.loaders.account.load(new_id)
+
+
+@dataclass(frozen=True, slots=True)
+class AccountContactSpec:
+    """A contact for a new account: an existing one (`contact_id`) or a new one
+    (`new_contact`, fields as in createContact), with its roles and description there."""
+
+    contact_id: str | None = None
+    new_contact: dict[str, Any] | None = None
+    roles: list[ContactRole] = field(default_factory=list)
+    description: str | None = None
+
+
+def _prepare_contact(
+    spec: AccountContactSpec, path: list[str]
+) -> tuple[uuid.UUID | None, CleanContact | None, str | None]:
+    if (spec.contact_id is None) == (spec.new_contact is None):
+        raise fail(
+            [*path, "contactId"],
+            UserErrorCode.REQUIRED,
+            "Give exactly one of contactId or newContact.",
+        )
+    description = clean_description(spec.description, [*path, "description"])
+    if spec.contact_id is not None:
+        return (
+            parse_id(spec.contact_id, "Contact", [*path, "contactId"], "contact"),
+            None,
+            description,
+        )
+    assert spec.new_contact is not None
+    return None, clean_contact(spec.new_contact, [*path, "newContact"]), description
 
 
 async def update_account(
@@ -399,8 +447,7 @@ async def update_account(
             account.type = wanted["type"]
         if "tags" in fields_changed:
             await replace_tags(session, account, wanted["tags"])
-        account.version += 1
-        account.updated_at = models.utcnow()
+        touch(account)
         await flush_unique_number(session)
         history.record(
             session,
@@ -413,3 +460,53 @@ async def update_account(
 
     await ctx.write(work)
     return await ctx.loaders.account.load(account_uuid)
+
+
+async def set_account_status(
+    ctx: Context, *, account_id: str, status: AccountStatus
+) -> AccountRow | None:
+    """Deactivate or reactivate: an inactive account keeps its data and history, leaves the
+    default lists and takes no new team members or contact links."""
+    account_uuid = parse_id(account_id, "Account", ["accountId"], "account")
+
+    async def work(session: AsyncSession) -> None:
+        account = await lock_editable_account(session, ctx.viewer, account_uuid, ["accountId"])
+        if account.status == status:
+            return
+        previous, account.status = account.status, status.value
+        touch(account)
+        verb = "reactivated" if status == AccountStatus.ACTIVE else "deactivated"
+        history.record(
+            session,
+            ctx.viewer,
+            subject_type="account",
+            subject_id=account.id,
+            action=f"account.{verb}",
+            changes=[history.Change("status", previous, status.value)],
+        )
+
+    await ctx.write(work)
+    return await ctx.loaders.account.load(account_uuid)
+
+
+async def delete_account(ctx: Context, *, account_id: str) -> uuid.UUID:
+    """Delete an account with its tags, team, contact links and custom values. Its audit
+    events stay stored (they carry no foreign key), with an `account.deleted` one last."""
+    require(ctx.viewer, Permission.DELETE_ACCOUNTS)
+    account_uuid = parse_id(account_id, "Account", ["accountId"], "account")
+
+    async def work(session: AsyncSession) -> None:
+        account = await lock_visible_account(session, ctx.viewer, account_uuid, ["accountId"])
+        await delete_custom_values(session, account.firm_id, account.id)
+        history.record(
+            session,
+            ctx.viewer,
+            subject_type="account",
+            subject_id=account.id,
+            action="account.deleted",
+            changes=[history.Change("name", account.name, None)],
+        )
+        await session.delete(account)
+
+    await ctx.write(work)
+    return account_uuid

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 from clientgraph.db.engine import Database
 from clientgraph.db.loaders import Loaders
-from clientgraph.resolvers.policy import Viewer, visible_accounts
+from clientgraph.resolvers.policy import Viewer, visible_accounts, visible_contacts
 from sqlalchemy import Row, Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -44,7 +44,12 @@ class Context:
         return cls(db=db, viewer=viewer, limits=limits, session=db.read_sessions())
 
     def _new_loaders(self) -> Loaders:
-        return Loaders(self.rows, self.viewer.firm_id, visible_accounts(self.viewer))
+        return Loaders(
+            self.rows,
+            self.viewer.firm_id,
+            visible_accounts(self.viewer),
+            visible_contacts(self.viewer),
+        )
 
     async def rows(self, statement: Select[Any]) -> Sequence[Row[Any]]:
         async with self.lock:

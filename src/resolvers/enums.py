@@ -75,3 +75,16 @@ class UserErrorCode(StrEnum):
     ACCOUNT_INACTIVE = "ACCOUNT_INACTIVE"
     USER_INACTIVE = "USER_INACTIVE"
     ALREADY_IN_ADDRESS_BOOK = "ALREADY_IN_ADDRESS_BOOK"
+
+
+class CustomFieldType(StrEnum):
+    TEXT = "TEXT"
+    NUMBER = "NUMBER"
+    DATE = "DATE"
+    BOOLEAN = "BOOLEAN"
+    SELECT = "SELECT"
+
+
+class CustomFieldEntity(StrEnum):
+    ACCOUNT = "ACCOUNT"
+    CONTACT = "CONTACT"

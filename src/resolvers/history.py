@@ -10,6 +10,8 @@ from typing import Any
 from clientgraph.db import models
 from clientgraph.db.queries import select_rows
 from clientgraph.db.rows import AuditEventRow
+from clientgraph.resolvers.context import Context
+from clientgraph.resolvers.pagination import Page, PageRequest, paginate
 from clientgraph.resolvers.policy import Viewer
 from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -85,3 +87,17 @@ def history_query(firm_id: uuid.UUID, subject_id: uuid.UUID) -> Select[Any]:
 
 
 HISTORY_ORDER = (models.AuditEvent.occurred_at, models.AuditEvent.id)
+
+
+async def subject_history(
+    ctx: Context, *, subject_id: uuid.UUID, page: PageRequest
+) -> Page[AuditEventRow]:
+    """Newest first, for an account or contact the caller reached (and so may see)."""
+    return await paginate(
+        ctx,
+        history_query(ctx.viewer.firm_id, subject_id),
+        list(HISTORY_ORDER),
+        descending=True,
+        request=page,
+        row_type=AuditEventRow,
+    )

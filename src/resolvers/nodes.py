@@ -6,7 +6,7 @@ from typing import Any
 
 from clientgraph.db import models
 from clientgraph.db.queries import select_rows, to_row
-from clientgraph.db.rows import AuditEventRow
+from clientgraph.db.rows import AuditEventRow, NotificationRow
 from clientgraph.ids import decode_any_id
 from clientgraph.resolvers.context import Context
 
@@ -21,7 +21,21 @@ async def _audit_event(ctx: Context, event_id: Any) -> AuditEventRow | None:
     row = to_row(AuditEventRow, found[0])
     if row.subject_type == "account":
         return row if await ctx.loaders.account.load(row.subject_id) else None
+    if row.subject_type == "contact":
+        return row if await ctx.loaders.contact.load(row.subject_id) else None
     return row if ctx.viewer.is_admin else None
+
+
+async def _notification(ctx: Context, notification_id: Any) -> NotificationRow | None:
+    notification = models.Notification
+    found = await ctx.rows(
+        select_rows(NotificationRow).where(
+            notification.firm_id == ctx.viewer.firm_id,
+            notification.user_id == ctx.viewer.user_id,
+            notification.id == notification_id,
+        )
+    )
+    return to_row(NotificationRow, found[0]) if found else None
 
 
 async def node_row(ctx: Context, global_id: str) -> tuple[str, Any] | None:
@@ -46,4 +60,6 @@ async def node_row(ctx: Context, global_id: str) -> tuple[str, Any] | None:
             row = await loaders.firm.load(key) if key == ctx.viewer.firm_id else None
         case "AuditEvent":
             row = await _audit_event(ctx, key)
+        case "Notification":
+            row = await _notification(ctx, key)
     return (type_name, row) if row is not None else None

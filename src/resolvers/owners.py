@@ -16,10 +16,11 @@ from clientgraph.db.rows import AccountRow, ClientOwnerRow
 from clientgraph.resolvers import history
 from clientgraph.resolvers.context import Context
 from clientgraph.resolvers.enums import UserErrorCode
-from clientgraph.resolvers.errors import Forbidden, UserError, UserErrors, fail
+from clientgraph.resolvers.errors import UserError, UserErrors, fail
+from clientgraph.resolvers.guards import lock_editable_account, touch
 from clientgraph.resolvers.inputs import not_found, not_found_error, parse_id, required_text
 from clientgraph.resolvers.pagination import Page, PageRequest, paginate
-from clientgraph.resolvers.policy import Viewer, editable_accounts, require_admin, visible_accounts
+from clientgraph.resolvers.policy import Viewer, require_admin, visible_accounts
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -87,8 +88,7 @@ def set_owner(
     new: models.ClientOwner | None,
 ) -> None:
     account.owner_id = new.id if new else None
-    account.version += 1
-    account.updated_at = models.utcnow()
+    touch(account)
     history.record(
         session,
         viewer,
@@ -362,24 +362,6 @@ async def assign_client_owner(ctx: Context, *, account_id: str, owner_id: str | 
     row = await ctx.loaders.account.load(account_uuid)
     assert row is not None
     return row
-
-
-async def lock_editable_account(
-    session: AsyncSession, viewer: Viewer, account_id: uuid.UUID, field: list[str]
-) -> models.Account:
-    """The account, locked for update: NOT_FOUND if invisible, FORBIDDEN if only visible."""
-    query = (
-        select(models.Account, editable_accounts(viewer).label("editable"))
-        .where(visible_accounts(viewer), models.Account.id == account_id)
-        .with_for_update(of=models.Account)
-    )
-    found = (await session.execute(query)).first()
-    if found is None:
-        raise not_found(field, "account")
-    account, editable = found
-    if not editable:
-        raise Forbidden("You may see this account but not change it.")
-    return account
 
 
 async def client_owners(

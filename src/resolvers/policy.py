@@ -9,12 +9,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from clientgraph.db import models
 from clientgraph.db.queries import assigned_to
 from clientgraph.resolvers.enums import Permission, UserRole
 from clientgraph.resolvers.errors import Forbidden
-from sqlalchemy import ColumnElement, and_, false, true
+from sqlalchemy import ColumnElement, and_, exists, false, true
+from sqlalchemy.orm import aliased
 
 ADMIN_ROLES = frozenset({UserRole.OWNER, UserRole.ADMIN})
 
@@ -58,21 +60,55 @@ def require(viewer: Viewer, permission: Permission) -> None:
 
 
 def _reach(
-    viewer: Viewer, all_right: Permission, assigned_right: Permission
+    viewer: Viewer, all_right: Permission, assigned_right: Permission, account: Any
 ) -> ColumnElement[bool]:
     if viewer.has(all_right):
         return true()
     if viewer.has(assigned_right):
-        return assigned_to(viewer.user_id)
+        return assigned_to(viewer.user_id, account)
     return false()
 
 
-def visible_accounts(viewer: Viewer) -> ColumnElement[bool]:
+def visible_accounts(viewer: Viewer, account: Any = models.Account) -> ColumnElement[bool]:
     """Accounts of the caller's firm that the caller may see."""
-    reach = _reach(viewer, Permission.VIEW_ALL_ACCOUNTS, Permission.VIEW_ASSIGNED_ACCOUNTS)
-    return and_(models.Account.firm_id == viewer.firm_id, reach)
+    reach = _reach(viewer, Permission.VIEW_ALL_ACCOUNTS, Permission.VIEW_ASSIGNED_ACCOUNTS, account)
+    return and_(account.firm_id == viewer.firm_id, reach)
 
 
-def editable_accounts(viewer: Viewer) -> ColumnElement[bool]:
+def editable_accounts(viewer: Viewer, account: Any = models.Account) -> ColumnElement[bool]:
     """Of the visible accounts, those the caller may change."""
-    return _reach(viewer, Permission.EDIT_ALL_ACCOUNTS, Permission.EDIT_ASSIGNED_ACCOUNTS)
+    return _reach(viewer, Permission.EDIT_ALL_ACCOUNTS, Permission.EDIT_ASSIGNED_ACCOUNTS, account)
+
+
+def _linked_to(viewer: Viewer, reach: Any) -> ColumnElement[bool]:
+    """The contact is linked to an account of the firm for which `reach(account)` holds."""
+    account = aliased(models.Account)
+    link = models.AccountContact
+    return exists().where(
+        link.firm_id == models.Contact.firm_id,
+        link.contact_id == models.Contact.id,
+        account.firm_id == link.firm_id,
+        account.id == link.account_id,
+        reach(viewer, account),
+    )
+
+
+def visible_contacts(viewer: Viewer) -> ColumnElement[bool]:
+    """Every contact of the firm for a viewer of all accounts; else those linked to an
+    account the caller sees."""
+    firm = models.Contact.firm_id == viewer.firm_id
+    if viewer.has(Permission.VIEW_ALL_ACCOUNTS):
+        return firm
+    return and_(firm, _linked_to(viewer, visible_accounts))
+
+
+def editable_contacts(viewer: Viewer) -> ColumnElement[bool]:
+    """Every contact for EDIT_ALL_ACCOUNTS; else those linked to an account the caller may
+    change (and see)."""
+    if viewer.has(Permission.EDIT_ALL_ACCOUNTS):
+        return true()
+
+    def reach(viewer: Viewer, account: Any) -> ColumnElement[bool]:
+        return and_(visible_accounts(viewer, account), editable_accounts(viewer, account))
+
+    return _linked_to(viewer, reach)

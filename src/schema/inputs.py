@@ -7,6 +7,9 @@ from clientgraph.schema.enums import (
     AccountOrderField,
     AccountStatus,
     AccountType,
+    ContactRole,
+    CustomFieldEntity,
+    CustomFieldType,
     OrderDirection,
     Permission,
     UserRole,
@@ -109,6 +112,30 @@ class RemoveClientOwnerInput:
     transfer_clients_to: strawberry.ID | None = None
 
 
+@strawberry.input(description="A new contact's details.")
+class NewContactInput:
+    first_name: str
+    last_name: str
+    email: str | None = strawberry.field(default=None, description="The primary email.")
+    extra_emails: list[str] = strawberry.field(default_factory=list)
+    phone: str | None = strawberry.field(
+        default=None, description='As typed, e.g. "20 12 34 56"; stored in E.164.'
+    )
+    phone_country: str | None = strawberry.field(
+        default=None, description="ISO country code for the phone, e.g. DK."
+    )
+
+
+@strawberry.input(description="A contact of a new account: an existing one or a new one.")
+class AccountContactInput:
+    contact_id: strawberry.ID | None = None
+    new_contact: NewContactInput | None = None
+    roles: list[ContactRole] = strawberry.field(
+        default_factory=list, description="[] for an ordinary employee of the client."
+    )
+    description: str | None = None
+
+
 @strawberry.input
 class CreateAccountInput:
     name: str
@@ -118,6 +145,9 @@ class CreateAccountInput:
         default=None, description="Required while client ownership is enabled."
     )
     tags: list[str] = strawberry.field(default_factory=list)
+    contacts: list[AccountContactInput] = strawberry.field(
+        default_factory=list, description="Existing or new contacts, with their roles here."
+    )
 
 
 @strawberry.input
@@ -130,3 +160,138 @@ class UpdateAccountInput:
     customer_number: str | None = strawberry.UNSET
     type: AccountType | None = strawberry.UNSET
     tags: list[str] | None = strawberry.UNSET
+
+
+@strawberry.input(description="A link to make when creating a contact.")
+class ContactLinkInput:
+    account_id: strawberry.ID
+    roles: list[ContactRole] = strawberry.field(default_factory=list)
+    description: str | None = None
+
+
+@strawberry.input
+class CreateContactInput:
+    first_name: str
+    last_name: str
+    email: str | None = None
+    extra_emails: list[str] = strawberry.field(default_factory=list)
+    phone: str | None = None
+    phone_country: str | None = None
+    links: list[ContactLinkInput] = strawberry.field(default_factory=list)
+
+
+@strawberry.input
+class UpdateContactInput:
+    contact_id: strawberry.ID
+    expected_version: int | None = None
+    first_name: str | None = strawberry.UNSET
+    last_name: str | None = strawberry.UNSET
+    email: str | None = strawberry.UNSET
+    extra_emails: list[str] | None = strawberry.UNSET
+    phone: str | None = strawberry.UNSET
+    phone_country: str | None = strawberry.UNSET
+
+
+@strawberry.input
+class DeleteContactInput:
+    contact_id: strawberry.ID
+
+
+@strawberry.input
+class LinkContactInput:
+    account_id: strawberry.ID
+    contact_id: strawberry.ID
+    roles: list[ContactRole] = strawberry.field(default_factory=list)
+    description: str | None = None
+
+
+@strawberry.input
+class UpdateAccountContactInput:
+    account_id: strawberry.ID
+    contact_id: strawberry.ID
+    roles: list[ContactRole] | None = strawberry.field(
+        default=strawberry.UNSET, description="Changing roles needs EDIT_CLIENT_USER_RIGHTS."
+    )
+    description: str | None = strawberry.UNSET
+
+
+@strawberry.input
+class UnlinkContactInput:
+    account_id: strawberry.ID
+    contact_id: strawberry.ID
+
+
+@strawberry.input
+class InviteContactInput:
+    contact_id: strawberry.ID
+
+
+@strawberry.input
+class RevokePortalAccessInput:
+    contact_id: strawberry.ID
+
+
+@strawberry.input
+class DeactivateAccountInput:
+    account_id: strawberry.ID
+
+
+@strawberry.input
+class ReactivateAccountInput:
+    account_id: strawberry.ID
+
+
+@strawberry.input
+class DeleteAccountInput:
+    account_id: strawberry.ID
+
+
+@strawberry.input
+class AssignTeamMemberInput:
+    account_id: strawberry.ID
+    user_id: strawberry.ID
+
+
+@strawberry.input
+class UnassignTeamMemberInput:
+    account_id: strawberry.ID
+    user_id: strawberry.ID
+
+
+@strawberry.input
+class DefineCustomFieldInput:
+    entity: CustomFieldEntity
+    key: str = strawberry.field(description="a-z, 0-9 and _, starting with a letter.")
+    label: str
+    type: CustomFieldType
+    options: list[str] = strawberry.field(
+        default_factory=list, description="The choices of a SELECT field."
+    )
+
+
+@strawberry.input
+class CustomFieldValueInput:
+    key: str
+    value: str | None = strawberry.field(description="null clears the value.")
+
+
+@strawberry.input
+class SetCustomFieldValuesInput:
+    account_id: strawberry.ID | None = None
+    contact_id: strawberry.ID | None = None
+    values: list[CustomFieldValueInput] = strawberry.field(default_factory=list)
+
+
+@strawberry.input
+class MarkNotificationsReadInput:
+    ids: list[strawberry.ID]
+
+
+@strawberry.input(name="ContactFilter")
+class ContactFilterInput:
+    search: str | None = strawberry.field(
+        default=None, description="Case-insensitive; matches names and emails."
+    )
+    account_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Only the contacts linked to this account."
+    )

@@ -1,4 +1,5 @@
-"""The root mutation: each field takes one `input` and returns its payload."""
+"""Mutations of the firm, its users, the address book and accounts. Every mutation takes one
+`input` and returns its payload."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from typing import Any
 import strawberry
 from clientgraph.ids import encode_id
 from clientgraph.resolvers import accounts, firms, owners, users
+from clientgraph.resolvers.accounts import AccountContactSpec
+from clientgraph.resolvers.contacts import CONTACT_FIELDS
 from clientgraph.resolvers.enums import UserErrorCode
 from clientgraph.resolvers.errors import fail
 from clientgraph.schema.inputs import (
@@ -46,12 +49,12 @@ def given(input_object: object, *names: str) -> dict[str, Any]:
     }
 
 
-def _account(row: Any) -> dict[str, Any]:
+def account_payload(row: Any) -> dict[str, Any]:
     return {"account": Account.from_row(row) if row is not None else None}
 
 
 @strawberry.type
-class Mutation:
+class OwnershipMutation:
     @strawberry.mutation(description="Admin: switch client ownership, set customer-number rules.")
     async def update_firm_settings(
         self, info: Info, input: UpdateFirmSettingsInput
@@ -102,7 +105,7 @@ class Mutation:
             users.delete_user(
                 info.context,
                 user_id=str(input.user_id),
-                transfer_clients_to=_optional_id(input.transfer_clients_to),
+                transfer_clients_to=optional_id(input.transfer_clients_to),
             ),
             lambda result: {
                 "deleted_user_id": encode_id("User", result.deleted_user_id),
@@ -118,7 +121,7 @@ class Mutation:
         return await respond(
             AddClientOwnerPayload,
             owners.add_client_owner(
-                info.context, user_id=_optional_id(input.user_id), name=input.name
+                info.context, user_id=optional_id(input.user_id), name=input.name
             ),
             lambda row: {"client_owner": ClientOwner.from_row(row)},
         )
@@ -130,7 +133,7 @@ class Mutation:
         return await respond(
             AssignClientOwnerPayload,
             _assign_client_owner(info, input),
-            _account,
+            account_payload,
         )
 
     @strawberry.mutation(description="Admin: move all or some accounts of one owner to another.")
@@ -162,7 +165,7 @@ class Mutation:
             owners.remove_client_owner(
                 info.context,
                 owner_id=str(input.owner_id),
-                transfer_clients_to=_optional_id(input.transfer_clients_to),
+                transfer_clients_to=optional_id(input.transfer_clients_to),
             ),
             lambda result: {
                 "removed_owner_id": encode_id("ClientOwner", result[0]),
@@ -180,10 +183,21 @@ class Mutation:
                 name=input.name,
                 customer_number=input.customer_number,
                 type=input.type,
-                owner_id=_optional_id(input.owner_id),
+                owner_id=optional_id(input.owner_id),
                 tags=input.tags,
+                contacts=[
+                    AccountContactSpec(
+                        contact_id=optional_id(item.contact_id),
+                        new_contact=given(item.new_contact, *CONTACT_FIELDS)
+                        if item.new_contact is not None
+                        else None,
+                        roles=item.roles,
+                        description=item.description,
+                    )
+                    for item in input.contacts
+                ],
             ),
-            _account,
+            account_payload,
         )
 
     @strawberry.mutation(description="Change an account's name, type, tags or customer number.")
@@ -196,11 +210,11 @@ class Mutation:
                 expected_version=input.expected_version,
                 changes=given(input, "name", "customer_number", "type", "tags"),
             ),
-            _account,
+            account_payload,
         )
 
 
-def _optional_id(value: strawberry.ID | None) -> str | None:
+def optional_id(value: strawberry.ID | None) -> str | None:
     return str(value) if value is not None else None
 
 
@@ -208,5 +222,5 @@ async def _assign_client_owner(info: Info, input: AssignClientOwnerInput) -> Any
     if input.owner_id is strawberry.UNSET:
         raise fail(["ownerId"], UserErrorCode.REQUIRED, "Give ownerId, or null to clear it.")
     return await owners.assign_client_owner(
-        info.context, account_id=str(input.account_id), owner_id=_optional_id(input.owner_id)
+        info.context, account_id=str(input.account_id), owner_id=optional_id(input.owner_id)
     )

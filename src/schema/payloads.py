@@ -8,7 +8,16 @@ from typing import Any, TypeVar
 import strawberry
 from clientgraph.resolvers import errors
 from clientgraph.schema.enums import UserErrorCode
-from clientgraph.schema.types import Account, ClientOwner, FirmSettings, User
+from clientgraph.schema.types import (
+    Account,
+    AccountContact,
+    ClientOwner,
+    Contact,
+    CustomFieldDefinition,
+    FirmSettings,
+    Notification,
+    User,
+)
 
 T = TypeVar("T")
 PayloadT = TypeVar("PayloadT")
@@ -103,4 +112,101 @@ class CreateAccountPayload:
 @strawberry.type
 class UpdateAccountPayload:
     account: Account | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class DeactivateAccountPayload:
+    account: Account | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class ReactivateAccountPayload:
+    account: Account | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class DeleteAccountPayload:
+    deleted_account_id: strawberry.ID | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class AssignTeamMemberPayload:
+    account: Account | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class UnassignTeamMemberPayload:
+    account: Account | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class CreateContactPayload:
+    contact: Contact | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class UpdateContactPayload:
+    contact: Contact | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class DeleteContactPayload:
+    deleted_contact_id: strawberry.ID | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class LinkContactPayload:
+    account_contact: AccountContact | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class UpdateAccountContactPayload:
+    account_contact: AccountContact | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class UnlinkContactPayload:
+    account: Account | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class InviteContactPayload:
+    contact: Contact | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class RevokePortalAccessPayload:
+    contact: Contact | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class DefineCustomFieldPayload:
+    definition: CustomFieldDefinition | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class SetCustomFieldValuesPayload:
+    account: Account | None = None
+    contact: Contact | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class MarkNotificationsReadPayload:
+    notifications: list[Notification] | None = None
     user_errors: list[UserError] = strawberry.field(default_factory=list)

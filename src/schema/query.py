@@ -8,21 +8,24 @@ from typing import Any
 import strawberry
 from clientgraph.ids import decode_id
 from clientgraph.resolvers import accounts as account_resolvers
+from clientgraph.resolvers import contacts as contact_resolvers
 from clientgraph.resolvers import owners, users
 from clientgraph.resolvers.accounts import AccountFilter, AccountOrder
-from clientgraph.resolvers.enums import OrderDirection
+from clientgraph.resolvers.enums import CustomFieldEntity, OrderDirection
 from clientgraph.resolvers.errors import BadUserInput
 from clientgraph.resolvers.nodes import node_row
 from clientgraph.resolvers.pagination import PageRequest
 from clientgraph.schema.connections import Connection
-from clientgraph.schema.inputs import AccountFilterInput, AccountOrderInput
+from clientgraph.schema.inputs import AccountFilterInput, AccountOrderInput, ContactFilterInput
 from clientgraph.schema.types import (
     Account,
     AuditEvent,
     ClientOwner,
     Contact,
+    CustomFieldDefinition,
     Firm,
     Info,
+    Notification,
     User,
     Viewer,
 )
@@ -35,6 +38,7 @@ NODE_TYPES: dict[str, Callable[[Any], relay.Node]] = {
     "Contact": Contact.from_row,
     "Firm": Firm.from_row,
     "AuditEvent": AuditEvent.from_row,
+    "Notification": Notification.from_row,
 }
 
 
@@ -119,6 +123,29 @@ class Query:
         contact_id = decode_id(str(id), "Contact")
         row = await info.context.loaders.contact.load(contact_id) if contact_id else None
         return Contact.from_row(row) if row is not None else None
+
+    @strawberry.field(description="The contacts you can see, by last and first name.")
+    async def contacts(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        filter: ContactFilterInput | None = None,
+    ) -> Connection[Contact]:
+        page = await contact_resolvers.contacts(
+            info.context,
+            search=filter.search if filter else None,
+            account_id=str(filter.account_id) if filter and filter.account_id else None,
+            page=PageRequest(first=first, after=after),
+        )
+        return Connection.of(page, Contact.from_row)
+
+    @strawberry.field(description="The custom fields defined for accounts or contacts.")
+    async def custom_field_definitions(
+        self, info: Info, entity: CustomFieldEntity
+    ) -> list[CustomFieldDefinition]:
+        rows = await info.context.loaders.custom_field_definitions.load(entity.value)
+        return [CustomFieldDefinition.from_row(row) for row in rows]
 
     @strawberry.field(description="The address book of client owners, by name.")
     async def client_owners(

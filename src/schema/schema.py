@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 import strawberry
+from clientgraph.schema.contact_mutation import ContactMutation
 from clientgraph.schema.extensions import QueryLimits, schema_extensions
-from clientgraph.schema.mutation import Mutation
+from clientgraph.schema.mutation import OwnershipMutation
 from clientgraph.schema.query import Query
-from clientgraph.schema.types import Account, AuditEvent, ClientOwner, Contact, Firm, User
+from clientgraph.schema.register_mutation import RegisterMutation
+from clientgraph.schema.types import (
+    Account,
+    AuditEvent,
+    ClientOwner,
+    Contact,
+    Firm,
+    Notification,
+    User,
+)
 from graphql import GraphQLError
+from strawberry.tools import merge_types
 from strawberry.types.execution import ExecutionContext
+
+Mutation = merge_types("Mutation", (OwnershipMutation, ContactMutation, RegisterMutation))
 
 
 class Schema(strawberry.Schema):
@@ -22,6 +35,6 @@ def build_schema(limits: QueryLimits | None = None) -> Schema:
     return Schema(
         query=Query,
         mutation=Mutation,
-        types=[Account, AuditEvent, ClientOwner, Contact, Firm, User],
+        types=[Account, AuditEvent, ClientOwner, Contact, Firm, Notification, User],
         extensions=schema_extensions(limits or QueryLimits()),
     )

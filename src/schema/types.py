@@ -3,6 +3,7 @@ through the request's DataLoaders."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 import strawberry
@@ -12,10 +13,13 @@ from clientgraph.db.rows import (
     AuditEventRow,
     ClientOwnerRow,
     ContactRow,
+    CustomFieldDefinitionRow,
     FirmRow,
+    NotificationRow,
     UserRow,
 )
 from clientgraph.resolvers import accounts as account_resolvers
+from clientgraph.resolvers import history, teams
 from clientgraph.resolvers.context import Context
 from clientgraph.resolvers.pagination import PageRequest
 from clientgraph.resolvers.policy import effective_permissions
@@ -24,6 +28,8 @@ from clientgraph.schema.enums import (
     AccountStatus,
     AccountType,
     ContactRole,
+    CustomFieldEntity,
+    CustomFieldType,
     Permission,
     PortalAccess,
     UserRole,
@@ -31,6 +37,53 @@ from clientgraph.schema.enums import (
 from strawberry import relay
 
 Info = strawberry.Info[Context, None]
+
+
+@strawberry.type(description="A custom field the firm defined for accounts or contacts.")
+class CustomFieldDefinition:
+    entity: CustomFieldEntity
+    key: str
+    label: str
+    type: CustomFieldType
+    options: list[str] = strawberry.field(description="The choices of a SELECT field.")
+
+    @classmethod
+    def from_row(cls, row: CustomFieldDefinitionRow) -> CustomFieldDefinition:
+        return cls(
+            entity=CustomFieldEntity(row.entity),
+            key=row.key,
+            label=row.label,
+            type=CustomFieldType(row.type),
+            options=list(row.options),
+        )
+
+
+@strawberry.type(description="A custom field of an account or contact, with its value.")
+class CustomFieldValue:
+    key: str
+    label: str
+    type: CustomFieldType
+    value: str | None = strawberry.field(
+        description="As text: decimals for NUMBER, YYYY-MM-DD for DATE, true/false for BOOLEAN."
+    )
+
+
+async def custom_fields(
+    info: Info, entity: CustomFieldEntity, subject_id: uuid.UUID
+) -> list[CustomFieldValue]:
+    """Every field defined for the entity, with the subject's value or null."""
+    loaders = info.context.loaders
+    definitions = await loaders.custom_field_definitions.load(entity.value)
+    values = dict(await loaders.custom_values.load(subject_id))
+    return [
+        CustomFieldValue(
+            key=definition.key,
+            label=definition.label,
+            type=CustomFieldType(definition.type),
+            value=values.get(definition.id),
+        )
+        for definition in definitions
+    ]
 
 
 @strawberry.type(description="The firm's settings.")
@@ -192,6 +245,23 @@ class Contact(relay.Node):
         links = await info.context.loaders.contact_links.load(self.row.id)
         return [AccountContact.from_row(link) for link in links]
 
+    @strawberry.field
+    async def custom_fields(self, info: Info) -> list[CustomFieldValue]:
+        return await custom_fields(info, CustomFieldEntity.CONTACT, self.row.id)
+
+    @strawberry.field(description="Every change to this contact, newest first.")
+    async def history(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[AuditEvent]:
+        page = await history.subject_history(
+            info.context, subject_id=self.row.id, page=PageRequest(first=first, after=after)
+        )
+        return Connection.of(page, AuditEvent.from_row)
+
+    @strawberry.field(description="+1 on every change; see expectedVersion.")
+    def version(self) -> int:
+        return self.row.version
+
 
 @strawberry.type(description="The link of a contact to an account; its fields belong to it.")
 class AccountContact:
@@ -276,10 +346,47 @@ class Account(relay.Node):
     async def history(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[AuditEvent]:
-        page = await account_resolvers.account_history(
-            info.context, account_id=self.row.id, page=PageRequest(first=first, after=after)
+        page = await history.subject_history(
+            info.context, subject_id=self.row.id, page=PageRequest(first=first, after=after)
         )
         return Connection.of(page, AuditEvent.from_row)
+
+    @strawberry.field(description="Other accounts you can see that share a contact with this one.")
+    async def related_accounts(self, info: Info) -> list[Account]:
+        rows = await info.context.loaders.related_accounts.load(self.row.id)
+        return [Account.from_row(row) for row in rows]
+
+    @strawberry.field
+    async def custom_fields(self, info: Info) -> list[CustomFieldValue]:
+        return await custom_fields(info, CustomFieldEntity.ACCOUNT, self.row.id)
+
+
+@strawberry.type(description="A message to a user, e.g. that they were assigned to an account.")
+class Notification(relay.Node):
+    id: relay.NodeID[str]
+    kind: str = strawberry.field(description="account.assigned or account.unassigned.")
+    message: str
+    created_at: datetime
+    read_at: datetime | None
+    row: strawberry.Private[NotificationRow]
+
+    @classmethod
+    def from_row(cls, row: NotificationRow) -> Notification:
+        return cls(
+            id=str(row.id),
+            kind=row.kind,
+            message=row.message,
+            created_at=row.created_at,
+            read_at=row.read_at,
+            row=row,
+        )
+
+    @strawberry.field(description="The account it is about, if it still exists for you.")
+    async def account(self, info: Info) -> Account | None:
+        if self.row.account_id is None:
+            return None
+        row = await info.context.loaders.account.load(self.row.account_id)
+        return Account.from_row(row) if row is not None else None
 
 
 @strawberry.type(description="The calling user, their firm and their rights.")
@@ -287,3 +394,16 @@ class Viewer:
     user: User
     firm: Firm
     permissions: list[Permission]
+
+    @strawberry.field(description="Your notifications, newest first.")
+    async def notifications(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        unread_only: bool = False,
+    ) -> Connection[Notification]:
+        page = await teams.notifications(
+            info.context, unread_only=unread_only, page=PageRequest(first=first, after=after)
+        )
+        return Connection.of(page, Notification.from_row)

@@ -1,0 +1,645 @@
+"""Contacts (people at clients), their links to accounts with roles, and portal access
+(seeds 002 and 004)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import phonenumbers
+from clientgraph.db import models
+from clientgraph.db.queries import fold, select_rows
+from clientgraph.db.rows import AccountContactRow, AccountRow, ContactRow
+from clientgraph.ids import decode_id
+from clientgraph.resolvers import history
+from clientgraph.resolvers.context import Context
+from clientgraph.resolvers.custom_fields import delete_custom_values
+from clientgraph.resolvers.enums import (
+    AccountStatus,
+    ContactRole,
+    Permission,
+    PortalAccess,
+    UserErrorCode,
+)
+from clientgraph.resolvers.errors import Forbidden, UserError, UserErrors, fail
+from clientgraph.resolvers.guards import (
+    lock_editable_account,
+    lock_editable_contact,
+    lock_visible_contact,
+    touch,
+)
+from clientgraph.resolvers.inputs import parse_id, required_text
+from clientgraph.resolvers.pagination import Page, PageRequest, paginate
+from clientgraph.resolvers.policy import Viewer, require, visible_contacts
+from clientgraph.resolvers.users import clean_email
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+CONTACT_NOUN = "contact"
+DESCRIPTION_MAX_LENGTH = 500
+INVITATION_KIND = "contact.portal_invitation"
+CONTACT_FIELDS = ("first_name", "last_name", "email", "extra_emails", "phone", "phone_country")
+
+
+@dataclass(frozen=True, slots=True)
+class LinkSpec:
+    """A link to make: the account (a global id), the contact's roles there, a description."""
+
+    account_id: str
+    roles: list[ContactRole] = field(default_factory=list)
+    description: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CleanContact:
+    first_name: str
+    last_name: str
+    emails: list[str]
+    phone: str | None
+
+
+def clean_phone(phone: str | None, country: str | None, path: list[str]) -> str | None:
+    """A phone number as typed plus its country (e.g. "20 12 34 56", "DK") in E.164."""
+    if phone is None or not phone.strip():
+        return None
+    region = country.strip().upper() if country else None
+    if region is not None and region not in phonenumbers.SUPPORTED_REGIONS:
+        raise fail([*path, "phoneCountry"], UserErrorCode.INVALID, f"Unknown country {country}.")
+    try:
+        parsed = phonenumbers.parse(phone, region)
+    except phonenumbers.NumberParseException as error:
+        raise fail(
+            [*path, "phone"],
+            UserErrorCode.INVALID,
+            "Not a phone number; give it with its country (phoneCountry) or as +<code>…",
+        ) from error
+    if not phonenumbers.is_valid_number(parsed):
+        raise fail([*path, "phone"], UserErrorCode.INVALID, "Not a valid phone number.")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def clean_emails(primary: str | None, extras: list[str], path: list[str]) -> list[str]:
+    """Primary first, then the extra ones; each checked, none twice (ignoring case)."""
+    if primary is None or not primary.strip():
+        if extras:
+            raise fail([*path, "email"], UserErrorCode.REQUIRED, "Give a primary email first.")
+        return []
+    emails = [clean_email(primary, [*path, "email"])]
+    seen = {fold(emails[0])}
+    errors: list[UserError] = []
+    for index, extra in enumerate(extras):
+        where = [*path, "extraEmails", str(index)]
+        try:
+            address = clean_email(extra, where)
+        except UserErrors as failure:
+            errors.extend(failure.errors)
+            continue
+        if fold(address) in seen:
+            errors.append(UserError(where, UserErrorCode.INVALID, "This email is listed twice."))
+        seen.add(fold(address))
+        emails.append(address)
+    if errors:
+        raise UserErrors(errors)
+    return emails
+
+
+def clean_contact(values: dict[str, Any], path: list[str]) -> CleanContact:
+    """All fields of a contact, checked; `values` has the keys of CONTACT_FIELDS."""
+    return CleanContact(
+        first_name=required_text(values.get("first_name") or "", [*path, "firstName"]),
+        last_name=required_text(values.get("last_name") or "", [*path, "lastName"]),
+        emails=clean_emails(values.get("email"), values.get("extra_emails") or [], path),
+        phone=clean_phone(values.get("phone"), values.get("phone_country"), path),
+    )
+
+
+def _contact_values(contact: models.Contact, emails: list[str]) -> dict[str, Any]:
+    return {
+        "firstName": contact.first_name,
+        "lastName": contact.last_name,
+        "email": emails[0] if emails else None,
+        "extraEmails": emails[1:] or None,
+        "phone": contact.phone,
+        "portalAccess": contact.portal_access,
+    }
+
+
+def full_name(contact: models.Contact) -> str:
+    return f"{contact.first_name} {contact.last_name}".strip()
+
+
+async def current_emails(session: AsyncSession, contact: models.Contact) -> list[str]:
+    email = models.ContactEmail
+    return list(
+        await session.scalars(
+            select(email.email)
+            .where(email.firm_id == contact.firm_id, email.contact_id == contact.id)
+            .order_by(email.position)
+        )
+    )
+
+
+async def _store(session: AsyncSession, contact: models.Contact, clean: CleanContact) -> None:
+    """Write the fields, emails and search text of a contact (already added to the session)."""
+    contact.first_name, contact.last_name = clean.first_name, clean.last_name
+    contact.first_name_folded = fold(clean.first_name)
+    contact.last_name_folded = fold(clean.last_name)
+    contact.phone = clean.phone
+    contact.search_folded = fold(" ".join([clean.first_name, clean.last_name, *clean.emails]))
+    await session.flush()
+    await session.execute(
+        delete(models.ContactEmail).where(
+            models.ContactEmail.firm_id == contact.firm_id,
+            models.ContactEmail.contact_id == contact.id,
+        )
+    )
+    session.add_all(
+        models.ContactEmail(
+            firm_id=contact.firm_id,
+            contact_id=contact.id,
+            email=address,
+            email_folded=fold(address),
+            position=position,
+        )
+        for position, address in enumerate(clean.emails)
+    )
+
+
+async def new_contact(session: AsyncSession, viewer: Viewer, clean: CleanContact) -> models.Contact:
+    now = models.utcnow()
+    contact = models.Contact(
+        id=models.new_id(),
+        firm_id=viewer.firm_id,
+        portal_access=PortalAccess.NONE.value,
+        version=1,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(contact)
+    await _store(session, contact, clean)
+    history.record(
+        session,
+        viewer,
+        subject_type="contact",
+        subject_id=contact.id,
+        action="contact.created",
+        changes=history.changes_between({}, _contact_values(contact, clean.emails)),
+    )
+    return contact
+
+
+def role_flags(roles: list[ContactRole]) -> tuple[bool, bool]:
+    return ContactRole.COMMERCIAL in roles, ContactRole.OPERATIONAL in roles
+
+
+def roles_of(link: models.AccountContact) -> list[str]:
+    flags = (
+        (ContactRole.COMMERCIAL, link.is_commercial),
+        (ContactRole.OPERATIONAL, link.is_operational),
+    )
+    return [role.value for role, held in flags if held]
+
+
+def clean_description(value: str | None, path: list[str]) -> str | None:
+    if value is None or not value.strip():
+        return None
+    if len(value.strip()) > DESCRIPTION_MAX_LENGTH:
+        raise fail(path, UserErrorCode.TOO_LONG, f"At most {DESCRIPTION_MAX_LENGTH} characters.")
+    return value.strip()
+
+
+async def add_link(
+    session: AsyncSession,
+    viewer: Viewer,
+    account: models.Account,
+    contact: models.Contact,
+    roles: list[ContactRole],
+    description: str | None,
+    path: list[str],
+) -> None:
+    """Link a contact to an account (locked, editable by the caller), recorded on both."""
+    if account.status != AccountStatus.ACTIVE:
+        raise fail(
+            [*path, "accountId"],
+            UserErrorCode.ACCOUNT_INACTIVE,
+            f"{account.name} is inactive and takes no new contacts.",
+        )
+    existing = await session.get(models.AccountContact, (viewer.firm_id, account.id, contact.id))
+    if existing is not None:
+        raise fail(
+            [*path, "contactId"],
+            UserErrorCode.ALREADY_LINKED,
+            f"{full_name(contact)} is already linked to {account.name}.",
+        )
+    commercial, operational = role_flags(roles)
+    link = models.AccountContact(
+        firm_id=viewer.firm_id,
+        account_id=account.id,
+        contact_id=contact.id,
+        description=description,
+        is_commercial=commercial,
+        is_operational=operational,
+        linked_at=models.utcnow(),
+    )
+    session.add(link)
+    touch(account)
+    values = {"roles": roles_of(link) or None, "description": description}
+    _record_link(session, viewer, account, contact, "linked", {}, values)
+
+
+def _record_link(
+    session: AsyncSession,
+    viewer: Viewer,
+    account: models.Account,
+    contact: models.Contact,
+    verb: str,
+    before: dict[str, Any],
+    after: dict[str, Any],
+) -> None:
+    """One event on the account (naming the contact) and one on the contact (naming the
+    account), so both histories show the link."""
+    changes = history.changes_between(before, after)
+    history.record(
+        session,
+        viewer,
+        subject_type="account",
+        subject_id=account.id,
+        action=f"account.contact_{verb}",
+        changes=[history.Change("contact", None, full_name(contact)), *changes],
+    )
+    history.record(
+        session,
+        viewer,
+        subject_type="contact",
+        subject_id=contact.id,
+        action=f"contact.{verb}",
+        changes=[history.Change("account", None, account.name), *changes],
+    )
+
+
+def _require_contact_writer(viewer: Viewer) -> None:
+    if not (
+        viewer.has(Permission.EDIT_ALL_ACCOUNTS) or viewer.has(Permission.EDIT_ASSIGNED_ACCOUNTS)
+    ):
+        raise Forbidden("You need a right to edit accounts to manage contacts.")
+
+
+async def create_contact(
+    ctx: Context, *, values: dict[str, Any], links: list[LinkSpec]
+) -> ContactRow | None:
+    """A new contact, linked to the given accounts; None if the caller cannot see it."""
+    _require_contact_writer(ctx.viewer)
+    clean = clean_contact(values, [])
+    link_ids = [
+        parse_id(link.account_id, "Account", ["links", str(index), "accountId"], "account")
+        for index, link in enumerate(links)
+    ]
+    descriptions = [
+        clean_description(link.description, ["links", str(index), "description"])
+        for index, link in enumerate(links)
+    ]
+
+    async def work(session: AsyncSession) -> uuid.UUID:
+        contact = await new_contact(session, ctx.viewer, clean)
+        for index in sorted(range(len(links)), key=lambda i: link_ids[i]):
+            path = ["links", str(index)]
+            account = await lock_editable_account(
+                session, ctx.viewer, link_ids[index], [*path, "accountId"]
+            )
+            await add_link(
+                session, ctx.viewer, account, contact, links[index].roles, descriptions[index], path
+            )
+        return contact.id
+
+    return await ctx.loaders.contact.load(await ctx.write(work))
+
+
+async def update_contact(
+    ctx: Context, *, contact_id: str, expected_version: int | None, values: dict[str, Any]
+) -> ContactRow | None:
+    """Change the given fields; changing the primary email voids a pending invitation."""
+    contact_uuid = parse_id(contact_id, "Contact", ["contactId"], CONTACT_NOUN)
+
+    async def work(session: AsyncSession) -> None:
+        contact = await lock_editable_contact(session, ctx.viewer, contact_uuid, ["contactId"])
+        if expected_version is not None and expected_version != contact.version:
+            raise fail(
+                ["expectedVersion"],
+                UserErrorCode.STALE_VERSION,
+                f"The contact was changed meanwhile; it is at version {contact.version}.",
+            )
+        emails = await current_emails(session, contact)
+        current = {
+            "first_name": contact.first_name,
+            "last_name": contact.last_name,
+            "email": emails[0] if emails else None,
+            "extra_emails": emails[1:],
+            "phone": contact.phone,
+            "phone_country": None,
+        }
+        clean = clean_contact(current | values, [])
+        before = _contact_values(contact, emails)
+        await _store(session, contact, clean)
+        primary_changed = bool(emails) and (
+            not clean.emails or fold(clean.emails[0]) != fold(emails[0])
+        )
+        if primary_changed and contact.portal_access == PortalAccess.INVITED:
+            contact.portal_access = PortalAccess.NONE.value
+        diff = history.changes_between(before, _contact_values(contact, clean.emails))
+        if diff:
+            touch(contact)
+            history.record(
+                session,
+                ctx.viewer,
+                subject_type="contact",
+                subject_id=contact.id,
+                action="contact.updated",
+                changes=diff,
+            )
+
+    await ctx.write(work)
+    return await ctx.loaders.contact.load(contact_uuid)
+
+
+async def _lock_links_accounts(
+    session: AsyncSession, viewer: Viewer, contact: models.Contact
+) -> list[models.Account]:
+    link = models.AccountContact
+    query = (
+        select(models.Account)
+        .join(
+            link, (link.firm_id == models.Account.firm_id) & (link.account_id == models.Account.id)
+        )
+        .where(link.firm_id == viewer.firm_id, link.contact_id == contact.id)
+        .order_by(models.Account.id)
+        .with_for_update(of=models.Account)
+    )
+    return list(await session.scalars(query))
+
+
+async def _contact_count(session: AsyncSession, account: models.Account) -> int:
+    link = models.AccountContact
+    query = select(func.count()).where(
+        link.firm_id == account.firm_id, link.account_id == account.id
+    )
+    return int((await session.execute(query)).scalar_one())
+
+
+def _last_contact(field_path: list[str], account: models.Account) -> UserErrors:
+    return fail(
+        field_path,
+        UserErrorCode.LAST_CONTACT,
+        f"{account.name} must keep at least one contact.",
+    )
+
+
+async def delete_contact(ctx: Context, *, contact_id: str) -> uuid.UUID:
+    """Delete a contact, unless it is the last contact of one of its accounts."""
+    contact_uuid = parse_id(contact_id, "Contact", ["contactId"], CONTACT_NOUN)
+
+    async def work(session: AsyncSession) -> None:
+        contact = await lock_editable_contact(session, ctx.viewer, contact_uuid, ["contactId"])
+        for account in await _lock_links_accounts(session, ctx.viewer, contact):
+            if await _contact_count(session, account) <= 1:
+                raise _last_contact(["contactId"], account)
+            touch(account)
+            history.record(
+                session,
+                ctx.viewer,
+                subject_type="account",
+                subject_id=account.id,
+                action="account.contact_unlinked",
+                changes=[history.Change("contact", full_name(contact), None)],
+            )
+        await delete_custom_values(session, contact.firm_id, contact.id)
+        history.record(
+            session,
+            ctx.viewer,
+            subject_type="contact",
+            subject_id=contact.id,
+            action="contact.deleted",
+            changes=[history.Change("name", full_name(contact), None)],
+        )
+        await session.delete(contact)
+
+    await ctx.write(work)
+    return contact_uuid
+
+
+async def _link_row(
+    ctx: Context, account_id: uuid.UUID, contact_id: uuid.UUID
+) -> AccountContactRow:
+    links = await ctx.loaders.account_contacts.load(account_id)
+    return next(link for link in links if link.contact.id == contact_id)
+
+
+def _ids(account_id: str, contact_id: str) -> tuple[uuid.UUID, uuid.UUID]:
+    return (
+        parse_id(account_id, "Account", ["accountId"], "account"),
+        parse_id(contact_id, "Contact", ["contactId"], CONTACT_NOUN),
+    )
+
+
+async def link_contact(
+    ctx: Context,
+    *,
+    account_id: str,
+    contact_id: str,
+    roles: list[ContactRole],
+    description: str | None,
+) -> AccountContactRow:
+    account_uuid, contact_uuid = _ids(account_id, contact_id)
+    clean = clean_description(description, ["description"])
+
+    async def work(session: AsyncSession) -> None:
+        account = await lock_editable_account(session, ctx.viewer, account_uuid, ["accountId"])
+        contact = await lock_visible_contact(session, ctx.viewer, contact_uuid, ["contactId"])
+        await add_link(session, ctx.viewer, account, contact, roles, clean, [])
+
+    await ctx.write(work)
+    return await _link_row(ctx, account_uuid, contact_uuid)
+
+
+async def _lock_link(
+    session: AsyncSession, viewer: Viewer, account_uuid: uuid.UUID, contact_uuid: uuid.UUID
+) -> tuple[models.Account, models.Contact, models.AccountContact]:
+    account = await lock_editable_account(session, viewer, account_uuid, ["accountId"])
+    contact = await lock_visible_contact(session, viewer, contact_uuid, ["contactId"])
+    link = await session.get(
+        models.AccountContact, (viewer.firm_id, account.id, contact.id), with_for_update=True
+    )
+    if link is None:
+        raise fail(
+            ["contactId"],
+            UserErrorCode.NOT_LINKED,
+            f"{full_name(contact)} is not linked to {account.name}.",
+        )
+    return account, contact, link
+
+
+async def update_account_contact(
+    ctx: Context, *, account_id: str, contact_id: str, changes: dict[str, Any]
+) -> AccountContactRow:
+    """Change a link's `roles` (needs EDIT_CLIENT_USER_RIGHTS) and/or `description`."""
+    account_uuid, contact_uuid = _ids(account_id, contact_id)
+    if "roles" in changes and changes["roles"] is None:
+        raise fail(["roles"], UserErrorCode.REQUIRED, "Give the roles; [] for an employee.")
+    description = clean_description(changes.get("description"), ["description"])
+
+    async def work(session: AsyncSession) -> None:
+        account, contact, link = await _lock_link(session, ctx.viewer, account_uuid, contact_uuid)
+        before = {"roles": roles_of(link) or None, "description": link.description}
+        if "roles" in changes:
+            commercial, operational = role_flags(changes["roles"])
+            if (commercial, operational) != (link.is_commercial, link.is_operational):
+                require(ctx.viewer, Permission.EDIT_CLIENT_USER_RIGHTS)
+            link.is_commercial, link.is_operational = commercial, operational
+        if "description" in changes:
+            link.description = description
+        after = {"roles": roles_of(link) or None, "description": link.description}
+        if before != after:
+            touch(account)
+            _record_link(session, ctx.viewer, account, contact, "link_updated", before, after)
+
+    await ctx.write(work)
+    return await _link_row(ctx, account_uuid, contact_uuid)
+
+
+async def unlink_contact(ctx: Context, *, account_id: str, contact_id: str) -> AccountRow | None:
+    account_uuid, contact_uuid = _ids(account_id, contact_id)
+
+    async def work(session: AsyncSession) -> None:
+        account, contact, link = await _lock_link(session, ctx.viewer, account_uuid, contact_uuid)
+        if await _contact_count(session, account) <= 1:
+            raise _last_contact(["contactId"], account)
+        before = {"roles": roles_of(link) or None, "description": link.description}
+        await session.delete(link)
+        touch(account)
+        history.record(
+            session,
+            ctx.viewer,
+            subject_type="account",
+            subject_id=account.id,
+            action="account.contact_unlinked",
+            changes=[history.Change("contact", full_name(contact), None)],
+        )
+        history.record(
+            session,
+            ctx.viewer,
+            subject_type="contact",
+            subject_id=contact.id,
+            action="contact.unlinked",
+            changes=[
+                history.Change("account", account.name, None),
+                *history.changes_between(before, {}),
+            ],
+        )
+
+    await ctx.write(work)
+    return await ctx.loaders.account.load(account_uuid)
+
+
+async def invite_contact(ctx: Context, *, contact_id: str) -> ContactRow | None:
+    """Invite to the client portal (NONE → INVITED); again while INVITED is a resend. Each
+    invitation is an outbox message written in the same transaction."""
+    require(ctx.viewer, Permission.CREATE_CLIENT_USERS)
+    contact_uuid = parse_id(contact_id, "Contact", ["contactId"], CONTACT_NOUN)
+
+    async def work(session: AsyncSession) -> None:
+        contact = await lock_visible_contact(session, ctx.viewer, contact_uuid, ["contactId"])
+        emails = await current_emails(session, contact)
+        if not emails:
+            raise fail(
+                ["contactId"], UserErrorCode.REQUIRED, "The contact needs an email to be invited."
+            )
+        if contact.portal_access == PortalAccess.ACTIVE:
+            raise fail(["contactId"], UserErrorCode.INVALID, "The contact already uses the portal.")
+        resend = contact.portal_access == PortalAccess.INVITED
+        invitation_id = models.new_id()
+        session.add(
+            models.OutboxEvent(
+                firm_id=contact.firm_id,
+                kind=INVITATION_KIND,
+                recipient=emails[0],
+                payload={
+                    "invitationId": str(invitation_id),
+                    "contactId": str(contact.id),
+                    "name": full_name(contact),
+                    "resend": resend,
+                    "invitedBy": str(ctx.viewer.user_id),
+                },
+            )
+        )
+        previous = contact.portal_access
+        contact.portal_access = PortalAccess.INVITED.value
+        touch(contact)
+        history.record(
+            session,
+            ctx.viewer,
+            subject_type="contact",
+            subject_id=contact.id,
+            action="contact.invitation_resent" if resend else "contact.invited",
+            changes=[
+                history.Change("portalAccess", previous, PortalAccess.INVITED.value),
+                history.Change("invitationEmail", None, emails[0]),
+            ],
+        )
+
+    await ctx.write(work)
+    return await ctx.loaders.contact.load(contact_uuid)
+
+
+async def revoke_portal_access(ctx: Context, *, contact_id: str) -> ContactRow | None:
+    require(ctx.viewer, Permission.DELETE_CLIENT_USERS)
+    contact_uuid = parse_id(contact_id, "Contact", ["contactId"], CONTACT_NOUN)
+
+    async def work(session: AsyncSession) -> None:
+        contact = await lock_visible_contact(session, ctx.viewer, contact_uuid, ["contactId"])
+        if contact.portal_access == PortalAccess.NONE:
+            return
+        previous = contact.portal_access
+        contact.portal_access = PortalAccess.NONE.value
+        touch(contact)
+        history.record(
+            session,
+            ctx.viewer,
+            subject_type="contact",
+            subject_id=contact.id,
+            action="contact.portal_access_revoked",
+            changes=[history.Change("portalAccess", previous, PortalAccess.NONE.value)],
+        )
+
+    await ctx.write(work)
+    return await ctx.loaders.contact.load(contact_uuid)
+
+
+async def contacts(
+    ctx: Context, *, search: str | None, account_id: str | None, page: PageRequest
+) -> Page[ContactRow]:
+    """Visible contacts by last, first name; optionally those linked to one account."""
+    contact = models.Contact
+    query = select_rows(ContactRow).where(visible_contacts(ctx.viewer))
+    if search and search.strip():
+        query = query.where(contact.search_folded.contains(fold(search.strip()), autoescape=True))
+    if account_id is not None:
+        account_uuid = decode_id(account_id, "Account")
+        visible = await ctx.loaders.account.load(account_uuid) if account_uuid else None
+        link = models.AccountContact
+        query = query.where(
+            select(link.contact_id)
+            .where(
+                link.firm_id == contact.firm_id,
+                link.contact_id == contact.id,
+                link.account_id == (visible.id if visible else None),
+            )
+            .exists()
+        )
+    return await paginate(
+        ctx,
+        query,
+        [contact.last_name_folded, contact.first_name_folded, contact.id],
+        descending=False,
+        request=page,
+        row_type=ContactRow,
+    )

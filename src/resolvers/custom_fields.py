@@ -1,0 +1,272 @@
+"""Custom fields the firm defines for accounts or contacts, and their values (seeds 003, 004).
+Values are stored as normalised text: numbers as decimals, dates as ISO dates, booleans as
+true/false, selections as one of the options."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from clientgraph.db import models
+from clientgraph.db.queries import fold
+from clientgraph.db.rows import CustomFieldDefinitionRow
+from clientgraph.resolvers import history
+from clientgraph.resolvers.context import Context
+from clientgraph.resolvers.enums import CustomFieldEntity, CustomFieldType, UserErrorCode
+from clientgraph.resolvers.errors import UserError, UserErrors, fail
+from clientgraph.resolvers.guards import lock_editable_account, lock_editable_contact, touch
+from clientgraph.resolvers.inputs import parse_id, required_text
+from clientgraph.resolvers.policy import require_admin
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,49}$")
+TEXT_MAX_LENGTH = 2000
+OPTION_MAX_LENGTH = 100
+
+
+@dataclass(frozen=True, slots=True)
+class ValueInput:
+    key: str
+    value: str | None
+
+
+def _clean_options(kind: CustomFieldType, options: list[str]) -> list[str]:
+    if kind != CustomFieldType.SELECT:
+        if options:
+            raise fail(["options"], UserErrorCode.INVALID, "Only SELECT fields take options.")
+        return []
+    cleaned = [option.strip() for option in options]
+    if not cleaned:
+        raise fail(["options"], UserErrorCode.REQUIRED, "A SELECT field needs options.")
+    errors = []
+    for index, option in enumerate(cleaned):
+        if not option or len(option) > OPTION_MAX_LENGTH:
+            message = f"An option must have 1 to {OPTION_MAX_LENGTH} characters."
+            errors.append(UserError(["options", str(index)], UserErrorCode.INVALID, message))
+        elif option in cleaned[:index]:
+            errors.append(
+                UserError(["options", str(index)], UserErrorCode.INVALID, "Listed twice.")
+            )
+    if errors:
+        raise UserErrors(errors)
+    return cleaned
+
+
+async def define_custom_field(
+    ctx: Context,
+    *,
+    entity: CustomFieldEntity,
+    key: str,
+    label: str,
+    type: CustomFieldType,
+    options: list[str],
+) -> CustomFieldDefinitionRow:
+    require_admin(ctx.viewer)
+    clean_key = key.strip()
+    if not KEY_PATTERN.match(clean_key):
+        raise fail(
+            ["key"],
+            UserErrorCode.INVALID,
+            "A key is 1-50 lower-case letters, digits or _, starting with a letter.",
+        )
+    clean_label = required_text(label, ["label"])
+    clean_options = _clean_options(type, options)
+
+    async def work(session: AsyncSession) -> CustomFieldDefinitionRow:
+        definition = models.CustomFieldDefinition
+        taken = await session.scalars(
+            select(definition.id).where(
+                definition.firm_id == ctx.viewer.firm_id,
+                definition.entity == entity.value,
+                definition.key == clean_key,
+            )
+        )
+        if taken.first() is not None:
+            raise fail(["key"], UserErrorCode.TAKEN, f"{entity.value} already has a field {key}.")
+        row = definition(
+            id=models.new_id(),
+            firm_id=ctx.viewer.firm_id,
+            entity=entity.value,
+            key=clean_key,
+            label=clean_label,
+            label_folded=fold(clean_label),
+            type=type.value,
+            options=clean_options,
+        )
+        session.add(row)
+        history.record(
+            session,
+            ctx.viewer,
+            subject_type="firm",
+            subject_id=ctx.viewer.firm_id,
+            action="custom_field.defined",
+            changes=history.changes_between(
+                {},
+                {
+                    "entity": entity.value,
+                    "key": clean_key,
+                    "label": clean_label,
+                    "type": type.value,
+                    "options": clean_options or None,
+                },
+            ),
+        )
+        return CustomFieldDefinitionRow(
+            row.id, row.entity, row.key, row.label, row.type, list(row.options)
+        )
+
+    return await ctx.write(work)
+
+
+def normalise_value(kind: str, options: list[str], raw: str) -> str:
+    """The stored text of `raw` for a field of type `kind`; ValueError says why it does not fit."""
+    text = raw.strip()
+    match CustomFieldType(kind):
+        case CustomFieldType.TEXT:
+            if len(raw) > TEXT_MAX_LENGTH:
+                raise ValueError(f"At most {TEXT_MAX_LENGTH} characters.")
+            return raw
+        case CustomFieldType.NUMBER:
+            try:
+                number = Decimal(text)
+            except InvalidOperation as error:
+                raise ValueError("Not a number.") from error
+            if not number.is_finite():
+                raise ValueError("Not a finite number.")
+            return format(number.normalize(), "f") if number != 0 else "0"
+        case CustomFieldType.DATE:
+            try:
+                return date.fromisoformat(text).isoformat()
+            except ValueError as error:
+                raise ValueError("Not a date (YYYY-MM-DD).") from error
+        case CustomFieldType.BOOLEAN:
+            if text.lower() not in ("true", "false"):
+                raise ValueError("Not true or false.")
+            return text.lower()
+        case CustomFieldType.SELECT:
+            if text not in options:
+                raise ValueError(f"Not one of: {', '.join(options)}.")
+            return text
+
+
+async def _apply_values(
+    session: AsyncSession,
+    ctx: Context,
+    subject: models.Account | models.Contact,
+    entity: CustomFieldEntity,
+    values: list[ValueInput],
+) -> None:
+    definition, stored = models.CustomFieldDefinition, models.CustomFieldValue
+    definitions = {
+        row.key: row
+        for row in await session.scalars(
+            select(definition).where(
+                definition.firm_id == ctx.viewer.firm_id, definition.entity == entity.value
+            )
+        )
+    }
+    current = {
+        row.definition_id: row
+        for row in await session.scalars(
+            select(stored).where(stored.firm_id == subject.firm_id, stored.subject_id == subject.id)
+        )
+    }
+    errors: list[UserError] = []
+    wanted: dict[str, tuple[models.CustomFieldDefinition, str | None]] = {}
+    for index, item in enumerate(values):
+        found = definitions.get(item.key)
+        if found is None:
+            message = f"No {entity.value.lower()} custom field has the key {item.key!r}."
+            errors.append(
+                UserError(["values", str(index), "key"], UserErrorCode.NOT_FOUND, message)
+            )
+            continue
+        try:
+            value = (
+                None
+                if item.value is None
+                else normalise_value(found.type, found.options, item.value)
+            )
+        except ValueError as error:
+            errors.append(
+                UserError(["values", str(index), "value"], UserErrorCode.INVALID, str(error))
+            )
+            continue
+        wanted[item.key] = (found, value)
+    if errors:
+        raise UserErrors(errors)
+    changes = []
+    for key, (found, value) in wanted.items():
+        existing = current.get(found.id)
+        before = existing.value if existing else None
+        if before == value:
+            continue
+        changes.append(history.Change(f"customFields.{key}", before, value))
+        if existing is not None and value is None:
+            await session.delete(existing)
+        elif existing is not None:
+            existing.value = value  # type: ignore[assignment]
+        else:
+            session.add(
+                stored(
+                    firm_id=subject.firm_id,
+                    definition_id=found.id,
+                    subject_id=subject.id,
+                    value=value,
+                )
+            )
+    if changes:
+        touch(subject)
+        kind = "account" if entity == CustomFieldEntity.ACCOUNT else "contact"
+        history.record(
+            session,
+            ctx.viewer,
+            subject_type=kind,
+            subject_id=subject.id,
+            action=f"{kind}.custom_fields_changed",
+            changes=changes,
+        )
+
+
+async def set_custom_field_values(
+    ctx: Context, *, account_id: str | None, contact_id: str | None, values: list[ValueInput]
+) -> tuple[CustomFieldEntity, uuid.UUID]:
+    """Set (null: clear) values of one account's or contact's custom fields, all or none."""
+    if (account_id is None) == (contact_id is None):
+        raise fail(
+            ["accountId"], UserErrorCode.REQUIRED, "Give exactly one of accountId or contactId."
+        )
+    if account_id is not None:
+        entity = CustomFieldEntity.ACCOUNT
+        subject_id = parse_id(account_id, "Account", ["accountId"], "account")
+    else:
+        assert contact_id is not None
+        entity = CustomFieldEntity.CONTACT
+        subject_id = parse_id(contact_id, "Contact", ["contactId"], "contact")
+
+    async def work(session: AsyncSession) -> None:
+        subject: models.Account | models.Contact
+        if entity == CustomFieldEntity.ACCOUNT:
+            subject = await lock_editable_account(session, ctx.viewer, subject_id, ["accountId"])
+        else:
+            subject = await lock_editable_contact(session, ctx.viewer, subject_id, ["contactId"])
+        await _apply_values(session, ctx, subject, entity, values)
+
+    await ctx.write(work)
+    return entity, subject_id
+
+
+async def delete_custom_values(
+    session: AsyncSession, firm_id: uuid.UUID, subject_id: uuid.UUID
+) -> None:
+    """Values go with their account or contact (they have no foreign key to cascade)."""
+    await session.execute(
+        delete(models.CustomFieldValue).where(
+            models.CustomFieldValue.firm_id == firm_id,
+            models.CustomFieldValue.subject_id == subject_id,
+        )
+    )

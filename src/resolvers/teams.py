@@ -1,0 +1,198 @@
+"""Team members: the users assigned to work on an account (seeds 003, 004). The user, not the
+client, is notified of every assignment and unassignment."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from clientgraph.db import models
+from clientgraph.db.queries import select_rows
+from clientgraph.db.rows import AccountRow, NotificationRow
+from clientgraph.resolvers import history
+from clientgraph.resolvers.context import Context
+from clientgraph.resolvers.enums import AccountStatus, Permission, UserErrorCode
+from clientgraph.resolvers.errors import UserErrors, fail
+from clientgraph.resolvers.guards import lock_visible_account, touch
+from clientgraph.resolvers.inputs import not_found, not_found_error, parse_id
+from clientgraph.resolvers.pagination import Page, PageRequest, paginate
+from clientgraph.resolvers.policy import Viewer, require
+from sqlalchemy import Select, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+async def _live_user(session: AsyncSession, firm_id: uuid.UUID, user_id: uuid.UUID) -> models.User:
+    user = await session.get(models.User, user_id)
+    if user is None or user.firm_id != firm_id or user.deleted_at is not None:
+        raise not_found(["userId"], "user")
+    return user
+
+
+def notify(
+    session: AsyncSession, user: models.User, kind: str, message: str, account: models.Account
+) -> None:
+    session.add(
+        models.Notification(
+            firm_id=user.firm_id,
+            user_id=user.id,
+            kind=kind,
+            message=message,
+            account_id=account.id,
+            created_at=models.utcnow(),
+        )
+    )
+
+
+def _record(
+    session: AsyncSession,
+    viewer: Viewer,
+    account: models.Account,
+    action: str,
+    change: history.Change,
+) -> None:
+    touch(account)
+    history.record(
+        session,
+        viewer,
+        subject_type="account",
+        subject_id=account.id,
+        action=action,
+        changes=[change],
+    )
+
+
+async def assign_team_member(ctx: Context, *, account_id: str, user_id: str) -> AccountRow | None:
+    require(ctx.viewer, Permission.ASSIGN_ACCOUNTS)
+    account_uuid = parse_id(account_id, "Account", ["accountId"], "account")
+    user_uuid = parse_id(user_id, "User", ["userId"], "user")
+
+    async def work(session: AsyncSession) -> None:
+        account = await lock_visible_account(session, ctx.viewer, account_uuid, ["accountId"])
+        user = await _live_user(session, ctx.viewer.firm_id, user_uuid)
+        if account.status != AccountStatus.ACTIVE:
+            raise fail(
+                ["accountId"],
+                UserErrorCode.ACCOUNT_INACTIVE,
+                f"{account.name} is inactive and takes no new team members.",
+            )
+        if not user.is_active:
+            raise fail(["userId"], UserErrorCode.USER_INACTIVE, f"{user.name} is not active.")
+        key = (account.firm_id, account.id, user.id)
+        if await session.get(models.AccountTeamMember, key) is not None:
+            return
+        session.add(
+            models.AccountTeamMember(
+                firm_id=account.firm_id, account_id=account.id, user_id=user.id
+            )
+        )
+        _record(
+            session,
+            ctx.viewer,
+            account,
+            "account.team_member_added",
+            history.Change("teamMember", None, user.name),
+        )
+        notify(session, user, "account.assigned", f"You were assigned to {account.name}.", account)
+
+    await ctx.write(work)
+    return await ctx.loaders.account.load(account_uuid)
+
+
+async def unassign_team_member(ctx: Context, *, account_id: str, user_id: str) -> AccountRow | None:
+    require(ctx.viewer, Permission.ASSIGN_ACCOUNTS)
+    account_uuid = parse_id(account_id, "Account", ["accountId"], "account")
+    user_uuid = parse_id(user_id, "User", ["userId"], "user")
+
+    async def work(session: AsyncSession) -> None:
+        account = await lock_visible_account(session, ctx.viewer, account_uuid, ["accountId"])
+        user = await _live_user(session, ctx.viewer.firm_id, user_uuid)
+        member = await session.get(models.AccountTeamMember, (account.firm_id, account.id, user.id))
+        if member is None:
+            raise fail(
+                ["userId"], UserErrorCode.NOT_LINKED, f"{user.name} is not on this account's team."
+            )
+        await session.delete(member)
+        _record(
+            session,
+            ctx.viewer,
+            account,
+            "account.team_member_removed",
+            history.Change("teamMember", user.name, None),
+        )
+        notify(
+            session,
+            user,
+            "account.unassigned",
+            f"You are no longer assigned to {account.name}.",
+            account,
+        )
+
+    await ctx.write(work)
+    return await ctx.loaders.account.load(account_uuid)
+
+
+def _own_notifications(viewer: Viewer) -> Select[Any]:
+    notification = models.Notification
+    return select_rows(NotificationRow).where(
+        notification.firm_id == viewer.firm_id, notification.user_id == viewer.user_id
+    )
+
+
+async def notifications(
+    ctx: Context, *, unread_only: bool, page: PageRequest
+) -> Page[NotificationRow]:
+    """The caller's notifications, newest first."""
+    notification = models.Notification
+    query = _own_notifications(ctx.viewer)
+    if unread_only:
+        query = query.where(notification.read_at.is_(None))
+    return await paginate(
+        ctx,
+        query,
+        [notification.created_at, notification.id],
+        descending=True,
+        request=page,
+        row_type=NotificationRow,
+    )
+
+
+async def mark_notifications_read(ctx: Context, *, ids: Sequence[str]) -> list[NotificationRow]:
+    """Mark the caller's own notifications read; any other id is NOT_FOUND and nothing changes."""
+    parsed = [
+        parse_id(value, "Notification", ["ids", str(index)], "notification")
+        for index, value in enumerate(ids)
+    ]
+    notification = models.Notification
+
+    async def work(session: AsyncSession) -> None:
+        own = set(
+            await session.scalars(
+                select(notification.id).where(
+                    notification.firm_id == ctx.viewer.firm_id,
+                    notification.user_id == ctx.viewer.user_id,
+                    notification.id.in_(parsed),
+                )
+            )
+        )
+        missing = [
+            not_found_error(["ids", str(index)], "notification")
+            for index, key in enumerate(parsed)
+            if key not in own
+        ]
+        if missing:
+            raise UserErrors(missing)
+        await session.execute(
+            update(notification)
+            .where(
+                notification.firm_id == ctx.viewer.firm_id,
+                notification.id.in_(parsed),
+                notification.read_at.is_(None),
+            )
+            .values(read_at=models.utcnow())
+        )
+
+    await ctx.write(work)
+    rows = await ctx.rows(_own_notifications(ctx.viewer).where(notification.id.in_(parsed)))
+    by_id = {row.id: NotificationRow(*row) for row in rows}
+    return [by_id[key] for key in dict.fromkeys(parsed)]

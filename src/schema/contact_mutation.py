@@ -1,0 +1,137 @@
+"""Mutations of contacts, their links to accounts, and portal access."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from clientgraph.ids import encode_id
+from clientgraph.resolvers import contacts
+from clientgraph.resolvers.contacts import CONTACT_FIELDS, LinkSpec
+from clientgraph.schema.inputs import (
+    CreateContactInput,
+    DeleteContactInput,
+    InviteContactInput,
+    LinkContactInput,
+    RevokePortalAccessInput,
+    UnlinkContactInput,
+    UpdateAccountContactInput,
+    UpdateContactInput,
+)
+from clientgraph.schema.mutation import given
+from clientgraph.schema.payloads import (
+    CreateContactPayload,
+    DeleteContactPayload,
+    InviteContactPayload,
+    LinkContactPayload,
+    RevokePortalAccessPayload,
+    UnlinkContactPayload,
+    UpdateAccountContactPayload,
+    UpdateContactPayload,
+    respond,
+)
+from clientgraph.schema.types import Account, AccountContact, Contact, Info
+
+
+def _contact(row: Any) -> dict[str, Any]:
+    return {"contact": Contact.from_row(row) if row is not None else None}
+
+
+def _link(row: Any) -> dict[str, Any]:
+    return {"account_contact": AccountContact.from_row(row)}
+
+
+@strawberry.type
+class ContactMutation:
+    @strawberry.mutation(description="Create a contact, optionally linked to accounts.")
+    async def create_contact(self, info: Info, input: CreateContactInput) -> CreateContactPayload:
+        return await respond(
+            CreateContactPayload,
+            contacts.create_contact(
+                info.context,
+                values=given(input, *CONTACT_FIELDS),
+                links=[
+                    LinkSpec(str(link.account_id), link.roles, link.description)
+                    for link in input.links
+                ],
+            ),
+            _contact,
+        )
+
+    @strawberry.mutation(description="Change a contact; omitted fields stay as they are.")
+    async def update_contact(self, info: Info, input: UpdateContactInput) -> UpdateContactPayload:
+        return await respond(
+            UpdateContactPayload,
+            contacts.update_contact(
+                info.context,
+                contact_id=str(input.contact_id),
+                expected_version=input.expected_version,
+                values=given(input, *CONTACT_FIELDS),
+            ),
+            _contact,
+        )
+
+    @strawberry.mutation(description="Delete a contact that is no account's last contact.")
+    async def delete_contact(self, info: Info, input: DeleteContactInput) -> DeleteContactPayload:
+        return await respond(
+            DeleteContactPayload,
+            contacts.delete_contact(info.context, contact_id=str(input.contact_id)),
+            lambda deleted: {"deleted_contact_id": encode_id("Contact", deleted)},
+        )
+
+    @strawberry.mutation(description="Link a contact to an account with roles and a description.")
+    async def link_contact(self, info: Info, input: LinkContactInput) -> LinkContactPayload:
+        return await respond(
+            LinkContactPayload,
+            contacts.link_contact(
+                info.context,
+                account_id=str(input.account_id),
+                contact_id=str(input.contact_id),
+                roles=input.roles,
+                description=input.description,
+            ),
+            _link,
+        )
+
+    @strawberry.mutation(description="Change the roles or description of a link.")
+    async def update_account_contact(
+        self, info: Info, input: UpdateAccountContactInput
+    ) -> UpdateAccountContactPayload:
+        return await respond(
+            UpdateAccountContactPayload,
+            contacts.update_account_contact(
+                info.context,
+                account_id=str(input.account_id),
+                contact_id=str(input.contact_id),
+                changes=given(input, "roles", "description"),
+            ),
+            _link,
+        )
+
+    @strawberry.mutation(description="Unlink a contact; an account keeps at least one.")
+    async def unlink_contact(self, info: Info, input: UnlinkContactInput) -> UnlinkContactPayload:
+        return await respond(
+            UnlinkContactPayload,
+            contacts.unlink_contact(
+                info.context, account_id=str(input.account_id), contact_id=str(input.contact_id)
+            ),
+            lambda row: {"account": Account.from_row(row) if row is not None else None},
+        )
+
+    @strawberry.mutation(description="Invite to the client portal, or resend the invitation.")
+    async def invite_contact(self, info: Info, input: InviteContactInput) -> InviteContactPayload:
+        return await respond(
+            InviteContactPayload,
+            contacts.invite_contact(info.context, contact_id=str(input.contact_id)),
+            _contact,
+        )
+
+    @strawberry.mutation(description="Take away a contact's portal access or invitation.")
+    async def revoke_portal_access(
+        self, info: Info, input: RevokePortalAccessInput
+    ) -> RevokePortalAccessPayload:
+        return await respond(
+            RevokePortalAccessPayload,
+            contacts.revoke_portal_access(info.context, contact_id=str(input.contact_id)),
+            _contact,
+        )
