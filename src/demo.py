@@ -1,5 +1,6 @@
-"""The demo firm `make run` shows: staff with different rights, an address book with a
-user-owner and a by-name owner, ~30 accounts with owners, tags, team members and contacts."""
+"""The demo firm `make run` shows: staff with different rights, an address book with user-owners
+and a by-name owner, 30 accounts with owners, tags, teams (and so notifications), contacts with
+roles per account, related accounts, custom fields, a portal invitation and inactive accounts."""
 
 from __future__ import annotations
 
@@ -7,15 +8,22 @@ import uuid
 
 from clientgraph.db import models
 from clientgraph.db.engine import Database
-from clientgraph.db.queries import fold
-from clientgraph.db.rows import AccountRow
+from clientgraph.db.rows import AccountRow, UserRow
 from clientgraph.ids import encode_id
-from clientgraph.resolvers import accounts, firms, owners, users
+from clientgraph.resolvers import accounts, contacts, custom_fields, firms, owners, teams, users
+from clientgraph.resolvers.contacts import LinkSpec
 from clientgraph.resolvers.context import Context, PageLimits
-from clientgraph.resolvers.enums import AccountType, Permission, UserRole
+from clientgraph.resolvers.enums import (
+    AccountStatus,
+    AccountType,
+    ContactRole,
+    CustomFieldEntity,
+    CustomFieldType,
+    Permission,
+    UserRole,
+)
 from clientgraph.resolvers.policy import Viewer
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 DEMO_FIRM_NAME = "Nordlys Revision ApS (demo)"
 DEMO_ADMIN_EMAIL = "astrid@nordlys.example"
@@ -66,6 +74,18 @@ ACCOUNT_NAMES = [
     "Bornholm Keramik",
 ]
 TAGS = [["vip"], ["annual-report"], ["vat", "payroll"], [], ["payroll"], ["vip", "vat"]]
+CUSTOM_FIELDS = [
+    (CustomFieldEntity.ACCOUNT, "vat_number", "VAT number", CustomFieldType.TEXT, []),
+    (CustomFieldEntity.ACCOUNT, "fiscal_year_end", "Fiscal year end", CustomFieldType.DATE, []),
+    (
+        CustomFieldEntity.ACCOUNT,
+        "segment",
+        "Segment",
+        CustomFieldType.SELECT,
+        ["Small", "Medium", "Large"],
+    ),
+    (CustomFieldEntity.CONTACT, "newsletter", "Newsletter", CustomFieldType.BOOLEAN, []),
+]
 CONTACTS = [
     ("Mette", "Frederiksen", "mette@aeroe-faergefart.example", "+4520123456"),
     ("Søren", "Kierkegaard", "soren@bageriet.example", "+4530112233"),
@@ -137,53 +157,48 @@ async def _populate(ctx: Context) -> None:
         await owners.assign_client_owner(
             ctx, account_id=encode_id("Account", account.id), owner_id=None
         )
-    await ctx.write(
-        lambda session: _contacts_and_teams(
-            session, ctx.viewer.firm_id, created, [user.id for user in staff]
-        )
-    )
+    await _register(ctx, created, staff)
 
 
-async def _contacts_and_teams(
-    session: AsyncSession, firm_id: uuid.UUID, created: list[AccountRow], staff_ids: list[uuid.UUID]
-) -> None:
+async def _register(ctx: Context, created: list[AccountRow], staff: list[UserRow]) -> None:
+    """Contacts with roles per account, teams, custom fields, an invitation, inactive accounts."""
+
+    def account_id(index: int) -> str:
+        return encode_id("Account", created[index].id)
+
+    both_roles = [ContactRole.COMMERCIAL, ContactRole.OPERATIONAL]
     for index, (first, last, email, phone) in enumerate(CONTACTS):
-        contact = models.Contact(
-            id=models.new_id(),
-            firm_id=firm_id,
-            first_name=first,
-            last_name=last,
-            first_name_folded=fold(first),
-            last_name_folded=fold(last),
-            search_folded=fold(f"{first} {last} {email}"),
-            phone=phone,
+        links = [LinkSpec(account_id(index), both_roles, "CEO")]
+        if index < 2:
+            links.append(LinkSpec(account_id(index + 10), [], "Board member"))
+        contact = await contacts.create_contact(
+            ctx,
+            values={"first_name": first, "last_name": last, "email": email, "phone": phone},
+            links=links,
         )
-        session.add(contact)
-        await session.flush()
-        session.add(
-            models.ContactEmail(
-                firm_id=firm_id,
-                contact_id=contact.id,
-                email=email,
-                email_folded=fold(email),
-                position=0,
-            )
+        if contact is not None and index == 0:
+            await contacts.invite_contact(ctx, contact_id=encode_id("Contact", contact.id))
+    for index in range(len(created)):
+        member = staff[index % len(staff)]
+        await teams.assign_team_member(
+            ctx, account_id=account_id(index), user_id=encode_id("User", member.id)
         )
-        linked = [created[index], created[index + 10]] if index < 2 else [created[index]]
-        for position, account in enumerate(linked):
-            session.add(
-                models.AccountContact(
-                    firm_id=firm_id,
-                    account_id=account.id,
-                    contact_id=contact.id,
-                    description="CEO" if position == 0 else "Board member",
-                    is_commercial=position == 0,
-                    is_operational=position == 0 and index % 2 == 0,
-                )
-            )
-    for index, account in enumerate(created):
-        session.add(
-            models.AccountTeamMember(
-                firm_id=firm_id, account_id=account.id, user_id=staff_ids[index % len(staff_ids)]
-            )
+    for entity, key, label, kind, options in CUSTOM_FIELDS:
+        await custom_fields.define_custom_field(
+            ctx, entity=entity, key=key, label=label, type=kind, options=options
+        )
+    for index in range(0, 12, 3):
+        await custom_fields.set_custom_field_values(
+            ctx,
+            account_id=account_id(index),
+            contact_id=None,
+            values=[
+                custom_fields.ValueInput("vat_number", f"DK{31000000 + index * 7919}"),
+                custom_fields.ValueInput("fiscal_year_end", "2026-12-31"),
+                custom_fields.ValueInput("segment", ["Small", "Medium", "Large"][index % 3]),
+            ],
+        )
+    for index in (20, 21):
+        await accounts.set_account_status(
+            ctx, account_id=account_id(index), status=AccountStatus.INACTIVE
         )
