@@ -20,7 +20,9 @@ query($first: Int!) {
       owner { name user { email } accountCount }
       tags
       teamMembers { name }
-      contacts { roles contact { fullName email } }
+      contacts { roles contact { fullName email customFields { key value } } }
+      relatedAccounts { name }
+      customFields { key value }
     }
   }
 }
@@ -102,5 +104,7 @@ async def test_every_nested_relation_is_one_batched_statement(api: Api) -> None:
         await api.data(DASHBOARD, {"first": 3})
 
     selects = [statement for statement in statements if statement.startswith("SELECT")]
-    # the viewer, the page, then owner, owner.user, accountCount, tags, team, contacts, emails
-    assert len(selects) == 9, selects
+    # the viewer and the page, then one each for owner, owner.user, accountCount, tags,
+    # teamMembers, contacts, contact emails, relatedAccounts, and custom field definitions and
+    # values once for the accounts and once for their contacts
+    assert len(selects) == 14, selects
