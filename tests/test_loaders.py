@@ -108,3 +108,17 @@ async def test_every_nested_relation_is_one_batched_statement(api: Api) -> None:
     # teamMembers, contacts, contact emails, relatedAccounts, and custom field definitions and
     # values once for the accounts and once for their contacts
     assert len(selects) == 14, selects
+
+
+NODES = "query($ids: [ID!]!) { nodes(ids: $ids) { id ... on Account { name } } }"
+
+
+async def test_nodes_loads_many_accounts_in_one_statement(api: Api) -> None:
+    ids = [(await api.create_account(f"Account {i}"))["id"] for i in range(6)]
+
+    with count_statements(api.db) as statements:
+        data = await api.data(NODES, {"ids": ids})
+
+    assert [node["id"] for node in data["nodes"]] == ids
+    selects = [statement for statement in statements if statement.startswith("SELECT")]
+    assert len(selects) == 2, selects

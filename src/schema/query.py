@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -76,7 +77,7 @@ class Query:
         maximum = info.context.limits.maximum
         if len(ids) > maximum:
             raise BadUserInput(f"At most {maximum} ids may be asked for at once.")
-        return [await _node(info, str(global_id)) for global_id in ids]
+        return list(await asyncio.gather(*(_node(info, str(global_id)) for global_id in ids)))
 
     @strawberry.field(description="The calling user, their firm and rights.")
     async def viewer(self, info: Info) -> Viewer:
