@@ -69,6 +69,14 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def folded(length: int | None = None) -> String | Text:
+    """A casefolded copy of text people search and sort by. On PostgreSQL it compares by code
+    point (collation "C"), as SQLite does, so both order it the same whatever the locale."""
+    base = String(length) if length else Text()
+    variant = String(length, collation="C") if length else Text(collation="C")
+    return base.with_variant(variant, "postgresql")
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
@@ -117,9 +125,9 @@ class User(Base):
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
     firm_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     name: Mapped[str] = mapped_column(String(200))
-    name_folded: Mapped[str] = mapped_column(String(200))
+    name_folded: Mapped[str] = mapped_column(folded(200))
     email: Mapped[str] = mapped_column(String(320))
-    email_folded: Mapped[str] = mapped_column(String(320))
+    email_folded: Mapped[str] = mapped_column(folded(320))
     role: Mapped[str] = mapped_column(String(20))
     permissions: Mapped[list[Any]] = mapped_column(default=list)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -142,7 +150,7 @@ class ClientOwner(Base):
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
     firm_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     name: Mapped[str] = mapped_column(String(200))
-    name_folded: Mapped[str] = mapped_column(String(200))
+    name_folded: Mapped[str] = mapped_column(folded(200))
     user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -169,9 +177,9 @@ class Account(Base):
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
     firm_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     name: Mapped[str] = mapped_column(String(300))
-    name_folded: Mapped[str] = mapped_column(String(300))
+    name_folded: Mapped[str] = mapped_column(folded(300))
     customer_number: Mapped[str | None] = mapped_column(String(100))
-    customer_number_folded: Mapped[str | None] = mapped_column(String(100))
+    customer_number_folded: Mapped[str | None] = mapped_column(folded(100))
     type: Mapped[str] = mapped_column(String(20))
     status: Mapped[str] = mapped_column(String(20), default="ACTIVE")
     owner_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
@@ -221,9 +229,9 @@ class Contact(Base):
     firm_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     first_name: Mapped[str] = mapped_column(String(200))
     last_name: Mapped[str] = mapped_column(String(200))
-    last_name_folded: Mapped[str] = mapped_column(String(200))
-    first_name_folded: Mapped[str] = mapped_column(String(200))
-    search_folded: Mapped[str] = mapped_column(Text)
+    last_name_folded: Mapped[str] = mapped_column(folded(200))
+    first_name_folded: Mapped[str] = mapped_column(folded(200))
+    search_folded: Mapped[str] = mapped_column(folded())
     phone: Mapped[str | None] = mapped_column(String(32))
     portal_access: Mapped[str] = mapped_column(String(20), default="NONE")
     version: Mapped[int] = mapped_column(Integer, default=1)
@@ -242,7 +250,7 @@ class ContactEmail(Base):
 
     firm_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     contact_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    email_folded: Mapped[str] = mapped_column(String(320), primary_key=True)
+    email_folded: Mapped[str] = mapped_column(folded(320), primary_key=True)
     email: Mapped[str] = mapped_column(String(320))
     position: Mapped[int] = mapped_column(Integer)
 
@@ -289,6 +297,9 @@ class AuditEvent(Base):
     action: Mapped[str] = mapped_column(String(80))
     actor_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     actor_name: Mapped[str | None] = mapped_column(String(200))
+    related_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, doc="Another object the event names (e.g. the account of a contact's link)."
+    )
     occurred_at: Mapped[datetime] = mapped_column(default=utcnow)
     changes: Mapped[list[Any]] = mapped_column(default=list)
 
@@ -350,7 +361,7 @@ class CustomFieldDefinition(Base):
     entity: Mapped[str] = mapped_column(String(20))
     key: Mapped[str] = mapped_column(String(50))
     label: Mapped[str] = mapped_column(String(200))
-    label_folded: Mapped[str] = mapped_column(String(200))
+    label_folded: Mapped[str] = mapped_column(folded(200))
     type: Mapped[str] = mapped_column(String(20))
     options: Mapped[list[Any]] = mapped_column(default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -31,9 +31,15 @@ from clientgraph.resolvers.guards import (
 )
 from clientgraph.resolvers.inputs import parse_id, required_text
 from clientgraph.resolvers.pagination import Page, PageRequest, paginate
-from clientgraph.resolvers.policy import Viewer, require, visible_contacts
+from clientgraph.resolvers.policy import (
+    Viewer,
+    editable_accounts,
+    require,
+    visible_accounts,
+    visible_contacts,
+)
 from clientgraph.resolvers.users import clean_email
-from sqlalchemy import delete, func, select
+from sqlalchemy import and_, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 CONTACT_NOUN = "contact"
@@ -275,6 +281,7 @@ def _record_link(
         subject_id=contact.id,
         action=f"contact.{verb}",
         changes=[history.Change("account", None, account.name), *changes],
+        related_id=account.id,
     )
 
 
@@ -365,9 +372,12 @@ async def update_contact(
 async def _lock_links_accounts(
     session: AsyncSession, viewer: Viewer, contact: models.Contact
 ) -> list[models.Account]:
+    """The accounts the contact is linked to, locked; all of them must be the caller's to
+    change, since deleting the contact changes each of them."""
     link = models.AccountContact
+    may_change = and_(visible_accounts(viewer), editable_accounts(viewer))
     query = (
-        select(models.Account)
+        select(models.Account, may_change.label("may_change"))
         .join(
             link, (link.firm_id == models.Account.firm_id) & (link.account_id == models.Account.id)
         )
@@ -375,7 +385,10 @@ async def _lock_links_accounts(
         .order_by(models.Account.id)
         .with_for_update(of=models.Account)
     )
-    return list(await session.scalars(query))
+    found = (await session.execute(query)).all()
+    if not all(may_change for _, may_change in found):
+        raise Forbidden("The contact is linked to accounts you may not change.")
+    return [account for account, _ in found]
 
 
 async def _contact_count(session: AsyncSession, account: models.Account) -> int:
@@ -534,6 +547,7 @@ async def unlink_contact(ctx: Context, *, account_id: str, contact_id: str) -> A
                 history.Change("account", account.name, None),
                 *history.changes_between(before, {}),
             ],
+            related_id=account.id,
         )
 
     await ctx.write(work)

@@ -11,10 +11,12 @@ from clientgraph.db import models
 from clientgraph.db.queries import select_rows
 from clientgraph.db.rows import AuditEventRow
 from clientgraph.resolvers.context import Context
+from clientgraph.resolvers.enums import Permission
 from clientgraph.resolvers.pagination import Page, PageRequest, paginate
-from clientgraph.resolvers.policy import Viewer
-from sqlalchemy import Select
+from clientgraph.resolvers.policy import Viewer, visible_accounts
+from sqlalchemy import Select, exists, or_
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 _last_timestamp = datetime.min.replace(tzinfo=models.utcnow().tzinfo)
 
@@ -64,7 +66,10 @@ def record(
     subject_id: uuid.UUID,
     action: str,
     changes: list[Change],
+    related_id: uuid.UUID | None = None,
 ) -> None:
+    """Add one event; `related_id` is an account the event names besides its subject, so that
+    callers who may not see that account do not see the event either."""
     session.add(
         models.AuditEvent(
             firm_id=viewer.firm_id,
@@ -75,6 +80,7 @@ def record(
             actor_name=viewer.name,
             occurred_at=_next_timestamp(),
             changes=[change.as_json() for change in changes],
+            related_id=related_id,
         )
     )
 
@@ -92,10 +98,18 @@ HISTORY_ORDER = (models.AuditEvent.occurred_at, models.AuditEvent.id)
 async def subject_history(
     ctx: Context, *, subject_id: uuid.UUID, page: PageRequest
 ) -> Page[AuditEventRow]:
-    """Newest first, for an account or contact the caller reached (and so may see)."""
+    """Newest first, for an account or contact the caller reached (and so may see), without
+    the events that name an account hidden from the caller."""
+    query = history_query(ctx.viewer.firm_id, subject_id)
+    if not ctx.viewer.has(Permission.VIEW_ALL_ACCOUNTS):
+        event, account = models.AuditEvent, aliased(models.Account)
+        named_account_visible = exists().where(
+            account.id == event.related_id, visible_accounts(ctx.viewer, account)
+        )
+        query = query.where(or_(event.related_id.is_(None), named_account_visible))
     return await paginate(
         ctx,
-        history_query(ctx.viewer.firm_id, subject_id),
+        query,
         list(HISTORY_ORDER),
         descending=True,
         request=page,

@@ -1,8 +1,8 @@
-"""foundation and client ownership
+"""initial schema
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 16:21:21.034227
+Create Date: 2026-11-23 16:47:23.375065
 """
 
 from collections.abc import Sequence
@@ -37,6 +37,7 @@ def upgrade() -> None:
         sa.Column("action", sa.String(length=80), nullable=False),
         sa.Column("actor_id", sa.Uuid(), nullable=True),
         sa.Column("actor_name", sa.String(length=200), nullable=True),
+        sa.Column("related_id", sa.Uuid(), nullable=True),
         sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("changes", sa.JSON(), nullable=False),
         sa.ForeignKeyConstraint(
@@ -61,9 +62,21 @@ def upgrade() -> None:
         sa.Column("firm_id", sa.Uuid(), nullable=False),
         sa.Column("first_name", sa.String(length=200), nullable=False),
         sa.Column("last_name", sa.String(length=200), nullable=False),
-        sa.Column("last_name_folded", sa.String(length=200), nullable=False),
-        sa.Column("first_name_folded", sa.String(length=200), nullable=False),
-        sa.Column("search_folded", sa.Text(), nullable=False),
+        sa.Column(
+            "last_name_folded",
+            sa.String(length=200).with_variant(sa.String(length=200, collation="C"), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column(
+            "first_name_folded",
+            sa.String(length=200).with_variant(sa.String(length=200, collation="C"), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column(
+            "search_folded",
+            sa.Text().with_variant(sa.Text(collation="C"), "postgresql"),
+            nullable=False,
+        ),
         sa.Column("phone", sa.String(length=32), nullable=True),
         sa.Column("portal_access", sa.String(length=20), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
@@ -82,6 +95,33 @@ def upgrade() -> None:
             unique=False,
         )
 
+    op.create_table(
+        "custom_field_definitions",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("firm_id", sa.Uuid(), nullable=False),
+        sa.Column("entity", sa.String(length=20), nullable=False),
+        sa.Column("key", sa.String(length=50), nullable=False),
+        sa.Column("label", sa.String(length=200), nullable=False),
+        sa.Column(
+            "label_folded",
+            sa.String(length=200).with_variant(sa.String(length=200, collation="C"), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("type", sa.String(length=20), nullable=False),
+        sa.Column("options", sa.JSON(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["firm_id"],
+            ["firms.id"],
+            name=op.f("fk_custom_field_definitions_firm_id_firms"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_custom_field_definitions")),
+        sa.UniqueConstraint(
+            "firm_id", "entity", "key", name=op.f("uq_custom_field_definitions_firm_id_entity_key")
+        ),
+        sa.UniqueConstraint("firm_id", "id", name=op.f("uq_custom_field_definitions_firm_id_id")),
+    )
     op.create_table(
         "outbox_events",
         sa.Column("id", sa.Uuid(), nullable=False),
@@ -109,9 +149,17 @@ def upgrade() -> None:
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("firm_id", sa.Uuid(), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
-        sa.Column("name_folded", sa.String(length=200), nullable=False),
+        sa.Column(
+            "name_folded",
+            sa.String(length=200).with_variant(sa.String(length=200, collation="C"), "postgresql"),
+            nullable=False,
+        ),
         sa.Column("email", sa.String(length=320), nullable=False),
-        sa.Column("email_folded", sa.String(length=320), nullable=False),
+        sa.Column(
+            "email_folded",
+            sa.String(length=320).with_variant(sa.String(length=320, collation="C"), "postgresql"),
+            nullable=False,
+        ),
         sa.Column("role", sa.String(length=20), nullable=False),
         sa.Column("permissions", sa.JSON(), nullable=False),
         sa.Column("is_active", sa.Boolean(), nullable=False),
@@ -140,7 +188,11 @@ def upgrade() -> None:
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("firm_id", sa.Uuid(), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
-        sa.Column("name_folded", sa.String(length=200), nullable=False),
+        sa.Column(
+            "name_folded",
+            sa.String(length=200).with_variant(sa.String(length=200, collation="C"), "postgresql"),
+            nullable=False,
+        ),
         sa.Column("user_id", sa.Uuid(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
@@ -169,7 +221,11 @@ def upgrade() -> None:
         "contact_emails",
         sa.Column("firm_id", sa.Uuid(), nullable=False),
         sa.Column("contact_id", sa.Uuid(), nullable=False),
-        sa.Column("email_folded", sa.String(length=320), nullable=False),
+        sa.Column(
+            "email_folded",
+            sa.String(length=320).with_variant(sa.String(length=320, collation="C"), "postgresql"),
+            nullable=False,
+        ),
         sa.Column("email", sa.String(length=320), nullable=False),
         sa.Column("position", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
@@ -188,6 +244,27 @@ def upgrade() -> None:
             name=op.f("uq_contact_emails_firm_id_contact_id_position"),
         ),
     )
+    op.create_table(
+        "custom_field_values",
+        sa.Column("firm_id", sa.Uuid(), nullable=False),
+        sa.Column("definition_id", sa.Uuid(), nullable=False),
+        sa.Column("subject_id", sa.Uuid(), nullable=False),
+        sa.Column("value", sa.Text(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["firm_id", "definition_id"],
+            ["custom_field_definitions.firm_id", "custom_field_definitions.id"],
+            name=op.f("fk_custom_field_values_firm_id_definition_id_custom_field_definitions"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint(
+            "firm_id", "definition_id", "subject_id", name=op.f("pk_custom_field_values")
+        ),
+    )
+    with op.batch_alter_table("custom_field_values", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_custom_field_values_firm_id_subject_id", ["firm_id", "subject_id"], unique=False
+        )
+
     op.create_table(
         "notifications",
         sa.Column("id", sa.Uuid(), nullable=False),
@@ -218,9 +295,17 @@ def upgrade() -> None:
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("firm_id", sa.Uuid(), nullable=False),
         sa.Column("name", sa.String(length=300), nullable=False),
-        sa.Column("name_folded", sa.String(length=300), nullable=False),
+        sa.Column(
+            "name_folded",
+            sa.String(length=300).with_variant(sa.String(length=300, collation="C"), "postgresql"),
+            nullable=False,
+        ),
         sa.Column("customer_number", sa.String(length=100), nullable=True),
-        sa.Column("customer_number_folded", sa.String(length=100), nullable=True),
+        sa.Column(
+            "customer_number_folded",
+            sa.String(length=100).with_variant(sa.String(length=100, collation="C"), "postgresql"),
+            nullable=True,
+        ),
         sa.Column("type", sa.String(length=20), nullable=False),
         sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column("owner_id", sa.Uuid(), nullable=True),
@@ -353,6 +438,10 @@ def downgrade() -> None:
         batch_op.drop_index("ix_notifications_firm_id_user_id_created_at_id")
 
     op.drop_table("notifications")
+    with op.batch_alter_table("custom_field_values", schema=None) as batch_op:
+        batch_op.drop_index("ix_custom_field_values_firm_id_subject_id")
+
+    op.drop_table("custom_field_values")
     op.drop_table("contact_emails")
     with op.batch_alter_table("client_owners", schema=None) as batch_op:
         batch_op.drop_index("ix_client_owners_firm_id_name_folded_id")
@@ -371,6 +460,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_outbox_events_firm_id_created_at")
 
     op.drop_table("outbox_events")
+    op.drop_table("custom_field_definitions")
     with op.batch_alter_table("contacts", schema=None) as batch_op:
         batch_op.drop_index("ix_contacts_firm_id_last_name_folded_first_name_folded_id")
 
