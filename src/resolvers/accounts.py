@@ -31,6 +31,7 @@ from clientgraph.resolvers.enums import (
 )
 from clientgraph.resolvers.errors import UserError, UserErrors, fail
 from clientgraph.resolvers.guards import (
+    flush_unique,
     lock_editable_account,
     lock_visible_account,
     lock_visible_contact,
@@ -44,7 +45,6 @@ from clientgraph.resolvers.owners import (
 from clientgraph.resolvers.pagination import Page, PageRequest, nulls_last_key, paginate
 from clientgraph.resolvers.policy import Viewer, require, require_admin, visible_accounts
 from sqlalchemy import ColumnElement, Select, and_, delete, exists, or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 ACCOUNT_NAME_MAX_LENGTH = 300
@@ -242,17 +242,6 @@ def _taken() -> UserErrors:
     return fail(["customerNumber"], UserErrorCode.TAKEN, "Another account has this number.")
 
 
-async def flush_unique_number(session: AsyncSession) -> None:
-    """Flush in a savepoint: a customer number taken by a concurrent commit is TAKEN, not 500."""
-    try:
-        async with session.begin_nested():
-            await session.flush()
-    except IntegrityError as error:
-        if "customer_number" in str(error.orig):
-            raise _taken() from error
-        raise
-
-
 async def replace_tags(session: AsyncSession, account: models.Account, tags: list[str]) -> None:
     await session.execute(
         delete(models.AccountTag).where(
@@ -318,7 +307,7 @@ async def create_account(
             updated_at=now,
         )
         session.add(account)
-        await flush_unique_number(session)
+        await flush_unique(session, "customer_number", _taken)
         await replace_tags(session, account, clean_tag_list)
         values = {
             "name": clean_name,
@@ -448,7 +437,7 @@ async def update_account(
         if "tags" in fields_changed:
             await replace_tags(session, account, wanted["tags"])
         touch(account)
-        await flush_unique_number(session)
+        await flush_unique(session, "customer_number", _taken)
         history.record(
             session,
             ctx.viewer,

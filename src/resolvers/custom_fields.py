@@ -4,11 +4,11 @@ true/false, selections as one of the options."""
 
 from __future__ import annotations
 
+import decimal
 import re
 import uuid
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal, InvalidOperation
 
 from clientgraph.db import models
 from clientgraph.db.queries import fold
@@ -17,13 +17,22 @@ from clientgraph.resolvers import history
 from clientgraph.resolvers.context import Context
 from clientgraph.resolvers.enums import CustomFieldEntity, CustomFieldType, UserErrorCode
 from clientgraph.resolvers.errors import UserError, UserErrors, fail
-from clientgraph.resolvers.guards import lock_editable_account, lock_editable_contact, touch
+from clientgraph.resolvers.guards import (
+    flush_unique,
+    lock_editable_account,
+    lock_editable_contact,
+    touch,
+)
 from clientgraph.resolvers.inputs import parse_id, required_text
 from clientgraph.resolvers.policy import require_admin
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,49}$")
+NUMBER_PATTERN = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+NUMBER_MAX_EXPONENT = 30
+NUMBER_MAX_DIGITS = 40
+DATE_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 TEXT_MAX_LENGTH = 2000
 OPTION_MAX_LENGTH = 100
 
@@ -76,6 +85,9 @@ async def define_custom_field(
     clean_label = required_text(label, ["label"])
     clean_options = _clean_options(type, options)
 
+    def key_taken() -> UserErrors:
+        return fail(["key"], UserErrorCode.TAKEN, f"{entity.value} already has a field {key}.")
+
     async def work(session: AsyncSession) -> CustomFieldDefinitionRow:
         definition = models.CustomFieldDefinition
         taken = await session.scalars(
@@ -86,7 +98,7 @@ async def define_custom_field(
             )
         )
         if taken.first() is not None:
-            raise fail(["key"], UserErrorCode.TAKEN, f"{entity.value} already has a field {key}.")
+            raise key_taken()
         row = definition(
             id=models.new_id(),
             firm_id=ctx.viewer.firm_id,
@@ -98,6 +110,7 @@ async def define_custom_field(
             options=clean_options,
         )
         session.add(row)
+        await flush_unique(session, "key", key_taken)
         history.record(
             session,
             ctx.viewer,
@@ -131,14 +144,20 @@ def normalise_value(kind: str, options: list[str], raw: str) -> str:
                 raise ValueError(f"At most {TEXT_MAX_LENGTH} characters.")
             return raw
         case CustomFieldType.NUMBER:
-            try:
-                number = Decimal(text)
-            except InvalidOperation as error:
-                raise ValueError("Not a number.") from error
-            if not number.is_finite():
-                raise ValueError("Not a finite number.")
-            return format(number.normalize(), "f") if number != 0 else "0"
+            if not NUMBER_PATTERN.match(text):
+                raise ValueError("Not a number (digits, optional sign, point and exponent).")
+            number = decimal.Decimal(text)
+            if number != 0 and abs(number.adjusted()) > NUMBER_MAX_EXPONENT:
+                raise ValueError(
+                    f"Out of range (10^-{NUMBER_MAX_EXPONENT} to 10^{NUMBER_MAX_EXPONENT})."
+                )
+            if len(number.as_tuple().digits) > NUMBER_MAX_DIGITS:
+                raise ValueError(f"At most {NUMBER_MAX_DIGITS} significant digits.")
+            exact = number.normalize(decimal.Context(prec=NUMBER_MAX_DIGITS))
+            return format(exact, "f") if number != 0 else "0"
         case CustomFieldType.DATE:
+            if not DATE_PATTERN.match(text):
+                raise ValueError("Not a date (YYYY-MM-DD).")
             try:
                 return date.fromisoformat(text).isoformat()
             except ValueError as error:
@@ -178,6 +197,10 @@ async def _apply_values(
     errors: list[UserError] = []
     wanted: dict[str, tuple[models.CustomFieldDefinition, str | None]] = {}
     for index, item in enumerate(values):
+        if any(earlier.key == item.key for earlier in values[:index]):
+            message = f"{item.key!r} is given twice."
+            errors.append(UserError(["values", str(index), "key"], UserErrorCode.INVALID, message))
+            continue
         found = definitions.get(item.key)
         if found is None:
             message = f"No {entity.value.lower()} custom field has the key {item.key!r}."

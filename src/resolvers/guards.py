@@ -4,10 +4,11 @@ change it (FORBIDDEN otherwise)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from clientgraph.db import models
-from clientgraph.resolvers.errors import Forbidden
+from clientgraph.resolvers.errors import Forbidden, UserErrors
 from clientgraph.resolvers.inputs import not_found
 from clientgraph.resolvers.policy import (
     Viewer,
@@ -17,6 +18,7 @@ from clientgraph.resolvers.policy import (
     visible_contacts,
 )
 from sqlalchemy import ColumnElement, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
@@ -104,3 +106,18 @@ def touch(row: models.Account | models.Contact) -> None:
     """Every change to an account or contact moves its version and update time."""
     row.version += 1
     row.updated_at = models.utcnow()
+
+
+async def flush_unique(
+    session: AsyncSession, constraint: str, error: Callable[[], UserErrors]
+) -> None:
+    """Flush in a savepoint. A concurrent transaction that committed the same unique value
+    first makes the flush fail on `constraint` (a fragment of its name or columns): that is the
+    user error `error()`, not a 500. A pre-check catches the common case; this, the race."""
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError as failure:
+        if constraint in str(failure.orig):
+            raise error() from failure
+        raise
