@@ -103,3 +103,55 @@ async def test_parallel_ownership_moves_keep_every_account_with_exactly_one_comm
     for _ in range(ROUNDS):
         await _round(api, owners, accounts, rng)
         await _assert_consistent(api)
+
+
+async def test_concurrent_users_with_one_email_leave_one_user_and_call_the_rest_taken(
+    api: Api,
+) -> None:
+    attempts = [
+        api.mutate("createUser", {"name": f"Twin {i}", "email": "twin@example.com"}, "user { id }")
+        for i in range(6)
+    ]
+
+    payloads = await asyncio.gather(*attempts)
+
+    codes = sorted(error["code"] for payload in payloads for error in payload["userErrors"])
+    assert codes == ["TAKEN"] * 5
+    users = await api.data('{ users(search: "twin@") { totalCount } }')
+    assert users["users"]["totalCount"] == 1
+
+
+async def test_concurrent_additions_of_one_user_to_the_address_book_keep_one_entry(
+    api: Api,
+) -> None:
+    await api.enable_ownership()
+    user_id, _ = await api.staff(name="Popular Person")
+
+    payloads = await asyncio.gather(
+        *(api.mutate("addClientOwner", {"userId": user_id}, "clientOwner { id }") for _ in range(6))
+    )
+
+    codes = sorted(error["code"] for payload in payloads for error in payload["userErrors"])
+    assert codes == ["ALREADY_IN_ADDRESS_BOOK"] * 5
+    book = await api.data("{ clientOwners { totalCount } }")
+    assert book["clientOwners"]["totalCount"] == 1
+
+
+async def test_concurrent_links_of_one_contact_to_one_account_make_one_link(api: Api) -> None:
+    account = await api.create_account("Acme")
+    contact = (
+        await api.ok("createContact", {"firstName": "Ann", "lastName": "Berg"}, "contact { id }")
+    )["contact"]
+    link = {"accountId": account["id"], "contactId": contact["id"]}
+
+    payloads = await asyncio.gather(
+        *(api.mutate("linkContact", link, "accountContact { roles }") for _ in range(6))
+    )
+
+    codes = sorted(error["code"] for payload in payloads for error in payload["userErrors"])
+    assert codes == ["ALREADY_LINKED"] * 5
+    data = await api.data(
+        "query($id: ID!) { account(id: $id) { contacts { contact { id } } } }",
+        {"id": account["id"]},
+    )
+    assert data["account"]["contacts"] == [{"contact": {"id": contact["id"]}}]

@@ -17,7 +17,7 @@ from clientgraph.resolvers import history
 from clientgraph.resolvers.context import Context
 from clientgraph.resolvers.enums import UserErrorCode
 from clientgraph.resolvers.errors import UserError, UserErrors, fail
-from clientgraph.resolvers.guards import lock_editable_account, touch
+from clientgraph.resolvers.guards import flush_unique, lock_editable_account, touch
 from clientgraph.resolvers.inputs import not_found, not_found_error, parse_id, required_text
 from clientgraph.resolvers.pagination import Page, PageRequest, paginate
 from clientgraph.resolvers.policy import Viewer, require_admin, visible_accounts
@@ -218,8 +218,14 @@ async def add_client_owner(
                 models.ClientOwner.user_id.is_(None),
                 models.ClientOwner.name_folded == fold(owner_name or ""),
             )
+
+        def already_in_book() -> UserErrors:
+            return fail(
+                field, UserErrorCode.ALREADY_IN_ADDRESS_BOOK, "Already in the address book."
+            )
+
         if (await session.scalars(duplicate)).first() is not None:
-            raise fail(field, UserErrorCode.ALREADY_IN_ADDRESS_BOOK, "Already in the address book.")
+            raise already_in_book()
         display_name = user.name if user is not None else owner_name
         assert display_name is not None
         owner = models.ClientOwner(
@@ -229,7 +235,7 @@ async def add_client_owner(
             user_id=user.id if user else None,
         )
         session.add(owner)
-        await session.flush()
+        await flush_unique(session, "user_id", already_in_book)
         history.record(
             session,
             ctx.viewer,

@@ -12,7 +12,8 @@ from clientgraph.db.rows import UserRow
 from clientgraph.resolvers import history
 from clientgraph.resolvers.context import Context
 from clientgraph.resolvers.enums import Permission, UserErrorCode, UserRole
-from clientgraph.resolvers.errors import Forbidden, fail
+from clientgraph.resolvers.errors import Forbidden, UserErrors, fail
+from clientgraph.resolvers.guards import flush_unique
 from clientgraph.resolvers.inputs import not_found, parse_id, required_text
 from clientgraph.resolvers.owners import (
     OWNER_NOUN,
@@ -57,16 +58,18 @@ async def _live_user(session: AsyncSession, firm_id: uuid.UUID, user_id: uuid.UU
     return user
 
 
-async def _require_email_free(
-    session: AsyncSession, firm_id: uuid.UUID, email: str, field: list[str]
-) -> None:
+def _email_taken() -> UserErrors:
+    return fail(["email"], UserErrorCode.TAKEN, "Another user of the firm has this email.")
+
+
+async def _require_email_free(session: AsyncSession, firm_id: uuid.UUID, email: str) -> None:
     taken = select(models.User.id).where(
         models.User.firm_id == firm_id,
         models.User.email_folded == fold(email),
         models.User.deleted_at.is_(None),
     )
     if (await session.scalars(taken)).first() is not None:
-        raise fail(field, UserErrorCode.TAKEN, "Another user of the firm has this email.")
+        raise _email_taken()
 
 
 async def _other_active_owners(session: AsyncSession, user: models.User) -> int:
@@ -115,9 +118,10 @@ async def create_user(
     clean = clean_email(email, ["email"])
 
     async def work(session: AsyncSession) -> uuid.UUID:
-        await _require_email_free(session, ctx.viewer.firm_id, clean, ["email"])
+        await _require_email_free(session, ctx.viewer.firm_id, clean)
         user = new_user(ctx.viewer.firm_id, clean_name, clean, role, permissions)
         session.add(user)
+        await flush_unique(session, "email_folded", _email_taken)
         history.record(
             session,
             ctx.viewer,
