@@ -26,6 +26,20 @@ from strawberry.types.unset import UNSET
 logger = logging.getLogger("clientgraph")
 
 
+NUL_ERROR = {
+    "message": "Text may not contain NUL (U+0000) characters.",
+    "extensions": {"code": "BAD_USER_INPUT"},
+}
+
+
+async def _carries_nul(request: Request) -> bool:
+    """Whether any string of the request holds U+0000, which PostgreSQL cannot store or
+    compare. JSON can carry it only as the escape \\u0000, so the raw text tells."""
+    if any("\\u0000" in value or "\x00" in value for value in request.query_params.values()):
+        return True
+    return b"\\u0000" in await request.body()
+
+
 class GraphQLApp(GraphQL[Context, None]):
     """Strawberry's ASGI view, with authentication, a body limit and one session per request."""
 
@@ -55,6 +69,11 @@ class GraphQLApp(GraphQL[Context, None]):
         if self.should_render_graphql_ide(self.request_adapter_class(request)):
             return await self.render_graphql_ide(request)
         await self._check_body_size(request)
+        if await _carries_nul(request):
+            return Response(
+                orjson.dumps({"data": None, "errors": [NUL_ERROR]}),
+                media_type="application/json",
+            )
         context = await self._open_context(request)
         try:
             return await super().run(request, context, root_value)

@@ -900,3 +900,37 @@ async def test_account_count_equals_the_accounts_listing_the_owner_after_every_m
         data = await api.data(OWNER_COUNTS, {"id": owner, "ids": [owner]})
         assert data["node"] == {"accountCount": count, "accounts": {"totalCount": count}}
         assert data["accounts"]["totalCount"] == count
+
+
+async def test_an_assigned_only_user_giving_their_account_away_gets_a_null_account(
+    api: Api,
+) -> None:
+    account = await api.create_account("Acme")
+    staff_id, token = await api.staff("VIEW_ASSIGNED_ACCOUNTS", "EDIT_ASSIGNED_ACCOUNTS")
+    await api.enable_ownership()
+    mine = await api.add_owner(user_id=staff_id)
+    other = await api.add_owner(name="Eva Ekstern")
+    await api.ok("assignClientOwner", {"accountId": account["id"], "ownerId": mine})
+
+    payload = await api.mutate(
+        "assignClientOwner",
+        {"accountId": account["id"], "ownerId": other},
+        "account { id }",
+        token,
+    )
+
+    assert payload == {"account": None, "userErrors": []}
+    data = await api.data(
+        "query($id: ID!) { account(id: $id) { owner { name } } }", {"id": account["id"]}
+    )
+    assert data["account"]["owner"] == {"name": "Eva Ekstern"}
+
+
+async def test_owner_filters_given_as_null_set_no_criterion(api: Api) -> None:
+    await api.create_account("Acme")
+
+    data = await api.data(
+        "{ accounts(filter: {ownedByMe: null, unowned: null, assignedToMe: null}) { totalCount } }"
+    )
+
+    assert data["accounts"]["totalCount"] == 1

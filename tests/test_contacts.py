@@ -1118,3 +1118,45 @@ async def test_an_account_is_found_by_a_linked_contacts_extra_email(api: Api) ->
     data = await api.data(ACCOUNTS_FOUND, {"search": "BOGHOLDERI@acme"})
 
     assert data["accounts"] == {"totalCount": 1, "nodes": [{"name": "Acme A/S"}]}
+
+
+# --- found in review ---------------------------------------------------------------------
+
+
+AUDIT_EVENT_NODE = """
+query($id: ID!) { node(id: $id) { ... on AuditEvent { action changes { field to } } } }
+"""
+CONTACT_EVENTS = """
+query($id: ID!) { contact(id: $id) { history(first: 50) { nodes { id changes { to } } } } }
+"""
+
+
+async def test_an_event_naming_a_hidden_account_is_not_readable_by_its_id(api: Api) -> None:
+    mette = await create_contact(api, "Mette", "Hansen")
+    mine = await account_with_contact(api, "Mine AB", mette["id"])
+    await account_with_contact(api, "Hidden AB", mette["id"])
+    token = await assigned_staff(api, "VIEW_ASSIGNED_ACCOUNTS", accounts=[mine["id"]])
+    events = (await api.data(CONTACT_EVENTS, {"id": mette["id"]}))["contact"]["history"]
+    hidden_link = next(
+        event["id"] for event in events["nodes"] if {"to": "Hidden AB"} in event["changes"]
+    )
+
+    data = await api.data(AUDIT_EVENT_NODE, {"id": hidden_link}, token)
+
+    assert data["node"] is None
+
+
+async def test_linking_and_changing_a_link_move_the_contacts_version_too(api: Api) -> None:
+    first = await api.create_account("First")
+    second = await api.create_account("Second")
+    contact = await create_contact(api, "Ann", "Berg", links=[{"accountId": first["id"]}])
+    created_version = (await read_contact(api, contact["id"]))["version"]
+
+    await api.ok("linkContact", {"accountId": second["id"], "contactId": contact["id"]})
+    await api.ok(
+        "updateAccountContact",
+        {"accountId": second["id"], "contactId": contact["id"], "description": "Adviser"},
+    )
+
+    assert created_version == 1
+    assert (await read_contact(api, contact["id"]))["version"] == 3

@@ -434,3 +434,24 @@ async def test_an_unexpected_exception_is_masked_and_logged(
     assert logged[0].exc_info is not None
     assert isinstance(logged[0].exc_info[1], RuntimeError)
     assert str(logged[0].exc_info[1]) == "secret detail"
+
+
+async def test_a_nul_character_in_a_variable_is_bad_user_input_and_stores_nothing(
+    api: Api,
+) -> None:
+    response = await api.post(
+        "mutation($input: CreateAccountInput!) { createAccount(input: $input) { account { id } } }",
+        {"input": {"name": "N\u0000ul"}},
+    )
+
+    assert response.status_code == 200
+    assert [e["extensions"]["code"] for e in response.json()["errors"]] == ["BAD_USER_INPUT"]
+    data = await api.data("{ accounts(filter: {status: []}) { totalCount } }")
+    assert data["accounts"]["totalCount"] == 0
+
+
+async def test_a_nul_character_in_a_query_literal_is_bad_user_input(api: Api) -> None:
+    response = await api.post('{ accounts(filter: {search: "a\\u0000b"}) { totalCount } }')
+
+    assert response.status_code == 200
+    assert [e["extensions"]["code"] for e in response.json()["errors"]] == ["BAD_USER_INPUT"]

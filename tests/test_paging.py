@@ -382,3 +382,19 @@ async def test_users_search_filters_the_pages(api: Api) -> None:
 
     assert [node["name"] for node in nodes] == ["anna Berg", "Dora Berggren"]
     assert total == 2
+
+
+async def test_a_forged_cursor_with_an_integer_beyond_64_bits_is_bad_user_input(
+    api: Api,
+) -> None:
+    await api.create_account("Acme")
+    cursor = base64.urlsafe_b64encode(
+        json.dumps([2**63, "", "00000000-0000-0000-0000-000000000000"]).encode()
+    ).decode()
+
+    body = await api.execute(
+        ACCOUNTS_WITH_ARGUMENTS,
+        {"first": 2, "after": cursor, "orderBy": {"field": "CUSTOMER_NUMBER", "direction": "ASC"}},
+    )
+
+    assert top_level_codes(body) == ["BAD_USER_INPUT"]

@@ -1582,3 +1582,64 @@ async def test_assigned_to_me_combines_with_an_order(api: Api) -> None:
     listed = await names(api, {"assignedToMe": True}, order, token)
 
     assert listed == ["Alfa", "Delta", "Beta"]
+
+
+async def test_a_number_with_an_exponent_too_long_to_read_is_invalid(api: Api) -> None:
+    account = await api.create_account("Acme")
+    await api.ok(
+        "defineCustomField", {"entity": "ACCOUNT", "key": "size", "label": "Size", "type": "NUMBER"}
+    )
+
+    payload = await api.mutate(
+        "setCustomFieldValues",
+        {
+            "accountId": account["id"],
+            "values": [{"key": "size", "value": "1e99999999999999999999"}],
+        },
+        "account { id }",
+    )
+
+    assert [(e["field"], e["code"]) for e in payload["userErrors"]] == [
+        (["values", "0", "value"], "INVALID")
+    ]
+
+
+DELETED_MEMBER_HISTORY = """
+query($id: ID!) {
+  account(id: $id) {
+    version teamMembers { name }
+    history(first: 1) { nodes { action changes { field from to } } }
+  }
+}
+"""
+
+
+async def test_deleting_a_user_records_their_leaving_each_team(api: Api) -> None:
+    account = await api.create_account("Acme")
+    user_id, _ = await api.staff(name="Tim Team")
+    await api.ok("assignTeamMember", {"accountId": account["id"], "userId": user_id})
+    before = (await api.data(DELETED_MEMBER_HISTORY, {"id": account["id"]}))["account"]
+
+    await api.ok("deleteUser", {"userId": user_id})
+
+    after = (await api.data(DELETED_MEMBER_HISTORY, {"id": account["id"]}))["account"]
+    assert after["teamMembers"] == []
+    assert after["version"] == before["version"] + 1
+    assert after["history"]["nodes"] == [
+        {
+            "action": "account.team_member_removed",
+            "changes": [{"field": "teamMember", "from": "Tim Team", "to": None}],
+        }
+    ]
+
+
+async def test_unread_only_null_means_every_notification(api: Api) -> None:
+    account = await api.create_account("Acme")
+    user_id, token = await api.staff("VIEW_ALL_ACCOUNTS")
+    await api.ok("assignTeamMember", {"accountId": account["id"], "userId": user_id})
+
+    data = await api.data(
+        "{ viewer { notifications(unreadOnly: null) { totalCount } } }", token=token
+    )
+
+    assert data["viewer"]["notifications"]["totalCount"] == 1

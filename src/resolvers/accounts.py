@@ -41,6 +41,7 @@ from clientgraph.resolvers.inputs import parse_id, required_text
 from clientgraph.resolvers.owners import (
     require_active_owner,
     require_owner,
+    require_ownership_enabled,
 )
 from clientgraph.resolvers.pagination import Page, PageRequest, nulls_last_key, paginate
 from clientgraph.resolvers.policy import Viewer, require, require_admin, visible_accounts
@@ -280,12 +281,7 @@ async def create_account(
         firm = await session.get_one(models.Firm, firm_id)
         owner = None
         if owner_uuid is not None:
-            if not firm.client_ownership_enabled:
-                raise fail(
-                    ["ownerId"],
-                    UserErrorCode.OWNERSHIP_DISABLED,
-                    "Client ownership is switched off in the firm settings.",
-                )
+            await require_ownership_enabled(session, firm_id, ["ownerId"])
             owner = await require_owner(session, firm_id, owner_uuid, ["ownerId"])
             await require_active_owner(session, owner, ["ownerId"])
         elif firm.client_ownership_enabled:
@@ -324,6 +320,7 @@ async def create_account(
             action="account.created",
             changes=history.changes_between({}, values),
         )
+        new_contacts: list[models.Contact] = []
         for index, (contact_uuid, clean_contact_fields, description) in enumerate(prepared):
             path = ["contacts", str(index)]
             if contact_uuid is not None:
@@ -333,9 +330,12 @@ async def create_account(
             else:
                 assert clean_contact_fields is not None
                 contact = await new_contact(session, ctx.viewer, clean_contact_fields)
+                new_contacts.append(contact)
             await add_link(
                 session, ctx.viewer, account, contact, contacts[index].roles, description, path
             )
+        for created in new_contacts:
+            created.version = 1
         account.version = 1
         return account.id
 

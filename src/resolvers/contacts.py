@@ -131,8 +131,12 @@ def _contact_values(contact: models.Contact, emails: list[str]) -> dict[str, Any
     }
 
 
-def full_name(contact: models.Contact) -> str:
-    return f"{contact.first_name} {contact.last_name}".strip()
+def full_name(first_name: str, last_name: str) -> str:
+    return f"{first_name} {last_name}".strip()
+
+
+def contact_name(contact: models.Contact) -> str:
+    return full_name(contact.first_name, contact.last_name)
 
 
 async def current_emails(session: AsyncSession, contact: models.Contact) -> list[str]:
@@ -199,12 +203,14 @@ def role_flags(roles: list[ContactRole]) -> tuple[bool, bool]:
     return ContactRole.COMMERCIAL in roles, ContactRole.OPERATIONAL in roles
 
 
+def role_names(is_commercial: bool, is_operational: bool) -> list[ContactRole]:
+    """A link's roles, from its two flags; [] is an ordinary employee of the client."""
+    flags = ((ContactRole.COMMERCIAL, is_commercial), (ContactRole.OPERATIONAL, is_operational))
+    return [role for role, held in flags if held]
+
+
 def roles_of(link: models.AccountContact) -> list[str]:
-    flags = (
-        (ContactRole.COMMERCIAL, link.is_commercial),
-        (ContactRole.OPERATIONAL, link.is_operational),
-    )
-    return [role.value for role, held in flags if held]
+    return [role.value for role in role_names(link.is_commercial, link.is_operational)]
 
 
 def clean_description(value: str | None, path: list[str]) -> str | None:
@@ -236,7 +242,7 @@ async def add_link(
         raise fail(
             [*path, "contactId"],
             UserErrorCode.ALREADY_LINKED,
-            f"{full_name(contact)} is already linked to {account.name}.",
+            f"{contact_name(contact)} is already linked to {account.name}.",
         )
     commercial, operational = role_flags(roles)
     link = models.AccountContact(
@@ -249,7 +255,6 @@ async def add_link(
         linked_at=models.utcnow(),
     )
     session.add(link)
-    touch(account)
     values = {"roles": roles_of(link) or None, "description": description}
     _record_link(session, viewer, account, contact, "linked", {}, values)
 
@@ -263,16 +268,26 @@ def _record_link(
     before: dict[str, Any],
     after: dict[str, Any],
 ) -> None:
-    """One event on the account (naming the contact) and one on the contact (naming the
-    account), so both histories show the link."""
+    """A link was made ("linked"), changed ("link_updated") or removed ("unlinked"): it is a
+    change of both the account and the contact, so both move their version, and each gets an
+    event naming the other."""
+    touch(account)
+    touch(contact)
     changes = history.changes_between(before, after)
+    name = contact_name(contact)
+
+    def identity(field: str, value: str) -> history.Change:
+        return history.Change(
+            field, None if verb == "linked" else value, None if verb == "unlinked" else value
+        )
+
     history.record(
         session,
         viewer,
         subject_type="account",
         subject_id=account.id,
         action=f"account.contact_{verb}",
-        changes=[history.Change("contact", None, full_name(contact)), *changes],
+        changes=[identity("contact", name), *changes],
     )
     history.record(
         session,
@@ -280,7 +295,7 @@ def _record_link(
         subject_type="contact",
         subject_id=contact.id,
         action=f"contact.{verb}",
-        changes=[history.Change("account", None, account.name), *changes],
+        changes=[identity("account", account.name), *changes],
         related_id=account.id,
     )
 
@@ -317,6 +332,7 @@ async def create_contact(
             await add_link(
                 session, ctx.viewer, account, contact, links[index].roles, descriptions[index], path
             )
+        contact.version = 1
         return contact.id
 
     return await ctx.loaders.contact.load(await ctx.write(work))
@@ -387,7 +403,7 @@ async def _lock_links_accounts(
     )
     found = (await session.execute(query)).all()
     if not all(may_change for _, may_change in found):
-        raise Forbidden("The contact is linked to accounts you may not change.")
+        raise Forbidden("You may not delete this contact.")
     return [account for account, _ in found]
 
 
@@ -423,7 +439,7 @@ async def delete_contact(ctx: Context, *, contact_id: str) -> uuid.UUID:
                 subject_type="account",
                 subject_id=account.id,
                 action="account.contact_unlinked",
-                changes=[history.Change("contact", full_name(contact), None)],
+                changes=[history.Change("contact", contact_name(contact), None)],
             )
         await delete_custom_values(session, contact.firm_id, contact.id)
         history.record(
@@ -432,7 +448,7 @@ async def delete_contact(ctx: Context, *, contact_id: str) -> uuid.UUID:
             subject_type="contact",
             subject_id=contact.id,
             action="contact.deleted",
-            changes=[history.Change("name", full_name(contact), None)],
+            changes=[history.Change("name", contact_name(contact), None)],
         )
         await session.delete(contact)
 
@@ -486,7 +502,7 @@ async def _lock_link(
         raise fail(
             ["contactId"],
             UserErrorCode.NOT_LINKED,
-            f"{full_name(contact)} is not linked to {account.name}.",
+            f"{contact_name(contact)} is not linked to {account.name}.",
         )
     return account, contact, link
 
@@ -512,7 +528,6 @@ async def update_account_contact(
             link.description = description
         after = {"roles": roles_of(link) or None, "description": link.description}
         if before != after:
-            touch(account)
             _record_link(session, ctx.viewer, account, contact, "link_updated", before, after)
 
     await ctx.write(work)
@@ -528,27 +543,7 @@ async def unlink_contact(ctx: Context, *, account_id: str, contact_id: str) -> A
             raise _last_contact(["contactId"], account)
         before = {"roles": roles_of(link) or None, "description": link.description}
         await session.delete(link)
-        touch(account)
-        history.record(
-            session,
-            ctx.viewer,
-            subject_type="account",
-            subject_id=account.id,
-            action="account.contact_unlinked",
-            changes=[history.Change("contact", full_name(contact), None)],
-        )
-        history.record(
-            session,
-            ctx.viewer,
-            subject_type="contact",
-            subject_id=contact.id,
-            action="contact.unlinked",
-            changes=[
-                history.Change("account", account.name, None),
-                *history.changes_between(before, {}),
-            ],
-            related_id=account.id,
-        )
+        _record_link(session, ctx.viewer, account, contact, "unlinked", before, {})
 
     await ctx.write(work)
     return await ctx.loaders.account.load(account_uuid)
@@ -579,7 +574,7 @@ async def invite_contact(ctx: Context, *, contact_id: str) -> ContactRow | None:
                 payload={
                     "invitationId": str(invitation_id),
                     "contactId": str(contact.id),
-                    "name": full_name(contact),
+                    "name": contact_name(contact),
                     "resend": resend,
                     "invitedBy": str(ctx.viewer.user_id),
                 },

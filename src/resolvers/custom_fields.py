@@ -29,7 +29,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,49}$")
-NUMBER_PATTERN = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+NUMBER_PATTERN = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d{1,6})?$")
 NUMBER_MAX_EXPONENT = 30
 NUMBER_MAX_DIGITS = 40
 DATE_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}$")

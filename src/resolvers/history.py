@@ -14,7 +14,7 @@ from clientgraph.resolvers.context import Context
 from clientgraph.resolvers.enums import Permission
 from clientgraph.resolvers.pagination import Page, PageRequest, paginate
 from clientgraph.resolvers.policy import Viewer, visible_accounts
-from sqlalchemy import Select, exists, or_
+from sqlalchemy import ColumnElement, Select, exists, or_, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -95,18 +95,24 @@ def history_query(firm_id: uuid.UUID, subject_id: uuid.UUID) -> Select[Any]:
 HISTORY_ORDER = (models.AuditEvent.occurred_at, models.AuditEvent.id)
 
 
+def named_accounts_visible(viewer: Viewer) -> ColumnElement[bool]:
+    """An event that names another account (`related_id`) is shown only to callers who may see
+    that account."""
+    if viewer.has(Permission.VIEW_ALL_ACCOUNTS):
+        return true()
+    event, account = models.AuditEvent, aliased(models.Account)
+    named_account_visible = exists().where(
+        account.id == event.related_id, visible_accounts(viewer, account)
+    )
+    return or_(event.related_id.is_(None), named_account_visible)
+
+
 async def subject_history(
     ctx: Context, *, subject_id: uuid.UUID, page: PageRequest
 ) -> Page[AuditEventRow]:
     """Newest first, for an account or contact the caller reached (and so may see), without
     the events that name an account hidden from the caller."""
-    query = history_query(ctx.viewer.firm_id, subject_id)
-    if not ctx.viewer.has(Permission.VIEW_ALL_ACCOUNTS):
-        event, account = models.AuditEvent, aliased(models.Account)
-        named_account_visible = exists().where(
-            account.id == event.related_id, visible_accounts(ctx.viewer, account)
-        )
-        query = query.where(or_(event.related_id.is_(None), named_account_visible))
+    query = history_query(ctx.viewer.firm_id, subject_id).where(named_accounts_visible(ctx.viewer))
     return await paginate(
         ctx,
         query,

@@ -9,12 +9,17 @@ from clientgraph.db.queries import select_rows, to_row
 from clientgraph.db.rows import AuditEventRow, NotificationRow
 from clientgraph.ids import decode_any_id
 from clientgraph.resolvers.context import Context
+from clientgraph.resolvers.history import named_accounts_visible
 
 
 async def _audit_event(ctx: Context, event_id: Any) -> AuditEventRow | None:
     event = models.AuditEvent
     found = await ctx.rows(
-        select_rows(AuditEventRow).where(event.firm_id == ctx.viewer.firm_id, event.id == event_id)
+        select_rows(AuditEventRow).where(
+            event.firm_id == ctx.viewer.firm_id,
+            event.id == event_id,
+            named_accounts_visible(ctx.viewer),
+        )
     )
     if not found:
         return None

@@ -21,6 +21,7 @@ from clientgraph.resolvers.guards import flush_unique, lock_editable_account, to
 from clientgraph.resolvers.inputs import not_found, not_found_error, parse_id, required_text
 from clientgraph.resolvers.pagination import Page, PageRequest, paginate
 from clientgraph.resolvers.policy import Viewer, require_admin, visible_accounts
+from clientgraph.resolvers.teams import live_user
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -36,11 +37,13 @@ class Release:
     unassigned_count: int
 
 
-async def require_ownership_enabled(session: AsyncSession, firm_id: uuid.UUID) -> None:
+async def require_ownership_enabled(
+    session: AsyncSession, firm_id: uuid.UUID, field: list[str] | None = None
+) -> None:
     firm = await session.get_one(models.Firm, firm_id)
     if not firm.client_ownership_enabled:
         raise fail(
-            None,
+            field,
             UserErrorCode.OWNERSHIP_DISABLED,
             "Client ownership is switched off in the firm settings.",
         )
@@ -200,9 +203,7 @@ async def add_client_owner(
     async def work(session: AsyncSession) -> uuid.UUID:
         await require_ownership_enabled(session, firm_id)
         if user_uuid is not None:
-            user = await session.get(models.User, user_uuid)
-            if user is None or user.firm_id != firm_id or user.deleted_at is not None:
-                raise not_found(["userId"], "user")
+            user = await live_user(session, firm_id, user_uuid, lock=True)
             field = ["userId"]
         else:
             assert owner_name is not None
@@ -343,8 +344,11 @@ async def _check_chosen(
     raise UserErrors(errors)
 
 
-async def assign_client_owner(ctx: Context, *, account_id: str, owner_id: str | None) -> AccountRow:
-    """Set, change or (with None) clear the owner of one account."""
+async def assign_client_owner(
+    ctx: Context, *, account_id: str, owner_id: str | None
+) -> AccountRow | None:
+    """Set, change or (with None) clear the owner of one account; None when the caller can no
+    longer see it (an assigned-only user who gave their own account away)."""
     account_uuid = parse_id(account_id, "Account", ["accountId"], "account")
     owner_uuid = (
         parse_id(owner_id, OWNER_TYPE, ["ownerId"], OWNER_NOUN) if owner_id is not None else None
@@ -365,9 +369,7 @@ async def assign_client_owner(ctx: Context, *, account_id: str, owner_id: str | 
         set_owner(session, ctx.viewer, account, previous, new_owner)
 
     await ctx.write(work)
-    row = await ctx.loaders.account.load(account_uuid)
-    assert row is not None
-    return row
+    return await ctx.loaders.account.load(account_uuid)
 
 
 async def client_owners(

@@ -104,7 +104,9 @@ def _python_value(raw: Any, key: ColumnElement[Any]) -> Any:
         return value
     if python_type is uuid.UUID and isinstance(raw, str):
         return uuid.UUID(raw)
-    if python_type in (str, int) and type(raw) is python_type:
+    if python_type is str and type(raw) is str:
+        return raw
+    if python_type is int and type(raw) is int and -(2**63) <= raw < 2**63:
         return raw
     raise ValueError(raw)
 

@@ -18,15 +18,48 @@ from clientgraph.resolvers.guards import lock_visible_account, touch
 from clientgraph.resolvers.inputs import not_found, not_found_error, parse_id
 from clientgraph.resolvers.pagination import Page, PageRequest, paginate
 from clientgraph.resolvers.policy import Viewer, require
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
-async def _live_user(session: AsyncSession, firm_id: uuid.UUID, user_id: uuid.UUID) -> models.User:
-    user = await session.get(models.User, user_id)
+async def live_user(
+    session: AsyncSession, firm_id: uuid.UUID, user_id: uuid.UUID, *, lock: bool = False
+) -> models.User:
+    """A user of the firm who is not deleted, else NOT_FOUND on ["userId"]."""
+    user = await session.get(models.User, user_id, with_for_update=lock)
     if user is None or user.firm_id != firm_id or user.deleted_at is not None:
         raise not_found(["userId"], "user")
     return user
+
+
+async def leave_all_teams(session: AsyncSession, viewer: Viewer, user: models.User) -> None:
+    """Take a user off every team, each account recording it (a deleted user is not notified)."""
+    member = models.AccountTeamMember
+    accounts = await session.scalars(
+        select(models.Account)
+        .join(
+            member,
+            (member.firm_id == models.Account.firm_id) & (member.account_id == models.Account.id),
+        )
+        .where(member.firm_id == user.firm_id, member.user_id == user.id)
+        .order_by(models.Account.id)
+        .with_for_update(of=models.Account)
+    )
+    for account in accounts:
+        await session.execute(
+            delete(member).where(
+                member.firm_id == account.firm_id,
+                member.account_id == account.id,
+                member.user_id == user.id,
+            )
+        )
+        _record(
+            session,
+            viewer,
+            account,
+            "account.team_member_removed",
+            history.Change("teamMember", user.name, None),
+        )
 
 
 def notify(
@@ -69,7 +102,7 @@ async def assign_team_member(ctx: Context, *, account_id: str, user_id: str) -> 
 
     async def work(session: AsyncSession) -> None:
         account = await lock_visible_account(session, ctx.viewer, account_uuid, ["accountId"])
-        user = await _live_user(session, ctx.viewer.firm_id, user_uuid)
+        user = await live_user(session, ctx.viewer.firm_id, user_uuid)
         if account.status != AccountStatus.ACTIVE:
             raise fail(
                 ["accountId"],
@@ -106,7 +139,7 @@ async def unassign_team_member(ctx: Context, *, account_id: str, user_id: str) -
 
     async def work(session: AsyncSession) -> None:
         account = await lock_visible_account(session, ctx.viewer, account_uuid, ["accountId"])
-        user = await _live_user(session, ctx.viewer.firm_id, user_uuid)
+        user = await live_user(session, ctx.viewer.firm_id, user_uuid)
         member = await session.get(models.AccountTeamMember, (account.firm_id, account.id, user.id))
         if member is None:
             raise fail(

@@ -24,8 +24,9 @@ from clientgraph.resolvers.owners import (
 )
 from clientgraph.resolvers.pagination import Page, PageRequest, paginate
 from clientgraph.resolvers.policy import Viewer, require_admin
+from clientgraph.resolvers.teams import leave_all_teams, live_user
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 USER_NOUN = "user"
@@ -49,13 +50,6 @@ def _guard_owner_role(viewer: Viewer, *roles: str | None) -> None:
     """Only an OWNER may create, change or delete an OWNER, or make someone one."""
     if UserRole.OWNER in roles and viewer.role != UserRole.OWNER:
         raise Forbidden("Only an owner of the firm may manage owners.")
-
-
-async def _live_user(session: AsyncSession, firm_id: uuid.UUID, user_id: uuid.UUID) -> models.User:
-    user = await session.get(models.User, user_id, with_for_update=True)
-    if user is None or user.firm_id != firm_id or user.deleted_at is not None:
-        raise not_found(["userId"], USER_NOUN)
-    return user
 
 
 def _email_taken() -> UserErrors:
@@ -151,7 +145,7 @@ async def update_user(ctx: Context, *, user_id: str, changes: dict[str, Any]) ->
     clean_name = required_text(changes["name"] or "", ["name"]) if "name" in changes else None
 
     async def work(session: AsyncSession) -> None:
-        user = await _live_user(session, ctx.viewer.firm_id, user_uuid)
+        user = await live_user(session, ctx.viewer.firm_id, user_uuid, lock=True)
         before = _user_values(user)
         _guard_owner_role(ctx.viewer, user.role, changes.get("role"))
         if clean_name is not None:
@@ -207,18 +201,18 @@ async def delete_user(
 
     async def work(session: AsyncSession) -> Release:
         firm_id = ctx.viewer.firm_id
+        user = await live_user(session, firm_id, user_uuid, lock=True)
         entry_id = (
             await session.scalars(
                 select(models.ClientOwner.id).where(
                     models.ClientOwner.firm_id == firm_id,
-                    models.ClientOwner.user_id == user_uuid,
+                    models.ClientOwner.user_id == user.id,
                 )
             )
         ).first()
         locked = await lock_owners(
             session, firm_id, [i for i in (entry_id, target_uuid) if i is not None]
         )
-        user = await _live_user(session, firm_id, user_uuid)
         _guard_owner_role(ctx.viewer, user.role)
         if user.role == UserRole.OWNER and await _other_active_owners(session, user) == 0:
             raise fail(["userId"], UserErrorCode.INVALID, "The firm must keep an active owner.")
@@ -235,14 +229,10 @@ async def delete_user(
                 )
             await require_active_owner(session, target, ["transferClientsTo"])
         release = Release(0, 0)
-        if entry_id is not None:
-            release = await release_owner(session, ctx.viewer, locked[entry_id], target)
-        await session.execute(
-            delete(models.AccountTeamMember).where(
-                models.AccountTeamMember.firm_id == firm_id,
-                models.AccountTeamMember.user_id == user.id,
-            )
-        )
+        entry = locked.get(entry_id) if entry_id is not None else None
+        if entry is not None:
+            release = await release_owner(session, ctx.viewer, entry, target)
+        await leave_all_teams(session, ctx.viewer, user)
         user.deleted_at = models.utcnow()
         user.is_active = False
         history.record(

@@ -26,12 +26,14 @@ class AccountFilterInput:
     owner_ids: list[strawberry.ID] | None = strawberry.field(
         default=None, description="Owned by any of these address-book entries."
     )
-    owned_by_me: bool = strawberry.field(
-        default=False, description="Owned by the caller's address-book entry."
+    owned_by_me: bool | None = strawberry.field(
+        default=None, description="Owned by the caller's address-book entry (null: false)."
     )
-    unowned: bool = strawberry.field(default=False, description="Without a client owner.")
-    assigned_to_me: bool = strawberry.field(
-        default=False, description="The caller is on the team or owns the account."
+    unowned: bool | None = strawberry.field(
+        default=None, description="Without a client owner (null: false)."
+    )
+    assigned_to_me: bool | None = strawberry.field(
+        default=None, description="The caller is on the team or owns the account (null: false)."
     )
     status: list[AccountStatus] | None = strawberry.field(
         default=None, description="Default [ACTIVE]; [] means any status."

@@ -57,9 +57,9 @@ def _filter(spec: AccountFilterInput | None) -> AccountFilter:
     return AccountFilter(
         search=spec.search,
         owner_ids=[str(owner_id) for owner_id in spec.owner_ids] if spec.owner_ids else None,
-        owned_by_me=spec.owned_by_me,
-        unowned=spec.unowned,
-        assigned_to_me=spec.assigned_to_me,
+        owned_by_me=bool(spec.owned_by_me),
+        unowned=bool(spec.unowned),
+        assigned_to_me=bool(spec.assigned_to_me),
         status=spec.status,
         types=spec.types,
         tags=spec.tags,

@@ -20,6 +20,7 @@ from clientgraph.db.rows import (
 )
 from clientgraph.resolvers import accounts as account_resolvers
 from clientgraph.resolvers import history, teams
+from clientgraph.resolvers.contacts import full_name, role_names
 from clientgraph.resolvers.context import Context
 from clientgraph.resolvers.pagination import PageRequest
 from clientgraph.resolvers.policy import effective_permissions
@@ -229,7 +230,7 @@ class Contact(relay.Node):
 
     @strawberry.field
     def full_name(self) -> str:
-        return f"{self.first_name} {self.last_name}".strip()
+        return full_name(self.first_name, self.last_name)
 
     @strawberry.field(description="The primary email.")
     async def email(self, info: Info) -> str | None:
@@ -275,14 +276,7 @@ class AccountContact:
 
     @strawberry.field(description="[] means an ordinary employee of the client.")
     def roles(self) -> list[ContactRole]:
-        return [
-            role
-            for role, held in (
-                (ContactRole.COMMERCIAL, self.row.is_commercial),
-                (ContactRole.OPERATIONAL, self.row.is_operational),
-            )
-            if held
-        ]
+        return role_names(self.row.is_commercial, self.row.is_operational)
 
     @strawberry.field
     def contact(self) -> Contact:
@@ -401,9 +395,11 @@ class Viewer:
         info: Info,
         first: int | None = None,
         after: str | None = None,
-        unread_only: bool = False,
+        unread_only: bool | None = None,
     ) -> Connection[Notification]:
         page = await teams.notifications(
-            info.context, unread_only=unread_only, page=PageRequest(first=first, after=after)
+            info.context,
+            unread_only=bool(unread_only),
+            page=PageRequest(first=first, after=after),
         )
         return Connection.of(page, Notification.from_row)
