@@ -122,3 +122,40 @@ async def test_nodes_loads_many_accounts_in_one_statement(api: Api) -> None:
     assert [node["id"] for node in data["nodes"]] == ids
     selects = [statement for statement in statements if statement.startswith("SELECT")]
     assert len(selects) == 2, selects
+
+
+NESTED_CONNECTIONS = """
+query($first: Int!) {
+  clientOwners {
+    nodes {
+      accounts(first: $first) {
+        totalCount
+        nodes { name history(first: 1) { totalCount nodes { action } } }
+      }
+    }
+  }
+}
+"""
+
+
+async def _nested_statements(db: Database, owners: int) -> int:
+    async with new_firm(db) as api:
+        await api.enable_ownership()
+        for index in range(owners):
+            owner = await api.add_owner(name=f"Owner {index}")
+            for number in range(3):
+                await api.create_account(f"Account {index}.{number}", ownerId=owner)
+        with count_statements(db) as statements:
+            data = await api.data(NESTED_CONNECTIONS, {"first": 2})
+        nodes = data["clientOwners"]["nodes"]
+        assert [node["accounts"]["totalCount"] for node in nodes] == [3] * owners
+        assert all(
+            account["history"]["nodes"][0]["action"] == "account.created"
+            for node in nodes
+            for account in node["accounts"]["nodes"]
+        )
+        return len([statement for statement in statements if statement.startswith("SELECT")])
+
+
+async def test_nested_connections_load_their_first_pages_in_batches(database: Database) -> None:
+    assert await _nested_statements(database, 2) == await _nested_statements(database, 6)

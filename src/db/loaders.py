@@ -63,6 +63,11 @@ def _grouped(
     return DataLoader(load_fn=load)
 
 
+def keyed_loader(load: Callable[[list[K]], Awaitable[list[V]]]) -> DataLoader[K, V]:
+    """A DataLoader for loads defined outside this module (e.g. batched first pages)."""
+    return DataLoader(load_fn=load)
+
+
 def _link_row(row: Row[Any]) -> AccountContactRow:
     link_columns = 5
     return AccountContactRow(

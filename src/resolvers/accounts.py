@@ -43,7 +43,13 @@ from clientgraph.resolvers.owners import (
     require_owner,
     require_ownership_enabled,
 )
-from clientgraph.resolvers.pagination import Page, PageRequest, nulls_last_key, paginate
+from clientgraph.resolvers.pagination import (
+    Page,
+    PageRequest,
+    batched_page,
+    nulls_last_key,
+    paginate,
+)
 from clientgraph.resolvers.policy import Viewer, require, require_admin, visible_accounts
 from sqlalchemy import ColumnElement, Select, and_, delete, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -176,15 +182,15 @@ async def owner_accounts(
 ) -> Page[AccountRow]:
     """The visible accounts of one address-book entry, any status, by name."""
     account = models.Account
-    query = select_rows(AccountRow).where(
-        visible_accounts(ctx.viewer), account.owner_id == owner_id
-    )
-    return await paginate(
+    return await batched_page(
         ctx,
-        query,
-        [account.name_folded, account.id],
+        "owner_accounts",
+        owner_id,
+        page,
+        query=select_rows(AccountRow).where(visible_accounts(ctx.viewer)),
+        partition=account.owner_id,
+        keys=[account.name_folded, account.id],
         descending=False,
-        request=page,
         row_type=AccountRow,
     )
 

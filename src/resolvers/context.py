@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from clientgraph.db.engine import Database
-from clientgraph.db.loaders import Loaders
+from clientgraph.db.loaders import DataLoader, Loaders, keyed_loader
 from clientgraph.resolvers.policy import Viewer, visible_accounts, visible_contacts
 from sqlalchemy import Row, Select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,9 +35,19 @@ class Context:
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     loaders: Loaders = field(init=False)
+    _named_loaders: dict[str, DataLoader[Any, Any]] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.loaders = self._new_loaders()
+
+    def loader(
+        self, name: str, load: Callable[[list[Any]], Awaitable[list[Any]]]
+    ) -> DataLoader[Any, Any]:
+        """The request's loader called `name`, made from `load` on first use. Like `loaders`,
+        they start afresh after a mutation."""
+        if name not in self._named_loaders:
+            self._named_loaders[name] = keyed_loader(load)
+        return self._named_loaders[name]
 
     @classmethod
     def open(cls, db: Database, viewer: Viewer, limits: PageLimits) -> Context:
@@ -69,6 +79,7 @@ class Context:
             await self.session.commit()
         result = await self.db.write(work)
         self.loaders = self._new_loaders()
+        self._named_loaders.clear()
         return result
 
     async def close(self) -> None:

@@ -12,9 +12,9 @@ from clientgraph.db.queries import select_rows
 from clientgraph.db.rows import AuditEventRow
 from clientgraph.resolvers.context import Context
 from clientgraph.resolvers.enums import Permission
-from clientgraph.resolvers.pagination import Page, PageRequest, paginate
+from clientgraph.resolvers.pagination import Page, PageRequest, batched_page
 from clientgraph.resolvers.policy import Viewer, visible_accounts
-from sqlalchemy import ColumnElement, Select, exists, or_, true
+from sqlalchemy import ColumnElement, exists, or_, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -85,16 +85,6 @@ def record(
     )
 
 
-def history_query(firm_id: uuid.UUID, subject_id: uuid.UUID) -> Select[Any]:
-    event = models.AuditEvent
-    return select_rows(AuditEventRow).where(
-        event.firm_id == firm_id, event.subject_id == subject_id
-    )
-
-
-HISTORY_ORDER = (models.AuditEvent.occurred_at, models.AuditEvent.id)
-
-
 def named_accounts_visible(viewer: Viewer) -> ColumnElement[bool]:
     """An event that names another account (`related_id`) is shown only to callers who may see
     that account."""
@@ -112,12 +102,17 @@ async def subject_history(
 ) -> Page[AuditEventRow]:
     """Newest first, for an account or contact the caller reached (and so may see), without
     the events that name an account hidden from the caller."""
-    query = history_query(ctx.viewer.firm_id, subject_id).where(named_accounts_visible(ctx.viewer))
-    return await paginate(
+    event = models.AuditEvent
+    return await batched_page(
         ctx,
-        query,
-        list(HISTORY_ORDER),
+        "history",
+        subject_id,
+        page,
+        query=select_rows(AuditEventRow).where(
+            event.firm_id == ctx.viewer.firm_id, named_accounts_visible(ctx.viewer)
+        ),
+        partition=event.subject_id,
+        keys=[event.occurred_at, event.id],
         descending=True,
-        request=page,
         row_type=AuditEventRow,
     )

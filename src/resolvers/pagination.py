@@ -22,6 +22,7 @@ from clientgraph.resolvers.context import Context
 from clientgraph.resolvers.errors import BadUserInput
 from sqlalchemy import (
     ColumnElement,
+    Row,
     Select,
     TypeDecorator,
     case,
@@ -172,3 +173,97 @@ async def paginate(
     if backwards:
         return Page(edges, request.before is not None, has_more, count)
     return Page(edges, has_more, request.after is not None, count)
+
+
+async def batched_page(
+    ctx: Context,
+    name: str,
+    parent: Any,
+    request: PageRequest,
+    *,
+    query: Select[Any],
+    partition: ColumnElement[Any],
+    keys: Sequence[ColumnElement[Any]],
+    descending: bool,
+    row_type: type[T],
+) -> Page[T]:
+    """The page of `query` whose `partition` column equals `parent`, for a connection nested in
+    a list: first pages (no cursor) of all parents load in one statement (a row_number window
+    per parent), and their totalCounts in another. Pages after a cursor load one by one."""
+    size, backwards = _page_size(request, ctx.limits.default, ctx.limits.maximum)
+    if backwards or request.after is not None or request.before is not None:
+        return await paginate(
+            ctx,
+            query.where(partition == parent),
+            keys,
+            descending=descending,
+            request=request,
+            row_type=row_type,
+        )
+
+    async def load_pages(wanted: list[tuple[Any, int]]) -> list[tuple[list[Any], bool]]:
+        pages: dict[tuple[Any, int], tuple[list[Any], bool]] = {}
+        for page_size in {size for _, size in wanted}:
+            parents = [key for key, size in wanted if size == page_size]
+            found = await _first_pages(ctx, query, partition, keys, descending, page_size, parents)
+            for key in parents:
+                rows = found.get(key, [])
+                edges = [
+                    (encode_cursor(cursor), to_row(row_type, row))
+                    for row, cursor in rows[:page_size]
+                ]
+                pages[(key, page_size)] = (edges, len(rows) > page_size)
+        return [pages[key] for key in wanted]
+
+    async def load_counts(parents: list[Any]) -> list[int]:
+        counted = (
+            query.with_only_columns(partition, func.count(), maintain_column_froms=True)
+            .where(partition.in_(parents))
+            .group_by(partition)
+        )
+        counts = {row[0]: int(row[1]) for row in await ctx.rows(counted)}
+        return [counts.get(key, 0) for key in parents]
+
+    pages = ctx.loader(f"{name}.first_pages", load_pages)
+    counts = ctx.loader(f"{name}.counts", load_counts)
+    edges, has_next = await pages.load((parent, size))
+
+    async def count() -> int:
+        return int(await counts.load(parent))
+
+    return Page(edges, has_next, False, count)
+
+
+async def _first_pages(
+    ctx: Context,
+    query: Select[Any],
+    partition: ColumnElement[Any],
+    keys: Sequence[ColumnElement[Any]],
+    descending: bool,
+    size: int,
+    parents: list[Any],
+) -> dict[Any, list[tuple[Row[Any], list[Any]]]]:
+    """Up to size + 1 rows per parent, in key order: (row, its cursor values)."""
+    if size == 0:
+        return {}
+    ordering = [key.desc() if descending else key.asc() for key in keys]
+    rank = func.row_number().over(partition_by=partition, order_by=ordering)
+    width = len(query.selected_columns)
+    ranked = (
+        query.where(partition.in_(parents))
+        .add_columns(
+            partition.label("cg_parent"),
+            *(key.label(f"cg_key{index}") for index, key in enumerate(keys)),
+            rank.label("cg_rank"),
+        )
+        .subquery()
+    )
+    rows = await ctx.rows(
+        select(ranked)
+        .where(ranked.c.cg_rank <= size + 1)
+        .order_by(ranked.c.cg_parent, ranked.c.cg_rank)
+    )
+    grouped: dict[Any, list[tuple[Row[Any], list[Any]]]] = {}
+    for row in rows:
+        grouped.setdefault(row[width], []).append((row, list(row[width + 1 : -1])))
+    return grouped
