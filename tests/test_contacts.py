@@ -1160,3 +1160,14 @@ async def test_linking_and_changing_a_link_move_the_contacts_version_too(api: Ap
 
     assert created_version == 1
     assert (await read_contact(api, contact["id"]))["version"] == 3
+
+
+async def test_a_staff_who_sees_only_assigned_accounts_must_link_a_new_contact(api: Api) -> None:
+    _, token = await api.staff("VIEW_ASSIGNED_ACCOUNTS", "EDIT_ASSIGNED_ACCOUNTS")
+
+    payload = await api.mutate(
+        "createContact", {"firstName": "Ann", "lastName": "Berg"}, "contact { id }", token
+    )
+
+    assert errors_of(payload) == [(["links"], "REQUIRED")]
+    assert await contacts_found(api) == []

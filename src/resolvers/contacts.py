@@ -312,6 +312,12 @@ async def create_contact(
 ) -> ContactRow | None:
     """A new contact, linked to the given accounts; None if the caller cannot see it."""
     _require_contact_writer(ctx.viewer)
+    if not links and not ctx.viewer.has(Permission.VIEW_ALL_ACCOUNTS):
+        raise fail(
+            ["links"],
+            UserErrorCode.REQUIRED,
+            "Link the contact to one of your accounts, or you could not see it afterwards.",
+        )
     clean = clean_contact(values, [])
     link_ids = [
         parse_id(link.account_id, "Account", ["links", str(index), "accountId"], "account")
