@@ -35,7 +35,6 @@ from clientgraph.resolvers.guards import (
     lock_editable_account,
     lock_visible_account,
     lock_visible_contact,
-    touch,
 )
 from clientgraph.resolvers.inputs import parse_id, required_text
 from clientgraph.resolvers.owners import (
@@ -442,15 +441,13 @@ async def update_account(
             account.type = wanted["type"]
         if "tags" in fields_changed:
             await replace_tags(session, account, wanted["tags"])
-        touch(account)
         await flush_unique(session, "customer_number", _taken)
-        history.record(
+        history.record_change(
             session,
             ctx.viewer,
-            subject_type="account",
-            subject_id=account.id,
-            action="account.updated",
-            changes=diff,
+            account,
+            "account.updated",
+            diff,
         )
 
     await ctx.write(work)
@@ -469,15 +466,13 @@ async def set_account_status(
         if account.status == status:
             return
         previous, account.status = account.status, status.value
-        touch(account)
         verb = "reactivated" if status == AccountStatus.ACTIVE else "deactivated"
-        history.record(
+        history.record_change(
             session,
             ctx.viewer,
-            subject_type="account",
-            subject_id=account.id,
-            action=f"account.{verb}",
-            changes=[history.Change("status", previous, status.value)],
+            account,
+            f"account.{verb}",
+            [history.Change("status", previous, status.value)],
         )
 
     await ctx.write(work)

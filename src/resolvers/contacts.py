@@ -27,7 +27,6 @@ from clientgraph.resolvers.guards import (
     lock_editable_account,
     lock_editable_contact,
     lock_visible_contact,
-    touch,
 )
 from clientgraph.resolvers.inputs import parse_id, required_text
 from clientgraph.resolvers.pagination import Page, PageRequest, paginate
@@ -271,8 +270,6 @@ def _record_link(
     """A link was made ("linked"), changed ("link_updated") or removed ("unlinked"): it is a
     change of both the account and the contact, so both move their version, and each gets an
     event naming the other."""
-    touch(account)
-    touch(contact)
     changes = history.changes_between(before, after)
     name = contact_name(contact)
 
@@ -281,21 +278,15 @@ def _record_link(
             field, None if verb == "linked" else value, None if verb == "unlinked" else value
         )
 
-    history.record(
-        session,
-        viewer,
-        subject_type="account",
-        subject_id=account.id,
-        action=f"account.contact_{verb}",
-        changes=[identity("contact", name), *changes],
+    history.record_change(
+        session, viewer, account, f"account.contact_{verb}", [identity("contact", name), *changes]
     )
-    history.record(
+    history.record_change(
         session,
         viewer,
-        subject_type="contact",
-        subject_id=contact.id,
-        action=f"contact.{verb}",
-        changes=[identity("account", account.name), *changes],
+        contact,
+        f"contact.{verb}",
+        [identity("account", account.name), *changes],
         related_id=account.id,
     )
 
@@ -377,14 +368,12 @@ async def update_contact(
             contact.portal_access = PortalAccess.NONE.value
         diff = history.changes_between(before, _contact_values(contact, clean.emails))
         if diff:
-            touch(contact)
-            history.record(
+            history.record_change(
                 session,
                 ctx.viewer,
-                subject_type="contact",
-                subject_id=contact.id,
-                action="contact.updated",
-                changes=diff,
+                contact,
+                "contact.updated",
+                diff,
             )
 
     await ctx.write(work)
@@ -438,14 +427,12 @@ async def delete_contact(ctx: Context, *, contact_id: str) -> uuid.UUID:
         for account in await _lock_links_accounts(session, ctx.viewer, contact):
             if await _contact_count(session, account) <= 1:
                 raise _last_contact(["contactId"], account)
-            touch(account)
-            history.record(
+            history.record_change(
                 session,
                 ctx.viewer,
-                subject_type="account",
-                subject_id=account.id,
-                action="account.contact_unlinked",
-                changes=[history.Change("contact", contact_name(contact), None)],
+                account,
+                "account.contact_unlinked",
+                [history.Change("contact", contact_name(contact), None)],
             )
         await delete_custom_values(session, contact.firm_id, contact.id)
         history.record(
@@ -588,14 +575,12 @@ async def invite_contact(ctx: Context, *, contact_id: str) -> ContactRow | None:
         )
         previous = contact.portal_access
         contact.portal_access = PortalAccess.INVITED.value
-        touch(contact)
-        history.record(
+        history.record_change(
             session,
             ctx.viewer,
-            subject_type="contact",
-            subject_id=contact.id,
-            action="contact.invitation_resent" if resend else "contact.invited",
-            changes=[
+            contact,
+            "contact.invitation_resent" if resend else "contact.invited",
+            [
                 history.Change("portalAccess", previous, PortalAccess.INVITED.value),
                 history.Change("invitationEmail", None, emails[0]),
             ],
@@ -615,14 +600,12 @@ async def revoke_portal_access(ctx: Context, *, contact_id: str) -> ContactRow |
             return
         previous = contact.portal_access
         contact.portal_access = PortalAccess.NONE.value
-        touch(contact)
-        history.record(
+        history.record_change(
             session,
             ctx.viewer,
-            subject_type="contact",
-            subject_id=contact.id,
-            action="contact.portal_access_revoked",
-            changes=[history.Change("portalAccess", previous, PortalAccess.NONE.value)],
+            contact,
+            "contact.portal_access_revoked",
+            [history.Change("portalAccess", previous, PortalAccess.NONE.value)],
         )
 
     await ctx.write(work)

@@ -21,7 +21,6 @@ from clientgraph.resolvers.guards import (
     flush_unique,
     lock_editable_account,
     lock_editable_contact,
-    touch,
 )
 from clientgraph.resolvers.inputs import parse_id, required_text
 from clientgraph.resolvers.policy import require_admin
@@ -243,15 +242,9 @@ async def _apply_values(
                 )
             )
     if changes:
-        touch(subject)
         kind = "account" if entity == CustomFieldEntity.ACCOUNT else "contact"
-        history.record(
-            session,
-            ctx.viewer,
-            subject_type=kind,
-            subject_id=subject.id,
-            action=f"{kind}.custom_fields_changed",
-            changes=changes,
+        history.record_change(
+            session, ctx.viewer, subject, f"{kind}.custom_fields_changed", changes
         )
 
 

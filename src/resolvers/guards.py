@@ -102,12 +102,6 @@ async def lock_visible_contact(
     )
 
 
-def touch(row: models.Account | models.Contact) -> None:
-    """Every change to an account or contact moves its version and update time."""
-    row.version += 1
-    row.updated_at = models.utcnow()
-
-
 async def flush_unique(
     session: AsyncSession, constraint: str, error: Callable[[], UserErrors]
 ) -> None:

@@ -85,6 +85,29 @@ def record(
     )
 
 
+def record_change(
+    session: AsyncSession,
+    viewer: Viewer,
+    subject: models.Account | models.Contact,
+    action: str,
+    changes: list[Change],
+    related_id: uuid.UUID | None = None,
+) -> None:
+    """A change of an account or contact: its version and update time move, and the change is
+    recorded on its history."""
+    subject.version += 1
+    subject.updated_at = models.utcnow()
+    record(
+        session,
+        viewer,
+        subject_type="account" if isinstance(subject, models.Account) else "contact",
+        subject_id=subject.id,
+        action=action,
+        changes=changes,
+        related_id=related_id,
+    )
+
+
 def named_accounts_visible(viewer: Viewer) -> ColumnElement[bool]:
     """An event that names another account (`related_id`) is shown only to callers who may see
     that account."""

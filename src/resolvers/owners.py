@@ -17,7 +17,7 @@ from clientgraph.resolvers import history
 from clientgraph.resolvers.context import Context
 from clientgraph.resolvers.enums import UserErrorCode
 from clientgraph.resolvers.errors import UserError, UserErrors, fail
-from clientgraph.resolvers.guards import flush_unique, lock_editable_account, touch
+from clientgraph.resolvers.guards import flush_unique, lock_editable_account
 from clientgraph.resolvers.inputs import not_found, not_found_error, parse_id, required_text
 from clientgraph.resolvers.pagination import Page, PageRequest, paginate
 from clientgraph.resolvers.policy import Viewer, require_admin, visible_accounts
@@ -91,14 +91,12 @@ def set_owner(
     new: models.ClientOwner | None,
 ) -> None:
     account.owner_id = new.id if new else None
-    touch(account)
-    history.record(
+    history.record_change(
         session,
         viewer,
-        subject_type="account",
-        subject_id=account.id,
-        action="account.owner_changed",
-        changes=[history.Change("owner", previous and previous.name, new and new.name)],
+        account,
+        "account.owner_changed",
+        [history.Change("owner", previous and previous.name, new and new.name)],
     )
 
 

@@ -14,7 +14,7 @@ from clientgraph.resolvers import history
 from clientgraph.resolvers.context import Context
 from clientgraph.resolvers.enums import AccountStatus, Permission, UserErrorCode
 from clientgraph.resolvers.errors import UserErrors, fail
-from clientgraph.resolvers.guards import lock_visible_account, touch
+from clientgraph.resolvers.guards import lock_visible_account
 from clientgraph.resolvers.inputs import not_found, not_found_error, parse_id
 from clientgraph.resolvers.pagination import Page, PageRequest, paginate
 from clientgraph.resolvers.policy import Viewer, require
@@ -84,14 +84,12 @@ def _record(
     action: str,
     change: history.Change,
 ) -> None:
-    touch(account)
-    history.record(
+    history.record_change(
         session,
         viewer,
-        subject_type="account",
-        subject_id=account.id,
-        action=action,
-        changes=[change],
+        account,
+        action,
+        [change],
     )
 
 
