@@ -4,7 +4,9 @@ through the request's DataLoaders."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime
+from typing import TypeVar
 
 import strawberry
 from clientgraph.db.rows import (
@@ -36,8 +38,23 @@ from clientgraph.schema.enums import (
     UserRole,
 )
 from strawberry import relay
+from strawberry.dataloader import DataLoader
 
 Info = strawberry.Info[Context, None]
+RowT = TypeVar("RowT")
+WrappedT = TypeVar("WrappedT")
+
+
+async def load_optional(
+    loader: DataLoader[uuid.UUID, RowT | None],
+    key: uuid.UUID | None,
+    wrap: Callable[[RowT], WrappedT],
+) -> WrappedT | None:
+    """The object a nullable reference points at, if there is one you may see."""
+    if key is None:
+        return None
+    row = await loader.load(key)
+    return wrap(row) if row is not None else None
 
 
 @strawberry.type(description="A custom field the firm defined for accounts or contacts.")
@@ -155,10 +172,8 @@ class ClientOwner(relay.Node):
 
     @strawberry.field(description="The user behind this entry; null for an owner by name only.")
     async def user(self, info: Info) -> User | None:
-        if self.row.user_id is None:
-            return None
-        row = await info.context.loaders.user.load(self.row.user_id)
-        return User.from_row(row) if row is not None and row.deleted_at is None else None
+        user = await load_optional(info.context.loaders.user, self.row.user_id, User.from_row)
+        return user if user is not None and user.row.deleted_at is None else None
 
     @strawberry.field(description="How many accounts you can see that this owner owns.")
     async def account_count(self, info: Info) -> int:
@@ -195,10 +210,7 @@ class AuditEvent(relay.Node):
 
     @strawberry.field(description="Who made the change; kept (with their name) if deleted since.")
     async def actor(self, info: Info) -> User | None:
-        if self.row.actor_id is None:
-            return None
-        row = await info.context.loaders.user.load(self.row.actor_id)
-        return User.from_row(row) if row is not None else None
+        return await load_optional(info.context.loaders.user, self.row.actor_id, User.from_row)
 
     @strawberry.field(description="The fields changed, with their values before and after.")
     def changes(self) -> list[FieldChange]:
@@ -317,10 +329,9 @@ class Account(relay.Node):
 
     @strawberry.field(description="The client owner; null means no owner assigned.")
     async def owner(self, info: Info) -> ClientOwner | None:
-        if self.row.owner_id is None:
-            return None
-        row = await info.context.loaders.owner.load(self.row.owner_id)
-        return ClientOwner.from_row(row) if row is not None else None
+        return await load_optional(
+            info.context.loaders.owner, self.row.owner_id, ClientOwner.from_row
+        )
 
     @strawberry.field(description="Users assigned to work on this account.")
     async def team_members(self, info: Info) -> list[User]:
@@ -377,10 +388,9 @@ class Notification(relay.Node):
 
     @strawberry.field(description="The account it is about, if it still exists for you.")
     async def account(self, info: Info) -> Account | None:
-        if self.row.account_id is None:
-            return None
-        row = await info.context.loaders.account.load(self.row.account_id)
-        return Account.from_row(row) if row is not None else None
+        return await load_optional(
+            info.context.loaders.account, self.row.account_id, Account.from_row
+        )
 
 
 @strawberry.type(description="The calling user, their firm and their rights.")
