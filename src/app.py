@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
-from clientgraph.auth import InvalidToken, bearer_token, load_viewer, read_token
+from clientgraph.auth import InvalidToken, bearer_token, viewer_for_token
 from clientgraph.db.engine import Database
 from clientgraph.resolvers.context import Context, PageLimits
 from clientgraph.schema.extensions import QueryLimits
@@ -91,10 +91,8 @@ class GraphQLApp(GraphQL[Context, None]):
     async def _open_context(self, request: Request) -> Context:
         session = self.db.read_sessions()
         try:
-            user_id, firm_id = read_token(
-                self.secret, bearer_token(request.headers.get("authorization"))
-            )
-            viewer = await load_viewer(session, user_id, firm_id)
+            token = bearer_token(request.headers.get("authorization"))
+            viewer = await viewer_for_token(session, self.secret, token)
         except InvalidToken as error:
             await session.close()
             raise HTTPException(401, f"Unauthorized: {error}") from error

@@ -1,4 +1,5 @@
-"""Bearer tokens: signed and expiring (HS256 via PyJWT), resolved to the calling Viewer."""
+"""Bearer tokens — user tokens, signed and expiring (HS256 via PyJWT), or partner API keys —
+resolved to the calling Viewer."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import jwt
 from clientgraph.db import models
+from clientgraph.resolvers.api_keys import key_owner, parse_key
 from clientgraph.resolvers.enums import Permission, UserRole
 from clientgraph.resolvers.policy import Viewer
 from sqlalchemy import select
@@ -54,6 +56,15 @@ def bearer_token(authorization: str | None) -> str:
     if scheme.lower() != "bearer" or not token.strip():
         raise InvalidToken("expected 'Authorization: Bearer <token>'")
     return token.strip()
+
+
+async def viewer_for_token(session: AsyncSession, secret: str, token: str) -> Viewer:
+    """The caller behind a user token or a partner API key."""
+    owner = await key_owner(session, token)
+    if owner is None and parse_key(token) is not None:
+        raise InvalidToken("unknown or revoked API key")
+    user_id, firm_id = owner if owner is not None else read_token(secret, token)
+    return await load_viewer(session, user_id, firm_id)
 
 
 async def load_viewer(session: AsyncSession, user_id: uuid.UUID, firm_id: uuid.UUID) -> Viewer:

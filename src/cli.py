@@ -1,4 +1,4 @@
-"""The `clientgraph` command: serve, migrate, create-firm, token, export-schema."""
+"""The `clientgraph` command: serve, migrate, create-firm, token, create-api-key, export-schema."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from clientgraph.db import models
 from clientgraph.db.engine import Database
 from clientgraph.db.migrate import upgrade
 from clientgraph.db.queries import fold
+from clientgraph.resolvers.api_keys import issue_for_operator
 from clientgraph.resolvers.errors import UserErrors
 from clientgraph.resolvers.firms import create_firm
 from clientgraph.settings import Settings, get_settings
@@ -133,6 +134,25 @@ def token_command(args: argparse.Namespace) -> None:
     print(_token(settings, user.id, user.firm_id))
 
 
+def create_api_key_command(args: argparse.Namespace) -> None:
+    settings = get_settings()
+
+    async def run() -> str:
+        db = Database(settings.database_url)
+        try:
+            user = await _find_user(db, args.email, args.firm)
+            return await issue_for_operator(
+                db, firm_id=user.firm_id, user_id=user.id, name=args.name
+            )
+        finally:
+            await db.dispose()
+
+    try:
+        print(asyncio.run(run()))
+    except UserErrors as error:
+        raise SystemExit(f"cannot create the key: {error}") from error
+
+
 def export_schema(_: argparse.Namespace) -> None:
     from clientgraph.schema.schema import build_schema
 
@@ -162,6 +182,14 @@ def parser() -> argparse.ArgumentParser:
     token_parser.add_argument("email")
     token_parser.add_argument("--firm", help="the firm id, if the email is in several firms")
     token_parser.set_defaults(handler=token_command)
+
+    key_parser = commands.add_parser(
+        "create-api-key", help="print a new partner API key acting as a user"
+    )
+    key_parser.add_argument("email")
+    key_parser.add_argument("--name", required=True, help="what the key is for")
+    key_parser.add_argument("--firm", help="the firm id, if the email is in several firms")
+    key_parser.set_defaults(handler=create_api_key_command)
 
     commands.add_parser("export-schema", help="print the GraphQL SDL").set_defaults(
         handler=export_schema

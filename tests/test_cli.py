@@ -17,7 +17,7 @@ from tests.support import SECRET, Api, new_firm
 CLIENTGRAPH = str(Path(sys.executable).with_name("clientgraph"))
 
 
-async def _run(db: Database, *args: str) -> subprocess.CompletedProcess[str]:
+async def run_cli(db: Database, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "DATABASE_URL": db.url, "CLIENTGRAPH_SECRET": SECRET}
     return await asyncio.to_thread(
         subprocess.run, [CLIENTGRAPH, *args], env=env, capture_output=True, text=True, timeout=60
@@ -27,7 +27,7 @@ async def _run(db: Database, *args: str) -> subprocess.CompletedProcess[str]:
 async def test_create_firm_prints_ids_and_a_working_token_for_its_owner(database: Database) -> None:
     email = f"founder-{uuid.uuid4().hex[:8]}@example.com"
 
-    result = await _run(
+    result = await run_cli(
         database,
         "create-firm",
         "Hansen & Co",
@@ -51,7 +51,7 @@ async def test_create_firm_prints_ids_and_a_working_token_for_its_owner(database
 
 
 async def test_create_firm_with_a_bad_email_fails_and_creates_nothing(database: Database) -> None:
-    result = await _run(database, "create-firm", "Nope", "--admin-email", "not an email")
+    result = await run_cli(database, "create-firm", "Nope", "--admin-email", "not an email")
 
     assert result.returncode != 0
     assert "cannot create the firm" in result.stderr
@@ -61,7 +61,7 @@ async def test_token_prints_a_token_for_a_user_by_email(api: Api) -> None:
     email = f"staff-{uuid.uuid4().hex[:8]}@example.com"
     await api.ok("createUser", {"name": "Sam Staff", "email": email, "role": "STAFF"})
 
-    result = await _run(api.db, "token", email.upper())
+    result = await run_cli(api.db, "token", email.upper())
 
     assert result.returncode == 0, result.stderr
     data = await api.data("{ viewer { user { email } } }", token=result.stdout.strip())
@@ -69,14 +69,14 @@ async def test_token_prints_a_token_for_a_user_by_email(api: Api) -> None:
 
 
 async def test_token_for_an_unknown_email_fails(database: Database) -> None:
-    result = await _run(database, "token", "nobody@example.com")
+    result = await run_cli(database, "token", "nobody@example.com")
 
     assert result.returncode != 0
     assert "no user with email" in result.stderr
 
 
 async def test_migrate_on_an_up_to_date_database_succeeds(database: Database) -> None:
-    result = await _run(database, "migrate")
+    result = await run_cli(database, "migrate")
 
     assert result.returncode == 0, result.stderr
     assert "up to date" in result.stdout

@@ -381,3 +381,23 @@ class CustomFieldValue(Base):
     definition_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     subject_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class ApiKey(Base):
+    """A partner API key: it acts as one user of the firm, does not expire, can be revoked.
+    Only a hash of its secret is kept."""
+
+    __tablename__ = "api_keys"
+    __table_args__ = (
+        UniqueConstraint("firm_id", "id"),
+        firm_fk(["user_id"], "users"),
+        Index("ix_api_keys_firm_id_user_id", "firm_id", "user_id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    firm_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    user_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    name: Mapped[str] = mapped_column(String(200))
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column()

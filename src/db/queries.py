@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 from clientgraph.db import models
 from clientgraph.db.rows import (
     AccountRow,
+    ApiKeyRow,
     AuditEventRow,
     ClientOwnerRow,
     ContactRow,
@@ -23,6 +24,7 @@ from sqlalchemy.sql.expression import ColumnClause
 RowT = TypeVar("RowT")
 
 TABLE_OF_ROW: dict[type, Any] = {
+    ApiKeyRow: models.ApiKey.__table__,
     FirmRow: models.Firm.__table__,
     UserRow: models.User.__table__,
     ClientOwnerRow: models.ClientOwner.__table__,

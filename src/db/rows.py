@@ -104,3 +104,12 @@ class CustomFieldDefinitionRow:
     label: str
     type: str
     options: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKeyRow:
+    id: uuid.UUID
+    user_id: uuid.UUID
+    name: str
+    created_at: datetime
+    revoked_at: datetime | None

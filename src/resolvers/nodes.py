@@ -6,7 +6,7 @@ from typing import Any
 
 from clientgraph.db import models
 from clientgraph.db.queries import select_rows, to_row
-from clientgraph.db.rows import AuditEventRow, NotificationRow
+from clientgraph.db.rows import ApiKeyRow, AuditEventRow, NotificationRow
 from clientgraph.ids import decode_any_id
 from clientgraph.resolvers.context import Context
 from clientgraph.resolvers.history import named_accounts_visible
@@ -43,6 +43,14 @@ async def _notification(ctx: Context, notification_id: Any) -> NotificationRow |
     return to_row(NotificationRow, found[0]) if found else None
 
 
+async def _api_key(ctx: Context, key_id: Any) -> ApiKeyRow | None:
+    key = models.ApiKey
+    found = await ctx.rows(
+        select_rows(ApiKeyRow).where(key.firm_id == ctx.viewer.firm_id, key.id == key_id)
+    )
+    return to_row(ApiKeyRow, found[0]) if found else None
+
+
 async def node_row(ctx: Context, global_id: str) -> tuple[str, Any] | None:
     """(type name, row) for an id the caller may see; None for anything else, whatever it is."""
     decoded = decode_any_id(global_id)
@@ -67,4 +75,6 @@ async def node_row(ctx: Context, global_id: str) -> tuple[str, Any] | None:
             row = await _audit_event(ctx, key)
         case "Notification":
             row = await _notification(ctx, key)
+        case "ApiKey" if ctx.viewer.is_admin:
+            row = await _api_key(ctx, key)
     return (type_name, row) if row is not None else None

@@ -297,3 +297,14 @@ class ContactFilterInput:
     account_id: strawberry.ID | None = strawberry.field(
         default=None, description="Only the contacts linked to this account."
     )
+
+
+@strawberry.input
+class CreateApiKeyInput:
+    name: str = strawberry.field(description="What the key is for, e.g. the partner's name.")
+    user_id: strawberry.ID = strawberry.field(description="The user the key acts as.")
+
+
+@strawberry.input
+class RevokeApiKeyInput:
+    api_key_id: strawberry.ID

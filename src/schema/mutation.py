@@ -7,7 +7,7 @@ from typing import Any
 
 import strawberry
 from clientgraph.ids import encode_id
-from clientgraph.resolvers import accounts, firms, owners, users
+from clientgraph.resolvers import accounts, api_keys, firms, owners, users
 from clientgraph.resolvers.accounts import AccountContactSpec
 from clientgraph.resolvers.contacts import CONTACT_FIELDS
 from clientgraph.resolvers.enums import UserErrorCode
@@ -16,9 +16,11 @@ from clientgraph.schema.inputs import (
     AddClientOwnerInput,
     AssignClientOwnerInput,
     CreateAccountInput,
+    CreateApiKeyInput,
     CreateUserInput,
     DeleteUserInput,
     RemoveClientOwnerInput,
+    RevokeApiKeyInput,
     TransferClientsInput,
     UpdateAccountInput,
     UpdateFirmSettingsInput,
@@ -28,16 +30,18 @@ from clientgraph.schema.payloads import (
     AddClientOwnerPayload,
     AssignClientOwnerPayload,
     CreateAccountPayload,
+    CreateApiKeyPayload,
     CreateUserPayload,
     DeleteUserPayload,
     RemoveClientOwnerPayload,
+    RevokeApiKeyPayload,
     TransferClientsPayload,
     UpdateAccountPayload,
     UpdateFirmSettingsPayload,
     UpdateUserPayload,
     respond,
 )
-from clientgraph.schema.types import Account, ClientOwner, FirmSettings, Info, User
+from clientgraph.schema.types import Account, ApiKey, ClientOwner, FirmSettings, Info, User
 
 
 def given(input_object: object, *names: str) -> dict[str, Any]:
@@ -211,6 +215,25 @@ class OwnershipMutation:
                 changes=given(input, "name", "customer_number", "type", "tags"),
             ),
             account_payload,
+        )
+
+
+@strawberry.type
+class ApiKeyMutation:
+    @strawberry.mutation(description="Admin: make a partner API key acting as a user.")
+    async def create_api_key(self, info: Info, input: CreateApiKeyInput) -> CreateApiKeyPayload:
+        return await respond(
+            CreateApiKeyPayload,
+            api_keys.create_api_key(info.context, name=input.name, user_id=str(input.user_id)),
+            lambda issued: {"api_key": ApiKey.from_row(issued.row), "key": issued.key},
+        )
+
+    @strawberry.mutation(description="Admin: revoke a partner API key; it stops working at once.")
+    async def revoke_api_key(self, info: Info, input: RevokeApiKeyInput) -> RevokeApiKeyPayload:
+        return await respond(
+            RevokeApiKeyPayload,
+            api_keys.revoke_api_key(info.context, api_key_id=str(input.api_key_id)),
+            lambda row: {"api_key": ApiKey.from_row(row)},
         )
 
 

@@ -11,6 +11,7 @@ from clientgraph.schema.enums import UserErrorCode
 from clientgraph.schema.types import (
     Account,
     AccountContact,
+    ApiKey,
     ClientOwner,
     Contact,
     CustomFieldDefinition,
@@ -209,4 +210,19 @@ class SetCustomFieldValuesPayload:
 @strawberry.type
 class MarkNotificationsReadPayload:
     notifications: list[Notification] | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class CreateApiKeyPayload:
+    api_key: ApiKey | None = None
+    key: str | None = strawberry.field(
+        default=None, description="The bearer token; shown this once and never again."
+    )
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class RevokeApiKeyPayload:
+    api_key: ApiKey | None = None
     user_errors: list[UserError] = strawberry.field(default_factory=list)

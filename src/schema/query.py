@@ -9,6 +9,7 @@ from typing import Any
 import strawberry
 from clientgraph.ids import decode_id
 from clientgraph.resolvers import accounts as account_resolvers
+from clientgraph.resolvers import api_keys as api_key_resolvers
 from clientgraph.resolvers import contacts as contact_resolvers
 from clientgraph.resolvers import owners, users
 from clientgraph.resolvers.accounts import AccountFilter, AccountOrder
@@ -20,6 +21,7 @@ from clientgraph.schema.connections import Connection
 from clientgraph.schema.inputs import AccountFilterInput, AccountOrderInput, ContactFilterInput
 from clientgraph.schema.types import (
     Account,
+    ApiKey,
     AuditEvent,
     ClientOwner,
     Contact,
@@ -40,6 +42,7 @@ NODE_TYPES: dict[str, Callable[[Any], relay.Node]] = {
     "Firm": Firm.from_row,
     "AuditEvent": AuditEvent.from_row,
     "Notification": Notification.from_row,
+    "ApiKey": ApiKey.from_row,
 }
 
 
@@ -147,6 +150,10 @@ class Query:
     ) -> list[CustomFieldDefinition]:
         rows = await info.context.loaders.custom_field_definitions.load(entity.value)
         return [CustomFieldDefinition.from_row(row) for row in rows]
+
+    @strawberry.field(description="Admin: the firm's partner API keys, newest first.")
+    async def api_keys(self, info: Info) -> list[ApiKey]:
+        return [ApiKey.from_row(row) for row in await api_key_resolvers.api_keys(info.context)]
 
     @strawberry.field(description="The address book of client owners, by name.")
     async def client_owners(

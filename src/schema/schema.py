@@ -5,11 +5,12 @@ from __future__ import annotations
 import strawberry
 from clientgraph.schema.contact_mutation import ContactMutation
 from clientgraph.schema.extensions import QueryLimits, schema_extensions
-from clientgraph.schema.mutation import OwnershipMutation
+from clientgraph.schema.mutation import ApiKeyMutation, OwnershipMutation
 from clientgraph.schema.query import Query
 from clientgraph.schema.register_mutation import RegisterMutation
 from clientgraph.schema.types import (
     Account,
+    ApiKey,
     AuditEvent,
     ClientOwner,
     Contact,
@@ -21,7 +22,9 @@ from graphql import GraphQLError
 from strawberry.tools import merge_types
 from strawberry.types.execution import ExecutionContext
 
-Mutation = merge_types("Mutation", (OwnershipMutation, ContactMutation, RegisterMutation))
+Mutation = merge_types(
+    "Mutation", (OwnershipMutation, ContactMutation, RegisterMutation, ApiKeyMutation)
+)
 
 
 class Schema(strawberry.Schema):
@@ -35,6 +38,6 @@ def build_schema(limits: QueryLimits | None = None) -> Schema:
     return Schema(
         query=Query,
         mutation=Mutation,
-        types=[Account, AuditEvent, ClientOwner, Contact, Firm, Notification, User],
+        types=[Account, ApiKey, AuditEvent, ClientOwner, Contact, Firm, Notification, User],
         extensions=schema_extensions(limits or QueryLimits()),
     )

@@ -12,6 +12,7 @@ import strawberry
 from clientgraph.db.rows import (
     AccountContactRow,
     AccountRow,
+    ApiKeyRow,
     AuditEventRow,
     ClientOwnerRow,
     ContactRow,
@@ -391,6 +392,29 @@ class Notification(relay.Node):
         return await load_optional(
             info.context.loaders.account, self.row.account_id, Account.from_row
         )
+
+
+@strawberry.type(description="A partner API key; its secret is shown only when it is made.")
+class ApiKey(relay.Node):
+    id: relay.NodeID[str]
+    name: str
+    created_at: datetime
+    revoked_at: datetime | None
+    row: strawberry.Private[ApiKeyRow]
+
+    @classmethod
+    def from_row(cls, row: ApiKeyRow) -> ApiKey:
+        return cls(
+            id=str(row.id),
+            name=row.name,
+            created_at=row.created_at,
+            revoked_at=row.revoked_at,
+            row=row,
+        )
+
+    @strawberry.field(description="The user the key acts as.")
+    async def user(self, info: Info) -> User | None:
+        return await load_optional(info.context.loaders.user, self.row.user_id, User.from_row)
 
 
 @strawberry.type(description="The calling user, their firm and their rights.")
