@@ -18,6 +18,7 @@ from clientgraph.db.migrate import upgrade
 from clientgraph.db.queries import fold
 from clientgraph.resolvers.firms import create_firm
 from clientgraph.settings import Settings
+from sqlalchemy import text
 
 SECRET = "bench-secret-0123456789abcdef0123456789"
 DASHBOARD = """
@@ -106,6 +107,9 @@ async def seeded_client(url: str, accounts: int) -> tuple[httpx.AsyncClient, Dat
             )
 
     await db.write(seed)
+    if db.dialect == "postgresql":
+        async with db.engine.connect() as connection:
+            await connection.execute(text("ANALYZE"))
     app = create_app(Settings(database_url=url, secret=SECRET), db)
     client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench")
     token = issue_token(SECRET, user_id=admin_id, firm_id=firm_id, ttl_seconds=3600)
