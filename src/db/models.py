@@ -69,12 +69,11 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def folded(length: int | None = None) -> String | Text:
-    """A casefolded copy of text people search and sort by. On PostgreSQL it compares by code
-    point (collation "C"), as SQLite does, so both order it the same whatever the locale."""
-    base = String(length) if length else Text()
-    variant = String(length, collation="C") if length else Text(collation="C")
-    return base.with_variant(variant, "postgresql")
+def folded() -> Text:
+    """A casefolded copy of text people search and sort by. Unbounded, since folding can make
+    text longer (ß → ss). On PostgreSQL it compares by code point (collation "C"), as SQLite
+    does, so both order it the same whatever the locale."""
+    return Text().with_variant(Text(collation="C"), "postgresql")
 
 
 class Base(DeclarativeBase):
@@ -125,9 +124,9 @@ class User(Base):
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
     firm_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     name: Mapped[str] = mapped_column(String(200))
-    name_folded: Mapped[str] = mapped_column(folded(200))
+    name_folded: Mapped[str] = mapped_column(folded())
     email: Mapped[str] = mapped_column(String(320))
-    email_folded: Mapped[str] = mapped_column(folded(320))
+    email_folded: Mapped[str] = mapped_column(folded())
     role: Mapped[str] = mapped_column(String(20))
     permissions: Mapped[list[Any]] = mapped_column(default=list)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -150,7 +149,7 @@ class ClientOwner(Base):
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
     firm_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     name: Mapped[str] = mapped_column(String(200))
-    name_folded: Mapped[str] = mapped_column(folded(200))
+    name_folded: Mapped[str] = mapped_column(folded())
     user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -177,9 +176,9 @@ class Account(Base):
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
     firm_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     name: Mapped[str] = mapped_column(String(300))
-    name_folded: Mapped[str] = mapped_column(folded(300))
+    name_folded: Mapped[str] = mapped_column(folded())
     customer_number: Mapped[str | None] = mapped_column(String(100))
-    customer_number_folded: Mapped[str | None] = mapped_column(folded(100))
+    customer_number_folded: Mapped[str | None] = mapped_column(folded())
     type: Mapped[str] = mapped_column(String(20))
     status: Mapped[str] = mapped_column(String(20), default="ACTIVE")
     owner_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
@@ -229,8 +228,8 @@ class Contact(Base):
     firm_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     first_name: Mapped[str] = mapped_column(String(200))
     last_name: Mapped[str] = mapped_column(String(200))
-    last_name_folded: Mapped[str] = mapped_column(folded(200))
-    first_name_folded: Mapped[str] = mapped_column(folded(200))
+    last_name_folded: Mapped[str] = mapped_column(folded())
+    first_name_folded: Mapped[str] = mapped_column(folded())
     search_folded: Mapped[str] = mapped_column(folded())
     phone: Mapped[str | None] = mapped_column(String(32))
     portal_access: Mapped[str] = mapped_column(String(20), default="NONE")
@@ -250,7 +249,7 @@ class ContactEmail(Base):
 
     firm_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     contact_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    email_folded: Mapped[str] = mapped_column(folded(320), primary_key=True)
+    email_folded: Mapped[str] = mapped_column(folded(), primary_key=True)
     email: Mapped[str] = mapped_column(String(320))
     position: Mapped[int] = mapped_column(Integer)
 
@@ -361,7 +360,7 @@ class CustomFieldDefinition(Base):
     entity: Mapped[str] = mapped_column(String(20))
     key: Mapped[str] = mapped_column(String(50))
     label: Mapped[str] = mapped_column(String(200))
-    label_folded: Mapped[str] = mapped_column(folded(200))
+    label_folded: Mapped[str] = mapped_column(folded())
     type: Mapped[str] = mapped_column(String(20))
     options: Mapped[list[Any]] = mapped_column(default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

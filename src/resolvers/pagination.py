@@ -13,7 +13,7 @@ import binascii
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 import orjson
@@ -82,7 +82,7 @@ def decode_cursor(cursor: str, keys: Sequence[ColumnElement[Any]]) -> list[Any]:
         if not isinstance(raw, list) or len(raw) != len(keys):
             raise ValueError(cursor)
         return [_python_value(value, key) for value, key in zip(raw, keys, strict=True)]
-    except (ValueError, TypeError, binascii.Error, orjson.JSONDecodeError) as error:
+    except (ValueError, TypeError, OverflowError, binascii.Error, orjson.JSONDecodeError) as error:
         raise BadUserInput(f"Invalid cursor: {cursor!r}") from error
 
 
@@ -102,12 +102,12 @@ def _python_value(raw: Any, key: ColumnElement[Any]) -> Any:
         value = datetime.fromisoformat(raw)
         if value.tzinfo is None:
             raise ValueError(raw)
-        return value
+        return value.astimezone(UTC)
     if python_type is uuid.UUID and isinstance(raw, str):
         return uuid.UUID(raw)
     if python_type is str and type(raw) is str:
         return raw
-    if python_type is int and type(raw) is int and -(2**63) <= raw < 2**63:
+    if python_type is int and type(raw) is int and -(2**31) <= raw < 2**31:
         return raw
     raise ValueError(raw)
 

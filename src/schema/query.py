@@ -139,7 +139,7 @@ class Query:
         page = await contact_resolvers.contacts(
             info.context,
             search=filter.search if filter else None,
-            account_id=str(filter.account_id) if filter and filter.account_id else None,
+            account_id=str(filter.account_id) if filter and filter.account_id is not None else None,
             page=PageRequest(first=first, after=after),
         )
         return Connection.of(page, Contact.from_row)

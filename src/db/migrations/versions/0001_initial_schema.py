@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 16:47:23.375065
+Create Date: 2026-11-23 17:37:07.129332
 """
 
 from collections.abc import Sequence
@@ -64,12 +64,12 @@ def upgrade() -> None:
         sa.Column("last_name", sa.String(length=200), nullable=False),
         sa.Column(
             "last_name_folded",
-            sa.String(length=200).with_variant(sa.String(length=200, collation="C"), "postgresql"),
+            sa.Text().with_variant(sa.Text(collation="C"), "postgresql"),
             nullable=False,
         ),
         sa.Column(
             "first_name_folded",
-            sa.String(length=200).with_variant(sa.String(length=200, collation="C"), "postgresql"),
+            sa.Text().with_variant(sa.Text(collation="C"), "postgresql"),
             nullable=False,
         ),
         sa.Column(
@@ -104,7 +104,7 @@ def upgrade() -> None:
         sa.Column("label", sa.String(length=200), nullable=False),
         sa.Column(
             "label_folded",
-            sa.String(length=200).with_variant(sa.String(length=200, collation="C"), "postgresql"),
+            sa.Text().with_variant(sa.Text(collation="C"), "postgresql"),
             nullable=False,
         ),
         sa.Column("type", sa.String(length=20), nullable=False),
@@ -151,13 +151,13 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column(
             "name_folded",
-            sa.String(length=200).with_variant(sa.String(length=200, collation="C"), "postgresql"),
+            sa.Text().with_variant(sa.Text(collation="C"), "postgresql"),
             nullable=False,
         ),
         sa.Column("email", sa.String(length=320), nullable=False),
         sa.Column(
             "email_folded",
-            sa.String(length=320).with_variant(sa.String(length=320, collation="C"), "postgresql"),
+            sa.Text().with_variant(sa.Text(collation="C"), "postgresql"),
             nullable=False,
         ),
         sa.Column("role", sa.String(length=20), nullable=False),
@@ -184,13 +184,33 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "api_keys",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("firm_id", sa.Uuid(), nullable=False),
+        sa.Column("user_id", sa.Uuid(), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("secret_hash", sa.String(length=64), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["firm_id", "user_id"],
+            ["users.firm_id", "users.id"],
+            name=op.f("fk_api_keys_firm_id_user_id_users"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_api_keys")),
+        sa.UniqueConstraint("firm_id", "id", name=op.f("uq_api_keys_firm_id_id")),
+    )
+    with op.batch_alter_table("api_keys", schema=None) as batch_op:
+        batch_op.create_index("ix_api_keys_firm_id_user_id", ["firm_id", "user_id"], unique=False)
+
+    op.create_table(
         "client_owners",
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("firm_id", sa.Uuid(), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column(
             "name_folded",
-            sa.String(length=200).with_variant(sa.String(length=200, collation="C"), "postgresql"),
+            sa.Text().with_variant(sa.Text(collation="C"), "postgresql"),
             nullable=False,
         ),
         sa.Column("user_id", sa.Uuid(), nullable=True),
@@ -223,7 +243,7 @@ def upgrade() -> None:
         sa.Column("contact_id", sa.Uuid(), nullable=False),
         sa.Column(
             "email_folded",
-            sa.String(length=320).with_variant(sa.String(length=320, collation="C"), "postgresql"),
+            sa.Text().with_variant(sa.Text(collation="C"), "postgresql"),
             nullable=False,
         ),
         sa.Column("email", sa.String(length=320), nullable=False),
@@ -297,13 +317,13 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=300), nullable=False),
         sa.Column(
             "name_folded",
-            sa.String(length=300).with_variant(sa.String(length=300, collation="C"), "postgresql"),
+            sa.Text().with_variant(sa.Text(collation="C"), "postgresql"),
             nullable=False,
         ),
         sa.Column("customer_number", sa.String(length=100), nullable=True),
         sa.Column(
             "customer_number_folded",
-            sa.String(length=100).with_variant(sa.String(length=100, collation="C"), "postgresql"),
+            sa.Text().with_variant(sa.Text(collation="C"), "postgresql"),
             nullable=True,
         ),
         sa.Column("type", sa.String(length=20), nullable=False),
@@ -447,6 +467,10 @@ def downgrade() -> None:
         batch_op.drop_index("ix_client_owners_firm_id_name_folded_id")
 
     op.drop_table("client_owners")
+    with op.batch_alter_table("api_keys", schema=None) as batch_op:
+        batch_op.drop_index("ix_api_keys_firm_id_user_id")
+
+    op.drop_table("api_keys")
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.drop_index(
             "uq_users_firm_id_email_folded_live",
