@@ -81,7 +81,7 @@ async def load_viewer(session: AsyncSession, user_id: uuid.UUID, firm_id: uuid.U
         )
     ).first()
     if found is None:
-        raise InvalidToken("the token's user no longer exists")
+        raise InvalidToken("the token's user was deleted or deactivated")
     name, role, permissions = found
     return Viewer(
         user_id=user_id,

@@ -13,6 +13,7 @@ from clientgraph.db import models
 from clientgraph.db.engine import Database
 from clientgraph.db.migrate import upgrade
 from clientgraph.db.queries import fold
+from clientgraph.ids import decode_id
 from clientgraph.resolvers.api_keys import issue_for_operator
 from clientgraph.resolvers.errors import UserErrors
 from clientgraph.resolvers.firms import create_firm
@@ -43,7 +44,12 @@ async def _find_user(db: Database, email: str, firm: str | None) -> models.User:
         models.User.email_folded == fold(email.strip()), models.User.deleted_at.is_(None)
     )
     if firm:
-        query = query.where(models.User.firm_id == uuid.UUID(firm))
+        firm_id = decode_id(firm, "Firm")
+        try:
+            firm_id = firm_id or uuid.UUID(firm)
+        except ValueError:
+            raise SystemExit(f"--firm {firm!r} is neither a firm id nor a firm's uuid") from None
+        query = query.where(models.User.firm_id == firm_id)
     async with db.read_sessions() as session:
         found = list(await session.scalars(query))
     if not found:

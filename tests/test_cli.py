@@ -80,3 +80,23 @@ async def test_migrate_on_an_up_to_date_database_succeeds(database: Database) ->
 
     assert result.returncode == 0, result.stderr
     assert "up to date" in result.stdout
+
+
+async def test_token_takes_the_firm_as_its_graphql_id(api: Api) -> None:
+    email = f"staff-{uuid.uuid4().hex[:8]}@example.com"
+    await api.ok("createUser", {"name": "Sam Staff", "email": email, "role": "STAFF"})
+    firm_id = (await api.data("{ viewer { firm { id } } }"))["viewer"]["firm"]["id"]
+
+    result = await run_cli(api.db, "token", email, "--firm", firm_id)
+
+    assert result.returncode == 0, result.stderr
+    data = await api.data("{ viewer { user { email } } }", token=result.stdout.strip())
+    assert data["viewer"]["user"]["email"] == email
+
+
+async def test_token_with_a_firm_that_is_no_id_fails_cleanly(api: Api) -> None:
+    result = await run_cli(api.db, "token", "x@example.com", "--firm", "not-an-id")
+
+    assert result.returncode != 0
+    assert "neither a firm id" in result.stderr
+    assert "Traceback" not in result.stderr

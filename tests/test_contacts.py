@@ -1171,3 +1171,21 @@ async def test_a_staff_who_sees_only_assigned_accounts_must_link_a_new_contact(a
 
     assert errors_of(payload) == [(["links"], "REQUIRED")]
     assert await contacts_found(api) == []
+
+
+async def test_linking_with_roles_needs_the_right_to_edit_client_user_rights(api: Api) -> None:
+    account = await api.create_account("Acme")
+    contact = await create_contact(api, "Ann", "Berg")
+    _, token = await api.staff("VIEW_ALL_ACCOUNTS", "EDIT_ALL_ACCOUNTS")
+    link = {"accountId": account["id"], "contactId": contact["id"]}
+
+    with_roles = await api.execute(
+        "mutation($input: LinkContactInput!) { linkContact(input: $input) { accountContact "
+        "{ roles } } }",
+        {"input": {**link, "roles": ["COMMERCIAL"]}},
+        token,
+    )
+    without_roles = await api.ok("linkContact", link, "accountContact { roles }", token)
+
+    assert top_level_codes(with_roles) == ["FORBIDDEN"]
+    assert without_roles["accountContact"] == {"roles": []}

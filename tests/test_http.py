@@ -455,3 +455,20 @@ async def test_a_nul_character_in_a_query_literal_is_bad_user_input(api: Api) ->
 
     assert response.status_code == 200
     assert [e["extensions"]["code"] for e in response.json()["errors"]] == ["BAD_USER_INPUT"]
+
+
+async def test_a_query_too_costly_to_validate_is_query_too_complex(api: Api) -> None:
+    body = await api.execute("{ viewer { user { " + "name " * 1000 + "} } }")
+
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["QUERY_TOO_COMPLEX"]
+
+
+async def test_filtering_by_more_than_fifty_tags_is_bad_user_input(api: Api) -> None:
+    tags = [f"tag{i}" for i in range(51)]
+
+    body = await api.execute(
+        "query($tags: [String!]) { accounts(filter: {tags: $tags}) { totalCount } }",
+        {"tags": tags},
+    )
+
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["BAD_USER_INPUT"]

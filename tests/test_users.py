@@ -298,3 +298,13 @@ async def test_deleting_yourself_is_invalid(api: Api) -> None:
     assert errors_of(payload) == [(["userId"], "INVALID")]
     assert (await read_user(api, owner_id))["id"] == owner_id
     assert (await read_user(api, second_id))["id"] == second_id
+
+
+async def test_deactivating_the_last_active_owner_is_invalid_on_is_active(api: Api) -> None:
+    owner_id = (await api.data("{ viewer { user { id } } }"))["viewer"]["user"]["id"]
+
+    payload = await api.mutate(
+        "updateUser", {"userId": owner_id, "isActive": False}, "user { isActive }"
+    )
+
+    assert [(e["field"], e["code"]) for e in payload["userErrors"]] == [(["isActive"], "INVALID")]

@@ -130,7 +130,7 @@ def filtered_accounts(viewer: Viewer, spec: AccountFilter) -> Select[Any]:
         query = query.where(account.status.in_([status.value for status in statuses]))
     if spec.types:
         query = query.where(account.type.in_([kind.value for kind in spec.types]))
-    for tag in spec.tags or []:
+    for tag in sorted({tag.strip() for tag in spec.tags or []}):
         query = query.where(
             exists().where(
                 models.AccountTag.firm_id == account.firm_id,

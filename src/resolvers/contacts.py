@@ -229,7 +229,10 @@ async def add_link(
     description: str | None,
     path: list[str],
 ) -> None:
-    """Link a contact to an account (locked, editable by the caller), recorded on both."""
+    """Link a contact to an account (locked, editable by the caller), recorded on both. Giving
+    the contact roles gives them rights, which needs EDIT_CLIENT_USER_RIGHTS."""
+    if roles:
+        require(viewer, Permission.EDIT_CLIENT_USER_RIGHTS)
     if account.status != AccountStatus.ACTIVE:
         raise fail(
             [*path, "accountId"],

@@ -168,7 +168,8 @@ async def update_user(ctx: Context, *, user_id: str, changes: dict[str, Any]) ->
             user.role != UserRole.OWNER or not user.is_active
         )
         if losing_ownership and await _other_active_owners(session, user) == 0:
-            raise fail(["role"], UserErrorCode.INVALID, "The firm must keep an active owner.")
+            field = "role" if user.role != UserRole.OWNER else "isActive"
+            raise fail([field], UserErrorCode.INVALID, "The firm must keep an active owner.")
         diff = history.changes_between(before, _user_values(user))
         if diff:
             history.record(

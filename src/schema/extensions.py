@@ -24,6 +24,7 @@ TOO_COMPLEX_MESSAGES = (
     re.compile(r"exceeds maximum operation depth of \d+"),
     re.compile(r"\d+ aliases found\. Allowed: \d+"),
     re.compile(r"Document contains more than \d+ tokens"),
+    re.compile(r"Validation aborted\."),
 )
 BAD_INPUT_MESSAGES = (
     re.compile(r"^Variable '\$\w+'"),

@@ -54,9 +54,14 @@ async def _node(info: Info, global_id: str) -> relay.Node | None:
     return NODE_TYPES[type_name](row)
 
 
+MAX_FILTER_TAGS = 50
+
+
 def _filter(spec: AccountFilterInput | None) -> AccountFilter:
     if spec is None:
         return AccountFilter()
+    if spec.tags is not None and len(set(spec.tags)) > MAX_FILTER_TAGS:
+        raise BadUserInput(f"Filter by at most {MAX_FILTER_TAGS} tags at once.")
     return AccountFilter(
         search=spec.search,
         owner_ids=[str(owner_id) for owner_id in spec.owner_ids] if spec.owner_ids else None,
