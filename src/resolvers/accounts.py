@@ -32,9 +32,8 @@ from clientgraph.resolvers.enums import (
 from clientgraph.resolvers.errors import UserError, UserErrors, fail
 from clientgraph.resolvers.guards import (
     flush_unique,
-    lock_editable_account,
-    lock_visible_account,
-    lock_visible_contact,
+    lock_account,
+    lock_contact,
 )
 from clientgraph.resolvers.inputs import parse_id, required_text
 from clientgraph.resolvers.owners import (
@@ -329,8 +328,8 @@ async def create_account(
         for index, (contact_uuid, clean_contact_fields, description) in enumerate(prepared):
             path = ["contacts", str(index)]
             if contact_uuid is not None:
-                contact = await lock_visible_contact(
-                    session, ctx.viewer, contact_uuid, [*path, "contactId"]
+                contact = await lock_contact(
+                    session, ctx.viewer, contact_uuid, [*path, "contactId"], need_edit=False
                 )
             else:
                 assert clean_contact_fields is not None
@@ -399,7 +398,7 @@ async def update_account(
         wanted["customerNumber"] = clean_customer_number(changes["customer_number"])
 
     async def work(session: AsyncSession) -> None:
-        account = await lock_editable_account(session, ctx.viewer, account_uuid, ["accountId"])
+        account = await lock_account(session, ctx.viewer, account_uuid, ["accountId"])
         if expected_version is not None and expected_version != account.version:
             raise fail(
                 ["expectedVersion"],
@@ -462,7 +461,7 @@ async def set_account_status(
     account_uuid = parse_id(account_id, "Account", ["accountId"], "account")
 
     async def work(session: AsyncSession) -> None:
-        account = await lock_editable_account(session, ctx.viewer, account_uuid, ["accountId"])
+        account = await lock_account(session, ctx.viewer, account_uuid, ["accountId"])
         if account.status == status:
             return
         previous, account.status = account.status, status.value
@@ -486,7 +485,9 @@ async def delete_account(ctx: Context, *, account_id: str) -> uuid.UUID:
     account_uuid = parse_id(account_id, "Account", ["accountId"], "account")
 
     async def work(session: AsyncSession) -> None:
-        account = await lock_visible_account(session, ctx.viewer, account_uuid, ["accountId"])
+        account = await lock_account(
+            session, ctx.viewer, account_uuid, ["accountId"], need_edit=False
+        )
         await delete_custom_values(session, account.firm_id, account.id)
         history.record(
             session,

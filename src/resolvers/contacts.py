@@ -24,9 +24,8 @@ from clientgraph.resolvers.enums import (
 )
 from clientgraph.resolvers.errors import Forbidden, UserError, UserErrors, fail
 from clientgraph.resolvers.guards import (
-    lock_editable_account,
-    lock_editable_contact,
-    lock_visible_contact,
+    lock_account,
+    lock_contact,
 )
 from clientgraph.resolvers.inputs import parse_id, required_text
 from clientgraph.resolvers.pagination import Page, PageRequest, paginate
@@ -326,9 +325,7 @@ async def create_contact(
         contact = await new_contact(session, ctx.viewer, clean)
         for index in sorted(range(len(links)), key=lambda i: link_ids[i]):
             path = ["links", str(index)]
-            account = await lock_editable_account(
-                session, ctx.viewer, link_ids[index], [*path, "accountId"]
-            )
+            account = await lock_account(session, ctx.viewer, link_ids[index], [*path, "accountId"])
             await add_link(
                 session, ctx.viewer, account, contact, links[index].roles, descriptions[index], path
             )
@@ -345,7 +342,7 @@ async def update_contact(
     contact_uuid = parse_id(contact_id, "Contact", ["contactId"], CONTACT_NOUN)
 
     async def work(session: AsyncSession) -> None:
-        contact = await lock_editable_contact(session, ctx.viewer, contact_uuid, ["contactId"])
+        contact = await lock_contact(session, ctx.viewer, contact_uuid, ["contactId"])
         if expected_version is not None and expected_version != contact.version:
             raise fail(
                 ["expectedVersion"],
@@ -426,7 +423,7 @@ async def delete_contact(ctx: Context, *, contact_id: str) -> uuid.UUID:
     contact_uuid = parse_id(contact_id, "Contact", ["contactId"], CONTACT_NOUN)
 
     async def work(session: AsyncSession) -> None:
-        contact = await lock_editable_contact(session, ctx.viewer, contact_uuid, ["contactId"])
+        contact = await lock_contact(session, ctx.viewer, contact_uuid, ["contactId"])
         for account in await _lock_links_accounts(session, ctx.viewer, contact):
             if await _contact_count(session, account) <= 1:
                 raise _last_contact(["contactId"], account)
@@ -478,8 +475,10 @@ async def link_contact(
     clean = clean_description(description, ["description"])
 
     async def work(session: AsyncSession) -> None:
-        account = await lock_editable_account(session, ctx.viewer, account_uuid, ["accountId"])
-        contact = await lock_visible_contact(session, ctx.viewer, contact_uuid, ["contactId"])
+        account = await lock_account(session, ctx.viewer, account_uuid, ["accountId"])
+        contact = await lock_contact(
+            session, ctx.viewer, contact_uuid, ["contactId"], need_edit=False
+        )
         await add_link(session, ctx.viewer, account, contact, roles, clean, [])
 
     await ctx.write(work)
@@ -489,8 +488,8 @@ async def link_contact(
 async def _lock_link(
     session: AsyncSession, viewer: Viewer, account_uuid: uuid.UUID, contact_uuid: uuid.UUID
 ) -> tuple[models.Account, models.Contact, models.AccountContact]:
-    account = await lock_editable_account(session, viewer, account_uuid, ["accountId"])
-    contact = await lock_visible_contact(session, viewer, contact_uuid, ["contactId"])
+    account = await lock_account(session, viewer, account_uuid, ["accountId"])
+    contact = await lock_contact(session, viewer, contact_uuid, ["contactId"], need_edit=False)
     link = await session.get(
         models.AccountContact, (viewer.firm_id, account.id, contact.id), with_for_update=True
     )
@@ -552,7 +551,9 @@ async def invite_contact(ctx: Context, *, contact_id: str) -> ContactRow | None:
     contact_uuid = parse_id(contact_id, "Contact", ["contactId"], CONTACT_NOUN)
 
     async def work(session: AsyncSession) -> None:
-        contact = await lock_visible_contact(session, ctx.viewer, contact_uuid, ["contactId"])
+        contact = await lock_contact(
+            session, ctx.viewer, contact_uuid, ["contactId"], need_edit=False
+        )
         emails = await current_emails(session, contact)
         if not emails:
             raise fail(
@@ -598,7 +599,9 @@ async def revoke_portal_access(ctx: Context, *, contact_id: str) -> ContactRow |
     contact_uuid = parse_id(contact_id, "Contact", ["contactId"], CONTACT_NOUN)
 
     async def work(session: AsyncSession) -> None:
-        contact = await lock_visible_contact(session, ctx.viewer, contact_uuid, ["contactId"])
+        contact = await lock_contact(
+            session, ctx.viewer, contact_uuid, ["contactId"], need_edit=False
+        )
         if contact.portal_access == PortalAccess.NONE:
             return
         previous = contact.portal_access

@@ -19,8 +19,8 @@ from clientgraph.resolvers.enums import CustomFieldEntity, CustomFieldType, User
 from clientgraph.resolvers.errors import UserError, UserErrors, fail
 from clientgraph.resolvers.guards import (
     flush_unique,
-    lock_editable_account,
-    lock_editable_contact,
+    lock_account,
+    lock_contact,
 )
 from clientgraph.resolvers.inputs import parse_id, required_text
 from clientgraph.resolvers.policy import require_admin
@@ -267,9 +267,9 @@ async def set_custom_field_values(
     async def work(session: AsyncSession) -> None:
         subject: models.Account | models.Contact
         if entity == CustomFieldEntity.ACCOUNT:
-            subject = await lock_editable_account(session, ctx.viewer, subject_id, ["accountId"])
+            subject = await lock_account(session, ctx.viewer, subject_id, ["accountId"])
         else:
-            subject = await lock_editable_contact(session, ctx.viewer, subject_id, ["contactId"])
+            subject = await lock_contact(session, ctx.viewer, subject_id, ["contactId"])
         await _apply_values(session, ctx, subject, entity, values)
 
     await ctx.write(work)

@@ -17,7 +17,7 @@ from clientgraph.resolvers.policy import (
     visible_accounts,
     visible_contacts,
 )
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,13 +26,13 @@ async def _lock(
     session: AsyncSession,
     entity: Any,
     visible: ColumnElement[bool],
-    editable: ColumnElement[bool],
+    editable: ColumnElement[bool] | None,
     key: uuid.UUID,
     field: list[str],
     noun: str,
 ) -> Any:
     query = (
-        select(entity, editable.label("editable"))
+        select(entity, (editable if editable is not None else true()).label("editable"))
         .where(visible, entity.id == key)
         .with_for_update(of=entity)
     )
@@ -45,60 +45,32 @@ async def _lock(
     return row
 
 
-async def lock_editable_account(
-    session: AsyncSession, viewer: Viewer, account_id: uuid.UUID, field: list[str]
+async def lock_account(
+    session: AsyncSession,
+    viewer: Viewer,
+    account_id: uuid.UUID,
+    field: list[str],
+    *,
+    need_edit: bool = True,
 ) -> models.Account:
+    """`need_edit=False` for changes that need a right of their own (assigning, deleting)."""
+    editable = editable_accounts(viewer) if need_edit else None
     return await _lock(
-        session,
-        models.Account,
-        visible_accounts(viewer),
-        editable_accounts(viewer),
-        account_id,
-        field,
-        "account",
+        session, models.Account, visible_accounts(viewer), editable, account_id, field, "account"
     )
 
 
-async def lock_visible_account(
-    session: AsyncSession, viewer: Viewer, account_id: uuid.UUID, field: list[str]
-) -> models.Account:
-    """For changes that need a right of their own (assigning, deleting), not the edit right."""
-    return await _lock(
-        session,
-        models.Account,
-        visible_accounts(viewer),
-        visible_accounts(viewer),
-        account_id,
-        field,
-        "account",
-    )
-
-
-async def lock_editable_contact(
-    session: AsyncSession, viewer: Viewer, contact_id: uuid.UUID, field: list[str]
+async def lock_contact(
+    session: AsyncSession,
+    viewer: Viewer,
+    contact_id: uuid.UUID,
+    field: list[str],
+    *,
+    need_edit: bool = True,
 ) -> models.Contact:
+    editable = editable_contacts(viewer) if need_edit else None
     return await _lock(
-        session,
-        models.Contact,
-        visible_contacts(viewer),
-        editable_contacts(viewer),
-        contact_id,
-        field,
-        "contact",
-    )
-
-
-async def lock_visible_contact(
-    session: AsyncSession, viewer: Viewer, contact_id: uuid.UUID, field: list[str]
-) -> models.Contact:
-    return await _lock(
-        session,
-        models.Contact,
-        visible_contacts(viewer),
-        visible_contacts(viewer),
-        contact_id,
-        field,
-        "contact",
+        session, models.Contact, visible_contacts(viewer), editable, contact_id, field, "contact"
     )
 
 

@@ -17,7 +17,7 @@ from clientgraph.resolvers import history
 from clientgraph.resolvers.context import Context
 from clientgraph.resolvers.enums import UserErrorCode
 from clientgraph.resolvers.errors import UserError, UserErrors, fail
-from clientgraph.resolvers.guards import flush_unique, lock_editable_account
+from clientgraph.resolvers.guards import flush_unique, lock_account
 from clientgraph.resolvers.inputs import not_found, not_found_error, parse_id, required_text
 from clientgraph.resolvers.pagination import Page, PageRequest, paginate
 from clientgraph.resolvers.policy import Viewer, require_admin, visible_accounts
@@ -358,7 +358,7 @@ async def assign_client_owner(
         if owner_uuid is not None:
             new_owner = await require_owner(session, ctx.viewer.firm_id, owner_uuid, ["ownerId"])
             await require_active_owner(session, new_owner, ["ownerId"])
-        account = await lock_editable_account(session, ctx.viewer, account_uuid, ["accountId"])
+        account = await lock_account(session, ctx.viewer, account_uuid, ["accountId"])
         if account.owner_id == owner_uuid:
             return
         previous = (

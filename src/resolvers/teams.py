@@ -14,7 +14,7 @@ from clientgraph.resolvers import history
 from clientgraph.resolvers.context import Context
 from clientgraph.resolvers.enums import AccountStatus, Permission, UserErrorCode
 from clientgraph.resolvers.errors import UserErrors, fail
-from clientgraph.resolvers.guards import lock_visible_account
+from clientgraph.resolvers.guards import lock_account
 from clientgraph.resolvers.inputs import not_found, not_found_error, parse_id
 from clientgraph.resolvers.pagination import Page, PageRequest, paginate
 from clientgraph.resolvers.policy import Viewer, require
@@ -99,7 +99,9 @@ async def assign_team_member(ctx: Context, *, account_id: str, user_id: str) -> 
     user_uuid = parse_id(user_id, "User", ["userId"], "user")
 
     async def work(session: AsyncSession) -> None:
-        account = await lock_visible_account(session, ctx.viewer, account_uuid, ["accountId"])
+        account = await lock_account(
+            session, ctx.viewer, account_uuid, ["accountId"], need_edit=False
+        )
         user = await live_user(session, ctx.viewer.firm_id, user_uuid)
         if account.status != AccountStatus.ACTIVE:
             raise fail(
@@ -136,7 +138,9 @@ async def unassign_team_member(ctx: Context, *, account_id: str, user_id: str) -
     user_uuid = parse_id(user_id, "User", ["userId"], "user")
 
     async def work(session: AsyncSession) -> None:
-        account = await lock_visible_account(session, ctx.viewer, account_uuid, ["accountId"])
+        account = await lock_account(
+            session, ctx.viewer, account_uuid, ["accountId"], need_edit=False
+        )
         user = await live_user(session, ctx.viewer.firm_id, user_uuid)
         member = await session.get(models.AccountTeamMember, (account.firm_id, account.id, user.id))
         if member is None:
