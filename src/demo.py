@@ -10,7 +10,16 @@ from clientgraph.db import models
 from clientgraph.db.engine import Database
 from clientgraph.db.rows import AccountRow, UserRow
 from clientgraph.ids import encode_id
-from clientgraph.resolvers import accounts, contacts, custom_fields, firms, owners, teams, users
+from clientgraph.resolvers import (
+    accounts,
+    contacts,
+    custom_fields,
+    firms,
+    owners,
+    portal,
+    teams,
+    users,
+)
 from clientgraph.resolvers.contacts import LinkSpec
 from clientgraph.resolvers.context import Context, PageLimits
 from clientgraph.resolvers.enums import (
@@ -177,7 +186,7 @@ async def _register(ctx: Context, created: list[AccountRow], staff: list[UserRow
             links=links,
         )
         if contact is not None and index == 0:
-            await contacts.invite_contact(ctx, contact_id=encode_id("Contact", contact.id))
+            await portal.invite_contact(ctx, contact_id=encode_id("Contact", contact.id))
     for index in range(len(created)):
         member = staff[index % len(staff)]
         await teams.assign_team_member(

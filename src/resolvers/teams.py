@@ -4,21 +4,18 @@ client, is notified of every assignment and unassignment."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
-from typing import Any
 
 from clientgraph.db import models
-from clientgraph.db.queries import select_rows
-from clientgraph.db.rows import AccountRow, NotificationRow
+from clientgraph.db.rows import AccountRow
 from clientgraph.resolvers import history
 from clientgraph.resolvers.context import Context
 from clientgraph.resolvers.enums import AccountStatus, Permission, UserErrorCode
-from clientgraph.resolvers.errors import UserErrors, fail
+from clientgraph.resolvers.errors import fail
 from clientgraph.resolvers.guards import lock_account
-from clientgraph.resolvers.inputs import not_found, not_found_error, parse_id
-from clientgraph.resolvers.pagination import Page, PageRequest, paginate
+from clientgraph.resolvers.inputs import not_found, parse_id
+from clientgraph.resolvers.notifications import notify
 from clientgraph.resolvers.policy import Viewer, require
-from sqlalchemy import Select, delete, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
@@ -60,21 +57,6 @@ async def leave_all_teams(session: AsyncSession, viewer: Viewer, user: models.Us
             "account.team_member_removed",
             history.Change("teamMember", user.name, None),
         )
-
-
-def notify(
-    session: AsyncSession, user: models.User, kind: str, message: str, account: models.Account
-) -> None:
-    session.add(
-        models.Notification(
-            firm_id=user.firm_id,
-            user_id=user.id,
-            kind=kind,
-            message=message,
-            account_id=account.id,
-            created_at=models.utcnow(),
-        )
-    )
 
 
 def _record(
@@ -165,69 +147,3 @@ async def unassign_team_member(ctx: Context, *, account_id: str, user_id: str) -
 
     await ctx.write(work)
     return await ctx.loaders.account.load(account_uuid)
-
-
-def _own_notifications(viewer: Viewer) -> Select[Any]:
-    notification = models.Notification
-    return select_rows(NotificationRow).where(
-        notification.firm_id == viewer.firm_id, notification.user_id == viewer.user_id
-    )
-
-
-async def notifications(
-    ctx: Context, *, unread_only: bool, page: PageRequest
-) -> Page[NotificationRow]:
-    """The caller's notifications, newest first."""
-    notification = models.Notification
-    query = _own_notifications(ctx.viewer)
-    if unread_only:
-        query = query.where(notification.read_at.is_(None))
-    return await paginate(
-        ctx,
-        query,
-        [notification.created_at, notification.id],
-        descending=True,
-        request=page,
-        row_type=NotificationRow,
-    )
-
-
-async def mark_notifications_read(ctx: Context, *, ids: Sequence[str]) -> list[NotificationRow]:
-    """Mark the caller's own notifications read; any other id is NOT_FOUND and nothing changes."""
-    parsed = [
-        parse_id(value, "Notification", ["ids", str(index)], "notification")
-        for index, value in enumerate(ids)
-    ]
-    notification = models.Notification
-
-    async def work(session: AsyncSession) -> None:
-        own = set(
-            await session.scalars(
-                select(notification.id).where(
-                    notification.firm_id == ctx.viewer.firm_id,
-                    notification.user_id == ctx.viewer.user_id,
-                    notification.id.in_(parsed),
-                )
-            )
-        )
-        missing = [
-            not_found_error(["ids", str(index)], "notification")
-            for index, key in enumerate(parsed)
-            if key not in own
-        ]
-        if missing:
-            raise UserErrors(missing)
-        await session.execute(
-            update(notification)
-            .where(
-                notification.firm_id == ctx.viewer.firm_id,
-                notification.id.in_(parsed),
-                notification.read_at.is_(None),
-            )
-            .values(read_at=models.utcnow())
-        )
-
-    await ctx.write(work)
-    rows = await ctx.rows(_own_notifications(ctx.viewer).where(notification.id.in_(parsed)))
-    by_id = {row.id: NotificationRow(*row) for row in rows}
-    return [by_id[key] for key in dict.fromkeys(parsed)]

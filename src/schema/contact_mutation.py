@@ -6,7 +6,7 @@ from typing import Any
 
 import strawberry
 from clientgraph.ids import encode_id
-from clientgraph.resolvers import contacts
+from clientgraph.resolvers import contacts, portal
 from clientgraph.resolvers.contacts import CONTACT_FIELDS, LinkSpec
 from clientgraph.schema.inputs import (
     CreateContactInput,
@@ -122,7 +122,7 @@ class ContactMutation:
     async def invite_contact(self, info: Info, input: InviteContactInput) -> InviteContactPayload:
         return await respond(
             InviteContactPayload,
-            contacts.invite_contact(info.context, contact_id=str(input.contact_id)),
+            portal.invite_contact(info.context, contact_id=str(input.contact_id)),
             _contact,
         )
 
@@ -132,6 +132,6 @@ class ContactMutation:
     ) -> RevokePortalAccessPayload:
         return await respond(
             RevokePortalAccessPayload,
-            contacts.revoke_portal_access(info.context, contact_id=str(input.contact_id)),
+            portal.revoke_portal_access(info.context, contact_id=str(input.contact_id)),
             _contact,
         )

@@ -7,7 +7,7 @@ from typing import Any
 
 import strawberry
 from clientgraph.ids import encode_id
-from clientgraph.resolvers import accounts, custom_fields, teams
+from clientgraph.resolvers import accounts, custom_fields, notifications, teams
 from clientgraph.resolvers.custom_fields import ValueInput
 from clientgraph.resolvers.enums import AccountStatus, CustomFieldEntity
 from clientgraph.schema.inputs import (
@@ -148,6 +148,6 @@ class RegisterMutation:
     ) -> MarkNotificationsReadPayload:
         return await respond(
             MarkNotificationsReadPayload,
-            teams.mark_notifications_read(info.context, ids=[str(i) for i in input.ids]),
+            notifications.mark_notifications_read(info.context, ids=[str(i) for i in input.ids]),
             lambda rows: {"notifications": [Notification.from_row(row) for row in rows]},
         )

@@ -22,7 +22,7 @@ from clientgraph.db.rows import (
     UserRow,
 )
 from clientgraph.resolvers import accounts as account_resolvers
-from clientgraph.resolvers import history, teams
+from clientgraph.resolvers import history, notifications
 from clientgraph.resolvers.contacts import full_name, role_names
 from clientgraph.resolvers.context import Context
 from clientgraph.resolvers.pagination import PageRequest
@@ -431,7 +431,7 @@ class Viewer:
         after: str | None = None,
         unread_only: bool | None = None,
     ) -> Connection[Notification]:
-        page = await teams.notifications(
+        page = await notifications.notifications(
             info.context,
             unread_only=bool(unread_only),
             page=PageRequest(first=first, after=after),

@@ -1,0 +1,98 @@
+"""A user's notifications (seed 003: a user is told when assigned to or taken off a client)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from clientgraph.db import models
+from clientgraph.db.queries import select_rows
+from clientgraph.db.rows import NotificationRow
+from clientgraph.resolvers.context import Context
+from clientgraph.resolvers.errors import UserErrors
+from clientgraph.resolvers.inputs import not_found_error, parse_id
+from clientgraph.resolvers.pagination import Page, PageRequest, paginate
+from clientgraph.resolvers.policy import Viewer
+from sqlalchemy import Select, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+def notify(
+    session: AsyncSession, user: models.User, kind: str, message: str, account: models.Account
+) -> None:
+    session.add(
+        models.Notification(
+            firm_id=user.firm_id,
+            user_id=user.id,
+            kind=kind,
+            message=message,
+            account_id=account.id,
+            created_at=models.utcnow(),
+        )
+    )
+
+
+def _own_notifications(viewer: Viewer) -> Select[Any]:
+    notification = models.Notification
+    return select_rows(NotificationRow).where(
+        notification.firm_id == viewer.firm_id, notification.user_id == viewer.user_id
+    )
+
+
+async def notifications(
+    ctx: Context, *, unread_only: bool, page: PageRequest
+) -> Page[NotificationRow]:
+    """The caller's notifications, newest first."""
+    notification = models.Notification
+    query = _own_notifications(ctx.viewer)
+    if unread_only:
+        query = query.where(notification.read_at.is_(None))
+    return await paginate(
+        ctx,
+        query,
+        [notification.created_at, notification.id],
+        descending=True,
+        request=page,
+        row_type=NotificationRow,
+    )
+
+
+async def mark_notifications_read(ctx: Context, *, ids: Sequence[str]) -> list[NotificationRow]:
+    """Mark the caller's own notifications read; any other id is NOT_FOUND and nothing changes."""
+    parsed = [
+        parse_id(value, "Notification", ["ids", str(index)], "notification")
+        for index, value in enumerate(ids)
+    ]
+    notification = models.Notification
+
+    async def work(session: AsyncSession) -> None:
+        own = set(
+            await session.scalars(
+                select(notification.id).where(
+                    notification.firm_id == ctx.viewer.firm_id,
+                    notification.user_id == ctx.viewer.user_id,
+                    notification.id.in_(parsed),
+                )
+            )
+        )
+        missing = [
+            not_found_error(["ids", str(index)], "notification")
+            for index, key in enumerate(parsed)
+            if key not in own
+        ]
+        if missing:
+            raise UserErrors(missing)
+        await session.execute(
+            update(notification)
+            .where(
+                notification.firm_id == ctx.viewer.firm_id,
+                notification.id.in_(parsed),
+                notification.read_at.is_(None),
+            )
+            .values(read_at=models.utcnow())
+        )
+
+    await ctx.write(work)
+    rows = await ctx.rows(_own_notifications(ctx.viewer).where(notification.id.in_(parsed)))
+    by_id = {row.id: NotificationRow(*row) for row in rows}
+    return [by_id[key] for key in dict.fromkeys(parsed)]
