@@ -624,7 +624,10 @@ async def test_an_unassigned_user_no_longer_sees_the_account_in_their_notificati
         ("account.unassigned", None),
         ("account.assigned", None),
     ]
-    assert all("Acme Industries" in n["message"] for n in found)
+    assert [n["message"] for n in found] == [
+        "You are no longer assigned to an account you cannot see.",
+        "You were assigned to an account you cannot see.",
+    ]
 
 
 async def test_unassigning_a_user_who_is_not_on_the_team_is_not_linked(api: Api) -> None:
@@ -1643,3 +1646,31 @@ async def test_unread_only_null_means_every_notification(api: Api) -> None:
     )
 
     assert data["viewer"]["notifications"]["totalCount"] == 1
+
+
+NOTIFICATION_TEXTS = "{ viewer { notifications { nodes { message account { name } } } } }"
+
+
+async def test_a_notification_does_not_name_an_account_its_reader_cannot_see(api: Api) -> None:
+    account = await api.create_account("Hidden Secret AB")
+    user_id, token = await api.staff()
+    await api.ok("assignTeamMember", {"accountId": account["id"], "userId": user_id})
+
+    data = await api.data(NOTIFICATION_TEXTS, token=token)
+
+    assert data["viewer"]["notifications"]["nodes"] == [
+        {"message": "You were assigned to an account you cannot see.", "account": None}
+    ]
+
+
+async def test_a_notification_names_the_account_as_it_is_called_now(api: Api) -> None:
+    account = await api.create_account("Old Name AB")
+    user_id, token = await api.staff("VIEW_ASSIGNED_ACCOUNTS")
+    await api.ok("assignTeamMember", {"accountId": account["id"], "userId": user_id})
+    await api.ok("updateAccount", {"accountId": account["id"], "name": "New Name AB"})
+
+    data = await api.data(NOTIFICATION_TEXTS, token=token)
+
+    assert data["viewer"]["notifications"]["nodes"] == [
+        {"message": "You were assigned to New Name AB.", "account": {"name": "New Name AB"}}
+    ]

@@ -344,3 +344,22 @@ async def test_an_id_of_another_type_is_not_found_on_account_id(api: Api) -> Non
 async def test_a_malformed_account_id_reads_as_null(api: Api) -> None:
     assert await api.data(ACCOUNT, {"id": "nope"}) == {"account": None}
     assert await api.data(NODE, {"id": "nope"}) == {"node": None}
+
+
+async def test_an_assigned_only_user_may_order_their_accounts_by_owner_name(api: Api) -> None:
+    await api.create_account("Not mine")
+    mine = await api.create_account("Mine")
+    staff_id, token = await api.staff("VIEW_ASSIGNED_ACCOUNTS")
+    await api.enable_ownership()
+    entry = await api.add_owner(user_id=staff_id)
+    await api.ok("assignClientOwner", {"accountId": mine["id"], "ownerId": entry})
+
+    data = await api.data(
+        "{ accounts(orderBy: {field: OWNER_NAME, direction: ASC}, filter: {ownedByMe: true}) "
+        "{ totalCount nodes { name } } "
+        "all: accounts(orderBy: {field: OWNER_NAME, direction: DESC}) { nodes { name } } }",
+        token=token,
+    )
+
+    assert data["accounts"] == {"totalCount": 1, "nodes": [{"name": "Mine"}]}
+    assert data["all"]["nodes"] == [{"name": "Mine"}]

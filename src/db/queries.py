@@ -19,6 +19,7 @@ from clientgraph.db.rows import (
     UserRow,
 )
 from sqlalchemy import ColumnElement, Row, Select, exists, or_, select
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql.expression import ColumnClause
 
 RowT = TypeVar("RowT")
@@ -61,15 +62,18 @@ def assigned_to(user_id: uuid.UUID, account: Any = models.Account) -> ColumnElem
     """An account is assigned to a user who is on its team or whose address-book entry owns it.
 
     `account` may be an alias, for use inside a subquery of a query that joins accounts too.
+    The subqueries use aliases of their own tables, so that a query joining those tables (the
+    OWNER_NAME order joins client_owners) does not correlate them away.
     """
+    member, owner = aliased(models.AccountTeamMember), aliased(models.ClientOwner)
     on_team = exists().where(
-        models.AccountTeamMember.firm_id == account.firm_id,
-        models.AccountTeamMember.account_id == account.id,
-        models.AccountTeamMember.user_id == user_id,
+        member.firm_id == account.firm_id,
+        member.account_id == account.id,
+        member.user_id == user_id,
     )
     owns = exists().where(
-        models.ClientOwner.firm_id == account.firm_id,
-        models.ClientOwner.id == account.owner_id,
-        models.ClientOwner.user_id == user_id,
+        owner.firm_id == account.firm_id,
+        owner.id == account.owner_id,
+        owner.user_id == user_id,
     )
     return or_(on_team, owns)

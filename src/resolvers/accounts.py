@@ -51,6 +51,7 @@ from clientgraph.resolvers.pagination import (
 from clientgraph.resolvers.policy import Viewer, require, require_admin, visible_accounts
 from sqlalchemy import ColumnElement, Select, and_, delete, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 ACCOUNT_NAME_MAX_LENGTH = 300
 CUSTOMER_NUMBER_MAX_LENGTH = 100
@@ -85,11 +86,12 @@ def _owner_criteria(viewer: Viewer, spec: AccountFilter) -> list[ColumnElement[b
         ids = [decode_id(value, "ClientOwner") for value in spec.owner_ids]
         criteria.append(account.owner_id.in_([owner_id for owner_id in ids if owner_id]))
     if spec.owned_by_me:
+        own_entry = aliased(models.ClientOwner)
         criteria.append(
             exists().where(
-                models.ClientOwner.firm_id == account.firm_id,
-                models.ClientOwner.id == account.owner_id,
-                models.ClientOwner.user_id == viewer.user_id,
+                own_entry.firm_id == account.firm_id,
+                own_entry.id == account.owner_id,
+                own_entry.user_id == viewer.user_id,
             )
         )
     if spec.unowned:

@@ -16,16 +16,26 @@ from clientgraph.resolvers.policy import Viewer
 from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+MESSAGES = {
+    "account.assigned": "You were assigned to {account}.",
+    "account.unassigned": "You are no longer assigned to {account}.",
+}
+HIDDEN_ACCOUNT = "an account you cannot see"
 
-def notify(
-    session: AsyncSession, user: models.User, kind: str, message: str, account: models.Account
-) -> None:
+
+def message(kind: str, account_name: str | None) -> str:
+    """The text of a notification, naming its account only to a reader who may see it; the
+    name is read when the notification is, so a renamed account shows its new name."""
+    return MESSAGES[kind].format(account=account_name or HIDDEN_ACCOUNT)
+
+
+def notify(session: AsyncSession, user: models.User, kind: str, account: models.Account) -> None:
     session.add(
         models.Notification(
             firm_id=user.firm_id,
             user_id=user.id,
             kind=kind,
-            message=message,
+            message=message(kind, account.name),
             account_id=account.id,
             created_at=models.utcnow(),
         )

@@ -108,7 +108,7 @@ async def assign_team_member(ctx: Context, *, account_id: str, user_id: str) -> 
             "account.team_member_added",
             history.Change("teamMember", None, user.name),
         )
-        notify(session, user, "account.assigned", f"You were assigned to {account.name}.", account)
+        notify(session, user, "account.assigned", account)
 
     await ctx.write(work)
     return await ctx.loaders.account.load(account_uuid)
@@ -137,13 +137,7 @@ async def unassign_team_member(ctx: Context, *, account_id: str, user_id: str) -
             "account.team_member_removed",
             history.Change("teamMember", user.name, None),
         )
-        notify(
-            session,
-            user,
-            "account.unassigned",
-            f"You are no longer assigned to {account.name}.",
-            account,
-        )
+        notify(session, user, "account.unassigned", account)
 
     await ctx.write(work)
     return await ctx.loaders.account.load(account_uuid)

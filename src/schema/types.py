@@ -371,7 +371,6 @@ class Account(relay.Node):
 class Notification(relay.Node):
     id: relay.NodeID[str]
     kind: str = strawberry.field(description="account.assigned or account.unassigned.")
-    message: str
     created_at: datetime
     read_at: datetime | None
     row: strawberry.Private[NotificationRow]
@@ -381,11 +380,19 @@ class Notification(relay.Node):
         return cls(
             id=str(row.id),
             kind=row.kind,
-            message=row.message,
             created_at=row.created_at,
             read_at=row.read_at,
             row=row,
         )
+
+    @strawberry.field(description="Names the account only if you may see it.")
+    async def message(self, info: Info) -> str:
+        if self.row.kind not in notifications.MESSAGES:
+            return self.row.message
+        account = await load_optional(
+            info.context.loaders.account, self.row.account_id, lambda row: row
+        )
+        return notifications.message(self.row.kind, account.name if account else None)
 
     @strawberry.field(description="The account it is about, if it still exists for you.")
     async def account(self, info: Info) -> Account | None:
