@@ -60,10 +60,13 @@ def bearer_token(authorization: str | None) -> str:
 
 async def viewer_for_token(session: AsyncSession, secret: str, token: str) -> Viewer:
     """The caller behind a user token or a partner API key."""
-    owner = await key_owner(session, token)
-    if owner is None and parse_key(token) is not None:
-        raise InvalidToken("unknown or revoked API key")
-    user_id, firm_id = owner if owner is not None else read_token(secret, token)
+    if parse_key(token) is None:
+        user_id, firm_id = read_token(secret, token)
+    else:
+        owner = await key_owner(session, token)
+        if owner is None:
+            raise InvalidToken("unknown or revoked API key")
+        user_id, firm_id = owner
     return await load_viewer(session, user_id, firm_id)
 
 

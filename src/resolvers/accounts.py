@@ -309,6 +309,7 @@ async def create_account(
             updated_at=now,
         )
         session.add(account)
+        history.created(session, account)
         await flush_unique(session, "customer_number", _taken)
         await replace_tags(session, account, clean_tag_list)
         values = {
@@ -326,7 +327,6 @@ async def create_account(
             action="account.created",
             changes=history.changes_between({}, values),
         )
-        new_contacts: list[models.Contact] = []
         for index, (contact_uuid, clean_contact_fields, description) in enumerate(prepared):
             path = ["contacts", str(index)]
             if contact_uuid is not None:
@@ -336,13 +336,9 @@ async def create_account(
             else:
                 assert clean_contact_fields is not None
                 contact = await new_contact(session, ctx.viewer, clean_contact_fields)
-                new_contacts.append(contact)
             await add_link(
                 session, ctx.viewer, account, contact, contacts[index].roles, description, path
             )
-        for created in new_contacts:
-            created.version = 1
-        account.version = 1
         return account.id
 
     new_id = await ctx.write(work)

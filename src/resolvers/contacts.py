@@ -184,6 +184,7 @@ async def new_contact(session: AsyncSession, viewer: Viewer, clean: CleanContact
         updated_at=now,
     )
     session.add(contact)
+    history.created(session, contact)
     await _store(session, contact, clean)
     history.record(
         session,
@@ -328,7 +329,6 @@ async def create_contact(
             await add_link(
                 session, ctx.viewer, account, contact, links[index].roles, descriptions[index], path
             )
-        contact.version = 1
         return contact.id
 
     return await ctx.loaders.contact.load(await ctx.write(work))
@@ -401,12 +401,21 @@ async def _lock_links_accounts(
     return [account for account, _ in found]
 
 
-async def _contact_count(session: AsyncSession, account: models.Account) -> int:
+async def _contact_counts(
+    session: AsyncSession, accounts: list[models.Account]
+) -> dict[uuid.UUID, int]:
+    """How many contacts each account has, in one statement."""
     link = models.AccountContact
-    query = select(func.count()).where(
-        link.firm_id == account.firm_id, link.account_id == account.id
+    query = (
+        select(link.account_id, func.count())
+        .where(
+            link.firm_id == accounts[0].firm_id,
+            link.account_id.in_([account.id for account in accounts]),
+        )
+        .group_by(link.account_id)
     )
-    return int((await session.execute(query)).scalar_one())
+    counts = {key: int(count) for key, count in (await session.execute(query)).all()}
+    return {account.id: counts.get(account.id, 0) for account in accounts}
 
 
 def _last_contact(field_path: list[str], account: models.Account) -> UserErrors:
@@ -423,9 +432,12 @@ async def delete_contact(ctx: Context, *, contact_id: str) -> uuid.UUID:
 
     async def work(session: AsyncSession) -> None:
         contact = await lock_contact(session, ctx.viewer, contact_uuid, ["contactId"])
-        for account in await _lock_links_accounts(session, ctx.viewer, contact):
-            if await _contact_count(session, account) <= 1:
+        accounts = await _lock_links_accounts(session, ctx.viewer, contact)
+        counts = await _contact_counts(session, accounts) if accounts else {}
+        for account in accounts:
+            if counts[account.id] <= 1:
                 raise _last_contact(["contactId"], account)
+        for account in accounts:
             history.record_change(
                 session,
                 ctx.viewer,
@@ -533,7 +545,7 @@ async def unlink_contact(ctx: Context, *, account_id: str, contact_id: str) -> A
 
     async def work(session: AsyncSession) -> None:
         account, contact, link = await _lock_link(session, ctx.viewer, account_uuid, contact_uuid)
-        if await _contact_count(session, account) <= 1:
+        if (await _contact_counts(session, [account]))[account.id] <= 1:
             raise _last_contact(["contactId"], account)
         before = {"roles": roles_of(link) or None, "description": link.description}
         await session.delete(link)

@@ -85,6 +85,16 @@ def record(
     )
 
 
+def _versioned(session: AsyncSession) -> set[uuid.UUID]:
+    """Ids whose version this transaction has already set (each write has a fresh session)."""
+    return session.info.setdefault("versioned", set())
+
+
+def created(session: AsyncSession, subject: models.Account | models.Contact) -> None:
+    """A new account or contact starts at version 1, whatever else its mutation records."""
+    _versioned(session).add(subject.id)
+
+
 def record_change(
     session: AsyncSession,
     viewer: Viewer,
@@ -93,9 +103,12 @@ def record_change(
     changes: list[Change],
     related_id: uuid.UUID | None = None,
 ) -> None:
-    """A change of an account or contact: its version and update time move, and the change is
-    recorded on its history."""
-    subject.version += 1
+    """A change of an account or contact: its version moves (once per mutation, and not at all
+    for one the mutation created), its update time moves, and the change is recorded."""
+    versioned = _versioned(session)
+    if subject.id not in versioned:
+        subject.version += 1
+        versioned.add(subject.id)
     subject.updated_at = models.utcnow()
     record(
         session,

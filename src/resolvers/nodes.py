@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from clientgraph.db import models
 from clientgraph.db.queries import select_rows, to_row
@@ -11,44 +11,31 @@ from clientgraph.ids import decode_any_id
 from clientgraph.resolvers.context import Context
 from clientgraph.resolvers.history import named_accounts_visible
 
+RowT = TypeVar("RowT")
+
+
+async def _one(ctx: Context, row_type: type[RowT], *criteria: Any) -> RowT | None:
+    """The row matching `criteria`, for the few node types no list batches."""
+    found = await ctx.rows(select_rows(row_type).where(*criteria))
+    return to_row(row_type, found[0]) if found else None
+
 
 async def _audit_event(ctx: Context, event_id: Any) -> AuditEventRow | None:
     event = models.AuditEvent
-    found = await ctx.rows(
-        select_rows(AuditEventRow).where(
-            event.firm_id == ctx.viewer.firm_id,
-            event.id == event_id,
-            named_accounts_visible(ctx.viewer),
-        )
+    row = await _one(
+        ctx,
+        AuditEventRow,
+        event.firm_id == ctx.viewer.firm_id,
+        event.id == event_id,
+        named_accounts_visible(ctx.viewer),
     )
-    if not found:
+    if row is None:
         return None
-    row = to_row(AuditEventRow, found[0])
     if row.subject_type == "account":
         return row if await ctx.loaders.account.load(row.subject_id) else None
     if row.subject_type == "contact":
         return row if await ctx.loaders.contact.load(row.subject_id) else None
     return row if ctx.viewer.is_admin else None
-
-
-async def _notification(ctx: Context, notification_id: Any) -> NotificationRow | None:
-    notification = models.Notification
-    found = await ctx.rows(
-        select_rows(NotificationRow).where(
-            notification.firm_id == ctx.viewer.firm_id,
-            notification.user_id == ctx.viewer.user_id,
-            notification.id == notification_id,
-        )
-    )
-    return to_row(NotificationRow, found[0]) if found else None
-
-
-async def _api_key(ctx: Context, key_id: Any) -> ApiKeyRow | None:
-    key = models.ApiKey
-    found = await ctx.rows(
-        select_rows(ApiKeyRow).where(key.firm_id == ctx.viewer.firm_id, key.id == key_id)
-    )
-    return to_row(ApiKeyRow, found[0]) if found else None
 
 
 async def node_row(ctx: Context, global_id: str) -> tuple[str, Any] | None:
@@ -74,7 +61,17 @@ async def node_row(ctx: Context, global_id: str) -> tuple[str, Any] | None:
         case "AuditEvent":
             row = await _audit_event(ctx, key)
         case "Notification":
-            row = await _notification(ctx, key)
+            notification = models.Notification
+            row = await _one(
+                ctx,
+                NotificationRow,
+                notification.firm_id == ctx.viewer.firm_id,
+                notification.user_id == ctx.viewer.user_id,
+                notification.id == key,
+            )
         case "ApiKey" if ctx.viewer.is_admin:
-            row = await _api_key(ctx, key)
+            api_key = models.ApiKey
+            row = await _one(
+                ctx, ApiKeyRow, api_key.firm_id == ctx.viewer.firm_id, api_key.id == key
+            )
     return (type_name, row) if row is not None else None
