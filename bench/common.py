@@ -45,10 +45,8 @@ def database_url() -> str:
     return f"sqlite+aiosqlite:///{Path(directory) / 'bench.db'}"
 
 
-async def seeded_client(url: str, accounts: int) -> tuple[httpx.AsyncClient, Database, str]:
-    """An HTTP client on the app, the database, and an admin token for a seeded firm."""
-    await asyncio.to_thread(upgrade, url)
-    db = Database(url, pool_size=20)
+async def seed_firm(db: Database, accounts: int) -> tuple[uuid.UUID, uuid.UUID]:
+    """A new firm of `accounts` accounts on a migrated database: (firm id, admin user id)."""
     firm_id, admin_id = await create_firm(
         db,
         name=f"Bench {uuid.uuid4().hex[:6]}",
@@ -110,6 +108,14 @@ async def seeded_client(url: str, accounts: int) -> tuple[httpx.AsyncClient, Dat
     if db.dialect == "postgresql":
         async with db.engine.connect() as connection:
             await connection.execute(text("ANALYZE"))
+    return firm_id, admin_id
+
+
+async def seeded_client(url: str, accounts: int) -> tuple[httpx.AsyncClient, Database, str]:
+    """An HTTP client on the app, the database, and an admin token for a seeded firm."""
+    await asyncio.to_thread(upgrade, url)
+    db = Database(url, pool_size=20)
+    firm_id, admin_id = await seed_firm(db, accounts)
     app = create_app(Settings(database_url=url, secret=SECRET), db)
     client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench")
     token = issue_token(SECRET, user_id=admin_id, firm_id=firm_id, ttl_seconds=3600)

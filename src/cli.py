@@ -91,6 +91,10 @@ def serve(args: argparse.Namespace) -> None:
     upgrade(settings.database_url)
     if args.demo:
         asyncio.run(_demo(settings))
+    if settings.tracemalloc:
+        from clientgraph.diagnostics import trace_allocations
+
+        trace_allocations(settings.tracemalloc)
     uvicorn.run(
         "clientgraph.app:create_app",
         factory=True,

@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1024 * 1024, gt=0)
     max_page_size: int = Field(default=100, gt=0)
     default_page_size: int = Field(default=50, gt=0)
+    tracemalloc: int = Field(default=0, ge=0)
+    """Frames per traced allocation; above 0, SIGUSR1 logs what grew (clientgraph.diagnostics)."""
 
     def signing_secret(self) -> str:
         """`CLIENTGRAPH_SECRET`, or for an embedded SQLite file a key kept beside it.
