@@ -114,6 +114,9 @@ async def drive(
 ) -> tuple[list[Sample], Traffic]:
     ids = await account_ids(server.base_url, token)
     traffic = Traffic(token, ids, random.Random(args.seed))
+    for item in args.mix:
+        kind, _, weight = item.partition("=")
+        traffic.makers[kind] = (int(weight), traffic.makers[kind][1])
     duration, warmup = args.minutes * 60, args.warmup_minutes * 60
     samples = [take_sample(server.pid, 0.0, 0)]
     print(f"{'t (s)':>7} {'RSS MiB':>8} {'threads':>7} {'requests':>9} {'req/s':>6} {'load1':>6}")
@@ -266,6 +269,13 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--interval", type=float, default=5.0, help="seconds between samples")
     parser.add_argument("--accounts", type=int, default=500)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--mix",
+        action="append",
+        default=[],
+        metavar="KIND=WEIGHT",
+        help="change the weight of a kind of request in bench/traffic.py, e.g. failing=50",
+    )
     parser.add_argument("--tracemalloc", type=int, default=0, metavar="FRAMES")
     parser.add_argument(
         "--server-env",

@@ -1,7 +1,8 @@
 """Mixed traffic against a running server, as a busy and partly hostile internet sends it:
 queries of many shapes where every document is new (fresh operation names and aliases, so no
 per-document cache ever sees the same text twice), searches, lookups of varying numbers of ids,
-cursor paging, mutations, malformed requests and requests without a valid token."""
+cursor paging, mutations, queries whose one failing field cancels the rest, malformed requests
+and requests without a valid token."""
 
 from __future__ import annotations
 
@@ -82,6 +83,7 @@ class Traffic:
             "lookup": (10, self.lookup),
             "paging": (10, self.paging),
             "mutation": (10, self.mutation),
+            "failing": (8, self.failing),
             "bad_request": (13, self.bad_request),
             "unauthenticated": (12, self.unauthenticated),
         }
@@ -244,6 +246,24 @@ class Traffic:
                 "variables": {"input": {"contactId": contact_id}},
             },
         )
+
+    async def failing(self, client: httpx.AsyncClient) -> None:
+        """A root field that fails (page too large, forged cursor, unknown id) while its
+        siblings are still loading: the executor cancels them mid-flight."""
+        name = self._name("Failing")
+        failure = self.rng.choice(
+            (
+                "contacts(first: 5000) { totalCount }",
+                'accounts(first: 5, after: "bm90IGEgY3Vyc29y") { totalCount }',
+                'account(id: "QWNjb3VudDpub3BlCg==") { name }',
+            )
+        )
+        query = (
+            f"query {name} {{ slow: accounts(first: 50) {{ totalCount nodes {{ name tags "
+            f"owner {{ name }} contacts {{ contact {{ fullName emails }} }} "
+            f"relatedAccounts {{ name }} }} }} {name}: {failure} }}"
+        )
+        await self.post(client, {"query": query})
 
     async def bad_request(self, client: httpx.AsyncClient) -> None:
         """Syntax and validation errors in new documents, wrong variables, too deep, not JSON,
