@@ -159,3 +159,16 @@ async def _nested_statements(db: Database, owners: int) -> int:
 
 async def test_nested_connections_load_their_first_pages_in_batches(database: Database) -> None:
     assert await _nested_statements(database, 2) == await _nested_statements(database, 6)
+
+
+async def test_batches_of_any_size_send_the_same_statement_texts(api: Api) -> None:
+    """Every pooled connection caches a prepared statement per SQL text: a text per batch
+    size would fill those caches with copies of one query and keep re-preparing them."""
+    await _firm_with_accounts(api, 12)
+    texts_by_size: dict[int, set[str]] = {}
+    for size in (1, 2, 7, 12):
+        with count_statements(api.db) as statements:
+            await api.data(DASHBOARD, {"first": size})
+        texts_by_size[size] = set(statements)
+
+    assert all(texts == texts_by_size[1] for texts in texts_by_size.values()), texts_by_size

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 from clientgraph.db import models
+from clientgraph.db.one_of import one_of
 from clientgraph.db.queries import columns_of, select_rows, to_row
 from clientgraph.db.rows import (
     AccountContactRow,
@@ -95,34 +96,34 @@ class Loaders:
         live_users = (user.firm_id == firm_id) & user.deleted_at.is_(None)
 
         self.firm = _single(
-            run, lambda ids: select_rows(FirmRow).where(models.Firm.id.in_(ids)), FirmRow
+            run, lambda ids: select_rows(FirmRow).where(one_of(models.Firm.id, ids)), FirmRow
         )
         self.user = _single(
             run,
-            lambda ids: select_rows(UserRow).where(user.firm_id == firm_id, user.id.in_(ids)),
+            lambda ids: select_rows(UserRow).where(user.firm_id == firm_id, one_of(user.id, ids)),
             UserRow,
         )
         self.owner = _single(
             run,
             lambda ids: select_rows(ClientOwnerRow).where(
-                owner.firm_id == firm_id, owner.id.in_(ids)
+                owner.firm_id == firm_id, one_of(owner.id, ids)
             ),
             ClientOwnerRow,
         )
         self.account = _single(
             run,
-            lambda ids: select_rows(AccountRow).where(visible_accounts, account.id.in_(ids)),
+            lambda ids: select_rows(AccountRow).where(visible_accounts, one_of(account.id, ids)),
             AccountRow,
         )
         self.contact = _single(
             run,
-            lambda ids: select_rows(ContactRow).where(visible_contacts, contact.id.in_(ids)),
+            lambda ids: select_rows(ContactRow).where(visible_contacts, one_of(contact.id, ids)),
             ContactRow,
         )
         self.owner_by_user: DataLoader[uuid.UUID, list[ClientOwnerRow]] = _grouped(
             run,
             lambda ids: select(owner.user_id, *columns_of(ClientOwnerRow)).where(
-                owner.firm_id == firm_id, owner.user_id.in_(ids)
+                owner.firm_id == firm_id, one_of(owner.user_id, ids)
             ),
             lambda row: to_row(ClientOwnerRow, row, offset=1),
         )
@@ -130,7 +131,9 @@ class Loaders:
             run,
             lambda ids: (
                 select(models.AccountTag.account_id, models.AccountTag.tag)
-                .where(models.AccountTag.firm_id == firm_id, models.AccountTag.account_id.in_(ids))
+                .where(
+                    models.AccountTag.firm_id == firm_id, one_of(models.AccountTag.account_id, ids)
+                )
                 .order_by(models.AccountTag.tag)
             ),
             lambda row: row[1],
@@ -144,7 +147,7 @@ class Loaders:
                     (user.firm_id == models.AccountTeamMember.firm_id)
                     & (user.id == models.AccountTeamMember.user_id),
                 )
-                .where(live_users, models.AccountTeamMember.account_id.in_(ids))
+                .where(live_users, one_of(models.AccountTeamMember.account_id, ids))
                 .order_by(user.name_folded, user.id)
             ),
             lambda row: to_row(UserRow, row, offset=1),
@@ -163,7 +166,7 @@ class Loaders:
             lambda ids: (
                 select(link.account_id, *link_columns)
                 .join(contact, contact_join)
-                .where(link.firm_id == firm_id, link.account_id.in_(ids))
+                .where(link.firm_id == firm_id, one_of(link.account_id, ids))
                 .order_by(contact.last_name_folded, contact.first_name_folded, contact.id)
             ),
             _link_row,
@@ -174,7 +177,7 @@ class Loaders:
                 select(link.contact_id, *link_columns)
                 .join(contact, contact_join)
                 .join(account, (account.firm_id == link.firm_id) & (account.id == link.account_id))
-                .where(visible_accounts, link.contact_id.in_(ids))
+                .where(visible_accounts, one_of(link.contact_id, ids))
                 .order_by(account.name_folded, account.id)
             ),
             _link_row,
@@ -184,7 +187,8 @@ class Loaders:
             lambda ids: (
                 select(models.ContactEmail.contact_id, models.ContactEmail.email)
                 .where(
-                    models.ContactEmail.firm_id == firm_id, models.ContactEmail.contact_id.in_(ids)
+                    models.ContactEmail.firm_id == firm_id,
+                    one_of(models.ContactEmail.contact_id, ids),
                 )
                 .order_by(models.ContactEmail.position)
             ),
@@ -194,7 +198,7 @@ class Loaders:
             run,
             lambda ids: (
                 select(account.owner_id, func.count())
-                .where(visible_accounts, account.owner_id.in_(ids))
+                .where(visible_accounts, one_of(account.owner_id, ids))
                 .group_by(account.owner_id)
             ),
             lambda row: row[1],
@@ -210,7 +214,7 @@ class Loaders:
                     & (other_link.contact_id == link.contact_id)
                     & (other_link.account_id != link.account_id),
                 )
-                .where(link.firm_id == firm_id, link.account_id.in_(ids))
+                .where(link.firm_id == firm_id, one_of(link.account_id, ids))
                 .distinct()
                 .subquery()
             )
@@ -229,7 +233,7 @@ class Loaders:
             run,
             lambda entities: (
                 select(definition.entity, *columns_of(CustomFieldDefinitionRow))
-                .where(definition.firm_id == firm_id, definition.entity.in_(entities))
+                .where(definition.firm_id == firm_id, one_of(definition.entity, entities))
                 .order_by(definition.label_folded, definition.key)
             ),
             lambda row: to_row(CustomFieldDefinitionRow, row, offset=1),
@@ -237,7 +241,7 @@ class Loaders:
         self.custom_values: DataLoader[uuid.UUID, list[tuple[uuid.UUID, str]]] = _grouped(
             run,
             lambda ids: select(value.subject_id, value.definition_id, value.value).where(
-                value.firm_id == firm_id, value.subject_id.in_(ids)
+                value.firm_id == firm_id, one_of(value.subject_id, ids)
             ),
             lambda row: (row[1], row[2]),
         )

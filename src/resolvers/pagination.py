@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 import orjson
+from clientgraph.db.one_of import one_of
 from clientgraph.db.queries import to_row
 from clientgraph.resolvers.context import Context
 from clientgraph.resolvers.errors import BadUserInput
@@ -218,7 +219,7 @@ async def batched_page(
     async def load_counts(parents: list[Any]) -> list[int]:
         counted = (
             query.with_only_columns(partition, func.count(), maintain_column_froms=True)
-            .where(partition.in_(parents))
+            .where(one_of(partition, parents))
             .group_by(partition)
         )
         counts = {row[0]: int(row[1]) for row in await ctx.rows(counted)}
@@ -250,7 +251,7 @@ async def _first_pages(
     rank = func.row_number().over(partition_by=partition, order_by=ordering)
     width = len(query.selected_columns)
     ranked = (
-        query.where(partition.in_(parents))
+        query.where(one_of(partition, parents))
         .add_columns(
             partition.label("cg_parent"),
             *(key.label(f"cg_key{index}") for index, key in enumerate(keys)),
