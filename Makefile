@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench schema clean
+.PHONY: run test lint bench bench-memory schema clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,13 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.statements
 	$(BIN)/python -m bench.load
+
+# RSS of a real server under mixed load, on SQLite then PostgreSQL (about 2 × MINUTES).
+MINUTES ?= 10
+POSTGRES_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
+bench-memory: $(STAMP)
+	$(BIN)/python -m bench.memory --minutes $(MINUTES)
+	$(BIN)/python -m bench.memory --minutes $(MINUTES) --database-url $(POSTGRES_URL)
 
 schema: $(STAMP)
 	$(BIN)/clientgraph export-schema > schema.graphql
