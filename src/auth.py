@@ -1,5 +1,5 @@
-"""Bearer tokens — user tokens, signed and expiring (HS256 via PyJWT), or partner API keys —
-resolved to the calling Viewer."""
+"""Bearer tokens — user tokens, signed and expiring (HS256 via PyJWT), or partner API keys
+(principals of their own, see resolvers/api_keys.py) — resolved to the calling Viewer."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import jwt
 from clientgraph.db import models
-from clientgraph.resolvers.api_keys import key_owner, parse_key
+from clientgraph.resolvers.api_keys import authenticate, parse_key
 from clientgraph.resolvers.enums import Permission, UserRole
 from clientgraph.resolvers.policy import Viewer
 from sqlalchemy import select
@@ -62,12 +62,11 @@ async def viewer_for_token(session: AsyncSession, secret: str, token: str) -> Vi
     """The caller behind a user token or a partner API key."""
     if parse_key(token) is None:
         user_id, firm_id = read_token(secret, token)
-    else:
-        owner = await key_owner(session, token)
-        if owner is None:
-            raise InvalidToken("unknown or revoked API key")
-        user_id, firm_id = owner
-    return await load_viewer(session, user_id, firm_id)
+        return await load_viewer(session, user_id, firm_id)
+    viewer = await authenticate(session, token)
+    if viewer is None:
+        raise InvalidToken("unknown, revoked or expired API key, or its creator is inactive")
+    return viewer
 
 
 async def load_viewer(session: AsyncSession, user_id: uuid.UUID, firm_id: uuid.UUID) -> Viewer:
