@@ -8,7 +8,13 @@ from datetime import UTC, datetime, timedelta
 
 import jwt
 from clientgraph.db import models
-from clientgraph.resolvers.api_keys import authenticate, parse_key
+from clientgraph.resolvers.api_keys import (
+    PresentedKey,
+    find_key,
+    mark_used,
+    parse_key,
+    viewer_of_key,
+)
 from clientgraph.resolvers.enums import Permission, UserRole
 from clientgraph.resolvers.policy import Viewer
 from sqlalchemy import select
@@ -63,14 +69,23 @@ async def viewer_for_token(session: AsyncSession, secret: str, token: str) -> Vi
     if parse_key(token) is None:
         user_id, firm_id = read_token(secret, token)
         return await load_viewer(session, user_id, firm_id)
-    viewer = await authenticate(session, token)
-    if viewer is None:
-        raise InvalidToken("unknown, revoked or expired API key, or its creator is inactive")
+    key = await find_key(session, token)
+    if key is None:
+        raise InvalidToken("unknown, revoked or expired API key")
+    viewer = await load_viewer(session, key.created_by_id, key.firm_id, key=key)
+    await mark_used(session, key)
     return viewer
 
 
-async def load_viewer(session: AsyncSession, user_id: uuid.UUID, firm_id: uuid.UUID) -> Viewer:
-    """The viewer behind a token; a deleted or deactivated user's token no longer works."""
+async def load_viewer(
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    firm_id: uuid.UUID,
+    *,
+    key: PresentedKey | None = None,
+) -> Viewer:
+    """The viewer behind a token, or behind `key` made by `user_id`; a deleted or deactivated
+    user's tokens and keys no longer work."""
     user = models.User
     found = (
         await session.execute(
@@ -83,8 +98,10 @@ async def load_viewer(session: AsyncSession, user_id: uuid.UUID, firm_id: uuid.U
         )
     ).first()
     if found is None:
-        raise InvalidToken("the token's user was deleted or deactivated")
+        raise InvalidToken("the token's user, or the key's creator, was deleted or deactivated")
     name, role, permissions = found
+    if key is not None:
+        return viewer_of_key(key, name, role, permissions)
     return Viewer(
         user_id=user_id,
         firm_id=firm_id,

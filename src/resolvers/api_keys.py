@@ -63,64 +63,78 @@ def parse_key(token: str) -> tuple[uuid.UUID, str] | None:
         return None
 
 
-async def authenticate(session: AsyncSession, token: str) -> Viewer | None:
-    """The caller behind a live key: one statement reads the key with its creator. None for
-    anything else: unknown, forged, revoked, expired, or made by a user who is gone."""
+@dataclass(frozen=True, slots=True)
+class PresentedKey:
+    """A live key a request presented; its creator is yet to be checked."""
+
+    id: uuid.UUID
+    firm_id: uuid.UUID
+    created_by_id: uuid.UUID
+    permissions: list[str]
+    last_used_at: datetime | None
+
+
+async def find_key(session: AsyncSession, token: str) -> PresentedKey | None:
+    """The key a token presents if it is unrevoked, unexpired and its secret matches; None
+    for anything else. Reads only the key's row, which names the firm (so that the caller can
+    set the firm before anything else is read)."""
     parsed = parse_key(token)
     if parsed is None:
         return None
     key_id, secret = parsed
-    key, creator = models.ApiKey, models.User
-    now = models.utcnow()
+    key = models.ApiKey
     found = (
         await session.execute(
             select(
                 key.secret_hash,
                 key.firm_id,
-                key.permissions.label("key_permissions"),
+                key.created_by_id,
+                key.permissions,
                 key.last_used_at,
-                creator.id.label("creator_id"),
-                creator.name.label("creator_name"),
-                creator.role.label("creator_role"),
-                creator.permissions.label("creator_permissions"),
-            )
-            .join(creator, (creator.firm_id == key.firm_id) & (creator.id == key.created_by_id))
-            .where(
+            ).where(
                 key.id == key_id,
                 key.revoked_at.is_(None),
-                or_(key.expires_at.is_(None), key.expires_at > now),
-                creator.deleted_at.is_(None),
-                creator.is_active.is_(True),
+                or_(key.expires_at.is_(None), key.expires_at > models.utcnow()),
             )
         )
     ).first()
     if found is None or not hmac.compare_digest(found.secret_hash, _hash(secret)):
         return None
-    if found.last_used_at is None or found.last_used_at <= now - LAST_USED_PRECISION:
-        await _mark_used(session, key_id, now)
-    return Viewer(
-        user_id=found.creator_id,
-        firm_id=found.firm_id,
-        name=found.creator_name,
-        role=UserRole(found.creator_role),
-        granted=key_permissions(
-            found.key_permissions, found.creator_role, found.creator_permissions
-        ),
-        api_key_id=key_id,
+    return PresentedKey(
+        key_id, found.firm_id, found.created_by_id, list(found.permissions), found.last_used_at
     )
 
 
-async def _mark_used(session: AsyncSession, key_id: uuid.UUID, now: datetime) -> None:
-    """Record the use in a short transaction of its own, started by the write itself (so that
-    SQLite takes its write lock by waiting, not by upgrading a read); the condition keeps
-    concurrent requests from writing it more than once."""
-    key = models.ApiKey
+def viewer_of_key(
+    key: PresentedKey, creator_name: str, creator_role: str, creator_permissions: list[str]
+) -> Viewer:
+    """The caller behind a key: its creator's identity, the key's permissions as far as the
+    creator still holds them, and no role."""
+    return Viewer(
+        user_id=key.created_by_id,
+        firm_id=key.firm_id,
+        name=creator_name,
+        role=UserRole(creator_role),
+        granted=key_permissions(key.permissions, creator_role, creator_permissions),
+        api_key_id=key.id,
+    )
+
+
+async def mark_used(session: AsyncSession, key: PresentedKey) -> None:
+    """Record that the key was used, unless that was recorded less than a minute ago: most
+    requests write nothing. The write is a short transaction of its own, started by the write
+    itself (so SQLite takes its write lock by waiting, not by upgrading a read), and its
+    condition keeps concurrent requests from recording the same minute twice."""
+    now = models.utcnow()
+    if key.last_used_at is not None and key.last_used_at > now - LAST_USED_PRECISION:
+        return
+    table = models.ApiKey
     await session.commit()
     await session.execute(
-        update(key)
+        update(table)
         .where(
-            key.id == key_id,
-            or_(key.last_used_at.is_(None), key.last_used_at <= now - LAST_USED_PRECISION),
+            table.id == key.id,
+            or_(table.last_used_at.is_(None), table.last_used_at <= now - LAST_USED_PRECISION),
         )
         .values(last_used_at=now)
         .execution_options(synchronize_session=False)
