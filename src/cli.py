@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import sys
 import uuid
+from datetime import datetime
 
 import orjson
 from clientgraph.auth import issue_token
@@ -15,7 +16,8 @@ from clientgraph.db.migrate import upgrade
 from clientgraph.db.queries import fold
 from clientgraph.ids import decode_id
 from clientgraph.resolvers.api_keys import issue_for_operator
-from clientgraph.resolvers.errors import UserErrors
+from clientgraph.resolvers.enums import Permission
+from clientgraph.resolvers.errors import Forbidden, UserErrors
 from clientgraph.resolvers.firms import create_firm
 from clientgraph.settings import Settings, get_settings
 from sqlalchemy import select
@@ -140,22 +142,48 @@ def token_command(args: argparse.Namespace) -> None:
     print(_token(settings, user.id, user.firm_id))
 
 
+def _permissions(values: list[str]) -> list[Permission]:
+    """`--permission` values, each one name or a comma-separated list of names."""
+    names = [name.strip().upper() for value in values for name in value.split(",") if name.strip()]
+    unknown = [name for name in names if name not in Permission.__members__]
+    if unknown:
+        known = ", ".join(Permission)
+        raise SystemExit(f"unknown permission {', '.join(unknown)}; known: {known}")
+    return [Permission(name) for name in names]
+
+
+def _moment(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise SystemExit(f"--expires-at {value!r} is not an ISO 8601 date and time") from None
+
+
 def create_api_key_command(args: argparse.Namespace) -> None:
     settings = get_settings()
+    permissions = _permissions(args.permission)
+    expires_at = _moment(args.expires_at)
 
     async def run() -> str:
         db = Database(settings.database_url)
         try:
-            user = await _find_user(db, args.email, args.firm)
+            creator = await _find_user(db, args.email, args.firm)
             return await issue_for_operator(
-                db, firm_id=user.firm_id, user_id=user.id, name=args.name
+                db,
+                firm_id=creator.firm_id,
+                creator_id=creator.id,
+                name=args.name,
+                permissions=permissions,
+                expires_at=expires_at,
             )
         finally:
             await db.dispose()
 
     try:
         print(asyncio.run(run()))
-    except UserErrors as error:
+    except (UserErrors, Forbidden) as error:
         raise SystemExit(f"cannot create the key: {error}") from error
 
 
@@ -190,10 +218,21 @@ def parser() -> argparse.ArgumentParser:
     token_parser.set_defaults(handler=token_command)
 
     key_parser = commands.add_parser(
-        "create-api-key", help="print a new partner API key acting as a user"
+        "create-api-key",
+        help="print a new partner API key holding the given permissions (shown once)",
     )
-    key_parser.add_argument("email")
+    key_parser.add_argument("email", help="the creating user: an owner or admin of the firm")
     key_parser.add_argument("--name", required=True, help="what the key is for")
+    key_parser.add_argument(
+        "--permission",
+        action="append",
+        required=True,
+        metavar="PERMISSION",
+        help="a right the key holds (repeat, or separate with commas); the creator must hold it",
+    )
+    key_parser.add_argument(
+        "--expires-at", help="ISO 8601 with a time zone, e.g. 2027-01-31T00:00:00Z; default never"
+    )
     key_parser.add_argument("--firm", help="the firm id, if the email is in several firms")
     key_parser.set_defaults(handler=create_api_key_command)
 

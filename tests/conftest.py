@@ -38,16 +38,17 @@ async def _postgres_reachable(url: str) -> str | None:
 
 
 @contextlib.asynccontextmanager
-async def sqlite_url() -> AsyncIterator[str]:
+async def sqlite_url(revision: str = "head") -> AsyncIterator[str]:
     with tempfile.TemporaryDirectory(prefix="clientgraph-test-") as directory:
         url = f"sqlite+aiosqlite:///{Path(directory) / 'test.db'}"
-        await asyncio.to_thread(upgrade, url)
+        await asyncio.to_thread(upgrade, url, revision)
         yield url
 
 
 @contextlib.asynccontextmanager
-async def postgresql_url() -> AsyncIterator[str]:
-    """A database of its own for this run, created on the server and dropped afterwards."""
+async def postgresql_url(revision: str = "head") -> AsyncIterator[str]:
+    """A database of its own for this run (migrated to `revision`), created on the server and
+    dropped afterwards."""
     server_url = os.environ.get("TEST_DATABASE_URL", DEFAULT_POSTGRES_URL)
     problem = await _postgres_reachable(server_url)
     if problem is not None:
@@ -60,7 +61,7 @@ async def postgresql_url() -> AsyncIterator[str]:
     await admin.execute(f'CREATE DATABASE "{name}"')
     url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
     try:
-        await asyncio.to_thread(upgrade, url)
+        await asyncio.to_thread(upgrade, url, revision)
         yield url
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -105,7 +105,8 @@ async def build_world(api: Api) -> World:
     await api.ok("assignTeamMember", {"accountId": world["account2"], "userId": me})
     notes = await api.data("{ viewer { notifications { nodes { id } } } }")
     world["notification"] = notes["viewer"]["notifications"]["nodes"][0]["id"]
-    key = await api.ok("createApiKey", {"name": "P", "userId": world["user"]}, "apiKey { id }")
+    world["me"] = me
+    key = await api.ok("createApiKey", {"name": "P", "permissions": RIGHT}, "apiKey { id }")
     world["api_key"] = key["apiKey"]["id"]
     for entity, name, kind in (("ACCOUNT", "tier", "TEXT"), ("CONTACT", "size", "NUMBER")):
         field = {"entity": entity, "key": name, "label": name.title(), "type": kind}
@@ -238,7 +239,7 @@ BASES: dict[str, dict[str, Any]] = {
         "values": [{"key": "size", "value": "42"}],
     },
     "markNotificationsRead": {"ids": ["@notification"]},
-    "createApiKey": {"name": "Partner", "userId": "@user"},
+    "createApiKey": {"name": "Partner", "userId": "@me", "permissions": RIGHT},
     "revokeApiKey": {"apiKeyId": "@api_key"},
 }
 # path:kind, where a kind is an id type, text, texts (a list of them), list or int
@@ -279,7 +280,7 @@ FIELDS = {
     "setCustomFieldValues": "accountId:Account values.0.key:text values.0.value:text values:list",
     "setCustomFieldValues/contact": "contactId:Contact values.0.value:text",
     "markNotificationsRead": "ids.0:Notification ids:list",
-    "createApiKey": "name:text userId:User",
+    "createApiKey": "name:text userId:User permissions:list",
     "revokeApiKey": "apiKeyId:ApiKey",
 }
 FIELD_CASES = [(base, *item.split(":")) for base, spec in FIELDS.items() for item in spec.split()]

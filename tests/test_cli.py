@@ -10,6 +10,7 @@ import sys
 import uuid
 from pathlib import Path
 
+import pytest
 from clientgraph.db.engine import Database
 
 from tests.support import SECRET, Api, new_firm
@@ -100,3 +101,62 @@ async def test_token_with_a_firm_that_is_no_id_fails_cleanly(api: Api) -> None:
     assert result.returncode != 0
     assert "neither a firm id" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+API_KEY_VIEWER = "{ viewer { user { name } permissions apiKey { name expiresAt } } }"
+
+
+async def test_create_api_key_prints_a_key_holding_the_given_permissions(api: Api) -> None:
+    owner = (await api.data("{ viewer { user { email } } }"))["viewer"]["user"]["email"]
+
+    result = await run_cli(
+        api.db,
+        "create-api-key",
+        owner,
+        "--name",
+        "Nightly export",
+        "--permission",
+        "VIEW_ALL_ACCOUNTS,CREATE_ACCOUNTS",
+        "--permission",
+        "ASSIGN_ACCOUNTS",
+        "--expires-at",
+        "2999-01-01T00:00:00Z",
+    )
+
+    assert result.returncode == 0, result.stderr
+    data = await api.data(API_KEY_VIEWER, token=result.stdout.strip())
+    assert data["viewer"] == {
+        "user": {"name": "Firm Owner"},
+        "permissions": ["VIEW_ALL_ACCOUNTS", "CREATE_ACCOUNTS", "ASSIGN_ACCOUNTS"],
+        "apiKey": {"name": "Nightly export", "expiresAt": "2999-01-01T00:00:00+00:00"},
+    }
+
+
+REFUSED_KEYS = {
+    "a-staff-creator": ("STAFF", [], "Only an owner or administrator"),
+    "an-unknown-permission": ("ADMIN", ["--permission", "BE_OWNER"], "unknown permission BE_OWNER"),
+    "a-past-expiry": ("ADMIN", ["--expires-at", "2020-01-01T00:00:00Z"], "must be in the future"),
+}
+
+
+@pytest.mark.parametrize("case", list(REFUSED_KEYS))
+async def test_create_api_key_refuses_and_makes_nothing(api: Api, case: str) -> None:
+    role, extra, says = REFUSED_KEYS[case]
+    email = f"creator-{uuid.uuid4().hex[:8]}@example.com"
+    await api.ok("createUser", {"name": "Creator", "email": email, "role": role})
+
+    result = await run_cli(
+        api.db,
+        "create-api-key",
+        email,
+        "--name",
+        "Refused",
+        "--permission",
+        "VIEW_ALL_ACCOUNTS",
+        *extra,
+    )
+
+    assert result.returncode != 0
+    assert says in result.stderr
+    assert "Traceback" not in result.stderr
+    assert (await api.data("{ apiKeys { id } }"))["apiKeys"] == []

@@ -17,6 +17,7 @@ from clientgraph.db.queries import columns_of, select_rows, to_row
 from clientgraph.db.rows import (
     AccountContactRow,
     AccountRow,
+    ApiKeyRow,
     ClientOwnerRow,
     ContactRow,
     CustomFieldDefinitionRow,
@@ -101,6 +102,13 @@ class Loaders:
             run,
             lambda ids: select_rows(UserRow).where(user.firm_id == firm_id, user.id.in_(ids)),
             UserRow,
+        )
+        self.api_key = _single(
+            run,
+            lambda ids: select_rows(ApiKeyRow).where(
+                models.ApiKey.firm_id == firm_id, models.ApiKey.id.in_(ids)
+            ),
+            ApiKeyRow,
         )
         self.owner = _single(
             run,

@@ -23,7 +23,8 @@ def ensure_sqlite_directory(url: str) -> None:
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
 
 
-def upgrade(url: str) -> None:
-    """Bring the database to the newest schema. Blocking: call it from a thread in async code."""
+def upgrade(url: str, revision: str = "head") -> None:
+    """Bring the database to `revision`, by default the newest schema. Blocking: call it from a
+    thread in async code."""
     ensure_sqlite_directory(url)
-    command.upgrade(alembic_config(url), "head")
+    command.upgrade(alembic_config(url), revision)
