@@ -7,7 +7,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import jwt
-from clientgraph.db import models
+from clientgraph.db import models, tenancy
 from clientgraph.resolvers.api_keys import key_owner, parse_key
 from clientgraph.resolvers.enums import Permission, UserRole
 from clientgraph.resolvers.policy import Viewer
@@ -59,14 +59,23 @@ def bearer_token(authorization: str | None) -> str:
 
 
 async def viewer_for_token(session: AsyncSession, secret: str, token: str) -> Viewer:
-    """The caller behind a user token or a partner API key."""
-    if parse_key(token) is None:
+    """The caller behind a user token or a partner API key; from then on `session` works for
+    the caller's firm.
+
+    A user token names its firm, so the firm is set before the first statement. An API key is
+    looked up by its id before the firm is known: row-level security lets the session read that
+    one key's row, which names the firm.
+    """
+    parsed_key = parse_key(token)
+    if parsed_key is None:
         user_id, firm_id = read_token(secret, token)
     else:
+        tenancy.allow_api_key(session, parsed_key[0])
         owner = await key_owner(session, token)
         if owner is None:
             raise InvalidToken("unknown or revoked API key")
         user_id, firm_id = owner
+    await tenancy.set_firm(session, firm_id)
     return await load_viewer(session, user_id, firm_id)
 
 

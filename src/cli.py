@@ -9,7 +9,7 @@ import uuid
 
 import orjson
 from clientgraph.auth import issue_token
-from clientgraph.db import models
+from clientgraph.db import models, tenancy
 from clientgraph.db.engine import Database
 from clientgraph.db.migrate import upgrade
 from clientgraph.db.queries import fold
@@ -50,7 +50,10 @@ async def _find_user(db: Database, email: str, firm: str | None) -> models.User:
         except ValueError:
             raise SystemExit(f"--firm {firm!r} is neither a firm id nor a firm's uuid") from None
         query = query.where(models.User.firm_id == firm_id)
-    async with db.read_sessions() as session:
+        session = db.firm_session(firm_id)
+    else:
+        session = db.read_sessions(info=tenancy.every_firm())
+    async with session:
         found = list(await session.scalars(query))
     if not found:
         raise SystemExit(f"no user with email {email}")
@@ -63,10 +66,10 @@ async def _find_user(db: Database, email: str, firm: str | None) -> models.User:
 async def _demo(settings: Settings) -> None:
     from clientgraph.demo import seed_demo
 
-    db = Database(settings.database_url)
+    db = _owner_database(settings)
     try:
         user_id = await seed_demo(db)
-        async with db.read_sessions() as session:
+        async with db.read_sessions(info=tenancy.every_firm()) as session:
             user = await session.get_one(models.User, user_id)
     finally:
         await db.dispose()
@@ -83,12 +86,27 @@ async def _demo(settings: Settings) -> None:
     )
 
 
+def _migrate(settings: Settings) -> None:
+    """Migrate as the tables' owner (`DATABASE_URL`) and let the app role use the tables,
+    unless the server is pointed at a database URL of its own."""
+    upgrade(
+        settings.database_url,
+        app_role=None if settings.app_database_url else settings.app_role,
+        app_role_password=settings.app_role_password,
+    )
+
+
+def _owner_database(settings: Settings) -> Database:
+    """The tables' owner: operator commands work across firms and set the firm themselves."""
+    return Database(settings.database_url, timeouts=settings.database_timeouts())
+
+
 def serve(args: argparse.Namespace) -> None:
     import uvicorn
 
     settings = get_settings()
     settings.signing_secret()
-    upgrade(settings.database_url)
+    _migrate(settings)
     if args.demo:
         asyncio.run(_demo(settings))
     uvicorn.run(
@@ -102,7 +120,7 @@ def serve(args: argparse.Namespace) -> None:
 
 
 def migrate(_: argparse.Namespace) -> None:
-    upgrade(get_settings().database_url)
+    _migrate(get_settings())
     print("database is up to date")
 
 
@@ -110,7 +128,7 @@ def create_firm_command(args: argparse.Namespace) -> None:
     settings = get_settings()
 
     async def run() -> tuple[uuid.UUID, uuid.UUID]:
-        db = Database(settings.database_url)
+        db = _owner_database(settings)
         try:
             return await create_firm(
                 db, name=args.name, admin_email=args.admin_email, admin_name=args.admin_name
@@ -130,7 +148,7 @@ def token_command(args: argparse.Namespace) -> None:
     settings = get_settings()
 
     async def run() -> models.User:
-        db = Database(settings.database_url)
+        db = _owner_database(settings)
         try:
             return await _find_user(db, args.email, args.firm)
         finally:
@@ -144,7 +162,7 @@ def create_api_key_command(args: argparse.Namespace) -> None:
     settings = get_settings()
 
     async def run() -> str:
-        db = Database(settings.database_url)
+        db = _owner_database(settings)
         try:
             user = await _find_user(db, args.email, args.firm)
             return await issue_for_operator(

@@ -32,10 +32,18 @@ EVERY_PERMISSION = (
     "DELETE_CLIENT_USERS",
 )
 SECRET = "test-secret-0123456789abcdef0123456789"
+APP_ROLE = "clientgraph_app"
+OWNER_URLS: dict[str, str] = {}
+"""The tables' owner behind each test database the app connects to (filled by conftest)."""
 
 
 def settings_for(url: str) -> Settings:
-    return Settings(database_url=url, secret=SECRET)
+    return Settings(database_url=url, secret=SECRET, app_role=APP_ROLE)
+
+
+def owner_url(db: Database) -> str:
+    """`DATABASE_URL` for the CLI and migrations: the owner of `db`'s tables."""
+    return OWNER_URLS.get(db.url, db.url)
 
 
 class GraphQLErrors(AssertionError):
@@ -146,6 +154,12 @@ async def new_firm(db: Database, *, admin_name: str = "Firm Owner") -> AsyncIter
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
         token = issue_token(SECRET, user_id=user_id, firm_id=firm_id, ttl_seconds=3600)
         yield Api(http=http, db=db, firm_id=firm_id, user_id=user_id, token=token)
+
+
+def transaction_setup(db: Database) -> int:
+    """Statements each transaction begins with: on PostgreSQL one sets the firm for row-level
+    security and the timeouts (clientgraph.db.tenancy)."""
+    return 1 if db.dialect == "postgresql" else 0
 
 
 @contextlib.contextmanager

@@ -12,13 +12,18 @@ from pathlib import Path
 
 from clientgraph.db.engine import Database
 
-from tests.support import SECRET, Api, new_firm
+from tests.support import APP_ROLE, SECRET, Api, new_firm, owner_url
 
 CLIENTGRAPH = str(Path(sys.executable).with_name("clientgraph"))
 
 
 async def run_cli(db: Database, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DATABASE_URL": db.url, "CLIENTGRAPH_SECRET": SECRET}
+    env = {
+        **os.environ,
+        "DATABASE_URL": owner_url(db),
+        "CLIENTGRAPH_APP_ROLE": APP_ROLE,
+        "CLIENTGRAPH_SECRET": SECRET,
+    }
     return await asyncio.to_thread(
         subprocess.run, [CLIENTGRAPH, *args], env=env, capture_output=True, text=True, timeout=60
     )

@@ -90,7 +90,7 @@ async def issue_for_operator(
     async def work(session: AsyncSession) -> str:
         return (await _issue(session, firm_id, user_id, clean_name))[1]
 
-    return await db.write(work)
+    return await db.write(work, firm_id=firm_id)
 
 
 def _record(
