@@ -17,6 +17,7 @@ from clientgraph.ids import decode_id
 from clientgraph.resolvers.firms import create_firm
 from clientgraph.settings import Settings
 from sqlalchemy import event
+from sqlalchemy.engine import make_url
 
 EVERY_PERMISSION = (
     "VIEW_ALL_ACCOUNTS",
@@ -39,6 +40,11 @@ OWNER_URLS: dict[str, str] = {}
 
 def settings_for(url: str) -> Settings:
     return Settings(database_url=url, secret=SECRET, app_role=APP_ROLE)
+
+
+def asyncpg_dsn(url: str) -> str:
+    """`url` as asyncpg (or psql) spells it."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 def owner_url(db: Database) -> str:
