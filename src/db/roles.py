@@ -12,8 +12,11 @@ RIGHTS = "SELECT, INSERT, UPDATE, DELETE"
 
 _CREATE = """
 DO $$ BEGIN
-    EXECUTE format('CREATE ROLE %I LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE',
-                   current_setting('clientgraph.app_role'));
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = current_setting('clientgraph.app_role'))
+    THEN
+        EXECUTE format('CREATE ROLE %I LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE',
+                       current_setting('clientgraph.app_role'));
+    END IF;
 EXCEPTION WHEN duplicate_object OR unique_violation THEN
     NULL;  -- made meanwhile by a concurrent migration
 END $$
