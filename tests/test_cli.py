@@ -152,6 +152,16 @@ async def test_operator_commands_work_when_the_owner_is_not_a_superuser(
     role in the same database."""
     async with database_owned_by_a_plain_role(database) as url:
         assert (await run_cli_as(url, "migrate")).returncode == 0
+        plain = await asyncpg.connect(asyncpg_dsn(url))
+        try:
+            walled = await plain.fetchval(
+                "SELECT relforcerowsecurity AND has_table_privilege($1, oid, 'SELECT, INSERT,"
+                " UPDATE, DELETE') FROM pg_class WHERE oid = 'accounts'::regclass",
+                APP_ROLE,
+            )
+        finally:
+            await plain.close()
+        assert walled, "migrate forces row-level security and lets the app role use the rows"
         created = await run_cli_as(
             url, "create-firm", "Plain & Co", "--admin-email", "plain@example.com"
         )
