@@ -19,6 +19,7 @@ from clientgraph.resolvers.errors import UserErrors
 from clientgraph.resolvers.firms import create_firm
 from clientgraph.settings import Settings, get_settings
 from sqlalchemy import select
+from sqlalchemy.engine import make_url
 
 EXAMPLE_QUERY = """{
   viewer { user { name role } firm { name settings { clientOwnershipEnabled } } }
@@ -87,11 +88,11 @@ async def _demo(settings: Settings) -> None:
 
 
 def _migrate(settings: Settings) -> None:
-    """Migrate as the tables' owner (`DATABASE_URL`) and let the app role use the tables,
-    unless the server is pointed at a database URL of its own."""
+    """Migrate as the tables' owner (`DATABASE_URL`) and let the role the server connects as
+    (the user of `CLIENTGRAPH_APP_DATABASE_URL`, else `CLIENTGRAPH_APP_ROLE`) use the tables."""
     upgrade(
         settings.database_url,
-        app_role=None if settings.app_database_url else settings.app_role,
+        app_role=make_url(settings.server_database_url()).username,
         app_role_password=settings.app_role_password,
     )
 
