@@ -54,7 +54,8 @@ class Timeouts:
 
 
 def _milliseconds(seconds: float) -> str:
-    return str(max(0, round(seconds * 1000)))
+    """PostgreSQL's unit; a limit below a millisecond stays a limit (0 would switch it off)."""
+    return "0" if seconds <= 0 else str(max(1, round(seconds * 1000)))
 
 
 def _text(value: Any) -> str:
