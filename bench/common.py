@@ -106,7 +106,7 @@ async def seeded_client(url: str, accounts: int) -> tuple[httpx.AsyncClient, Dat
                 ]
             )
 
-    await db.write(seed)
+    await db.write(seed, firm_id=firm_id)
     if db.dialect == "postgresql":
         async with db.engine.connect() as connection:
             await connection.execute(text("ANALYZE"))

@@ -108,7 +108,11 @@ class GraphQLApp(GraphQL[Context, None]):
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> Starlette:
     settings = settings or get_settings()
-    database = db or Database(settings.database_url, pool_size=settings.db_pool_size)
+    database = db or Database(
+        settings.server_database_url(),
+        pool_size=settings.db_pool_size,
+        timeouts=settings.database_timeouts(),
+    )
     graphql = GraphQLApp(settings, database)
 
     async def healthz(_: Request) -> Response:

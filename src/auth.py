@@ -7,7 +7,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import jwt
-from clientgraph.db import models
+from clientgraph.db import models, tenancy
 from clientgraph.resolvers.api_keys import (
     PresentedKey,
     find_key,
@@ -65,13 +65,23 @@ def bearer_token(authorization: str | None) -> str:
 
 
 async def viewer_for_token(session: AsyncSession, secret: str, token: str) -> Viewer:
-    """The caller behind a user token or a partner API key."""
-    if parse_key(token) is None:
+    """The caller behind a user token or a partner API key; from then on `session` works for
+    the caller's firm.
+
+    A user token names its firm, so the firm is set before the first statement. An API key is
+    looked up by its id before the firm is known: row-level security lets the session read that
+    one key's row, which names the firm.
+    """
+    parsed_key = parse_key(token)
+    if parsed_key is None:
         user_id, firm_id = read_token(secret, token)
+        await tenancy.set_firm(session, firm_id)
         return await load_viewer(session, user_id, firm_id)
+    tenancy.allow_api_key(session, parsed_key[0])
     key = await find_key(session, token)
     if key is None:
         raise InvalidToken("unknown, revoked or expired API key")
+    await tenancy.set_firm(session, key.firm_id)
     viewer = await load_viewer(session, key.created_by_id, key.firm_id, key=key)
     await mark_used(session, key)
     return viewer

@@ -10,7 +10,7 @@ from datetime import datetime
 
 import orjson
 from clientgraph.auth import issue_token
-from clientgraph.db import models
+from clientgraph.db import models, tenancy
 from clientgraph.db.engine import Database
 from clientgraph.db.migrate import upgrade
 from clientgraph.db.queries import fold
@@ -21,6 +21,7 @@ from clientgraph.resolvers.errors import Forbidden, UserErrors
 from clientgraph.resolvers.firms import create_firm
 from clientgraph.settings import Settings, get_settings
 from sqlalchemy import select
+from sqlalchemy.engine import make_url
 
 EXAMPLE_QUERY = """{
   viewer { user { name role } firm { name settings { clientOwnershipEnabled } } }
@@ -52,7 +53,10 @@ async def _find_user(db: Database, email: str, firm: str | None) -> models.User:
         except ValueError:
             raise SystemExit(f"--firm {firm!r} is neither a firm id nor a firm's uuid") from None
         query = query.where(models.User.firm_id == firm_id)
-    async with db.read_sessions() as session:
+        session = db.firm_session(firm_id)
+    else:
+        session = db.read_sessions(info=tenancy.every_firm())
+    async with session:
         found = list(await session.scalars(query))
     if not found:
         raise SystemExit(f"no user with email {email}")
@@ -65,10 +69,10 @@ async def _find_user(db: Database, email: str, firm: str | None) -> models.User:
 async def _demo(settings: Settings) -> None:
     from clientgraph.demo import seed_demo
 
-    db = Database(settings.database_url)
+    db = _owner_database(settings)
     try:
         user_id = await seed_demo(db)
-        async with db.read_sessions() as session:
+        async with db.read_sessions(info=tenancy.every_firm()) as session:
             user = await session.get_one(models.User, user_id)
     finally:
         await db.dispose()
@@ -85,12 +89,27 @@ async def _demo(settings: Settings) -> None:
     )
 
 
+def _migrate(settings: Settings) -> None:
+    """Migrate as the tables' owner (`DATABASE_URL`) and let the role the server connects as
+    (the user of `CLIENTGRAPH_APP_DATABASE_URL`, else `CLIENTGRAPH_APP_ROLE`) use the tables."""
+    upgrade(
+        settings.database_url,
+        app_role=make_url(settings.server_database_url()).username,
+        app_role_password=settings.app_role_password,
+    )
+
+
+def _owner_database(settings: Settings) -> Database:
+    """The tables' owner: operator commands work across firms and set the firm themselves."""
+    return Database(settings.database_url, timeouts=settings.database_timeouts())
+
+
 def serve(args: argparse.Namespace) -> None:
     import uvicorn
 
     settings = get_settings()
     settings.signing_secret()
-    upgrade(settings.database_url)
+    _migrate(settings)
     if args.demo:
         asyncio.run(_demo(settings))
     uvicorn.run(
@@ -104,7 +123,7 @@ def serve(args: argparse.Namespace) -> None:
 
 
 def migrate(_: argparse.Namespace) -> None:
-    upgrade(get_settings().database_url)
+    _migrate(get_settings())
     print("database is up to date")
 
 
@@ -112,7 +131,7 @@ def create_firm_command(args: argparse.Namespace) -> None:
     settings = get_settings()
 
     async def run() -> tuple[uuid.UUID, uuid.UUID]:
-        db = Database(settings.database_url)
+        db = _owner_database(settings)
         try:
             return await create_firm(
                 db, name=args.name, admin_email=args.admin_email, admin_name=args.admin_name
@@ -132,7 +151,7 @@ def token_command(args: argparse.Namespace) -> None:
     settings = get_settings()
 
     async def run() -> models.User:
-        db = Database(settings.database_url)
+        db = _owner_database(settings)
         try:
             return await _find_user(db, args.email, args.firm)
         finally:
@@ -167,7 +186,7 @@ def create_api_key_command(args: argparse.Namespace) -> None:
     expires_at = _moment(args.expires_at)
 
     async def run() -> str:
-        db = Database(settings.database_url)
+        db = _owner_database(settings)
         try:
             creator = await _find_user(db, args.email, args.firm)
             return await issue_for_operator(

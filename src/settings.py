@@ -6,6 +6,7 @@ import secrets
 from functools import lru_cache
 from pathlib import Path
 
+from clientgraph.db.tenancy import Timeouts
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
@@ -22,9 +23,15 @@ class Settings(BaseSettings):
         default=DEFAULT_DATABASE_URL,
         validation_alias=AliasChoices("DATABASE_URL", "CLIENTGRAPH_DATABASE_URL"),
     )
+    app_database_url: str | None = None
+    app_role: str = Field(default="clientgraph_app", min_length=1, max_length=63)
+    app_role_password: str | None = None
     secret: str | None = None
     token_ttl_seconds: int = Field(default=12 * 3600, gt=0)
     db_pool_size: int = Field(default=10, gt=0)
+    db_statement_timeout_s: float = Field(default=5.0, ge=0)
+    db_lock_timeout_s: float = Field(default=5.0, ge=0)
+    db_idle_in_transaction_timeout_s: float = Field(default=30.0, ge=0)
 
     max_query_depth: int = Field(default=12, gt=0)
     max_aliases: int = Field(default=100, gt=0)
@@ -32,6 +39,27 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1024 * 1024, gt=0)
     max_page_size: int = Field(default=100, gt=0)
     default_page_size: int = Field(default=50, gt=0)
+
+    def server_database_url(self) -> str:
+        """Where the server's requests connect: `CLIENTGRAPH_APP_DATABASE_URL`, else on
+        PostgreSQL `DATABASE_URL` as the app role (`CLIENTGRAPH_APP_ROLE`, password
+        `CLIENTGRAPH_APP_ROLE_PASSWORD`), which row-level security binds to one firm per
+        transaction. `DATABASE_URL` itself is the tables' owner, for migrations and the CLI."""
+        if self.app_database_url:
+            return self.app_database_url
+        url = make_url(self.database_url)
+        if url.get_backend_name() != "postgresql":
+            return self.database_url
+        return url.set(username=self.app_role, password=self.app_role_password).render_as_string(
+            hide_password=False
+        )
+
+    def database_timeouts(self) -> Timeouts:
+        return Timeouts(
+            statement_s=self.db_statement_timeout_s,
+            lock_s=self.db_lock_timeout_s,
+            idle_in_transaction_s=self.db_idle_in_transaction_timeout_s,
+        )
 
     def signing_secret(self) -> str:
         """`CLIENTGRAPH_SECRET`, or for an embedded SQLite file a key kept beside it.

@@ -17,7 +17,7 @@ from clientgraph.db.engine import Database
 from clientgraph.db.migrate import upgrade
 from sqlalchemy.engine import make_url
 
-from tests.support import Api, new_firm
+from tests.support import APP_ROLE, OWNER_URLS, Api, new_firm, settings_for
 
 DEFAULT_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 REQUIRE_POSTGRES = os.environ.get("CLIENTGRAPH_REQUIRE_POSTGRES") == "1"
@@ -61,7 +61,7 @@ async def postgresql_url(revision: str = "head") -> AsyncIterator[str]:
     await admin.execute(f'CREATE DATABASE "{name}"')
     url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
     try:
-        await asyncio.to_thread(upgrade, url, revision)
+        await asyncio.to_thread(upgrade, url, revision, app_role=APP_ROLE)
         yield url
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -73,9 +73,15 @@ DATABASE_URLS = {"sqlite": sqlite_url, "postgresql": postgresql_url}
 
 @pytest.fixture(scope="session", params=list(DATABASE_URLS))
 async def database(request: pytest.FixtureRequest) -> AsyncIterator[Database]:
-    """Every behaviour test runs once per backend, each backend a database of its own."""
+    """Every behaviour test runs once per backend, each backend a database of its own.
+
+    The database is the one the server uses: on PostgreSQL it connects as the app role, so
+    row-level security binds every request and every direct setup (which names its firm).
+    `owner_url(database)` is the tables' owner, for the CLI and for looking past the wall."""
     async with DATABASE_URLS[request.param]() as url:
-        db = Database(url, pool_size=20)
+        server_url = settings_for(url).server_database_url()
+        OWNER_URLS[server_url] = url
+        db = Database(server_url, pool_size=20)
         yield db
         await db.dispose()
 

@@ -17,6 +17,7 @@ from clientgraph.ids import decode_id
 from clientgraph.resolvers.firms import create_firm
 from clientgraph.settings import Settings
 from sqlalchemy import event
+from sqlalchemy.engine import make_url
 
 EVERY_PERMISSION = (
     "VIEW_ALL_ACCOUNTS",
@@ -32,10 +33,23 @@ EVERY_PERMISSION = (
     "DELETE_CLIENT_USERS",
 )
 SECRET = "test-secret-0123456789abcdef0123456789"
+APP_ROLE = "clientgraph_app"
+OWNER_URLS: dict[str, str] = {}
+"""The tables' owner behind each test database the app connects to (filled by conftest)."""
 
 
 def settings_for(url: str) -> Settings:
-    return Settings(database_url=url, secret=SECRET)
+    return Settings(database_url=url, secret=SECRET, app_role=APP_ROLE)
+
+
+def asyncpg_dsn(url: str) -> str:
+    """`url` as asyncpg (or psql) spells it."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def owner_url(db: Database) -> str:
+    """`DATABASE_URL` for the CLI and migrations: the owner of `db`'s tables."""
+    return OWNER_URLS.get(db.url, db.url)
 
 
 class GraphQLErrors(AssertionError):
@@ -146,6 +160,12 @@ async def new_firm(db: Database, *, admin_name: str = "Firm Owner") -> AsyncIter
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
         token = issue_token(SECRET, user_id=user_id, firm_id=firm_id, ttl_seconds=3600)
         yield Api(http=http, db=db, firm_id=firm_id, user_id=user_id, token=token)
+
+
+def transaction_setup(db: Database) -> int:
+    """Statements each transaction begins with: on PostgreSQL one sets the firm for row-level
+    security and the timeouts (clientgraph.db.tenancy)."""
+    return 1 if db.dialect == "postgresql" else 0
 
 
 @contextlib.contextmanager

@@ -60,11 +60,11 @@ async def _set_key(api: Api, key: str, **values: Any) -> None:
             update(models.ApiKey).where(models.ApiKey.id == _key_uuid(key)).values(**values)
         )
 
-    await api.db.write(work)
+    await api.db.write(work, firm_id=api.firm_id)
 
 
 async def _last_used_at(api: Api, key: str) -> datetime | None:
-    async with api.db.read_sessions() as session:
+    async with api.db.firm_session(api.firm_id) as session:
         query = select(models.ApiKey.last_used_at).where(models.ApiKey.id == _key_uuid(key))
         return (await session.execute(query)).scalar_one()
 

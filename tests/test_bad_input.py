@@ -122,10 +122,10 @@ async def worlds(api: Api, other_firm: Api) -> tuple[World, World]:
 async def snapshot(api: Api) -> dict[str, list[str]]:
     """Every row of the firm, table by table."""
     tables: dict[str, list[str]] = {}
-    async with api.db.engine.connect() as connection:
+    async with api.db.firm_session(api.firm_id) as session:
         for table in models.Base.metadata.sorted_tables:
             key = table.c.get("firm_id", table.c.get("id"))
-            rows = (await connection.execute(select(table).where(key == api.firm_id))).all()
+            rows = (await session.execute(select(table).where(key == api.firm_id))).all()
             tables[table.name] = sorted(repr(tuple(row)) for row in rows)
     return tables
 

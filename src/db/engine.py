@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import random
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+from clientgraph.db import tenancy
 from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
@@ -49,7 +51,14 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 class Database:
     """One engine per process; read sessions per request, a fresh write session per mutation."""
 
-    def __init__(self, url: str, *, pool_size: int = 10, echo: bool = False) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 10,
+        echo: bool = False,
+        timeouts: tenancy.Timeouts | None = None,
+    ) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         options: dict[str, Any] = {"echo": echo}
@@ -59,8 +68,13 @@ class Database:
         if self.is_sqlite:
             _configure_sqlite(self.engine)
         write_engine = self.engine.execution_options(**{WRITE_OPTION: True})
-        self.read_sessions = async_sessionmaker(self.engine, expire_on_commit=False)
-        self.write_sessions = async_sessionmaker(write_engine, expire_on_commit=False)
+        sessions = tenancy.session_class(timeouts or tenancy.Timeouts())
+        self.read_sessions = async_sessionmaker(
+            self.engine, expire_on_commit=False, sync_session_class=sessions
+        )
+        self.write_sessions = async_sessionmaker(
+            write_engine, expire_on_commit=False, sync_session_class=sessions
+        )
 
     @property
     def dialect(self) -> str:
@@ -69,14 +83,29 @@ class Database:
     async def dispose(self) -> None:
         await self.engine.dispose()
 
-    async def write(self, work: Callable[[AsyncSession], Awaitable[T]], *, attempts: int = 6) -> T:
-        """Run `work` in one transaction; retry it whole on a deadlock or serialization failure.
+    def firm_session(self, firm_id: uuid.UUID) -> AsyncSession:
+        """A read session whose transactions see the rows of `firm_id` (and, under row-level
+        security, only those)."""
+        return self.read_sessions(info=tenancy.for_firm(firm_id))
+
+    async def write(
+        self,
+        work: Callable[[AsyncSession], Awaitable[T]],
+        *,
+        firm_id: uuid.UUID | None,
+        attempts: int = 6,
+    ) -> T:
+        """Run `work` in one transaction for firm `firm_id`; retry it whole on a deadlock or
+        serialization failure.
 
         Any exception from `work` rolls the transaction back, so nothing is half-applied.
         """
         for attempt in range(1, attempts + 1):
             try:
-                async with self.write_sessions() as session, session.begin():
+                async with (
+                    self.write_sessions(info=tenancy.for_firm(firm_id)) as session,
+                    session.begin(),
+                ):
                     return await work(session)
             except DBAPIError as error:
                 if attempt == attempts or not self._is_retryable(error):

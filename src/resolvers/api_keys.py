@@ -301,7 +301,7 @@ async def issue_for_operator(
         )
         return issued.key
 
-    return await db.write(work)
+    return await db.write(work, firm_id=firm_id)
 
 
 async def revoke_api_key(ctx: Context, *, api_key_id: str) -> ApiKeyRow:

@@ -8,10 +8,13 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from clientgraph.db import tenancy
 from clientgraph.db.engine import Database
 from clientgraph.db.loaders import DataLoader, Loaders, keyed_loader
+from clientgraph.resolvers.errors import RequestTimeout
 from clientgraph.resolvers.policy import Viewer, visible_accounts, visible_contacts
 from sqlalchemy import Row, Select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 T = TypeVar("T")
@@ -51,7 +54,7 @@ class Context:
 
     @classmethod
     def open(cls, db: Database, viewer: Viewer, limits: PageLimits) -> Context:
-        return cls(db=db, viewer=viewer, limits=limits, session=db.read_sessions())
+        return cls(db=db, viewer=viewer, limits=limits, session=db.firm_session(viewer.firm_id))
 
     def _new_loaders(self) -> Loaders:
         return Loaders(
@@ -63,11 +66,22 @@ class Context:
 
     async def rows(self, statement: Select[Any]) -> Sequence[Row[Any]]:
         async with self.lock:
-            return (await self.session.execute(statement)).all()
+            return (await self._execute(statement)).all()
 
     async def scalar(self, statement: Select[Any]) -> Any:
         async with self.lock:
-            return (await self.session.execute(statement)).scalar_one()
+            return (await self._execute(statement)).scalar_one()
+
+    async def _execute(self, statement: Select[Any]) -> Any:
+        """Run a read; a statement the database gave up on (statement or lock timeout) is a
+        RequestTimeout, and the read transaction starts afresh for the request's other fields."""
+        try:
+            return await self.session.execute(statement)
+        except DBAPIError as error:
+            if not tenancy.is_timeout(error):
+                raise
+            await self.session.rollback()
+            raise RequestTimeout("The database did not answer in time.") from error
 
     async def write(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         """Run a mutation's work in its own transaction, then let reads see what it committed.
@@ -77,7 +91,15 @@ class Context:
         """
         async with self.lock:
             await self.session.commit()
-        result = await self.db.write(work)
+        try:
+            result = await self.db.write(work, firm_id=self.viewer.firm_id)
+        except DBAPIError as error:
+            if not tenancy.is_timeout(error):
+                raise
+            raise RequestTimeout(
+                "The change waited too long for the database (a lock or a slow statement) and "
+                "was not applied."
+            ) from error
         self.loaders = self._new_loaders()
         self._named_loaders.clear()
         return result

@@ -15,6 +15,11 @@ class Forbidden(Exception):
         super().__init__(message)
 
 
+class RequestTimeout(Exception):
+    """The request ran out of time (its deadline, or the database's statement or lock timeout);
+    top-level error with code TIMEOUT. Whatever the mutation changed was rolled back."""
+
+
 class BadUserInput(Exception):
     """An argument the schema cannot reject by type; top-level error with code BAD_USER_INPUT."""
 

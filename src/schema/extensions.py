@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from clientgraph.resolvers.errors import BadUserInput, Forbidden
+from clientgraph.resolvers.errors import BadUserInput, Forbidden, RequestTimeout
 from graphql import GraphQLError
 from strawberry.extensions import (
     MaskErrors,
@@ -46,6 +46,8 @@ def error_code(error: GraphQLError) -> str | None:
         return "FORBIDDEN"
     if isinstance(original, BadUserInput):
         return "BAD_USER_INPUT"
+    if isinstance(original, RequestTimeout):
+        return "TIMEOUT"
     if original is not None and not isinstance(original, GraphQLError):
         return None
     if error.extensions and "code" in error.extensions:
