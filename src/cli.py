@@ -19,6 +19,7 @@ from clientgraph.resolvers.errors import UserErrors
 from clientgraph.resolvers.firms import create_firm
 from clientgraph.settings import Settings, get_settings
 from sqlalchemy import select
+from sqlalchemy.engine import make_url
 
 EXAMPLE_QUERY = """{
   viewer { user { name role } firm { name settings { clientOwnershipEnabled } } }
@@ -88,11 +89,16 @@ def serve(args: argparse.Namespace) -> None:
 
     settings = get_settings()
     settings.signing_secret()
-    upgrade(settings.database_url)
+    factory = "clientgraph.app:create_migrating_app"
+    if args.demo or make_url(settings.database_url).get_backend_name() == "sqlite":
+        # An embedded file cannot be down, and the demo needs its data before serving: migrate
+        # first. A server database may come up after the service, which then migrates it.
+        upgrade(settings.database_url)
+        factory = "clientgraph.app:create_app"
     if args.demo:
         asyncio.run(_demo(settings))
     uvicorn.run(
-        "clientgraph.app:create_app",
+        factory,
         factory=True,
         host=args.host,
         port=args.port,
@@ -169,7 +175,9 @@ def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="clientgraph", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
 
-    serve_parser = commands.add_parser("serve", help="migrate, then serve /graphql")
+    serve_parser = commands.add_parser(
+        "serve", help="serve /graphql, migrating first (a server database: once it answers)"
+    )
     serve_parser.add_argument("--host", default="127.0.0.1")
     serve_parser.add_argument("--port", type=int, default=8000)
     serve_parser.add_argument("--workers", type=int, default=1)

@@ -25,6 +25,7 @@ class Settings(BaseSettings):
     secret: str | None = None
     token_ttl_seconds: int = Field(default=12 * 3600, gt=0)
     db_pool_size: int = Field(default=10, gt=0)
+    db_connect_timeout_s: float = Field(default=5.0, gt=0)
 
     max_query_depth: int = Field(default=12, gt=0)
     max_aliases: int = Field(default=100, gt=0)

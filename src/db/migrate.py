@@ -6,6 +6,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy.engine import make_url
 
 ALEMBIC_INI = Path(__file__).with_name("alembic.ini")
@@ -27,3 +28,9 @@ def upgrade(url: str) -> None:
     """Bring the database to the newest schema. Blocking: call it from a thread in async code."""
     ensure_sqlite_directory(url)
     command.upgrade(alembic_config(url), "head")
+
+
+def head_revisions() -> frozenset[str]:
+    """The revisions a fully migrated database is at (what `alembic_version` then holds)."""
+    config = Config(str(ALEMBIC_INI))
+    return frozenset(ScriptDirectory.from_config(config).get_heads())

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from clientgraph.db.engine import Database
+from clientgraph.db.engine import CommitOutcomeUnknown, Database, DatabaseUnavailable
 from clientgraph.db.loaders import DataLoader, Loaders, keyed_loader
 from clientgraph.resolvers.policy import Viewer, visible_accounts, visible_contacts
 from sqlalchemy import Row, Select
@@ -26,7 +26,12 @@ class PageLimits:
 @dataclass
 class Context:
     """One read session shared by the request's loaders (guarded by `lock`), the caller,
-    and a way to run a mutation in its own transaction."""
+    and a way to run a mutation in its own transaction.
+
+    `unavailable` keeps the first DatabaseUnavailable any resolver met, and `may_have_written`
+    whether a mutation of this request may have committed: the request is answered 503 only
+    when the database failed it and nothing was changed, so that sending it again is safe.
+    """
 
     db: Database
     viewer: Viewer
@@ -36,6 +41,8 @@ class Context:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     loaders: Loaders = field(init=False)
     _named_loaders: dict[str, DataLoader[Any, Any]] = field(init=False, default_factory=dict)
+    unavailable: DatabaseUnavailable | None = field(init=False, default=None)
+    may_have_written: bool = field(init=False, default=False)
 
     def __post_init__(self) -> None:
         self.loaders = self._new_loaders()
@@ -62,12 +69,25 @@ class Context:
         )
 
     async def rows(self, statement: Select[Any]) -> Sequence[Row[Any]]:
-        async with self.lock:
-            return (await self.session.execute(statement)).all()
+        async def run(session: AsyncSession) -> Sequence[Row[Any]]:
+            return (await session.execute(statement)).all()
+
+        return await self._read(run)
 
     async def scalar(self, statement: Select[Any]) -> Any:
+        async def run(session: AsyncSession) -> Any:
+            return (await session.execute(statement)).scalar_one()
+
+        return await self._read(run)
+
+    async def _read(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """`work` on the read session, once more on a fresh connection if its own died."""
         async with self.lock:
-            return (await self.session.execute(statement)).scalar_one()
+            try:
+                return await self.db.read(self.session, work)
+            except DatabaseUnavailable as error:
+                self.unavailable = self.unavailable or error
+                raise
 
     async def write(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         """Run a mutation's work in its own transaction, then let reads see what it committed.
@@ -76,11 +96,24 @@ class Context:
         a request never holds two connections, so a burst of mutations cannot starve the pool.
         """
         async with self.lock:
-            await self.session.commit()
-        result = await self.db.write(work)
+            await self.db.end_read(self.session)
+        try:
+            result = await self.db.write(work)
+        except DatabaseUnavailable as error:
+            self.unavailable = self.unavailable or error
+            raise
+        except CommitOutcomeUnknown:
+            self.may_have_written = True
+            raise
+        self.may_have_written = True
         self.loaders = self._new_loaders()
         self._named_loaders.clear()
         return result
+
+    def raise_if_unavailable(self) -> None:
+        """Fail the whole request with the database error if that is safe to retry."""
+        if self.unavailable is not None and not self.may_have_written:
+            raise self.unavailable
 
     async def close(self) -> None:
         async with self.lock:
