@@ -97,7 +97,7 @@ class GraphQLApp(GraphQL[Context, None]):
         session = self.db.read_sessions()
         try:
             token = bearer_token(request.headers.get("authorization"))
-            viewer = await viewer_for_token(session, self.secret, token)
+            viewer = await self.db.read(session, lambda s: viewer_for_token(s, self.secret, token))
         except InvalidToken as error:
             await session.close()
             raise HTTPException(401, f"Unauthorized: {error}") from error
