@@ -306,6 +306,24 @@ async def test_a_mutation_whose_database_goes_down_answers_503_and_changes_nothi
     assert await accounts_named(admin, proxied, "Never stored") == 0
 
 
+async def test_a_request_that_committed_a_mutation_before_the_database_went_down_is_not_503(
+    proxied: Api, proxy: Proxy, admin: asyncpg.Connection
+) -> None:
+    """A 503 tells the client to send the request again; that would apply `first` twice."""
+    proxy.trigger = Trigger(on=b"Second, never stored", close_proxy=True)
+    document = (
+        'mutation { first: createAccount(input: {name: "First, stored"}) { userErrors { code } }'
+        ' second: createAccount(input: {name: "Second, never stored"}) { userErrors { code } } }'
+    )
+
+    response = await proxied.post(document)
+
+    assert response.status_code == 200, response.text
+    assert [error["extensions"] for error in response.json()["errors"]] == [UNAVAILABLE_CODE]
+    assert await accounts_named(admin, proxied, "First, stored") == 1
+    assert await accounts_named(admin, proxied, "Second, never stored") == 0
+
+
 # --- reads ---------------------------------------------------------------------------------
 
 

@@ -212,6 +212,7 @@ class Database:
                 return
             if status == "aborted":
                 raise
+            logger.error("connection lost during COMMIT of %s; its outcome is unknown", xid)
             raise CommitOutcomeUnknown(
                 "The database connection was lost while committing; the change may or may not "
                 "have been saved. Read it back before sending it again."
