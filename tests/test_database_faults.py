@@ -24,13 +24,14 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from clientgraph.app import create_app
 from clientgraph.auth import issue_token
 from clientgraph.db.engine import Database
 from clientgraph.resolvers.firms import create_firm
 from sqlalchemy.engine import make_url
 
 from tests.conftest import _asyncpg_dsn, postgresql_url
-from tests.support import SECRET, Api, new_firm
+from tests.support import SECRET, Api, new_firm, settings_for
 
 CLIENTGRAPH = str(Path(sys.executable).with_name("clientgraph"))
 CREATE_ACCOUNT = (
@@ -385,6 +386,23 @@ async def test_readyz_answers_503_json_while_the_database_is_down(
     response = await proxied.http.get("/readyz")
 
     assert_service_unavailable(response)
+
+
+async def test_readyz_answers_503_json_while_the_schema_is_not_migrated(
+    empty_database: str,
+) -> None:
+    db = Database(empty_database)
+    app = create_app(settings_for(empty_database), db)
+    try:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://test"
+        ) as http:
+            response = await http.get("/readyz")
+    finally:
+        await db.dispose()
+
+    assert_service_unavailable(response)
+    assert "not migrated" in response.json()["errors"][0]["message"]
 
 
 # --- clientgraph serve ---------------------------------------------------------------------
