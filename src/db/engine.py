@@ -69,7 +69,10 @@ def connection_lost(error: BaseException) -> bool:
     closed connection); the rest covers what arrives without it: a refused or reset socket
     (raw `OSError` when connecting), PostgreSQL shutting down or starting (57P01-57P03), and
     the connection-exception class 08 (asyncpg's ConnectionDoesNotExistError is 08003).
+    A cancellation never counts, whatever it interrupted: it must not be retried.
     """
+    if not isinstance(error, Exception):
+        return False
     for cause in _causes(error):
         if getattr(cause, "connection_invalidated", False) or isinstance(cause, OSError):
             return True
