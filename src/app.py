@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
 from clientgraph.auth import InvalidToken, bearer_token, viewer_for_token
-from clientgraph.db.engine import Database
+from clientgraph.db.engine import Database, DatabaseUnavailable
+from clientgraph.db.migrate import upgrade_for_server
+from clientgraph.db.readiness import Readiness
 from clientgraph.resolvers.context import Context, PageLimits
 from clientgraph.schema.extensions import QueryLimits
 from clientgraph.schema.schema import build_schema
 from clientgraph.settings import Settings, get_settings
 from cross_web import HTTPException
-from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from strawberry.asgi import GraphQL
 from strawberry.types.unset import UNSET
@@ -43,7 +46,7 @@ async def _carries_nul(request: Request) -> bool:
 class GraphQLApp(GraphQL[Context, None]):
     """Strawberry's ASGI view, with authentication, a body limit and one session per request."""
 
-    def __init__(self, settings: Settings, db: Database) -> None:
+    def __init__(self, settings: Settings, db: Database, readiness: Readiness) -> None:
         schema = build_schema(
             QueryLimits(
                 max_depth=settings.max_query_depth,
@@ -54,6 +57,7 @@ class GraphQLApp(GraphQL[Context, None]):
         super().__init__(schema, graphql_ide="graphiql", subscription_protocols=())
         self.settings = settings
         self.db = db
+        self.readiness = readiness
         self.secret = settings.signing_secret()
         self.limits = PageLimits(settings.default_page_size, settings.max_page_size)
 
@@ -74,11 +78,14 @@ class GraphQLApp(GraphQL[Context, None]):
                 orjson.dumps({"data": None, "errors": [NUL_ERROR]}),
                 media_type="application/json",
             )
+        self.readiness.require_started()
         context = await self._open_context(request)
         try:
-            return await super().run(request, context, root_value)
+            response = await super().run(request, context, root_value)
         finally:
             await context.close()
+        context.raise_if_unavailable()
+        return response
 
     async def _check_body_size(self, request: Request) -> None:
         limit = self.settings.max_body_bytes
@@ -92,7 +99,7 @@ class GraphQLApp(GraphQL[Context, None]):
         session = self.db.read_sessions()
         try:
             token = bearer_token(request.headers.get("authorization"))
-            viewer = await viewer_for_token(session, self.secret, token)
+            viewer = await self.db.read(session, lambda s: viewer_for_token(s, self.secret, token))
         except InvalidToken as error:
             await session.close()
             raise HTTPException(401, f"Unauthorized: {error}") from error
@@ -106,30 +113,45 @@ class GraphQLApp(GraphQL[Context, None]):
         raise AssertionError("the context is opened in run()")
 
 
-def create_app(settings: Settings | None = None, db: Database | None = None) -> Starlette:
+async def database_unavailable(request: Request, error: Exception) -> Response:
+    """503 SERVICE_UNAVAILABLE: nothing was changed, the client may send the request again."""
+    assert isinstance(error, DatabaseUnavailable)
+    logger.warning("503 for %s: %s (%s)", request.url.path, error, error.__cause__ or "-")
+    body = {"errors": [{"message": str(error), "extensions": {"code": "SERVICE_UNAVAILABLE"}}]}
+    return JSONResponse(body, status_code=503, headers={"Retry-After": str(error.retry_after_s)})
+
+
+def create_app(
+    settings: Settings | None = None, db: Database | None = None, *, migrate: bool = False
+) -> Starlette:
+    """The service. With `migrate`, it starts even while its database is down: migrations
+    run in the background until they succeed, and until then /readyz and /graphql answer 503.
+    """
     settings = settings or get_settings()
     database = db or Database(
         settings.server_database_url(),
         pool_size=settings.db_pool_size,
         timeouts=settings.database_timeouts(),
+        connect_timeout_s=settings.db_connect_timeout_s,
     )
-    graphql = GraphQLApp(settings, database)
+    readiness = Readiness(
+        database, migrate=functools.partial(upgrade_for_server, settings) if migrate else None
+    )
+    graphql = GraphQLApp(settings, database, readiness)
 
     async def healthz(_: Request) -> Response:
         return PlainTextResponse("ok")
 
     async def readyz(_: Request) -> Response:
-        try:
-            async with database.engine.connect() as connection:
-                await connection.execute(text("SELECT 1"))
-        except Exception:
-            logger.exception("database not reachable")
-            return PlainTextResponse("database unavailable", status_code=503)
-        return PlainTextResponse("ready")
+        await readiness.check()
+        return JSONResponse({"status": "ready"})
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        migrating = asyncio.create_task(readiness.migrate_until_done()) if migrate else None
         yield
+        if migrating is not None:
+            migrating.cancel()
         if db is None:
             await database.dispose()
 
@@ -139,5 +161,11 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             Route("/healthz", healthz),
             Route("/readyz", readyz),
         ],
+        exception_handlers={DatabaseUnavailable: database_unavailable},
         lifespan=lifespan,
     )
+
+
+def create_migrating_app() -> Starlette:
+    """What `clientgraph serve` runs on a server database (see `create_app`'s `migrate`)."""
+    return create_app(migrate=True)

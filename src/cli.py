@@ -12,7 +12,7 @@ import orjson
 from clientgraph.auth import issue_token
 from clientgraph.db import models, tenancy
 from clientgraph.db.engine import Database
-from clientgraph.db.migrate import upgrade
+from clientgraph.db.migrate import upgrade_for_server
 from clientgraph.db.queries import fold
 from clientgraph.ids import decode_id
 from clientgraph.resolvers.api_keys import issue_for_operator
@@ -89,16 +89,6 @@ async def _demo(settings: Settings) -> None:
     )
 
 
-def _migrate(settings: Settings) -> None:
-    """Migrate as the tables' owner (`DATABASE_URL`) and let the role the server connects as
-    (the user of `CLIENTGRAPH_APP_DATABASE_URL`, else `CLIENTGRAPH_APP_ROLE`) use the tables."""
-    upgrade(
-        settings.database_url,
-        app_role=make_url(settings.server_database_url()).username,
-        app_role_password=settings.app_role_password,
-    )
-
-
 def _owner_database(settings: Settings) -> Database:
     """The tables' owner: operator commands work across firms and set the firm themselves."""
     return Database(settings.database_url, timeouts=settings.database_timeouts())
@@ -109,11 +99,16 @@ def serve(args: argparse.Namespace) -> None:
 
     settings = get_settings()
     settings.signing_secret()
-    _migrate(settings)
+    factory = "clientgraph.app:create_migrating_app"
+    if args.demo or make_url(settings.database_url).get_backend_name() == "sqlite":
+        # An embedded file cannot be down, and the demo needs its data before serving: migrate
+        # first. A server database may come up after the service, which then migrates it.
+        upgrade_for_server(settings)
+        factory = "clientgraph.app:create_app"
     if args.demo:
         asyncio.run(_demo(settings))
     uvicorn.run(
-        "clientgraph.app:create_app",
+        factory,
         factory=True,
         host=args.host,
         port=args.port,
@@ -123,7 +118,7 @@ def serve(args: argparse.Namespace) -> None:
 
 
 def migrate(_: argparse.Namespace) -> None:
-    _migrate(get_settings())
+    upgrade_for_server(get_settings())
     print("database is up to date")
 
 
@@ -216,7 +211,9 @@ def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="clientgraph", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
 
-    serve_parser = commands.add_parser("serve", help="migrate, then serve /graphql")
+    serve_parser = commands.add_parser(
+        "serve", help="serve /graphql, migrating first (a server database: once it answers)"
+    )
     serve_parser.add_argument("--host", default="127.0.0.1")
     serve_parser.add_argument("--port", type=int, default=8000)
     serve_parser.add_argument("--workers", type=int, default=1)

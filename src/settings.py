@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     db_statement_timeout_s: float = Field(default=5.0, ge=0)
     db_lock_timeout_s: float = Field(default=5.0, ge=0)
     db_idle_in_transaction_timeout_s: float = Field(default=30.0, ge=0)
+    db_connect_timeout_s: float = Field(default=5.0, gt=0)
 
     max_query_depth: int = Field(default=12, gt=0)
     max_aliases: int = Field(default=100, gt=0)

@@ -7,7 +7,9 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from clientgraph.db.roles import ensure_app_role
+from clientgraph.settings import Settings
 from sqlalchemy.engine import make_url
 
 ALEMBIC_INI = Path(__file__).with_name("alembic.ini")
@@ -39,3 +41,19 @@ def upgrade(
     command.upgrade(alembic_config(url), revision)
     if app_role is not None and make_url(url).get_backend_name() == "postgresql":
         asyncio.run(ensure_app_role(url, app_role, app_role_password))
+
+
+def head_revisions() -> frozenset[str]:
+    """The revisions a fully migrated database is at (what `alembic_version` then holds)."""
+    config = Config(str(ALEMBIC_INI))
+    return frozenset(ScriptDirectory.from_config(config).get_heads())
+
+
+def upgrade_for_server(settings: Settings) -> None:
+    """Migrate as the tables' owner (`DATABASE_URL`) and let the role the server connects as
+    (the user of `CLIENTGRAPH_APP_DATABASE_URL`, else `CLIENTGRAPH_APP_ROLE`) use the tables."""
+    upgrade(
+        settings.database_url,
+        app_role=make_url(settings.server_database_url()).username,
+        app_role_password=settings.app_role_password,
+    )

@@ -31,6 +31,8 @@ _GRANT = """
 DO $$ BEGIN
     EXECUTE format('GRANT USAGE ON SCHEMA public TO %I', current_setting('clientgraph.app_role'));
     EXECUTE format('GRANT {rights} ON {tables} TO %I', current_setting('clientgraph.app_role'));
+    EXECUTE format('GRANT SELECT ON alembic_version TO %I',
+                   current_setting('clientgraph.app_role'));
     EXECUTE format('ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT {rights} ON TABLES TO %I',
                    current_setting('clientgraph.app_role'));
 END $$
@@ -48,7 +50,8 @@ class UnsafeAppRole(RuntimeError):
 
 async def ensure_app_role(url: str, role: str, password: str | None = None) -> None:
     """Create `role` unless it exists, set its password if one is configured, and grant it
-    SELECT, INSERT, UPDATE and DELETE on the tables (and on tables later migrations create).
+    SELECT, INSERT, UPDATE and DELETE on the tables (and on tables later migrations create),
+    and SELECT on `alembic_version`, so that a readiness check can see the schema's revision.
 
     Runs as the tables' owner (`DATABASE_URL`), which needs CREATEROLE only while the role does
     not exist yet. Refuses a role that is a superuser, has BYPASSRLS or owns a table."""

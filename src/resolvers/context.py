@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from clientgraph.db import tenancy
-from clientgraph.db.engine import Database
+from clientgraph.db.engine import CommitOutcomeUnknown, Database, DatabaseUnavailable
 from clientgraph.db.loaders import DataLoader, Loaders, keyed_loader
 from clientgraph.resolvers.errors import RequestTimeout
 from clientgraph.resolvers.policy import Viewer, visible_accounts, visible_contacts
@@ -29,7 +29,12 @@ class PageLimits:
 @dataclass
 class Context:
     """One read session shared by the request's loaders (guarded by `lock`), the caller,
-    and a way to run a mutation in its own transaction."""
+    and a way to run a mutation in its own transaction.
+
+    `unavailable` keeps the first DatabaseUnavailable any resolver met, and `may_have_written`
+    whether a mutation of this request may have committed: the request is answered 503 only
+    when the database failed it and nothing was changed, so that sending it again is safe.
+    """
 
     db: Database
     viewer: Viewer
@@ -39,6 +44,8 @@ class Context:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     loaders: Loaders = field(init=False)
     _named_loaders: dict[str, DataLoader[Any, Any]] = field(init=False, default_factory=dict)
+    unavailable: DatabaseUnavailable | None = field(init=False, default=None)
+    may_have_written: bool = field(init=False, default=False)
 
     def __post_init__(self) -> None:
         self.loaders = self._new_loaders()
@@ -65,23 +72,30 @@ class Context:
         )
 
     async def rows(self, statement: Select[Any]) -> Sequence[Row[Any]]:
-        async with self.lock:
-            return (await self._execute(statement)).all()
+        async def run(session: AsyncSession) -> Sequence[Row[Any]]:
+            return (await session.execute(statement)).all()
+
+        return await self._read(run)
 
     async def scalar(self, statement: Select[Any]) -> Any:
-        async with self.lock:
-            return (await self._execute(statement)).scalar_one()
+        async def run(session: AsyncSession) -> Any:
+            return (await session.execute(statement)).scalar_one()
 
-    async def _execute(self, statement: Select[Any]) -> Any:
-        """Run a read; a statement the database gave up on (statement or lock timeout) is a
-        RequestTimeout, and the read transaction starts afresh for the request's other fields."""
-        try:
-            return await self.session.execute(statement)
-        except DBAPIError as error:
-            if not tenancy.is_timeout(error):
+        return await self._read(run)
+
+    async def _read(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """`work` on the read session, once more on a fresh connection if its own died."""
+        async with self.lock:
+            try:
+                return await self.db.read(self.session, work)
+            except DatabaseUnavailable as error:
+                self.unavailable = self.unavailable or error
                 raise
-            await self.session.rollback()
-            raise RequestTimeout("The database did not answer in time.") from error
+            except DBAPIError as error:
+                if not tenancy.is_timeout(error):
+                    raise
+                await self.session.rollback()
+                raise RequestTimeout("The database did not answer in time.") from error
 
     async def write(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         """Run a mutation's work in its own transaction, then let reads see what it committed.
@@ -90,9 +104,15 @@ class Context:
         a request never holds two connections, so a burst of mutations cannot starve the pool.
         """
         async with self.lock:
-            await self.session.commit()
+            await self.db.end_read(self.session)
         try:
             result = await self.db.write(work, firm_id=self.viewer.firm_id)
+        except DatabaseUnavailable as error:
+            self.unavailable = self.unavailable or error
+            raise
+        except CommitOutcomeUnknown:
+            self.may_have_written = True
+            raise
         except DBAPIError as error:
             if not tenancy.is_timeout(error):
                 raise
@@ -100,9 +120,15 @@ class Context:
                 "The change waited too long for the database (a lock or a slow statement) and "
                 "was not applied."
             ) from error
+        self.may_have_written = True
         self.loaders = self._new_loaders()
         self._named_loaders.clear()
         return result
+
+    def raise_if_unavailable(self) -> None:
+        """Fail the whole request with the database error if that is safe to retry."""
+        if self.unavailable is not None and not self.may_have_written:
+            raise self.unavailable
 
     async def close(self) -> None:
         async with self.lock:

@@ -8,6 +8,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from clientgraph.db.engine import CommitOutcomeUnknown, DatabaseUnavailable
 from clientgraph.resolvers.errors import BadUserInput, Forbidden, RequestTimeout
 from graphql import GraphQLError
 from strawberry.extensions import (
@@ -48,6 +49,10 @@ def error_code(error: GraphQLError) -> str | None:
         return "BAD_USER_INPUT"
     if isinstance(original, RequestTimeout):
         return "TIMEOUT"
+    if isinstance(original, DatabaseUnavailable):
+        return "SERVICE_UNAVAILABLE"
+    if isinstance(original, CommitOutcomeUnknown):
+        return "COMMIT_OUTCOME_UNKNOWN"
     if original is not None and not isinstance(original, GraphQLError):
         return None
     if error.extensions and "code" in error.extensions:
