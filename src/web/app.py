@@ -1,0 +1,51 @@
+"""The ASGI application: /graphql (GraphiQL in a browser), /healthz, /readyz."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from clientgraph.db.engine import Database
+from clientgraph.settings import Settings, get_settings
+from clientgraph.web.graphql import GraphQLApp
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+logger = logging.getLogger("clientgraph")
+
+
+def create_app(settings: Settings | None = None, db: Database | None = None) -> Starlette:
+    settings = settings or get_settings()
+    database = db or Database(settings.database_url, pool_size=settings.db_pool_size)
+    graphql = GraphQLApp(settings, database)
+
+    async def healthz(_: Request) -> Response:
+        return PlainTextResponse("ok")
+
+    async def readyz(_: Request) -> Response:
+        try:
+            async with database.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        except Exception:
+            logger.exception("database not reachable")
+            return PlainTextResponse("database unavailable", status_code=503)
+        return PlainTextResponse("ready")
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        yield
+        if db is None:
+            await database.dispose()
+
+    return Starlette(
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+        ],
+        lifespan=lifespan,
+    )
