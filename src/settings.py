@@ -25,6 +25,7 @@ class Settings(BaseSettings):
     secret: str | None = None
     token_ttl_seconds: int = Field(default=12 * 3600, gt=0)
     db_pool_size: int = Field(default=10, gt=0)
+    db_pool_timeout_s: float = Field(default=5.0, gt=0)
 
     max_query_depth: int = Field(default=12, gt=0)
     max_aliases: int = Field(default=100, gt=0)
@@ -32,6 +33,16 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1024 * 1024, gt=0)
     max_page_size: int = Field(default=100, gt=0)
     default_page_size: int = Field(default=50, gt=0)
+
+    dev: bool = False
+    introspection: bool = True
+
+    redis_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("REDIS_URL", "CLIENTGRAPH_REDIS_URL")
+    )
+    redis_key_prefix: str = "clientgraph"
+    rate_limit_nodes_per_minute: int = Field(default=250_000, gt=0)
+    rate_limit_failed_auth_per_minute: int = Field(default=30, gt=0)
 
     def signing_secret(self) -> str:
         """`CLIENTGRAPH_SECRET`, or for an embedded SQLite file a key kept beside it.

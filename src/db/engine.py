@@ -49,12 +49,31 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 class Database:
     """One engine per process; read sessions per request, a fresh write session per mutation."""
 
-    def __init__(self, url: str, *, pool_size: int = 10, echo: bool = False) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 10,
+        max_overflow: int | None = None,
+        pool_timeout: float = 5.0,
+        echo: bool = False,
+    ) -> None:
+        """`pool_timeout` bounds the wait for a free connection: past it SQLAlchemy raises
+        `sqlalchemy.exc.TimeoutError`, which the HTTP layer answers with 503. A SQLite file
+        keeps SQLAlchemy's own pool sizes (an in-memory one has no pool to wait on);
+        `max_overflow` defaults to `pool_size`."""
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         options: dict[str, Any] = {"echo": echo}
         if not self.is_sqlite:
-            options.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+            options.update(
+                pool_size=pool_size,
+                max_overflow=pool_size if max_overflow is None else max_overflow,
+                pool_timeout=pool_timeout,
+                pool_pre_ping=True,
+            )
+        elif ":memory:" not in url and "mode=memory" not in url:
+            options.update(pool_timeout=pool_timeout)
         self.engine = create_async_engine(url, **options)
         if self.is_sqlite:
             _configure_sqlite(self.engine)

@@ -8,9 +8,14 @@ from collections.abc import AsyncIterator
 
 from clientgraph.db.engine import Database
 from clientgraph.settings import Settings, get_settings
+from clientgraph.web.errors import http_exception_handler
 from clientgraph.web.graphql import GraphQLApp
+from clientgraph.web.rate_limits import RateLimits
+from clientgraph.web.request_id import RequestIds
 from sqlalchemy import text
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
@@ -20,8 +25,12 @@ logger = logging.getLogger("clientgraph")
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> Starlette:
     settings = settings or get_settings()
-    database = db or Database(settings.database_url, pool_size=settings.db_pool_size)
-    graphql = GraphQLApp(settings, database)
+    database = db or Database(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        pool_timeout=settings.db_pool_timeout_s,
+    )
+    graphql = GraphQLApp(settings, database, RateLimits(settings))
 
     async def healthz(_: Request) -> Response:
         return PlainTextResponse("ok")
@@ -47,5 +56,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             Route("/healthz", healthz),
             Route("/readyz", readyz),
         ],
+        middleware=[Middleware(RequestIds)],
+        exception_handlers={HTTPException: http_exception_handler},
         lifespan=lifespan,
     )
