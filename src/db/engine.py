@@ -58,10 +58,9 @@ class Database:
         pool_timeout: float = 5.0,
         echo: bool = False,
     ) -> None:
-        """`pool_timeout` bounds the wait for a free connection: past it SQLAlchemy raises
-        `sqlalchemy.exc.TimeoutError`, which the HTTP layer answers with 503. A SQLite file
-        keeps SQLAlchemy's own pool sizes (an in-memory one has no pool to wait on);
-        `max_overflow` defaults to `pool_size`."""
+        """On PostgreSQL `pool_timeout` bounds the wait for a free connection: past it
+        SQLAlchemy raises `sqlalchemy.exc.TimeoutError`, which the HTTP layer answers with 503.
+        `max_overflow` defaults to `pool_size`. SQLite keeps SQLAlchemy's own pool settings."""
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         options: dict[str, Any] = {"echo": echo}
@@ -72,8 +71,6 @@ class Database:
                 pool_timeout=pool_timeout,
                 pool_pre_ping=True,
             )
-        elif ":memory:" not in url and "mode=memory" not in url:
-            options.update(pool_timeout=pool_timeout)
         self.engine = create_async_engine(url, **options)
         if self.is_sqlite:
             _configure_sqlite(self.engine)

@@ -148,8 +148,7 @@ class GraphQLApp(GraphQL[Context, None]):
             response = await super().run(with_body(request, body), context)
         finally:
             await context.close()
-        cost = getattr(context, "cost", None)
-        nodes = cost.requested_nodes if cost is not None else 1
+        nodes = getattr(getattr(context, "cost", None), "requested_nodes", None) or 1
         _noted(rate_headers, await self.rate_limits.charge_nodes(caller, nodes))
         return response
 
