@@ -52,7 +52,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
     return Starlette(
         routes=[
-            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/graphql", graphql),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
         ],

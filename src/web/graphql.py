@@ -32,6 +32,7 @@ from strawberry.types.unset import UNSET
 logger = logging.getLogger("clientgraph")
 
 POOL_RETRY_AFTER_S = 1
+ALLOWED_METHODS = ("GET", "POST")
 
 NUL_ERROR = {
     "message": "Text may not contain NUL (U+0000) characters.",
@@ -121,6 +122,8 @@ class GraphQLApp(GraphQL[Context, None]):
     async def _answer(self, request: Request, rate_headers: dict[str, str]) -> Response:
         address = _client_address(request)
         address_budget = _noted(rate_headers, await self.rate_limits.failed_auth_budget(address))
+        if request.method not in ALLOWED_METHODS:
+            raise HttpError(405, "Method Not Allowed", {"Allow": ", ".join(ALLOWED_METHODS)})
         if self.should_render_graphql_ide(self.request_adapter_class(request)):
             return await self.render_graphql_ide(request)
         if address_budget is not None and address_budget.spent:
