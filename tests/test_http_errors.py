@@ -11,11 +11,14 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy.exc
 from clientgraph.app import create_app
 from clientgraph.db.engine import Database
 from clientgraph.resolvers import owners
+from clientgraph.schema.extensions import error_code
 from clientgraph.settings import Settings
 from clientgraph.web import graphql
+from graphql import GraphQLError
 from sqlalchemy import text
 
 from tests.live_server import BodyMeter, post_endless_chunks, serve
@@ -257,6 +260,14 @@ async def test_a_pool_with_no_free_connection_is_503_service_unavailable_with_re
     assert int(response.headers["retry-after"]) >= 1
     assert after.status_code == 200
     assert after.json() == {"data": {"viewer": {"user": {"name": "Firm Owner"}}}}
+
+
+async def test_a_pool_timeout_during_the_operation_is_a_service_unavailable_error() -> None:
+    timeout = sqlalchemy.exc.TimeoutError("QueuePool limit of size 1 overflow 0 reached")
+
+    error = GraphQLError("QueuePool limit", original_error=timeout)
+
+    assert error_code(error) == "SERVICE_UNAVAILABLE"
 
 
 async def test_the_pool_timeout_is_a_setting(monkeypatch: pytest.MonkeyPatch) -> None:
