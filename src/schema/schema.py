@@ -30,7 +30,9 @@ Mutation = merge_types(
 
 
 class Schema(strawberry.Schema):
-    hide_suggestions = True
+    def __init__(self, *args: Any, hide_suggestions: bool = True, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.hide_suggestions = hide_suggestions
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
@@ -51,13 +53,12 @@ def build_schema(
 ) -> Schema:
     """`introspection` off refuses `__schema` and `__type` (FORBIDDEN); `suggestions` ("Did you
     mean …?") are for development only."""
-    schema = Schema(
+    return Schema(
         query=Query,
         mutation=Mutation,
         types=[Account, ApiKey, AuditEvent, ClientOwner, Contact, Firm, Notification, User],
         extensions=schema_extensions(
             limits or QueryLimits(), introspection=introspection, suggestions=suggestions
         ),
+        hide_suggestions=not suggestions,
     )
-    schema.hide_suggestions = not suggestions
-    return schema
