@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     db_lock_timeout_s: float = Field(default=5.0, ge=0)
     db_idle_in_transaction_timeout_s: float = Field(default=30.0, ge=0)
     db_connect_timeout_s: float = Field(default=5.0, gt=0)
+    db_pool_timeout_s: float = Field(default=5.0, gt=0)
 
     max_query_depth: int = Field(default=12, gt=0)
     max_aliases: int = Field(default=100, gt=0)
@@ -61,6 +62,16 @@ class Settings(BaseSettings):
             lock_s=self.db_lock_timeout_s,
             idle_in_transaction_s=self.db_idle_in_transaction_timeout_s,
         )
+
+    dev: bool = False
+    introspection: bool = True
+
+    redis_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("REDIS_URL", "CLIENTGRAPH_REDIS_URL")
+    )
+    redis_key_prefix: str = "clientgraph"
+    rate_limit_nodes_per_minute: int = Field(default=250_000, gt=0)
+    rate_limit_failed_auth_per_minute: int = Field(default=30, gt=0)
 
     def signing_secret(self) -> str:
         """`CLIENTGRAPH_SECRET`, or for an embedded SQLite file a key kept beside it.

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+import redis.asyncio
 from clientgraph.db.engine import Database
 from clientgraph.db.migrate import upgrade
 from sqlalchemy.engine import make_url
@@ -21,6 +22,8 @@ from tests.support import APP_ROLE, OWNER_URLS, Api, new_firm, settings_for
 
 DEFAULT_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 REQUIRE_POSTGRES = os.environ.get("CLIENTGRAPH_REQUIRE_POSTGRES") == "1"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379"
+REQUIRE_REDIS = os.environ.get("CLIENTGRAPH_REQUIRE_REDIS") == "1"
 
 
 def _asyncpg_dsn(url: str) -> str:
@@ -97,3 +100,36 @@ async def api(database: Database) -> AsyncIterator[Api]:
 async def other_firm(database: Database) -> AsyncIterator[Api]:
     async with new_firm(database) as client:
         yield client
+
+
+@pytest.fixture(scope="session")
+async def redis_url() -> str:
+    """Redis for the tests that share counters through it: a skip when it does not answer,
+    a failure with CLIENTGRAPH_REQUIRE_REDIS=1 (as for PostgreSQL)."""
+    url = os.environ.get("TEST_REDIS_URL", DEFAULT_REDIS_URL)
+    client = redis.asyncio.from_url(url, socket_connect_timeout=5, socket_timeout=5)
+    try:
+        await client.ping()
+    except Exception as error:
+        message = f"Redis not reachable at {url}: {type(error).__name__}: {error}"
+        if REQUIRE_REDIS:
+            pytest.fail(message + " (CLIENTGRAPH_REQUIRE_REDIS=1)")
+        pytest.skip(message)
+    finally:
+        await client.aclose()
+    return url
+
+
+@pytest.fixture
+async def redis_key_prefix(redis_url: str) -> AsyncIterator[str]:
+    """A key prefix of this test's own, so parallel runs never share a counter; its keys are
+    deleted afterwards."""
+    prefix = f"clientgraph-test-{uuid.uuid4().hex[:12]}"
+    yield prefix
+    client = redis.asyncio.from_url(redis_url)
+    try:
+        keys = [key async for key in client.scan_iter(match=f"{prefix}*")]
+        if keys:
+            await client.delete(*keys)
+    finally:
+        await client.aclose()

@@ -128,11 +128,16 @@ class Database:
         url: str,
         *,
         pool_size: int = 10,
+        max_overflow: int | None = None,
+        pool_timeout: float = 5.0,
         echo: bool = False,
         timeouts: tenancy.Timeouts | None = None,
         connect_timeout_s: float = 5.0,
         write_attempts: int = 8,
     ) -> None:
+        """On PostgreSQL `pool_timeout` bounds the wait for a free connection: past it
+        SQLAlchemy raises `sqlalchemy.exc.TimeoutError`, which the HTTP layer answers with 503.
+        `max_overflow` defaults to `pool_size`. SQLite keeps SQLAlchemy's own pool settings."""
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         self.write_attempts = write_attempts
@@ -140,7 +145,8 @@ class Database:
         if not self.is_sqlite:
             options.update(
                 pool_size=pool_size,
-                max_overflow=pool_size,
+                max_overflow=pool_size if max_overflow is None else max_overflow,
+                pool_timeout=pool_timeout,
                 pool_pre_ping=True,
                 connect_args={"timeout": connect_timeout_s},
             )

@@ -5,19 +5,23 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+import sqlalchemy.exc
 from clientgraph.db.engine import CommitOutcomeUnknown, DatabaseUnavailable
 from clientgraph.resolvers.errors import BadUserInput, Forbidden, RequestTimeout
-from graphql import GraphQLError
+from graphql import GraphQLError, validate
 from strawberry.extensions import (
+    DisableIntrospection,
     MaskErrors,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     QueryDepthLimiter,
     SchemaExtension,
 )
+from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
+from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
 logger = logging.getLogger("clientgraph.errors")
 
@@ -27,6 +31,7 @@ TOO_COMPLEX_MESSAGES = (
     re.compile(r"Document contains more than \d+ tokens"),
     re.compile(r"Validation aborted\."),
 )
+FORBIDDEN_MESSAGES = (re.compile(r"^GraphQL introspection has been disabled"),)
 BAD_INPUT_MESSAGES = (
     re.compile(r"^Variable '\$\w+'"),
     re.compile(r"^Int cannot represent"),
@@ -53,6 +58,8 @@ def error_code(error: GraphQLError) -> str | None:
         return "SERVICE_UNAVAILABLE"
     if isinstance(original, CommitOutcomeUnknown):
         return "COMMIT_OUTCOME_UNKNOWN"
+    if isinstance(original, sqlalchemy.exc.TimeoutError):
+        return "SERVICE_UNAVAILABLE"
     if original is not None and not isinstance(original, GraphQLError):
         return None
     if error.extensions and "code" in error.extensions:
@@ -60,6 +67,8 @@ def error_code(error: GraphQLError) -> str | None:
     message = error.message
     if any(pattern.search(message) for pattern in TOO_COMPLEX_MESSAGES):
         return "QUERY_TOO_COMPLEX"
+    if any(pattern.search(message) for pattern in FORBIDDEN_MESSAGES):
+        return "FORBIDDEN"
     if any(pattern.search(message) for pattern in BAD_INPUT_MESSAGES):
         return "BAD_USER_INPUT"
     if message.startswith("Syntax Error"):
@@ -94,11 +103,35 @@ class ErrorPolicy(MaskErrors):
         return processed
 
 
-def schema_extensions(limits: QueryLimits) -> list[Callable[[], SchemaExtension]]:
+class HideSuggestions(SchemaExtension):
+    """Validation without "Did you mean …?" (graphql-core's `hide_suggestions`, which
+    Strawberry does not pass on): outside development, suggestions spell out the schema to
+    anyone guessing names, even with introspection off."""
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        if context.graphql_document is not None and context.pre_execution_errors is None:
+            context.pre_execution_errors = validate(
+                context.schema._schema,
+                context.graphql_document,
+                (*context.validation_rules, MaybeNullValidationRule, OneOfInputValidationRule),
+                hide_suggestions=True,
+            )
+        yield
+
+
+def schema_extensions(
+    limits: QueryLimits, *, introspection: bool = True, suggestions: bool = False
+) -> list[Callable[[], SchemaExtension]]:
     """Factories, never shared instances: extensions keep per-operation state."""
-    return [
+    extensions: list[Callable[[], SchemaExtension]] = [
         lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
         lambda: QueryDepthLimiter(max_depth=limits.max_depth),
         lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
-        ErrorPolicy,
     ]
+    if not introspection:
+        extensions.append(DisableIntrospection)
+    if not suggestions:
+        extensions.append(HideSuggestions)
+    extensions.append(ErrorPolicy)
+    return extensions
