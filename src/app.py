@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 from clientgraph.auth import InvalidToken, bearer_token, viewer_for_token
 from clientgraph.db.engine import Database
-from clientgraph.resolvers.context import Context, PageLimits
+from clientgraph.resolvers.context import Context, InputLimits, PageLimits
 from clientgraph.schema.extensions import QueryLimits
 from clientgraph.schema.schema import build_schema
 from clientgraph.settings import Settings, get_settings
@@ -56,6 +56,12 @@ class GraphQLApp(GraphQL[Context, None]):
         self.db = db
         self.secret = settings.signing_secret()
         self.limits = PageLimits(settings.default_page_size, settings.max_page_size)
+        self.input_limits = InputLimits(
+            tags_per_account=settings.max_tags_per_account,
+            select_options=settings.max_select_options,
+            input_list=settings.max_input_list,
+            search_length=settings.max_search_length,
+        )
 
     def decode_json(self, data: str | bytes) -> object:
         return orjson.loads(data)
@@ -97,7 +103,13 @@ class GraphQLApp(GraphQL[Context, None]):
             await session.close()
             raise HTTPException(401, f"Unauthorized: {error}") from error
         request_id = request.headers.get("x-request-id") or None
-        context = Context(db=self.db, viewer=viewer, limits=self.limits, session=session)
+        context = Context(
+            db=self.db,
+            viewer=viewer,
+            limits=self.limits,
+            session=session,
+            input_limits=self.input_limits,
+        )
         if request_id:
             context.request_id = request_id
         return context

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from clientgraph.resolvers.errors import BadUserInput, Forbidden
-from graphql import GraphQLError
+from graphql import ExecutionResult, GraphQLError, ListValueNode, Visitor, visit
 from strawberry.extensions import (
     MaskErrors,
     MaxAliasesLimiter,
@@ -60,6 +61,61 @@ def error_code(error: GraphQLError) -> str | None:
     return "GRAPHQL_VALIDATION_FAILED"
 
 
+class _LongestLiteralList(Visitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.longest: ListValueNode | None = None
+
+    def enter_list_value(self, node: ListValueNode, *_: Any) -> None:
+        if self.longest is None or len(node.values) > len(self.longest.values):
+            self.longest = node
+
+
+def _longest_variable_list(variables: dict[str, Any]) -> tuple[str, int]:
+    """(path, length) of the longest list anywhere in the variables; ("", 0) if none."""
+    longest = ("", 0)
+    pending: list[tuple[str, Any]] = [(f"${name}", value) for name, value in variables.items()]
+    while pending:
+        path, value = pending.pop()
+        if isinstance(value, list):
+            if len(value) > longest[1]:
+                longest = (path, len(value))
+            pending.extend((f"{path}.{index}", item) for index, item in enumerate(value))
+        elif isinstance(value, dict):
+            pending.extend((f"{path}.{key}", item) for key, item in value.items())
+    return longest
+
+
+def _too_long(message: str, node: ListValueNode | None = None) -> GraphQLError:
+    return GraphQLError(message, node, extensions={"code": "BAD_USER_INPUT", "reason": "TOO_LONG"})
+
+
+class InputListLimit(SchemaExtension):
+    """No list a request passes in, in its variables or written in the document, holds more
+    than the context's `input_limits.input_list` items (Shopify's rule). One check for every
+    input of every operation, after validation and before any resolver runs."""
+
+    def on_execute(self) -> Iterator[None]:
+        execution = self.execution_context
+        maximum = execution.context.input_limits.input_list
+        path, length = _longest_variable_list(execution.variables or {})
+        error = None
+        if length > maximum:
+            error = _too_long(f"{path} holds {length} items; a list may hold at most {maximum}.")
+        elif execution.graphql_document is not None:
+            literals = _LongestLiteralList()
+            visit(execution.graphql_document, literals)
+            longest = literals.longest
+            if longest is not None and len(longest.values) > maximum:
+                message = (
+                    f"A list of {len(longest.values)} items; a list may hold at most {maximum}."
+                )
+                error = _too_long(message, longest)
+        if error is not None:
+            execution.result = ExecutionResult(data=None, errors=[error])
+        yield
+
+
 class ErrorPolicy(MaskErrors):
     """Known errors get their code; the rest become INTERNAL_SERVER_ERROR and are logged."""
 
@@ -93,5 +149,6 @@ def schema_extensions(limits: QueryLimits) -> list[Callable[[], SchemaExtension]
         lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
         lambda: QueryDepthLimiter(max_depth=limits.max_depth),
         lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
+        InputListLimit,
         ErrorPolicy,
     ]
