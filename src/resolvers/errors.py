@@ -25,7 +25,7 @@ class TooLong(BadUserInput):
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
-        self.extensions = {"reason": "TOO_LONG"}
+        self.extensions = {"code": "BAD_USER_INPUT", "reason": "TOO_LONG"}
 
 
 @dataclass(frozen=True)

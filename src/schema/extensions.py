@@ -86,10 +86,6 @@ def _longest_variable_list(variables: dict[str, Any]) -> tuple[str, int]:
     return longest
 
 
-def _too_long(message: str, node: ListValueNode | None = None) -> GraphQLError:
-    return GraphQLError(message, node, extensions={"code": "BAD_USER_INPUT", "reason": "TOO_LONG"})
-
-
 class InputListLimit(SchemaExtension):
     """No list a request passes in, in its variables or written in the document, holds more
     than the context's `input_limits.input_list` items (Shopify's rule). One check for every
@@ -98,20 +94,20 @@ class InputListLimit(SchemaExtension):
     def on_execute(self) -> Iterator[None]:
         execution = self.execution_context
         maximum = execution.context.input_limits.input_list
-        path, length = _longest_variable_list(execution.variables or {})
-        error = None
-        if length > maximum:
-            error = _too_long(f"{path} holds {length} items; a list may hold at most {maximum}.")
-        elif execution.graphql_document is not None:
-            literals = _LongestLiteralList()
+        where, length = _longest_variable_list(execution.variables or {})
+        literals = _LongestLiteralList()
+        if execution.graphql_document is not None:
             visit(execution.graphql_document, literals)
-            longest = literals.longest
-            if longest is not None and len(longest.values) > maximum:
-                message = (
-                    f"A list of {len(longest.values)} items; a list may hold at most {maximum}."
-                )
-                error = _too_long(message, longest)
-        if error is not None:
+        node = literals.longest
+        if node is not None and len(node.values) > length:
+            where, length = "A list in the query", len(node.values)
+        else:
+            node = None
+        if length > maximum:
+            message = f"{where} holds {length} items; a list may hold at most {maximum}."
+            error = GraphQLError(
+                message, node, extensions={"code": "BAD_USER_INPUT", "reason": "TOO_LONG"}
+            )
             execution.result = ExecutionResult(data=None, errors=[error])
         yield
 
