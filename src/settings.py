@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1024 * 1024, gt=0)
     max_page_size: int = Field(default=100, gt=0)
     default_page_size: int = Field(default=50, gt=0)
+    max_tags_per_account: int = Field(default=50, gt=0)
+    max_select_options: int = Field(default=200, gt=0)
+    max_input_list: int = Field(default=250, gt=0)
+    max_search_length: int = Field(default=200, gt=0)
 
     def server_database_url(self) -> str:
         """Where the server's requests connect: `CLIENTGRAPH_APP_DATABASE_URL`, else on

@@ -147,15 +147,18 @@ class Api:
 
 
 @contextlib.asynccontextmanager
-async def new_firm(db: Database, *, admin_name: str = "Firm Owner") -> AsyncIterator[Api]:
-    """A firm of its own for one test, so tests never see each other's rows."""
+async def new_firm(
+    db: Database, *, admin_name: str = "Firm Owner", settings: Settings | None = None
+) -> AsyncIterator[Api]:
+    """A firm of its own for one test, so tests never see each other's rows; the app runs with
+    `settings` when given (their database is `db` whatever they say)."""
     firm_id, user_id = await create_firm(
         db,
         name=f"Firm {uuid.uuid4().hex[:8]}",
         admin_email=f"owner-{uuid.uuid4().hex[:8]}@example.com",
         admin_name=admin_name,
     )
-    app = create_app(settings_for(db.url), db)
+    app = create_app(settings or settings_for(db.url), db)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
         token = issue_token(SECRET, user_id=user_id, firm_id=firm_id, ttl_seconds=3600)

@@ -27,7 +27,7 @@ from clientgraph.resolvers.guards import (
     lock_account,
     lock_contact,
 )
-from clientgraph.resolvers.inputs import parse_id, required_text
+from clientgraph.resolvers.inputs import parse_id, required_text, search_text
 from clientgraph.resolvers.pagination import Page, PageRequest, paginate
 from clientgraph.resolvers.policy import (
     Viewer,
@@ -561,8 +561,9 @@ async def contacts(
     """Visible contacts by last, first name; optionally those linked to one account."""
     contact = models.Contact
     query = select_rows(ContactRow).where(visible_contacts(ctx.viewer))
-    if search and search.strip():
-        query = query.where(contact.search_folded.contains(fold(search.strip()), autoescape=True))
+    text = search_text(search, ctx.input_limits.search_length)
+    if text is not None:
+        query = query.where(contact.search_folded.contains(fold(text), autoescape=True))
     if account_id is not None:
         account_uuid = decode_id(account_id, "Account")
         visible = await ctx.loaders.account.load(account_uuid) if account_uuid else None

@@ -26,6 +26,16 @@ class PageLimits:
     maximum: int = 100
 
 
+@dataclass(frozen=True, slots=True)
+class InputLimits:
+    """How long the lists and texts a caller sends or makes the service store may be."""
+
+    tags_per_account: int = 50
+    select_options: int = 200
+    input_list: int = 250
+    search_length: int = 200
+
+
 @dataclass
 class Context:
     """One read session shared by the request's loaders (guarded by `lock`), the caller,
@@ -41,6 +51,7 @@ class Context:
     limits: PageLimits
     session: AsyncSession
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    input_limits: InputLimits = field(default_factory=InputLimits)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     loaders: Loaders = field(init=False)
     _named_loaders: dict[str, DataLoader[Any, Any]] = field(init=False, default_factory=dict)

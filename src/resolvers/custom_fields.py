@@ -42,7 +42,7 @@ class ValueInput:
     value: str | None
 
 
-def _clean_options(kind: CustomFieldType, options: list[str]) -> list[str]:
+def _clean_options(kind: CustomFieldType, options: list[str], maximum: int) -> list[str]:
     if kind != CustomFieldType.SELECT:
         if options:
             raise fail(["options"], UserErrorCode.INVALID, "Only SELECT fields take options.")
@@ -50,6 +50,9 @@ def _clean_options(kind: CustomFieldType, options: list[str]) -> list[str]:
     cleaned = [option.strip() for option in options]
     if not cleaned:
         raise fail(["options"], UserErrorCode.REQUIRED, "A SELECT field needs options.")
+    if len(cleaned) > maximum:
+        message = f"A SELECT field may have at most {maximum} options; {len(cleaned)} were given."
+        raise fail(["options"], UserErrorCode.TOO_LONG, message)
     errors = []
     for index, option in enumerate(cleaned):
         if not option or len(option) > OPTION_MAX_LENGTH:
@@ -82,7 +85,7 @@ async def define_custom_field(
             "A key is 1-50 lower-case letters, digits or _, starting with a letter.",
         )
     clean_label = required_text(label, ["label"])
-    clean_options = _clean_options(type, options)
+    clean_options = _clean_options(type, options, ctx.input_limits.select_options)
 
     def key_taken() -> UserErrors:
         return fail(["key"], UserErrorCode.TAKEN, f"{entity.value} already has a field {key}.")

@@ -18,7 +18,13 @@ from clientgraph.resolvers.context import Context
 from clientgraph.resolvers.enums import UserErrorCode
 from clientgraph.resolvers.errors import UserError, UserErrors, fail
 from clientgraph.resolvers.guards import flush_unique, lock_account
-from clientgraph.resolvers.inputs import not_found, not_found_error, parse_id, required_text
+from clientgraph.resolvers.inputs import (
+    not_found,
+    not_found_error,
+    parse_id,
+    required_text,
+    search_text,
+)
 from clientgraph.resolvers.pagination import Page, PageRequest, paginate
 from clientgraph.resolvers.policy import Viewer, require_admin, visible_accounts
 from clientgraph.resolvers.teams import live_user
@@ -375,8 +381,9 @@ async def client_owners(
 ) -> Page[ClientOwnerRow]:
     owner = models.ClientOwner
     query = select_rows(ClientOwnerRow).where(owner.firm_id == ctx.viewer.firm_id)
-    if search:
-        query = query.where(owner.name_folded.contains(fold(search.strip()), autoescape=True))
+    text = search_text(search, ctx.input_limits.search_length)
+    if text is not None:
+        query = query.where(owner.name_folded.contains(fold(text), autoescape=True))
     return await paginate(
         ctx,
         query,

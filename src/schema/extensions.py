@@ -7,11 +7,12 @@ import logging
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy.exc
 from clientgraph.db.engine import CommitOutcomeUnknown, DatabaseUnavailable
 from clientgraph.resolvers.errors import BadUserInput, Forbidden, RequestTimeout
-from graphql import GraphQLError, validate
+from graphql import ExecutionResult, GraphQLError, ListValueNode, Visitor, validate, visit
 from strawberry.extensions import (
     DisableIntrospection,
     MaskErrors,
@@ -76,6 +77,57 @@ def error_code(error: GraphQLError) -> str | None:
     return "GRAPHQL_VALIDATION_FAILED"
 
 
+class _LongestLiteralList(Visitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.longest: ListValueNode | None = None
+
+    def enter_list_value(self, node: ListValueNode, *_: Any) -> None:
+        if self.longest is None or len(node.values) > len(self.longest.values):
+            self.longest = node
+
+
+def _longest_variable_list(variables: dict[str, Any]) -> tuple[str, int]:
+    """(path, length) of the longest list anywhere in the variables; ("", 0) if none."""
+    longest = ("", 0)
+    pending: list[tuple[str, Any]] = [(f"${name}", value) for name, value in variables.items()]
+    while pending:
+        path, value = pending.pop()
+        if isinstance(value, list):
+            if len(value) > longest[1]:
+                longest = (path, len(value))
+            pending.extend((f"{path}.{index}", item) for index, item in enumerate(value))
+        elif isinstance(value, dict):
+            pending.extend((f"{path}.{key}", item) for key, item in value.items())
+    return longest
+
+
+class InputListLimit(SchemaExtension):
+    """No list a request passes in, in its variables or written in the document, holds more
+    than the context's `input_limits.input_list` items (Shopify's rule). One check for every
+    input of every operation, after validation and before any resolver runs."""
+
+    def on_execute(self) -> Iterator[None]:
+        execution = self.execution_context
+        maximum = execution.context.input_limits.input_list
+        where, length = _longest_variable_list(execution.variables or {})
+        literals = _LongestLiteralList()
+        if execution.graphql_document is not None:
+            visit(execution.graphql_document, literals)
+        node = literals.longest
+        if node is not None and len(node.values) > length:
+            where, length = "A list in the query", len(node.values)
+        else:
+            node = None
+        if length > maximum:
+            message = f"{where} holds {length} items; a list may hold at most {maximum}."
+            error = GraphQLError(
+                message, node, extensions={"code": "BAD_USER_INPUT", "reason": "TOO_LONG"}
+            )
+            execution.result = ExecutionResult(data=None, errors=[error])
+        yield
+
+
 class ErrorPolicy(MaskErrors):
     """Known errors get their code; the rest become INTERNAL_SERVER_ERROR and are logged."""
 
@@ -128,6 +180,7 @@ def schema_extensions(
         lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
         lambda: QueryDepthLimiter(max_depth=limits.max_depth),
         lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
+        InputListLimit,
     ]
     if not introspection:
         extensions.append(DisableIntrospection)

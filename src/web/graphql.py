@@ -14,7 +14,7 @@ from clientgraph.auth import InvalidToken, bearer_token, viewer_for_token
 from clientgraph.db.engine import Database, DatabaseUnavailable
 from clientgraph.db.readiness import Readiness
 from clientgraph.resolvers.api_keys import parse_key
-from clientgraph.resolvers.context import Context, PageLimits
+from clientgraph.resolvers.context import Context, InputLimits, PageLimits
 from clientgraph.resolvers.policy import Viewer
 from clientgraph.schema.extensions import QueryLimits
 from clientgraph.schema.schema import build_schema
@@ -80,6 +80,12 @@ class GraphQLApp(GraphQL[Context, None]):
         self.db = db
         self.secret = settings.signing_secret()
         self.limits = PageLimits(settings.default_page_size, settings.max_page_size)
+        self.input_limits = InputLimits(
+            tags_per_account=settings.max_tags_per_account,
+            select_options=settings.max_select_options,
+            input_list=settings.max_input_list,
+            search_length=settings.max_search_length,
+        )
         self.rate_limits = rate_limits
         self.readiness = readiness
 
@@ -151,6 +157,7 @@ class GraphQLApp(GraphQL[Context, None]):
             db=self.db,
             viewer=viewer,
             limits=self.limits,
+            input_limits=self.input_limits,
             session=self.db.firm_session(viewer.firm_id),
             request_id=request_id_of(request.scope),
         )
