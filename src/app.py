@@ -49,6 +49,7 @@ class GraphQLApp(GraphQL[Context, None]):
                 max_depth=settings.max_query_depth,
                 max_aliases=settings.max_aliases,
                 max_tokens=settings.max_tokens,
+                max_nodes=settings.max_nodes,
             )
         )
         super().__init__(schema, graphql_ide="graphiql", subscription_protocols=())
@@ -97,7 +98,13 @@ class GraphQLApp(GraphQL[Context, None]):
             await session.close()
             raise HTTPException(401, f"Unauthorized: {error}") from error
         request_id = request.headers.get("x-request-id") or None
-        context = Context(db=self.db, viewer=viewer, limits=self.limits, session=session)
+        context = Context(
+            db=self.db,
+            viewer=viewer,
+            limits=self.limits,
+            session=session,
+            lists=self.settings.list_limits(),
+        )
         if request_id:
             context.request_id = request_id
         return context

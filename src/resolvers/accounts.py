@@ -274,6 +274,12 @@ async def create_account(
     """The new account with its contacts (existing or new, each with roles and description);
     None when the caller's rights do not let them see it."""
     require(ctx.viewer, Permission.CREATE_ACCOUNTS)
+    if len(contacts) > ctx.lists.account_contacts:
+        raise fail(
+            ["contacts"],
+            UserErrorCode.TOO_LONG,
+            f"An account may have at most {ctx.lists.account_contacts} contacts.",
+        )
     prepared = [_prepare_contact(spec, ["contacts", str(i)]) for i, spec in enumerate(contacts)]
     clean_name = required_text(name, ["name"], max_length=ACCOUNT_NAME_MAX_LENGTH)
     number = clean_customer_number(customer_number)
@@ -337,7 +343,14 @@ async def create_account(
                 assert clean_contact_fields is not None
                 contact = await new_contact(session, ctx.viewer, clean_contact_fields)
             await add_link(
-                session, ctx.viewer, account, contact, contacts[index].roles, description, path
+                session,
+                ctx.viewer,
+                account,
+                contact,
+                contacts[index].roles,
+                description,
+                path,
+                ctx.lists.account_contacts,
             )
         return account.id
 

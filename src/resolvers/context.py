@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 from clientgraph.db.engine import Database
 from clientgraph.db.loaders import DataLoader, Loaders, keyed_loader
+from clientgraph.limits import ListLimits
 from clientgraph.resolvers.policy import Viewer, visible_accounts, visible_contacts
 from sqlalchemy import Row, Select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,6 +24,15 @@ class PageLimits:
     maximum: int = 100
 
 
+@dataclass(frozen=True, slots=True)
+class Cost:
+    """What a request costs in nodes: `requested_nodes` as counted before execution (what a
+    rate limit charges), `actual_nodes` the list items the response really holds."""
+
+    requested_nodes: int = 0
+    actual_nodes: int = 0
+
+
 @dataclass
 class Context:
     """One read session shared by the request's loaders (guarded by `lock`), the caller,
@@ -33,6 +43,8 @@ class Context:
     limits: PageLimits
     session: AsyncSession
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    lists: ListLimits = field(default_factory=ListLimits)
+    cost: Cost = field(default_factory=Cost)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     loaders: Loaders = field(init=False)
     _named_loaders: dict[str, DataLoader[Any, Any]] = field(init=False, default_factory=dict)
@@ -50,8 +62,16 @@ class Context:
         return self._named_loaders[name]
 
     @classmethod
-    def open(cls, db: Database, viewer: Viewer, limits: PageLimits) -> Context:
-        return cls(db=db, viewer=viewer, limits=limits, session=db.read_sessions())
+    def open(
+        cls, db: Database, viewer: Viewer, limits: PageLimits, lists: ListLimits | None = None
+    ) -> Context:
+        return cls(
+            db=db,
+            viewer=viewer,
+            limits=limits,
+            session=db.read_sessions(),
+            lists=lists or ListLimits(),
+        )
 
     def _new_loaders(self) -> Loaders:
         return Loaders(
@@ -59,6 +79,7 @@ class Context:
             self.viewer.firm_id,
             visible_accounts(self.viewer),
             visible_contacts(self.viewer),
+            self.lists,
         )
 
     async def rows(self, statement: Select[Any]) -> Sequence[Row[Any]]:

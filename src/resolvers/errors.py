@@ -19,6 +19,10 @@ class BadUserInput(Exception):
     """An argument the schema cannot reject by type; top-level error with code BAD_USER_INPUT."""
 
 
+class RequestTimeout(Exception):
+    """The request ran out of time and its work was stopped; top-level error TIMEOUT."""
+
+
 @dataclass(frozen=True)
 class UserError:
     field: list[str] | None

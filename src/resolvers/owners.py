@@ -282,8 +282,9 @@ async def remove_client_owner(
 
 async def transfer_clients(
     ctx: Context, *, from_owner_id: str, to_owner_id: str, account_ids: list[str] | None
-) -> list[AccountRow]:
-    """Move all accounts of one owner, or the chosen ones, to another; all or nothing."""
+) -> tuple[int, list[AccountRow]]:
+    """Move all accounts of one owner, or the chosen ones, to another; all or nothing.
+    How many moved, and the first `input_list` of them (the payload's list has a maximum)."""
     require_admin(ctx.viewer)
     source_uuid = parse_id(from_owner_id, OWNER_TYPE, ["fromOwnerId"], OWNER_NOUN)
     target_uuid = parse_id(to_owner_id, OWNER_TYPE, ["toOwnerId"], OWNER_NOUN)
@@ -309,8 +310,8 @@ async def transfer_clients(
         return [account.id for account in moved]
 
     moved_ids = await ctx.write(work)
-    rows = await ctx.loaders.account.load_many(moved_ids)
-    return [row for row in rows if row is not None]
+    rows = await ctx.loaders.account.load_many(moved_ids[: ctx.lists.input_list])
+    return len(moved_ids), [row for row in rows if row is not None]
 
 
 async def _check_chosen(

@@ -8,7 +8,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from clientgraph.resolvers.errors import BadUserInput, Forbidden
+from clientgraph.resolvers.errors import BadUserInput, Forbidden, RequestTimeout
+from clientgraph.schema.cost import NodeLimit
 from graphql import GraphQLError
 from strawberry.extensions import (
     MaskErrors,
@@ -37,6 +38,7 @@ class QueryLimits:
     max_depth: int = 12
     max_aliases: int = 100
     max_tokens: int = 5000
+    max_nodes: int = 50_000
 
 
 def error_code(error: GraphQLError) -> str | None:
@@ -46,6 +48,8 @@ def error_code(error: GraphQLError) -> str | None:
         return "FORBIDDEN"
     if isinstance(original, BadUserInput):
         return "BAD_USER_INPUT"
+    if isinstance(original, RequestTimeout):
+        return "TIMEOUT"
     if original is not None and not isinstance(original, GraphQLError):
         return None
     if error.extensions and "code" in error.extensions:
@@ -93,5 +97,6 @@ def schema_extensions(limits: QueryLimits) -> list[Callable[[], SchemaExtension]
         lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
         lambda: QueryDepthLimiter(max_depth=limits.max_depth),
         lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
+        lambda: NodeLimit(max_nodes=limits.max_nodes),
         ErrorPolicy,
     ]

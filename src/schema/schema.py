@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import strawberry
 from clientgraph.schema.contact_mutation import ContactMutation
+from clientgraph.schema.cost import CountingExecutionContext
 from clientgraph.schema.extensions import QueryLimits, schema_extensions
 from clientgraph.schema.mutation import ApiKeyMutation, OwnershipMutation
 from clientgraph.schema.query import Query
@@ -40,4 +41,5 @@ def build_schema(limits: QueryLimits | None = None) -> Schema:
         mutation=Mutation,
         types=[Account, ApiKey, AuditEvent, ClientOwner, Contact, Firm, Notification, User],
         extensions=schema_extensions(limits or QueryLimits()),
+        execution_context_class=CountingExecutionContext,
     )
