@@ -34,8 +34,8 @@ EVERY_PERMISSION = (
 SECRET = "test-secret-0123456789abcdef0123456789"
 
 
-def settings_for(url: str) -> Settings:
-    return Settings(database_url=url, secret=SECRET)
+def settings_for(url: str, **overrides: Any) -> Settings:
+    return Settings(database_url=url, secret=SECRET, **overrides)
 
 
 class GraphQLErrors(AssertionError):
@@ -133,15 +133,18 @@ class Api:
 
 
 @contextlib.asynccontextmanager
-async def new_firm(db: Database, *, admin_name: str = "Firm Owner") -> AsyncIterator[Api]:
-    """A firm of its own for one test, so tests never see each other's rows."""
+async def new_firm(
+    db: Database, *, admin_name: str = "Firm Owner", settings: Settings | None = None
+) -> AsyncIterator[Api]:
+    """A firm of its own for one test, so tests never see each other's rows; `settings`
+    (e.g. smaller limits) for the app, else the defaults."""
     firm_id, user_id = await create_firm(
         db,
         name=f"Firm {uuid.uuid4().hex[:8]}",
         admin_email=f"owner-{uuid.uuid4().hex[:8]}@example.com",
         admin_name=admin_name,
     )
-    app = create_app(settings_for(db.url), db)
+    app = create_app(settings or settings_for(db.url), db)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
         token = issue_token(SECRET, user_id=user_id, firm_id=firm_id, ttl_seconds=3600)
