@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 from clientgraph.auth import InvalidToken, bearer_token, viewer_for_token
 from clientgraph.db.engine import Database
+from clientgraph.deadline import within_deadline
 from clientgraph.resolvers.context import Context, PageLimits
 from clientgraph.schema.extensions import QueryLimits
 from clientgraph.schema.schema import build_schema
@@ -77,7 +78,12 @@ class GraphQLApp(GraphQL[Context, None]):
             )
         context = await self._open_context(request)
         try:
-            return await super().run(request, context, root_value)
+            return await within_deadline(
+                super().run(request, context, root_value),
+                request,
+                context,
+                self.settings.request_timeout_s,
+            )
         finally:
             await context.close()
 
