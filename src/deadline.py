@@ -4,12 +4,15 @@ its client goes away, and whatever it was doing in the database stops with it.
 The work runs as a task of its own, so that cancelling it cancels the statement it awaits:
 asyncpg cancels the query on the server, the unfinished transaction rolls back, and
 SQLAlchemy's pool resets (or, if the connection is in doubt, discards) the connection.
+Work that runs long without awaiting (completing a large result from cached loads) cannot be
+cancelled from outside; it checks `Context.deadline` at every list and statement instead.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Coroutine
 from typing import Any
 
@@ -37,6 +40,7 @@ async def within_deadline(
 
     A client that disconnects cancels the work: it would be computed for nobody.
     """
+    context.deadline = time.monotonic() + timeout_s
     running = asyncio.ensure_future(work)
     disconnected = asyncio.ensure_future(_disconnect(request))
     try:
@@ -44,13 +48,14 @@ async def within_deadline(
             {running, disconnected}, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED
         )
     except asyncio.CancelledError:
-        await _stop(running, disconnected)
+        await _stop(running, disconnected, context)
         raise
-    if running in done:
+    if running in done and not running.cancelled():
         disconnected.cancel()
         return running.result()
-    await _stop(running, disconnected)
-    if disconnected in done:
+    client_left = disconnected in done
+    await _stop(running, disconnected, context)
+    if client_left:
         logger.info("request %s: client disconnected; its work was stopped", context.request_id)
         return Response(status_code=CLIENT_CLOSED_REQUEST)
     logger.warning("request %s: stopped after %s s", context.request_id, timeout_s)
@@ -78,7 +83,12 @@ async def _disconnect(request: Request) -> None:
         pass
 
 
-async def _stop(running: asyncio.Future[Any], disconnected: asyncio.Future[None]) -> None:
+async def _stop(
+    running: asyncio.Future[Any], disconnected: asyncio.Future[None], context: Context
+) -> None:
+    """Cancel the work, and expire the deadline so that any task it left behind stops at its
+    next statement or list."""
+    context.deadline = 0.0
     disconnected.cancel()
     running.cancel()
     await asyncio.wait({running}, timeout=CANCEL_GRACE_S)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -45,6 +46,8 @@ class Context:
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     lists: ListLimits = field(default_factory=ListLimits)
     cost: Cost = field(default_factory=Cost)
+    deadline: float | None = None
+    """`time.monotonic()` past which the request's work stops (see `clientgraph.deadline`)."""
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     loaders: Loaders = field(init=False)
     _named_loaders: dict[str, DataLoader[Any, Any]] = field(init=False, default_factory=dict)
@@ -82,11 +85,22 @@ class Context:
             self.lists,
         )
 
+    def check_deadline(self) -> None:
+        """Cancel the calling task if the request is out of time.
+
+        Cancellation from outside reaches a task only when it awaits; this check also stops
+        work that runs long without awaiting (a large result completed from cached loads).
+        """
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise asyncio.CancelledError
+
     async def rows(self, statement: Select[Any]) -> Sequence[Row[Any]]:
+        self.check_deadline()
         async with self.lock:
             return (await self.session.execute(statement)).all()
 
     async def scalar(self, statement: Select[Any]) -> Any:
+        self.check_deadline()
         async with self.lock:
             return (await self.session.execute(statement)).scalar_one()
 
@@ -96,6 +110,7 @@ class Context:
         The read session ends its transaction first, handing its connection back to the pool:
         a request never holds two connections, so a burst of mutations cannot starve the pool.
         """
+        self.check_deadline()
         async with self.lock:
             await self.session.commit()
         result = await self.db.write(work)

@@ -329,7 +329,8 @@ def cost_extension(cost: Cost) -> dict[str, int]:
 
 
 class CountingExecutionContext(StrawberryGraphQLCoreExecutionContext):
-    """Counts the items of every counted list into the request's `Context.cost`.
+    """Counts the items of every counted list into the request's `Context.cost`, and stops
+    the request at a list once it is out of time.
 
     Only list fields pass through `complete_list_value`, so other fields cost nothing extra.
     A connection's items are counted once, whether `edges`, `nodes` or both are selected.
@@ -348,10 +349,12 @@ class CountingExecutionContext(StrawberryGraphQLCoreExecutionContext):
         result: Any,
         *args: Any,
     ) -> Any:
+        context = self.context_value
+        if isinstance(context, Context):
+            context.check_deadline()
         completed = super().complete_list_value(
             return_type, field_details_list, info, path, result, *args
         )
-        context = self.context_value
         if (
             isinstance(context, Context)
             and isinstance(result, Sized)
