@@ -21,6 +21,7 @@ import uvicorn
 from clientgraph.app import create_app
 from clientgraph.db.engine import Database
 from clientgraph.ids import decode_id
+from clientgraph.settings import Settings
 from sqlalchemy.engine import make_url
 
 from tests.support import Api, settings_for
@@ -207,3 +208,9 @@ async def _lock_waits(connection: asyncpg.Connection) -> bool:
 
 async def _pool_idle(db: Database) -> bool:
     return _checked_out(db) == 0
+
+
+def test_the_deadline_is_a_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings(_env_file=None).request_timeout_s == 10.0
+    monkeypatch.setenv("CLIENTGRAPH_REQUEST_TIMEOUT_S", "2.5")
+    assert Settings(_env_file=None).request_timeout_s == 2.5

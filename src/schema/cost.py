@@ -4,10 +4,13 @@ after it ran (Shopify's `extensions.cost`).
 requestedNodes is the sum, over every list field the operation selects, of the product of
 the list sizes along its path: a connection counts its `first`/`last` (the default page size
 when absent), `nodes(ids:)` the ids asked for, an enum list the enum's size, and every other
-list its maximum length (`ListLimits`). A connection's `edges`/`nodes` are its items, counted
-once with it. Fragments, aliases, variables and @skip/@include are honoured the way execution
-honours them; fields under an abstract type count for the costliest possible type.
-Introspection (`__schema`, `__type`) is not counted: its size is the schema's, not the data's.
+list its maximum length (`ListLimits`). A page or id list above the maximum page size counts
+at that maximum: its resolver refuses it (BAD_USER_INPUT), which tells the caller more.
+A connection's `edges`/`nodes` are its items, counted once with it. Fragments, aliases,
+variables and @skip/@include are honoured the way execution honours them; fields under an
+abstract type count for the costliest possible type.
+Introspection (`__schema`, `__type`) is not counted: its size is the schema's, not the data's,
+and graphql-core bounds its nesting (its introspection depth rule).
 
 actualNodes counts the items the response really holds in those same lists.
 """
@@ -196,7 +199,9 @@ class NodeCounter:
             for value in (self._argument(node, "first"), self._argument(node, "last"))
             if isinstance(value, int)
         ]
-        return max(0, *sizes) if sizes else self.pages.default
+        if not sizes:
+            return self.pages.default
+        return min(max(0, *sizes), self.pages.maximum)
 
     def _list_length(
         self, parent: str, name: str, item_type: GraphQLNamedType, node: FieldNode
@@ -205,7 +210,7 @@ class NodeCounter:
             return 0
         if (parent, name) in LISTS_BY_ARGUMENT:
             values = self._argument(node, LISTS_BY_ARGUMENT[parent, name])
-            return len(values) if isinstance(values, list) else 0
+            return min(len(values), self.pages.maximum) if isinstance(values, list) else 0
         if isinstance(item_type, GraphQLEnumType):
             return len(item_type.values)
         maximum = PLAIN_LIST_MAXIMUM.get((parent, name))
