@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 from clientgraph.db.engine import Database
 from clientgraph.ids import encode_id
-from clientgraph.schema.cost import lists_without_maximum
 from clientgraph.schema.schema import build_schema
 from clientgraph.settings import Settings
 
@@ -188,6 +187,8 @@ async def test_max_nodes_is_a_setting(database: Database, monkeypatch: pytest.Mo
 
 
 def test_every_list_field_has_a_maximum() -> None:
+    from clientgraph.schema.cost import lists_without_maximum
+
     assert lists_without_maximum(build_schema()._schema) == []
 
 
