@@ -40,6 +40,18 @@ async def test_the_killer_query_is_refused_before_any_statement_reads_data(api: 
     assert not [statement for statement in statements if "account" in statement.lower()]
 
 
+async def test_a_mutation_too_complex_to_answer_changes_nothing(api: Api) -> None:
+    selection = "account { relatedAccounts { relatedAccounts { relatedAccounts { id } } } }"
+
+    body = await api.execute(
+        f'mutation {{ createAccount(input: {{name: "Acme"}}) {{ {selection} }} }}'
+    )
+
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["QUERY_TOO_COMPLEX"]
+    assert cost_of(body)["requestedNodes"] == 100 + 100**2 + 100**3
+    assert (await api.data("{ accounts { totalCount } }"))["accounts"]["totalCount"] == 0
+
+
 COUNTED = [
     pytest.param("{ accounts { nodes { id } } }", {}, 50, id="connection-default-page"),
     pytest.param("{ accounts(first: 10) { edges { node { id } } } }", {}, 10, id="first"),
