@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import jwt
@@ -38,6 +39,15 @@ def issue_token(secret: str, *, user_id: uuid.UUID, firm_id: uuid.UUID, ttl_seco
         "exp": now + timedelta(seconds=ttl_seconds),
     }
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
+
+
+@dataclass(frozen=True, slots=True)
+class UserClaims:
+    """What a validly signed, unexpired user token says: its user and firm. Whether the user
+    still exists and is active is for `load_viewer` to tell."""
+
+    user_id: uuid.UUID
+    firm_id: uuid.UUID
 
 
 def read_token(secret: str, token: str) -> tuple[uuid.UUID, uuid.UUID]:

@@ -7,6 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from clientgraph.db.tenancy import Timeouts
+from clientgraph.limits import ListLimits
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
@@ -45,6 +46,27 @@ class Settings(BaseSettings):
     max_select_options: int = Field(default=200, gt=0)
     max_input_list: int = Field(default=250, gt=0)
     max_search_length: int = Field(default=200, gt=0)
+    max_nodes: int = Field(default=50_000, gt=0)
+    request_timeout_s: float = Field(default=10.0, gt=0)
+
+    max_related_accounts: int = Field(default=100, gt=0)
+    max_team_members: int = Field(default=100, gt=0)
+    max_account_contacts: int = Field(default=250, gt=0)
+    max_custom_fields: int = Field(default=100, gt=0)
+    max_api_keys: int = Field(default=100, gt=0)
+
+    def list_limits(self) -> ListLimits:
+        return ListLimits(
+            related_accounts=self.max_related_accounts,
+            team_members=self.max_team_members,
+            account_contacts=self.max_account_contacts,
+            tags_per_account=self.max_tags_per_account,
+            custom_fields=self.max_custom_fields,
+            select_options=self.max_select_options,
+            input_list=self.max_input_list,
+            search_length=self.max_search_length,
+            api_keys=self.max_api_keys,
+        )
 
     def server_database_url(self) -> str:
         """Where the server's requests connect: `CLIENTGRAPH_APP_DATABASE_URL`, else on

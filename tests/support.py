@@ -38,8 +38,8 @@ OWNER_URLS: dict[str, str] = {}
 """The tables' owner behind each test database the app connects to (filled by conftest)."""
 
 
-def settings_for(url: str) -> Settings:
-    return Settings(database_url=url, secret=SECRET, app_role=APP_ROLE)
+def settings_for(url: str, **overrides: Any) -> Settings:
+    return Settings(database_url=url, secret=SECRET, app_role=APP_ROLE, **overrides)
 
 
 def asyncpg_dsn(url: str) -> str:
@@ -184,3 +184,11 @@ def count_statements(db: Database) -> Iterator[list[str]]:
         yield statements
     finally:
         event.remove(db.engine.sync_engine, "before_cursor_execute", before_cursor_execute)
+
+
+def without_cost(body: dict[str, Any]) -> dict[str, Any]:
+    """A response body without its `extensions.cost`, for tests about something else that
+    compare whole bodies."""
+    extensions = {k: v for k, v in body.get("extensions", {}).items() if k != "cost"}
+    rest = {k: v for k, v in body.items() if k != "extensions"}
+    return {**rest, "extensions": extensions} if extensions else rest

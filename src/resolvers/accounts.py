@@ -166,7 +166,7 @@ def _order_keys(query: Select[Any], field: AccountOrderField) -> tuple[Select[An
 async def accounts(
     ctx: Context, *, spec: AccountFilter, order: AccountOrder, page: PageRequest
 ) -> Page[AccountRow]:
-    spec = replace(spec, search=search_text(spec.search, ctx.input_limits.search_length))
+    spec = replace(spec, search=search_text(spec.search, ctx.lists.search_length))
     query, keys = _order_keys(filtered_accounts(ctx.viewer, spec), order.field)
     return await paginate(
         ctx,
@@ -279,10 +279,16 @@ async def create_account(
     """The new account with its contacts (existing or new, each with roles and description);
     None when the caller's rights do not let them see it."""
     require(ctx.viewer, Permission.CREATE_ACCOUNTS)
+    if len(contacts) > ctx.lists.account_contacts:
+        raise fail(
+            ["contacts"],
+            UserErrorCode.TOO_LONG,
+            f"An account may have at most {ctx.lists.account_contacts} contacts.",
+        )
     prepared = [_prepare_contact(spec, ["contacts", str(i)]) for i, spec in enumerate(contacts)]
     clean_name = required_text(name, ["name"], max_length=ACCOUNT_NAME_MAX_LENGTH)
     number = clean_customer_number(customer_number)
-    clean_tag_list = clean_tags(tags, ctx.input_limits.tags_per_account)
+    clean_tag_list = clean_tags(tags, ctx.lists.tags_per_account)
     owner_uuid = (
         parse_id(owner_id, "ClientOwner", ["ownerId"], "client owner") if owner_id else None
     )
@@ -342,7 +348,14 @@ async def create_account(
                 assert clean_contact_fields is not None
                 contact = await new_contact(session, ctx.viewer, clean_contact_fields)
             await add_link(
-                session, ctx.viewer, account, contact, contacts[index].roles, description, path
+                session,
+                ctx.viewer,
+                account,
+                contact,
+                contacts[index].roles,
+                description,
+                path,
+                ctx.lists.account_contacts,
             )
         return account.id
 
@@ -396,7 +409,7 @@ async def update_account(
             raise fail(["type"], UserErrorCode.REQUIRED, "type must not be null.")
         wanted["type"] = AccountType(changes["type"]).value
     if "tags" in changes:
-        wanted["tags"] = clean_tags(changes["tags"] or [], ctx.input_limits.tags_per_account)
+        wanted["tags"] = clean_tags(changes["tags"] or [], ctx.lists.tags_per_account)
     if "customer_number" in changes:
         wanted["customerNumber"] = clean_customer_number(changes["customer_number"])
 

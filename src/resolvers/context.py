@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -11,6 +12,7 @@ from typing import Any, TypeVar
 from clientgraph.db import tenancy
 from clientgraph.db.engine import CommitOutcomeUnknown, Database, DatabaseUnavailable
 from clientgraph.db.loaders import DataLoader, Loaders, keyed_loader
+from clientgraph.limits import ListLimits
 from clientgraph.resolvers.errors import RequestTimeout
 from clientgraph.resolvers.policy import Viewer, visible_accounts, visible_contacts
 from sqlalchemy import Row, Select
@@ -27,13 +29,12 @@ class PageLimits:
 
 
 @dataclass(frozen=True, slots=True)
-class InputLimits:
-    """How long the lists and texts a caller sends or makes the service store may be."""
+class Cost:
+    """What a request costs in nodes: `requested_nodes` as counted before execution (what a
+    rate limit charges), `actual_nodes` the list items the response really holds."""
 
-    tags_per_account: int = 50
-    select_options: int = 200
-    input_list: int = 250
-    search_length: int = 200
+    requested_nodes: int = 0
+    actual_nodes: int = 0
 
 
 @dataclass
@@ -51,7 +52,10 @@ class Context:
     limits: PageLimits
     session: AsyncSession
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
-    input_limits: InputLimits = field(default_factory=InputLimits)
+    lists: ListLimits = field(default_factory=ListLimits)
+    cost: Cost = field(default_factory=Cost)
+    deadline: float | None = None
+    """`time.monotonic()` past which the request's work stops (see `clientgraph.web.deadline`)."""
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     loaders: Loaders = field(init=False)
     _named_loaders: dict[str, DataLoader[Any, Any]] = field(init=False, default_factory=dict)
@@ -71,8 +75,16 @@ class Context:
         return self._named_loaders[name]
 
     @classmethod
-    def open(cls, db: Database, viewer: Viewer, limits: PageLimits) -> Context:
-        return cls(db=db, viewer=viewer, limits=limits, session=db.firm_session(viewer.firm_id))
+    def open(
+        cls, db: Database, viewer: Viewer, limits: PageLimits, lists: ListLimits | None = None
+    ) -> Context:
+        return cls(
+            db=db,
+            viewer=viewer,
+            limits=limits,
+            session=db.firm_session(viewer.firm_id),
+            lists=lists or ListLimits(),
+        )
 
     def _new_loaders(self) -> Loaders:
         return Loaders(
@@ -80,7 +92,17 @@ class Context:
             self.viewer.firm_id,
             visible_accounts(self.viewer),
             visible_contacts(self.viewer),
+            self.lists,
         )
+
+    def check_deadline(self) -> None:
+        """Cancel the calling task if the request is out of time.
+
+        Cancellation from outside reaches a task only when it awaits; this check also stops
+        work that runs long without awaiting (a large result completed from cached loads).
+        """
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise asyncio.CancelledError
 
     async def rows(self, statement: Select[Any]) -> Sequence[Row[Any]]:
         async def run(session: AsyncSession) -> Sequence[Row[Any]]:
@@ -96,6 +118,7 @@ class Context:
 
     async def _read(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         """`work` on the read session, once more on a fresh connection if its own died."""
+        self.check_deadline()
         async with self.lock:
             try:
                 return await self.db.read(self.session, work)
@@ -114,6 +137,7 @@ class Context:
         The read session ends its transaction first, handing its connection back to the pool:
         a request never holds two connections, so a burst of mutations cannot starve the pool.
         """
+        self.check_deadline()
         async with self.lock:
             await self.db.end_read(self.session)
         try:

@@ -24,7 +24,7 @@ from clientgraph.resolvers.guards import (
 )
 from clientgraph.resolvers.inputs import parse_id, required_text
 from clientgraph.resolvers.policy import require_admin
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,49}$")
@@ -67,6 +67,23 @@ def _clean_options(kind: CustomFieldType, options: list[str], maximum: int) -> l
     return cleaned
 
 
+async def _check_definition_room(
+    session: AsyncSession, firm_id: uuid.UUID, entity: CustomFieldEntity, maximum: int
+) -> None:
+    """The firm's row is locked first, so two definitions cannot both take the last place."""
+    await session.execute(select(models.Firm.id).where(models.Firm.id == firm_id).with_for_update())
+    definition = models.CustomFieldDefinition
+    defined = await session.scalar(
+        select(func.count()).where(definition.firm_id == firm_id, definition.entity == entity.value)
+    )
+    if (defined or 0) >= maximum:
+        raise fail(
+            ["entity"],
+            UserErrorCode.TOO_LONG,
+            f"{entity.value} already has {maximum} custom fields, the most a firm may define.",
+        )
+
+
 async def define_custom_field(
     ctx: Context,
     *,
@@ -85,7 +102,7 @@ async def define_custom_field(
             "A key is 1-50 lower-case letters, digits or _, starting with a letter.",
         )
     clean_label = required_text(label, ["label"])
-    clean_options = _clean_options(type, options, ctx.input_limits.select_options)
+    clean_options = _clean_options(type, options, ctx.lists.select_options)
 
     def key_taken() -> UserErrors:
         return fail(["key"], UserErrorCode.TAKEN, f"{entity.value} already has a field {key}.")
@@ -101,6 +118,7 @@ async def define_custom_field(
         )
         if taken.first() is not None:
             raise key_taken()
+        await _check_definition_room(session, ctx.viewer.firm_id, entity, ctx.lists.custom_fields)
         row = definition(
             id=models.new_id(),
             firm_id=ctx.viewer.firm_id,

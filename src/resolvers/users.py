@@ -254,7 +254,7 @@ async def users(ctx: Context, *, search: str | None, page: PageRequest) -> Page[
     query = select_rows(UserRow).where(
         user.firm_id == ctx.viewer.firm_id, user.deleted_at.is_(None)
     )
-    text = search_text(search, ctx.input_limits.search_length)
+    text = search_text(search, ctx.lists.search_length)
     if text is not None:
         term = fold(text)
         query = query.where(

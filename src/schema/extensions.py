@@ -12,6 +12,7 @@ from typing import Any
 import sqlalchemy.exc
 from clientgraph.db.engine import CommitOutcomeUnknown, DatabaseUnavailable
 from clientgraph.resolvers.errors import BadUserInput, Forbidden, RequestTimeout
+from clientgraph.schema.cost import NodeLimit
 from graphql import ExecutionResult, GraphQLError, ListValueNode, Visitor, validate, visit
 from strawberry.extensions import (
     DisableIntrospection,
@@ -44,6 +45,7 @@ class QueryLimits:
     max_depth: int = 12
     max_aliases: int = 100
     max_tokens: int = 5000
+    max_nodes: int = 50_000
 
 
 def error_code(error: GraphQLError) -> str | None:
@@ -104,12 +106,12 @@ def _longest_variable_list(variables: dict[str, Any]) -> tuple[str, int]:
 
 class InputListLimit(SchemaExtension):
     """No list a request passes in, in its variables or written in the document, holds more
-    than the context's `input_limits.input_list` items (Shopify's rule). One check for every
+    than the context's `lists.input_list` items (Shopify's rule). One check for every
     input of every operation, after validation and before any resolver runs."""
 
     def on_execute(self) -> Iterator[None]:
         execution = self.execution_context
-        maximum = execution.context.input_limits.input_list
+        maximum = execution.context.lists.input_list
         where, length = _longest_variable_list(execution.variables or {})
         literals = _LongestLiteralList()
         if execution.graphql_document is not None:
@@ -181,6 +183,7 @@ def schema_extensions(
         lambda: QueryDepthLimiter(max_depth=limits.max_depth),
         lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
         InputListLimit,
+        lambda: NodeLimit(max_nodes=limits.max_nodes),
     ]
     if not introspection:
         extensions.append(DisableIntrospection)

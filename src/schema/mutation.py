@@ -154,9 +154,9 @@ class OwnershipMutation:
                 if input.account_ids is not None
                 else None,
             ),
-            lambda rows: {
-                "transferred_count": len(rows),
-                "accounts": [Account.from_row(row) for row in rows],
+            lambda result: {
+                "transferred_count": result[0],
+                "accounts": [Account.from_row(row) for row in result[1]],
             },
         )
 

@@ -163,7 +163,8 @@ class Query:
 
     @strawberry.field(description="Admin: the firm's partner API keys, newest first.")
     async def api_keys(self, info: Info) -> list[ApiKey]:
-        return [ApiKey.from_row(row) for row in await api_key_resolvers.api_keys(info.context)]
+        rows = await api_key_resolvers.api_keys(info.context)
+        return [ApiKey.from_row(row) for row in rows[: info.context.lists.api_keys]]
 
     @strawberry.field(description="The address book of client owners, by name.")
     async def client_owners(

@@ -6,6 +6,7 @@ from typing import Any
 
 import strawberry
 from clientgraph.schema.contact_mutation import ContactMutation
+from clientgraph.schema.cost import CountingExecutionContext
 from clientgraph.schema.extensions import QueryLimits, schema_extensions
 from clientgraph.schema.mutation import ApiKeyMutation, OwnershipMutation
 from clientgraph.schema.query import Query
@@ -61,4 +62,5 @@ def build_schema(
             limits or QueryLimits(), introspection=introspection, suggestions=suggestions
         ),
         hide_suggestions=not suggestions,
+        execution_context_class=CountingExecutionContext,
     )

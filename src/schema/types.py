@@ -64,7 +64,7 @@ class CustomFieldDefinition:
     key: str
     label: str
     type: CustomFieldType
-    options: list[str] = strawberry.field(description="The choices of a SELECT field.")
+    row: strawberry.Private[CustomFieldDefinitionRow]
 
     @classmethod
     def from_row(cls, row: CustomFieldDefinitionRow) -> CustomFieldDefinition:
@@ -73,8 +73,12 @@ class CustomFieldDefinition:
             key=row.key,
             label=row.label,
             type=CustomFieldType(row.type),
-            options=list(row.options),
+            row=row,
         )
+
+    @strawberry.field(description="The choices of a SELECT field.")
+    def options(self, info: Info) -> list[str]:
+        return list(self.row.options[: info.context.lists.select_options])
 
 
 @strawberry.type(description="A custom field of an account or contact, with its value.")
@@ -223,10 +227,10 @@ class AuditEvent(relay.Node):
         )
 
     @strawberry.field(description="The fields changed, with their values before and after.")
-    def changes(self) -> list[FieldChange]:
+    def changes(self, info: Info) -> list[FieldChange]:
         return [
             FieldChange(field=change["field"], from_=change["from"], to=change["to"])
-            for change in self.row.changes
+            for change in self.row.changes[: info.context.lists.audit_changes]
         ]
 
 

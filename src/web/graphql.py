@@ -1,7 +1,7 @@
 """The GraphQL view: Strawberry's ASGI app behind the checks every request passes, in this
 order: the client address's failed-authentication budget, the token (401 before a byte of the
 body is read), the caller's node budget, the body (counted while it streams), and only then
-one session and the operation."""
+one session, whose first transaction loads the user of a user token and runs the operation."""
 
 from __future__ import annotations
 
@@ -10,20 +10,29 @@ from typing import Any
 
 import orjson
 import sqlalchemy.exc
-from clientgraph.auth import InvalidToken, bearer_token, viewer_for_token
+from clientgraph.auth import (
+    InvalidToken,
+    UserClaims,
+    bearer_token,
+    load_viewer,
+    read_token,
+    viewer_for_token,
+)
 from clientgraph.db.engine import Database, DatabaseUnavailable
 from clientgraph.db.readiness import Readiness
 from clientgraph.resolvers.api_keys import parse_key
-from clientgraph.resolvers.context import Context, InputLimits, PageLimits
+from clientgraph.resolvers.context import Context, PageLimits
 from clientgraph.resolvers.policy import Viewer
 from clientgraph.schema.extensions import QueryLimits
 from clientgraph.schema.schema import build_schema
 from clientgraph.settings import Settings
 from clientgraph.web.body import read_body, with_body
+from clientgraph.web.deadline import within_deadline
 from clientgraph.web.errors import HttpError, error_response
 from clientgraph.web.rate_limits import Budget, RateLimits
 from clientgraph.web.request_id import request_id_of
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
 from strawberry.asgi import GraphQL
@@ -71,6 +80,7 @@ class GraphQLApp(GraphQL[Context, None]):
                 max_depth=settings.max_query_depth,
                 max_aliases=settings.max_aliases,
                 max_tokens=settings.max_tokens,
+                max_nodes=settings.max_nodes,
             ),
             introspection=settings.introspection,
             suggestions=settings.dev,
@@ -80,12 +90,7 @@ class GraphQLApp(GraphQL[Context, None]):
         self.db = db
         self.secret = settings.signing_secret()
         self.limits = PageLimits(settings.default_page_size, settings.max_page_size)
-        self.input_limits = InputLimits(
-            tags_per_account=settings.max_tags_per_account,
-            select_options=settings.max_select_options,
-            input_list=settings.max_input_list,
-            search_length=settings.max_search_length,
-        )
+        self.lists = settings.list_limits()
         self.rate_limits = rate_limits
         self.readiness = readiness
 
@@ -143,7 +148,7 @@ class GraphQLApp(GraphQL[Context, None]):
                 "Too many failed authentications from this address; retry later."
             )
         self.readiness.require_started()
-        caller, viewer = await self._authenticate(request, address, rate_headers)
+        caller, who = await self._authenticate(request, address, rate_headers)
         budget = _noted(rate_headers, await self.rate_limits.nodes_budget(caller))
         if budget is not None and budget.spent:
             raise budget.exceeded("This caller's budget of nodes for the minute is spent.")
@@ -153,40 +158,72 @@ class GraphQLApp(GraphQL[Context, None]):
                 orjson.dumps({"data": None, "errors": [NUL_ERROR]}),
                 media_type="application/json",
             )
+        session = self.db.firm_session(who.firm_id)
+        viewer = await self._viewer(who, session, address, rate_headers)
         context = Context(
             db=self.db,
             viewer=viewer,
             limits=self.limits,
-            input_limits=self.input_limits,
-            session=self.db.firm_session(viewer.firm_id),
+            lists=self.lists,
+            session=session,
             request_id=request_id_of(request.scope),
         )
         try:
-            response = await super().run(with_body(request, body), context)
+            replayed = with_body(request, body)
+            response = await within_deadline(
+                super().run(replayed, context), replayed, context, self.settings.request_timeout_s
+            )
         finally:
             await context.close()
         context.raise_if_unavailable()
-        nodes = getattr(getattr(context, "cost", None), "requested_nodes", None) or 1
+        nodes = _charge(context.cost.requested_nodes, self.settings.max_nodes)
         _noted(rate_headers, await self.rate_limits.charge_nodes(caller, nodes))
         return response
 
     async def _authenticate(
         self, request: Request, address: str, rate_headers: dict[str, str]
-    ) -> tuple[str, Viewer]:
-        """(whose budget, the viewer) of the request's token. The lookup's session is closed
-        before the body is read, so a slow sender holds no connection."""
+    ) -> tuple[str, Viewer | UserClaims]:
+        """(whose budget, who) of the request's token, before a byte of the body is read.
+
+        A user token's signature and expiry are checked here without the database; its user
+        is loaded after the body, in the request's own session and transaction (see
+        `_viewer`). An API key is looked up now, in a short session closed before the body is
+        read, so a slow sender holds no connection."""
         try:
             token = bearer_token(request.headers.get("authorization"))
+            if parse_key(token) is None:
+                user_id, firm_id = read_token(self.secret, token)
+                return f"user:{user_id}", UserClaims(user_id, firm_id)
             async with self.db.read_sessions() as session:
                 viewer = await self.db.read(
                     session, lambda s: viewer_for_token(s, self.secret, token)
                 )
         except InvalidToken as error:
-            _noted(rate_headers, await self.rate_limits.record_failed_auth(address))
-            raise HttpError(
-                401, f"Unauthorized: {error}", {"WWW-Authenticate": "Bearer"}
-            ) from error
+            raise await self._unauthorized(address, rate_headers, error) from error
         return _caller(token, viewer), viewer
+
+    async def _viewer(
+        self,
+        who: Viewer | UserClaims,
+        session: AsyncSession,
+        address: str,
+        rate_headers: dict[str, str],
+    ) -> Viewer:
+        """The caller, loaded through the request's session when only the token's claims are
+        known: the user may have been deleted or deactivated since the token was signed."""
+        if isinstance(who, Viewer):
+            return who
+        try:
+            return await self.db.read(session, lambda s: load_viewer(s, who.user_id, who.firm_id))
+        except InvalidToken as error:
+            await session.close()
+            raise await self._unauthorized(address, rate_headers, error) from error
+
+    async def _unauthorized(
+        self, address: str, rate_headers: dict[str, str], error: InvalidToken
+    ) -> HttpError:
+        _noted(rate_headers, await self.rate_limits.record_failed_auth(address))
+        return HttpError(401, f"Unauthorized: {error}", {"WWW-Authenticate": "Bearer"})
 
     async def get_context(self, request: Any, response: Any) -> Context:
         raise AssertionError("the context is opened in run()")
@@ -202,6 +239,12 @@ def unavailable_response(request: Request, error: DatabaseUnavailable) -> Respon
         error.__cause__ or "-",
     )
     return error_response(503, str(error), {"Retry-After": str(error.retry_after_s)})
+
+
+def _charge(requested_nodes: int, max_nodes: int) -> int:
+    """Nodes a request spends of its caller's budget: what it asked for when it ran, and 1
+    when nothing ran (invalid, or refused as too complex), as GitHub charges."""
+    return requested_nodes if 0 < requested_nodes <= max_nodes else 1
 
 
 def _noted(headers: dict[str, str], budget: Budget | None) -> Budget | None:
