@@ -1,14 +1,21 @@
-"""Bearer tokens — user tokens, signed and expiring (HS256 via PyJWT), or partner API keys —
-resolved to the calling Viewer."""
+"""Bearer tokens — user tokens, signed and expiring (HS256 via PyJWT), or partner API keys
+(principals of their own, see resolvers/api_keys.py) — resolved to the calling Viewer."""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import jwt
-from clientgraph.db import models
-from clientgraph.resolvers.api_keys import key_owner, parse_key
+from clientgraph.db import models, tenancy
+from clientgraph.resolvers.api_keys import (
+    PresentedKey,
+    find_key,
+    mark_used,
+    parse_key,
+    viewer_of_key,
+)
 from clientgraph.resolvers.enums import Permission, UserRole
 from clientgraph.resolvers.policy import Viewer
 from sqlalchemy import select
@@ -32,6 +39,15 @@ def issue_token(secret: str, *, user_id: uuid.UUID, firm_id: uuid.UUID, ttl_seco
         "exp": now + timedelta(seconds=ttl_seconds),
     }
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
+
+
+@dataclass(frozen=True, slots=True)
+class UserClaims:
+    """What a validly signed, unexpired user token says: its user and firm. Whether the user
+    still exists and is active is for `load_viewer` to tell."""
+
+    user_id: uuid.UUID
+    firm_id: uuid.UUID
 
 
 def read_token(secret: str, token: str) -> tuple[uuid.UUID, uuid.UUID]:
@@ -59,19 +75,37 @@ def bearer_token(authorization: str | None) -> str:
 
 
 async def viewer_for_token(session: AsyncSession, secret: str, token: str) -> Viewer:
-    """The caller behind a user token or a partner API key."""
-    if parse_key(token) is None:
+    """The caller behind a user token or a partner API key; from then on `session` works for
+    the caller's firm.
+
+    A user token names its firm, so the firm is set before the first statement. An API key is
+    looked up by its id before the firm is known: row-level security lets the session read that
+    one key's row, which names the firm.
+    """
+    parsed_key = parse_key(token)
+    if parsed_key is None:
         user_id, firm_id = read_token(secret, token)
-    else:
-        owner = await key_owner(session, token)
-        if owner is None:
-            raise InvalidToken("unknown or revoked API key")
-        user_id, firm_id = owner
-    return await load_viewer(session, user_id, firm_id)
+        await tenancy.set_firm(session, firm_id)
+        return await load_viewer(session, user_id, firm_id)
+    tenancy.allow_api_key(session, parsed_key[0])
+    key = await find_key(session, token)
+    if key is None:
+        raise InvalidToken("unknown, revoked or expired API key")
+    await tenancy.set_firm(session, key.firm_id)
+    viewer = await load_viewer(session, key.created_by_id, key.firm_id, key=key)
+    await mark_used(session, key)
+    return viewer
 
 
-async def load_viewer(session: AsyncSession, user_id: uuid.UUID, firm_id: uuid.UUID) -> Viewer:
-    """The viewer behind a token; a deleted or deactivated user's token no longer works."""
+async def load_viewer(
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    firm_id: uuid.UUID,
+    *,
+    key: PresentedKey | None = None,
+) -> Viewer:
+    """The viewer behind a token, or behind `key` made by `user_id`; a deleted or deactivated
+    user's tokens and keys no longer work."""
     user = models.User
     found = (
         await session.execute(
@@ -84,8 +118,10 @@ async def load_viewer(session: AsyncSession, user_id: uuid.UUID, firm_id: uuid.U
         )
     ).first()
     if found is None:
-        raise InvalidToken("the token's user was deleted or deactivated")
+        raise InvalidToken("the token's user, or the key's creator, was deleted or deactivated")
     name, role, permissions = found
+    if key is not None:
+        return viewer_of_key(key, name, role, permissions)
     return Viewer(
         user_id=user_id,
         firm_id=firm_id,

@@ -6,19 +6,22 @@ import argparse
 import asyncio
 import sys
 import uuid
+from datetime import datetime
 
 import orjson
 from clientgraph.auth import issue_token
-from clientgraph.db import models
+from clientgraph.db import models, tenancy
 from clientgraph.db.engine import Database
-from clientgraph.db.migrate import upgrade
+from clientgraph.db.migrate import upgrade_for_server
 from clientgraph.db.queries import fold
 from clientgraph.ids import decode_id
 from clientgraph.resolvers.api_keys import issue_for_operator
-from clientgraph.resolvers.errors import UserErrors
+from clientgraph.resolvers.enums import Permission
+from clientgraph.resolvers.errors import Forbidden, UserErrors
 from clientgraph.resolvers.firms import create_firm
 from clientgraph.settings import Settings, get_settings
 from sqlalchemy import select
+from sqlalchemy.engine import make_url
 
 EXAMPLE_QUERY = """{
   viewer { user { name role } firm { name settings { clientOwnershipEnabled } } }
@@ -50,7 +53,10 @@ async def _find_user(db: Database, email: str, firm: str | None) -> models.User:
         except ValueError:
             raise SystemExit(f"--firm {firm!r} is neither a firm id nor a firm's uuid") from None
         query = query.where(models.User.firm_id == firm_id)
-    async with db.read_sessions() as session:
+        session = db.firm_session(firm_id)
+    else:
+        session = db.read_sessions(info=tenancy.every_firm())
+    async with session:
         found = list(await session.scalars(query))
     if not found:
         raise SystemExit(f"no user with email {email}")
@@ -63,10 +69,10 @@ async def _find_user(db: Database, email: str, firm: str | None) -> models.User:
 async def _demo(settings: Settings) -> None:
     from clientgraph.demo import seed_demo
 
-    db = Database(settings.database_url)
+    db = _owner_database(settings)
     try:
         user_id = await seed_demo(db)
-        async with db.read_sessions() as session:
+        async with db.read_sessions(info=tenancy.every_firm()) as session:
             user = await session.get_one(models.User, user_id)
     finally:
         await db.dispose()
@@ -83,12 +89,22 @@ async def _demo(settings: Settings) -> None:
     )
 
 
+def _owner_database(settings: Settings) -> Database:
+    """The tables' owner: operator commands work across firms and set the firm themselves."""
+    return Database(settings.database_url, timeouts=settings.database_timeouts())
+
+
 def serve(args: argparse.Namespace) -> None:
     import uvicorn
 
     settings = get_settings()
     settings.signing_secret()
-    upgrade(settings.database_url)
+    factory = "clientgraph.app:create_migrating_app"
+    if args.demo or make_url(settings.database_url).get_backend_name() == "sqlite":
+        # An embedded file cannot be down, and the demo needs its data before serving: migrate
+        # first. A server database may come up after the service, which then migrates it.
+        upgrade_for_server(settings)
+        factory = "clientgraph.app:create_app"
     if args.demo:
         asyncio.run(_demo(settings))
     if settings.tracemalloc:
@@ -96,7 +112,7 @@ def serve(args: argparse.Namespace) -> None:
 
         trace_allocations(settings.tracemalloc)
     uvicorn.run(
-        "clientgraph.app:create_app",
+        factory,
         factory=True,
         host=args.host,
         port=args.port,
@@ -106,7 +122,7 @@ def serve(args: argparse.Namespace) -> None:
 
 
 def migrate(_: argparse.Namespace) -> None:
-    upgrade(get_settings().database_url)
+    upgrade_for_server(get_settings())
     print("database is up to date")
 
 
@@ -114,7 +130,7 @@ def create_firm_command(args: argparse.Namespace) -> None:
     settings = get_settings()
 
     async def run() -> tuple[uuid.UUID, uuid.UUID]:
-        db = Database(settings.database_url)
+        db = _owner_database(settings)
         try:
             return await create_firm(
                 db, name=args.name, admin_email=args.admin_email, admin_name=args.admin_name
@@ -134,7 +150,7 @@ def token_command(args: argparse.Namespace) -> None:
     settings = get_settings()
 
     async def run() -> models.User:
-        db = Database(settings.database_url)
+        db = _owner_database(settings)
         try:
             return await _find_user(db, args.email, args.firm)
         finally:
@@ -144,22 +160,48 @@ def token_command(args: argparse.Namespace) -> None:
     print(_token(settings, user.id, user.firm_id))
 
 
+def _permissions(values: list[str]) -> list[Permission]:
+    """`--permission` values, each one name or a comma-separated list of names."""
+    names = [name.strip().upper() for value in values for name in value.split(",") if name.strip()]
+    unknown = [name for name in names if name not in Permission.__members__]
+    if unknown:
+        known = ", ".join(Permission)
+        raise SystemExit(f"unknown permission {', '.join(unknown)}; known: {known}")
+    return [Permission(name) for name in names]
+
+
+def _moment(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise SystemExit(f"--expires-at {value!r} is not an ISO 8601 date and time") from None
+
+
 def create_api_key_command(args: argparse.Namespace) -> None:
     settings = get_settings()
+    permissions = _permissions(args.permission)
+    expires_at = _moment(args.expires_at)
 
     async def run() -> str:
-        db = Database(settings.database_url)
+        db = _owner_database(settings)
         try:
-            user = await _find_user(db, args.email, args.firm)
+            creator = await _find_user(db, args.email, args.firm)
             return await issue_for_operator(
-                db, firm_id=user.firm_id, user_id=user.id, name=args.name
+                db,
+                firm_id=creator.firm_id,
+                creator_id=creator.id,
+                name=args.name,
+                permissions=permissions,
+                expires_at=expires_at,
             )
         finally:
             await db.dispose()
 
     try:
         print(asyncio.run(run()))
-    except UserErrors as error:
+    except (UserErrors, Forbidden) as error:
         raise SystemExit(f"cannot create the key: {error}") from error
 
 
@@ -173,7 +215,9 @@ def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="clientgraph", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
 
-    serve_parser = commands.add_parser("serve", help="migrate, then serve /graphql")
+    serve_parser = commands.add_parser(
+        "serve", help="serve /graphql, migrating first (a server database: once it answers)"
+    )
     serve_parser.add_argument("--host", default="127.0.0.1")
     serve_parser.add_argument("--port", type=int, default=8000)
     serve_parser.add_argument("--workers", type=int, default=1)
@@ -194,10 +238,21 @@ def parser() -> argparse.ArgumentParser:
     token_parser.set_defaults(handler=token_command)
 
     key_parser = commands.add_parser(
-        "create-api-key", help="print a new partner API key acting as a user"
+        "create-api-key",
+        help="print a new partner API key holding the given permissions (shown once)",
     )
-    key_parser.add_argument("email")
+    key_parser.add_argument("email", help="the creating user: an owner or admin of the firm")
     key_parser.add_argument("--name", required=True, help="what the key is for")
+    key_parser.add_argument(
+        "--permission",
+        action="append",
+        required=True,
+        metavar="PERMISSION",
+        help="a right the key holds (repeat, or separate with commas); the creator must hold it",
+    )
+    key_parser.add_argument(
+        "--expires-at", help="ISO 8601 with a time zone, e.g. 2027-01-31T00:00:00Z; default never"
+    )
     key_parser.add_argument("--firm", help="the firm id, if the email is in several firms")
     key_parser.set_defaults(handler=create_api_key_command)
 

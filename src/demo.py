@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 
-from clientgraph.db import models
+from clientgraph.db import models, tenancy
 from clientgraph.db.engine import Database
 from clientgraph.db.rows import AccountRow, UserRow
 from clientgraph.ids import encode_id
@@ -105,7 +105,7 @@ CONTACTS = [
 
 
 async def demo_admin(db: Database) -> uuid.UUID | None:
-    async with db.read_sessions() as session:
+    async with db.read_sessions(info=tenancy.every_firm()) as session:
         return (
             await session.scalars(
                 select(models.User.id)

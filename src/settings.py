@@ -6,6 +6,8 @@ import secrets
 from functools import lru_cache
 from pathlib import Path
 
+from clientgraph.db.tenancy import Timeouts
+from clientgraph.limits import ListLimits
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
@@ -22,9 +24,17 @@ class Settings(BaseSettings):
         default=DEFAULT_DATABASE_URL,
         validation_alias=AliasChoices("DATABASE_URL", "CLIENTGRAPH_DATABASE_URL"),
     )
+    app_database_url: str | None = None
+    app_role: str = Field(default="clientgraph_app", min_length=1, max_length=63)
+    app_role_password: str | None = None
     secret: str | None = None
     token_ttl_seconds: int = Field(default=12 * 3600, gt=0)
     db_pool_size: int = Field(default=10, gt=0)
+    db_statement_timeout_s: float = Field(default=5.0, ge=0)
+    db_lock_timeout_s: float = Field(default=5.0, ge=0)
+    db_idle_in_transaction_timeout_s: float = Field(default=30.0, ge=0)
+    db_connect_timeout_s: float = Field(default=5.0, gt=0)
+    db_pool_timeout_s: float = Field(default=5.0, gt=0)
 
     max_query_depth: int = Field(default=12, gt=0)
     max_aliases: int = Field(default=100, gt=0)
@@ -34,6 +44,62 @@ class Settings(BaseSettings):
     default_page_size: int = Field(default=50, gt=0)
     tracemalloc: int = Field(default=0, ge=0)
     """Frames per traced allocation; above 0, SIGUSR1 logs what grew (clientgraph.diagnostics)."""
+    max_tags_per_account: int = Field(default=50, gt=0)
+    max_select_options: int = Field(default=200, gt=0)
+    max_input_list: int = Field(default=250, gt=0)
+    max_search_length: int = Field(default=200, gt=0)
+    max_nodes: int = Field(default=50_000, gt=0)
+    request_timeout_s: float = Field(default=10.0, gt=0)
+
+    max_related_accounts: int = Field(default=100, gt=0)
+    max_team_members: int = Field(default=100, gt=0)
+    max_account_contacts: int = Field(default=250, gt=0)
+    max_custom_fields: int = Field(default=100, gt=0)
+    max_api_keys: int = Field(default=100, gt=0)
+
+    def list_limits(self) -> ListLimits:
+        return ListLimits(
+            related_accounts=self.max_related_accounts,
+            team_members=self.max_team_members,
+            account_contacts=self.max_account_contacts,
+            tags_per_account=self.max_tags_per_account,
+            custom_fields=self.max_custom_fields,
+            select_options=self.max_select_options,
+            input_list=self.max_input_list,
+            search_length=self.max_search_length,
+            api_keys=self.max_api_keys,
+        )
+
+    def server_database_url(self) -> str:
+        """Where the server's requests connect: `CLIENTGRAPH_APP_DATABASE_URL`, else on
+        PostgreSQL `DATABASE_URL` as the app role (`CLIENTGRAPH_APP_ROLE`, password
+        `CLIENTGRAPH_APP_ROLE_PASSWORD`), which row-level security binds to one firm per
+        transaction. `DATABASE_URL` itself is the tables' owner, for migrations and the CLI."""
+        if self.app_database_url:
+            return self.app_database_url
+        url = make_url(self.database_url)
+        if url.get_backend_name() != "postgresql":
+            return self.database_url
+        return url.set(username=self.app_role, password=self.app_role_password).render_as_string(
+            hide_password=False
+        )
+
+    def database_timeouts(self) -> Timeouts:
+        return Timeouts(
+            statement_s=self.db_statement_timeout_s,
+            lock_s=self.db_lock_timeout_s,
+            idle_in_transaction_s=self.db_idle_in_transaction_timeout_s,
+        )
+
+    dev: bool = False
+    introspection: bool = True
+
+    redis_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("REDIS_URL", "CLIENTGRAPH_REDIS_URL")
+    )
+    redis_key_prefix: str = "clientgraph"
+    rate_limit_nodes_per_minute: int = Field(default=250_000, gt=0)
+    rate_limit_failed_auth_per_minute: int = Field(default=30, gt=0)
 
     def signing_secret(self) -> str:
         """`CLIENTGRAPH_SECRET`, or for an embedded SQLite file a key kept beside it.

@@ -17,6 +17,7 @@ from clientgraph.ids import decode_id
 from clientgraph.resolvers.firms import create_firm
 from clientgraph.settings import Settings
 from sqlalchemy import event
+from sqlalchemy.engine import make_url
 
 EVERY_PERMISSION = (
     "VIEW_ALL_ACCOUNTS",
@@ -32,10 +33,23 @@ EVERY_PERMISSION = (
     "DELETE_CLIENT_USERS",
 )
 SECRET = "test-secret-0123456789abcdef0123456789"
+APP_ROLE = "clientgraph_app"
+OWNER_URLS: dict[str, str] = {}
+"""The tables' owner behind each test database the app connects to (filled by conftest)."""
 
 
-def settings_for(url: str) -> Settings:
-    return Settings(database_url=url, secret=SECRET)
+def settings_for(url: str, **overrides: Any) -> Settings:
+    return Settings(database_url=url, secret=SECRET, app_role=APP_ROLE, **overrides)
+
+
+def asyncpg_dsn(url: str) -> str:
+    """`url` as asyncpg (or psql) spells it."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def owner_url(db: Database) -> str:
+    """`DATABASE_URL` for the CLI and migrations: the owner of `db`'s tables."""
+    return OWNER_URLS.get(db.url, db.url)
 
 
 class GraphQLErrors(AssertionError):
@@ -133,19 +147,28 @@ class Api:
 
 
 @contextlib.asynccontextmanager
-async def new_firm(db: Database, *, admin_name: str = "Firm Owner") -> AsyncIterator[Api]:
-    """A firm of its own for one test, so tests never see each other's rows."""
+async def new_firm(
+    db: Database, *, admin_name: str = "Firm Owner", settings: Settings | None = None
+) -> AsyncIterator[Api]:
+    """A firm of its own for one test, so tests never see each other's rows; the app runs with
+    `settings` when given (their database is `db` whatever they say)."""
     firm_id, user_id = await create_firm(
         db,
         name=f"Firm {uuid.uuid4().hex[:8]}",
         admin_email=f"owner-{uuid.uuid4().hex[:8]}@example.com",
         admin_name=admin_name,
     )
-    app = create_app(settings_for(db.url), db)
+    app = create_app(settings or settings_for(db.url), db)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
         token = issue_token(SECRET, user_id=user_id, firm_id=firm_id, ttl_seconds=3600)
         yield Api(http=http, db=db, firm_id=firm_id, user_id=user_id, token=token)
+
+
+def transaction_setup(db: Database) -> int:
+    """Statements each transaction begins with: on PostgreSQL one sets the firm for row-level
+    security and the timeouts (clientgraph.db.tenancy)."""
+    return 1 if db.dialect == "postgresql" else 0
 
 
 @contextlib.contextmanager
@@ -161,3 +184,11 @@ def count_statements(db: Database) -> Iterator[list[str]]:
         yield statements
     finally:
         event.remove(db.engine.sync_engine, "before_cursor_execute", before_cursor_execute)
+
+
+def without_cost(body: dict[str, Any]) -> dict[str, Any]:
+    """A response body without its `extensions.cost`, for tests about something else that
+    compare whole bodies."""
+    extensions = {k: v for k, v in body.get("extensions", {}).items() if k != "cost"}
+    rest = {k: v for k, v in body.items() if k != "extensions"}
+    return {**rest, "extensions": extensions} if extensions else rest

@@ -3,22 +3,41 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import subprocess
 import sys
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 
+import asyncpg
+import httpx
+import pytest
+from clientgraph.app import create_app
 from clientgraph.db.engine import Database
+from clientgraph.demo import seed_demo
+from clientgraph.settings import Settings
+from sqlalchemy.engine import make_url
 
-from tests.support import SECRET, Api, new_firm
+from tests.support import APP_ROLE, SECRET, Api, asyncpg_dsn, new_firm, owner_url
 
 CLIENTGRAPH = str(Path(sys.executable).with_name("clientgraph"))
 
 
 async def run_cli(db: Database, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DATABASE_URL": db.url, "CLIENTGRAPH_SECRET": SECRET}
+    """The command run by the operator: DATABASE_URL is the owner of `db`'s tables."""
+    return await run_cli_as(owner_url(db), *args)
+
+
+async def run_cli_as(url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "CLIENTGRAPH_APP_ROLE": APP_ROLE,
+        "CLIENTGRAPH_SECRET": SECRET,
+    }
     return await asyncio.to_thread(
         subprocess.run, [CLIENTGRAPH, *args], env=env, capture_output=True, text=True, timeout=60
     )
@@ -100,3 +119,145 @@ async def test_token_with_a_firm_that_is_no_id_fails_cleanly(api: Api) -> None:
     assert result.returncode != 0
     assert "neither a firm id" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+API_KEY_VIEWER = "{ viewer { user { name } permissions apiKey { name expiresAt } } }"
+
+
+async def test_create_api_key_prints_a_key_holding_the_given_permissions(api: Api) -> None:
+    owner = (await api.data("{ viewer { user { email } } }"))["viewer"]["user"]["email"]
+
+    result = await run_cli(
+        api.db,
+        "create-api-key",
+        owner,
+        "--name",
+        "Nightly export",
+        "--permission",
+        "VIEW_ALL_ACCOUNTS,CREATE_ACCOUNTS",
+        "--permission",
+        "ASSIGN_ACCOUNTS",
+        "--expires-at",
+        "2999-01-01T00:00:00Z",
+    )
+
+    assert result.returncode == 0, result.stderr
+    data = await api.data(API_KEY_VIEWER, token=result.stdout.strip())
+    assert data["viewer"] == {
+        "user": {"name": "Firm Owner"},
+        "permissions": ["VIEW_ALL_ACCOUNTS", "CREATE_ACCOUNTS", "ASSIGN_ACCOUNTS"],
+        "apiKey": {"name": "Nightly export", "expiresAt": "2999-01-01T00:00:00+00:00"},
+    }
+
+
+REFUSED_KEYS = {
+    "a-staff-creator": ("STAFF", [], "Only an owner or administrator"),
+    "an-unknown-permission": ("ADMIN", ["--permission", "BE_OWNER"], "unknown permission BE_OWNER"),
+    "a-past-expiry": ("ADMIN", ["--expires-at", "2020-01-01T00:00:00Z"], "must be in the future"),
+}
+
+
+@pytest.mark.parametrize("case", list(REFUSED_KEYS))
+async def test_create_api_key_refuses_and_makes_nothing(api: Api, case: str) -> None:
+    role, extra, says = REFUSED_KEYS[case]
+    email = f"creator-{uuid.uuid4().hex[:8]}@example.com"
+    await api.ok("createUser", {"name": "Creator", "email": email, "role": role})
+
+    result = await run_cli(
+        api.db,
+        "create-api-key",
+        email,
+        "--name",
+        "Refused",
+        "--permission",
+        "VIEW_ALL_ACCOUNTS",
+        *extra,
+    )
+
+    assert result.returncode != 0
+    assert says in result.stderr
+    assert "Traceback" not in result.stderr
+    assert (await api.data("{ apiKeys { id } }"))["apiKeys"] == []
+
+
+@contextlib.asynccontextmanager
+async def database_owned_by_a_plain_role(database: Database) -> AsyncIterator[str]:
+    """A new, empty database owned by a role that is no superuser, may not create roles and
+    cannot bypass row-level security: its URL."""
+    server = make_url(owner_url(database))
+    name = f"clientgraph_plain_{uuid.uuid4().hex[:10]}"
+    admin = await asyncpg.connect(asyncpg_dsn(owner_url(database)))
+    try:
+        await admin.execute(f"CREATE ROLE {name} LOGIN NOSUPERUSER NOCREATEROLE NOBYPASSRLS")
+        await admin.execute(f'CREATE DATABASE "{name}" OWNER {name}')
+        try:
+            yield server.set(username=name, password=None, database=name).render_as_string(
+                hide_password=False
+            )
+        finally:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await admin.execute(f"DROP ROLE IF EXISTS {name}")
+    finally:
+        await admin.close()
+
+
+@pytest.mark.parametrize("database", ["postgresql"], indirect=True)
+async def test_operator_commands_work_when_the_owner_is_not_a_superuser(
+    database: Database,
+) -> None:
+    """Row-level security binds the owner too (FORCE): create-firm, token, create-api-key and
+    the demo seeding set the firm of their transactions, or (token without --firm, "is the demo
+    there yet") read every firm through the owner's own policy. The server then runs as the app
+    role in the same database."""
+    async with database_owned_by_a_plain_role(database) as url:
+        assert (await run_cli_as(url, "migrate")).returncode == 0
+        plain = await asyncpg.connect(asyncpg_dsn(url))
+        try:
+            walled = await plain.fetchval(
+                "SELECT relforcerowsecurity AND has_table_privilege($1, oid, 'SELECT, INSERT,"
+                " UPDATE, DELETE') FROM pg_class WHERE oid = 'accounts'::regclass",
+                APP_ROLE,
+            )
+        finally:
+            await plain.close()
+        assert walled, "migrate forces row-level security and lets the app role use the rows"
+        created = await run_cli_as(
+            url, "create-firm", "Plain & Co", "--admin-email", "plain@example.com"
+        )
+        assert created.returncode == 0, created.stderr
+        firm_id = json.loads(created.stdout)["firmId"]
+        by_email = await run_cli_as(url, "token", "plain@example.com")
+        by_firm = await run_cli_as(url, "token", "plain@example.com", "--firm", firm_id)
+        key = await run_cli_as(
+            url,
+            "create-api-key",
+            "plain@example.com",
+            "--name",
+            "Export",
+            "--permission",
+            "VIEW_ALL_ACCOUNTS",
+        )
+        assert [by_email.stderr, by_firm.stderr, key.stderr] == ["", "", ""]
+        owner = Database(url)
+        try:
+            demo_admins = {await seed_demo(owner), await seed_demo(owner)}
+        finally:
+            await owner.dispose()
+        assert len(demo_admins) == 1
+
+        app = create_app(Settings(database_url=url, secret=SECRET, app_role=APP_ROLE))
+        transport = httpx.ASGITransport(app=app)
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(transport=transport, base_url="http://test") as http,
+        ):
+            names = []
+            for token in (by_email.stdout, by_firm.stdout, key.stdout):
+                response = await http.post(
+                    "/graphql",
+                    json={"query": "{ viewer { firm { name } } }"},
+                    headers={"Authorization": f"Bearer {token.strip()}"},
+                )
+                names.append(response.json()["data"]["viewer"]["firm"]["name"])
+
+    assert names == ["Plain & Co"] * 3

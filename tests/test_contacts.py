@@ -119,7 +119,7 @@ async def related_names(api: Api, account_id: str, token: str | None = None) -> 
 
 async def outbox(api: Api) -> list[tuple[str, str, dict[str, Any]]]:
     """The firm's outbox rows, oldest first: (kind, recipient, payload)."""
-    async with api.db.read_sessions() as session:
+    async with api.db.firm_session(api.firm_id) as session:
         rows = await session.scalars(
             select(OutboxEvent)
             .where(OutboxEvent.firm_id == api.firm_id)

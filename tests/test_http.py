@@ -38,7 +38,7 @@ def nested_query(levels: int) -> str:
 
     Depth counts as graphql-depth-limit does (a top-level field is depth 0), so the default
     limit of 12 admits 13 levels of fields and refuses 14."""
-    chain = ["accounts", "nodes", "owner"]
+    chain = ["accounts(first: 1)", "nodes", "owner"]
     fields = [chain[i % 3] for i in range(levels - 1)]
     return "{ " + " { ".join(fields) + " { __typename" + " }" * (levels - 1) + " }"
 
@@ -181,7 +181,7 @@ async def test_get_with_a_query_string_runs_the_query(api: Api) -> None:
     )
 
     assert response.status_code == 200
-    assert response.json() == {"data": VIEWER_DATA}
+    assert "errors" not in response.json() and response.json()["data"] == VIEWER_DATA
 
 
 async def test_get_with_a_query_string_needs_a_token(api: Api) -> None:
@@ -205,10 +205,9 @@ async def test_get_with_a_mutation_is_refused_and_changes_nothing(api: Api) -> N
 async def test_the_same_mutation_by_post_does_change_the_settings(api: Api) -> None:
     body = await api.execute(ENABLE_OWNERSHIP)
 
-    assert body == {
-        "data": {
-            "updateFirmSettings": {"settings": {"clientOwnershipEnabled": True}, "userErrors": []}
-        }
+    assert "errors" not in body
+    assert body["data"] == {
+        "updateFirmSettings": {"settings": {"clientOwnershipEnabled": True}, "userErrors": []}
     }
     assert await ownership_enabled(api) is True
 
@@ -279,7 +278,7 @@ async def test_a_body_within_the_limit_is_executed(
 
     assert len(response.request.content) < 1000
     assert response.status_code == 200
-    assert response.json() == {"data": VIEWER_DATA}
+    assert "errors" not in response.json() and response.json()["data"] == VIEWER_DATA
 
 
 # --- health checks -------------------------------------------------------------------------
@@ -306,7 +305,7 @@ async def test_a_query_just_within_the_depth_limit_runs(api: Api) -> None:
 
     body = await api.execute(nested_query(13))
 
-    assert body == {"data": {"accounts": {"nodes": [{"owner": None}]}}}
+    assert "errors" not in body and body["data"] == {"accounts": {"nodes": [{"owner": None}]}}
 
 
 async def test_a_query_deeper_than_the_limit_is_too_complex(api: Api) -> None:
@@ -330,7 +329,7 @@ async def test_a_query_with_100_aliases_runs(api: Api) -> None:
 
     body = await api.execute(query)
 
-    assert body == {"data": {f"a{i}": "Query" for i in range(100)}}
+    assert "errors" not in body and body["data"] == {f"a{i}": "Query" for i in range(100)}
 
 
 async def test_a_query_with_more_than_100_aliases_is_too_complex(api: Api) -> None:
@@ -365,7 +364,7 @@ async def test_a_page_larger_than_100_is_bad_user_input(api: Api) -> None:
 async def test_a_page_of_exactly_100_is_accepted(api: Api) -> None:
     body = await api.execute("{ accounts(first: 100) { totalCount } }")
 
-    assert body == {"data": {"accounts": {"totalCount": 0}}}
+    assert "errors" not in body and body["data"] == {"accounts": {"totalCount": 0}}
 
 
 # --- GraphQL errors ------------------------------------------------------------------------

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
-import random
-from collections.abc import Awaitable, Callable
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
-from sqlalchemy import event
+from clientgraph.db import tenancy
+from sqlalchemy import event, text
+from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -15,11 +17,83 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from tenacity import (
+    AsyncRetrying,
+    retry_if_exception,
+    retry_if_result,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_fixed,
+    wait_random_exponential,
+)
 
 T = TypeVar("T")
+logger = logging.getLogger("clientgraph.db")
 
 RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
+# admin_shutdown, crash_shutdown, cannot_connect_now; class 08 is "connection exception".
+CONNECTION_LOST_SQLSTATES = frozenset({"57P01", "57P02", "57P03"})
 WRITE_OPTION = "clientgraph_write"
+RETRY_AFTER_S = 5
+
+
+class DatabaseUnavailable(Exception):
+    """The database cannot be reached (or was lost and retries ran out); nothing was committed,
+    so the client may safely send the request again after `retry_after_s` seconds."""
+
+    def __init__(self, message: str, *, retry_after_s: int = RETRY_AFTER_S) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class CommitOutcomeUnknown(Exception):
+    """The connection was lost while COMMIT was under way and the database could not tell
+    afterwards whether it took effect. Never retried: it may have been applied."""
+
+
+def _causes(error: BaseException) -> Iterator[BaseException]:
+    """`error`, the driver error SQLAlchemy wraps, and whatever caused them."""
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [error]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        pending += [getattr(current, "orig", None), current.__cause__, current.__context__]
+
+
+def connection_lost(error: BaseException) -> bool:
+    """Whether `error` means the connection is gone or the server cannot be reached.
+
+    SQLAlchemy sets `connection_invalidated` when the dialect sees a disconnect (asyncpg's
+    closed connection); the rest covers what arrives without it: a refused or reset socket
+    (raw `OSError` when connecting), PostgreSQL shutting down or starting (57P01-57P03), and
+    the connection-exception class 08 (asyncpg's ConnectionDoesNotExistError is 08003).
+    A cancellation never counts, whatever it interrupted: it must not be retried.
+    """
+    if not isinstance(error, Exception):
+        return False
+    for cause in _causes(error):
+        if getattr(cause, "connection_invalidated", False) or isinstance(cause, OSError):
+            return True
+        sqlstate = getattr(cause, "sqlstate", None)
+        if isinstance(sqlstate, str) and (
+            sqlstate in CONNECTION_LOST_SQLSTATES or sqlstate.startswith("08")
+        ):
+            return True
+    return False
+
+
+def _mark_disconnects(engine: AsyncEngine) -> None:
+    """Let SQLAlchemy treat every lost connection as a disconnect, so it invalidates the pool's
+    older connections too (the documented `handle_error` hook) instead of handing them out."""
+
+    @event.listens_for(engine.sync_engine, "handle_error")
+    def on_error(context: ExceptionContext) -> None:
+        if not context.is_disconnect and connection_lost(context.original_exception):
+            context.is_disconnect = True
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
@@ -49,18 +123,46 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 class Database:
     """One engine per process; read sessions per request, a fresh write session per mutation."""
 
-    def __init__(self, url: str, *, pool_size: int = 10, echo: bool = False) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 10,
+        max_overflow: int | None = None,
+        pool_timeout: float = 5.0,
+        echo: bool = False,
+        timeouts: tenancy.Timeouts | None = None,
+        connect_timeout_s: float = 5.0,
+        write_attempts: int = 8,
+    ) -> None:
+        """On PostgreSQL `pool_timeout` bounds the wait for a free connection: past it
+        SQLAlchemy raises `sqlalchemy.exc.TimeoutError`, which the HTTP layer answers with 503.
+        `max_overflow` defaults to `pool_size`. SQLite keeps SQLAlchemy's own pool settings."""
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
+        self.write_attempts = write_attempts
         options: dict[str, Any] = {"echo": echo}
         if not self.is_sqlite:
-            options.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+            options.update(
+                pool_size=pool_size,
+                max_overflow=pool_size if max_overflow is None else max_overflow,
+                pool_timeout=pool_timeout,
+                pool_pre_ping=True,
+                connect_args={"timeout": connect_timeout_s},
+            )
         self.engine = create_async_engine(url, **options)
         if self.is_sqlite:
             _configure_sqlite(self.engine)
+        else:
+            _mark_disconnects(self.engine)
         write_engine = self.engine.execution_options(**{WRITE_OPTION: True})
-        self.read_sessions = async_sessionmaker(self.engine, expire_on_commit=False)
-        self.write_sessions = async_sessionmaker(write_engine, expire_on_commit=False)
+        sessions = tenancy.session_class(timeouts or tenancy.Timeouts())
+        self.read_sessions = async_sessionmaker(
+            self.engine, expire_on_commit=False, sync_session_class=sessions
+        )
+        self.write_sessions = async_sessionmaker(
+            write_engine, expire_on_commit=False, sync_session_class=sessions
+        )
 
     @property
     def dialect(self) -> str:
@@ -69,22 +171,139 @@ class Database:
     async def dispose(self) -> None:
         await self.engine.dispose()
 
-    async def write(self, work: Callable[[AsyncSession], Awaitable[T]], *, attempts: int = 6) -> T:
-        """Run `work` in one transaction; retry it whole on a deadlock or serialization failure.
+    def firm_session(self, firm_id: uuid.UUID) -> AsyncSession:
+        """A read session whose transactions see the rows of `firm_id` (and, under row-level
+        security, only those)."""
+        return self.read_sessions(info=tenancy.for_firm(firm_id))
 
-        Any exception from `work` rolls the transaction back, so nothing is half-applied.
+    async def write(
+        self,
+        work: Callable[[AsyncSession], Awaitable[T]],
+        *,
+        firm_id: uuid.UUID | None,
+        attempts: int | None = None,
+    ) -> T:
+        """Run `work` in one transaction for firm `firm_id`; retry it whole on a deadlock, a
+        serialization failure or a lost connection, with exponential backoff and full jitter.
+
+        Any exception from `work` rolls the transaction back, so nothing is half-applied. A
+        transaction is retried only when it is known not to have committed (see `_commit`).
+        Raises DatabaseUnavailable when the connection keeps failing.
         """
-        for attempt in range(1, attempts + 1):
-            try:
-                async with self.write_sessions() as session, session.begin():
-                    return await work(session)
-            except DBAPIError as error:
-                if attempt == attempts or not self._is_retryable(error):
-                    raise
-            await asyncio.sleep(random.uniform(0.005, 0.02) * attempt)
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(attempts or self.write_attempts),
+            wait=wait_random_exponential(multiplier=0.05, max=2.0),
+            retry=retry_if_exception(self._is_retryable),
+            reraise=True,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    return await self._write_once(work, firm_id)
+        except DBAPIError as error:
+            if connection_lost(error):
+                raise DatabaseUnavailable("The database connection was lost.") from error
+            raise
+        except OSError as error:
+            raise DatabaseUnavailable("The database is not reachable.") from error
         raise AssertionError("unreachable")
 
-    def _is_retryable(self, error: DBAPIError) -> bool:
+    async def _write_once(
+        self, work: Callable[[AsyncSession], Awaitable[T]], firm_id: uuid.UUID | None
+    ) -> T:
+        async with self.write_sessions(info=tenancy.for_firm(firm_id)) as session:
+            result = await work(session)
+            await session.flush()
+            await self._commit(session)
+            return result
+
+    async def _commit(self, session: AsyncSession) -> None:
+        """COMMIT, telling a commit that failed apart from one whose answer was lost.
+
+        On PostgreSQL the transaction's id (if it wrote anything) is read before COMMIT. If the
+        connection is lost during COMMIT, a fresh connection asks `txid_status` what became of
+        it: committed means done, aborted means the retry is safe, anything else (still in
+        progress, or the server unreachable) is CommitOutcomeUnknown — never retried.
+        """
+        if self.is_sqlite:
+            await session.commit()
+            return
+        xid = (await session.execute(text("SELECT txid_current_if_assigned()"))).scalar()
+        try:
+            await session.commit()
+        except (DBAPIError, OSError) as error:
+            if xid is None or not connection_lost(error):
+                raise
+            status = await self._transaction_status(xid)
+            if status == "committed":
+                logger.warning("connection lost during COMMIT of %s; it committed", xid)
+                return
+            if status == "aborted":
+                raise
+            logger.error("connection lost during COMMIT of %s; its outcome is unknown", xid)
+            raise CommitOutcomeUnknown(
+                "The database connection was lost while committing; the change may or may not "
+                "have been saved. Read it back before sending it again."
+            ) from error
+
+    async def _transaction_status(self, xid: int) -> str | None:
+        """'committed', 'aborted', or None when the server cannot tell within a few seconds
+        (the old backend may still be finishing it, or the server is unreachable)."""
+
+        async def ask() -> str | None:
+            async with self.engine.connect() as connection:
+                query = text("SELECT txid_status(:xid)").bindparams(xid=xid)
+                return (await connection.execute(query)).scalar()
+
+        retrying = AsyncRetrying(
+            stop=stop_after_delay(3.0),
+            wait=wait_fixed(0.1),
+            retry=retry_if_exception(connection_lost)
+            | retry_if_result(lambda status: status == "in progress"),
+            retry_error_callback=lambda _: None,
+        )
+        status = await retrying(ask)
+        return status if status in ("committed", "aborted") else None
+
+    async def read(self, session: AsyncSession, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """Run read-only `work` on `session`; if its connection turns out dead, run it once more
+        on a fresh one. The session is closed in between (not rolled back: that would expire
+        the objects it already loaded), so earlier results stay usable.
+
+        Raises DatabaseUnavailable when the second try cannot reach the database either.
+        """
+        try:
+            return await work(session)
+        except (DBAPIError, OSError) as error:
+            if not connection_lost(error) or session.new or session.dirty or session.deleted:
+                raise
+            logger.warning("read connection lost (%s); retrying on a fresh one", error)
+        await session.close()
+        try:
+            return await work(session)
+        except (DBAPIError, OSError) as error:
+            if not connection_lost(error):
+                raise
+            await session.close()
+            raise DatabaseUnavailable("The database is not reachable.") from error
+
+    async def end_read(self, session: AsyncSession) -> None:
+        """End a read session's transaction, keeping what it loaded. Its connection being gone
+        loses nothing: it held no writes."""
+        try:
+            await session.commit()
+        except (DBAPIError, OSError) as error:
+            if not connection_lost(error):
+                raise
+            await session.close()
+
+    def _is_retryable(self, error: BaseException) -> bool:
+        if isinstance(error, CommitOutcomeUnknown):
+            return False
+        if connection_lost(error):
+            return True
+        if not isinstance(error, DBAPIError):
+            return False
         sqlstate = getattr(error.orig, "sqlstate", None)
         if sqlstate in RETRYABLE_SQLSTATES:
             return True

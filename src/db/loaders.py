@@ -18,12 +18,14 @@ from clientgraph.db.queries import columns_of, select_rows, to_row
 from clientgraph.db.rows import (
     AccountContactRow,
     AccountRow,
+    ApiKeyRow,
     ClientOwnerRow,
     ContactRow,
     CustomFieldDefinitionRow,
     FirmRow,
     UserRow,
 )
+from clientgraph.limits import ListLimits
 from sqlalchemy import ColumnElement, Row, Select, func, select
 from sqlalchemy.orm import aliased
 from strawberry.dataloader import DataLoader
@@ -48,9 +50,13 @@ def _single(
 
 
 def _grouped(
-    run: Runner, build: Callable[[list[Any]], Select[Any]], value_of: Callable[[Row[Any]], V]
+    run: Runner,
+    build: Callable[[list[Any]], Select[Any]],
+    value_of: Callable[[Row[Any]], V],
+    limit: int | None,
 ) -> DataLoader[Any, list[V]]:
-    """Each key to the list of values whose first selected column (the group key) is that key.
+    """Each key to the list of values whose first selected column (the group key) is that key,
+    at most `limit` of them (when given): the node limit counts the list at that length.
 
     The statement's ORDER BY decides the order within each list.
     """
@@ -58,7 +64,9 @@ def _grouped(
     async def load(keys: list[Any]) -> list[list[V]]:
         groups: dict[Any, list[V]] = defaultdict(list)
         for row in await run(build(keys)):
-            groups[row[0]].append(value_of(row))
+            group = groups[row[0]]
+            if limit is None or len(group) < limit:
+                group.append(value_of(row))
         return [groups.get(key, []) for key in keys]
 
     return DataLoader(load_fn=load)
@@ -90,6 +98,7 @@ class Loaders:
         firm_id: uuid.UUID,
         visible_accounts: ColumnElement[bool],
         visible_contacts: ColumnElement[bool],
+        lists: ListLimits,
     ) -> None:
         account, owner, user = models.Account, models.ClientOwner, models.User
         link, contact = models.AccountContact, models.Contact
@@ -102,6 +111,13 @@ class Loaders:
             run,
             lambda ids: select_rows(UserRow).where(user.firm_id == firm_id, one_of(user.id, ids)),
             UserRow,
+        )
+        self.api_key = _single(
+            run,
+            lambda ids: select_rows(ApiKeyRow).where(
+                models.ApiKey.firm_id == firm_id, models.ApiKey.id.in_(ids)
+            ),
+            ApiKeyRow,
         )
         self.owner = _single(
             run,
@@ -126,6 +142,7 @@ class Loaders:
                 owner.firm_id == firm_id, one_of(owner.user_id, ids)
             ),
             lambda row: to_row(ClientOwnerRow, row, offset=1),
+            1,
         )
         self.tags: DataLoader[uuid.UUID, list[str]] = _grouped(
             run,
@@ -137,6 +154,7 @@ class Loaders:
                 .order_by(models.AccountTag.tag)
             ),
             lambda row: row[1],
+            lists.tags_per_account,
         )
         self.team_members: DataLoader[uuid.UUID, list[UserRow]] = _grouped(
             run,
@@ -151,6 +169,7 @@ class Loaders:
                 .order_by(user.name_folded, user.id)
             ),
             lambda row: to_row(UserRow, row, offset=1),
+            lists.team_members,
         )
         link_columns = (
             link.account_id,
@@ -170,6 +189,7 @@ class Loaders:
                 .order_by(contact.last_name_folded, contact.first_name_folded, contact.id)
             ),
             _link_row,
+            lists.account_contacts,
         )
         self.contact_links: DataLoader[uuid.UUID, list[AccountContactRow]] = _grouped(
             run,
@@ -181,6 +201,7 @@ class Loaders:
                 .order_by(account.name_folded, account.id)
             ),
             _link_row,
+            lists.account_contacts,
         )
         self.contact_emails: DataLoader[uuid.UUID, list[str]] = _grouped(
             run,
@@ -193,6 +214,7 @@ class Loaders:
                 .order_by(models.ContactEmail.position)
             ),
             lambda row: row[1],
+            lists.contact_emails,
         )
         self.owner_account_count: DataLoader[uuid.UUID, list[int]] = _grouped(
             run,
@@ -202,10 +224,13 @@ class Loaders:
                 .group_by(account.owner_id)
             ),
             lambda row: row[1],
+            1,
         )
         other_link = aliased(link)
 
         def related(ids: list[uuid.UUID]) -> Select[Any]:
+            """The first `related_accounts` of each account by name, cut in SQL: two accounts
+            sharing contacts with thousands of others must not load thousands of rows."""
             pairs = (
                 select(link.account_id.label("source"), other_link.account_id.label("target"))
                 .join(
@@ -218,15 +243,27 @@ class Loaders:
                 .distinct()
                 .subquery()
             )
-            return (
-                select(pairs.c.source, *columns_of(AccountRow))
+            rank = (
+                func.row_number()
+                .over(partition_by=pairs.c.source, order_by=(account.name_folded, account.id))
+                .label("rank")
+            )
+            ranked = (
+                select(pairs.c.source, account.name_folded, *columns_of(AccountRow), rank)
                 .join(account, (account.firm_id == firm_id) & (account.id == pairs.c.target))
                 .where(visible_accounts)
-                .order_by(pairs.c.source, account.name_folded, account.id)
+                .subquery()
+            )
+            return (
+                select(
+                    ranked.c.source, *(ranked.c[column.name] for column in columns_of(AccountRow))
+                )
+                .where(ranked.c.rank <= lists.related_accounts)
+                .order_by(ranked.c.source, ranked.c.name_folded, ranked.c.id)
             )
 
         self.related_accounts: DataLoader[uuid.UUID, list[AccountRow]] = _grouped(
-            run, related, lambda row: to_row(AccountRow, row, offset=1)
+            run, related, lambda row: to_row(AccountRow, row, offset=1), lists.related_accounts
         )
         definition, value = models.CustomFieldDefinition, models.CustomFieldValue
         self.custom_field_definitions: DataLoader[str, list[CustomFieldDefinitionRow]] = _grouped(
@@ -237,6 +274,7 @@ class Loaders:
                 .order_by(definition.label_folded, definition.key)
             ),
             lambda row: to_row(CustomFieldDefinitionRow, row, offset=1),
+            lists.custom_fields,
         )
         self.custom_values: DataLoader[uuid.UUID, list[tuple[uuid.UUID, str]]] = _grouped(
             run,
@@ -244,4 +282,5 @@ class Loaders:
                 value.firm_id == firm_id, one_of(value.subject_id, ids)
             ),
             lambda row: (row[1], row[2]),
+            None,
         )

@@ -296,6 +296,9 @@ class AuditEvent(Base):
     action: Mapped[str] = mapped_column(String(80))
     actor_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     actor_name: Mapped[str | None] = mapped_column(String(200))
+    actor_api_key_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, doc="The API key the actor (its creator) made the change through, if any."
+    )
     related_id: Mapped[uuid.UUID | None] = mapped_column(
         Uuid, doc="Another object the event names (e.g. the account of a contact's link)."
     )
@@ -383,20 +386,24 @@ class CustomFieldValue(Base):
 
 
 class ApiKey(Base):
-    """A partner API key: it acts as one user of the firm, does not expire, can be revoked.
-    Only a hash of its secret is kept."""
+    """A partner API key: a principal of its own, holding exactly `permissions` (never a role),
+    made by a user of the firm (`created_by_id`) whose assigned accounts bound its
+    `…ASSIGNED…` rights. Only a hash of its secret is kept."""
 
     __tablename__ = "api_keys"
     __table_args__ = (
         UniqueConstraint("firm_id", "id"),
-        firm_fk(["user_id"], "users"),
-        Index("ix_api_keys_firm_id_user_id", "firm_id", "user_id"),
+        firm_fk(["created_by_id"], "users"),
+        Index("ix_api_keys_firm_id_created_by_id", "firm_id", "created_by_id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
     firm_id: Mapped[uuid.UUID] = mapped_column(Uuid)
-    user_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    created_by_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     name: Mapped[str] = mapped_column(String(200))
+    permissions: Mapped[list[Any]] = mapped_column(default=list)
     secret_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column()
+    last_used_at: Mapped[datetime | None] = mapped_column()
     revoked_at: Mapped[datetime | None] = mapped_column()

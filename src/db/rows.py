@@ -82,6 +82,7 @@ class AuditEventRow:
     action: str
     actor_id: uuid.UUID | None
     actor_name: str | None
+    actor_api_key_id: uuid.UUID | None
     occurred_at: datetime
     changes: list[dict[str, Any]]
 
@@ -109,7 +110,10 @@ class CustomFieldDefinitionRow:
 @dataclass(frozen=True, slots=True)
 class ApiKeyRow:
     id: uuid.UUID
-    user_id: uuid.UUID
+    created_by_id: uuid.UUID
     name: str
+    permissions: list[str]
     created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
     revoked_at: datetime | None

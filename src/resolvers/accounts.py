@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from clientgraph.db import models
@@ -35,7 +35,7 @@ from clientgraph.resolvers.guards import (
     lock_account,
     lock_contact,
 )
-from clientgraph.resolvers.inputs import parse_id, required_text
+from clientgraph.resolvers.inputs import parse_id, required_text, search_text
 from clientgraph.resolvers.owners import (
     require_active_owner,
     require_owner,
@@ -139,8 +139,8 @@ def filtered_accounts(viewer: Viewer, spec: AccountFilter) -> Select[Any]:
                 models.AccountTag.tag == tag.strip(),
             )
         )
-    if spec.search and spec.search.strip():
-        query = query.where(_search(spec.search.strip()))
+    if spec.search:
+        query = query.where(_search(spec.search))
     return query
 
 
@@ -166,6 +166,7 @@ def _order_keys(query: Select[Any], field: AccountOrderField) -> tuple[Select[An
 async def accounts(
     ctx: Context, *, spec: AccountFilter, order: AccountOrder, page: PageRequest
 ) -> Page[AccountRow]:
+    spec = replace(spec, search=search_text(spec.search, ctx.lists.search_length))
     query, keys = _order_keys(filtered_accounts(ctx.viewer, spec), order.field)
     return await paginate(
         ctx,
@@ -195,8 +196,9 @@ async def owner_accounts(
     )
 
 
-def clean_tags(tags: list[str]) -> list[str]:
-    """Tags stripped, without duplicates, sorted; a blank or overlong tag is rejected."""
+def clean_tags(tags: list[str], maximum: int) -> list[str]:
+    """Tags stripped, without duplicates, sorted; a blank or overlong tag is rejected, and so
+    are more than `maximum` distinct tags (the whole set an account will have)."""
     errors = []
     cleaned = set()
     for index, tag in enumerate(tags):
@@ -212,6 +214,9 @@ def clean_tags(tags: list[str]) -> list[str]:
                 )
             )
         cleaned.add(value)
+    if len(cleaned) > maximum:
+        message = f"An account may have at most {maximum} tags; {len(cleaned)} were given."
+        errors.append(UserError(["tags"], UserErrorCode.TOO_LONG, message))
     if errors:
         raise UserErrors(errors)
     return sorted(cleaned)
@@ -274,10 +279,16 @@ async def create_account(
     """The new account with its contacts (existing or new, each with roles and description);
     None when the caller's rights do not let them see it."""
     require(ctx.viewer, Permission.CREATE_ACCOUNTS)
+    if len(contacts) > ctx.lists.account_contacts:
+        raise fail(
+            ["contacts"],
+            UserErrorCode.TOO_LONG,
+            f"An account may have at most {ctx.lists.account_contacts} contacts.",
+        )
     prepared = [_prepare_contact(spec, ["contacts", str(i)]) for i, spec in enumerate(contacts)]
     clean_name = required_text(name, ["name"], max_length=ACCOUNT_NAME_MAX_LENGTH)
     number = clean_customer_number(customer_number)
-    clean_tag_list = clean_tags(tags)
+    clean_tag_list = clean_tags(tags, ctx.lists.tags_per_account)
     owner_uuid = (
         parse_id(owner_id, "ClientOwner", ["ownerId"], "client owner") if owner_id else None
     )
@@ -337,7 +348,14 @@ async def create_account(
                 assert clean_contact_fields is not None
                 contact = await new_contact(session, ctx.viewer, clean_contact_fields)
             await add_link(
-                session, ctx.viewer, account, contact, contacts[index].roles, description, path
+                session,
+                ctx.viewer,
+                account,
+                contact,
+                contacts[index].roles,
+                description,
+                path,
+                ctx.lists.account_contacts,
             )
         return account.id
 
@@ -391,7 +409,7 @@ async def update_account(
             raise fail(["type"], UserErrorCode.REQUIRED, "type must not be null.")
         wanted["type"] = AccountType(changes["type"]).value
     if "tags" in changes:
-        wanted["tags"] = clean_tags(changes["tags"] or [])
+        wanted["tags"] = clean_tags(changes["tags"] or [], ctx.lists.tags_per_account)
     if "customer_number" in changes:
         wanted["customerNumber"] = clean_customer_number(changes["customer_number"])
 

@@ -27,7 +27,7 @@ from clientgraph.resolvers.guards import (
     lock_account,
     lock_contact,
 )
-from clientgraph.resolvers.inputs import parse_id, required_text
+from clientgraph.resolvers.inputs import parse_id, required_text, search_text
 from clientgraph.resolvers.pagination import Page, PageRequest, paginate
 from clientgraph.resolvers.policy import (
     Viewer,
@@ -37,7 +37,7 @@ from clientgraph.resolvers.policy import (
     visible_contacts,
 )
 from clientgraph.resolvers.users import clean_email
-from sqlalchemy import and_, delete, func, select
+from sqlalchemy import ColumnElement, and_, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 CONTACT_NOUN = "contact"
@@ -227,9 +227,11 @@ async def add_link(
     roles: list[ContactRole],
     description: str | None,
     path: list[str],
+    max_links: int,
 ) -> None:
-    """Link a contact to an account (locked, editable by the caller), recorded on both. Giving
-    the contact roles gives them rights, which needs EDIT_CLIENT_USER_RIGHTS."""
+    """Link a contact to an account (both locked, the account editable by the caller),
+    recorded on both. Giving the contact roles gives them rights, which needs
+    EDIT_CLIENT_USER_RIGHTS. Neither side may pass `max_links` links."""
     if roles:
         require(viewer, Permission.EDIT_CLIENT_USER_RIGHTS)
     if account.status != AccountStatus.ACTIVE:
@@ -245,6 +247,7 @@ async def add_link(
             UserErrorCode.ALREADY_LINKED,
             f"{contact_name(contact)} is already linked to {account.name}.",
         )
+    await _check_link_room(session, viewer, account, contact, path, max_links)
     commercial, operational = role_flags(roles)
     link = models.AccountContact(
         firm_id=viewer.firm_id,
@@ -258,6 +261,35 @@ async def add_link(
     session.add(link)
     values = {"roles": roles_of(link) or None, "description": description}
     _record_link(session, viewer, account, contact, "linked", {}, values)
+
+
+async def _check_link_room(
+    session: AsyncSession,
+    viewer: Viewer,
+    account: models.Account,
+    contact: models.Contact,
+    path: list[str],
+    max_links: int,
+) -> None:
+    link = models.AccountContact
+
+    async def links_where(side: ColumnElement[bool]) -> int:
+        count = select(func.count()).where(link.firm_id == viewer.firm_id, side)
+        return await session.scalar(count) or 0
+
+    if await links_where(link.account_id == account.id) >= max_links:
+        raise fail(
+            [*path, "accountId"],
+            UserErrorCode.TOO_LONG,
+            f"{account.name} already has {max_links} contacts, the most an account may have.",
+        )
+    if await links_where(link.contact_id == contact.id) >= max_links:
+        raise fail(
+            [*path, "contactId"],
+            UserErrorCode.TOO_LONG,
+            f"{contact_name(contact)} is already linked to {max_links} accounts, "
+            "the most a contact may have.",
+        )
 
 
 def _record_link(
@@ -312,6 +344,12 @@ async def create_contact(
             "Link the contact to one of your accounts, or you could not see it afterwards.",
         )
     clean = clean_contact(values, [])
+    if len(links) > ctx.lists.account_contacts:
+        raise fail(
+            ["links"],
+            UserErrorCode.TOO_LONG,
+            f"A contact may be linked to at most {ctx.lists.account_contacts} accounts.",
+        )
     link_ids = [
         parse_id(link.account_id, "Account", ["links", str(index), "accountId"], "account")
         for index, link in enumerate(links)
@@ -327,7 +365,14 @@ async def create_contact(
             path = ["links", str(index)]
             account = await lock_account(session, ctx.viewer, link_ids[index], [*path, "accountId"])
             await add_link(
-                session, ctx.viewer, account, contact, links[index].roles, descriptions[index], path
+                session,
+                ctx.viewer,
+                account,
+                contact,
+                links[index].roles,
+                descriptions[index],
+                path,
+                ctx.lists.account_contacts,
             )
         return contact.id
 
@@ -490,7 +535,9 @@ async def link_contact(
         contact = await lock_contact(
             session, ctx.viewer, contact_uuid, ["contactId"], need_edit=False
         )
-        await add_link(session, ctx.viewer, account, contact, roles, clean, [])
+        await add_link(
+            session, ctx.viewer, account, contact, roles, clean, [], ctx.lists.account_contacts
+        )
 
     await ctx.write(work)
     return await _link_row(ctx, account_uuid, contact_uuid)
@@ -561,8 +608,9 @@ async def contacts(
     """Visible contacts by last, first name; optionally those linked to one account."""
     contact = models.Contact
     query = select_rows(ContactRow).where(visible_contacts(ctx.viewer))
-    if search and search.strip():
-        query = query.where(contact.search_folded.contains(fold(search.strip()), autoescape=True))
+    text = search_text(search, ctx.lists.search_length)
+    if text is not None:
+        query = query.where(contact.search_folded.contains(fold(text), autoescape=True))
     if account_id is not None:
         account_uuid = decode_id(account_id, "Account")
         visible = await ctx.loaders.account.load(account_uuid) if account_uuid else None

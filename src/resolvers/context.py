@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from clientgraph.db.engine import Database
+from clientgraph.db import tenancy
+from clientgraph.db.engine import CommitOutcomeUnknown, Database, DatabaseUnavailable
 from clientgraph.db.loaders import DataLoader, Loaders, keyed_loader
+from clientgraph.limits import ListLimits
+from clientgraph.resolvers.errors import RequestTimeout
 from clientgraph.resolvers.policy import Viewer, visible_accounts, visible_contacts
 from sqlalchemy import Row, Select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 T = TypeVar("T")
@@ -23,19 +28,39 @@ class PageLimits:
     maximum: int = 100
 
 
+@dataclass(frozen=True, slots=True)
+class Cost:
+    """What a request costs in nodes: `requested_nodes` as counted before execution (what a
+    rate limit charges), `actual_nodes` the list items the response really holds."""
+
+    requested_nodes: int = 0
+    actual_nodes: int = 0
+
+
 @dataclass
 class Context:
     """One read session shared by the request's loaders (guarded by `lock`), the caller,
-    and a way to run a mutation in its own transaction."""
+    and a way to run a mutation in its own transaction.
+
+    `unavailable` keeps the first DatabaseUnavailable any resolver met, and `may_have_written`
+    whether a mutation of this request may have committed: the request is answered 503 only
+    when the database failed it and nothing was changed, so that sending it again is safe.
+    """
 
     db: Database
     viewer: Viewer
     limits: PageLimits
     session: AsyncSession
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    lists: ListLimits = field(default_factory=ListLimits)
+    cost: Cost = field(default_factory=Cost)
+    deadline: float | None = None
+    """`time.monotonic()` past which the request's work stops (see `clientgraph.web.deadline`)."""
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     loaders: Loaders = field(init=False)
     _named_loaders: dict[str, DataLoader[Any, Any]] = field(init=False, default_factory=dict)
+    unavailable: DatabaseUnavailable | None = field(init=False, default=None)
+    may_have_written: bool = field(init=False, default=False)
 
     def __post_init__(self) -> None:
         self.loaders = self._new_loaders()
@@ -50,8 +75,16 @@ class Context:
         return self._named_loaders[name]
 
     @classmethod
-    def open(cls, db: Database, viewer: Viewer, limits: PageLimits) -> Context:
-        return cls(db=db, viewer=viewer, limits=limits, session=db.read_sessions())
+    def open(
+        cls, db: Database, viewer: Viewer, limits: PageLimits, lists: ListLimits | None = None
+    ) -> Context:
+        return cls(
+            db=db,
+            viewer=viewer,
+            limits=limits,
+            session=db.firm_session(viewer.firm_id),
+            lists=lists or ListLimits(),
+        )
 
     def _new_loaders(self) -> Loaders:
         return Loaders(
@@ -59,15 +92,44 @@ class Context:
             self.viewer.firm_id,
             visible_accounts(self.viewer),
             visible_contacts(self.viewer),
+            self.lists,
         )
 
+    def check_deadline(self) -> None:
+        """Cancel the calling task if the request is out of time.
+
+        Cancellation from outside reaches a task only when it awaits; this check also stops
+        work that runs long without awaiting (a large result completed from cached loads).
+        """
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise asyncio.CancelledError
+
     async def rows(self, statement: Select[Any]) -> Sequence[Row[Any]]:
-        async with self.lock:
-            return (await self.session.execute(statement)).all()
+        async def run(session: AsyncSession) -> Sequence[Row[Any]]:
+            return (await session.execute(statement)).all()
+
+        return await self._read(run)
 
     async def scalar(self, statement: Select[Any]) -> Any:
+        async def run(session: AsyncSession) -> Any:
+            return (await session.execute(statement)).scalar_one()
+
+        return await self._read(run)
+
+    async def _read(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """`work` on the read session, once more on a fresh connection if its own died."""
+        self.check_deadline()
         async with self.lock:
-            return (await self.session.execute(statement)).scalar_one()
+            try:
+                return await self.db.read(self.session, work)
+            except DatabaseUnavailable as error:
+                self.unavailable = self.unavailable or error
+                raise
+            except DBAPIError as error:
+                if not tenancy.is_timeout(error):
+                    raise
+                await self.session.rollback()
+                raise RequestTimeout("The database did not answer in time.") from error
 
     async def write(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         """Run a mutation's work in its own transaction, then let reads see what it committed.
@@ -75,12 +137,33 @@ class Context:
         The read session ends its transaction first, handing its connection back to the pool:
         a request never holds two connections, so a burst of mutations cannot starve the pool.
         """
+        self.check_deadline()
         async with self.lock:
-            await self.session.commit()
-        result = await self.db.write(work)
+            await self.db.end_read(self.session)
+        try:
+            result = await self.db.write(work, firm_id=self.viewer.firm_id)
+        except DatabaseUnavailable as error:
+            self.unavailable = self.unavailable or error
+            raise
+        except CommitOutcomeUnknown:
+            self.may_have_written = True
+            raise
+        except DBAPIError as error:
+            if not tenancy.is_timeout(error):
+                raise
+            raise RequestTimeout(
+                "The change waited too long for the database (a lock or a slow statement) and "
+                "was not applied."
+            ) from error
+        self.may_have_written = True
         self.loaders = self._new_loaders()
         self._named_loaders.clear()
         return result
+
+    def raise_if_unavailable(self) -> None:
+        """Fail the whole request with the database error if that is safe to retry."""
+        if self.unavailable is not None and not self.may_have_written:
+            raise self.unavailable
 
     async def close(self) -> None:
         async with self.lock:

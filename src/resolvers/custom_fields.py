@@ -24,7 +24,7 @@ from clientgraph.resolvers.guards import (
 )
 from clientgraph.resolvers.inputs import parse_id, required_text
 from clientgraph.resolvers.policy import require_admin
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,49}$")
@@ -42,7 +42,7 @@ class ValueInput:
     value: str | None
 
 
-def _clean_options(kind: CustomFieldType, options: list[str]) -> list[str]:
+def _clean_options(kind: CustomFieldType, options: list[str], maximum: int) -> list[str]:
     if kind != CustomFieldType.SELECT:
         if options:
             raise fail(["options"], UserErrorCode.INVALID, "Only SELECT fields take options.")
@@ -50,6 +50,9 @@ def _clean_options(kind: CustomFieldType, options: list[str]) -> list[str]:
     cleaned = [option.strip() for option in options]
     if not cleaned:
         raise fail(["options"], UserErrorCode.REQUIRED, "A SELECT field needs options.")
+    if len(cleaned) > maximum:
+        message = f"A SELECT field may have at most {maximum} options; {len(cleaned)} were given."
+        raise fail(["options"], UserErrorCode.TOO_LONG, message)
     errors = []
     for index, option in enumerate(cleaned):
         if not option or len(option) > OPTION_MAX_LENGTH:
@@ -62,6 +65,23 @@ def _clean_options(kind: CustomFieldType, options: list[str]) -> list[str]:
     if errors:
         raise UserErrors(errors)
     return cleaned
+
+
+async def _check_definition_room(
+    session: AsyncSession, firm_id: uuid.UUID, entity: CustomFieldEntity, maximum: int
+) -> None:
+    """The firm's row is locked first, so two definitions cannot both take the last place."""
+    await session.execute(select(models.Firm.id).where(models.Firm.id == firm_id).with_for_update())
+    definition = models.CustomFieldDefinition
+    defined = await session.scalar(
+        select(func.count()).where(definition.firm_id == firm_id, definition.entity == entity.value)
+    )
+    if (defined or 0) >= maximum:
+        raise fail(
+            ["entity"],
+            UserErrorCode.TOO_LONG,
+            f"{entity.value} already has {maximum} custom fields, the most a firm may define.",
+        )
 
 
 async def define_custom_field(
@@ -82,7 +102,7 @@ async def define_custom_field(
             "A key is 1-50 lower-case letters, digits or _, starting with a letter.",
         )
     clean_label = required_text(label, ["label"])
-    clean_options = _clean_options(type, options)
+    clean_options = _clean_options(type, options, ctx.lists.select_options)
 
     def key_taken() -> UserErrors:
         return fail(["key"], UserErrorCode.TAKEN, f"{entity.value} already has a field {key}.")
@@ -98,6 +118,7 @@ async def define_custom_field(
         )
         if taken.first() is not None:
             raise key_taken()
+        await _check_definition_room(session, ctx.viewer.firm_id, entity, ctx.lists.custom_fields)
         row = definition(
             id=models.new_id(),
             firm_id=ctx.viewer.firm_id,

@@ -15,8 +15,22 @@ class Forbidden(Exception):
         super().__init__(message)
 
 
+class RequestTimeout(Exception):
+    """The request ran out of time (its deadline, or the database's statement or lock timeout);
+    top-level error with code TIMEOUT. Whatever the mutation changed was rolled back."""
+
+
 class BadUserInput(Exception):
     """An argument the schema cannot reject by type; top-level error with code BAD_USER_INPUT."""
+
+
+class TooLong(BadUserInput):
+    """A list or text over a limit: BAD_USER_INPUT, with `extensions.reason` TOO_LONG so that
+    clients can tell it from other bad input without reading the message."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.extensions = {"code": "BAD_USER_INPUT", "reason": "TOO_LONG"}
 
 
 @dataclass(frozen=True)

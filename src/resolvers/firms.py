@@ -75,12 +75,14 @@ async def create_firm(
     email = clean_email(admin_email, ["adminEmail"])
     user_name = required_text(admin_name or email.split("@")[0], ["adminName"])
 
+    firm_id = models.new_id()
+
     async def work(session: AsyncSession) -> tuple[uuid.UUID, uuid.UUID]:
-        firm = models.Firm(id=models.new_id(), name=firm_name, client_ownership_enabled=False)
+        firm = models.Firm(id=firm_id, name=firm_name, client_ownership_enabled=False)
         session.add(firm)
         await session.flush()
         user = new_user(firm.id, user_name, email, UserRole.OWNER, [])
         session.add(user)
         return firm.id, user.id
 
-    return await db.write(work)
+    return await db.write(work, firm_id=firm_id)

@@ -78,6 +78,7 @@ def record(
             action=action,
             actor_id=viewer.user_id,
             actor_name=viewer.name,
+            actor_api_key_id=viewer.api_key_id,
             occurred_at=_next_timestamp(),
             changes=[change.as_json() for change in changes],
             related_id=related_id,

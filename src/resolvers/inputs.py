@@ -1,4 +1,4 @@
-"""Checks of mutation input shared by every area: ids, required text, lengths."""
+"""Checks of input shared by every area: ids, required text, lengths, search text."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import uuid
 
 from clientgraph.ids import decode_id
 from clientgraph.resolvers.enums import UserErrorCode
-from clientgraph.resolvers.errors import UserError, UserErrors, fail
+from clientgraph.resolvers.errors import TooLong, UserError, UserErrors, fail
 
 NAME_MAX_LENGTH = 200
 
@@ -36,4 +36,16 @@ def required_text(value: str, field: list[str], *, max_length: int = NAME_MAX_LE
         raise fail(
             field, UserErrorCode.TOO_LONG, f"{field[-1]} may be at most {max_length} characters."
         )
+    return cleaned
+
+
+def search_text(text: str | None, maximum: int) -> str | None:
+    """The text to search for, stripped; None when there is none. Longer than `maximum`
+    characters is a top-level TOO_LONG error: a search is a query argument, and a pattern of
+    megabytes is refused by SQLite ("LIKE pattern too complex") and slow everywhere."""
+    if text is None or not text.strip():
+        return None
+    cleaned = text.strip()
+    if len(cleaned) > maximum:
+        raise TooLong(f"A search may be at most {maximum} characters; {len(cleaned)} were given.")
     return cleaned

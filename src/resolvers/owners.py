@@ -18,7 +18,13 @@ from clientgraph.resolvers.context import Context
 from clientgraph.resolvers.enums import UserErrorCode
 from clientgraph.resolvers.errors import UserError, UserErrors, fail
 from clientgraph.resolvers.guards import flush_unique, lock_account
-from clientgraph.resolvers.inputs import not_found, not_found_error, parse_id, required_text
+from clientgraph.resolvers.inputs import (
+    not_found,
+    not_found_error,
+    parse_id,
+    required_text,
+    search_text,
+)
 from clientgraph.resolvers.pagination import Page, PageRequest, paginate
 from clientgraph.resolvers.policy import Viewer, require_admin, visible_accounts
 from clientgraph.resolvers.teams import live_user
@@ -282,8 +288,9 @@ async def remove_client_owner(
 
 async def transfer_clients(
     ctx: Context, *, from_owner_id: str, to_owner_id: str, account_ids: list[str] | None
-) -> list[AccountRow]:
-    """Move all accounts of one owner, or the chosen ones, to another; all or nothing."""
+) -> tuple[int, list[AccountRow]]:
+    """Move all accounts of one owner, or the chosen ones, to another; all or nothing.
+    How many moved, and the first `input_list` of them (the payload's list has a maximum)."""
     require_admin(ctx.viewer)
     source_uuid = parse_id(from_owner_id, OWNER_TYPE, ["fromOwnerId"], OWNER_NOUN)
     target_uuid = parse_id(to_owner_id, OWNER_TYPE, ["toOwnerId"], OWNER_NOUN)
@@ -309,8 +316,8 @@ async def transfer_clients(
         return [account.id for account in moved]
 
     moved_ids = await ctx.write(work)
-    rows = await ctx.loaders.account.load_many(moved_ids)
-    return [row for row in rows if row is not None]
+    rows = await ctx.loaders.account.load_many(moved_ids[: ctx.lists.input_list])
+    return len(moved_ids), [row for row in rows if row is not None]
 
 
 async def _check_chosen(
@@ -375,8 +382,9 @@ async def client_owners(
 ) -> Page[ClientOwnerRow]:
     owner = models.ClientOwner
     query = select_rows(ClientOwnerRow).where(owner.firm_id == ctx.viewer.firm_id)
-    if search:
-        query = query.where(owner.name_folded.contains(fold(search.strip()), autoescape=True))
+    text = search_text(search, ctx.lists.search_length)
+    if text is not None:
+        query = query.where(owner.name_folded.contains(fold(text), autoescape=True))
     return await paginate(
         ctx,
         query,

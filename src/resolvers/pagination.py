@@ -78,13 +78,19 @@ def encode_cursor(values: Sequence[Any]) -> str:
 
 
 def decode_cursor(cursor: str, keys: Sequence[ColumnElement[Any]]) -> list[Any]:
+    """The key values of a cursor `encode_cursor` made. Like ids, a cursor is accepted only
+    in the exact form it was given out in: any other spelling of the same values (an upper-case
+    uuid, another time zone, other JSON spacing or base64 alphabet) is refused."""
     try:
-        raw = orjson.loads(base64.urlsafe_b64decode(cursor.encode()))
+        raw = orjson.loads(base64.b64decode(cursor.encode(), altchars=b"-_", validate=True))
         if not isinstance(raw, list) or len(raw) != len(keys):
             raise ValueError(cursor)
-        return [_python_value(value, key) for value, key in zip(raw, keys, strict=True)]
+        values = [_python_value(value, key) for value, key in zip(raw, keys, strict=True)]
+        if encode_cursor(values) != cursor:
+            raise ValueError(cursor)
+        return values
     except (ValueError, TypeError, OverflowError, binascii.Error, orjson.JSONDecodeError) as error:
-        raise BadUserInput(f"Invalid cursor: {cursor!r}") from error
+        raise BadUserInput(f"Invalid cursor: {cursor[:100]!r}") from error
 
 
 def _python_type(sql_type: Any) -> Any:

@@ -23,21 +23,28 @@ ADMIN_ROLES = frozenset({UserRole.OWNER, UserRole.ADMIN})
 
 @dataclass(frozen=True, slots=True)
 class Viewer:
-    """The authenticated caller."""
+    """The authenticated caller: a user, or a partner API key (`api_key_id`).
+
+    For a key, `user_id`, `name` and `role` are its creator's: the key's `…ASSIGNED…` rights
+    reach the creator's assigned accounts and history names the creator as the actor. But a
+    key never holds a role: it is never an administrator, and `granted` is the key's own
+    permissions (already capped to the creator's).
+    """
 
     user_id: uuid.UUID
     firm_id: uuid.UUID
     name: str
     role: UserRole
     granted: frozenset[Permission]
+    api_key_id: uuid.UUID | None = None
 
     @property
     def is_admin(self) -> bool:
-        return self.role in ADMIN_ROLES
+        return self.api_key_id is None and self.role in ADMIN_ROLES
 
     @property
     def permissions(self) -> list[Permission]:
-        return effective_permissions(self.role, self.granted)
+        return [permission for permission in Permission if self.has(permission)]
 
     def has(self, permission: Permission) -> bool:
         return self.is_admin or permission in self.granted
@@ -49,7 +56,20 @@ def effective_permissions(role: str, granted: Iterable[str]) -> list[Permission]
     return [permission for permission in Permission if permission in held]
 
 
+def key_permissions(
+    given: Iterable[str], creator_role: str, creator_granted: Iterable[str]
+) -> frozenset[Permission]:
+    """What a key may do: the permissions it was given that its creator still holds, so a
+    key never reaches further than its creator, even after the creator loses rights."""
+    wanted = set(given)
+    creator = effective_permissions(creator_role, creator_granted)
+    return frozenset(permission for permission in creator if permission in wanted)
+
+
 def require_admin(viewer: Viewer) -> None:
+    """OWNER/ADMIN-only actions: refused to every other user and to every API key."""
+    if viewer.api_key_id is not None:
+        raise Forbidden("An API key may not do this: only an owner or administrator may.")
     if not viewer.is_admin:
         raise Forbidden("Only an owner or administrator of the firm may do this.")
 

@@ -15,7 +15,7 @@ from clientgraph.resolvers.guards import lock_account
 from clientgraph.resolvers.inputs import not_found, parse_id
 from clientgraph.resolvers.notifications import notify
 from clientgraph.resolvers.policy import Viewer, require
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
@@ -75,6 +75,22 @@ def _record(
     )
 
 
+async def _check_team_room(session: AsyncSession, account: models.Account, maximum: int) -> None:
+    """The account is locked, so its team cannot grow between this count and the insert."""
+    member = models.AccountTeamMember
+    size = await session.scalar(
+        select(func.count()).where(
+            member.firm_id == account.firm_id, member.account_id == account.id
+        )
+    )
+    if (size or 0) >= maximum:
+        raise fail(
+            ["accountId"],
+            UserErrorCode.TOO_LONG,
+            f"{account.name} already has {maximum} team members, the most an account may have.",
+        )
+
+
 async def assign_team_member(ctx: Context, *, account_id: str, user_id: str) -> AccountRow | None:
     require(ctx.viewer, Permission.ASSIGN_ACCOUNTS)
     account_uuid = parse_id(account_id, "Account", ["accountId"], "account")
@@ -96,6 +112,7 @@ async def assign_team_member(ctx: Context, *, account_id: str, user_id: str) -> 
         key = (account.firm_id, account.id, user.id)
         if await session.get(models.AccountTeamMember, key) is not None:
             return
+        await _check_team_room(session, account, ctx.lists.team_members)
         session.add(
             models.AccountTeamMember(
                 firm_id=account.firm_id, account_id=account.id, user_id=user.id

@@ -14,7 +14,7 @@ from clientgraph.resolvers.context import Context
 from clientgraph.resolvers.enums import Permission, UserErrorCode, UserRole
 from clientgraph.resolvers.errors import Forbidden, UserErrors, fail
 from clientgraph.resolvers.guards import flush_unique
-from clientgraph.resolvers.inputs import not_found, parse_id, required_text
+from clientgraph.resolvers.inputs import not_found, parse_id, required_text, search_text
 from clientgraph.resolvers.owners import (
     OWNER_NOUN,
     Release,
@@ -254,8 +254,9 @@ async def users(ctx: Context, *, search: str | None, page: PageRequest) -> Page[
     query = select_rows(UserRow).where(
         user.firm_id == ctx.viewer.firm_id, user.deleted_at.is_(None)
     )
-    if search and search.strip():
-        term = fold(search.strip())
+    text = search_text(search, ctx.lists.search_length)
+    if text is not None:
+        term = fold(text)
         query = query.where(
             user.name_folded.contains(term, autoescape=True)
             | user.email_folded.contains(term, autoescape=True)

@@ -5,18 +5,25 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
-from clientgraph.resolvers.errors import BadUserInput, Forbidden
-from graphql import GraphQLError
+import sqlalchemy.exc
+from clientgraph.db.engine import CommitOutcomeUnknown, DatabaseUnavailable
+from clientgraph.resolvers.errors import BadUserInput, Forbidden, RequestTimeout
+from clientgraph.schema.cost import NodeLimit
+from graphql import ExecutionResult, GraphQLError, ListValueNode, Visitor, validate, visit
 from strawberry.extensions import (
+    DisableIntrospection,
     MaskErrors,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     QueryDepthLimiter,
     SchemaExtension,
 )
+from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
+from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
 logger = logging.getLogger("clientgraph.errors")
 
@@ -26,6 +33,7 @@ TOO_COMPLEX_MESSAGES = (
     re.compile(r"Document contains more than \d+ tokens"),
     re.compile(r"Validation aborted\."),
 )
+FORBIDDEN_MESSAGES = (re.compile(r"^GraphQL introspection has been disabled"),)
 BAD_INPUT_MESSAGES = (
     re.compile(r"^Variable '\$\w+'"),
     re.compile(r"^Int cannot represent"),
@@ -37,6 +45,7 @@ class QueryLimits:
     max_depth: int = 12
     max_aliases: int = 100
     max_tokens: int = 5000
+    max_nodes: int = 50_000
 
 
 def error_code(error: GraphQLError) -> str | None:
@@ -46,6 +55,14 @@ def error_code(error: GraphQLError) -> str | None:
         return "FORBIDDEN"
     if isinstance(original, BadUserInput):
         return "BAD_USER_INPUT"
+    if isinstance(original, RequestTimeout):
+        return "TIMEOUT"
+    if isinstance(original, DatabaseUnavailable):
+        return "SERVICE_UNAVAILABLE"
+    if isinstance(original, CommitOutcomeUnknown):
+        return "COMMIT_OUTCOME_UNKNOWN"
+    if isinstance(original, sqlalchemy.exc.TimeoutError):
+        return "SERVICE_UNAVAILABLE"
     if original is not None and not isinstance(original, GraphQLError):
         return None
     if error.extensions and "code" in error.extensions:
@@ -53,11 +70,64 @@ def error_code(error: GraphQLError) -> str | None:
     message = error.message
     if any(pattern.search(message) for pattern in TOO_COMPLEX_MESSAGES):
         return "QUERY_TOO_COMPLEX"
+    if any(pattern.search(message) for pattern in FORBIDDEN_MESSAGES):
+        return "FORBIDDEN"
     if any(pattern.search(message) for pattern in BAD_INPUT_MESSAGES):
         return "BAD_USER_INPUT"
     if message.startswith("Syntax Error"):
         return "GRAPHQL_PARSE_FAILED"
     return "GRAPHQL_VALIDATION_FAILED"
+
+
+class _LongestLiteralList(Visitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.longest: ListValueNode | None = None
+
+    def enter_list_value(self, node: ListValueNode, *_: Any) -> None:
+        if self.longest is None or len(node.values) > len(self.longest.values):
+            self.longest = node
+
+
+def _longest_variable_list(variables: dict[str, Any]) -> tuple[str, int]:
+    """(path, length) of the longest list anywhere in the variables; ("", 0) if none."""
+    longest = ("", 0)
+    pending: list[tuple[str, Any]] = [(f"${name}", value) for name, value in variables.items()]
+    while pending:
+        path, value = pending.pop()
+        if isinstance(value, list):
+            if len(value) > longest[1]:
+                longest = (path, len(value))
+            pending.extend((f"{path}.{index}", item) for index, item in enumerate(value))
+        elif isinstance(value, dict):
+            pending.extend((f"{path}.{key}", item) for key, item in value.items())
+    return longest
+
+
+class InputListLimit(SchemaExtension):
+    """No list a request passes in, in its variables or written in the document, holds more
+    than the context's `lists.input_list` items (Shopify's rule). One check for every
+    input of every operation, after validation and before any resolver runs."""
+
+    def on_execute(self) -> Iterator[None]:
+        execution = self.execution_context
+        maximum = execution.context.lists.input_list
+        where, length = _longest_variable_list(execution.variables or {})
+        literals = _LongestLiteralList()
+        if execution.graphql_document is not None:
+            visit(execution.graphql_document, literals)
+        node = literals.longest
+        if node is not None and len(node.values) > length:
+            where, length = "A list in the query", len(node.values)
+        else:
+            node = None
+        if length > maximum:
+            message = f"{where} holds {length} items; a list may hold at most {maximum}."
+            error = GraphQLError(
+                message, node, extensions={"code": "BAD_USER_INPUT", "reason": "TOO_LONG"}
+            )
+            execution.result = ExecutionResult(data=None, errors=[error])
+        yield
 
 
 class ErrorPolicy(MaskErrors):
@@ -87,11 +157,37 @@ class ErrorPolicy(MaskErrors):
         return processed
 
 
-def schema_extensions(limits: QueryLimits) -> list[Callable[[], SchemaExtension]]:
+class HideSuggestions(SchemaExtension):
+    """Validation without "Did you mean …?" (graphql-core's `hide_suggestions`, which
+    Strawberry does not pass on): outside development, suggestions spell out the schema to
+    anyone guessing names, even with introspection off."""
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        if context.graphql_document is not None and context.pre_execution_errors is None:
+            context.pre_execution_errors = validate(
+                context.schema._schema,
+                context.graphql_document,
+                (*context.validation_rules, MaybeNullValidationRule, OneOfInputValidationRule),
+                hide_suggestions=True,
+            )
+        yield
+
+
+def schema_extensions(
+    limits: QueryLimits, *, introspection: bool = True, suggestions: bool = False
+) -> list[Callable[[], SchemaExtension]]:
     """Factories, never shared instances: extensions keep per-operation state."""
-    return [
+    extensions: list[Callable[[], SchemaExtension]] = [
         lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
         lambda: QueryDepthLimiter(max_depth=limits.max_depth),
         lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
-        ErrorPolicy,
+        InputListLimit,
+        lambda: NodeLimit(max_nodes=limits.max_nodes),
     ]
+    if not introspection:
+        extensions.append(DisableIntrospection)
+    if not suggestions:
+        extensions.append(HideSuggestions)
+    extensions.append(ErrorPolicy)
+    return extensions

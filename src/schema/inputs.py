@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import strawberry
 from clientgraph.schema.enums import (
     AccountOrderField,
@@ -302,7 +304,18 @@ class ContactFilterInput:
 @strawberry.input
 class CreateApiKeyInput:
     name: str = strawberry.field(description="What the key is for, e.g. the partner's name.")
-    user_id: strawberry.ID = strawberry.field(description="The user the key acts as.")
+    permissions: list[Permission] = strawberry.field(
+        description="Exactly what the key may do; each one a right you hold yourself."
+    )
+    expires_at: datetime | None = strawberry.field(
+        default=None, description="When the key stops working; null for never."
+    )
+    user_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        deprecation_reason=(
+            "A key acts as nobody but itself; give it `permissions`. Refused unless it names you."
+        ),
+    )
 
 
 @strawberry.input

@@ -154,9 +154,9 @@ class OwnershipMutation:
                 if input.account_ids is not None
                 else None,
             ),
-            lambda rows: {
-                "transferred_count": len(rows),
-                "accounts": [Account.from_row(row) for row in rows],
+            lambda result: {
+                "transferred_count": result[0],
+                "accounts": [Account.from_row(row) for row in result[1]],
             },
         )
 
@@ -220,11 +220,20 @@ class OwnershipMutation:
 
 @strawberry.type
 class ApiKeyMutation:
-    @strawberry.mutation(description="Admin: make a partner API key acting as a user.")
+    @strawberry.mutation(
+        description="Owner or admin (a person, not a key): make a partner API key holding "
+        "exactly `permissions`, each one a right you hold."
+    )
     async def create_api_key(self, info: Info, input: CreateApiKeyInput) -> CreateApiKeyPayload:
         return await respond(
             CreateApiKeyPayload,
-            api_keys.create_api_key(info.context, name=input.name, user_id=str(input.user_id)),
+            api_keys.create_api_key(
+                info.context,
+                name=input.name,
+                permissions=list(input.permissions),
+                expires_at=input.expires_at,
+                user_id=optional_id(input.user_id),
+            ),
             lambda issued: {"api_key": ApiKey.from_row(issued.row), "key": issued.key},
         )
 

@@ -31,6 +31,7 @@ from clientgraph.schema.types import (
     Notification,
     User,
     Viewer,
+    load_optional,
 )
 from strawberry import relay
 
@@ -93,8 +94,12 @@ class Query:
         user = await ctx.loaders.user.load(ctx.viewer.user_id)
         firm = await ctx.loaders.firm.load(ctx.viewer.firm_id)
         assert user is not None and firm is not None
+        api_key = await load_optional(ctx.loaders.api_key, ctx.viewer.api_key_id, ApiKey.from_row)
         return Viewer(
-            user=User.from_row(user), firm=Firm.from_row(firm), permissions=ctx.viewer.permissions
+            user=User.from_row(user),
+            firm=Firm.from_row(firm),
+            permissions=ctx.viewer.permissions,
+            api_key=api_key,
         )
 
     @strawberry.field
@@ -158,7 +163,8 @@ class Query:
 
     @strawberry.field(description="Admin: the firm's partner API keys, newest first.")
     async def api_keys(self, info: Info) -> list[ApiKey]:
-        return [ApiKey.from_row(row) for row in await api_key_resolvers.api_keys(info.context)]
+        rows = await api_key_resolvers.api_keys(info.context)
+        return [ApiKey.from_row(row) for row in rows[: info.context.lists.api_keys]]
 
     @strawberry.field(description="The address book of client owners, by name.")
     async def client_owners(

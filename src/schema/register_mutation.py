@@ -149,5 +149,9 @@ class RegisterMutation:
         return await respond(
             MarkNotificationsReadPayload,
             notifications.mark_notifications_read(info.context, ids=[str(i) for i in input.ids]),
-            lambda rows: {"notifications": [Notification.from_row(row) for row in rows]},
+            lambda rows: {
+                "notifications": [
+                    Notification.from_row(row) for row in rows[: info.context.lists.input_list]
+                ]
+            },
         )

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import strawberry
 from clientgraph.schema.contact_mutation import ContactMutation
+from clientgraph.schema.cost import CountingExecutionContext
 from clientgraph.schema.extensions import QueryLimits, schema_extensions
 from clientgraph.schema.mutation import ApiKeyMutation, OwnershipMutation
 from clientgraph.schema.query import Query
@@ -28,16 +31,36 @@ Mutation = merge_types(
 
 
 class Schema(strawberry.Schema):
+    def __init__(self, *args: Any, hide_suggestions: bool = True, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.hide_suggestions = hide_suggestions
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
         """Logging is the ErrorPolicy extension's job: it logs only what it masks."""
 
+    def _get_custom_context_kwargs(
+        self, operation_extensions: dict[str, Any] | None = None, *, sync: bool = False
+    ) -> dict[str, Any]:
+        """graphql-core's `hide_suggestions` for execution too (bad variable values), which
+        Strawberry has no option for; validation hides them in the HideSuggestions extension."""
+        kwargs = super()._get_custom_context_kwargs(operation_extensions, sync=sync)
+        return {**kwargs, "hide_suggestions": self.hide_suggestions}
 
-def build_schema(limits: QueryLimits | None = None) -> Schema:
+
+def build_schema(
+    limits: QueryLimits | None = None, *, introspection: bool = True, suggestions: bool = False
+) -> Schema:
+    """`introspection` off refuses `__schema` and `__type` (FORBIDDEN); `suggestions` ("Did you
+    mean …?") are for development only."""
     return Schema(
         query=Query,
         mutation=Mutation,
         types=[Account, ApiKey, AuditEvent, ClientOwner, Contact, Firm, Notification, User],
-        extensions=schema_extensions(limits or QueryLimits()),
+        extensions=schema_extensions(
+            limits or QueryLimits(), introspection=introspection, suggestions=suggestions
+        ),
+        hide_suggestions=not suggestions,
+        execution_context_class=CountingExecutionContext,
     )

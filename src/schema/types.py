@@ -64,7 +64,7 @@ class CustomFieldDefinition:
     key: str
     label: str
     type: CustomFieldType
-    options: list[str] = strawberry.field(description="The choices of a SELECT field.")
+    row: strawberry.Private[CustomFieldDefinitionRow]
 
     @classmethod
     def from_row(cls, row: CustomFieldDefinitionRow) -> CustomFieldDefinition:
@@ -73,8 +73,12 @@ class CustomFieldDefinition:
             key=row.key,
             label=row.label,
             type=CustomFieldType(row.type),
-            options=list(row.options),
+            row=row,
         )
+
+    @strawberry.field(description="The choices of a SELECT field.")
+    def options(self, info: Info) -> list[str]:
+        return list(self.row.options[: info.context.lists.select_options])
 
 
 @strawberry.type(description="A custom field of an account or contact, with its value.")
@@ -209,15 +213,24 @@ class AuditEvent(relay.Node):
     def from_row(cls, row: AuditEventRow) -> AuditEvent:
         return cls(id=str(row.id), action=row.action, occurred_at=row.occurred_at, row=row)
 
-    @strawberry.field(description="Who made the change; kept (with their name) if deleted since.")
+    @strawberry.field(
+        description="Who made the change (for a change made through an API key, its creator); "
+        "kept (with their name) if deleted since."
+    )
     async def actor(self, info: Info) -> User | None:
         return await load_optional(info.context.loaders.user, self.row.actor_id, User.from_row)
 
+    @strawberry.field(description="The API key the change was made through; null if none.")
+    async def api_key(self, info: Info) -> ApiKey | None:
+        return await load_optional(
+            info.context.loaders.api_key, self.row.actor_api_key_id, ApiKey.from_row
+        )
+
     @strawberry.field(description="The fields changed, with their values before and after.")
-    def changes(self) -> list[FieldChange]:
+    def changes(self, info: Info) -> list[FieldChange]:
         return [
             FieldChange(field=change["field"], from_=change["from"], to=change["to"])
-            for change in self.row.changes
+            for change in self.row.changes[: info.context.lists.audit_changes]
         ]
 
 
@@ -401,11 +414,18 @@ class Notification(relay.Node):
         )
 
 
-@strawberry.type(description="A partner API key; its secret is shown only when it is made.")
+@strawberry.type(
+    description="A partner API key: a principal of its own with exactly its permissions, never "
+    "a role. Its secret is shown only when it is made."
+)
 class ApiKey(relay.Node):
     id: relay.NodeID[str]
     name: str
     created_at: datetime
+    expires_at: datetime | None = strawberry.field(description="Null: the key does not expire.")
+    last_used_at: datetime | None = strawberry.field(
+        description="When the key was last used, to the minute; null if never."
+    )
     revoked_at: datetime | None
     row: strawberry.Private[ApiKeyRow]
 
@@ -415,20 +435,39 @@ class ApiKey(relay.Node):
             id=str(row.id),
             name=row.name,
             created_at=row.created_at,
+            expires_at=row.expires_at,
+            last_used_at=row.last_used_at,
             revoked_at=row.revoked_at,
             row=row,
         )
 
-    @strawberry.field(description="The user the key acts as.")
+    @strawberry.field(description="What the key was given; it never does more than its creator.")
+    def permissions(self) -> list[Permission]:
+        given = set(self.row.permissions)
+        return [permission for permission in Permission if permission.value in given]
+
+    @strawberry.field(description="The user who made the key; it reaches only their accounts.")
+    async def created_by(self, info: Info) -> User:
+        row = await info.context.loaders.user.load(self.row.created_by_id)
+        assert row is not None, "a key's creator is kept as a row even when deleted"
+        return User.from_row(row)
+
+    @strawberry.field(
+        description="The user who made the key.",
+        deprecation_reason="A key acts as nobody; use `createdBy`.",
+    )
     async def user(self, info: Info) -> User | None:
-        return await load_optional(info.context.loaders.user, self.row.user_id, User.from_row)
+        return await load_optional(info.context.loaders.user, self.row.created_by_id, User.from_row)
 
 
 @strawberry.type(description="The calling user, their firm and their rights.")
 class Viewer:
-    user: User
+    user: User = strawberry.field(description="You; for an API key, the user who made it.")
     firm: Firm
     permissions: list[Permission]
+    api_key: ApiKey | None = strawberry.field(
+        description="The API key you are calling with; null for a user's token."
+    )
 
     @strawberry.field(description="Your notifications, newest first.")
     async def notifications(

@@ -4,10 +4,15 @@ import asyncio
 
 from alembic import context
 from clientgraph.db.models import Base
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 target_metadata = Base.metadata
+# Any constant: the advisory lock that lets one process at a time migrate a PostgreSQL database
+# (every worker of `clientgraph serve` migrates when the database comes up).
+MIGRATION_LOCK = 0x6367_6D69
+CONNECT_TIMEOUT_S = 10
 
 
 def run_with_connection(connection: Connection) -> None:
@@ -18,11 +23,15 @@ def run_with_connection(connection: Connection) -> None:
         compare_type=True,
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         context.run_migrations()
 
 
 async def run_online() -> None:
-    engine = create_async_engine(context.config.get_main_option("sqlalchemy.url"))
+    url = context.config.get_main_option("sqlalchemy.url")
+    connect_args = {} if url.startswith("sqlite") else {"timeout": CONNECT_TIMEOUT_S}
+    engine = create_async_engine(url, connect_args=connect_args)
     async with engine.connect() as connection:
         await connection.run_sync(run_with_connection)
     await engine.dispose()

@@ -1,0 +1,123 @@
+"""What each PostgreSQL transaction may see and how long it may take.
+
+Row-level security (migration 0003) shows a transaction only the rows of the firm named by the
+setting `app.firm_id`; a transaction that names none sees no rows at all. Every transaction a
+session begins therefore starts with one statement that sets, transaction-locally
+(`set_config(..., true)`, so nothing leaks to the next user of a pooled connection):
+
+- `app.firm_id`, the firm the session works for (`session.info[FIRM]`);
+- `app.api_key_id`, the one API key a request may look up before it knows its firm
+  (`session.info[API_KEY]`; the key's row names the firm);
+- `app.all_firms`, which the tables' owner sets for operator commands that search every firm
+  (`session.info[ALL_FIRMS]`; a policy honours it for the owner only, never for the app role);
+- `statement_timeout`, `lock_timeout` and `idle_in_transaction_session_timeout`.
+
+SQLite has neither row-level security nor these timeouts, so nothing is sent there.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import event, func, select, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session, SessionTransaction
+
+FIRM = "clientgraph.firm_id"
+API_KEY = "clientgraph.api_key_id"
+ALL_FIRMS = "clientgraph.all_firms"
+
+TIMEOUT_SQLSTATES = frozenset({"55P03", "57014"})
+"""lock_not_available (lock_timeout) and query_canceled (statement_timeout or a cancel)."""
+
+_BEGIN = text(
+    "SELECT set_config('app.firm_id', :firm, true),"
+    " set_config('app.api_key_id', :api_key, true),"
+    " set_config('app.all_firms', :all_firms, true),"
+    " set_config('statement_timeout', :statement, true),"
+    " set_config('lock_timeout', :lock, true),"
+    " set_config('idle_in_transaction_session_timeout', :idle, true)"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Timeouts:
+    """Seconds; 0 switches a limit off."""
+
+    statement_s: float = 5.0
+    lock_s: float = 5.0
+    idle_in_transaction_s: float = 30.0
+
+
+def _milliseconds(seconds: float) -> str:
+    """PostgreSQL's unit; a limit below a millisecond stays a limit (0 would switch it off)."""
+    return "0" if seconds <= 0 else str(max(1, round(seconds * 1000)))
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def session_class(timeouts: Timeouts) -> type[Session]:
+    """A Session class whose transactions begin by setting the firm and the timeouts."""
+
+    class TenantSession(Session):
+        pass
+
+    @event.listens_for(TenantSession, "after_begin")
+    def after_begin(session: Session, _: SessionTransaction, connection: Connection) -> None:
+        if connection.dialect.name != "postgresql":
+            return
+        connection.execute(
+            _BEGIN,
+            {
+                "firm": _text(session.info.get(FIRM)),
+                "api_key": _text(session.info.get(API_KEY)),
+                "all_firms": "on" if session.info.get(ALL_FIRMS) else "",
+                "statement": _milliseconds(timeouts.statement_s),
+                "lock": _milliseconds(timeouts.lock_s),
+                "idle": _milliseconds(timeouts.idle_in_transaction_s),
+            },
+        )
+
+    return TenantSession
+
+
+def for_firm(firm_id: uuid.UUID | None) -> dict[str, Any]:
+    """`info` for a session that works for one firm."""
+    return {FIRM: firm_id}
+
+
+def every_firm() -> dict[str, Any]:
+    """`info` for an operator session (the tables' owner) that searches every firm."""
+    return {ALL_FIRMS: True}
+
+
+async def set_firm(session: AsyncSession, firm_id: uuid.UUID) -> None:
+    """Let `session` see `firm_id` from now on, in this transaction and the ones after."""
+    session.info[FIRM] = firm_id
+    session.info.pop(API_KEY, None)
+    if session.in_transaction() and session.bind.dialect.name == "postgresql":
+        await session.execute(
+            select(
+                func.set_config("app.firm_id", str(firm_id), True),
+                func.set_config("app.api_key_id", "", True),
+            )
+        )
+
+
+def allow_api_key(session: AsyncSession, key_id: uuid.UUID) -> None:
+    """Let the session's next transaction read the row of API key `key_id`, before the firm is
+    known. Call it before the session's first statement."""
+    session.info[API_KEY] = key_id
+
+
+def is_timeout(error: BaseException) -> bool:
+    """Whether the database gave up on a statement: a lock wait or the statement ran too long."""
+    return isinstance(error, DBAPIError) and (
+        getattr(error.orig, "sqlstate", None) in TIMEOUT_SQLSTATES
+    )

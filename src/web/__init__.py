@@ -1,0 +1,2 @@
+"""The HTTP layer: the Starlette app, the GraphQL view, and what every HTTP answer shares
+(error bodies, request ids, body limits, rate limits)."""

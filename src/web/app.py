@@ -1,0 +1,81 @@
+"""The ASGI application: /graphql (GraphiQL in a browser), /healthz, /readyz."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+from collections.abc import AsyncIterator
+
+from clientgraph.db.engine import Database, DatabaseUnavailable
+from clientgraph.db.migrate import upgrade_for_server
+from clientgraph.db.readiness import Readiness
+from clientgraph.settings import Settings, get_settings
+from clientgraph.web.errors import http_exception_handler
+from clientgraph.web.graphql import GraphQLApp, unavailable_response
+from clientgraph.web.rate_limits import RateLimits
+from clientgraph.web.request_id import RequestIds
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+logger = logging.getLogger("clientgraph")
+
+
+def create_app(
+    settings: Settings | None = None, db: Database | None = None, *, migrate: bool = False
+) -> Starlette:
+    """The service. With `migrate`, it starts even while its database is down: migrations
+    run in the background until they succeed, and until then /readyz and /graphql answer 503.
+    """
+    settings = settings or get_settings()
+    database = db or Database(
+        settings.server_database_url(),
+        pool_size=settings.db_pool_size,
+        pool_timeout=settings.db_pool_timeout_s,
+        timeouts=settings.database_timeouts(),
+        connect_timeout_s=settings.db_connect_timeout_s,
+    )
+    readiness = Readiness(
+        database, migrate=functools.partial(upgrade_for_server, settings) if migrate else None
+    )
+    graphql = GraphQLApp(settings, database, RateLimits(settings), readiness)
+
+    async def healthz(_: Request) -> Response:
+        return PlainTextResponse("ok")
+
+    async def readyz(request: Request) -> Response:
+        try:
+            await readiness.check()
+        except DatabaseUnavailable as error:
+            return unavailable_response(request, error)
+        return JSONResponse({"status": "ready"})
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        migrating = asyncio.create_task(readiness.migrate_until_done()) if migrate else None
+        yield
+        if migrating is not None:
+            migrating.cancel()
+        if db is None:
+            await database.dispose()
+
+    return Starlette(
+        routes=[
+            Route("/graphql", graphql),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+        ],
+        middleware=[Middleware(RequestIds)],
+        exception_handlers={HTTPException: http_exception_handler},
+        lifespan=lifespan,
+    )
+
+
+def create_migrating_app() -> Starlette:
+    """What `clientgraph serve` runs on a server database (see `create_app`'s `migrate`)."""
+    return create_app(migrate=True)

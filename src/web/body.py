@@ -1,0 +1,45 @@
+"""Reading a request body with a bound on what is kept in memory."""
+
+from __future__ import annotations
+
+from clientgraph.web.errors import HttpError
+from starlette.requests import ClientDisconnect, Request
+from starlette.types import Message
+
+
+def _too_large(limit: int) -> HttpError:
+    return HttpError(413, f"Request body larger than {limit} bytes.")
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The body, counted while it streams in: reading stops at the first byte past `limit`,
+    whatever Content-Length claimed (a larger claim is refused before reading anything)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise _too_large(limit)
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise _too_large(limit)
+            chunks.append(chunk)
+    except ClientDisconnect as error:
+        raise HttpError(400, "The client went away before sending the whole body.") from error
+    return b"".join(chunks)
+
+
+def with_body(request: Request, body: bytes) -> Request:
+    """A request that hands `body` to whoever reads it next, then listens to the client again
+    (so a disconnect is still seen)."""
+    delivered = False
+
+    async def receive() -> Message:
+        nonlocal delivered
+        if not delivered:
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await request.receive()
+
+    return Request(request.scope, receive)

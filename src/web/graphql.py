@@ -1,0 +1,254 @@
+"""The GraphQL view: Strawberry's ASGI app behind the checks every request passes, in this
+order: the client address's failed-authentication budget, the token (401 before a byte of the
+body is read), the caller's node budget, the body (counted while it streams), and only then
+one session, whose first transaction loads the user of a user token and runs the operation."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import orjson
+import sqlalchemy.exc
+from clientgraph.auth import (
+    InvalidToken,
+    UserClaims,
+    bearer_token,
+    load_viewer,
+    read_token,
+    viewer_for_token,
+)
+from clientgraph.db.engine import Database, DatabaseUnavailable
+from clientgraph.db.readiness import Readiness
+from clientgraph.resolvers.api_keys import parse_key
+from clientgraph.resolvers.context import Context, PageLimits
+from clientgraph.resolvers.policy import Viewer
+from clientgraph.schema.extensions import QueryLimits
+from clientgraph.schema.schema import build_schema
+from clientgraph.settings import Settings
+from clientgraph.web.body import read_body, with_body
+from clientgraph.web.deadline import within_deadline
+from clientgraph.web.errors import HttpError, error_response
+from clientgraph.web.rate_limits import Budget, RateLimits
+from clientgraph.web.request_id import request_id_of
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+from starlette.responses import Response
+from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLRequestData
+from strawberry.types.unset import UNSET
+
+logger = logging.getLogger("clientgraph")
+
+POOL_RETRY_AFTER_S = 1
+ALLOWED_METHODS = ("GET", "POST")
+
+NUL_ERROR = {
+    "message": "Text may not contain NUL (U+0000) characters.",
+    "extensions": {"code": "BAD_USER_INPUT"},
+}
+
+
+def _carries_nul(request: Request, body: bytes) -> bool:
+    """Whether any string of the request holds U+0000, which PostgreSQL cannot store or
+    compare. JSON can carry it only as the escape \\u0000, so the raw text tells."""
+    if any("\\u0000" in value or "\x00" in value for value in request.query_params.values()):
+        return True
+    return b"\\u0000" in body
+
+
+def _client_address(request: Request) -> str:
+    """The peer address uvicorn reports (behind a proxy, what `--forwarded-allow-ips` lets
+    X-Forwarded-For say)."""
+    return request.client.host if request.client else "unknown"
+
+
+def _caller(token: str, viewer: Viewer) -> str:
+    """Whose node budget a request spends: the API key's or the user's, never the raw token,
+    so a user's fresh tokens share one budget."""
+    key = parse_key(token)
+    return f"key:{key[0]}" if key is not None else f"user:{viewer.user_id}"
+
+
+class GraphQLApp(GraphQL[Context, None]):
+    def __init__(
+        self, settings: Settings, db: Database, rate_limits: RateLimits, readiness: Readiness
+    ) -> None:
+        schema = build_schema(
+            QueryLimits(
+                max_depth=settings.max_query_depth,
+                max_aliases=settings.max_aliases,
+                max_tokens=settings.max_tokens,
+                max_nodes=settings.max_nodes,
+            ),
+            introspection=settings.introspection,
+            suggestions=settings.dev,
+        )
+        super().__init__(schema, graphql_ide="graphiql", subscription_protocols=())
+        self.settings = settings
+        self.db = db
+        self.secret = settings.signing_secret()
+        self.limits = PageLimits(settings.default_page_size, settings.max_page_size)
+        self.lists = settings.list_limits()
+        self.rate_limits = rate_limits
+        self.readiness = readiness
+
+    def decode_json(self, data: str | bytes) -> object:
+        return orjson.loads(data)
+
+    def encode_json(self, data: object) -> bytes:
+        return orjson.dumps(data)
+
+    async def parse_http_body(
+        self, request: AsyncHTTPRequestAdapter
+    ) -> GraphQLRequestData | list[GraphQLRequestData]:
+        """Strawberry takes any JSON value for a body; a GraphQL request is an object."""
+        json_post = request.method == "POST" and "application/json" in (request.content_type or "")
+        if json_post and not isinstance(self.parse_json(await request.get_body()), dict):
+            raise HttpError(400, "The request body must be a JSON object.")
+        return await super().parse_http_body(request)
+
+    async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
+        if not isinstance(request, Request):
+            return await super().run(request, context, root_value)
+        rate_headers: dict[str, str] = {}
+        try:
+            response = await self._answer(request, rate_headers)
+        except HttpError as error:
+            response = error.response()
+        except HTTPException as error:
+            response = error_response(error.status_code, error.reason)
+        except DatabaseUnavailable as error:
+            response = unavailable_response(request, error)
+        except sqlalchemy.exc.TimeoutError:
+            logger.warning(
+                "request %s: no database connection free within %s s",
+                request_id_of(request.scope),
+                self.settings.db_pool_timeout_s,
+            )
+            response = error_response(
+                503,
+                "The service is busy; retry shortly.",
+                {"Retry-After": str(POOL_RETRY_AFTER_S)},
+            )
+        for name, value in rate_headers.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    async def _answer(self, request: Request, rate_headers: dict[str, str]) -> Response:
+        address = _client_address(request)
+        address_budget = _noted(rate_headers, await self.rate_limits.failed_auth_budget(address))
+        if request.method not in ALLOWED_METHODS:
+            raise HttpError(405, "Method Not Allowed", {"Allow": ", ".join(ALLOWED_METHODS)})
+        if self.should_render_graphql_ide(self.request_adapter_class(request)):
+            return await self.render_graphql_ide(request)
+        if address_budget is not None and address_budget.spent:
+            raise address_budget.exceeded(
+                "Too many failed authentications from this address; retry later."
+            )
+        self.readiness.require_started()
+        caller, who = await self._authenticate(request, address, rate_headers)
+        budget = _noted(rate_headers, await self.rate_limits.nodes_budget(caller))
+        if budget is not None and budget.spent:
+            raise budget.exceeded("This caller's budget of nodes for the minute is spent.")
+        body = await read_body(request, self.settings.max_body_bytes)
+        if _carries_nul(request, body):
+            return Response(
+                orjson.dumps({"data": None, "errors": [NUL_ERROR]}),
+                media_type="application/json",
+            )
+        session = self.db.firm_session(who.firm_id)
+        viewer = await self._viewer(who, session, address, rate_headers)
+        context = Context(
+            db=self.db,
+            viewer=viewer,
+            limits=self.limits,
+            lists=self.lists,
+            session=session,
+            request_id=request_id_of(request.scope),
+        )
+        try:
+            replayed = with_body(request, body)
+            response = await within_deadline(
+                super().run(replayed, context), replayed, context, self.settings.request_timeout_s
+            )
+        finally:
+            await context.close()
+        context.raise_if_unavailable()
+        nodes = _charge(context.cost.requested_nodes, self.settings.max_nodes)
+        _noted(rate_headers, await self.rate_limits.charge_nodes(caller, nodes))
+        return response
+
+    async def _authenticate(
+        self, request: Request, address: str, rate_headers: dict[str, str]
+    ) -> tuple[str, Viewer | UserClaims]:
+        """(whose budget, who) of the request's token, before a byte of the body is read.
+
+        A user token's signature and expiry are checked here without the database; its user
+        is loaded after the body, in the request's own session and transaction (see
+        `_viewer`). An API key is looked up now, in a short session closed before the body is
+        read, so a slow sender holds no connection."""
+        try:
+            token = bearer_token(request.headers.get("authorization"))
+            if parse_key(token) is None:
+                user_id, firm_id = read_token(self.secret, token)
+                return f"user:{user_id}", UserClaims(user_id, firm_id)
+            async with self.db.read_sessions() as session:
+                viewer = await self.db.read(
+                    session, lambda s: viewer_for_token(s, self.secret, token)
+                )
+        except InvalidToken as error:
+            raise await self._unauthorized(address, rate_headers, error) from error
+        return _caller(token, viewer), viewer
+
+    async def _viewer(
+        self,
+        who: Viewer | UserClaims,
+        session: AsyncSession,
+        address: str,
+        rate_headers: dict[str, str],
+    ) -> Viewer:
+        """The caller, loaded through the request's session when only the token's claims are
+        known: the user may have been deleted or deactivated since the token was signed."""
+        if isinstance(who, Viewer):
+            return who
+        try:
+            return await self.db.read(session, lambda s: load_viewer(s, who.user_id, who.firm_id))
+        except InvalidToken as error:
+            await session.close()
+            raise await self._unauthorized(address, rate_headers, error) from error
+
+    async def _unauthorized(
+        self, address: str, rate_headers: dict[str, str], error: InvalidToken
+    ) -> HttpError:
+        _noted(rate_headers, await self.rate_limits.record_failed_auth(address))
+        return HttpError(401, f"Unauthorized: {error}", {"WWW-Authenticate": "Bearer"})
+
+    async def get_context(self, request: Any, response: Any) -> Context:
+        raise AssertionError("the context is opened in run()")
+
+
+def unavailable_response(request: Request, error: DatabaseUnavailable) -> Response:
+    """503 SERVICE_UNAVAILABLE: nothing was changed, the client may send the request again."""
+    logger.warning(
+        "request %s: 503 for %s: %s (%s)",
+        request_id_of(request.scope),
+        request.url.path,
+        error,
+        error.__cause__ or "-",
+    )
+    return error_response(503, str(error), {"Retry-After": str(error.retry_after_s)})
+
+
+def _charge(requested_nodes: int, max_nodes: int) -> int:
+    """Nodes a request spends of its caller's budget: what it asked for when it ran, and 1
+    when nothing ran (invalid, or refused as too complex), as GitHub charges."""
+    return requested_nodes if 0 < requested_nodes <= max_nodes else 1
+
+
+def _noted(headers: dict[str, str], budget: Budget | None) -> Budget | None:
+    """Remember the latest budget for the response's `RateLimit-*` headers."""
+    if budget is not None:
+        headers.update(budget.headers())
+    return budget
