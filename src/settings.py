@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from clientgraph.db.tenancy import Timeouts
-from clientgraph.limits import ListLimits
+from clientgraph.list_limits import ListLimits
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url

@@ -25,7 +25,7 @@ from clientgraph.db.rows import (
     FirmRow,
     UserRow,
 )
-from clientgraph.limits import ListLimits
+from clientgraph.list_limits import ListLimits
 from sqlalchemy import ColumnElement, Row, Select, func, select
 from sqlalchemy.orm import aliased
 from strawberry.dataloader import DataLoader

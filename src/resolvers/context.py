@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 from clientgraph.db import tenancy
 from clientgraph.db.engine import CommitOutcomeUnknown, Database, DatabaseUnavailable
 from clientgraph.db.loaders import DataLoader, Loaders, keyed_loader
-from clientgraph.limits import ListLimits
+from clientgraph.list_limits import ListLimits
 from clientgraph.resolvers.errors import RequestTimeout
 from clientgraph.resolvers.policy import Viewer, visible_accounts, visible_contacts
 from sqlalchemy import Row, Select

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sized
 from typing import Any
 
-from clientgraph.limits import ListLimits
+from clientgraph.list_limits import ListLimits
 from clientgraph.resolvers.context import Context, Cost, PageLimits
 from graphql import (
     DocumentNode,

@@ -15,11 +15,10 @@ from dataclasses import dataclass
 
 from clientgraph.settings import Settings
 from clientgraph.web.errors import HttpError
+from limits import RateLimitItem, RateLimitItemPerMinute
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import FixedWindowRateLimiter
 from limits.errors import StorageError
-
-from limits import RateLimitItem, RateLimitItemPerMinute
 
 logger = logging.getLogger("clientgraph.rate_limits")
 
