@@ -25,7 +25,8 @@ ACCOUNT_PAGE = """query AccountPage($id: ID!) { account(id: $id) {
   history(first: 10) { nodes { action occurredAt changes { field from to } } } } }"""
 
 CREATE_ACCOUNT = """mutation CreateAccount($input: CreateAccountInput!) {
-  createAccount(input: $input) { account { id name version } userErrors { field code message } } }"""
+  createAccount(input: $input) {
+    account { id name version } userErrors { field code message } } }"""
 
 ASSIGN_OWNER = """mutation AssignOwner($input: AssignClientOwnerInput!) {
   assignClientOwner(input: $input) {
