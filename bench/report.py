@@ -247,6 +247,9 @@ def markdown(outcome: Outcome) -> str:
         "under row-level security; PostGraphile: its CLI (1 process) or node:cluster "
         "(2 processes), connecting as the PostgreSQL superuser (no row-level security), "
         "pool of 10 connections per process on both sides.",
+        "- RSS: the peak resident memory of each worker process during a run, sampled every "
+        "0.25 s (uvicorn's supervisor and node:cluster's primary, which serve no requests, "
+        "are left out); CPU s per worker shows how evenly the workers shared the clients.",
         "",
         "## Targets of issue 8",
         "",
