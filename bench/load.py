@@ -54,10 +54,11 @@ class Spec:
             yield text.encode()
 
 
-def percentile(ordered: list[float], fraction: float) -> float:
+def percentile_ms(ordered: list[float], fraction: float) -> float | None:
+    """None when no request finished inside the measured window."""
     if not ordered:
-        return float("nan")
-    return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))]
+        return None
+    return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))] * 1000
 
 
 def failure(status: int, body: bytes, expect: bytes | None) -> str | None:
@@ -112,9 +113,9 @@ async def run(spec: Spec) -> dict[str, Any]:
         "errors": errors,
         "error_samples": samples,
         "rps": len(latencies) / elapsed,
-        "p50_ms": percentile(latencies, 0.50) * 1000,
-        "p95_ms": percentile(latencies, 0.95) * 1000,
-        "p99_ms": percentile(latencies, 0.99) * 1000,
+        "p50_ms": percentile_ms(latencies, 0.50),
+        "p95_ms": percentile_ms(latencies, 0.95),
+        "p99_ms": percentile_ms(latencies, 0.99),
     }
 
 

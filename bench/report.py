@@ -34,13 +34,14 @@ def _processes(count: int) -> str:
     return "1 process" if count == 1 else f"{count} processes"
 
 
-def _ms(value: float) -> str:
-    return f"{value:.1f}"
+def milliseconds(value: float | None) -> str:
+    """Milliseconds; "-" when no request finished inside the window (a run too short)."""
+    return "-" if value is None else f"{value:.1f}"
 
 
 def _pair(ours: Run | None, theirs: Run | None, key: str) -> str:
-    left = _ms(ours.result[key]) if ours else "-"
-    right = _ms(theirs.result[key]) if theirs else "-"
+    left = milliseconds(ours.result[key]) if ours else "-"
+    right = milliseconds(theirs.result[key]) if theirs else "-"
     return f"{left} / {right}"
 
 
@@ -107,9 +108,9 @@ def _targets(outcome: Outcome, cases: dict[tuple[str, str, int, int], list[Run]]
         for workers in options.workers:
             mine = cases.get((OURS, operation, one, workers))
             theirs = cases.get((THEIRS, operation, one, workers))
-            if mine and theirs:
-                ours_p50 = _median(mine).result["p50_ms"]
-                their_p50 = _median(theirs).result["p50_ms"]
+            ours_p50 = _median(mine).result["p50_ms"] if mine else None
+            their_p50 = _median(theirs).result["p50_ms"] if theirs else None
+            if ours_p50 is not None and their_p50 is not None:
                 measured = f"{ours_p50:.1f} ms vs {their_p50:.1f} ms"
                 ok: bool | None = ours_p50 <= their_p50
             else:
@@ -180,9 +181,10 @@ def _mutations(outcome: Outcome, cases: dict[tuple[str, str, int, int], list[Run
     for key in rows:
         run = _median(cases[key])
         result = run.result
+        p50, p95, p99 = (milliseconds(result[name]) for name in ("p50_ms", "p95_ms", "p99_ms"))
         lines.append(
-            f"| {key[1]} | {key[2]} | {key[3]} | {result['rps']:.1f} | {_ms(result['p50_ms'])} "
-            f"| {_ms(result['p95_ms'])} | {_ms(result['p99_ms'])} | {_errors(cases[key])} |"
+            f"| {key[1]} | {key[2]} | {key[3]} | {result['rps']:.1f} | {p50} | {p95} | {p99} "
+            f"| {_errors(cases[key])} |"
         )
     return lines
 
@@ -195,9 +197,10 @@ def _all_runs(outcome: Outcome) -> list[str]:
     ]
     for number, run in enumerate(outcome.runs, start=1):
         result = run.result
+        p50, p99 = milliseconds(result["p50_ms"]), milliseconds(result["p99_ms"])
         lines.append(
             f"| {number} | {run.server} | {run.operation} | {run.clients} | {run.workers} "
-            f"| {result['rps']:.1f} | {_ms(result['p50_ms'])} | {_ms(result['p99_ms'])} "
+            f"| {result['rps']:.1f} | {p50} | {p99} "
             f"| {result['errors']} | {' / '.join(f'{v:.0f}' for v in run.usage.rss_mb)} "
             f"| {' / '.join(f'{v:.1f}' for v in run.usage.cpu_s)} "
             f"| {run.load_before:.2f} / {run.load_after:.2f} |"

@@ -371,8 +371,8 @@ def _record(outcome: Outcome, run: Run) -> None:
     result = run.result
     print(
         f"  {run.server:<12} {run.operation:<17} {run.clients:>2} clients {run.workers} workers"
-        f"  {result['rps']:8.1f} req/s  p50 {result['p50_ms']:7.1f} ms"
-        f"  p99 {result['p99_ms']:7.1f} ms  errors {result['errors']}"
+        f"  {result['rps']:8.1f} req/s  p50 {report.milliseconds(result['p50_ms']):>7} ms"
+        f"  p99 {report.milliseconds(result['p99_ms']):>7} ms  errors {result['errors']}"
         f"  rss {'/'.join(f'{value:.0f}' for value in run.usage.rss_mb)} MB"
         f"  load {run.load_before:.1f}",
         flush=True,
@@ -444,7 +444,7 @@ async def bench(options: Options) -> Outcome:
     peer: Peer | None = None
     if options.peer:
         try:
-            print("installing PostGraphile (once) ...", flush=True)
+            print("PostGraphile: installing under var/peer/ unless done before", flush=True)
             peer = install(options.peer_folder, ROOT / "var" / "peer")
         except PeerUnavailable as problem:
             outcome.peer_problem = str(problem)
@@ -531,7 +531,9 @@ def main(argv: list[str] | None = None) -> int:
     options = parse(argv)
     outcome = asyncio.run(bench(options))
     options.results.write_text(report.markdown(outcome))
-    print(f"wrote {options.results}")
+    raw = LOG_DIR / "last-run.json"
+    raw.write_bytes(orjson.dumps(outcome, default=str, option=orjson.OPT_INDENT_2))
+    print(f"wrote {options.results} (every figure: {raw})")
     for problem in outcome.problems:
         print(f"ERROR: {problem}", file=sys.stderr)
     return 1 if outcome.problems else 0
