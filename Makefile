@@ -22,8 +22,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 bench: $(STAMP)
-	$(BIN)/python -m bench.statements
-	$(BIN)/python -m bench.load
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 # RSS of a real server under mixed load, on SQLite then PostgreSQL (about 2 × MINUTES).
 MINUTES ?= 10

@@ -1,23 +1,15 @@
-"""Shared setup for the benchmarks: a throwaway SQLite database (or BENCH_DATABASE_URL) with
-a firm of N accounts, each with an owner, tags, a team member and a contact."""
+"""Shared setup for the memory benchmark: a firm of N accounts, each with an owner, tags, a
+team member and a contact, written through the app's own models (`make bench` seeds its
+larger firm with bulk SQL in bench/seed.py)."""
 
 from __future__ import annotations
 
-import asyncio
-import os
-import tempfile
 import uuid
-from pathlib import Path
 
-import httpx
-from clientgraph.app import create_app
-from clientgraph.auth import issue_token
 from clientgraph.db import models
 from clientgraph.db.engine import Database
-from clientgraph.db.migrate import upgrade
 from clientgraph.db.queries import fold
 from clientgraph.resolvers.firms import create_firm
-from clientgraph.settings import Settings
 from sqlalchemy import text
 
 SECRET = "bench-secret-0123456789abcdef0123456789"
@@ -35,14 +27,6 @@ query($first: Int!) {
   }
 }
 """
-
-
-def database_url() -> str:
-    url = os.environ.get("BENCH_DATABASE_URL")
-    if url:
-        return url
-    directory = tempfile.mkdtemp(prefix="clientgraph-bench-")
-    return f"sqlite+aiosqlite:///{Path(directory) / 'bench.db'}"
 
 
 async def seed_firm(db: Database, accounts: int) -> tuple[uuid.UUID, uuid.UUID]:
@@ -109,16 +93,3 @@ async def seed_firm(db: Database, accounts: int) -> tuple[uuid.UUID, uuid.UUID]:
         async with db.engine.connect() as connection:
             await connection.execute(text("ANALYZE"))
     return firm_id, admin_id
-
-
-async def seeded_client(url: str, accounts: int) -> tuple[httpx.AsyncClient, Database, str]:
-    """An HTTP client on the app, the database, and an admin token for a seeded firm."""
-    await asyncio.to_thread(upgrade, url)
-    db = Database(url, pool_size=20)
-    firm_id, admin_id = await seed_firm(db, accounts)
-    # A benchmark measures the server, not the per-caller budget that would throttle its one token.
-    settings = Settings(database_url=url, secret=SECRET, rate_limit_nodes_per_minute=10**12)
-    app = create_app(settings, db)
-    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench")
-    token = issue_token(SECRET, user_id=admin_id, firm_id=firm_id, ttl_seconds=3600)
-    return client, db, token
