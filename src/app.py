@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 from clientgraph.auth import InvalidToken, bearer_token, viewer_for_token
 from clientgraph.db.engine import Database
+from clientgraph.outbox import service as outbox
 from clientgraph.resolvers.context import Context, PageLimits
 from clientgraph.schema.extensions import QueryLimits
 from clientgraph.schema.schema import build_schema
@@ -129,7 +130,10 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        relay = outbox.start(settings, database) if settings.outbox_relay else None
         yield
+        if relay is not None:
+            await relay.stop()
         if db is None:
             await database.dispose()
 
