@@ -16,12 +16,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from clientgraph.db import models
+from clientgraph.resolvers.enums import EmailDeliveryStatus
 from sqlalchemy import distinct, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-QUEUED = "QUEUED"
-SENT = "SENT"
-FAILED = "FAILED"
+QUEUED = EmailDeliveryStatus.QUEUED.value
+SENT = EmailDeliveryStatus.SENT.value
+FAILED = EmailDeliveryStatus.FAILED.value
 
 NEVER = datetime(9999, 12, 31, tzinfo=UTC)
 ALWAYS = datetime(1970, 1, 1, tzinfo=UTC)
