@@ -17,7 +17,7 @@ from typing import Any
 
 from clientgraph.db import models
 from clientgraph.resolvers.enums import EmailDeliveryStatus
-from sqlalchemy import distinct, select, text, update
+from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 QUEUED = EmailDeliveryStatus.QUEUED.value
@@ -62,7 +62,9 @@ async def queued_firms(
     event = models.OutboxEvent
     return list(
         await session.scalars(
-            select(distinct(event.firm_id)).where(
+            select(event.firm_id)
+            .distinct()
+            .where(
                 event.status == QUEUED,
                 event.kind.in_(kinds),
                 event.next_attempt_at <= due_before,

@@ -33,14 +33,14 @@ depends_on: str | Sequence[str] | None = None
 QUEUED_FIRMS = """
 CREATE FUNCTION outbox_queued_firms(
     kinds text[], due_before timestamptz, created_after timestamptz
-) RETURNS SETOF uuid
+) RETURNS TABLE (firm_id uuid)
 LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, public
 SET app.all_firms = 'on'
 AS $$
-    SELECT DISTINCT firm_id FROM public.outbox_events
-    WHERE status = 'QUEUED' AND kind = ANY(kinds)
-      AND next_attempt_at <= due_before AND created_at > created_after
+    SELECT DISTINCT event.firm_id FROM public.outbox_events AS event
+    WHERE event.status = 'QUEUED' AND event.kind = ANY(kinds)
+      AND event.next_attempt_at <= due_before AND event.created_at > created_after
 $$
 """
 QUEUED_FIRMS_SIGNATURE = "outbox_queued_firms(text[], timestamptz, timestamptz)"
