@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import signal
@@ -33,6 +34,7 @@ from clientgraph.outbox import service
 from clientgraph.outbox.mail import InvalidSmtpUrl, SmtpServer
 from clientgraph.outbox.relay import OutboxRelay, backoff_s
 from clientgraph.settings import Settings
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.support import (
@@ -557,3 +559,47 @@ async def test_the_app_role_learns_across_firms_only_which_have_mail_due(
     assert (visible, updated) == (0, "UPDATE 0")
     assert [tuple(record.keys()) for record in firms[:1]] == [("firm_id",)]
     assert {api.firm_id, other_firm.firm_id} <= {record[0] for record in firms}
+
+
+@pytest.mark.parametrize("database", ["postgresql"], indirect=True)
+async def test_the_relay_finds_due_mail_when_the_tables_owner_is_no_superuser(
+    database: Database, inbox: tuple[Inbox, int]
+) -> None:
+    """A superuser owner would pass row-level security anyway: here the owner's own policy
+    must let the look across firms through, for that query alone."""
+    from tests.test_cli import database_owned_by_a_plain_role, run_cli_as
+
+    received, port = inbox
+    email = f"client-{uuid.uuid4().hex[:10]}@example.dk"
+    async with database_owned_by_a_plain_role(database) as url:
+        assert (await run_cli_as(url, "migrate")).returncode == 0
+        created = await run_cli_as(url, "create-firm", "Plain & Co", "--admin-email", "a@b.dk")
+        firm_id = uuid.UUID(json.loads(created.stdout)["firmId"])
+
+        async def queue(session: AsyncSession) -> None:
+            session.add(
+                models.OutboxEvent(
+                    firm_id=firm_id,
+                    kind="contact.portal_invitation",
+                    recipient=email,
+                    payload={"name": "Mette Hansen"},
+                )
+            )
+
+        owner = Database(url)
+        app = Database(mail_settings(owner, port).server_database_url())
+        try:
+            await owner.write(queue, firm_id=firm_id)
+            await make_relay(app, port, Clock()).run_once()
+            async with app.read_sessions() as session, session.begin():
+                await session.execute(
+                    text("SELECT * FROM outbox_queued_firms(ARRAY['x'], 'infinity', '-infinity')")
+                )
+                switched = await session.scalar(text("SELECT current_setting('app.all_firms')"))
+        finally:
+            await owner.dispose()
+            await app.dispose()
+
+    [message] = received.to(email)
+    assert message["Subject"] == "Plain & Co invites you to its client portal"
+    assert switched == "", "the owner's setting is off again once the function returns"

@@ -11,7 +11,9 @@ reads it, and so does its look across firms, which stays cheap as sent rows pile
 On PostgreSQL the relay runs as the app role, which row-level security binds to one firm per
 transaction. To learn which firms have mail due, it calls `outbox_queued_firms`: a function
 owned by the tables' owner (SECURITY DEFINER, reading through the owner's `operator_read`
-policy of 0003) that returns firm ids and nothing else. The relay then claims, renders and
+policy of 0003, whose setting it switches on for its own query and back off before it returns:
+a function-level `SET app.all_firms` would need a superuser) that returns firm ids and nothing
+else. The relay then claims, renders and
 marks each firm's rows in transactions set to that firm, like any request. EXECUTE is revoked
 from PUBLIC; `clientgraph migrate` grants it to the app role.
 
@@ -34,13 +36,19 @@ QUEUED_FIRMS = """
 CREATE FUNCTION outbox_queued_firms(
     kinds text[], due_before timestamptz, created_after timestamptz
 ) RETURNS TABLE (firm_id uuid)
-LANGUAGE sql STABLE SECURITY DEFINER
+LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, public
-SET app.all_firms = 'on'
 AS $$
-    SELECT DISTINCT event.firm_id FROM public.outbox_events AS event
-    WHERE event.status = 'QUEUED' AND event.kind = ANY(kinds)
-      AND event.next_attempt_at <= due_before AND event.created_at > created_after
+DECLARE
+    previous text := coalesce(current_setting('app.all_firms', true), '');
+BEGIN
+    PERFORM set_config('app.all_firms', 'on', true);
+    RETURN QUERY
+        SELECT DISTINCT event.firm_id FROM public.outbox_events AS event
+        WHERE event.status = 'QUEUED' AND event.kind = ANY(kinds)
+          AND event.next_attempt_at <= due_before AND event.created_at > created_after;
+    PERFORM set_config('app.all_firms', previous, true);
+END
 $$
 """
 QUEUED_FIRMS_SIGNATURE = "outbox_queued_firms(text[], timestamptz, timestamptz)"
