@@ -126,12 +126,13 @@ def serve(args: argparse.Namespace) -> None:
 
 def worker(_: argparse.Namespace) -> None:
     from clientgraph.outbox.mail import InvalidSmtpUrl
+    from clientgraph.outbox.render import InvalidMailFrom
     from clientgraph.outbox.service import run_worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
         asyncio.run(run_worker(get_settings()))
-    except InvalidSmtpUrl as error:
+    except (InvalidSmtpUrl, InvalidMailFrom) as error:
         raise SystemExit(str(error)) from None
 
 

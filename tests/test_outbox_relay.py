@@ -30,7 +30,7 @@ from clientgraph.app import create_app
 from clientgraph.db import models
 from clientgraph.db.engine import Database
 from clientgraph.ids import decode_id
-from clientgraph.outbox import service
+from clientgraph.outbox import queue, service
 from clientgraph.outbox.mail import InvalidSmtpUrl, SmtpServer
 from clientgraph.outbox.relay import OutboxRelay, backoff_s
 from clientgraph.settings import Settings
@@ -181,6 +181,24 @@ def at(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
 
+async def queue_event(api: Api, email: str, payload: dict[str, Any], **values: Any) -> uuid.UUID:
+    """An outbox row written directly: what a mutation (or a relay's claim) would leave."""
+    event = models.OutboxEvent(
+        id=models.new_id(),
+        firm_id=api.firm_id,
+        kind="contact.portal_invitation",
+        recipient=email,
+        payload=payload,
+        **values,
+    )
+
+    async def work(session: AsyncSession) -> None:
+        session.add(event)
+
+    await api.db.write(work, firm_id=api.firm_id)
+    return event.id
+
+
 async def test_an_invitation_arrives_with_its_recipient_subject_and_message_id(
     api: Api, inbox: tuple[Inbox, int]
 ) -> None:
@@ -211,18 +229,8 @@ async def test_an_invitation_holding_an_accept_token_links_to_the_portal(
 ) -> None:
     received, port = inbox
     email = f"client-{uuid.uuid4().hex[:10]}@example.dk"
-
-    async def queue(session: AsyncSession) -> None:
-        session.add(
-            models.OutboxEvent(
-                firm_id=api.firm_id,
-                kind="contact.portal_invitation",
-                recipient=email,
-                payload={"name": "Mette Hansen", "resend": True, "token": "one-time/secret+1"},
-            )
-        )
-
-    await api.db.write(queue, firm_id=api.firm_id)
+    token = {"token": "one-time/secret+1"}
+    await queue_event(api, email, {"name": "Mette Hansen", "resend": True, **token})
 
     await make_relay(api.db, port, Clock()).run_once()
 
@@ -287,6 +295,74 @@ async def test_a_refused_mail_fails_after_the_limit_and_a_retry_delivers_it(
     assert [message["Message-ID"] for message in received.to(email)] == [message_id(failed)]
     assert await deliveries(api, "FAILED") == []
     assert (await delivery_to(api, email))["status"] == "SENT"
+
+
+async def test_a_mail_whose_relay_died_while_sending_goes_out_again_with_the_same_message_id(
+    api: Api, inbox: tuple[Inbox, int]
+) -> None:
+    """Claimed, maybe sent, never recorded: once the lease ends it is sent again, recognisably
+    the same message."""
+    received, port = inbox
+    email = await invite(api)
+    clock = Clock()
+    relay = make_relay(api.db, port, clock)
+
+    async def claim_and_die(session: AsyncSession) -> list[queue.Claimed]:
+        return await queue.claim(
+            session,
+            api.firm_id,
+            relay.kinds,
+            now=clock.now,
+            limit=100,
+            lease_until=clock.now + relay.config.lease,
+        )
+
+    await api.db.write(claim_and_die, firm_id=api.firm_id)
+    await relay.run_once()
+    assert received.to(email) == [], "leased to the relay that died"
+    clock.advance(seconds=relay.config.lease.total_seconds() + 1)
+    await relay.run_once()
+
+    sent = await delivery_to(api, email)
+    assert [message["Message-ID"] for message in received.to(email)] == [message_id(sent)]
+    assert (sent["status"], sent["attempts"]) == ("SENT", 2)
+
+
+async def test_a_mail_whose_last_attempt_died_while_sending_fails_unsent(
+    api: Api, inbox: tuple[Inbox, int]
+) -> None:
+    received, port = inbox
+    email = f"client-{uuid.uuid4().hex[:10]}@example.dk"
+    await queue_event(api, email, {"name": "Mette Hansen"}, attempts=3)
+
+    await make_relay(api.db, port, Clock(), outbox_max_attempts=3).run_once()
+
+    failed = await delivery_to(api, email)
+    assert (failed["status"], failed["attempts"]) == ("FAILED", 4)
+    assert "outcome is unknown" in failed["lastError"]
+    assert received.to(email) == []
+
+
+@pytest.mark.parametrize(
+    ("recipient", "payload", "error"),
+    [
+        ("client@example.dk", {}, "names nobody"),
+        ("not an address\nBcc: everyone@example.dk", {"name": "Mette"}, "no e-mail address"),
+    ],
+)
+async def test_an_event_that_cannot_become_an_e_mail_fails_at_once(
+    api: Api, inbox: tuple[Inbox, int], recipient: str, payload: dict[str, Any], error: str
+) -> None:
+    received, port = inbox
+    recipient = recipient.replace("client@", f"client-{uuid.uuid4().hex[:8]}@")
+    await queue_event(api, recipient, payload)
+
+    await make_relay(api.db, port, Clock()).run_once()
+
+    failed = await delivery_to(api, recipient)
+    assert (failed["status"], failed["attempts"]) == ("FAILED", 1)
+    assert error in failed["lastError"]
+    assert received.to(recipient) == []
 
 
 @pytest.mark.parametrize("status", ["QUEUED", "SENT"])

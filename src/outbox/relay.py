@@ -26,7 +26,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-import aiosmtplib
 from clientgraph.db import models
 from clientgraph.db.engine import Database
 from clientgraph.outbox import queue
@@ -39,8 +38,6 @@ logger = logging.getLogger("clientgraph.outbox")
 LOG_OVERLAP = timedelta(minutes=1)
 """How far back a relay without SMTP looks again for queued rows to log: a row committed a
 little after a later-written one is still logged, and only once."""
-
-SEND_ERRORS = (aiosmtplib.SMTPException, OSError, TimeoutError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +127,11 @@ class OutboxRelay:
         return await self.db.write(work, firm_id=firm_id)
 
     async def _deliver(self, row: queue.Claimed, firm_name: str) -> None:
+        if row.attempt > self.config.max_attempts:
+            logger.error("e-mail %s (%s): no outcome of its last attempt", row.id, row.kind)
+            error = "gave up: the relay stopped during the last attempt, whose outcome is unknown"
+            await self._record_failure(row, error, final=True)
+            return
         event = Event(row.id, row.kind, row.recipient, row.payload, row.created_at, firm_name)
         try:
             message = render(event, self.config.mail)
@@ -140,7 +142,7 @@ class OutboxRelay:
         assert self.transport is not None
         try:
             await self.transport.send(message)
-        except SEND_ERRORS as error:
+        except Exception as error:
             final = row.attempt >= self.config.max_attempts
             logger.warning(
                 "e-mail %s (%s), attempt %d of %d, was not sent: %s",

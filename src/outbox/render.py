@@ -24,12 +24,22 @@ class RenderError(ValueError):
     """The event cannot become an e-mail (its payload lacks what its kind needs)."""
 
 
+class InvalidMailFrom(ValueError):
+    pass
+
+
 @dataclass(frozen=True, slots=True)
 class MailConfig:
     sender: str
     """`CLIENTGRAPH_MAIL_FROM`: an address, or `Name <address>`."""
     portal_url: str
     """`CLIENTGRAPH_PORTAL_URL`: where clients accept an invitation (`/accept?token=…`)."""
+
+    def __post_init__(self) -> None:
+        if "@" not in parseaddr(self.sender)[1] or "\n" in self.sender or "\r" in self.sender:
+            raise InvalidMailFrom(
+                f"CLIENTGRAPH_MAIL_FROM must be an address or Name <address>, not {self.sender!r}"
+            )
 
     @property
     def domain(self) -> str:
@@ -90,12 +100,12 @@ def render(event: Event, config: MailConfig) -> EmailMessage:
         raise RenderError(f"no e-mail is known for events of kind {event.kind!r}")
     subject, body = renderer(event, config)
     message = EmailMessage()
-    message["From"] = config.sender
     try:
         message["To"] = Address(addr_spec=event.recipient)
     except (ValueError, IndexError) as error:
         raise RenderError(f"the recipient {event.recipient!r} is no e-mail address") from error
-    message["Subject"] = subject
+    message["From"] = config.sender
+    message["Subject"] = " ".join(subject.split())
     message["Message-ID"] = message_id(event.id, config)
     message["Date"] = format_datetime(event.created_at)
     message.set_content(body)

@@ -45,12 +45,13 @@ def start(settings: Settings, db: Database) -> RunningRelay:
 
 async def run_worker(settings: Settings) -> None:
     """`clientgraph worker`: the relay alone, until SIGINT or SIGTERM."""
+    mail, config = transport(settings), relay_config(settings)
     db = Database(
         settings.server_database_url(),
         pool_size=2,
         timeouts=settings.database_timeouts(),
     )
-    running = start(settings, db)
+    running = RunningRelay(OutboxRelay(db, mail, config))
     stopped = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
