@@ -22,7 +22,7 @@ import contextlib
 import logging
 import random
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -166,8 +166,12 @@ class OutboxRelay:
             row.firm_id, lambda s: queue.record_failure(s, row, error, retry_at=retry_at)
         )
 
-    async def _write(self, firm_id: uuid.UUID, work: Callable[[AsyncSession], object]) -> None:
-        await self.db.write(work, firm_id=firm_id)  # type: ignore[arg-type]
+    async def _write(
+        self, firm_id: uuid.UUID, work: Callable[[AsyncSession], Awaitable[bool]]
+    ) -> None:
+        """Record an outcome; False from `work` (the row was claimed again after its lease ran
+        out) leaves the row to that newer attempt."""
+        await self.db.write(work, firm_id=firm_id)
 
     async def _log_queued(self) -> int:
         """Log each queued row once (per process), and change nothing."""
