@@ -30,7 +30,8 @@ from clientgraph.db import models
 from clientgraph.db.engine import Database
 from clientgraph.outbox import queue
 from clientgraph.outbox.mail import MailTransport
-from clientgraph.outbox.render import EMAIL_KINDS, Event, MailConfig, RenderError, render
+from clientgraph.outbox.render import Event, MailConfig, RenderError, render
+from clientgraph.resolvers.email_deliveries import EMAIL_KINDS
 from sqlalchemy.ext.asyncio import AsyncSession
 
 logger = logging.getLogger("clientgraph.outbox")

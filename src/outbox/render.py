@@ -17,6 +17,7 @@ from email.utils import format_datetime, parseaddr
 from typing import Any
 from urllib.parse import urlencode
 
+from clientgraph.resolvers.email_deliveries import EMAIL_KINDS
 from clientgraph.resolvers.portal import INVITATION_KIND
 
 
@@ -86,10 +87,11 @@ def _invitation(event: Event, config: MailConfig) -> tuple[str, str]:
 RENDERERS: dict[str, Callable[[Event, MailConfig], tuple[str, str]]] = {
     INVITATION_KIND: _invitation,
 }
-"""Kind → (subject, text body). The relay claims only the kinds listed here, so a relay of an
-older release leaves the events of newer kinds to a newer relay."""
+"""Kind → (subject, text body), for each of the EMAIL_KINDS. The relay claims only these kinds,
+so a relay of an older release leaves the events of newer kinds to a newer relay."""
 
-EMAIL_KINDS = tuple(sorted(RENDERERS))
+if set(RENDERERS) != set(EMAIL_KINDS):
+    raise RuntimeError("outbox.render.RENDERERS must write exactly the EMAIL_KINDS")
 
 
 def render(event: Event, config: MailConfig) -> EmailMessage:

@@ -6,7 +6,6 @@ from __future__ import annotations
 from clientgraph.db import models
 from clientgraph.db.queries import select_rows, to_row
 from clientgraph.db.rows import EmailDeliveryRow
-from clientgraph.outbox.render import EMAIL_KINDS
 from clientgraph.resolvers import history
 from clientgraph.resolvers.context import Context
 from clientgraph.resolvers.enums import EmailDeliveryStatus, UserErrorCode
@@ -14,10 +13,13 @@ from clientgraph.resolvers.errors import fail
 from clientgraph.resolvers.inputs import not_found, parse_id
 from clientgraph.resolvers.pagination import Page, PageRequest, paginate
 from clientgraph.resolvers.policy import require_admin
+from clientgraph.resolvers.portal import INVITATION_KIND
 from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 NOUN = "e-mail delivery"
+EMAIL_KINDS = (INVITATION_KIND,)
+"""The kinds of outbox events that are e-mails; the outbox relay writes each (outbox.render)."""
 
 
 def _of_firm(ctx: Context) -> ColumnElement[bool]:
