@@ -1,9 +1,11 @@
-"""The `clientgraph` command: serve, migrate, create-firm, token, create-api-key, export-schema."""
+"""The `clientgraph` command: serve, migrate, worker, create-firm, token, create-api-key,
+export-schema."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 import uuid
 from datetime import datetime
@@ -121,6 +123,18 @@ def serve(args: argparse.Namespace) -> None:
     )
 
 
+def worker(_: argparse.Namespace) -> None:
+    from clientgraph.outbox.mail import InvalidSmtpUrl
+    from clientgraph.outbox.render import InvalidMailFrom
+    from clientgraph.outbox.service import run_worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        asyncio.run(run_worker(get_settings()))
+    except (InvalidSmtpUrl, InvalidMailFrom) as error:
+        raise SystemExit(str(error)) from None
+
+
 def migrate(_: argparse.Namespace) -> None:
     upgrade_for_server(get_settings())
     print("database is up to date")
@@ -225,6 +239,9 @@ def parser() -> argparse.ArgumentParser:
     serve_parser.set_defaults(handler=serve)
 
     commands.add_parser("migrate", help="apply migrations and exit").set_defaults(handler=migrate)
+    commands.add_parser(
+        "worker", help="run the outbox relay (e-mail) without serving HTTP"
+    ).set_defaults(handler=worker)
 
     firm_parser = commands.add_parser("create-firm", help="create a firm and its first owner")
     firm_parser.add_argument("name")

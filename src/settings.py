@@ -70,6 +70,17 @@ class Settings(BaseSettings):
             api_keys=self.max_api_keys,
         )
 
+    outbox_relay: bool = True
+    outbox_poll_interval_s: float = Field(default=1.0, gt=0)
+    outbox_batch_size: int = Field(default=10, gt=0, le=1000)
+    outbox_max_attempts: int = Field(default=10, gt=0)
+    outbox_backoff_s: float = Field(default=30.0, ge=0)
+    outbox_backoff_max_s: float = Field(default=3600.0, ge=0)
+    smtp_url: str | None = None
+    smtp_timeout_s: float = Field(default=30.0, gt=0)
+    mail_from: str = "clientgraph <clientgraph@localhost>"
+    portal_url: str = "http://127.0.0.1:8000/portal"
+
     def server_database_url(self) -> str:
         """Where the server's requests connect: `CLIENTGRAPH_APP_DATABASE_URL`, else on
         PostgreSQL `DATABASE_URL` as the app role (`CLIENTGRAPH_APP_ROLE`, password

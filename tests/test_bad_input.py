@@ -26,7 +26,7 @@ ALLOWED_TOP_LEVEL = {"FORBIDDEN", "BAD_USER_INPUT", "GRAPHQL_VALIDATION_FAILED"}
 USER_ERROR_CODES = {code.value for code in UserErrorCode}
 NOWHERE = "5f0c2b1e-9d7a-4e51-8b3c-000000000000"
 ID_KEYS = {"Account": "account", "Contact": "contact", "User": "user", "ClientOwner": "owner"}
-ID_KEYS |= {"ApiKey": "api_key", "Notification": "notification"}
+ID_KEYS |= {"ApiKey": "api_key", "Notification": "notification", "EmailDelivery": "delivery"}
 TEXTS = {
     "empty": "",
     "blank": "   ",
@@ -82,7 +82,8 @@ def resolve(value: Any, world: World, other: World) -> Any:
 
 async def build_world(api: Api) -> World:
     """Ownership on, two owners, a staff user, two accounts (the first with two contacts and
-    the user on its team), a notification for the caller, an API key, two custom fields."""
+    the user on its team), a notification for the caller, an API key, an invitation e-mail and
+    two custom fields."""
     await api.enable_ownership()
     world = {"owner": await api.add_owner(name="Olga Owner")}
     world["owner2"] = await api.add_owner(name="Per Other")
@@ -108,6 +109,9 @@ async def build_world(api: Api) -> World:
     world["me"] = me
     key = await api.ok("createApiKey", {"name": "P", "permissions": RIGHT}, "apiKey { id }")
     world["api_key"] = key["apiKey"]["id"]
+    await api.ok("inviteContact", {"contactId": world["contact"]})
+    mail = await api.data("{ emailDeliveries(first: 1) { nodes { id } } }")
+    world["delivery"] = mail["emailDeliveries"]["nodes"][0]["id"]
     for entity, name, kind in (("ACCOUNT", "tier", "TEXT"), ("CONTACT", "size", "NUMBER")):
         field = {"entity": entity, "key": name, "label": name.title(), "type": kind}
         await api.ok("defineCustomField", field)
@@ -241,6 +245,7 @@ BASES: dict[str, dict[str, Any]] = {
     "markNotificationsRead": {"ids": ["@notification"]},
     "createApiKey": {"name": "Partner", "userId": "@me", "permissions": RIGHT},
     "revokeApiKey": {"apiKeyId": "@api_key"},
+    "retryEmailDelivery": {"deliveryId": "@delivery"},
 }
 # path:kind, where a kind is an id type, text, texts (a list of them), list or int
 CONTACT_TEXTS = "firstName:text lastName:text email:text phone:text phoneCountry:text"
@@ -282,6 +287,7 @@ FIELDS = {
     "markNotificationsRead": "ids.0:Notification ids:list",
     "createApiKey": "name:text userId:User permissions:list",
     "revokeApiKey": "apiKeyId:ApiKey",
+    "retryEmailDelivery": "deliveryId:EmailDelivery",
 }
 FIELD_CASES = [(base, *item.split(":")) for base, spec in FIELDS.items() for item in spec.split()]
 
@@ -408,6 +414,7 @@ CONNECTIONS = {
     "account-history": "account(id: $account) { history(ARGS) { SEL } }",
     "owner-accounts": "node(id: $owner) { ... on ClientOwner { accounts(ARGS) { SEL } } }",
     "notifications": "viewer { notifications(ARGS) { SEL } }",
+    "emailDeliveries": "emailDeliveries(ARGS) { SEL }",
     **{
         f"accounts-by-{order.lower()}-{way.lower()}": (
             f"accounts(ARGS, orderBy: {{field: {order}, direction: {way}}}) {{ SEL }}"

@@ -14,6 +14,7 @@ from clientgraph.db.rows import (
     ClientOwnerRow,
     ContactRow,
     CustomFieldDefinitionRow,
+    EmailDeliveryRow,
     FirmRow,
     NotificationRow,
     UserRow,
@@ -34,6 +35,7 @@ TABLE_OF_ROW: dict[type, Any] = {
     AuditEventRow: models.AuditEvent.__table__,
     NotificationRow: models.Notification.__table__,
     CustomFieldDefinitionRow: models.CustomFieldDefinition.__table__,
+    EmailDeliveryRow: models.OutboxEvent.__table__,
 }
 
 

@@ -9,6 +9,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 RIGHTS = "SELECT, INSERT, UPDATE, DELETE"
+FUNCTIONS = ("outbox_queued_firms(text[], timestamptz, timestamptz)",)
+"""Functions of the migrations the app role may call (EXECUTE is revoked from PUBLIC)."""
 
 _CREATE = """
 DO $$ BEGIN
@@ -37,6 +39,14 @@ DO $$ BEGIN
                    current_setting('clientgraph.app_role'));
 END $$
 """
+_EXECUTE = """
+DO $$ BEGIN
+    IF to_regprocedure('{function}') IS NOT NULL THEN
+        EXECUTE format('GRANT EXECUTE ON FUNCTION {function} TO %I',
+                       current_setting('clientgraph.app_role'));
+    END IF;
+END $$
+"""
 _CHECK = """
 SELECT rolsuper OR rolbypassrls,
        EXISTS (SELECT FROM pg_class WHERE relowner = pg_roles.oid AND relkind = 'r')
@@ -51,7 +61,8 @@ class UnsafeAppRole(RuntimeError):
 async def ensure_app_role(url: str, role: str, password: str | None = None) -> None:
     """Create `role` unless it exists, set its password if one is configured, and grant it
     SELECT, INSERT, UPDATE and DELETE on the tables (and on tables later migrations create),
-    and SELECT on `alembic_version`, so that a readiness check can see the schema's revision.
+    and SELECT on `alembic_version`, so that a readiness check can see the schema's revision,
+    and EXECUTE on the migrations' FUNCTIONS.
 
     Runs as the tables' owner (`DATABASE_URL`), which needs CREATEROLE only while the role does
     not exist yet. Refuses a role that is a superuser, has BYPASSRLS or owns a table."""
@@ -82,3 +93,5 @@ async def _apply(connection: AsyncConnection, role: str, password: str | None) -
         await connection.exec_driver_sql(_PASSWORD)
     tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
     await connection.exec_driver_sql(_GRANT.format(rights=RIGHTS, tables=tables))
+    for function in FUNCTIONS:
+        await connection.exec_driver_sql(_EXECUTE.format(function=function))

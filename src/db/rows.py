@@ -117,3 +117,20 @@ class ApiKeyRow:
     expires_at: datetime | None
     last_used_at: datetime | None
     revoked_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class EmailDeliveryRow:
+    """An outbox row that is an e-mail, with its delivery state."""
+
+    id: uuid.UUID
+    firm_id: uuid.UUID
+    kind: str
+    recipient: str
+    status: str
+    attempts: int
+    created_at: datetime
+    last_attempt_at: datetime | None
+    next_attempt_at: datetime
+    last_error: str | None
+    delivered_at: datetime | None

@@ -45,6 +45,12 @@ class PortalAccess(StrEnum):
     ACTIVE = "ACTIVE"
 
 
+class EmailDeliveryStatus(StrEnum):
+    QUEUED = "QUEUED"
+    SENT = "SENT"
+    FAILED = "FAILED"
+
+
 class AccountOrderField(StrEnum):
     NAME = "NAME"
     CUSTOMER_NUMBER = "CUSTOMER_NUMBER"

@@ -9,6 +9,7 @@ from clientgraph.db.queries import select_rows, to_row
 from clientgraph.db.rows import ApiKeyRow, AuditEventRow, NotificationRow
 from clientgraph.ids import decode_any_id
 from clientgraph.resolvers.context import Context
+from clientgraph.resolvers.email_deliveries import email_delivery
 from clientgraph.resolvers.history import named_accounts_visible
 
 RowT = TypeVar("RowT")
@@ -69,6 +70,8 @@ async def node_row(ctx: Context, global_id: str) -> tuple[str, Any] | None:
                 notification.user_id == ctx.viewer.user_id,
                 notification.id == key,
             )
+        case "EmailDelivery":
+            row = await email_delivery(ctx, key)
         case "ApiKey" if ctx.viewer.is_admin:
             api_key = models.ApiKey
             row = await _one(

@@ -321,3 +321,8 @@ class CreateApiKeyInput:
 @strawberry.input
 class RevokeApiKeyInput:
     api_key_id: strawberry.ID
+
+
+@strawberry.input
+class RetryEmailDeliveryInput:
+    delivery_id: strawberry.ID

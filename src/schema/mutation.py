@@ -7,7 +7,7 @@ from typing import Any
 
 import strawberry
 from clientgraph.ids import encode_id
-from clientgraph.resolvers import accounts, api_keys, firms, owners, users
+from clientgraph.resolvers import accounts, api_keys, email_deliveries, firms, owners, users
 from clientgraph.resolvers.accounts import AccountContactSpec
 from clientgraph.resolvers.contacts import CONTACT_FIELDS
 from clientgraph.resolvers.enums import UserErrorCode
@@ -20,6 +20,7 @@ from clientgraph.schema.inputs import (
     CreateUserInput,
     DeleteUserInput,
     RemoveClientOwnerInput,
+    RetryEmailDeliveryInput,
     RevokeApiKeyInput,
     TransferClientsInput,
     UpdateAccountInput,
@@ -34,6 +35,7 @@ from clientgraph.schema.payloads import (
     CreateUserPayload,
     DeleteUserPayload,
     RemoveClientOwnerPayload,
+    RetryEmailDeliveryPayload,
     RevokeApiKeyPayload,
     TransferClientsPayload,
     UpdateAccountPayload,
@@ -41,7 +43,15 @@ from clientgraph.schema.payloads import (
     UpdateUserPayload,
     respond,
 )
-from clientgraph.schema.types import Account, ApiKey, ClientOwner, FirmSettings, Info, User
+from clientgraph.schema.types import (
+    Account,
+    ApiKey,
+    ClientOwner,
+    EmailDelivery,
+    FirmSettings,
+    Info,
+    User,
+)
 
 
 def given(input_object: object, *names: str) -> dict[str, Any]:
@@ -243,6 +253,22 @@ class ApiKeyMutation:
             RevokeApiKeyPayload,
             api_keys.revoke_api_key(info.context, api_key_id=str(input.api_key_id)),
             lambda row: {"api_key": ApiKey.from_row(row)},
+        )
+
+
+@strawberry.type
+class EmailMutation:
+    @strawberry.mutation(
+        description="Admin: send a FAILED e-mail again; it is queued, due now, with its "
+        "attempts counted afresh."
+    )
+    async def retry_email_delivery(
+        self, info: Info, input: RetryEmailDeliveryInput
+    ) -> RetryEmailDeliveryPayload:
+        return await respond(
+            RetryEmailDeliveryPayload,
+            email_deliveries.retry_email_delivery(info.context, delivery_id=str(input.delivery_id)),
+            lambda row: {"delivery": EmailDelivery.from_row(row)},
         )
 
 

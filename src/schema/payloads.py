@@ -15,6 +15,7 @@ from clientgraph.schema.types import (
     ClientOwner,
     Contact,
     CustomFieldDefinition,
+    EmailDelivery,
     FirmSettings,
     Notification,
     User,
@@ -225,4 +226,10 @@ class CreateApiKeyPayload:
 @strawberry.type
 class RevokeApiKeyPayload:
     api_key: ApiKey | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class RetryEmailDeliveryPayload:
+    delivery: EmailDelivery | None = None
     user_errors: list[UserError] = strawberry.field(default_factory=list)

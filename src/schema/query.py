@@ -11,9 +11,9 @@ from clientgraph.ids import decode_id
 from clientgraph.resolvers import accounts as account_resolvers
 from clientgraph.resolvers import api_keys as api_key_resolvers
 from clientgraph.resolvers import contacts as contact_resolvers
-from clientgraph.resolvers import owners, users
+from clientgraph.resolvers import email_deliveries, owners, users
 from clientgraph.resolvers.accounts import AccountFilter, AccountOrder
-from clientgraph.resolvers.enums import CustomFieldEntity, OrderDirection
+from clientgraph.resolvers.enums import CustomFieldEntity, EmailDeliveryStatus, OrderDirection
 from clientgraph.resolvers.errors import BadUserInput
 from clientgraph.resolvers.nodes import node_row
 from clientgraph.resolvers.pagination import PageRequest
@@ -26,6 +26,7 @@ from clientgraph.schema.types import (
     ClientOwner,
     Contact,
     CustomFieldDefinition,
+    EmailDelivery,
     Firm,
     Info,
     Notification,
@@ -44,6 +45,7 @@ NODE_TYPES: dict[str, Callable[[Any], relay.Node]] = {
     "AuditEvent": AuditEvent.from_row,
     "Notification": Notification.from_row,
     "ApiKey": ApiKey.from_row,
+    "EmailDelivery": EmailDelivery.from_row,
 }
 
 
@@ -165,6 +167,22 @@ class Query:
     async def api_keys(self, info: Info) -> list[ApiKey]:
         rows = await api_key_resolvers.api_keys(info.context)
         return [ApiKey.from_row(row) for row in rows[: info.context.lists.api_keys]]
+
+    @strawberry.field(
+        description="Admin: the firm's e-mails, newest first; `status: FAILED` lists those "
+        "the relay gave up on."
+    )
+    async def email_deliveries(
+        self,
+        info: Info,
+        status: EmailDeliveryStatus | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[EmailDelivery]:
+        page = await email_deliveries.email_deliveries(
+            info.context, status=status, page=PageRequest(first=first, after=after)
+        )
+        return Connection.of(page, EmailDelivery.from_row)
 
     @strawberry.field(description="The address book of client owners, by name.")
     async def client_owners(

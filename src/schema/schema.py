@@ -8,7 +8,7 @@ import strawberry
 from clientgraph.schema.contact_mutation import ContactMutation
 from clientgraph.schema.cost import CountingExecutionContext
 from clientgraph.schema.extensions import QueryLimits, schema_extensions
-from clientgraph.schema.mutation import ApiKeyMutation, OwnershipMutation
+from clientgraph.schema.mutation import ApiKeyMutation, EmailMutation, OwnershipMutation
 from clientgraph.schema.query import Query
 from clientgraph.schema.register_mutation import RegisterMutation
 from clientgraph.schema.types import (
@@ -17,6 +17,7 @@ from clientgraph.schema.types import (
     AuditEvent,
     ClientOwner,
     Contact,
+    EmailDelivery,
     Firm,
     Notification,
     User,
@@ -26,7 +27,8 @@ from strawberry.tools import merge_types
 from strawberry.types.execution import ExecutionContext
 
 Mutation = merge_types(
-    "Mutation", (OwnershipMutation, ContactMutation, RegisterMutation, ApiKeyMutation)
+    "Mutation",
+    (OwnershipMutation, ContactMutation, RegisterMutation, ApiKeyMutation, EmailMutation),
 )
 
 
@@ -57,7 +59,17 @@ def build_schema(
     return Schema(
         query=Query,
         mutation=Mutation,
-        types=[Account, ApiKey, AuditEvent, ClientOwner, Contact, Firm, Notification, User],
+        types=[
+            Account,
+            ApiKey,
+            AuditEvent,
+            ClientOwner,
+            Contact,
+            EmailDelivery,
+            Firm,
+            Notification,
+            User,
+        ],
         extensions=schema_extensions(
             limits or QueryLimits(), introspection=introspection, suggestions=suggestions
         ),

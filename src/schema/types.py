@@ -17,6 +17,7 @@ from clientgraph.db.rows import (
     ClientOwnerRow,
     ContactRow,
     CustomFieldDefinitionRow,
+    EmailDeliveryRow,
     FirmRow,
     NotificationRow,
     UserRow,
@@ -34,6 +35,7 @@ from clientgraph.schema.enums import (
     ContactRole,
     CustomFieldEntity,
     CustomFieldType,
+    EmailDeliveryStatus,
     Permission,
     PortalAccess,
     UserRole,
@@ -458,6 +460,43 @@ class ApiKey(relay.Node):
     )
     async def user(self, info: Info) -> User | None:
         return await load_optional(info.context.loaders.user, self.row.created_by_id, User.from_row)
+
+
+@strawberry.type(
+    description="An e-mail the service sends (a portal invitation, …), and how its delivery "
+    "went. Administrators only."
+)
+class EmailDelivery(relay.Node):
+    id: relay.NodeID[str]
+    kind: str = strawberry.field(description="What it is, e.g. contact.portal_invitation.")
+    recipient: str
+    status: EmailDeliveryStatus
+    attempts: int = strawberry.field(description="Tries so far; a retry counts afresh.")
+    created_at: datetime = strawberry.field(description="When it was queued.")
+    last_attempt_at: datetime | None
+    next_attempt_at: datetime | None = strawberry.field(
+        description="When it is next tried; null unless QUEUED."
+    )
+    last_error: str | None = strawberry.field(
+        description="What the mail server (or the relay) said when the last try failed."
+    )
+    sent_at: datetime | None
+
+    @classmethod
+    def from_row(cls, row: EmailDeliveryRow) -> EmailDelivery:
+        queued = row.status == EmailDeliveryStatus.QUEUED.value
+        return cls(
+            id=str(row.id),
+            kind=row.kind,
+            recipient=row.recipient,
+            status=EmailDeliveryStatus(row.status),
+            attempts=row.attempts,
+            created_at=row.created_at,
+            last_attempt_at=row.last_attempt_at,
+            next_attempt_at=row.next_attempt_at if queued else None,
+            last_error=row.last_error,
+            sent_at=row.delivered_at,
+        )
 
 
 @strawberry.type(description="The calling user, their firm and their rights.")

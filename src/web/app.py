@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from clientgraph.db.engine import Database, DatabaseUnavailable
 from clientgraph.db.migrate import upgrade_for_server
 from clientgraph.db.readiness import Readiness
+from clientgraph.outbox import service as outbox
 from clientgraph.settings import Settings, get_settings
 from clientgraph.web.errors import http_exception_handler
 from clientgraph.web.graphql import GraphQLApp, unavailable_response
@@ -58,7 +59,10 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         migrating = asyncio.create_task(readiness.migrate_until_done()) if migrate else None
+        relay = outbox.start(settings, database) if settings.outbox_relay else None
         yield
+        if relay is not None:
+            await relay.stop()
         if migrating is not None:
             migrating.cancel()
         if db is None:

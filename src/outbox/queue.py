@@ -1,0 +1,188 @@
+"""The outbox table seen as a queue: which firms have mail due, claiming a firm's due rows, and
+recording what became of each.
+
+Row-level security binds the relay as it binds a request: it works for one firm per
+transaction. Only the question "which firms have queued mail" crosses firms, and on
+PostgreSQL it goes through `outbox_queued_firms` (migration 0004), which answers firm ids and
+nothing else.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from clientgraph.db import models
+from clientgraph.resolvers.enums import EmailDeliveryStatus
+from sqlalchemy import select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+QUEUED = EmailDeliveryStatus.QUEUED.value
+SENT = EmailDeliveryStatus.SENT.value
+FAILED = EmailDeliveryStatus.FAILED.value
+
+NEVER = datetime(9999, 12, 31, tzinfo=UTC)
+ALWAYS = datetime(1970, 1, 1, tzinfo=UTC)
+MAX_ERROR_LENGTH = 2000
+
+_QUEUED_FIRMS = text("SELECT firm_id FROM outbox_queued_firms(:kinds, :due_before, :created_after)")
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A row claimed for one attempt; `attempt` fences the outcome to this attempt."""
+
+    id: uuid.UUID
+    firm_id: uuid.UUID
+    kind: str
+    recipient: str
+    payload: dict[str, Any]
+    created_at: datetime
+    attempt: int
+
+
+async def queued_firms(
+    session: AsyncSession,
+    kinds: Sequence[str],
+    *,
+    due_before: datetime = NEVER,
+    created_after: datetime = ALWAYS,
+) -> list[uuid.UUID]:
+    """Firms with queued rows of `kinds` due before `due_before`, written after
+    `created_after`."""
+    if session.bind.dialect.name == "postgresql":
+        found = await session.scalars(
+            _QUEUED_FIRMS,
+            {"kinds": list(kinds), "due_before": due_before, "created_after": created_after},
+        )
+        return list(found)
+    event = models.OutboxEvent
+    return list(
+        await session.scalars(
+            select(event.firm_id)
+            .distinct()
+            .where(
+                event.status == QUEUED,
+                event.kind.in_(kinds),
+                event.next_attempt_at <= due_before,
+                event.created_at > created_after,
+            )
+        )
+    )
+
+
+async def claim(
+    session: AsyncSession,
+    firm_id: uuid.UUID,
+    kinds: Sequence[str],
+    *,
+    now: datetime,
+    limit: int,
+    lease_until: datetime,
+) -> list[Claimed]:
+    """Up to `limit` due rows of the firm, oldest due first, each counted as one more attempt
+    and leased to the caller until `lease_until` (when they fall due again unless recorded).
+
+    On PostgreSQL rows another relay has locked are skipped, not waited for; on SQLite the
+    write transaction holds the database's write lock, so claims run one at a time."""
+    event = models.OutboxEvent
+    rows = (
+        await session.execute(
+            select(
+                event.id,
+                event.kind,
+                event.recipient,
+                event.payload,
+                event.created_at,
+                event.attempts,
+            )
+            .where(
+                event.firm_id == firm_id,
+                event.status == QUEUED,
+                event.kind.in_(kinds),
+                event.next_attempt_at <= now,
+            )
+            .order_by(event.next_attempt_at, event.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    ).all()
+    if not rows:
+        return []
+    await session.execute(
+        update(event)
+        .where(event.firm_id == firm_id, event.id.in_([row.id for row in rows]))
+        .values(attempts=event.attempts + 1, last_attempt_at=now, next_attempt_at=lease_until)
+        .execution_options(synchronize_session=False)
+    )
+    return [
+        Claimed(
+            row.id,
+            firm_id,
+            row.kind,
+            row.recipient,
+            dict(row.payload),
+            row.created_at,
+            row.attempts + 1,
+        )
+        for row in rows
+    ]
+
+
+async def firm_name(session: AsyncSession, firm_id: uuid.UUID) -> str:
+    return await session.scalar(select(models.Firm.name).where(models.Firm.id == firm_id)) or ""
+
+
+async def record_sent(session: AsyncSession, row: Claimed, *, now: datetime) -> bool:
+    """SENT, unless the row was claimed again meanwhile (its lease ran out)."""
+    return await _record(session, row, status=SENT, delivered_at=now, last_error=None)
+
+
+async def record_failure(
+    session: AsyncSession, row: Claimed, error: str, *, retry_at: datetime | None
+) -> bool:
+    """Due again at `retry_at`, or FAILED when it is None; the error is kept either way."""
+    values: dict[str, Any] = {"last_error": error[:MAX_ERROR_LENGTH]}
+    if retry_at is None:
+        values["status"] = FAILED
+    else:
+        values["next_attempt_at"] = retry_at
+    return await _record(session, row, **values)
+
+
+async def _record(session: AsyncSession, row: Claimed, **values: Any) -> bool:
+    event = models.OutboxEvent
+    result = await session.execute(
+        update(event)
+        .where(
+            event.firm_id == row.firm_id,
+            event.id == row.id,
+            event.status == QUEUED,
+            event.attempts == row.attempt,
+        )
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)
+
+
+async def queued_since(
+    session: AsyncSession, firm_id: uuid.UUID, kinds: Sequence[str], created_after: datetime
+) -> list[tuple[uuid.UUID, str, str, datetime]]:
+    """(id, kind, recipient, created_at) of the firm's queued rows written after
+    `created_after`, oldest first."""
+    event = models.OutboxEvent
+    rows = await session.execute(
+        select(event.id, event.kind, event.recipient, event.created_at)
+        .where(
+            event.firm_id == firm_id,
+            event.status == QUEUED,
+            event.kind.in_(kinds),
+            event.created_at > created_after,
+        )
+        .order_by(event.created_at, event.id)
+    )
+    return [(row.id, row.kind, row.recipient, row.created_at) for row in rows]

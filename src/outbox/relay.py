@@ -1,0 +1,221 @@
+"""The outbox relay: delivers the e-mails that mutations queue in `outbox_events`.
+
+Each round it asks which firms have mail due, then for each firm claims a batch of due rows in
+one short transaction (counting the attempt and leasing the rows), sends them outside any
+transaction, and records each outcome in a transaction of its own: SENT, due again after an
+exponential backoff with jitter, or FAILED once the attempts are spent. A relay that dies
+between sending and recording leaves its rows leased; they fall due again when the lease ends
+and go out once more with the same Message-ID.
+
+Several relays (serve's workers, `clientgraph worker`s) may run at once: on PostgreSQL a claim
+skips rows another relay holds (`FOR UPDATE SKIP LOCKED`) and a claimed row is leased, so no
+two relays send the same row at the same time; SQLite runs one claim at a time.
+
+Without an SMTP server configured the relay sends nothing and changes nothing: the rows stay
+queued and each is logged once, so the mail goes out when SMTP is configured.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from clientgraph.db import models
+from clientgraph.db.engine import Database
+from clientgraph.outbox import queue
+from clientgraph.outbox.mail import MailTransport
+from clientgraph.outbox.render import Event, MailConfig, RenderError, render
+from clientgraph.resolvers.email_deliveries import EMAIL_KINDS
+from sqlalchemy.ext.asyncio import AsyncSession
+
+logger = logging.getLogger("clientgraph.outbox")
+
+LOG_OVERLAP = timedelta(minutes=1)
+"""How far back a relay without SMTP looks again for queued rows to log: a row committed a
+little after a later-written one is still logged, and only once."""
+
+
+@dataclass(frozen=True, slots=True)
+class RelayConfig:
+    mail: MailConfig
+    poll_interval_s: float = 1.0
+    batch_size: int = 10
+    max_attempts: int = 10
+    backoff_s: float = 30.0
+    backoff_max_s: float = 3600.0
+    send_timeout_s: float = 30.0
+
+    @property
+    def lease(self) -> timedelta:
+        """Long enough to send a whole batch one message after another, each up to its
+        timeout: a live relay records every row it claimed before the lease ends."""
+        return timedelta(seconds=self.send_timeout_s * (self.batch_size + 1))
+
+
+def backoff_s(
+    attempt: int, base_s: float, max_s: float, draw: Callable[[], float] = random.random
+) -> float:
+    """Seconds to wait after failed attempt `attempt` (1, 2, …): base·2^(attempt-1), at most
+    `max_s`, of which a random half is waited (jitter spreads retries of many rows apart)."""
+    delay = min(max_s, base_s * 2 ** min(attempt - 1, 62))
+    return delay / 2 + draw() * delay / 2
+
+
+@dataclass
+class OutboxRelay:
+    db: Database
+    transport: MailTransport | None
+    config: RelayConfig
+    clock: Callable[[], datetime] = models.utcnow
+    kinds: tuple[str, ...] = EMAIL_KINDS
+    _logged: dict[uuid.UUID, datetime] = field(default_factory=dict)
+    _logged_until: datetime = queue.ALWAYS
+
+    async def run_once(self) -> int:
+        """One round over every firm with mail due; how many rows it handled (sent, retried
+        later, failed, or without SMTP newly logged)."""
+        if self.transport is None:
+            return await self._log_queued()
+        now = self.clock()
+        handled = 0
+        for firm_id in await self._firms(due_before=now):
+            for row, firm_name in await self._claim(firm_id, now):
+                await self._deliver(row, firm_name)
+                handled += 1
+        return handled
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Rounds until `stop` is set: at once while rounds fill whole batches, else after the
+        poll interval. A round that fails (the database is away) is logged and tried again."""
+        if self.transport is None:
+            logger.warning(
+                "No SMTP server is configured (CLIENTGRAPH_SMTP_URL): e-mails stay queued."
+            )
+        while not stop.is_set():
+            try:
+                handled = await self.run_once()
+            except Exception:
+                logger.exception("the outbox relay's round failed; it tries again")
+                handled = 0
+            if handled >= self.config.batch_size and self.transport is not None:
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.config.poll_interval_s)
+
+    async def _firms(self, **criteria: datetime) -> list[uuid.UUID]:
+        async with self.db.read_sessions() as session:
+            return await queue.queued_firms(session, self.kinds, **criteria)
+
+    async def _claim(self, firm_id: uuid.UUID, now: datetime) -> list[tuple[queue.Claimed, str]]:
+        async def work(session: AsyncSession) -> list[tuple[queue.Claimed, str]]:
+            rows = await queue.claim(
+                session,
+                firm_id,
+                self.kinds,
+                now=now,
+                limit=self.config.batch_size,
+                lease_until=now + self.config.lease,
+            )
+            name = await queue.firm_name(session, firm_id) if rows else ""
+            return [(row, name) for row in rows]
+
+        return await self.db.write(work, firm_id=firm_id)
+
+    async def _deliver(self, row: queue.Claimed, firm_name: str) -> None:
+        if row.attempt > self.config.max_attempts:
+            logger.error("e-mail %s (%s): no outcome of its last attempt", row.id, row.kind)
+            error = "gave up: the relay stopped during the last attempt, whose outcome is unknown"
+            await self._record_failure(row, error, final=True)
+            return
+        event = Event(row.id, row.kind, row.recipient, row.payload, row.created_at, firm_name)
+        try:
+            message = render(event, self.config.mail)
+        except RenderError as error:
+            logger.error("e-mail %s (%s) cannot be written: %s", row.id, row.kind, error)
+            await self._record_failure(row, f"cannot be written: {error}", final=True)
+            return
+        assert self.transport is not None
+        try:
+            await self.transport.send(message)
+        except Exception as error:
+            final = row.attempt >= self.config.max_attempts
+            logger.warning(
+                "e-mail %s (%s), attempt %d of %d, was not sent: %s",
+                row.id,
+                row.kind,
+                row.attempt,
+                self.config.max_attempts,
+                error,
+            )
+            await self._record_failure(row, _describe(error), final=final)
+            return
+        await self._write(row.firm_id, lambda s: queue.record_sent(s, row, now=self.clock()))
+        logger.info("e-mail %s (%s) sent, Message-ID %s", row.id, row.kind, message["Message-ID"])
+
+    async def _record_failure(self, row: queue.Claimed, error: str, *, final: bool) -> None:
+        retry_at = None
+        if not final:
+            wait = backoff_s(row.attempt, self.config.backoff_s, self.config.backoff_max_s)
+            retry_at = self.clock() + timedelta(seconds=wait)
+        await self._write(
+            row.firm_id, lambda s: queue.record_failure(s, row, error, retry_at=retry_at)
+        )
+
+    async def _write(
+        self, firm_id: uuid.UUID, work: Callable[[AsyncSession], Awaitable[bool]]
+    ) -> None:
+        """Record an outcome; False from `work` (the row was claimed again after its lease ran
+        out) leaves the row to that newer attempt."""
+        await self.db.write(work, firm_id=firm_id)
+
+    async def _log_queued(self) -> int:
+        """Log each queued row once (per process), and change nothing."""
+        since = self._logged_until - LOG_OVERLAP
+        logged = 0
+        for firm_id in await self._firms(created_after=since):
+            async with self.db.firm_session(firm_id) as session:
+                rows = await queue.queued_since(session, firm_id, self.kinds, since)
+            for row_id, kind, recipient, created_at in rows:
+                self._logged_until = max(self._logged_until, created_at)
+                if row_id in self._logged:
+                    continue
+                self._logged[row_id] = created_at
+                logged += 1
+                logger.warning(
+                    "e-mail %s (%s) to %s stays queued: no SMTP server is configured",
+                    row_id,
+                    kind,
+                    recipient,
+                )
+        horizon = self._logged_until - LOG_OVERLAP
+        self._logged = {key: at for key, at in self._logged.items() if at > horizon}
+        return logged
+
+
+def _describe(error: BaseException) -> str:
+    text = str(error).strip()
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+class RunningRelay:
+    """A relay running as a task of the current event loop, until `stop`."""
+
+    def __init__(self, relay: OutboxRelay) -> None:
+        self.relay = relay
+        self._stop = asyncio.Event()
+        self._task = asyncio.create_task(relay.run(self._stop), name="clientgraph-outbox-relay")
+
+    async def stop(self, grace_s: float = 10.0) -> None:
+        """Let the round in progress finish (up to `grace_s`), then end. A message cut off
+        mid-send stays leased and goes out again, with the same Message-ID."""
+        self._stop.set()
+        try:
+            await asyncio.wait_for(self._task, grace_s)
+        except TimeoutError:
+            logger.warning("the outbox relay was stopped in the middle of a round")

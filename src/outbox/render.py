@@ -1,0 +1,114 @@
+"""What each kind of outbox event says as an e-mail.
+
+Every message carries a `Message-ID` made from its event's id, the same on every attempt, so a
+message sent again after a crash between sending and recording it is recognisably the same
+message to the receiving side.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, parseaddr
+from typing import Any
+from urllib.parse import urlencode
+
+from clientgraph.resolvers.email_deliveries import EMAIL_KINDS
+from clientgraph.resolvers.portal import INVITATION_KIND
+
+
+class RenderError(ValueError):
+    """The event cannot become an e-mail (its payload lacks what its kind needs)."""
+
+
+class InvalidMailFrom(ValueError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class MailConfig:
+    sender: str
+    """`CLIENTGRAPH_MAIL_FROM`: an address, or `Name <address>`."""
+    portal_url: str
+    """`CLIENTGRAPH_PORTAL_URL`: where clients accept an invitation (`/accept?token=…`)."""
+
+    def __post_init__(self) -> None:
+        if "@" not in parseaddr(self.sender)[1] or "\n" in self.sender or "\r" in self.sender:
+            raise InvalidMailFrom(
+                f"CLIENTGRAPH_MAIL_FROM must be an address or Name <address>, not {self.sender!r}"
+            )
+
+    @property
+    def domain(self) -> str:
+        address = parseaddr(self.sender)[1]
+        return address.rpartition("@")[2] or "localhost"
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """What a renderer reads of an outbox row, and the name of its firm."""
+
+    id: uuid.UUID
+    kind: str
+    recipient: str
+    payload: dict[str, Any]
+    created_at: datetime
+    firm_name: str
+
+
+def message_id(event_id: uuid.UUID, config: MailConfig) -> str:
+    return f"<{event_id}@{config.domain}>"
+
+
+def _invitation(event: Event, config: MailConfig) -> tuple[str, str]:
+    name = event.payload.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise RenderError("the invitation names nobody (payload.name)")
+    firm = event.firm_name
+    subject = f"{firm} invites you to its client portal"
+    if event.payload.get("resend"):
+        subject = f"Reminder: {subject}"
+    lines = [f"Hello {name},", "", f"{firm} invites you to its client portal."]
+    token = event.payload.get("token")
+    if isinstance(token, str) and token:
+        link = f"{config.portal_url.rstrip('/')}/accept?{urlencode({'token': token})}"
+        lines += ["", "To accept, choose your password here:", "", link]
+        lines += ["", "The link works once; a newer invitation replaces it."]
+    else:
+        lines += ["", f"{firm} will tell you how to sign in."]
+    lines += ["", "If you did not expect this e-mail, you can ignore it.", "", f"— {firm}"]
+    return subject, "\n".join(lines) + "\n"
+
+
+RENDERERS: dict[str, Callable[[Event, MailConfig], tuple[str, str]]] = {
+    INVITATION_KIND: _invitation,
+}
+"""Kind → (subject, text body), for each of the EMAIL_KINDS. The relay claims only these kinds,
+so a relay of an older release leaves the events of newer kinds to a newer relay."""
+
+if set(RENDERERS) != set(EMAIL_KINDS):
+    raise RuntimeError("outbox.render.RENDERERS must write exactly the EMAIL_KINDS")
+
+
+def render(event: Event, config: MailConfig) -> EmailMessage:
+    """The e-mail for `event`; RenderError if its kind is unknown or its payload incomplete.
+    It is the same message on every attempt: dated when the event was written."""
+    renderer = RENDERERS.get(event.kind)
+    if renderer is None:
+        raise RenderError(f"no e-mail is known for events of kind {event.kind!r}")
+    subject, body = renderer(event, config)
+    message = EmailMessage()
+    try:
+        message["To"] = Address(addr_spec=event.recipient)
+    except (ValueError, IndexError) as error:
+        raise RenderError(f"the recipient {event.recipient!r} is no e-mail address") from error
+    message["From"] = config.sender
+    message["Subject"] = " ".join(subject.split())
+    message["Message-ID"] = message_id(event.id, config)
+    message["Date"] = format_datetime(event.created_at)
+    message.set_content(body)
+    return message

@@ -1,0 +1,65 @@
+"""The relay as the server and `clientgraph worker` run it, configured from the settings."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from clientgraph.db.engine import Database
+from clientgraph.outbox.mail import MailTransport, SmtpServer, SmtpTransport
+from clientgraph.outbox.relay import OutboxRelay, RelayConfig, RunningRelay
+from clientgraph.outbox.render import MailConfig
+from clientgraph.settings import Settings
+
+logger = logging.getLogger("clientgraph.outbox")
+
+
+def relay_config(settings: Settings) -> RelayConfig:
+    return RelayConfig(
+        mail=MailConfig(sender=settings.mail_from, portal_url=settings.portal_url),
+        poll_interval_s=settings.outbox_poll_interval_s,
+        batch_size=settings.outbox_batch_size,
+        max_attempts=settings.outbox_max_attempts,
+        backoff_s=settings.outbox_backoff_s,
+        backoff_max_s=settings.outbox_backoff_max_s,
+        send_timeout_s=settings.smtp_timeout_s,
+    )
+
+
+def transport(settings: Settings) -> MailTransport | None:
+    """SMTP as `CLIENTGRAPH_SMTP_URL` says (InvalidSmtpUrl if it cannot), or None without it."""
+    if not settings.smtp_url:
+        return None
+    return SmtpTransport(SmtpServer.from_url(settings.smtp_url), timeout_s=settings.smtp_timeout_s)
+
+
+def relay(settings: Settings, db: Database) -> OutboxRelay:
+    return OutboxRelay(db, transport(settings), relay_config(settings))
+
+
+def start(settings: Settings, db: Database) -> RunningRelay:
+    """The relay, running in the current event loop (the server's lifespan)."""
+    return RunningRelay(relay(settings, db))
+
+
+async def run_worker(settings: Settings) -> None:
+    """`clientgraph worker`: the relay alone, until SIGINT or SIGTERM."""
+    mail, config = transport(settings), relay_config(settings)
+    db = Database(
+        settings.server_database_url(),
+        pool_size=2,
+        timeouts=settings.database_timeouts(),
+    )
+    running = RunningRelay(OutboxRelay(db, mail, config))
+    stopped = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stopped.set)
+    logger.info("outbox relay running; stop it with Ctrl-C or SIGTERM")
+    try:
+        await stopped.wait()
+    finally:
+        await running.stop()
+        await db.dispose()
+        logger.info("outbox relay stopped")
