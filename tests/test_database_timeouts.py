@@ -40,9 +40,14 @@ here: past it a test fails instead of hanging."""
 
 @contextlib.asynccontextmanager
 async def server(database: Database, **limits: Any) -> AsyncIterator[httpx.AsyncClient]:
-    """The app as `clientgraph serve` makes it from settings: its own engine, as the app role."""
+    """The app as `clientgraph serve` makes it from settings: its own engine, as the app role.
+    Without the outbox relay, whose transactions (for every firm with mail) are no request's."""
     settings = Settings(
-        database_url=owner_url(database), secret=SECRET, app_role=APP_ROLE, **limits
+        database_url=owner_url(database),
+        secret=SECRET,
+        app_role=APP_ROLE,
+        outbox_relay=False,
+        **limits,
     )
     app = create_app(settings)
     transport = httpx.ASGITransport(app=app)
