@@ -38,7 +38,13 @@ OWNER_URLS: dict[str, str] = {}
 """The tables' owner behind each test database the app connects to (filled by conftest)."""
 
 
+UNTHROTTLED = 10**12
+"""A node budget no test spends: scenarios about other things send many queries as one user
+within a minute; tests/test_rate_limits.py sets the budgets it is about."""
+
+
 def settings_for(url: str, **overrides: Any) -> Settings:
+    overrides.setdefault("rate_limit_nodes_per_minute", UNTHROTTLED)
     return Settings(database_url=url, secret=SECRET, app_role=APP_ROLE, **overrides)
 
 

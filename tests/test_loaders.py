@@ -79,7 +79,7 @@ async def _firm_with_accounts(api: Api, count: int) -> None:
     await api.db.write(link_everything, firm_id=api.firm_id)
 
 
-DASHBOARD_SETTINGS = {"max_nodes": 10_000_000, "rate_limit_nodes_per_minute": 10**12}
+DASHBOARD_SETTINGS = {"max_nodes": 10_000_000}
 """Contacts (250) times their custom fields (100) count 25,000 nodes per account."""
 
 
