@@ -68,7 +68,7 @@ async def _find_user(db: Database, email: str, firm: str | None) -> models.User:
     return found[0]
 
 
-async def _demo(settings: Settings) -> None:
+async def _demo(settings: Settings, address: str) -> None:
     from clientgraph.demo import seed_demo
 
     db = _owner_database(settings)
@@ -79,7 +79,7 @@ async def _demo(settings: Settings) -> None:
     finally:
         await db.dispose()
     token = _token(settings, user.id, user.firm_id)
-    print("\nDemo firm ready. Open http://127.0.0.1:8000/graphql, and under Headers paste:\n")
+    print(f"\nDemo firm ready. Open http://{address}/graphql, and under Headers paste:\n")
     print(orjson.dumps({"Authorization": f"Bearer {token}"}).decode())
     print("\nThen try this query:\n")
     print(EXAMPLE_QUERY)
@@ -108,7 +108,7 @@ def serve(args: argparse.Namespace) -> None:
         upgrade_for_server(settings)
         factory = "clientgraph.app:create_app"
     if args.demo:
-        asyncio.run(_demo(settings))
+        asyncio.run(_demo(settings, f"{args.host}:{args.port}"))
     if settings.tracemalloc:
         from clientgraph.diagnostics import trace_allocations
 
