@@ -13,7 +13,6 @@ from clientgraph.resolvers.api_keys import (
     PresentedKey,
     find_key,
     mark_used,
-    parse_key,
     viewer_of_key,
 )
 from clientgraph.resolvers.enums import Permission, UserRole
@@ -74,20 +73,14 @@ def bearer_token(authorization: str | None) -> str:
     return token.strip()
 
 
-async def viewer_for_token(session: AsyncSession, secret: str, token: str) -> Viewer:
-    """The caller behind a user token or a partner API key; from then on `session` works for
-    the caller's firm.
+async def viewer_for_key(session: AsyncSession, key_id: uuid.UUID, token: str) -> Viewer:
+    """The caller behind a partner API key; from then on `session` works for the key's firm.
 
-    A user token names its firm, so the firm is set before the first statement. An API key is
-    looked up by its id before the firm is known: row-level security lets the session read that
-    one key's row, which names the firm.
+    The key is looked up by its id before its firm is known: row-level security lets the
+    session read that one key's row, which names the firm. (A user token names its firm, so
+    its user is loaded with `load_viewer` in a session already set to that firm.)
     """
-    parsed_key = parse_key(token)
-    if parsed_key is None:
-        user_id, firm_id = read_token(secret, token)
-        await tenancy.set_firm(session, firm_id)
-        return await load_viewer(session, user_id, firm_id)
-    tenancy.allow_api_key(session, parsed_key[0])
+    tenancy.allow_api_key(session, key_id)
     key = await find_key(session, token)
     if key is None:
         raise InvalidToken("unknown, revoked or expired API key")

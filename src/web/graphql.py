@@ -16,7 +16,7 @@ from clientgraph.auth import (
     bearer_token,
     load_viewer,
     read_token,
-    viewer_for_token,
+    viewer_for_key,
 )
 from clientgraph.db.engine import Database, DatabaseUnavailable
 from clientgraph.db.readiness import Readiness
@@ -62,13 +62,6 @@ def _client_address(request: Request) -> str:
     """The peer address uvicorn reports (behind a proxy, what `--forwarded-allow-ips` lets
     X-Forwarded-For say)."""
     return request.client.host if request.client else "unknown"
-
-
-def _caller(token: str, viewer: Viewer) -> str:
-    """Whose node budget a request spends: the API key's or the user's, never the raw token,
-    so a user's fresh tokens share one budget."""
-    key = parse_key(token)
-    return f"key:{key[0]}" if key is not None else f"user:{viewer.user_id}"
 
 
 class GraphQLApp(GraphQL[Context, None]):
@@ -183,7 +176,9 @@ class GraphQLApp(GraphQL[Context, None]):
     async def _authenticate(
         self, request: Request, address: str, rate_headers: dict[str, str]
     ) -> tuple[str, Viewer | UserClaims]:
-        """(whose budget, who) of the request's token, before a byte of the body is read.
+        """(whose budget, who) of the request's token, before a byte of the body is read. The
+        budget is the user's or the API key's, never the raw token's, so a user's fresh tokens
+        share one.
 
         A user token's signature and expiry are checked here without the database; its user
         is loaded after the body, in the request's own session and transaction (see
@@ -191,16 +186,15 @@ class GraphQLApp(GraphQL[Context, None]):
         read, so a slow sender holds no connection."""
         try:
             token = bearer_token(request.headers.get("authorization"))
-            if parse_key(token) is None:
+            key = parse_key(token)
+            if key is None:
                 user_id, firm_id = read_token(self.secret, token)
                 return f"user:{user_id}", UserClaims(user_id, firm_id)
             async with self.db.read_sessions() as session:
-                viewer = await self.db.read(
-                    session, lambda s: viewer_for_token(s, self.secret, token)
-                )
+                viewer = await self.db.read(session, lambda s: viewer_for_key(s, key[0], token))
         except InvalidToken as error:
             raise await self._unauthorized(address, rate_headers, error) from error
-        return _caller(token, viewer), viewer
+        return f"key:{key[0]}", viewer
 
     async def _viewer(
         self,
