@@ -21,6 +21,7 @@ from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
+    GraphQLField,
     GraphQLIncludeDirective,
     GraphQLObjectType,
     GraphQLSchema,
@@ -32,7 +33,7 @@ from graphql import (
     is_abstract_type,
 )
 from graphql.execution.values import VariableValues
-from sqlalchemy import ColumnElement, Select
+from sqlalchemy import BindParameter, ColumnElement, Select, Uuid, bindparam
 
 
 class Counter:
@@ -55,6 +56,38 @@ class Field:
     name: str
     nodes: list[FieldNode]
     args: dict[str, Any] = field(default_factory=dict)
+    definition: GraphQLField | None = None
+
+
+Binder = Callable[[VariableValues], dict[str, Any]]
+"""The SQL parameters one bound argument gives, from a request's variables; raises
+`Unplanned` for a value the generic path must answer (a malformed cursor)."""
+
+FIRM = "cg_firm"
+USER = "cg_user"
+API_KEY = "cg_api_key"
+
+
+def viewer_shape(viewer: Viewer) -> tuple[Any, ...]:
+    """What of the caller decides a plan's SQL: their rights, not their ids."""
+    return (viewer.role, viewer.granted, viewer.api_key_id is None)
+
+
+def viewer_parameters(viewer: Viewer) -> dict[str, Any]:
+    return {FIRM: viewer.firm_id, USER: viewer.user_id, API_KEY: viewer.api_key_id}
+
+
+def _parameter_viewer(viewer: Viewer) -> Viewer:
+    """The caller with SQL parameters for ids, so that `resolvers.policy`'s predicates come out
+    the same for every caller of the same shape, and one plan serves them all."""
+    return Viewer(
+        user_id=bindparam(USER, type_=Uuid),  # type: ignore[arg-type]
+        firm_id=bindparam(FIRM, type_=Uuid),  # type: ignore[arg-type]
+        name="",
+        role=viewer.role,
+        granted=viewer.granted,
+        api_key_id=None if viewer.api_key_id is None else bindparam(API_KEY, type_=Uuid),  # type: ignore[arg-type]
+    )
 
 
 Handler = Callable[["Build", Any, Field], tuple[ColumnElement[Any], Fix | None]]
@@ -119,7 +152,9 @@ class Build:
         self.schema = schema
         self.fragments = fragments
         self.variables = variables
-        self.viewer = viewer
+        self.viewer = _parameter_viewer(viewer)
+        self.binders: list[Binder] = []
+        self._parameters = 0
         self.lists = lists
         self.pages = pages
         self.json = Json(dialect)
@@ -144,8 +179,24 @@ class Build:
             definition = type_.fields.get(entry.name)
             if definition is None:
                 raise Unplanned(f"{type_.name}.{entry.name}")
+            entry.definition = definition
             entry.args = get_argument_values(definition, entry.nodes[0], self.variables)
         return list(collected.values())
+
+    def parameter(self, type_: Any) -> BindParameter[Any]:
+        """A fresh SQL parameter, given its value by a binder at every execution."""
+        self._parameters += 1
+        return bindparam(f"cg_p{self._parameters}", type_=type_)
+
+    def bind(self, field: Field, argument: str, convert: Callable[[Any], dict[str, Any]]) -> None:
+        """Register how the value of `field`'s `argument` becomes SQL parameters."""
+        definition, node = field.definition, field.nodes[0]
+        assert definition is not None
+
+        def binder(variables: VariableValues) -> dict[str, Any]:
+            return convert(get_argument_values(definition, node, variables).get(argument))
+
+        self.binders.append(binder)
 
     def subfields(self, type_name: str, parent: Field) -> list[Field]:
         sets = [node.selection_set for node in parent.nodes if node.selection_set is not None]

@@ -22,7 +22,6 @@ from sqlalchemy import (
     Select,
     Uuid,
     func,
-    literal,
     literal_column,
     null,
     select,
@@ -64,13 +63,28 @@ def _key_json(build: Build, key: ColumnElement[Any]) -> ColumnElement[Any]:
     return key
 
 
+def _bound_cursor(
+    build: Build, field: Field, argument: str, keys: Sequence[ColumnElement[Any]]
+) -> ColumnElement[Any]:
+    """The cursor's key values as SQL parameters, decoded afresh for every request."""
+    parameters = [build.parameter(key.type) for key in keys]
+
+    def convert(cursor: Any) -> dict[str, Any]:
+        try:
+            values = decode_cursor(cursor, keys)
+        except BadUserInput as error:
+            raise Unplanned(str(error)) from error
+        return {p.key: v for p, v in zip(parameters, values, strict=True)}
+
+    build.bind(field, argument, convert)
+    return tuple_(*parameters)
+
+
 def connection(
     build: Build, field: Field, node_type: str, keyset: Keyset, request: PageRequest
 ) -> tuple[ColumnElement[Any], Fix]:
     try:
         size, backwards = _page_size(request, build.pages.default, build.pages.maximum)
-        after = decode_cursor(request.after, keyset.keys) if request.after is not None else None
-        before = decode_cursor(request.before, keyset.keys) if request.before is not None else None
     except BadUserInput as error:
         raise Unplanned(str(error)) from error
     connection_type = build.schema.get_type(f"{node_type}Connection")
@@ -81,11 +95,11 @@ def connection(
     keys = list(keyset.keys)
     key_tuple = tuple_(*keys)
     statement = keyset.statement
-    if after is not None:
-        bound = tuple_(*(literal(v, type_=k.type) for v, k in zip(after, keys, strict=True)))
+    if request.after is not None:
+        bound = _bound_cursor(build, field, "after", keys)
         statement = statement.where(key_tuple < bound if keyset.descending else key_tuple > bound)
-    if before is not None:
-        bound = tuple_(*(literal(v, type_=k.type) for v, k in zip(before, keys, strict=True)))
+    if request.before is not None:
+        bound = _bound_cursor(build, field, "before", keys)
         statement = statement.where(key_tuple > bound if keyset.descending else key_tuple < bound)
 
     item_pairs: list[tuple[str, ColumnElement[Any]]] = []

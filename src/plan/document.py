@@ -8,11 +8,17 @@ from dataclasses import dataclass
 
 from clientgraph.schema.extensions import QueryLimits, _LongestLiteralList
 from graphql import (
+    ArgumentNode,
+    DirectiveNode,
     DocumentNode,
+    FieldNode,
     FragmentDefinitionNode,
     GraphQLError,
     GraphQLSchema,
     OperationDefinitionNode,
+    VariableDefinitionNode,
+    VariableNode,
+    Visitor,
     parse,
     specified_rules,
     validate,
@@ -33,6 +39,9 @@ class Prepared:
     operations: tuple[OperationDefinitionNode, ...]
     fragments: dict[str, FragmentDefinitionNode]
     longest_literal_list: int
+    bindable: frozenset[str]
+    """Variables used only where the plan binds them as SQL parameters (see `BINDABLE`): a
+    plan serves every value of them, so only their presence is part of its cache key."""
 
     def operation(self, name: str | None) -> OperationDefinitionNode | None:
         """The operation to run, as `graphql.get_operation_ast` picks it."""
@@ -90,4 +99,55 @@ class Documents:
         literals = _LongestLiteralList()
         visit(document, literals)
         longest = len(literals.longest.values) if literals.longest is not None else 0
-        return Prepared(document, operations, fragments, longest)
+        return Prepared(document, operations, fragments, longest, _bindable(document))
+
+
+BINDABLE = frozenset(
+    {("account", "id"), ("contact", "id"), ("node", "id"), ("*", "after"), ("*", "before")}
+)
+"""(field, argument) positions whose value a plan binds as SQL parameters ("*": any field);
+their handlers build the same SQL whatever the value, given whether there is one."""
+
+
+class _VariableUses(Visitor):
+    """Where each variable is used: as a whole argument of a field at a bindable position,
+    or anywhere else (a directive, inside a list or input object, another argument)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.bound: set[str] = set()
+        self.structural: set[str] = set()
+        self._scope: list[str | None] = []
+
+    def enter_field(self, node: FieldNode, *_: object) -> None:
+        self._scope.append(node.name.value)
+
+    def leave_field(self, node: FieldNode, *_: object) -> None:
+        self._scope.pop()
+
+    def enter_directive(self, node: DirectiveNode, *_: object) -> None:
+        self._scope.append(None)
+
+    def leave_directive(self, node: DirectiveNode, *_: object) -> None:
+        self._scope.pop()
+
+    def enter_argument(self, node: ArgumentNode, *_: object) -> None:
+        if not isinstance(node.value, VariableNode):
+            return
+        name = node.value.name.value
+        field = self._scope[-1] if self._scope else None
+        argument = node.name.value
+        if field is not None and ((field, argument) in BINDABLE or ("*", argument) in BINDABLE):
+            self.bound.add(name)
+        else:
+            self.structural.add(name)
+
+    def enter_variable(self, node: VariableNode, key: object, parent: object, *_: object) -> None:
+        if not isinstance(parent, ArgumentNode | VariableDefinitionNode):
+            self.structural.add(node.name.value)
+
+
+def _bindable(document: DocumentNode) -> frozenset[str]:
+    uses = _VariableUses()
+    visit(document, uses)
+    return frozenset(uses.bound - uses.structural)

@@ -5,20 +5,34 @@ operation that would give any error, and every field without a plan, goes there.
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from clientgraph.db.engine import Database
 from clientgraph.plan import fields as _fields  # noqa: F401  (registers the field handlers)
-from clientgraph.plan.build import Build, Counter
-from clientgraph.plan.document import Documents
+from clientgraph.plan.build import (
+    Binder,
+    Build,
+    Counter,
+    Fix,
+    viewer_parameters,
+    viewer_shape,
+)
+from clientgraph.plan.document import Documents, Prepared
 from clientgraph.plan.errors import Unplanned
 from clientgraph.plan.sqljson import register_sqlite_functions
 from clientgraph.resolvers.context import Context, Cost
 from clientgraph.schema.cost import cost_extension, requested_nodes
 from clientgraph.schema.extensions import QueryLimits, _longest_variable_list
-from graphql import GraphQLSchema, OperationType, get_variable_values
-from sqlalchemy import Text, cast, select
+from graphql import (
+    GraphQLSchema,
+    OperationDefinitionNode,
+    OperationType,
+    get_variable_values,
+)
+from graphql.execution.values import VariableValues
+from sqlalchemy import Select, Text, cast, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
@@ -28,11 +42,69 @@ READ_PATH_HEADER = "X-Read-Path"
 SQLITE_FUNCTIONS = "clientgraph.plan.functions"
 
 
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """One operation for one shape of caller and of variables: its statement (ids and bound
+    arguments as parameters), the binders that give those, and the Python finish."""
+
+    statement: Select[Any]
+    fix: Fix | None
+    binders: tuple[Binder, ...]
+
+
+UNPLANNED = object()
+"""A cached "the generic path answers this"."""
+
+
+class Lru:
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._entries: OrderedDict[Any, Any] = OrderedDict()
+
+    def get(self, key: Any) -> Any:
+        entry = self._entries.get(key)
+        if entry is not None:
+            self._entries.move_to_end(key)
+        return entry
+
+    def put(self, key: Any, value: Any) -> None:
+        self._entries[key] = value
+        if len(self._entries) > self.size:
+            self._entries.popitem(last=False)
+
+
 class Planner:
     def __init__(self, schema: GraphQLSchema, limits: QueryLimits, cache_size: int = 1000) -> None:
         self.schema = schema
         self.limits = limits
         self.documents = Documents(schema, limits, cache_size)
+        self.plans = Lru(cache_size)
+
+    def _plan(
+        self,
+        prepared: Prepared,
+        operation: OperationDefinitionNode,
+        variables: VariableValues,
+        context: Context,
+    ) -> Plan | object:
+        build = Build(
+            self.schema,
+            prepared.fragments,
+            variables,
+            context.viewer,
+            context.lists,
+            context.limits,
+            context.db.dialect,
+        )
+        try:
+            root = self.schema.query_type
+            assert root is not None
+            fields = build.fields(root, [operation.selection_set])
+            value, fix = build.object_of("Query", fields, None)
+        except Unplanned as reason:
+            logger.debug("not planned: %s", reason)
+            return UNPLANNED
+        return Plan(select(cast(value, Text)), fix, tuple(build.binders))
 
     async def answer(self, payload: dict[str, Any] | None, context: Context) -> Response | None:
         """The response to a query the plan covers, or None for Strawberry to answer."""
@@ -68,34 +140,37 @@ class Planner:
         )
         if requested > self.limits.max_nodes:
             return None
-        build = Build(
-            self.schema,
-            prepared.fragments,
-            coerced,
-            context.viewer,
-            context.lists,
-            context.limits,
+        key = (
+            query,
+            operation_name,
+            viewer_shape(context.viewer),
             context.db.dialect,
+            _structural_variables(operation, prepared.bindable, variables),
         )
+        plan = self.plans.get(key)
+        if plan is None:
+            plan = self._plan(prepared, operation, coerced, context)
+            self.plans.put(key, plan)
+        if plan is UNPLANNED:
+            return None
+        assert isinstance(plan, Plan)
+        parameters = viewer_parameters(context.viewer)
         try:
-            root = self.schema.query_type
-            assert root is not None
-            fields = build.fields(root, [operation.selection_set])
-            value, fix = build.object_of("Query", fields, None)
+            for binder in plan.binders:
+                parameters.update(binder(coerced))
         except Unplanned as reason:
             logger.debug("not planned: %s", reason)
             return None
-        statement = select(cast(value, Text))
         try:
-            text = await _read(context, statement)
+            text = await _read(context, plan.statement, parameters)
         except Exception:
             logger.warning("the planned statement failed; the generic path answers", exc_info=True)
             await context.session.rollback()
             return None
         counter = Counter()
         data = orjson.loads(text)
-        if fix is not None:
-            data = fix(data, counter)
+        if plan.fix is not None:
+            data = plan.fix(data, counter)
         context.cost = Cost(requested_nodes=requested, actual_nodes=counter.nodes)
         body = {"data": data, "extensions": {"cost": cost_extension(context.cost)}}
         return Response(
@@ -105,7 +180,23 @@ class Planner:
         )
 
 
-async def _read(context: Context, statement: Any) -> str:
+def _structural_variables(
+    operation: OperationDefinitionNode, bindable: frozenset[str], variables: dict[str, Any]
+) -> tuple[Any, ...]:
+    """The variables that shape the SQL: a bindable one by whether it is given, any other by
+    its value."""
+    shaped = []
+    for definition in operation.variable_definitions or ():
+        name = definition.variable.name.value
+        value = variables.get(name)
+        if name in bindable:
+            shaped.append((name, value is None))
+        else:
+            shaped.append((name, orjson.dumps(value, option=orjson.OPT_SORT_KEYS)))
+    return tuple(shaped)
+
+
+async def _read(context: Context, statement: Any, parameters: dict[str, Any]) -> str:
     async def run(session: AsyncSession) -> str:
         if context.db.dialect == "sqlite":
             connection = await session.connection()
@@ -113,9 +204,6 @@ async def _read(context: Context, statement: Any) -> str:
             if not raw.info.get(SQLITE_FUNCTIONS):
                 await register_sqlite_functions(raw.driver_connection)
                 raw.info[SQLITE_FUNCTIONS] = True
-        return (await session.execute(statement)).scalar_one()
+        return (await session.execute(statement, parameters)).scalar_one()
 
     return await context._read(run)
-
-
-__all__ = ["READ_PATH_HEADER", "Database", "Planner"]

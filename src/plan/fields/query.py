@@ -20,7 +20,7 @@ from clientgraph.resolvers.errors import BadUserInput
 from clientgraph.resolvers.inputs import search_text
 from clientgraph.resolvers.policy import visible_accounts
 from clientgraph.schema.query import MAX_FILTER_TAGS
-from sqlalchemy import ColumnElement, null, select
+from sqlalchemy import ColumnElement, Uuid, select
 from sqlalchemy.orm import aliased
 
 TYPE = "Query"
@@ -71,9 +71,8 @@ def accounts(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], 
 
 @planned(TYPE, "account")
 def account(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix | None]:
-    account_id = decode_id(str(field.args["id"]), "Account")
-    if account_id is None:
-        return null(), None
+    account_id = build.parameter(Uuid)
+    build.bind(field, "id", lambda value: {account_id.key: decode_id(str(value), "Account")})
     found = aliased(models.Account)
     value, fix = build.object("Account", field, found)
     statement = select(value).where(visible_accounts(build.viewer, found), found.id == account_id)
