@@ -161,10 +161,18 @@ class Planner:
         except Unplanned as reason:
             logger.debug("not planned: %s", reason)
             return None
+        unavailable = context.unavailable
         try:
             text = await _read(context, plan.statement, parameters)
-        except Exception:
-            logger.warning("the planned statement failed; the generic path answers", exc_info=True)
+        except Exception as error:
+            context.unavailable = unavailable
+            if too_deep_for(error):
+                self.plans.put(key, UNPLANNED)
+                logger.info("too deeply nested for SQLite's parser; the generic path answers")
+            else:
+                logger.warning(
+                    "the planned statement failed; the generic path answers", exc_info=True
+                )
             await context.session.rollback()
             return None
         counter = Counter()
@@ -178,6 +186,12 @@ class Planner:
             media_type="application/json",
             headers={READ_PATH_HEADER: "planned"},
         )
+
+
+def too_deep_for(error: Exception) -> bool:
+    """SQLite (before 3.46) parses with a fixed stack: about five levels of nested lists in
+    one statement. Deeper operations stay on the generic path there."""
+    return "parser stack overflow" in str(error)
 
 
 def _structural_variables(
