@@ -75,6 +75,11 @@ query($id: ID!) { node(id: $id) { __typename id
   ... on AuditEvent { action changes { field } } } }
 """
 
+NODES = """
+query($ids: [ID!]!) { nodes(ids: $ids) { id __typename ... on Account { name owner { name } }
+  ... on Contact { fullName accounts { account { name } } } ... on Firm { name } } }
+"""
+
 ROOT_LISTS = """
 query { viewer { permissions apiKey { name } user { id name role } firm { id name
     settings { clientOwnershipEnabled customerNumberMinLength customerNumberMaxLength } }
@@ -214,6 +219,24 @@ async def test_node_of_each_type_is_planned_and_identical(api: Api, seeded: dict
     for global_id in [*ids, "garbage", encode_id("Nothing", api.firm_id)]:
         await assert_same(api, NODE, {"id": global_id})
         await assert_same(api, NODE, {"id": global_id}, token=seeded["member_token"])
+
+
+async def test_nodes_in_the_order_asked_are_planned_and_identical(
+    api: Api, seeded: dict[str, Any]
+) -> None:
+    ids = [
+        seeded["accounts"][2],
+        "garbage",
+        seeded["contact"],
+        seeded["accounts"][0],
+        seeded["accounts"][0],
+        encode_id("Firm", api.firm_id),
+        encode_id("User", api.user_id),
+    ]
+    for token in (None, seeded["member_token"]):
+        body = await assert_same(api, NODES, {"ids": ids}, token)
+        assert body["data"]["nodes"][1] is None
+        await assert_same(api, NODES, {"ids": []}, token)
 
 
 async def test_the_root_lists_are_planned_and_identical(api: Api, seeded: dict[str, Any]) -> None:
