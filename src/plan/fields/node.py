@@ -222,4 +222,3 @@ def _all_decoded(ids: Any, maximum: int) -> list[tuple[str | None, Any]]:
     if ids is None or len(ids) > maximum:
         raise Unplanned("too many ids")
     return [_decoded(value) for value in ids]
-
