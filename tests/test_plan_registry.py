@@ -8,7 +8,7 @@ from clientgraph.plan.build import HANDLERS
 from clientgraph.schema.cost import is_connection
 from clientgraph.schema.extensions import QueryLimits
 from clientgraph.schema.schema import build_schema
-from graphql import GraphQLInterfaceType, GraphQLObjectType, get_named_type
+from graphql import GraphQLObjectType, get_named_type
 
 BUILT_BY_THEIR_PARENT = frozenset({"PageInfo", "FieldChange"})
 """Built by `plan.connection` and by `AuditEvent.changes` respectively."""
