@@ -69,6 +69,17 @@ async def test_what_would_give_an_error_or_is_not_a_plain_query_goes_to_the_gene
         assert "errors" not in body
 
 
+async def test_an_object_of_more_keys_than_one_sql_call_takes_goes_to_the_generic_path(
+    api: Api, clients: dict[str, Any]
+) -> None:
+    aliases = " ".join(f"n{index}: name" for index in range(60))
+    query = f"query($id: ID!) {{ account(id: $id) {{ {aliases} }} }}"
+    planned, generic = await answers(api, query, {"id": clients["accounts"][0]})
+    assert planned.headers["X-Read-Path"] == "generic"
+    assert planned.json() == generic.json()
+    assert planned.json()["data"]["account"]["n59"] == "Beta Limited"
+
+
 async def test_a_get_request_is_planned(api: Api, clients: dict[str, Any]) -> None:
     response = await api.http.get(
         "/graphql",

@@ -104,6 +104,9 @@ class Planner:
         except Unplanned as reason:
             logger.debug("not planned: %s", reason)
             return UNPLANNED
+        except Exception:
+            logger.exception("planning failed; the generic path answers this operation")
+            return UNPLANNED
         return Plan(select(cast(value, Text)), fix, tuple(build.binders))
 
     async def answer(self, payload: dict[str, Any] | None, context: Context) -> Response | None:
@@ -176,9 +179,13 @@ class Planner:
             await context.session.rollback()
             return None
         counter = Counter()
-        data = orjson.loads(text)
-        if plan.fix is not None:
-            data = plan.fix(data, counter)
+        try:
+            data = orjson.loads(text)
+            if plan.fix is not None:
+                data = plan.fix(data, counter)
+        except Exception:
+            logger.exception("finishing a planned answer failed; the generic path answers")
+            return None
         context.cost = Cost(requested_nodes=requested, actual_nodes=counter.nodes)
         body = {"data": data, "extensions": {"cost": cost_extension(context.cost)}}
         return Response(
