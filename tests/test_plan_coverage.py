@@ -4,10 +4,14 @@ cursor, `node`, and ids of another firm."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from clientgraph.ids import encode_id
+from clientgraph.db import models
+from clientgraph.ids import decode_id, encode_id
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.support import Api, new_firm
 from tests.test_plan_parity import answers, assert_same, seed_clients
@@ -57,6 +61,10 @@ query($after: String, $before: String, $first: Int, $last: Int) {
   accounts(first: $first, after: $after, last: $last, before: $before) {
     totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
     edges { cursor node { name } } } }
+"""
+
+ACCOUNTS_AFTER_BY_CREATION = """
+{ accounts(orderBy: {field: CREATED_AT}) { edges { cursor node { name createdAt } } } }
 """
 
 FILTERS = """
@@ -252,6 +260,39 @@ async def test_an_administrators_list_asked_by_staff_goes_to_the_generic_path(
     assert planned.headers["X-Read-Path"] == "generic"
     assert planned.json() == generic.json()
     assert planned.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+        datetime(2026, 1, 2, 3, 4, 5, 120000, tzinfo=UTC),
+        datetime(1999, 12, 31, 23, 59, 59, 1, tzinfo=UTC),
+    ],
+)
+async def test_times_and_awkward_text_come_out_as_on_the_generic_path(
+    api: Api, seeded: dict[str, Any], moment: datetime
+) -> None:
+    """Microseconds only when not 0, `+00:00`, and text with quotes, controls and emoji."""
+    account_id = decode_id(seeded["accounts"][1], "Account")
+
+    async def work(session: AsyncSession) -> None:
+        await session.execute(
+            update(models.Account)
+            .where(models.Account.firm_id == api.firm_id, models.Account.id == account_id)
+            .values(created_at=moment, updated_at=moment, name='Quote " \\ tab\t nl\n 🎉 \u2028')
+        )
+        await session.execute(
+            update(models.AuditEvent)
+            .where(models.AuditEvent.firm_id == api.firm_id)
+            .values(occurred_at=moment)
+        )
+
+    await api.db.write(work, firm_id=api.firm_id)
+    query = """query($id: ID!) { account(id: $id) { name createdAt updatedAt
+      history { edges { cursor node { occurredAt } } } } }"""
+    await assert_same(api, query, {"id": seeded["accounts"][1]})
+    await assert_same(api, ACCOUNTS_AFTER_BY_CREATION, {})
 
 
 async def test_an_id_of_another_firm_is_null_on_the_planned_path(
