@@ -143,6 +143,7 @@ class Planner:
         )
         if requested > self.limits.max_nodes:
             return None
+        context.cost = Cost(requested_nodes=requested)
         key = (
             query,
             operation_name,
