@@ -3,6 +3,7 @@ document, with the limits Strawberry's execution applies (tokens, depth, aliases
 
 from __future__ import annotations
 
+import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -35,6 +36,8 @@ class Prepared:
     """A valid document: its operations by name, its fragments, and its longest list
     literal (inputs are limited in length)."""
 
+    digest: bytes
+    """SHA-256 of the text: what caches key on, so they never hold the text itself."""
     document: DocumentNode
     operations: tuple[OperationDefinitionNode, ...]
     fragments: dict[str, FragmentDefinitionNode]
@@ -54,7 +57,10 @@ class Prepared:
 
 
 class Documents:
-    """A bounded LRU of prepared documents; an invalid document is remembered as None."""
+    """A bounded LRU of prepared documents by their text's digest; an invalid document is
+    remembered as None. Documents are parsed without locations, so an entry keeps no text (a
+    document of comments is as long as a body may be, and a cache of a thousand of them must
+    stay small)."""
 
     def __init__(self, schema: GraphQLSchema, limits: QueryLimits, size: int = 1000) -> None:
         self.schema = schema
@@ -67,21 +73,22 @@ class Documents:
             MaybeNullValidationRule,
             OneOfInputValidationRule,
         )
-        self._cache: OrderedDict[str, Prepared | None] = OrderedDict()
+        self._cache: OrderedDict[bytes, Prepared | None] = OrderedDict()
 
     def get(self, text: str) -> Prepared | None:
-        if text in self._cache:
-            self._cache.move_to_end(text)
-            return self._cache[text]
-        prepared = self._prepare(text)
-        self._cache[text] = prepared
+        digest = hashlib.sha256(text.encode()).digest()
+        if digest in self._cache:
+            self._cache.move_to_end(digest)
+            return self._cache[digest]
+        prepared = self._prepare(text, digest)
+        self._cache[digest] = prepared
         if len(self._cache) > self.size:
             self._cache.popitem(last=False)
         return prepared
 
-    def _prepare(self, text: str) -> Prepared | None:
+    def _prepare(self, text: str, digest: bytes) -> Prepared | None:
         try:
-            document = parse(text, max_tokens=self.limits.max_tokens)
+            document = parse(text, no_location=True, max_tokens=self.limits.max_tokens)
         except GraphQLError:
             return None
         if validate(self.schema, document, self.rules):
@@ -99,7 +106,7 @@ class Documents:
         literals = _LongestLiteralList()
         visit(document, literals)
         longest = len(literals.longest.values) if literals.longest is not None else 0
-        return Prepared(document, operations, fragments, longest, _bindable(document))
+        return Prepared(digest, document, operations, fragments, longest, _bindable(document))
 
 
 BINDABLE = frozenset(

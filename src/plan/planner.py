@@ -145,7 +145,7 @@ class Planner:
             return None
         context.cost = Cost(requested_nodes=requested)
         key = (
-            query,
+            prepared.digest,
             operation_name,
             viewer_shape(context.viewer),
             context.db.dialect,
