@@ -43,6 +43,9 @@ class Prepared:
     fragments: dict[str, FragmentDefinitionNode]
     longest_literal_list: int
     bindable: frozenset[str]
+    sized_by_variables: bool
+    """Whether a bound variable sets how long a list is (`nodes(ids: $ids)`): then the node
+    count depends on its value, not only on the plan."""
     """Variables used only where the plan binds them as SQL parameters (see `BINDABLE`): a
     plan serves every value of them, so only their presence is part of its cache key."""
 
@@ -106,8 +109,15 @@ class Documents:
         literals = _LongestLiteralList()
         visit(document, literals)
         longest = len(literals.longest.values) if literals.longest is not None else 0
-        return Prepared(digest, document, operations, fragments, longest, _bindable(document))
+        uses = _VariableUses()
+        visit(document, uses)
+        bindable = frozenset(uses.bound - uses.structural)
+        sized = bool(bindable & uses.sizing)
+        return Prepared(digest, document, operations, fragments, longest, bindable, sized)
 
+
+LISTS_BY_ARGUMENT_POSITIONS = frozenset({("nodes", "ids")})
+"""Bindable positions whose value's length the node count reads (`cost.LISTS_BY_ARGUMENT`)."""
 
 BINDABLE = frozenset(
     {
@@ -130,6 +140,7 @@ class _VariableUses(Visitor):
     def __init__(self) -> None:
         super().__init__()
         self.bound: set[str] = set()
+        self.sizing: set[str] = set()
         self.structural: set[str] = set()
         self._scope: list[str | None] = []
 
@@ -153,15 +164,11 @@ class _VariableUses(Visitor):
         argument = node.name.value
         if field is not None and ((field, argument) in BINDABLE or ("*", argument) in BINDABLE):
             self.bound.add(name)
+            if (field, argument) in LISTS_BY_ARGUMENT_POSITIONS:
+                self.sizing.add(name)
         else:
             self.structural.add(name)
 
     def enter_variable(self, node: VariableNode, key: object, parent: object, *_: object) -> None:
         if not isinstance(parent, ArgumentNode | VariableDefinitionNode):
             self.structural.add(node.name.value)
-
-
-def _bindable(document: DocumentNode) -> frozenset[str]:
-    uses = _VariableUses()
-    visit(document, uses)
-    return frozenset(uses.bound - uses.structural)
