@@ -82,15 +82,19 @@ async def _demo(settings: Settings, address: str) -> None:
             user = await session.get_one(models.User, user_id)
     finally:
         await db.dispose()
+    from clientgraph.demo import DEMO_PASSWORD
+
     token = _token(settings, user.id, user.firm_id)
-    print(f"\nDemo firm ready. Open http://{address}/graphql, and under Headers paste:\n")
+    print(f"\nDemo firm ready. Open http://{address}/graphql and sign in as the demo owner:\n")
+    print(f"    e-mail:   {user.email}\n    password: {DEMO_PASSWORD}\n")
+    print("or, without signing in, under Headers paste:\n")
     print(orjson.dumps({"Authorization": f"Bearer {token}"}).decode())
     print("\nThen try this query:\n")
     print(EXAMPLE_QUERY)
     print(
-        "\nOther demo users (get a token with `.venv/bin/clientgraph token EMAIL`): "
-        "bjorn@nordlys.example (edits all), clara@nordlys.example (assigned accounts only), "
-        "dan@nordlys.example (read-only).\n",
+        "\nOther demo users, with the same password (or a token from "
+        "`.venv/bin/clientgraph token EMAIL`): bjorn@nordlys.example (edits all), "
+        "clara@nordlys.example (assigned accounts only), dan@nordlys.example (read-only).\n",
         flush=True,
     )
 
