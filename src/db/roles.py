@@ -60,7 +60,8 @@ class UnsafeAppRole(RuntimeError):
 
 async def ensure_app_role(url: str, role: str, password: str | None = None) -> None:
     """Create `role` unless it exists, set its password if one is configured, and grant it
-    SELECT, INSERT, UPDATE and DELETE on the tables (and on tables later migrations create),
+    SELECT, INSERT, UPDATE and DELETE on the tables the database has (a database migrated to
+    an older revision lacks some) and on tables later migrations create,
     and SELECT on `alembic_version`, so that a readiness check can see the schema's revision,
     and EXECUTE on the migrations' FUNCTIONS.
 
@@ -91,7 +92,16 @@ async def _apply(connection: AsyncConnection, role: str, password: str | None) -
         )
     if password is not None:
         await connection.exec_driver_sql(_PASSWORD)
-    tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+    existing = set(
+        (
+            await connection.execute(
+                text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
+            )
+        ).scalars()
+    )
+    tables = ", ".join(
+        f'"{table.name}"' for table in Base.metadata.sorted_tables if table.name in existing
+    )
     await connection.exec_driver_sql(_GRANT.format(rights=RIGHTS, tables=tables))
     for function in FUNCTIONS:
         await connection.exec_driver_sql(_EXECUTE.format(function=function))
