@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+import jwt
 import pytest
 from clientgraph import passwords
 from clientgraph.app import create_app
@@ -491,3 +492,29 @@ async def test_an_over_long_password_is_refused_without_hashing(api: Api, owner_
     response = await login(api.http, owner_email, "p" * 5000)
 
     assert response.status_code == 401
+
+
+async def test_two_refreshes_racing_with_one_token_end_the_sign_in(
+    api: Api, owner_email: str
+) -> None:
+    """The second to arrive presents a spent token: as if it had been copied."""
+    first = await signed_in(api, owner_email)
+
+    responses = await asyncio.gather(
+        refresh_with(api.http, first["refreshToken"]), refresh_with(api.http, first["refreshToken"])
+    )
+
+    assert sorted(r.status_code for r in responses) == [200, 401]
+    [winner] = [r for r in responses if r.status_code == 200]
+    assert (await refresh_with(api.http, winner.json()["refreshToken"])).status_code == 401
+
+
+async def test_the_access_token_lifetime_is_a_setting(api: Api, owner_email: str) -> None:
+    settings = settings_for(api.db.url, access_token_ttl_s=60)
+    async with client(api.db, settings) as http:
+        response = await login(http, owner_email, PASSWORD)
+
+    body = response.json()
+    claims = jwt.decode(body["accessToken"], options={"verify_signature": False})
+    assert body["expiresIn"] == 60
+    assert claims["exp"] - claims["iat"] == 60
