@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
+import argon2
 import httpx
 import jwt
 import pytest
@@ -518,3 +519,31 @@ async def test_the_access_token_lifetime_is_a_setting(api: Api, owner_email: str
     claims = jwt.decode(body["accessToken"], options={"verify_signature": False})
     assert body["expiresIn"] == 60
     assert claims["exp"] - claims["iat"] == 60
+
+
+async def stored_hash(api: Api, replacement: str | None = None) -> str | None:
+    """The owner's stored password hash, after replacing it with `replacement` if given."""
+
+    async def work(session: Any) -> str | None:
+        user = await session.get_one(models.User, api.user_id)
+        if replacement is not None:
+            user.password_hash = replacement
+        return user.password_hash
+
+    return await api.db.write(work, firm_id=api.firm_id)
+
+
+async def test_a_password_hashed_with_older_parameters_is_rehashed_at_sign_in(
+    api: Api, owner_email: str
+) -> None:
+    weaker = argon2.PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
+    old_hash = await stored_hash(api, weaker.hash(PASSWORD))
+    assert old_hash is not None and passwords.needs_rehash(old_hash)
+
+    response = await login(api.http, owner_email, PASSWORD)
+
+    new_hash = await stored_hash(api)
+    assert response.status_code == 200
+    assert new_hash is not None and new_hash != old_hash
+    assert not passwords.needs_rehash(new_hash)
+    assert (await login(api.http, owner_email, PASSWORD)).status_code == 200
