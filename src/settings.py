@@ -80,6 +80,11 @@ class Settings(BaseSettings):
     smtp_timeout_s: float = Field(default=30.0, gt=0)
     mail_from: str = "clientgraph <clientgraph@localhost>"
     portal_url: str = "http://127.0.0.1:8000/portal"
+    portal_token_ttl_seconds: int = Field(default=3600, gt=0)
+    """How long a portal token (`POST /portal/login`) is good for."""
+    rate_limit_failed_sign_ins: int = Field(default=5, gt=0)
+    rate_limit_failed_sign_ins_minutes: int = Field(default=15, gt=0)
+    """Failed sign-ins allowed per e-mail address and client address in that many minutes."""
 
     def server_database_url(self) -> str:
         """Where the server's requests connect: `CLIENTGRAPH_APP_DATABASE_URL`, else on

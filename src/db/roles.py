@@ -9,7 +9,11 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 RIGHTS = "SELECT, INSERT, UPDATE, DELETE"
-FUNCTIONS = ("outbox_queued_firms(text[], timestamptz, timestamptz)",)
+FUNCTIONS = (
+    "outbox_queued_firms(text[], timestamptz, timestamptz)",
+    "portal_invitation_firm(uuid)",
+    "portal_sign_in_firms(text)",
+)
 """Functions of the migrations the app role may call (EXECUTE is revoked from PUBLIC)."""
 
 _CREATE = """
