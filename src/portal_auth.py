@@ -11,7 +11,6 @@ invitation makes a new one, so every token issued before stops working on its ne
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import jwt
@@ -20,20 +19,11 @@ from clientgraph.db import models
 from clientgraph.resolvers.contacts import full_name
 from clientgraph.resolvers.enums import PortalAccess
 from clientgraph.resolvers.policy import Viewer, portal_viewer
+from clientgraph.resolvers.portal_sign_in import PortalClaims
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 PORTAL_AUDIENCE = "clientgraph-portal"
-
-
-@dataclass(frozen=True, slots=True)
-class PortalClaims:
-    """What a validly signed, unexpired portal token says; whether the contact still has
-    that credential is for `load_portal_viewer` to tell."""
-
-    contact_id: uuid.UUID
-    firm_id: uuid.UUID
-    credential_id: uuid.UUID
 
 
 def issue_portal_token(secret: str, claims: PortalClaims, *, ttl_seconds: int) -> str:

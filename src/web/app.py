@@ -1,4 +1,4 @@
-"""The ASGI application: /graphql (GraphiQL in a browser), /healthz, /readyz."""
+"""The ASGI application: /graphql (GraphiQL in a browser), /portal/*, /healthz, /readyz."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from clientgraph.outbox import service as outbox
 from clientgraph.settings import Settings, get_settings
 from clientgraph.web.errors import http_exception_handler
 from clientgraph.web.graphql import GraphQLApp, unavailable_response
+from clientgraph.web.portal_routes import PortalRoutes
 from clientgraph.web.rate_limits import RateLimits
 from clientgraph.web.request_id import RequestIds
 from starlette.applications import Starlette
@@ -44,7 +45,9 @@ def create_app(
     readiness = Readiness(
         database, migrate=functools.partial(upgrade_for_server, settings) if migrate else None
     )
-    graphql = GraphQLApp(settings, database, RateLimits(settings), readiness)
+    rate_limits = RateLimits(settings)
+    graphql = GraphQLApp(settings, database, rate_limits, readiness)
+    portal = PortalRoutes(settings, database, rate_limits)
 
     async def healthz(_: Request) -> Response:
         return PlainTextResponse("ok")
@@ -73,6 +76,7 @@ def create_app(
             Route("/graphql", graphql),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            *portal.routes(),
         ],
         middleware=[Middleware(RequestIds)],
         exception_handlers={HTTPException: http_exception_handler},

@@ -1,7 +1,8 @@
 """Rate limits, with the `limits` library: a budget of nodes per minute for each caller
-(GitHub's points, counted in nodes) and a budget of failed authentications per minute for each
-client address. Counters live in Redis when `REDIS_URL` is set, so every worker and machine
-shares them, and in this process's memory otherwise.
+(GitHub's points, counted in nodes), a budget of failed authentications per minute for each
+client address, and one of failed portal sign-ins per e-mail and client address. Counters
+live in Redis when `REDIS_URL` is set, so every worker and machine shares them, and in this
+process's memory otherwise.
 
 A counting store that does not answer must not take the API down with it: the request goes
 through unlimited, and the failure is logged."""
@@ -69,12 +70,23 @@ class RateLimits:
         self.failed_auth = RateLimitItemPerMinute(
             settings.rate_limit_failed_auth_per_minute, namespace="failed-auth"
         )
+        self.failed_portal_sign_in = RateLimitItemPerMinute(
+            settings.rate_limit_failed_sign_ins,
+            settings.rate_limit_failed_sign_ins_minutes,
+            namespace="failed-portal-sign-in",
+        )
 
     async def failed_auth_budget(self, address: str) -> Budget | None:
         return await self._budget(self.failed_auth, address)
 
     async def record_failed_auth(self, address: str) -> Budget | None:
         return await self._budget(self.failed_auth, address, charge=1)
+
+    async def failed_portal_sign_in_budget(self, email_and_address: str) -> Budget | None:
+        return await self._budget(self.failed_portal_sign_in, email_and_address)
+
+    async def record_failed_portal_sign_in(self, email_and_address: str) -> Budget | None:
+        return await self._budget(self.failed_portal_sign_in, email_and_address, charge=1)
 
     async def nodes_budget(self, caller: str) -> Budget | None:
         return await self._budget(self.nodes, caller)
