@@ -14,6 +14,7 @@ from clientgraph.db.engine import Database
 from clientgraph.db.models import Base
 from clientgraph.ids import decode_id
 
+from tests.portal_support import accept, queued_tokens
 from tests.support import APP_ROLE, Api, asyncpg_dsn, new_firm, owner_url
 from tests.test_bad_input import build_world
 
@@ -44,6 +45,8 @@ async def fill_every_table(api: Api) -> uuid.UUID:
         {"accountId": world["account"], "values": [{"key": "tier", "value": "gold"}]},
     )
     await api.ok("inviteContact", {"contactId": world["contact"]})
+    token = (await queued_tokens(api, world["contact"]))[-1]
+    assert (await accept(api, token)).status_code == 204
     key = decode_id(world["api_key"], "ApiKey")
     assert key is not None
     return key
