@@ -38,7 +38,8 @@ async def accept(api: Api, token: str, password: str = PASSWORD) -> Any:
 
 
 async def login(api: Api, email: str, password: str = PASSWORD, **extra: Any) -> Any:
-    return await api.http.post("/portal/login", json={"email": email, "password": password, **extra})
+    body = {"email": email, "password": password, **extra}
+    return await api.http.post("/portal/login", json=body)
 
 
 async def portal_contact(
