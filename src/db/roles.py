@@ -51,6 +51,9 @@ DO $$ BEGIN
     END IF;
 END $$
 """
+_EXISTING_TABLES = "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
+"""The models' tables a database at an older revision lacks are granted when they are made
+(ALTER DEFAULT PRIVILEGES)."""
 _CHECK = """
 SELECT rolsuper OR rolbypassrls,
        EXISTS (SELECT FROM pg_class WHERE relowner = pg_roles.oid AND relkind = 'r')
@@ -95,7 +98,10 @@ async def _apply(connection: AsyncConnection, role: str, password: str | None) -
         )
     if password is not None:
         await connection.exec_driver_sql(_PASSWORD)
-    tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+    existing = set(await connection.scalars(text(_EXISTING_TABLES)))
+    tables = ", ".join(
+        f'"{table.name}"' for table in Base.metadata.sorted_tables if table.name in existing
+    )
     await connection.exec_driver_sql(_GRANT.format(rights=RIGHTS, tables=tables))
     for function in FUNCTIONS:
         await connection.exec_driver_sql(_EXECUTE.format(function=function))
