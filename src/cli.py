@@ -69,7 +69,7 @@ async def _find_user(db: Database, email: str, firm: str | None) -> models.User:
 
 
 async def _demo(settings: Settings, address: str) -> None:
-    from clientgraph.demo import seed_demo
+    from clientgraph.demo import DEMO_PORTAL_EMAIL, DEMO_PORTAL_PASSWORD, seed_demo
 
     db = _owner_database(settings)
     try:
@@ -86,7 +86,13 @@ async def _demo(settings: Settings, address: str) -> None:
     print(
         "\nOther demo users (get a token with `.venv/bin/clientgraph token EMAIL`): "
         "bjorn@nordlys.example (edits all), clara@nordlys.example (assigned accounts only), "
-        "dan@nordlys.example (read-only).\n",
+        "dan@nordlys.example (read-only).",
+    )
+    credentials = orjson.dumps({"email": DEMO_PORTAL_EMAIL, "password": DEMO_PORTAL_PASSWORD})
+    print(f"\nA client of the portal: {DEMO_PORTAL_EMAIL}, password {DEMO_PORTAL_PASSWORD}:\n")
+    print(
+        f"  curl -s http://{address}/portal/login -H 'Content-Type: application/json' "
+        f"-d '{credentials.decode()}'\n",
         flush=True,
     )
 

@@ -15,6 +15,8 @@ import jwt
 import pytest
 from clientgraph.auth import InvalidToken, read_token
 from clientgraph.db import models
+from clientgraph.db.engine import Database
+from clientgraph.demo import DEMO_PORTAL_EMAIL, DEMO_PORTAL_PASSWORD, seed_demo
 from clientgraph.ids import decode_id, encode_id
 from clientgraph.portal_auth import read_portal_token
 from clientgraph.schema.schema import build_schema
@@ -32,7 +34,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.portal_support import PASSWORD, accept, login, portal_contact, queued_tokens
-from tests.support import SECRET, Api, new_firm, settings_for
+from tests.support import SECRET, Api, new_firm, owner_url, settings_for
 from tests.test_outbox_relay import PORTAL_URL, Clock, Inbox, inbox, make_relay
 
 __all__ = ["inbox"]
@@ -588,3 +590,21 @@ async def test_the_invitation_row_keeps_only_a_hash_of_the_token(api: Api) -> No
 
     secret = token.partition(".")[2]
     assert stored == [hashlib.sha256(secret.encode()).hexdigest()]
+
+
+async def test_the_demo_firm_has_a_client_signed_up_to_the_portal(database: Database) -> None:
+    owner = Database(owner_url(database))
+    try:
+        await seed_demo(owner)
+    finally:
+        await owner.dispose()
+
+    async with new_firm(database) as api:
+        token = await portal_token(api, DEMO_PORTAL_EMAIL, DEMO_PORTAL_PASSWORD)
+        data = await api.data(PORTAL, token=token)
+
+    assert data["portal"]["contact"]["emails"] == [DEMO_PORTAL_EMAIL]
+    assert [link["account"]["name"] for link in data["portal"]["accounts"]] == [
+        "Bageriet Solsikken",
+        "Lyngby Tandklinik",
+    ]

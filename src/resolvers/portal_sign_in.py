@@ -158,6 +158,61 @@ async def _acceptable(
     return invitation, contact
 
 
+async def _activate(
+    session: AsyncSession,
+    contact: models.Contact,
+    email: str,
+    password_hash: str,
+    *,
+    now: datetime,
+) -> None:
+    """The contact signs in with `email` and the password of `password_hash` from now on; any
+    other pending invitation of theirs is void, and any earlier credential replaced."""
+    await portal_invitations.void_pending(session, contact, now=now)
+    credential = models.PortalCredential
+    await session.execute(
+        delete(credential).where(
+            credential.firm_id == contact.firm_id, credential.contact_id == contact.id
+        )
+    )
+    session.add(
+        credential(
+            firm_id=contact.firm_id,
+            contact_id=contact.id,
+            id=models.new_id(),
+            email=email,
+            email_folded=fold(email),
+            password_hash=password_hash,
+            created_at=now,
+        )
+    )
+    previous = contact.portal_access
+    contact.portal_access = PortalAccess.ACTIVE.value
+    history.record_change(
+        session,
+        portal_viewer(contact.firm_id, contact.id, contact_name(contact)),
+        contact,
+        "contact.portal_invitation_accepted",
+        [history.Change("portalAccess", previous, PortalAccess.ACTIVE.value)],
+    )
+
+
+async def give_portal_access(
+    db: Database, firm_id: uuid.UUID, contact_id: uuid.UUID, password: str
+) -> str:
+    """ACTIVE at once, signing in with the contact's primary address and `password`, as if
+    they had accepted an invitation (the demo firm's portal contact); that address."""
+    password_hash = await hash_password(password)
+
+    async def work(session: AsyncSession) -> str:
+        contact = await session.get_one(models.Contact, contact_id)
+        [email, *_] = await current_emails(session, contact)
+        await _activate(session, contact, email, password_hash, now=models.utcnow())
+        return email
+
+    return await db.write(work, firm_id=firm_id)
+
+
 async def accept_invitation(db: Database, *, token: str, password: str) -> None:
     """Spend the invitation: the contact's password is set and their access ACTIVE. The
     password must already have passed `passwords.check_new_password`."""
@@ -179,32 +234,7 @@ async def accept_invitation(db: Database, *, token: str, password: str) -> None:
         now = models.utcnow()
         invitation, contact = await _acceptable(session, firm_id, invitation_id, secret, now)
         invitation.used_at = now
-        await portal_invitations.void_pending(session, contact, now=now)
-        credential = models.PortalCredential
-        await session.execute(
-            delete(credential).where(
-                credential.firm_id == firm_id, credential.contact_id == contact.id
-            )
-        )
-        session.add(
-            credential(
-                firm_id=firm_id,
-                contact_id=contact.id,
-                id=models.new_id(),
-                email=invitation.email,
-                email_folded=fold(invitation.email),
-                password_hash=password_hash,
-                created_at=now,
-            )
-        )
-        contact.portal_access = PortalAccess.ACTIVE.value
-        history.record_change(
-            session,
-            portal_viewer(firm_id, contact.id, contact_name(contact)),
-            contact,
-            "contact.portal_invitation_accepted",
-            [history.Change("portalAccess", PortalAccess.INVITED.value, PortalAccess.ACTIVE.value)],
-        )
+        await _activate(session, contact, invitation.email, password_hash, now=now)
 
     await db.write(work, firm_id=firm_id)
 
