@@ -1,12 +1,14 @@
 """The demo firm `make run` shows: staff with different rights, an address book with user-owners
 and a by-name owner, 30 accounts with owners, tags, teams (and so notifications), contacts with
 roles per account, related accounts, custom fields, a portal invitation, a client signed up to
-the portal (DEMO_PORTAL_EMAIL, DEMO_PORTAL_PASSWORD) and inactive accounts."""
+the portal (DEMO_PORTAL_EMAIL, DEMO_PORTAL_PASSWORD) and inactive accounts. Every member of the
+demo firm's staff signs in with DEMO_PASSWORD."""
 
 from __future__ import annotations
 
 import uuid
 
+from clientgraph import passwords
 from clientgraph.db import models, tenancy
 from clientgraph.db.engine import Database
 from clientgraph.db.rows import AccountRow, UserRow
@@ -34,10 +36,13 @@ from clientgraph.resolvers.enums import (
     UserRole,
 )
 from clientgraph.resolvers.policy import Viewer
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 DEMO_FIRM_NAME = "Nordlys Revision ApS (demo)"
 DEMO_ADMIN_EMAIL = "astrid@nordlys.example"
+DEMO_PASSWORD = "nordlys-demo-password"
+"""Known to everyone who reads the README: for the demo firm only."""
 DEMO_PORTAL_EMAIL = "soren@bageriet.example"
 DEMO_PORTAL_PASSWORD = "bageriet-portal-demo"
 """The demo's client contact with portal access ACTIVE: a demo's password, printed on start."""
@@ -123,10 +128,28 @@ async def demo_admin(db: Database) -> uuid.UUID | None:
         ).first()
 
 
+async def _give_staff_passwords(db: Database, admin_id: uuid.UUID) -> None:
+    """DEMO_PASSWORD for every user of the demo firm who has no password yet (a demo seeded
+    before sign-in existed gets them too)."""
+    async with db.read_sessions(info=tenancy.every_firm()) as session:
+        firm_id = (await session.get_one(models.User, admin_id)).firm_id
+    password_hash = passwords.hash_sync(DEMO_PASSWORD)
+
+    async def work(session: AsyncSession) -> None:
+        await session.execute(
+            update(models.User)
+            .where(models.User.firm_id == firm_id, models.User.password_hash.is_(None))
+            .values(password_hash=password_hash)
+        )
+
+    await db.write(work, firm_id=firm_id)
+
+
 async def seed_demo(db: Database) -> uuid.UUID:
     """Create the demo firm unless it exists; the admin's user id either way."""
     existing = await demo_admin(db)
     if existing is not None:
+        await _give_staff_passwords(db, existing)
         return existing
     firm_id, admin_id = await firms.create_firm(
         db, name=DEMO_FIRM_NAME, admin_email=DEMO_ADMIN_EMAIL, admin_name="Astrid Lund"
@@ -137,6 +160,7 @@ async def seed_demo(db: Database) -> uuid.UUID:
         await _populate(ctx)
     finally:
         await ctx.close()
+    await _give_staff_passwords(db, admin_id)
     return admin_id
 
 

@@ -45,6 +45,8 @@ class Viewer:
     role: UserRole
     granted: frozenset[Permission]
     api_key_id: uuid.UUID | None = None
+    session_id: uuid.UUID | None = None
+    """The sign-in (refresh-token family) a user token was issued for, if any."""
     contact_id: uuid.UUID | None = None
 
     @property

@@ -1,4 +1,5 @@
-"""The ASGI application: /graphql (GraphiQL in a browser), /portal/*, /healthz, /readyz."""
+"""The ASGI application: /graphql (GraphiQL in a browser), /auth (staff sign-in), /portal
+(client portal sign-in), /healthz, /readyz."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from clientgraph.db.migrate import upgrade_for_server
 from clientgraph.db.readiness import Readiness
 from clientgraph.outbox import service as outbox
 from clientgraph.settings import Settings, get_settings
+from clientgraph.web.auth_routes import AuthRoutes
 from clientgraph.web.errors import http_exception_handler
 from clientgraph.web.graphql import GraphQLApp, unavailable_response
 from clientgraph.web.portal_routes import PortalRoutes
@@ -47,7 +49,8 @@ def create_app(
     )
     rate_limits = RateLimits(settings)
     graphql = GraphQLApp(settings, database, rate_limits, readiness)
-    portal = PortalRoutes(settings, database, rate_limits)
+    auth = AuthRoutes(settings, database, rate_limits, readiness)
+    portal = PortalRoutes(settings, database, rate_limits, readiness)
 
     async def healthz(_: Request) -> Response:
         return PlainTextResponse("ok")
@@ -76,6 +79,7 @@ def create_app(
             Route("/graphql", graphql),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            *auth.routes(),
             *portal.routes(),
         ],
         middleware=[Middleware(RequestIds)],

@@ -6,14 +6,16 @@ a portal token). Answers other than success are JSON in the API's error shape, w
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
 import sqlalchemy.exc
+from clientgraph import passwords
 from clientgraph.db.engine import Database, DatabaseUnavailable
 from clientgraph.db.queries import fold
+from clientgraph.db.readiness import Readiness
 from clientgraph.ids import decode_id, encode_id
-from clientgraph.passwords import WeakPassword, check_new_password
 from clientgraph.portal_auth import issue_portal_token
 from clientgraph.resolvers.portal_sign_in import (
     MAX_EMAIL_LENGTH,
@@ -25,7 +27,7 @@ from clientgraph.resolvers.portal_sign_in import (
 )
 from clientgraph.settings import Settings
 from clientgraph.web.body import read_body
-from clientgraph.web.errors import HttpError
+from clientgraph.web.errors import HttpError, error_response
 from clientgraph.web.graphql import POOL_RETRY_AFTER_S, _client_address, unavailable_response
 from clientgraph.web.rate_limits import RateLimits
 from starlette.requests import Request
@@ -35,27 +37,12 @@ from starlette.routing import Route
 logger = logging.getLogger("clientgraph.portal")
 
 MAX_BODY_BYTES = 16 * 1024
-NO_STORE = {"Cache-Control": "no-store"}
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+WRONG_CREDENTIALS = "Wrong e-mail address or password."
+THROTTLE_PREFIX = "portal:"
+"""Failed portal sign-ins are counted apart from staff ones for the same address."""
 
-
-def _answer(
-    status: int,
-    message: str,
-    code: str,
-    headers: dict[str, str] | None = None,
-    **extensions: Any,
-) -> Response:
-    body = {"errors": [{"message": message, "extensions": {"code": code, **extensions}}]}
-    return Response(
-        orjson.dumps(body),
-        status_code=status,
-        headers={**NO_STORE, **(headers or {})},
-        media_type="application/json",
-    )
-
-
-def _bad_request(message: str, reason: str) -> Response:
-    return _answer(400, message, "BAD_REQUEST", reason=reason)
+Handler = Callable[[Request], Awaitable[Response]]
 
 
 async def _json_object(request: Request) -> dict[str, Any]:
@@ -69,11 +56,25 @@ async def _json_object(request: Request) -> dict[str, Any]:
     return parsed
 
 
+def _text(body: dict[str, Any], name: str) -> str:
+    value = body.get(name)
+    if not isinstance(value, str) or not value.strip():
+        raise HttpError(
+            400, f"`{name}` must be a non-empty string.", extensions={"reason": "MISSING"}
+        )
+    if "\x00" in value:
+        raise HttpError(400, f"`{name}` may not contain NUL characters.")
+    return value
+
+
 class PortalRoutes:
-    def __init__(self, settings: Settings, db: Database, rate_limits: RateLimits) -> None:
+    def __init__(
+        self, settings: Settings, db: Database, rate_limits: RateLimits, readiness: Readiness
+    ) -> None:
         self.settings = settings
         self.db = db
         self.rate_limits = rate_limits
+        self.readiness = readiness
         self.secret = settings.signing_secret()
 
     def routes(self) -> list[Route]:
@@ -82,86 +83,80 @@ class PortalRoutes:
             Route("/portal/login", self._guarded(self.login), methods=["POST"]),
         ]
 
-    def _guarded(self, handler: Any) -> Any:
+    def _guarded(self, handler: Handler) -> Handler:
         """`handler`, with the answers every route shares: its HttpErrors, and 503 while the
-        database cannot be reached."""
+        database cannot be reached or its pool is exhausted."""
 
         async def endpoint(request: Request) -> Response:
             try:
+                self.readiness.require_started()
                 return await handler(request)
             except HttpError as error:
                 return error.response()
             except DatabaseUnavailable as error:
                 return unavailable_response(request, error)
             except sqlalchemy.exc.TimeoutError:
-                return _answer(
+                return error_response(
                     503,
                     "The service is busy; retry shortly.",
-                    "SERVICE_UNAVAILABLE",
                     {"Retry-After": str(POOL_RETRY_AFTER_S)},
                 )
 
         return endpoint
 
-    async def accept(self, request: Request) -> Response:
-        address = _client_address(request)
+    async def _check_address(self, address: str) -> None:
         budget = await self.rate_limits.failed_auth_budget(address)
         if budget is not None and budget.spent:
-            raise budget.exceeded("Too many failed authentications from this address.")
+            raise budget.exceeded("Too many failed authentications from this address; retry later.")
+
+    async def accept(self, request: Request) -> Response:
+        address = _client_address(request)
         body = await _json_object(request)
-        token, password = body.get("token"), body.get("password")
-        if not isinstance(token, str) or not token:
-            return _bad_request("`token` (from the invitation link) is required.", "TOKEN_MISSING")
+        token, password = _text(body, "token"), _text(body, "password")
         try:
-            check_new_password(password)
-        except WeakPassword as error:
-            return _bad_request(str(error), "WEAK_PASSWORD")
-        assert isinstance(password, str)
+            passwords.check_new_password(password)
+        except passwords.PasswordRejected as rejected:
+            raise HttpError(400, str(rejected), extensions={"reason": rejected.reason}) from None
+        await self._check_address(address)
         try:
             await accept_invitation(self.db, token=token, password=password)
         except InvitationRefused as refusal:
             if refusal.reason == "TOKEN_INVALID":
                 await self.rate_limits.record_failed_auth(address)
             status = 409 if refusal.reason == "EMAIL_TAKEN" else 400
-            code = "CONFLICT" if status == 409 else "BAD_REQUEST"
-            return _answer(status, refusal.message, code, reason=refusal.reason)
+            raise HttpError(
+                status, refusal.message, extensions={"reason": refusal.reason}
+            ) from None
         return Response(status_code=204, headers=NO_STORE)
 
     async def login(self, request: Request) -> Response:
+        address = _client_address(request)
         body = await _json_object(request)
-        email, password, firm = body.get("email"), body.get("password"), body.get("firmId")
-        if not isinstance(email, str) or not email.strip() or not isinstance(password, str):
-            return _bad_request("`email` and `password` are required.", "CREDENTIALS_MISSING")
+        email, password = _text(body, "email"), _text(body, "password")
+        firm = body.get("firmId")
         firm_id = None
         if firm is not None:
             firm_id = decode_id(firm, "Firm") if isinstance(firm, str) else None
             if firm_id is None:
-                return _bad_request("`firmId` is not the id of a firm.", "FIRM_ID_INVALID")
-        throttle_key = f"{fold(email.strip())[:MAX_EMAIL_LENGTH]}|{_client_address(request)}"
-        budget = await self.rate_limits.failed_portal_sign_in_budget(throttle_key)
+                raise HttpError(400, "`firmId` is not the id of a firm.")
+        await self._check_address(address)
+        who = THROTTLE_PREFIX + fold(email.strip())[:MAX_EMAIL_LENGTH]
+        budget = await self.rate_limits.sign_in_budget(who, address)
         if budget is not None and budget.spent:
-            raise budget.exceeded("Too many failed sign-ins for this e-mail address; retry later.")
+            raise budget.exceeded("Too many failed sign-ins for this e-mail; retry later.")
         try:
             claims = await sign_in(self.db, email=email, password=password, firm_id=firm_id)
         except BadCredentials:
-            await self.rate_limits.record_failed_portal_sign_in(throttle_key)
-            return _answer(
-                401,
-                "Wrong e-mail address or password.",
-                "UNAUTHENTICATED",
-                {"WWW-Authenticate": "Bearer"},
-            )
+            await self.rate_limits.record_failed_sign_in(who, address)
+            raise HttpError(401, WRONG_CREDENTIALS, {"WWW-Authenticate": "Bearer"}) from None
         except SeveralFirms as several:
-            return _answer(
+            firms = [{"id": encode_id("Firm", f.id), "name": f.name} for f in several.firms]
+            raise HttpError(
                 409,
                 "You are a client of several firms: sign in again with the `firmId` of one.",
-                "CONFLICT",
-                reason="SEVERAL_FIRMS",
-                firms=[
-                    {"id": encode_id("Firm", choice.id), "name": choice.name}
-                    for choice in several.firms
-                ],
-            )
+                extensions={"reason": "SEVERAL_FIRMS", "firms": firms},
+            ) from None
+        await self.rate_limits.clear_failed_sign_ins(who, address)
         ttl = self.settings.portal_token_ttl_seconds
         token = issue_portal_token(self.secret, claims, ttl_seconds=ttl)
         return Response(

@@ -15,7 +15,7 @@ in a transaction set to that firm. EXECUTE is revoked from PUBLIC; `clientgraph 
 grants it to the app role.
 
 Revision ID: 0006
-Revises: 0004 (re-chained after 0005 when merged)
+Revises: 0005
 Create Date: 2026-11-29 23:40:00
 """
 
@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0006"
-down_revision: str | None = "0004"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
