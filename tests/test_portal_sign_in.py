@@ -248,7 +248,7 @@ async def test_a_token_with_the_wrong_secret_is_refused_and_the_real_one_still_w
 
 @pytest.mark.parametrize(
     ("password", "why"),
-    [("short pass1", "TOO_SHORT"), ("p" * 257, "TOO_LONG"), (None, None)],
+    [("short pass1", "TOO_SHORT"), ("p" * 257, "TOO_LONG"), (None, "MISSING")],
     ids=["11 chars", "257 chars", "missing"],
 )
 async def test_an_unacceptable_password_is_refused_and_the_link_still_works(
