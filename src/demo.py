@@ -1,7 +1,8 @@
 """The demo firm `make run` shows: staff with different rights, an address book with user-owners
 and a by-name owner, 30 accounts with owners, tags, teams (and so notifications), contacts with
-roles per account, related accounts, custom fields, a portal invitation and inactive accounts.
-Every member of the demo firm's staff signs in with DEMO_PASSWORD."""
+roles per account, related accounts, custom fields, a portal invitation, a client signed up to
+the portal (DEMO_PORTAL_EMAIL, DEMO_PORTAL_PASSWORD) and inactive accounts. Every member of the
+demo firm's staff signs in with DEMO_PASSWORD."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from clientgraph.resolvers import (
     firms,
     owners,
     portal,
+    portal_sign_in,
     teams,
     users,
 )
@@ -41,6 +43,9 @@ DEMO_FIRM_NAME = "Nordlys Revision ApS (demo)"
 DEMO_ADMIN_EMAIL = "astrid@nordlys.example"
 DEMO_PASSWORD = "nordlys-demo-password"
 """Known to everyone who reads the README: for the demo firm only."""
+DEMO_PORTAL_EMAIL = "soren@bageriet.example"
+DEMO_PORTAL_PASSWORD = "bageriet-portal-demo"
+"""The demo's client contact with portal access ACTIVE: a demo's password, printed on start."""
 
 STAFF = [
     (
@@ -194,7 +199,8 @@ async def _populate(ctx: Context) -> None:
 
 
 async def _register(ctx: Context, created: list[AccountRow], staff: list[UserRow]) -> None:
-    """Contacts with roles per account, teams, custom fields, an invitation, inactive accounts."""
+    """Contacts with roles per account, teams, custom fields, an invitation, a portal client,
+    inactive accounts."""
 
     def account_id(index: int) -> str:
         return encode_id("Account", created[index].id)
@@ -211,6 +217,10 @@ async def _register(ctx: Context, created: list[AccountRow], staff: list[UserRow
         )
         if contact is not None and index == 0:
             await portal.invite_contact(ctx, contact_id=encode_id("Contact", contact.id))
+        if contact is not None and email == DEMO_PORTAL_EMAIL:
+            await portal_sign_in.give_portal_access(
+                ctx.db, contact.firm_id, contact.id, DEMO_PORTAL_PASSWORD
+            )
     for index in range(len(created)):
         member = staff[index % len(staff)]
         await teams.assign_team_member(
