@@ -8,6 +8,8 @@ session begins therefore starts with one statement that sets, transaction-locall
 - `app.firm_id`, the firm the session works for (`session.info[FIRM]`);
 - `app.api_key_id`, the one API key a request may look up before it knows its firm
   (`session.info[API_KEY]`; the key's row names the firm);
+- `app.user_email`, the one folded e-mail whose users a request may look up in every firm
+  before it chooses one (`session.info[USER_EMAIL]`; an identity provider's sign-in);
 - `app.all_firms`, which the tables' owner sets for operator commands that search every firm
   (`session.info[ALL_FIRMS]`; a policy honours it for the owner only, never for the app role);
 - `statement_timeout`, `lock_timeout` and `idle_in_transaction_session_timeout`.
@@ -29,6 +31,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 
 FIRM = "clientgraph.firm_id"
 API_KEY = "clientgraph.api_key_id"
+USER_EMAIL = "clientgraph.user_email"
 ALL_FIRMS = "clientgraph.all_firms"
 
 TIMEOUT_SQLSTATES = frozenset({"55P03", "57014"})
@@ -37,6 +40,7 @@ TIMEOUT_SQLSTATES = frozenset({"55P03", "57014"})
 _BEGIN = text(
     "SELECT set_config('app.firm_id', :firm, true),"
     " set_config('app.api_key_id', :api_key, true),"
+    " set_config('app.user_email', :user_email, true),"
     " set_config('app.all_firms', :all_firms, true),"
     " set_config('statement_timeout', :statement, true),"
     " set_config('lock_timeout', :lock, true),"
@@ -77,6 +81,7 @@ def session_class(timeouts: Timeouts) -> type[Session]:
             {
                 "firm": _text(session.info.get(FIRM)),
                 "api_key": _text(session.info.get(API_KEY)),
+                "user_email": _text(session.info.get(USER_EMAIL)),
                 "all_firms": "on" if session.info.get(ALL_FIRMS) else "",
                 "statement": _milliseconds(timeouts.statement_s),
                 "lock": _milliseconds(timeouts.lock_s),
@@ -101,11 +106,13 @@ async def set_firm(session: AsyncSession, firm_id: uuid.UUID) -> None:
     """Let `session` see `firm_id` from now on, in this transaction and the ones after."""
     session.info[FIRM] = firm_id
     session.info.pop(API_KEY, None)
+    session.info.pop(USER_EMAIL, None)
     if session.in_transaction() and session.bind.dialect.name == "postgresql":
         await session.execute(
             select(
                 func.set_config("app.firm_id", str(firm_id), True),
                 func.set_config("app.api_key_id", "", True),
+                func.set_config("app.user_email", "", True),
             )
         )
 
@@ -114,6 +121,13 @@ def allow_api_key(session: AsyncSession, key_id: uuid.UUID) -> None:
     """Let the session's next transaction read the row of API key `key_id`, before the firm is
     known. Call it before the session's first statement."""
     session.info[API_KEY] = key_id
+
+
+def allow_user_email(session: AsyncSession, email_folded: str) -> None:
+    """Let the session's next transaction read the users whose folded e-mail is
+    `email_folded`, in every firm, before the firm is chosen. Call it before the session's
+    first statement."""
+    session.info[USER_EMAIL] = email_folded
 
 
 def is_timeout(error: BaseException) -> bool:
