@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 import uuid
 from datetime import datetime
@@ -17,6 +16,7 @@ from clientgraph.db.engine import Database
 from clientgraph.db.migrate import upgrade_for_server
 from clientgraph.db.queries import fold
 from clientgraph.ids import decode_id
+from clientgraph.logs import configure_worker_logging, server_log_config
 from clientgraph.resolvers.api_keys import issue_for_operator
 from clientgraph.resolvers.enums import Permission
 from clientgraph.resolvers.errors import Forbidden, UserErrors
@@ -120,6 +120,7 @@ def serve(args: argparse.Namespace) -> None:
         port=args.port,
         workers=args.workers,
         log_level="info",
+        log_config=server_log_config(),
     )
 
 
@@ -128,7 +129,7 @@ def worker(_: argparse.Namespace) -> None:
     from clientgraph.outbox.render import InvalidMailFrom
     from clientgraph.outbox.service import run_worker
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_worker_logging()
     try:
         asyncio.run(run_worker(get_settings()))
     except (InvalidSmtpUrl, InvalidMailFrom) as error:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from functools import lru_cache
 from pathlib import Path
@@ -13,6 +14,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/clientgraph.db"
+ORIGIN = re.compile(r"https?://[a-z0-9.-]+(:[0-9]{1,5})?|https?://\[[0-9a-f:.]+\](:[0-9]{1,5})?")
+"""A browser origin as the Origin header serializes it; `null` (sandboxed pages, files) is
+never one we allow."""
 
 
 class Settings(BaseSettings):
@@ -128,9 +132,19 @@ class Settings(BaseSettings):
     """Comma-separated browser origins allowed to call the API (`https://app.example.com`)."""
 
     def cors_origin_list(self) -> list[str]:
-        return [
-            origin.strip().rstrip("/") for origin in self.cors_origins.split(",") if origin.strip()
-        ]
+        """The allowed origins as browsers send them (`scheme://host[:port]`), or `*`."""
+        origins = [origin.strip().rstrip("/") for origin in self.cors_origins.split(",")]
+        return [origin for origin in origins if origin]
+
+    @model_validator(mode="after")
+    def _cors_origins_are_origins(self) -> Settings:
+        for origin in self.cors_origin_list():
+            if origin != "*" and not ORIGIN.fullmatch(origin):
+                raise ValueError(
+                    f"CLIENTGRAPH_CORS_ORIGINS: {origin!r} is not an origin such as"
+                    " https://app.example.com (scheme, host and port only, lower case) or *"
+                )
+        return self
 
     redis_url: str | None = Field(
         default=None, validation_alias=AliasChoices("REDIS_URL", "CLIENTGRAPH_REDIS_URL")
