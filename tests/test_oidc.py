@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 from clientgraph.app import create_app
@@ -24,7 +25,7 @@ from tests.oidc_provider import (
     serve_provider,
     unsigned_token,
 )
-from tests.support import Api, settings_for
+from tests.support import Api, asyncpg_dsn, settings_for
 
 VIEWER = "{ viewer { user { email } firm { id } } }"
 
@@ -382,3 +383,30 @@ async def test_a_malformed_firm_claim_is_refused(
 async def test_the_issuer_needs_an_audience() -> None:
     with pytest.raises(ValueError, match="CLIENTGRAPH_OIDC_AUDIENCE"):
         settings_for("sqlite+aiosqlite:///unused.db", oidc_issuer="https://idp.example")
+
+
+@pytest.mark.parametrize("database", ["postgresql"], indirect=True)
+async def test_under_row_level_security_an_email_shows_its_users_and_nothing_else(
+    api: Api, other_firm: Api
+) -> None:
+    """How a request finds a provider token's user before it knows the firm (migration 0007),
+    seen as the app role in plain SQL: that e-mail's rows of `users` in every firm, read-only."""
+    email = await email_of_owner(api)
+    await _same_person_in(other_firm, email)
+    await other_firm.create_account("Not visible by e-mail")
+    connection = await asyncpg.connect(asyncpg_dsn(api.db.url))
+    try:
+        async with connection.transaction():
+            await connection.execute(
+                "SELECT set_config('app.user_email', $1, true)", email.casefold()
+            )
+            users = await connection.fetch("SELECT firm_id, email FROM users")
+            accounts = await connection.fetchval("SELECT count(*) FROM accounts")
+            changed = await connection.execute("UPDATE users SET name = 'x'")
+    finally:
+        await connection.close()
+    assert sorted((row["firm_id"], row["email"]) for row in users) == sorted(
+        [(api.firm_id, email), (other_firm.firm_id, email)]
+    )
+    assert accounts == 0
+    assert changed == "UPDATE 0"
