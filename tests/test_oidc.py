@@ -380,6 +380,20 @@ async def test_a_malformed_firm_claim_is_refused(
     assert_unauthorized(response, "firm claim")
 
 
+@pytest.mark.parametrize(
+    "setting", [{"oidc_issuer": "http://idp.example"}, {"oidc_jwks_url": "http://idp.example/jwks"}]
+)
+async def test_keys_from_elsewhere_over_plain_http_are_refused_at_start(
+    api: Api, setting: dict[str, str]
+) -> None:
+    """Anyone on the way could swap them; plain HTTP is for a provider on this machine."""
+    settings = settings_for(
+        api.db.url, **{"oidc_issuer": "https://idp.example", "oidc_audience": AUDIENCE, **setting}
+    )
+    with pytest.raises(ValueError, match="https://"):
+        create_app(settings, api.db)
+
+
 async def test_the_issuer_needs_an_audience() -> None:
     with pytest.raises(ValueError, match="CLIENTGRAPH_OIDC_AUDIENCE"):
         settings_for("sqlite+aiosqlite:///unused.db", oidc_issuer="https://idp.example")

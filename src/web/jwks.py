@@ -30,6 +30,21 @@ MAX_DOCUMENT_BYTES = 512 * 1024
 MAX_KEYS = 100
 
 
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def is_trusted_url(url: str) -> bool:
+    """HTTPS, or plain HTTP to this machine (a provider in development or tests): keys
+    fetched over plain HTTP from elsewhere could be swapped by anyone on the way."""
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL:
+        return False
+    if parsed.scheme == "https":
+        return bool(parsed.host)
+    return parsed.scheme == "http" and parsed.host in LOOPBACK_HOSTS
+
+
 class KeysUnavailable(Exception):
     """The provider's keys could not be fetched, and none are held."""
 
@@ -114,8 +129,8 @@ class ProviderKeys:
         if not isinstance(document, dict) or document.get("issuer") != self.issuer:
             raise KeysUnavailable(f"{url} does not describe the issuer {self.issuer}")
         jwks_uri = document.get("jwks_uri")
-        if not isinstance(jwks_uri, str) or not jwks_uri.startswith(("https://", "http://")):
-            raise KeysUnavailable(f"{url} names no jwks_uri")
+        if not isinstance(jwks_uri, str) or not is_trusted_url(jwks_uri):
+            raise KeysUnavailable(f"{url} names no HTTPS jwks_uri")
         return jwks_uri
 
 

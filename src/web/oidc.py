@@ -24,7 +24,12 @@ from clientgraph.ids import decode_id
 from clientgraph.resolvers.policy import Viewer
 from clientgraph.settings import Settings
 from clientgraph.web.errors import HttpError
-from clientgraph.web.jwks import ACCEPTED_ALGORITHMS, KeysUnavailable, ProviderKeys
+from clientgraph.web.jwks import (
+    ACCEPTED_ALGORITHMS,
+    KeysUnavailable,
+    ProviderKeys,
+    is_trusted_url,
+)
 
 MAX_EMAIL_LENGTH = 320
 KEYS_RETRY_AFTER_S = 5
@@ -41,6 +46,9 @@ class Identity:
 class OidcSignIn:
     def __init__(self, settings: Settings, db: Database) -> None:
         assert settings.oidc_issuer and settings.oidc_audience
+        for name, url in (("ISSUER", settings.oidc_issuer), ("JWKS_URL", settings.oidc_jwks_url)):
+            if url is not None and not is_trusted_url(url):
+                raise ValueError(f"CLIENTGRAPH_OIDC_{name} must be an https:// URL, not {url!r}")
         self.issuer = settings.oidc_issuer
         self.audience = settings.oidc_audience
         self.leeway_s = settings.oidc_leeway_s
