@@ -12,6 +12,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+import jwt
 import pytest
 from clientgraph.app import create_app
 from clientgraph.ids import encode_id
@@ -424,3 +425,18 @@ async def test_under_row_level_security_an_email_shows_its_users_and_nothing_els
     )
     assert accounts == 0
     assert changed == "UPDATE 0"
+
+
+async def test_a_token_without_a_key_id_is_checked_against_the_providers_only_key(
+    api: Api, ec_key: SigningKey, rsa_key: SigningKey
+) -> None:
+    email = await email_of_owner(api)
+    with serve_provider(ec_key) as single:
+        token = jwt.encode(single.claims(email), ec_key.private, algorithm="ES256")
+        async with sso_client(api, single) as http:
+            response = await ask(http, token)
+    assert response.status_code == 200, response.text
+    with serve_provider(ec_key, rsa_key) as several:
+        token = jwt.encode(several.claims(email), ec_key.private, algorithm="ES256")
+        async with sso_client(api, several) as http:
+            assert_unauthorized(await ask(http, token), "signing key")
