@@ -22,7 +22,7 @@ from sqlalchemy import select
 from tests.support import Api
 
 World = dict[str, Any]
-ALLOWED_TOP_LEVEL = {"FORBIDDEN", "BAD_USER_INPUT", "GRAPHQL_VALIDATION_FAILED"}
+ALLOWED_TOP_LEVEL = {"FORBIDDEN", "BAD_USER_INPUT", "GRAPHQL_VALIDATION_FAILED", "RATE_LIMITED"}
 USER_ERROR_CODES = {code.value for code in UserErrorCode}
 NOWHERE = "5f0c2b1e-9d7a-4e51-8b3c-000000000000"
 ID_KEYS = {"Account": "account", "Contact": "contact", "User": "user", "ClientOwner": "owner"}

@@ -413,6 +413,32 @@ async def test_change_password_refuses_with_a_user_error_and_changes_nothing(
     assert (await login(api.http, owner_email, PASSWORD)).status_code == 200
 
 
+async def test_wrong_current_passwords_are_throttled_like_sign_ins(
+    api: Api, owner_email: str
+) -> None:
+    """A stolen access token must not serve to guess its user's password."""
+    document = (
+        "mutation($input: ChangePasswordInput!) { changePassword(input: $input) "
+        "{ userErrors { code } } }"
+    )
+    wrong = [
+        await api.execute(
+            document, {"input": {"currentPassword": f"guess {n}", "newPassword": NEW_PASSWORD}}
+        )
+        for n in range(5)
+    ]
+
+    right = await api.execute(
+        document, {"input": {"currentPassword": PASSWORD, "newPassword": NEW_PASSWORD}}
+    )
+
+    assert [body["data"]["changePassword"]["userErrors"] for body in wrong] == [
+        [{"code": "INVALID"}]
+    ] * 5
+    assert codes(right) == ["RATE_LIMITED"]
+    assert (await login(api.http, owner_email, PASSWORD)).status_code == 200
+
+
 async def test_an_api_key_cannot_change_a_password(api: Api, owner_email: str) -> None:
     key = (await api.ok("createApiKey", {"name": "feed", "permissions": EVERY_RIGHT}, "key"))["key"]
     document = (

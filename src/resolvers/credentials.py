@@ -22,7 +22,7 @@ from clientgraph.db.rows import UserRow
 from clientgraph.resolvers import history
 from clientgraph.resolvers.context import Context
 from clientgraph.resolvers.enums import UserErrorCode, UserRole
-from clientgraph.resolvers.errors import Forbidden, fail
+from clientgraph.resolvers.errors import Forbidden, RateLimited, fail
 from clientgraph.resolvers.inputs import parse_id
 from clientgraph.resolvers.policy import Viewer, require_admin
 from clientgraph.resolvers.sign_in import revoke_sign_ins
@@ -218,16 +218,24 @@ def _new_password(password: str, field: list[str]) -> str:
 
 async def change_password(ctx: Context, *, current_password: str, new_password: str) -> UserRow:
     """The caller's own password, given the current one. Every other sign-in of the caller
-    ends; the one the request's access token came from (if it came from one) goes on."""
+    ends; the one the request's access token came from (if it came from one) goes on. Wrong
+    current passwords are throttled like failed sign-ins (RATE_LIMITED)."""
     viewer = ctx.viewer
     if viewer.api_key_id is not None:
         raise Forbidden("An API key has no password to change.")
     _new_password(new_password, ["newPassword"])
+    attempts, attempts_key = ctx.password_attempts, f"change-password:{viewer.user_id}"
+    if attempts is not None:
+        wait = await attempts.password_retry_after(attempts_key)
+        if wait is not None:
+            raise RateLimited(f"Too many wrong passwords; retry in {wait} s.")
     user = models.User
     current_hash = await ctx.scalar(
         select(user.password_hash).where(user.firm_id == viewer.firm_id, user.id == viewer.user_id)
     )
     if not await passwords.verify_password(current_hash, current_password):
+        if attempts is not None:
+            await attempts.record_wrong_password(attempts_key)
         raise fail(["currentPassword"], UserErrorCode.INVALID, "The current password is wrong.")
     new_hash = await passwords.hash_password(new_password)
 

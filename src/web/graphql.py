@@ -168,6 +168,7 @@ class GraphQLApp(GraphQL[Context, None]):
             lists=self.lists,
             session=session,
             request_id=request_id_of(request.scope),
+            password_attempts=self.rate_limits,
         )
         try:
             replayed = with_body(request, body)

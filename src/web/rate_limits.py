@@ -91,6 +91,14 @@ class RateLimits:
         except StorageError as error:
             logger.error("rate limit store unreachable, not cleared: %s", error.storage_error)
 
+    async def password_retry_after(self, key: str) -> int | None:
+        """For a signed-in caller's password checks (`changePassword`), counted like sign-ins."""
+        budget = await self.sign_in_budget(key, "signed-in")
+        return budget.reset_in if budget is not None and budget.spent else None
+
+    async def record_wrong_password(self, key: str) -> None:
+        await self.record_failed_sign_in(key, "signed-in")
+
     async def failed_auth_budget(self, address: str) -> Budget | None:
         return await self._budget(self.failed_auth, address)
 
