@@ -1,4 +1,5 @@
-"""The ASGI application: /graphql (GraphiQL in a browser), /healthz, /readyz."""
+"""The ASGI application: /graphql (GraphiQL in a browser, its assets under /graphiql/), /healthz,
+/readyz."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from clientgraph.db.readiness import Readiness
 from clientgraph.outbox import service as outbox
 from clientgraph.settings import Settings, get_settings
 from clientgraph.web.errors import http_exception_handler
+from clientgraph.web.graphiql import ASSETS_PATH, GraphiQLAssets
 from clientgraph.web.graphql import GraphQLApp, unavailable_response
 from clientgraph.web.rate_limits import RateLimits
 from clientgraph.web.request_id import RequestIds
@@ -22,7 +24,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 logger = logging.getLogger("clientgraph")
 
@@ -71,6 +73,7 @@ def create_app(
     return Starlette(
         routes=[
             Route("/graphql", graphql),
+            Mount(ASSETS_PATH, GraphiQLAssets(), name="graphiql"),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
         ],
