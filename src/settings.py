@@ -80,6 +80,18 @@ class Settings(BaseSettings):
     smtp_timeout_s: float = Field(default=30.0, gt=0)
     mail_from: str = "clientgraph <clientgraph@localhost>"
     portal_url: str = "http://127.0.0.1:8000/portal"
+    app_url: str = "http://127.0.0.1:8000"
+    """`CLIENTGRAPH_APP_URL`: the staff app; set-password links open `/set-password?token=…`."""
+
+    access_token_ttl_s: int = Field(default=15 * 60, gt=0)
+    """Lifetime of the access token `/auth/login` and `/auth/refresh` hand out."""
+    refresh_token_ttl_s: int = Field(default=14 * 24 * 3600, gt=0)
+    """Lifetime of each refresh token; every refresh hands out a new one."""
+    sign_in_session_ttl_s: int = Field(default=30 * 24 * 3600, gt=0)
+    """How long a sign-in lasts through refreshes before the password is asked again."""
+    sign_in_attempts: int = Field(default=5, gt=0)
+    sign_in_window_s: int = Field(default=15 * 60, gt=0)
+    """Failed sign-ins allowed per e-mail and client address within the window."""
 
     def server_database_url(self) -> str:
         """Where the server's requests connect: `CLIENTGRAPH_APP_DATABASE_URL`, else on

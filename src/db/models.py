@@ -132,6 +132,9 @@ class User(Base):
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column()
+    password_hash: Mapped[str | None] = mapped_column(
+        String(200), doc="argon2id; null until the user sets a password."
+    )
 
 
 class ClientOwner(Base):
@@ -426,3 +429,50 @@ class ApiKey(Base):
     expires_at: Mapped[datetime | None] = mapped_column()
     last_used_at: Mapped[datetime | None] = mapped_column()
     revoked_at: Mapped[datetime | None] = mapped_column()
+
+
+class RefreshToken(Base):
+    """One refresh token of a sign-in. Each refresh spends the token (`rotated_at`) and issues
+    the next one of the same `family_id`; presenting a spent token again revokes the whole
+    family. Only a SHA-256 of the token is kept."""
+
+    __tablename__ = "refresh_tokens"
+    __table_args__ = (
+        UniqueConstraint("firm_id", "id"),
+        UniqueConstraint("token_hash"),
+        firm_fk(["user_id"], "users", ondelete="CASCADE"),
+        Index("ix_refresh_tokens_firm_id_family_id", "firm_id", "family_id"),
+        Index("ix_refresh_tokens_firm_id_user_id", "firm_id", "user_id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    firm_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    user_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    family_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    token_hash: Mapped[str] = mapped_column(String(64))
+    session_started_at: Mapped[datetime] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    rotated_at: Mapped[datetime | None] = mapped_column()
+    revoked_at: Mapped[datetime | None] = mapped_column()
+
+
+class PasswordToken(Base):
+    """A one-time set-password link. The database keeps no form of the link's secret: the link
+    carries this row's id signed with the server's secret (`resolvers.credentials`)."""
+
+    __tablename__ = "password_tokens"
+    __table_args__ = (
+        UniqueConstraint("firm_id", "id"),
+        firm_fk(["user_id"], "users", ondelete="CASCADE"),
+        Index("ix_password_tokens_firm_id_user_id", "firm_id", "user_id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    firm_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    user_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    purpose: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    used_at: Mapped[datetime | None] = mapped_column()
+    voided_at: Mapped[datetime | None] = mapped_column()

@@ -37,6 +37,8 @@ class Viewer:
     role: UserRole
     granted: frozenset[Permission]
     api_key_id: uuid.UUID | None = None
+    session_id: uuid.UUID | None = None
+    """The sign-in (refresh-token family) a user token was issued for, if any."""
 
     @property
     def is_admin(self) -> bool:

@@ -1,5 +1,5 @@
-"""The ASGI application: /graphql (GraphiQL in a browser, its assets under /graphiql/), /healthz,
-/readyz."""
+"""The ASGI application: /graphql (GraphiQL in a browser, its assets under /graphiql/), /auth
+(staff sign-in), /healthz, /readyz."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from clientgraph.db.migrate import upgrade_for_server
 from clientgraph.db.readiness import Readiness
 from clientgraph.outbox import service as outbox
 from clientgraph.settings import Settings, get_settings
+from clientgraph.web.auth_routes import AuthRoutes
 from clientgraph.web.errors import http_exception_handler
 from clientgraph.web.graphiql import ASSETS_PATH, GraphiQLAssets
 from clientgraph.web.graphql import GraphQLApp, unavailable_response
@@ -46,7 +47,9 @@ def create_app(
     readiness = Readiness(
         database, migrate=functools.partial(upgrade_for_server, settings) if migrate else None
     )
-    graphql = GraphQLApp(settings, database, RateLimits(settings), readiness)
+    rate_limits = RateLimits(settings)
+    graphql = GraphQLApp(settings, database, rate_limits, readiness)
+    auth = AuthRoutes(settings, database, rate_limits, readiness)
 
     async def healthz(_: Request) -> Response:
         return PlainTextResponse("ok")
@@ -76,6 +79,7 @@ def create_app(
             Mount(ASSETS_PATH, GraphiQLAssets(), name="graphiql"),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            *auth.routes(),
         ],
         middleware=[Middleware(RequestIds)],
         exception_handlers={HTTPException: http_exception_handler},

@@ -15,7 +15,7 @@ from clientgraph.auth import (
     UserClaims,
     bearer_token,
     load_viewer,
-    read_token,
+    read_claims,
     viewer_for_key,
 )
 from clientgraph.db.engine import Database, DatabaseUnavailable
@@ -193,8 +193,8 @@ class GraphQLApp(GraphQL[Context, None]):
             token = bearer_token(request.headers.get("authorization"))
             key = parse_key(token)
             if key is None:
-                user_id, firm_id = read_token(self.secret, token)
-                return f"user:{user_id}", UserClaims(user_id, firm_id)
+                claims = read_claims(self.secret, token)
+                return f"user:{claims.user_id}", claims
             async with self.db.read_sessions() as session:
                 viewer = await self.db.read(session, lambda s: viewer_for_key(s, key[0], token))
         except InvalidToken as error:
@@ -213,7 +213,10 @@ class GraphQLApp(GraphQL[Context, None]):
         if isinstance(who, Viewer):
             return who
         try:
-            return await self.db.read(session, lambda s: load_viewer(s, who.user_id, who.firm_id))
+            return await self.db.read(
+                session,
+                lambda s: load_viewer(s, who.user_id, who.firm_id, session_id=who.session_id),
+            )
         except InvalidToken as error:
             await session.close()
             raise await self._unauthorized(address, rate_headers, error) from error
