@@ -24,6 +24,7 @@ from clientgraph import passwords
 from clientgraph.app import create_app
 from clientgraph.db import models
 from clientgraph.db.engine import Database
+from clientgraph.ids import decode_id
 from clientgraph.resolvers.firms import create_firm
 from selenium import webdriver
 from selenium.common.exceptions import TimeoutException
@@ -136,6 +137,14 @@ class GraphiQL:
     def run(self, query: str) -> dict[str, Any]:
         """Type `query` into the editor, press the run button, and read the result pane."""
         before = self._result_text()
+        self.submit(query)
+        text = self.wait(
+            lambda _: (t := self._result_text()) != before and t.strip() and t, "a result"
+        )
+        return json.loads(text)
+
+    def submit(self, query: str) -> None:
+        """Type `query` into the editor and press the run button."""
         self.driver.execute_script(
             "document.querySelector('.graphiql-query-editor .CodeMirror')"
             ".CodeMirror.setValue(arguments[0]);",
@@ -148,10 +157,6 @@ class GraphiQL:
             "GraphiQL to take in the query",
         )
         self.driver.find_element(By.CSS_SELECTOR, ".graphiql-execute-button").click()
-        text = self.wait(
-            lambda _: (t := self._result_text()) != before and t.strip() and t, "a result"
-        )
-        return json.loads(text)
 
     def _result_text(self) -> str:
         return str(
@@ -360,6 +365,31 @@ async def test_an_email_in_two_firms_chooses_its_firm_before_signing_in(
             "user": {"email": staff.email},
             "firm": {"name": other_name},
         }
+
+
+async def test_a_user_deactivated_while_signed_in_is_sent_back_to_the_form(
+    browser: WebDriver, database: Database, api: Api
+) -> None:
+    user_id, _ = await api.staff("VIEW_ALL_ACCOUNTS", name="Leaving Soon")
+    user_uuid = decode_id(user_id, "User")
+    assert user_uuid is not None
+    email = await give_password(database, api.firm_id, user_uuid)
+
+    async with page(browser, database) as graphiql:
+        await in_browser(lambda: graphiql.sign_in(email, PASSWORD))
+        await in_browser(graphiql.wait_for_graphiql)
+        assert (await in_browser(lambda: graphiql.run(VIEWER_QUERY)))["data"]["viewer"]
+        await api.ok("updateUser", {"userId": user_id, "isActive": False})
+        await in_browser(lambda: graphiql.submit(ACCOUNTS_QUERY))
+        await in_browser(lambda: graphiql.wait(lambda _: graphiql.shown("email"), "the form"))
+        notice = await in_browser(lambda: graphiql.text("sign-in-notice"))
+        form = await in_browser(lambda: graphiql.text("sign-in"))
+
+        assert notice == "Your session has ended; please sign in again."
+        assert "JSON" not in form
+        assert not await in_browser(lambda: graphiql.shown("graphiql"))
+        refreshes = [r for r in await in_browser(graphiql.requests) if "/auth/refresh" in r.url]
+        assert [r.status for r in refreshes] == [401]
 
 
 async def test_too_many_failed_sign_ins_say_when_to_try_again(

@@ -63,11 +63,17 @@ query Me {
     session.refreshTimer = setTimeout(refreshInBackground, Math.max(1000, delayMs));
   }
 
+  // A refresh token is spent when used, and presenting a spent one ends the whole sign-in:
+  // tabs of this page share the cookie, so one refresh at a time across all of them (Web
+  // Locks), and within a tab concurrent callers share one request.
+  function oneRefreshAtATime(work) {
+    return navigator.locks ? navigator.locks.request("clientgraph-auth-refresh", work) : work();
+  }
+
   // "ok", "ended" (the server refused: sign in again) or "unreachable" (try again later).
-  // Concurrent callers share one request: a refresh token is spent when used.
   function refresh() {
     if (!session.refreshing) {
-      session.refreshing = (async () => {
+      session.refreshing = oneRefreshAtATime(async () => {
         let response;
         try {
           response = await postJson(AUTH.refresh, {});
@@ -80,7 +86,7 @@ query Me {
           return "ok";
         }
         return response.status >= 500 || response.status === 429 ? "unreachable" : "ended";
-      })().finally(() => {
+      }).finally(() => {
         session.refreshing = null;
       });
     }
