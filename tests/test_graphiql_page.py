@@ -109,11 +109,12 @@ async def test_assets_cannot_be_written(api: Api) -> None:
 def test_every_vendored_file_is_package_data() -> None:
     """An installed (non-editable) package carries the page's files."""
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    patterns = pyproject["tool"]["setuptools"]["package-data"]["clientgraph.web"]
-    package_dir = ROOT / "src" / "web"
+    setuptools = pyproject["tool"]["setuptools"]
+    patterns = setuptools["package-data"]["clientgraph.web.static.graphiql"]
 
-    files = [path.relative_to(package_dir).as_posix() for path in STATIC_DIR.rglob("*")]
+    files = [path.relative_to(STATIC_DIR).as_posix() for path in STATIC_DIR.rglob("*")]
 
+    assert "clientgraph.web.static.graphiql" in setuptools["packages"]
     assert files
     assert [name for name in files if not any(fnmatch(name, p) for p in patterns)] == []
     licences = {path.name for path in STATIC_DIR.glob("LICENSE*")}
