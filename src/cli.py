@@ -1,16 +1,18 @@
-"""The `clientgraph` command: serve, migrate, worker, create-firm, token, create-api-key,
-export-schema."""
+"""The `clientgraph` command: serve, migrate, worker, create-firm, token, set-password,
+create-api-key, export-schema."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import logging
 import sys
 import uuid
 from datetime import datetime
 
 import orjson
+from clientgraph import passwords
 from clientgraph.auth import issue_token
 from clientgraph.db import models, tenancy
 from clientgraph.db.engine import Database
@@ -18,12 +20,14 @@ from clientgraph.db.migrate import upgrade_for_server
 from clientgraph.db.queries import fold
 from clientgraph.ids import decode_id
 from clientgraph.resolvers.api_keys import issue_for_operator
+from clientgraph.resolvers.credentials import replace_password
 from clientgraph.resolvers.enums import Permission
 from clientgraph.resolvers.errors import Forbidden, UserErrors
 from clientgraph.resolvers.firms import create_firm
 from clientgraph.settings import Settings, get_settings
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession
 
 EXAMPLE_QUERY = """{
   viewer { user { name role } firm { name settings { clientOwnershipEnabled } } }
@@ -174,6 +178,49 @@ def token_command(args: argparse.Namespace) -> None:
     print(_token(settings, user.id, user.firm_id))
 
 
+def _new_password() -> str:
+    """Typed twice without echo on a terminal; else the first line of stdin."""
+    if sys.stdin.isatty():
+        password = getpass.getpass("New password: ")
+        if getpass.getpass("The same again: ") != password:
+            raise SystemExit("the two passwords differ; nothing changed")
+    else:
+        password = sys.stdin.readline(passwords.MAX_LENGTH + 2).rstrip("\r\n")
+    try:
+        return passwords.check_new_password(password)
+    except passwords.PasswordRejected as rejected:
+        raise SystemExit(f"{rejected}; nothing changed") from None
+
+
+def set_password_command(args: argparse.Namespace) -> None:
+    settings = get_settings()
+
+    async def find() -> models.User:
+        db = _owner_database(settings)
+        try:
+            return await _find_user(db, args.email, args.firm)
+        finally:
+            await db.dispose()
+
+    found = asyncio.run(find())
+    password_hash = passwords.hash_sync(_new_password())
+
+    async def store() -> None:
+        db = _owner_database(settings)
+
+        async def work(session: AsyncSession) -> None:
+            user = await session.get_one(models.User, found.id, with_for_update=True)
+            await replace_password(session, user, password_hash)
+
+        try:
+            await db.write(work, firm_id=found.firm_id)
+        finally:
+            await db.dispose()
+
+    asyncio.run(store())
+    print(f"password set for {found.email}; their other sign-ins are ended")
+
+
 def _permissions(values: list[str]) -> list[Permission]:
     """`--permission` values, each one name or a comma-separated list of names."""
     names = [name.strip().upper() for value in values for name in value.split(",") if name.strip()]
@@ -253,6 +300,14 @@ def parser() -> argparse.ArgumentParser:
     token_parser.add_argument("email")
     token_parser.add_argument("--firm", help="the firm id, if the email is in several firms")
     token_parser.set_defaults(handler=token_command)
+
+    password_parser = commands.add_parser(
+        "set-password",
+        help="set a user's password: typed twice on a terminal, else the first line of stdin",
+    )
+    password_parser.add_argument("email")
+    password_parser.add_argument("--firm", help="the firm id, if the email is in several firms")
+    password_parser.set_defaults(handler=set_password_command)
 
     key_parser = commands.add_parser(
         "create-api-key",

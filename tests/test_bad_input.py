@@ -246,6 +246,8 @@ BASES: dict[str, dict[str, Any]] = {
     "createApiKey": {"name": "Partner", "userId": "@me", "permissions": RIGHT},
     "revokeApiKey": {"apiKeyId": "@api_key"},
     "retryEmailDelivery": {"deliveryId": "@delivery"},
+    "changePassword": {"currentPassword": "not the password", "newPassword": "a new password!"},
+    "resetUserPassword": {"userId": "@user"},
 }
 # path:kind, where a kind is an id type, text, texts (a list of them), list or int
 CONTACT_TEXTS = "firstName:text lastName:text email:text phone:text phoneCountry:text"
@@ -288,6 +290,8 @@ FIELDS = {
     "createApiKey": "name:text userId:User permissions:list",
     "revokeApiKey": "apiKeyId:ApiKey",
     "retryEmailDelivery": "deliveryId:EmailDelivery",
+    "changePassword": "currentPassword:text newPassword:text",
+    "resetUserPassword": "userId:User",
 }
 FIELD_CASES = [(base, *item.split(":")) for base, spec in FIELDS.items() for item in spec.split()]
 

@@ -128,6 +128,14 @@ async def _firm_of_link(db: Database, token_id: uuid.UUID) -> uuid.UUID:
     return found.firm_id
 
 
+async def replace_password(session: AsyncSession, user: models.User, password_hash: str) -> None:
+    """`user`'s password becomes the one of `password_hash`: their unused links are voided and
+    every sign-in of theirs ends."""
+    user.password_hash = password_hash
+    await _void_links(session, user)
+    await revoke_sign_ins(session, user.firm_id, user.id)
+
+
 def _self_viewer(user: models.User) -> Viewer:
     """The user as the actor of their own change."""
     return Viewer(user.id, user.firm_id, user.name, UserRole(user.role), frozenset())
@@ -148,11 +156,9 @@ async def set_password_with_link(db: Database, secret: str, token: str, password
         user = await session.get(models.User, link.user_id, with_for_update=True)
         if user is None or user.deleted_at is not None or not user.is_active:
             return False
-        user.password_hash = password_hash
-        await _void_links(session, user)
+        await replace_password(session, user, password_hash)
         link.used_at = models.utcnow()
         link.voided_at = None
-        await revoke_sign_ins(session, firm_id, user.id)
         history.record(
             session,
             _self_viewer(user),

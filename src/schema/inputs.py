@@ -326,3 +326,14 @@ class RevokeApiKeyInput:
 @strawberry.input
 class RetryEmailDeliveryInput:
     delivery_id: strawberry.ID
+
+
+@strawberry.input
+class ChangePasswordInput:
+    current_password: str
+    new_password: str = strawberry.field(description="At least 12 characters, at most 256.")
+
+
+@strawberry.input
+class ResetUserPasswordInput:
+    user_id: strawberry.ID
