@@ -32,6 +32,7 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tests.live_server import serve
 from tests.support import Api, settings_for
@@ -273,10 +274,53 @@ async def staff(api: Api) -> Staff:
     return Staff(email=email, firm_name=firm_name, account_name=account_name)
 
 
+class HeldRefreshes:
+    """Passes requests to the app, counting each POST /auth/refresh as it arrives and, while
+    held, keeping it waiting before the app sees it."""
+
+    def __init__(self) -> None:
+        self.app: ASGIApp | None = None
+        self.arrived = 0
+        self.statuses: list[int] = []
+        self._open = asyncio.Event()
+        self._open.set()
+
+    def around(self, app: ASGIApp) -> ASGIApp:
+        self.app = app
+        return self
+
+    def hold(self) -> None:
+        self._open.clear()
+
+    def release(self) -> None:
+        self._open.set()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        assert self.app is not None
+        if scope["type"] != "http" or scope["path"] != "/auth/refresh":
+            await self.app(scope, receive, send)
+            return
+        self.arrived += 1
+        await self._open.wait()
+
+        async def noted(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                self.statuses.append(message["status"])
+            await send(message)
+
+        await self.app(scope, receive, noted)
+
+
 @contextlib.asynccontextmanager
-async def page(browser: WebDriver, db: Database, **settings: Any) -> AsyncIterator[GraphiQL]:
-    """A real server on `db` (with `settings`) and the browser on its GraphiQL page."""
-    async with serve(create_app(settings_for(db.url, **settings), db)) as port:
+async def page(
+    browser: WebDriver,
+    db: Database,
+    around: Callable[[ASGIApp], ASGIApp] = lambda app: app,
+    **settings: Any,
+) -> AsyncIterator[GraphiQL]:
+    """A real server on `db` (with `settings`, its app wrapped by `around`) and the browser
+    on its GraphiQL page."""
+    async with serve(around(create_app(settings_for(db.url, **settings), db))) as port:
         graphiql = GraphiQL(browser, f"http://127.0.0.1:{port}")
         await in_browser(graphiql.open)
         yield graphiql
@@ -459,6 +503,45 @@ async def test_the_token_is_kept_from_cookies_and_storage_and_a_reload_stays_sig
         assert cookie is not None
         assert (cookie["httpOnly"], cookie["secure"], cookie["path"]) == (True, True, "/auth")
         assert cookie["sameSite"] == "Strict"
+
+
+async def test_two_tabs_renew_their_shared_sign_in_one_at_a_time(
+    browser: WebDriver, database: Database, staff: Staff
+) -> None:
+    """Both tabs hold the same refresh cookie, and a refresh token presented twice ends the
+    sign-in: while one tab's refresh is on its way, the other's waits for it."""
+    refreshes = HeldRefreshes()
+    async with page(browser, database, around=refreshes.around) as graphiql:
+        driver = graphiql.driver
+        await in_browser(lambda: graphiql.sign_in(staff.email, PASSWORD))
+        await in_browser(graphiql.wait_for_graphiql)
+        first_tab = driver.current_window_handle
+
+        def open_a_second_tab_that_was_signed_in() -> str:
+            driver.switch_to.new_window("tab")
+            graphiql.open()
+            driver.execute_script("sessionStorage.setItem('clientgraph.graphiql.signedIn', '1')")
+            return str(driver.current_window_handle)
+
+        second_tab = await in_browser(open_a_second_tab_that_was_signed_in)
+        refreshes.hold()
+        try:
+            await in_browser(driver.refresh)
+            while refreshes.arrived < 1:
+                await asyncio.sleep(0.05)
+            await in_browser(lambda: driver.switch_to.window(first_tab))
+            await in_browser(driver.refresh)
+            await asyncio.sleep(2)
+
+            assert refreshes.arrived == 1
+        finally:
+            refreshes.release()
+        for tab in (first_tab, second_tab):
+            await in_browser(lambda tab=tab: driver.switch_to.window(tab))
+            await in_browser(graphiql.wait_for_graphiql)
+            signed_in_as = await in_browser(lambda: graphiql.text("signed-in-as"))
+            assert staff.email in signed_in_as
+        assert refreshes.statuses == [200, 200]
 
 
 async def test_signing_out_returns_to_the_form_and_a_reload_does_not_sign_in_again(
