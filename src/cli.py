@@ -73,7 +73,7 @@ async def _find_user(db: Database, email: str, firm: str | None) -> models.User:
 
 
 async def _demo(settings: Settings, address: str) -> None:
-    from clientgraph.demo import seed_demo
+    from clientgraph.demo import DEMO_PASSWORD, DEMO_PORTAL_EMAIL, DEMO_PORTAL_PASSWORD, seed_demo
 
     db = _owner_database(settings)
     try:
@@ -83,14 +83,22 @@ async def _demo(settings: Settings, address: str) -> None:
     finally:
         await db.dispose()
     token = _token(settings, user.id, user.firm_id)
-    print(f"\nDemo firm ready. Open http://{address}/graphql, and under Headers paste:\n")
+    print(f"\nDemo firm ready. Open http://{address}/graphql and sign in as the demo owner:\n")
+    print(f"    e-mail:   {user.email}\n    password: {DEMO_PASSWORD}\n")
+    print("Other API clients (curl, scripts) send this header:\n")
     print(orjson.dumps({"Authorization": f"Bearer {token}"}).decode())
     print("\nThen try this query:\n")
     print(EXAMPLE_QUERY)
     print(
-        "\nOther demo users (get a token with `.venv/bin/clientgraph token EMAIL`): "
-        "bjorn@nordlys.example (edits all), clara@nordlys.example (assigned accounts only), "
-        "dan@nordlys.example (read-only).\n",
+        "\nOther demo users, with the same password (or a token from "
+        "`.venv/bin/clientgraph token EMAIL`): bjorn@nordlys.example (edits all), "
+        "clara@nordlys.example (assigned accounts only), dan@nordlys.example (read-only).",
+    )
+    credentials = orjson.dumps({"email": DEMO_PORTAL_EMAIL, "password": DEMO_PORTAL_PASSWORD})
+    print(f"\nA client of the portal: {DEMO_PORTAL_EMAIL}, password {DEMO_PORTAL_PASSWORD}:\n")
+    print(
+        f"  curl -s http://{address}/portal/login -H 'Content-Type: application/json' "
+        f"-d '{credentials.decode()}'\n",
         flush=True,
     )
 

@@ -47,6 +47,15 @@ async def hash_password(password: str) -> str:
     return await asyncio.to_thread(hash_sync, password)
 
 
+def needs_rehash(password_hash: str) -> bool:
+    """Whether a hash was made with other parameters than today's (a sign-in then stores a
+    new one, since only then is the password known)."""
+    try:
+        return _hasher.check_needs_rehash(password_hash)
+    except InvalidHashError:
+        return True
+
+
 @functools.cache
 def _dummy_hash() -> str:
     """A hash no password is known for, verified when there is no real one so that an

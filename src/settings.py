@@ -80,6 +80,8 @@ class Settings(BaseSettings):
     smtp_timeout_s: float = Field(default=30.0, gt=0)
     mail_from: str = "clientgraph <clientgraph@localhost>"
     portal_url: str = "http://127.0.0.1:8000/portal"
+    portal_token_ttl_seconds: int = Field(default=3600, gt=0)
+    """How long a portal token (`POST /portal/login`) is good for."""
     app_url: str = "http://127.0.0.1:8000"
     """`CLIENTGRAPH_APP_URL`: the staff app; set-password links open `/set-password?token=…`."""
 

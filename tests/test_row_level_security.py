@@ -14,6 +14,7 @@ from clientgraph.db.engine import Database
 from clientgraph.db.models import Base
 from clientgraph.ids import decode_id
 
+from tests.portal_support import accept, queued_tokens
 from tests.support import APP_ROLE, Api, asyncpg_dsn, new_firm, owner_url
 from tests.test_bad_input import build_world
 from tests.test_sign_in import PASSWORD, give_password
@@ -45,6 +46,8 @@ async def fill_every_table(api: Api) -> uuid.UUID:
         {"accountId": world["account"], "values": [{"key": "tier", "value": "gold"}]},
     )
     await api.ok("inviteContact", {"contactId": world["contact"]})
+    token = (await queued_tokens(api, world["contact"]))[-1]
+    assert (await accept(api, token)).status_code == 204
     email = await give_password(api.db, api.firm_id, api.user_id, PASSWORD)
     signed_in = await api.http.post("/auth/login", json={"email": email, "password": PASSWORD})
     assert signed_in.status_code == 200, signed_in.text

@@ -7,9 +7,13 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import pty
+import select as io_select
+import signal
 import socket
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -341,6 +345,14 @@ async def test_a_user_of_another_firm_is_not_found(api: Api, other_firm: Api) ->
     assert [error["code"] for error in payload["userErrors"]] == ["NOT_FOUND"]
 
 
+async def test_an_admin_does_not_reset_their_own_password(api: Api) -> None:
+    owner_id = (await api.data("{ viewer { user { id } } }"))["viewer"]["user"]["id"]
+
+    payload = await api.mutate("resetUserPassword", {"userId": owner_id})
+
+    assert [(e["field"], e["code"]) for e in payload["userErrors"]] == [(["userId"], "INVALID")]
+
+
 async def test_a_deactivated_users_password_is_not_reset(api: Api) -> None:
     user_id, email = await new_user(api)
     await api.ok("updateUser", {"userId": user_id, "isActive": False})
@@ -439,6 +451,65 @@ async def test_cli_set_password_reads_a_line_from_stdin(api: Api) -> None:
 
     assert result.returncode == 0, result.stderr
     assert (await login(api.http, email, NEW_PASSWORD)).status_code == 200
+
+
+def run_cli_on_a_terminal(db: Database, email: str, first: str, second: str) -> tuple[int, str]:
+    """`clientgraph set-password EMAIL` on a pseudo-terminal, typing `first` and `second` at
+    its prompts: (exit status, what the terminal showed)."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": owner_url(db),
+        "CLIENTGRAPH_APP_ROLE": APP_ROLE,
+        "CLIENTGRAPH_SECRET": SECRET,
+    }
+    pid, terminal = pty.fork()
+    if pid == 0:
+        os.execve(CLIENTGRAPH, [CLIENTGRAPH, "set-password", email], env)
+    shown, answers = b"", [first, second]
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if not io_select.select([terminal], [], [], 1)[0]:
+            continue
+        try:
+            chunk = os.read(terminal, 1024)
+        except OSError:
+            break
+        if not chunk:
+            break
+        shown += chunk
+        prompts = shown.count(b"New password:") + shown.count(b"The same again:")
+        if answers and prompts > 2 - len(answers):
+            os.write(terminal, answers.pop(0).encode() + b"\n")
+    else:
+        os.kill(pid, signal.SIGKILL)
+    _, status = os.waitpid(pid, 0)
+    os.close(terminal)
+    return os.waitstatus_to_exitcode(status), shown.decode(errors="replace")
+
+
+async def test_cli_set_password_on_a_terminal_asks_twice_without_echo(api: Api) -> None:
+    _, email = await new_user(api)
+
+    status, shown = await asyncio.to_thread(
+        run_cli_on_a_terminal, api.db, email, NEW_PASSWORD, NEW_PASSWORD
+    )
+
+    assert status == 0, shown
+    assert "New password:" in shown and "The same again:" in shown
+    assert NEW_PASSWORD not in shown
+    assert (await login(api.http, email, NEW_PASSWORD)).status_code == 200
+
+
+async def test_cli_set_password_on_a_terminal_refuses_two_different_passwords(api: Api) -> None:
+    _, email = await new_user(api)
+
+    status, shown = await asyncio.to_thread(
+        run_cli_on_a_terminal, api.db, email, NEW_PASSWORD, "another passphrase"
+    )
+
+    assert status != 0
+    assert "differ" in shown
+    assert (await login(api.http, email, NEW_PASSWORD)).status_code == 401
 
 
 async def test_cli_set_password_refuses_a_short_password_and_changes_nothing(

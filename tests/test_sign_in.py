@@ -11,7 +11,9 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
+import argon2
 import httpx
+import jwt
 import pytest
 from clientgraph import passwords
 from clientgraph.app import create_app
@@ -491,3 +493,57 @@ async def test_an_over_long_password_is_refused_without_hashing(api: Api, owner_
     response = await login(api.http, owner_email, "p" * 5000)
 
     assert response.status_code == 401
+
+
+async def test_two_refreshes_racing_with_one_token_end_the_sign_in(
+    api: Api, owner_email: str
+) -> None:
+    """The second to arrive presents a spent token: as if it had been copied."""
+    first = await signed_in(api, owner_email)
+
+    responses = await asyncio.gather(
+        refresh_with(api.http, first["refreshToken"]), refresh_with(api.http, first["refreshToken"])
+    )
+
+    assert sorted(r.status_code for r in responses) == [200, 401]
+    [winner] = [r for r in responses if r.status_code == 200]
+    assert (await refresh_with(api.http, winner.json()["refreshToken"])).status_code == 401
+
+
+async def test_the_access_token_lifetime_is_a_setting(api: Api, owner_email: str) -> None:
+    settings = settings_for(api.db.url, access_token_ttl_s=60)
+    async with client(api.db, settings) as http:
+        response = await login(http, owner_email, PASSWORD)
+
+    body = response.json()
+    claims = jwt.decode(body["accessToken"], options={"verify_signature": False})
+    assert body["expiresIn"] == 60
+    assert claims["exp"] - claims["iat"] == 60
+
+
+async def stored_hash(api: Api, replacement: str | None = None) -> str | None:
+    """The owner's stored password hash, after replacing it with `replacement` if given."""
+
+    async def work(session: Any) -> str | None:
+        user = await session.get_one(models.User, api.user_id)
+        if replacement is not None:
+            user.password_hash = replacement
+        return user.password_hash
+
+    return await api.db.write(work, firm_id=api.firm_id)
+
+
+async def test_a_password_hashed_with_older_parameters_is_rehashed_at_sign_in(
+    api: Api, owner_email: str
+) -> None:
+    weaker = argon2.PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
+    old_hash = await stored_hash(api, weaker.hash(PASSWORD))
+    assert old_hash is not None and passwords.needs_rehash(old_hash)
+
+    response = await login(api.http, owner_email, PASSWORD)
+
+    new_hash = await stored_hash(api)
+    assert response.status_code == 200
+    assert new_hash is not None and new_hash != old_hash
+    assert not passwords.needs_rehash(new_hash)
+    assert (await login(api.http, owner_email, PASSWORD)).status_code == 200

@@ -175,9 +175,14 @@ async def set_password_with_link(db: Database, secret: str, token: str, password
 
 async def reset_user_password(ctx: Context, *, user_id: str) -> UserRow:
     """Administrators: the user's password stops working, every sign-in of theirs ends, earlier
-    links are voided, and a new link is e-mailed. Only an owner may reset an owner's."""
+    links are voided, and a new link is e-mailed. Only an owner may reset an owner's, and
+    nobody their own (which would sign them out until the e-mail arrives)."""
     require_admin(ctx.viewer)
     user_uuid = parse_id(user_id, "User", ["userId"], "user")
+    if user_uuid == ctx.viewer.user_id:
+        raise fail(
+            ["userId"], UserErrorCode.INVALID, "Change your own password with changePassword."
+        )
 
     async def work(session: AsyncSession) -> None:
         user = await live_user(session, ctx.viewer.firm_id, user_uuid, lock=True)

@@ -127,11 +127,31 @@ async def sign_in(
         raise FirmRequired([FirmChoice(c.firm_id, c.firm_name) for c in matched])
     chosen = matched[0]
     now = models.utcnow()
+    old_hash = chosen.password_hash
+    assert old_hash is not None
+    new_hash = await passwords.hash_password(password) if passwords.needs_rehash(old_hash) else None
 
     async def work(session: AsyncSession) -> Issued:
+        if new_hash is not None:
+            await _store_rehash(session, chosen, old_hash, new_hash)
         return _issue(session, chosen.user_id, chosen.firm_id, models.new_id(), now, lifetimes)
 
     return await db.write(work, firm_id=chosen.firm_id)
+
+
+async def _store_rehash(
+    session: AsyncSession, user: _Candidate, old_hash: str, new_hash: str
+) -> None:
+    """The same password under today's hashing parameters, unless it changed meanwhile."""
+    await session.execute(
+        update(models.User)
+        .where(
+            models.User.firm_id == user.firm_id,
+            models.User.id == user.user_id,
+            models.User.password_hash == old_hash,
+        )
+        .values(password_hash=new_hash)
+    )
 
 
 def _issue(

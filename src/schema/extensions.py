@@ -13,6 +13,7 @@ import sqlalchemy.exc
 from clientgraph.db.engine import CommitOutcomeUnknown, DatabaseUnavailable
 from clientgraph.resolvers.errors import BadUserInput, Forbidden, RequestTimeout
 from clientgraph.schema.cost import NodeLimit
+from clientgraph.schema.portal_scope import PortalScope
 from graphql import ExecutionResult, GraphQLError, ListValueNode, Visitor, validate, visit
 from strawberry.extensions import (
     DisableIntrospection,
@@ -189,5 +190,6 @@ def schema_extensions(
         extensions.append(DisableIntrospection)
     if not suggestions:
         extensions.append(HideSuggestions)
+    extensions.append(PortalScope)
     extensions.append(ErrorPolicy)
     return extensions

@@ -228,6 +228,11 @@ class UnlinkContactInput:
 @strawberry.input
 class InviteContactInput:
     contact_id: strawberry.ID
+    email: str | None = strawberry.field(
+        default=None,
+        description="One of the contact's emails to send the invitation to; the primary one "
+        "when omitted. The contact signs in to the portal with it.",
+    )
 
 
 @strawberry.input

@@ -31,7 +31,7 @@ class PasswordMutation:
     @strawberry.mutation(
         description="Admin: the user's password stops working, their sign-ins end, and a new "
         "set-password link is e-mailed to them (earlier links stop working). Only an owner may "
-        "reset an owner's password."
+        "reset an owner's password; your own you change with changePassword."
     )
     async def reset_user_password(
         self, info: Info, input: ResetUserPasswordInput

@@ -1,5 +1,5 @@
 """The ASGI application: /graphql (GraphiQL in a browser, its assets under /graphiql/), /auth
-(staff sign-in), /healthz, /readyz."""
+(staff sign-in), /portal (client portal sign-in), /healthz, /readyz."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from clientgraph.web.auth_routes import AuthRoutes
 from clientgraph.web.errors import http_exception_handler
 from clientgraph.web.graphiql import ASSETS_PATH, GraphiQLAssets
 from clientgraph.web.graphql import GraphQLApp, unavailable_response
+from clientgraph.web.portal_routes import PortalRoutes
 from clientgraph.web.rate_limits import RateLimits
 from clientgraph.web.request_id import RequestIds
 from starlette.applications import Starlette
@@ -50,6 +51,7 @@ def create_app(
     rate_limits = RateLimits(settings)
     graphql = GraphQLApp(settings, database, rate_limits, readiness)
     auth = AuthRoutes(settings, database, rate_limits, readiness)
+    portal = PortalRoutes(settings, database, rate_limits, readiness)
 
     async def healthz(_: Request) -> Response:
         return PlainTextResponse("ok")
@@ -80,6 +82,7 @@ def create_app(
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             *auth.routes(),
+            *portal.routes(),
         ],
         middleware=[Middleware(RequestIds)],
         exception_handlers={HTTPException: http_exception_handler},

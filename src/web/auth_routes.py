@@ -193,7 +193,9 @@ class AuthRoutes:
         except sign_in.InvalidRefreshToken as error:
             await self._failed(address)
             response = error_response(401, f"Sign in again: {error}.")
-            response.delete_cookie(COOKIE, path=COOKIE_PATH, secure=True, httponly=True)
+            response.delete_cookie(
+                COOKIE, path=COOKIE_PATH, secure=True, httponly=True, samesite="strict"
+            )
             return response
         return self._tokens(issued)
 
@@ -203,7 +205,9 @@ class AuthRoutes:
         if token is not None:
             await sign_in.sign_out(self.db, token)
         response = Response(status_code=204, headers=NO_STORE)
-        response.delete_cookie(COOKIE, path=COOKIE_PATH, secure=True, httponly=True)
+        response.delete_cookie(
+            COOKIE, path=COOKIE_PATH, secure=True, httponly=True, samesite="strict"
+        )
         return response
 
     async def set_password(self, request: Request) -> Response:

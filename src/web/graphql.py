@@ -20,6 +20,12 @@ from clientgraph.auth import (
 )
 from clientgraph.db.engine import Database, DatabaseUnavailable
 from clientgraph.db.readiness import Readiness
+from clientgraph.portal_auth import (
+    PortalClaims,
+    is_portal_token,
+    load_portal_viewer,
+    read_portal_token,
+)
 from clientgraph.resolvers.api_keys import parse_key
 from clientgraph.resolvers.context import Context, PageLimits
 from clientgraph.resolvers.policy import Viewer
@@ -180,7 +186,7 @@ class GraphQLApp(GraphQL[Context, None]):
 
     async def _authenticate(
         self, request: Request, address: str, rate_headers: dict[str, str]
-    ) -> tuple[str, Viewer | UserClaims]:
+    ) -> tuple[str, Viewer | UserClaims | PortalClaims]:
         """(whose budget, who) of the request's token, before a byte of the body is read. The
         budget is the user's or the API key's, never the raw token's, so a user's fresh tokens
         share one.
@@ -192,6 +198,9 @@ class GraphQLApp(GraphQL[Context, None]):
         try:
             token = bearer_token(request.headers.get("authorization"))
             key = parse_key(token)
+            if key is None and is_portal_token(token):
+                portal = read_portal_token(self.secret, token)
+                return f"portal:{portal.contact_id}", portal
             if key is None:
                 claims = read_claims(self.secret, token)
                 return f"user:{claims.user_id}", claims
@@ -203,16 +212,19 @@ class GraphQLApp(GraphQL[Context, None]):
 
     async def _viewer(
         self,
-        who: Viewer | UserClaims,
+        who: Viewer | UserClaims | PortalClaims,
         session: AsyncSession,
         address: str,
         rate_headers: dict[str, str],
     ) -> Viewer:
         """The caller, loaded through the request's session when only the token's claims are
-        known: the user may have been deleted or deactivated since the token was signed."""
+        known: the user may have been deleted or deactivated, or the contact's portal access
+        revoked, since the token was signed."""
         if isinstance(who, Viewer):
             return who
         try:
+            if isinstance(who, PortalClaims):
+                return await self.db.read(session, lambda s: load_portal_viewer(s, who))
             return await self.db.read(
                 session,
                 lambda s: load_viewer(s, who.user_id, who.firm_id, session_id=who.session_id),

@@ -1,8 +1,9 @@
 """Rate limits, with the `limits` library: a budget of nodes per minute for each caller
 (GitHub's points, counted in nodes), a budget of failed authentications per minute for each
 client address, and of failed sign-ins per e-mail and client address (a moving window, five in
-15 minutes by default). Counters live in Redis when `REDIS_URL` is set, so every worker and machine
-shares them, and in this process's memory otherwise.
+15 minutes by default; staff and portal sign-ins counted apart). Counters live in Redis when
+`REDIS_URL` is set, so every worker and machine shares them, and in this process's memory
+otherwise.
 
 A counting store that does not answer must not take the API down with it: the request goes
 through unlimited, and the failure is logged."""
