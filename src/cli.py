@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
-import logging
 import sys
 import uuid
 from datetime import datetime
@@ -19,6 +18,7 @@ from clientgraph.db.engine import Database
 from clientgraph.db.migrate import upgrade_for_server
 from clientgraph.db.queries import fold
 from clientgraph.ids import decode_id
+from clientgraph.logs import configure_worker_logging, server_log_config
 from clientgraph.resolvers.api_keys import issue_for_operator
 from clientgraph.resolvers.credentials import replace_password
 from clientgraph.resolvers.enums import Permission
@@ -132,6 +132,7 @@ def serve(args: argparse.Namespace) -> None:
         port=args.port,
         workers=args.workers,
         log_level="info",
+        log_config=server_log_config(),
     )
 
 
@@ -140,7 +141,7 @@ def worker(_: argparse.Namespace) -> None:
     from clientgraph.outbox.render import InvalidMailFrom
     from clientgraph.outbox.service import run_worker
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_worker_logging()
     try:
         asyncio.run(run_worker(get_settings()))
     except (InvalidSmtpUrl, InvalidMailFrom) as error:

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from functools import lru_cache
 from pathlib import Path
 
 from clientgraph.db.tenancy import Timeouts
 from clientgraph.list_limits import ListLimits
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/clientgraph.db"
+ORIGIN = re.compile(r"https?://[a-z0-9.-]+(:[0-9]{1,5})?|https?://\[[0-9a-f:.]+\](:[0-9]{1,5})?")
+"""A browser origin as the Origin header serializes it; `null` (sandboxed pages, files) is
+never one we allow."""
 
 
 class Settings(BaseSettings):
@@ -118,6 +122,43 @@ class Settings(BaseSettings):
 
     dev: bool = False
     introspection: bool = True
+
+    oidc_issuer: str | None = None
+    """An identity provider whose bearer JWTs are accepted (its `iss`); off when unset."""
+    oidc_audience: str | None = None
+    oidc_jwks_url: str | None = None
+    """Where its keys are; by default the `jwks_uri` of its discovery document
+    (`ISSUER/.well-known/openid-configuration`)."""
+    oidc_leeway_s: float = Field(default=30.0, ge=0, le=300)
+    oidc_http_timeout_s: float = Field(default=5.0, gt=0)
+    oidc_jwks_max_age_s: float = Field(default=3600.0, gt=0)
+    oidc_jwks_min_refresh_interval_s: float = Field(default=60.0, ge=0)
+    """At most one fetch of the keys per this many seconds when a token names an unknown key."""
+
+    @model_validator(mode="after")
+    def _oidc_needs_an_audience(self) -> Settings:
+        """A provider's tokens for any of its clients must not pass: the audience is ours."""
+        if self.oidc_issuer and not self.oidc_audience:
+            raise ValueError("CLIENTGRAPH_OIDC_AUDIENCE must be set with CLIENTGRAPH_OIDC_ISSUER")
+        return self
+
+    cors_origins: str = ""
+    """Comma-separated browser origins allowed to call the API (`https://app.example.com`)."""
+
+    def cors_origin_list(self) -> list[str]:
+        """The allowed origins as browsers send them (`scheme://host[:port]`), or `*`."""
+        origins = [origin.strip().rstrip("/") for origin in self.cors_origins.split(",")]
+        return [origin for origin in origins if origin]
+
+    @model_validator(mode="after")
+    def _cors_origins_are_origins(self) -> Settings:
+        for origin in self.cors_origin_list():
+            if origin != "*" and not ORIGIN.fullmatch(origin):
+                raise ValueError(
+                    f"CLIENTGRAPH_CORS_ORIGINS: {origin!r} is not an origin such as"
+                    " https://app.example.com (scheme, host and port only, lower case) or *"
+                )
+        return self
 
     redis_url: str | None = Field(
         default=None, validation_alias=AliasChoices("REDIS_URL", "CLIENTGRAPH_REDIS_URL")

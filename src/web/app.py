@@ -15,12 +15,13 @@ from clientgraph.db.readiness import Readiness
 from clientgraph.outbox import service as outbox
 from clientgraph.settings import Settings, get_settings
 from clientgraph.web.auth_routes import AuthRoutes
+from clientgraph.web.cors import Cors
 from clientgraph.web.errors import http_exception_handler
 from clientgraph.web.graphiql import ASSETS_PATH, GraphiQLAssets
 from clientgraph.web.graphql import GraphQLApp, unavailable_response
 from clientgraph.web.portal_routes import PortalRoutes
 from clientgraph.web.rate_limits import RateLimits
-from clientgraph.web.request_id import RequestIds
+from clientgraph.web.request_id import RequestIds, log_request_ids
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -38,6 +39,7 @@ def create_app(
     run in the background until they succeed, and until then /readyz and /graphql answer 503.
     """
     settings = settings or get_settings()
+    log_request_ids()
     database = db or Database(
         settings.server_database_url(),
         pool_size=settings.db_pool_size,
@@ -84,10 +86,17 @@ def create_app(
             *auth.routes(),
             *portal.routes(),
         ],
-        middleware=[Middleware(RequestIds)],
+        middleware=_middleware(settings),
         exception_handlers={HTTPException: http_exception_handler},
         lifespan=lifespan,
     )
+
+
+def _middleware(settings: Settings) -> list[Middleware]:
+    """Outermost first: CORS headers go on every answer, RequestIds' masked 500 included."""
+    origins = settings.cors_origin_list()
+    cors = [Middleware(Cors, origins=origins)] if origins else []
+    return [*cors, Middleware(RequestIds)]
 
 
 def create_migrating_app() -> Starlette:

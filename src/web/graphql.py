@@ -36,6 +36,7 @@ from clientgraph.web.body import read_body, with_body
 from clientgraph.web.deadline import within_deadline
 from clientgraph.web.errors import HttpError, error_response
 from clientgraph.web.graphiql import GraphiQLPage
+from clientgraph.web.oidc import OidcSignIn
 from clientgraph.web.rate_limits import Budget, RateLimits
 from clientgraph.web.request_id import request_id_of
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
@@ -93,6 +94,7 @@ class GraphQLApp(GraphQL[Context, None]):
         self.lists = settings.list_limits()
         self.rate_limits = rate_limits
         self.readiness = readiness
+        self.oidc = OidcSignIn.configured(settings, db)
         self.graphiql = GraphiQLPage()
 
     async def render_graphql_ide(self, request: Request) -> Response:
@@ -193,14 +195,18 @@ class GraphQLApp(GraphQL[Context, None]):
 
         A user token's signature and expiry are checked here without the database; its user
         is loaded after the body, in the request's own session and transaction (see
-        `_viewer`). An API key is looked up now, in a short session closed before the body is
-        read, so a slow sender holds no connection."""
+        `_viewer`). An API key, or the user of an identity provider's token (web/oidc.py), is
+        looked up now, in a short session closed before the body is read, so a slow sender
+        holds no connection."""
         try:
             token = bearer_token(request.headers.get("authorization"))
             key = parse_key(token)
             if key is None and is_portal_token(token):
                 portal = read_portal_token(self.secret, token)
                 return f"portal:{portal.contact_id}", portal
+            if key is None and self.oidc is not None and self.oidc.issued_by_provider(token):
+                viewer = await self.oidc.viewer(token)
+                return f"user:{viewer.user_id}", viewer
             if key is None:
                 claims = read_claims(self.secret, token)
                 return f"user:{claims.user_id}", claims
