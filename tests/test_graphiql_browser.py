@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+import jwt
 import pytest
 from clientgraph import passwords
 from clientgraph.app import create_app
@@ -35,6 +36,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tests.live_server import serve
+from tests.oidc_login_provider import CLIENT_ID, LoginProvider, serve_login_provider
 from tests.support import Api, settings_for
 
 CHROMIUM = "/usr/bin/chromium"
@@ -208,13 +210,14 @@ class GraphiQL:
                     request.status = params["response"]["status"]
         return list(self._requests.values())
 
-    def foreign_requests(self) -> list[str]:
-        """Requests to anywhere but the server (`data:` URLs never leave the browser)."""
-        server = urlsplit(self.base_url).netloc
+    def foreign_requests(self, *also_allowed: str) -> list[str]:
+        """Requests to anywhere but the server and the `also_allowed` origins (`data:` URLs
+        never leave the browser)."""
+        allowed = {urlsplit(url).netloc for url in (self.base_url, *also_allowed)}
         return [
             r.url
             for r in self.requests()
-            if urlsplit(r.url).scheme != "data" and urlsplit(r.url).netloc != server
+            if urlsplit(r.url).scheme != "data" and urlsplit(r.url).netloc not in allowed
         ]
 
     def graphql_posts(self) -> list[Request]:
@@ -561,3 +564,100 @@ async def test_signing_out_returns_to_the_form_and_a_reload_does_not_sign_in_aga
         requests = await in_browser(graphiql.requests)
         assert [r.status for r in requests if r.url.endswith("/auth/logout")] == [204]
         assert await in_browser(graphiql.refresh_cookie) is None
+
+
+# --- signing in at the identity provider (CLIENTGRAPH_OIDC_CLIENT_ID) ------------------------
+
+
+def provider_settings(provider: LoginProvider) -> dict[str, Any]:
+    return {
+        "oidc_issuer": provider.issuer,
+        "oidc_audience": CLIENT_ID,
+        "oidc_client_id": CLIENT_ID,
+        "oidc_leeway_s": 0,
+    }
+
+
+def click_provider_sign_in(graphiql: GraphiQL) -> None:
+    graphiql.wait(lambda _: graphiql.shown("provider-sign-in-button"), "the provider's button")
+    graphiql.driver.find_element(By.ID, "provider-sign-in-button").click()
+
+
+async def test_support_staff_sign_in_at_the_identity_provider_and_run_a_query(
+    browser: WebDriver, database: Database, staff: Staff
+) -> None:
+    with serve_login_provider(staff.email) as provider:
+        async with page(browser, database, **provider_settings(provider)) as graphiql:
+            await in_browser(lambda: click_provider_sign_in(graphiql))
+            await in_browser(graphiql.wait_for_graphiql)
+            result = await in_browser(lambda: graphiql.run(ACCOUNTS_QUERY))
+            address = await in_browser(lambda: graphiql.driver.current_url)
+
+            assert result["data"]["accounts"]["nodes"] == [{"name": staff.account_name}]
+            assert address == f"{graphiql.base_url}/graphql"
+            [authorization] = provider.authorizations
+            assert authorization["redirect_uri"] == f"{graphiql.base_url}/graphql"
+            assert authorization["code_challenge_method"] == "S256"
+            assert [r["grant_type"] for r in provider.token_requests] == ["authorization_code"]
+            posts = await in_browser(graphiql.graphql_posts)
+            issuers = {
+                jwt.decode(
+                    post.headers["authorization"].removeprefix("Bearer "),
+                    options={"verify_signature": False},
+                )["iss"]
+                for post in posts
+            }
+            assert issuers == {provider.issuer}
+            assert await in_browser(lambda: graphiql.foreign_requests(provider.issuer)) == []
+            assert await in_browser(graphiql.console_errors) == []
+
+
+async def test_a_sign_in_the_identity_provider_refuses_is_told_on_the_form(
+    browser: WebDriver, database: Database, staff: Staff
+) -> None:
+    with serve_login_provider(None) as provider:
+        async with page(browser, database, **provider_settings(provider)) as graphiql:
+            await in_browser(lambda: click_provider_sign_in(graphiql))
+            error = await in_browser(graphiql.sign_in_error)
+
+            assert error == "The identity provider refused the sign-in: The person said no."
+            assert not await in_browser(lambda: graphiql.shown("graphiql"))
+            assert provider.token_requests == []
+            assert await in_browser(graphiql.graphql_posts) == []
+
+
+async def test_an_identity_provider_answer_not_begun_here_is_refused(
+    browser: WebDriver, database: Database, staff: Staff
+) -> None:
+    """A code slipped into the page's address (login CSRF) is never exchanged."""
+    with serve_login_provider(staff.email) as provider:
+        async with page(browser, database, **provider_settings(provider)) as graphiql:
+            await in_browser(
+                lambda: graphiql.driver.get(f"{graphiql.base_url}/graphql?code=abc&state=forged")
+            )
+            error = await in_browser(graphiql.sign_in_error)
+
+            assert error == "This answer of the identity provider is not for a sign-in begun here."
+            assert provider.token_requests == []
+            assert not await in_browser(lambda: graphiql.shown("graphiql"))
+
+
+async def test_the_identity_providers_token_is_renewed_before_it_expires(
+    browser: WebDriver, database: Database, staff: Staff
+) -> None:
+    lifetime_s = 4
+    with serve_login_provider(
+        staff.email, token_lifetime_s=lifetime_s, gives_refresh_tokens=True
+    ) as provider:
+        async with page(browser, database, **provider_settings(provider)) as graphiql:
+            await in_browser(lambda: click_provider_sign_in(graphiql))
+            await in_browser(graphiql.wait_for_graphiql)
+            await asyncio.sleep(2 * lifetime_s + 1)
+            result = await in_browser(lambda: graphiql.run(ACCOUNTS_QUERY))
+
+            assert result["data"]["accounts"]["totalCount"] == 1
+            grants = [r["grant_type"] for r in provider.token_requests]
+            assert grants[0] == "authorization_code"
+            assert grants.count("refresh_token") >= 2
+            posts = await in_browser(graphiql.graphql_posts)
+            assert 401 not in {post.status for post in posts}

@@ -11,6 +11,8 @@ import html
 import os
 from pathlib import Path
 
+from clientgraph.settings import Settings
+from clientgraph.web.graphiql_oidc import ProviderDiscovery, ProviderLogin
 from starlette.responses import HTMLResponse, Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
@@ -26,23 +28,28 @@ SCRIPTS = (
 STYLES = ("graphiql.min.css", "explorer.css")
 IMMUTABLE = "public, max-age=31536000, immutable"
 
-CONTENT_SECURITY_POLICY = "; ".join(
-    (
-        "default-src 'none'",
-        "script-src 'self'",
-        # GraphiQL's editors add <style> elements of their own; scripts stay 'self' only.
-        "style-src 'self' 'unsafe-inline'",
-        # GraphiQL's stylesheet carries its fonts (Roboto, Fira Code) inline as data: URLs.
-        "font-src 'self' data:",
-        "img-src 'self' data:",
-        "connect-src 'self'",
-        "base-uri 'none'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
+
+def content_security_policy(other_origins: tuple[str, ...] = ()) -> str:
+    """Everything from 'self'; `other_origins` (the identity provider's token endpoint, when
+    the page signs in there) may only be called by fetch."""
+    return "; ".join(
+        (
+            "default-src 'none'",
+            "script-src 'self'",
+            # GraphiQL's editors add <style> elements of their own; scripts stay 'self' only.
+            "style-src 'self' 'unsafe-inline'",
+            # GraphiQL's stylesheet carries its fonts (Roboto, Fira Code) inline as data: URLs.
+            "font-src 'self' data:",
+            "img-src 'self' data:",
+            " ".join(("connect-src 'self'", *other_origins)),
+            "base-uri 'none'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        )
     )
-)
+
+
 PAGE_HEADERS = {
-    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "Cache-Control": "no-store",
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
@@ -58,7 +65,7 @@ PAGE = """<!doctype html>
 <link rel="icon" href="data:,">
 {styles}
 </head>
-<body data-graphql-path="{graphql_path}">
+<body data-graphql-path="{graphql_path}"{provider}>
 <header id="bar" hidden>
   <strong>clientgraph</strong>
   <span id="signed-in-as"></span>
@@ -68,6 +75,11 @@ PAGE = """<!doctype html>
   <form id="sign-in-form" novalidate>
     <h1>Sign in to clientgraph</h1>
     <p id="sign-in-notice" role="status"></p>
+    <div id="provider-sign-in" hidden>
+      <button type="button" id="provider-sign-in-button">
+        Sign in with your identity provider</button>
+      <p>or with your e-mail and password:</p>
+    </div>
     <label>E-mail <input id="email" name="email" type="email" autocomplete="username" required>
     </label>
     <label>Password <input id="password" name="password" type="password"
@@ -96,17 +108,37 @@ def asset_url(name: str) -> str:
 
 
 class GraphiQLPage:
-    """The page: a sign-in form, then GraphiQL (static/graphiql/explorer.js does both)."""
+    """The page: a sign-in form, then GraphiQL (static/graphiql/explorer.js does both). With
+    `CLIENTGRAPH_OIDC_CLIENT_ID` the form offers the identity provider too."""
 
-    def __init__(self, graphql_path: str = "/graphql") -> None:
-        self.html = PAGE.format(
-            styles="\n".join(f'<link rel="stylesheet" href="{asset_url(n)}">' for n in STYLES),
-            scripts="\n".join(f'<script src="{asset_url(n)}"></script>' for n in SCRIPTS),
-            graphql_path=html.escape(graphql_path, quote=True),
+    def __init__(self, settings: Settings, graphql_path: str = "/graphql") -> None:
+        self.discovery = ProviderDiscovery.configured(settings)
+        self.styles = "\n".join(f'<link rel="stylesheet" href="{asset_url(n)}">' for n in STYLES)
+        self.scripts = "\n".join(f'<script src="{asset_url(n)}"></script>' for n in SCRIPTS)
+        self.graphql_path = graphql_path
+
+    async def response(self) -> Response:
+        login = await self.discovery.login() if self.discovery is not None else None
+        page = PAGE.format(
+            styles=self.styles,
+            scripts=self.scripts,
+            graphql_path=html.escape(self.graphql_path, quote=True),
+            provider=_provider_attributes(login) if login is not None else "",
         )
+        policy = content_security_policy((login.token_origin,) if login is not None else ())
+        return HTMLResponse(page, headers={**PAGE_HEADERS, "Content-Security-Policy": policy})
 
-    def response(self) -> Response:
-        return HTMLResponse(self.html, headers=PAGE_HEADERS)
+
+def _provider_attributes(login: ProviderLogin) -> str:
+    attributes = {
+        "data-oidc-authorization-endpoint": login.authorization_endpoint,
+        "data-oidc-token-endpoint": login.token_endpoint,
+        "data-oidc-client-id": login.client_id,
+        "data-oidc-audience": login.audience,
+    }
+    return "".join(
+        f' {name}="{html.escape(value, quote=True)}"' for name, value in attributes.items()
+    )
 
 
 class GraphiQLAssets(StaticFiles):

@@ -95,10 +95,10 @@ class GraphQLApp(GraphQL[Context, None]):
         self.rate_limits = rate_limits
         self.readiness = readiness
         self.oidc = OidcSignIn.configured(settings, db)
-        self.graphiql = GraphiQLPage()
+        self.graphiql = GraphiQLPage(settings)
 
     async def render_graphql_ide(self, request: Request) -> Response:
-        return self.graphiql.response()
+        return await self.graphiql.response()
 
     def decode_json(self, data: str | bytes) -> object:
         return orjson.loads(data)
