@@ -9,10 +9,15 @@ import tomllib
 from fnmatch import fnmatch
 from pathlib import Path
 
+import httpx
 import pytest
+from clientgraph.db.engine import Database
+from clientgraph.settings import Settings
 from clientgraph.web.graphiql import STATIC_DIR
+from pydantic import ValidationError
 
-from tests.support import Api
+from tests.oidc_login_provider import CLIENT_ID, serve_login_provider
+from tests.support import Api, new_firm, settings_for
 
 BROWSER = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
 REFERENCE = re.compile(r'\b(?:src|href)="([^"]*)"')
@@ -57,15 +62,19 @@ async def test_an_asset_asked_for_without_its_fingerprint_is_revalidated(api: Ap
     assert unversioned.headers["cache-control"] == stale.headers["cache-control"] == "no-cache"
 
 
+def _policy(response: httpx.Response) -> dict[str, str]:
+    return dict(
+        directive.strip().split(" ", 1)
+        for directive in response.headers["content-security-policy"].split(";")
+    )
+
+
 async def test_the_page_is_held_to_its_own_origin_by_a_content_security_policy(
     api: Api,
 ) -> None:
     response = await api.http.get("/graphql", headers=BROWSER)
 
-    policy = dict(
-        directive.strip().split(" ", 1)
-        for directive in response.headers["content-security-policy"].split(";")
-    )
+    policy = _policy(response)
     assert policy["default-src"] == "'none'"
     assert policy["script-src"] == "'self'"
     assert policy["connect-src"] == "'self'"
@@ -119,3 +128,59 @@ def test_every_vendored_file_is_package_data() -> None:
     assert [name for name in files if not any(fnmatch(name, p) for p in patterns)] == []
     licences = {path.name for path in STATIC_DIR.glob("LICENSE*")}
     assert licences == {"LICENSE.graphiql", "LICENSE.react", "LICENSE.react-dom"}
+
+
+# --- the identity provider (CLIENTGRAPH_OIDC_CLIENT_ID) --------------------------------------
+
+
+def _provider_settings(database: Database, issuer: str, **overrides: str) -> Settings:
+    return settings_for(database.url, oidc_issuer=issuer, oidc_audience=CLIENT_ID, **overrides)
+
+
+async def test_with_a_client_id_the_page_offers_the_provider_and_may_call_its_token_endpoint(
+    database: Database,
+) -> None:
+    with serve_login_provider("someone@example.com") as provider:
+        settings = _provider_settings(database, provider.issuer, oidc_client_id=CLIENT_ID)
+        async with new_firm(database, settings=settings) as api:
+            response = await api.http.get("/graphql", headers=BROWSER)
+
+    assert f'data-oidc-authorization-endpoint="{provider.issuer}/authorize"' in response.text
+    assert f'data-oidc-token-endpoint="{provider.issuer}/token"' in response.text
+    assert f'data-oidc-client-id="{CLIENT_ID}"' in response.text
+    assert _policy(response)["connect-src"] == f"'self' {provider.issuer}"
+    assert _policy(response)["script-src"] == "'self'"
+
+
+async def test_without_a_client_id_the_page_offers_no_identity_provider(
+    database: Database,
+) -> None:
+    with serve_login_provider("someone@example.com") as provider:
+        async with new_firm(
+            database, settings=_provider_settings(database, provider.issuer)
+        ) as api:
+            response = await api.http.get("/graphql", headers=BROWSER)
+
+    assert "data-oidc" not in response.text
+    assert _policy(response)["connect-src"] == "'self'"
+
+
+async def test_while_the_provider_cannot_be_reached_the_page_offers_passwords(
+    database: Database,
+) -> None:
+    with serve_login_provider("someone@example.com") as provider:
+        gone = provider.issuer
+    settings = _provider_settings(database, gone, oidc_client_id=CLIENT_ID)
+
+    async with new_firm(database, settings=settings) as api:
+        response = await api.http.get("/graphql", headers=BROWSER)
+
+    assert response.status_code == 200
+    assert 'type="password"' in response.text
+    assert "data-oidc" not in response.text
+    assert _policy(response)["connect-src"] == "'self'"
+
+
+def test_a_client_id_without_an_identity_provider_is_refused() -> None:
+    with pytest.raises(ValidationError, match="CLIENTGRAPH_OIDC_CLIENT_ID needs"):
+        Settings(oidc_client_id=CLIENT_ID)
