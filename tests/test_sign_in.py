@@ -101,8 +101,13 @@ async def test_unknown_email_and_wrong_password_get_the_same_401_in_the_same_tim
         response = await login(api.http, email, password)
         return response, time.perf_counter() - started
 
-    wrong_password, wrong_password_s = await timed(owner_email, "not the password at all")
-    unknown_email, unknown_email_s = await timed(f"nobody-{uuid.uuid4().hex}@example.com", PASSWORD)
+    wrong_password_s: list[float] = []
+    unknown_email_s: list[float] = []
+    for _ in range(3):
+        wrong_password, seconds = await timed(owner_email, "not the password at all")
+        wrong_password_s.append(seconds)
+        unknown_email, seconds = await timed(f"nobody-{uuid.uuid4().hex}@example.com", PASSWORD)
+        unknown_email_s.append(seconds)
 
     assert wrong_password.status_code == unknown_email.status_code == 401
     assert wrong_password.json() == unknown_email.json()
@@ -111,9 +116,10 @@ async def test_unknown_email_and_wrong_password_get_the_same_401_in_the_same_tim
         "extensions": {"code": "UNAUTHENTICATED"},
     }
     # Both verify one argon2 hash (~0.1 s); without the dummy hash the unknown e-mail would
-    # answer in a few milliseconds.
-    assert unknown_email_s > 0.5 * wrong_password_s
-    assert wrong_password_s > 0.5 * unknown_email_s
+    # answer in a few milliseconds. The fastest of three interleaved tries is compared, as
+    # the machine's other load only ever adds time.
+    assert min(unknown_email_s) > 0.5 * min(wrong_password_s)
+    assert min(wrong_password_s) > 0.5 * min(unknown_email_s)
 
 
 async def test_a_user_without_a_password_cannot_sign_in(api: Api) -> None:
