@@ -85,7 +85,7 @@ async def _demo(settings: Settings, address: str) -> None:
     token = _token(settings, user.id, user.firm_id)
     print(f"\nDemo firm ready. Open http://{address}/graphql and sign in as the demo owner:\n")
     print(f"    e-mail:   {user.email}\n    password: {DEMO_PASSWORD}\n")
-    print("or, without signing in, under Headers paste:\n")
+    print("Other API clients (curl, scripts) send this header:\n")
     print(orjson.dumps({"Authorization": f"Bearer {token}"}).decode())
     print("\nThen try this query:\n")
     print(EXAMPLE_QUERY)

@@ -142,6 +142,16 @@ class Settings(BaseSettings):
             raise ValueError("CLIENTGRAPH_OIDC_AUDIENCE must be set with CLIENTGRAPH_OIDC_ISSUER")
         return self
 
+    oidc_client_id: str | None = None
+    """The client id GraphiQL's page signs in with at the identity provider (authorization code
+    with PKCE, redirect URI `…/graphql`); the page offers the provider only when it is set."""
+
+    @model_validator(mode="after")
+    def _oidc_client_needs_an_issuer(self) -> Settings:
+        if self.oidc_client_id and not self.oidc_issuer:
+            raise ValueError("CLIENTGRAPH_OIDC_CLIENT_ID needs CLIENTGRAPH_OIDC_ISSUER")
+        return self
+
     cors_origins: str = ""
     """Comma-separated browser origins allowed to call the API (`https://app.example.com`)."""
 

@@ -1,5 +1,5 @@
-"""The ASGI application: /graphql (GraphiQL in a browser), /auth (staff sign-in), /portal
-(client portal sign-in), /healthz, /readyz."""
+"""The ASGI application: /graphql (GraphiQL in a browser, its assets under /graphiql/), /auth
+(staff sign-in), /portal (client portal sign-in), /healthz, /readyz."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from clientgraph.settings import Settings, get_settings
 from clientgraph.web.auth_routes import AuthRoutes
 from clientgraph.web.cors import Cors
 from clientgraph.web.errors import http_exception_handler
+from clientgraph.web.graphiql import ASSETS_PATH, GraphiQLAssets
 from clientgraph.web.graphql import GraphQLApp, unavailable_response
 from clientgraph.web.portal_routes import PortalRoutes
 from clientgraph.web.rate_limits import RateLimits
@@ -26,7 +27,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 logger = logging.getLogger("clientgraph")
 
@@ -79,6 +80,7 @@ def create_app(
     return Starlette(
         routes=[
             Route("/graphql", graphql),
+            Mount(ASSETS_PATH, GraphiQLAssets(), name="graphiql"),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             *auth.routes(),

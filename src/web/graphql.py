@@ -35,6 +35,7 @@ from clientgraph.settings import Settings
 from clientgraph.web.body import read_body, with_body
 from clientgraph.web.deadline import within_deadline
 from clientgraph.web.errors import HttpError, error_response
+from clientgraph.web.graphiql import GraphiQLPage
 from clientgraph.web.oidc import OidcSignIn
 from clientgraph.web.rate_limits import Budget, RateLimits
 from clientgraph.web.request_id import request_id_of
@@ -94,6 +95,10 @@ class GraphQLApp(GraphQL[Context, None]):
         self.rate_limits = rate_limits
         self.readiness = readiness
         self.oidc = OidcSignIn.configured(settings, db)
+        self.graphiql = GraphiQLPage(settings)
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        return await self.graphiql.response()
 
     def decode_json(self, data: str | bytes) -> object:
         return orjson.loads(data)
