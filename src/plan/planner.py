@@ -77,12 +77,18 @@ class Lru:
             self._entries.popitem(last=False)
 
 
+DOCUMENTS_CACHED = 1000
+PLANS_CACHED = 128
+"""A plan of the dashboard holds about 650 KB of SQL expression objects: 128 of that size stay
+within a worker's memory budget, and an app sends a few dozen kinds of operation."""
+
+
 class Planner:
-    def __init__(self, schema: GraphQLSchema, limits: QueryLimits, cache_size: int = 1000) -> None:
+    def __init__(self, schema: GraphQLSchema, limits: QueryLimits) -> None:
         self.schema = schema
         self.limits = limits
-        self.documents = Documents(schema, limits, cache_size)
-        self.plans = Lru(cache_size)
+        self.documents = Documents(schema, limits, DOCUMENTS_CACHED)
+        self.plans = Lru(PLANS_CACHED)
 
     def _plan(
         self,
