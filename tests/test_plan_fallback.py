@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from clientgraph.db.engine import Database
 
+from tests.portal_support import login, portal_contact
 from tests.support import Api, count_statements, new_firm, settings_for, transaction_setup
 from tests.test_plan_parity import (
     ACCOUNT_PAGE,
@@ -156,3 +157,16 @@ async def test_the_dashboard_and_the_account_page_send_one_data_statement(
                 and statement.strip().lower() != "select 1"
             ]
             assert len(work) == transaction_setup(api.db) + 2, work
+
+
+async def test_a_portal_token_is_never_planned_and_reads_nothing_but_its_portal(
+    api: Api, clients: dict[str, Any]
+) -> None:
+    _, email = await portal_contact(api)
+    token = (await login(api, email)).json()["accessToken"]
+    for query in (DASHBOARD, "{ viewer { permissions } }", "{ portal { __typename } }"):
+        response = await api.post(query, token=token)
+        assert response.headers["X-Read-Path"] == "generic"
+        if "portal" not in query:
+            assert response.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+            assert response.json()["data"] is None
