@@ -45,6 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CLIENTGRAPH = Path(sys.executable).with_name("clientgraph")
 COUNTED_REQUESTS = 5
 LOG_DIR = ROOT / "var" / "bench"
+UNLIMITED_NODES = 10**15
 
 
 class BenchError(Exception):
@@ -177,7 +178,14 @@ def _clientgraph_env(
         for key, value in os.environ.items()
         if not key.startswith("CLIENTGRAPH_") and key != "DATABASE_URL"
     }
-    env |= {"DATABASE_URL": db.sqlalchemy_url(), "CLIENTGRAPH_SECRET": secret, **(extra or {})}
+    env |= {
+        "DATABASE_URL": db.sqlalchemy_url(),
+        "CLIENTGRAPH_SECRET": secret,
+        # One token sends every request of a run: the per-caller node budget would answer 429
+        # within a second. The rig measures reads, not the rate limit.
+        "CLIENTGRAPH_RATE_LIMIT_NODES_PER_MINUTE": str(UNLIMITED_NODES),
+        **(extra or {}),
+    }
     if app_url is not None:
         env["CLIENTGRAPH_APP_DATABASE_URL"] = app_url
     return env
