@@ -97,7 +97,8 @@ def _owner_database(settings: Settings) -> Database:
 
 
 def serve(args: argparse.Namespace) -> None:
-    import uvicorn
+    from clientgraph.web.server import ServeOptions
+    from clientgraph.web.server import serve as run_server
 
     settings = get_settings()
     settings.signing_secret()
@@ -109,17 +110,21 @@ def serve(args: argparse.Namespace) -> None:
         factory = "clientgraph.app:create_app"
     if args.demo:
         asyncio.run(_demo(settings, f"{args.host}:{args.port}"))
-    if settings.tracemalloc:
-        from clientgraph.diagnostics import trace_allocations
-
-        trace_allocations(settings.tracemalloc)
-    uvicorn.run(
-        factory,
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        log_level="info",
+    run_server(
+        ServeOptions(
+            factory=factory,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            access_log=args.access_log or settings.access_log,
+            http=settings.http_parser,
+            loop=settings.event_loop,
+            tcp_nodelay=settings.tcp_nodelay,
+            reuse_port=settings.reuse_port,
+            gc_freeze=settings.gc_freeze,
+            gc_threshold=settings.gc_threshold,
+            tracemalloc=settings.tracemalloc,
+        )
     )
 
 
@@ -236,6 +241,9 @@ def parser() -> argparse.ArgumentParser:
     serve_parser.add_argument("--port", type=int, default=8000)
     serve_parser.add_argument("--workers", type=int, default=1)
     serve_parser.add_argument("--demo", action="store_true", help="seed the demo firm once")
+    serve_parser.add_argument(
+        "--access-log", action="store_true", help="log one line per request (default: off)"
+    )
     serve_parser.set_defaults(handler=serve)
 
     commands.add_parser("migrate", help="apply migrations and exit").set_defaults(handler=migrate)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from clientgraph.db.tenancy import Timeouts
 from clientgraph.list_limits import ListLimits
@@ -104,6 +105,19 @@ class Settings(BaseSettings):
 
     dev: bool = False
     introspection: bool = True
+
+    access_log: bool = False
+    """One log line per request (uvicorn's access log); `clientgraph serve --access-log`."""
+    gc_freeze: bool = True
+    """Freeze what start-up and the first request built out of the cyclic collector's reach."""
+    gc_threshold: int = Field(default=0, ge=0)
+    """Allocations between young collections; 0 keeps CPython's default (700)."""
+    event_loop: Literal["uvloop", "asyncio"] = "uvloop"
+    http_parser: Literal["httptools", "h11"] = "httptools"
+    tcp_nodelay: bool = True
+    reuse_port: bool = True
+    """Each worker listens on a socket of its own (SO_REUSEPORT): the kernel spreads the
+    connections; off, the workers share one socket (uvicorn's way)."""
 
     redis_url: str | None = Field(
         default=None, validation_alias=AliasChoices("REDIS_URL", "CLIENTGRAPH_REDIS_URL")
