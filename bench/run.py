@@ -393,6 +393,7 @@ def _record(outcome: Outcome, run: Run) -> None:
         f"  {result['rps']:8.1f} req/s  p50 {report.milliseconds(result['p50_ms']):>7} ms"
         f"  p99 {report.milliseconds(result['p99_ms']):>7} ms  errors {result['errors']}"
         f"  rss {'/'.join(f'{value:.0f}' for value in run.usage.rss_mb)} MB"
+        f"  cpu {report.cpu_per_request(run)} ms/req"
         f"  load {run.load_before:.1f}",
         flush=True,
     )
