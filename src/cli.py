@@ -1,5 +1,5 @@
 """The `clientgraph` command: serve, migrate, worker, create-firm, token, create-api-key,
-export-schema."""
+register-documents, export-schema."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import logging
 import sys
 import uuid
 from datetime import datetime
+from pathlib import Path
 
 import orjson
 from clientgraph.auth import issue_token
@@ -224,6 +225,27 @@ def create_api_key_command(args: argparse.Namespace) -> None:
         raise SystemExit(f"cannot create the key: {error}") from error
 
 
+def register_documents_command(args: argparse.Namespace) -> None:
+    from clientgraph.web.persisted import InvalidRegistration, manifest_documents, register
+
+    directory = args.dir or get_settings().persisted_queries_dir
+    if directory is None:
+        raise SystemExit("set CLIENTGRAPH_PERSISTED_QUERIES_DIR or pass --dir")
+    documents: list[tuple[str, str]] = []
+    try:
+        for path in args.files:
+            if path.suffix == ".json":
+                found = manifest_documents(path).items()
+                documents += [(document, f"{path} ({key[:12]}…)") for key, document in found]
+            else:
+                documents.append((path.read_text(), str(path)))
+    except (OSError, InvalidRegistration) as error:
+        raise SystemExit(f"nothing registered: {error}") from None
+    hashes = register(directory, [document for document, _ in documents])
+    for key, (_, source) in zip(hashes, documents, strict=True):
+        print(f"{key}  {source}")
+
+
 def export_schema(_: argparse.Namespace) -> None:
     from clientgraph.schema.schema import build_schema
 
@@ -280,6 +302,22 @@ def parser() -> argparse.ArgumentParser:
     )
     key_parser.add_argument("--firm", help="the firm id, if the email is in several firms")
     key_parser.set_defaults(handler=create_api_key_command)
+
+    register_parser = commands.add_parser(
+        "register-documents",
+        help="register GraphQL documents for persisted queries (the registered-only mode)",
+    )
+    register_parser.add_argument(
+        "files",
+        nargs="+",
+        type=Path,
+        metavar="FILE",
+        help="a .graphql file (one document, its exact text) or an Apollo manifest (.json)",
+    )
+    register_parser.add_argument(
+        "--dir", type=Path, help="default: CLIENTGRAPH_PERSISTED_QUERIES_DIR"
+    )
+    register_parser.set_defaults(handler=register_documents_command)
 
     commands.add_parser("export-schema", help="print the GraphQL SDL").set_defaults(
         handler=export_schema

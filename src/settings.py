@@ -106,6 +106,15 @@ class Settings(BaseSettings):
     dev: bool = False
     introspection: bool = True
 
+    persisted_queries: Literal["automatic", "registered", "off"] = "automatic"
+    """Apollo's automatic persisted queries; `registered` runs only registered documents."""
+    persisted_queries_dir: Path | None = None
+    """Registered documents: Apollo manifests (*.json) and <sha256>.graphql files."""
+    persisted_queries_max_count: int = Field(default=10_000, gt=0)
+    persisted_queries_max_bytes: int = Field(default=16 * 1024 * 1024, gt=0)
+    persisted_queries_ttl_s: int = Field(default=7 * 24 * 3600, gt=0)
+    """How long Redis keeps a document clients sent (only with REDIS_URL)."""
+
     access_log: bool = False
     """One log line per request (uvicorn's access log); `clientgraph serve --access-log`."""
     gc_freeze: bool = True

@@ -29,6 +29,7 @@ from clientgraph.settings import Settings
 from clientgraph.web.body import read_body, with_body
 from clientgraph.web.deadline import within_deadline
 from clientgraph.web.errors import HttpError, error_response
+from clientgraph.web.persisted import PersistedDocuments
 from clientgraph.web.rate_limits import Budget, RateLimits
 from clientgraph.web.request_id import request_id_of
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
@@ -86,6 +87,7 @@ class GraphQLApp(GraphQL[Context, None]):
         self.lists = settings.list_limits()
         self.rate_limits = rate_limits
         self.readiness = readiness
+        self.persisted = PersistedDocuments(settings)
 
     def decode_json(self, data: str | bytes) -> object:
         return orjson.loads(data)
@@ -146,6 +148,7 @@ class GraphQLApp(GraphQL[Context, None]):
         if budget is not None and budget.spent:
             raise budget.exceeded("This caller's budget of nodes for the minute is spent.")
         body = await read_body(request, self.settings.max_body_bytes)
+        request, body = await self.persisted.resolve(request, body)
         if _carries_nul(request, body):
             return Response(
                 orjson.dumps({"data": None, "errors": [NUL_ERROR]}),
