@@ -1,0 +1,12 @@
+"""The field mappings, one module per GraphQL type; importing this package registers them all
+in `clientgraph.plan.build.HANDLERS`."""
+
+from clientgraph.plan.fields import (  # noqa: F401
+    account,
+    account_contact,
+    audit_event,
+    client_owner,
+    contact,
+    query,
+    user,
+)
