@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import os
 import signal
 import socket
@@ -24,8 +25,9 @@ from pathlib import Path
 import httpx
 import psutil
 import pytest
+from clientgraph.web.server import FreezeAfterWarmup
 
-from tests.support import SECRET
+from tests.support import SECRET, Api
 
 CLIENTGRAPH = str(Path(sys.executable).with_name("clientgraph"))
 KEEP_ALIVE_CLIENTS = 16
@@ -238,3 +240,27 @@ def test_a_second_server_on_a_port_in_use_refuses_to_start(
 
     assert done.returncode != 0
     assert f"cannot listen on 127.0.0.1:{two_workers.port}" in done.stderr
+
+
+async def test_the_first_graphql_request_freezes_what_start_up_and_it_built(api: Api) -> None:
+    """A health check warms no cache, so only the first GraphQL request triggers the freeze;
+    the objects it left (parsed documents, compiled statements) are then out of the
+    collector's walks."""
+    app = FreezeAfterWarmup(api.http._transport.app)  # type: ignore[attr-defined]
+    transport = httpx.ASGITransport(app=app)
+    gc.unfreeze()
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            await http.get("/healthz")
+            after_health_check = gc.get_freeze_count()
+            await http.post(
+                "/graphql",
+                json={"query": "{ viewer { user { name } } }"},
+                headers={"Authorization": f"Bearer {api.token}"},
+            )
+            after_first_query = gc.get_freeze_count()
+    finally:
+        gc.unfreeze()
+
+    assert after_health_check == 0
+    assert after_first_query > 100_000

@@ -135,17 +135,18 @@ def check_port_free(host: str, port: int) -> None:
 
 
 class FreezeAfterWarmup:
-    """Passes requests to `app`; once the first `warmups` requests have been answered, moves
-    every object alive then (caches filled by those requests included) out of the
-    collector's reach, once."""
+    """Passes requests to `app`; once the first `warmups` GraphQL requests have been answered,
+    moves every object alive then (the caches those requests filled included) out of the
+    collector's reach, once. A health check warms nothing, so it does not count."""
 
-    def __init__(self, app: ASGIApp, warmups: int = 1) -> None:
+    def __init__(self, app: ASGIApp, warmups: int = 1, path: str = "/graphql") -> None:
         self.app = app
         self.pending = warmups
+        self.path = path
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self.app(scope, receive, send)
-        if scope["type"] == "http" and self.pending > 0:
+        if scope["type"] == "http" and self.pending > 0 and scope["path"] == self.path:
             self.pending -= 1
             if self.pending == 0:
                 freeze_survivors()
