@@ -54,11 +54,19 @@ async def answers(
 
 
 async def assert_same(
-    api: Api, query: str, variables: dict[str, Any] | None = None, token: str | None = None
+    api: Api,
+    query: str,
+    variables: dict[str, Any] | None = None,
+    token: str | None = None,
+    *,
+    deep: bool = False,
 ) -> dict[str, Any]:
+    """The planned answer equals the generic one, byte for byte. A `deep` operation may be
+    answered generically on SQLite, whose parser stack bounds how deep one statement nests."""
     planned, generic = await answers(api, query, variables, token)
-    assert generic.headers["X-Read-Path"] == "generic"
-    assert planned.headers["X-Read-Path"] == "planned", planned.text
+    assert generic.headers.get("X-Read-Path") == "generic", (generic.status_code, generic.text)
+    if not (deep and api.db.dialect == "sqlite"):
+        assert planned.headers.get("X-Read-Path") == "planned", (planned.status_code, planned.text)
     assert planned.status_code == generic.status_code == 200
     assert planned.json() == generic.json()
     assert planned.content == generic.content

@@ -288,20 +288,29 @@ class Build:
         keys: Sequence[ColumnElement[Any]],
         limit: int | None,
         *,
-        descending: bool = False,
+        descending: bool | Sequence[bool] = False,
         json_items: bool = True,
     ) -> ColumnElement[Any]:
         """The JSON array of a statement's first column (labelled "j"), its rows in `keys`
-        order, at most `limit` of them."""
+        order (each key descending or not), at most `limit` of them."""
+        directions = [descending] * len(keys) if isinstance(descending, bool) else list(descending)
         labelled = [key.label(f"o{index}") for index, key in enumerate(keys)]
         inner = (
             statement.correlate(parent)
             .add_columns(*labelled)
-            .order_by(*(key.desc() if descending else key.asc() for key in keys))
+            .order_by(
+                *(
+                    key.desc() if down else key.asc()
+                    for key, down in zip(keys, directions, strict=True)
+                )
+            )
         )
         if limit is not None:
             inner = inner.limit(limit)
         sub = inner.subquery()
         columns = [sub.c[f"o{index}"] for index in range(len(keys))]
-        ordering = [column.desc() if descending else column.asc() for column in columns]
+        ordering = [
+            column.desc() if down else column.asc()
+            for column, down in zip(columns, directions, strict=True)
+        ]
         return self.json.aggregate(sub, "j", ordering, json_items=json_items)

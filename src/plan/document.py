@@ -103,7 +103,14 @@ class Documents:
 
 
 BINDABLE = frozenset(
-    {("account", "id"), ("contact", "id"), ("node", "id"), ("*", "after"), ("*", "before")}
+    {
+        ("account", "id"),
+        ("contact", "id"),
+        ("node", "id"),
+        ("nodes", "ids"),
+        ("*", "after"),
+        ("*", "before"),
+    }
 )
 """(field, argument) positions whose value a plan binds as SQL parameters ("*": any field);
 their handlers build the same SQL whatever the value, given whether there is one."""

@@ -104,6 +104,9 @@ class Planner:
         except Unplanned as reason:
             logger.debug("not planned: %s", reason)
             return UNPLANNED
+        except Exception:
+            logger.exception("planning failed; the generic path answers this operation")
+            return UNPLANNED
         return Plan(select(cast(value, Text)), fix, tuple(build.binders))
 
     async def answer(self, payload: dict[str, Any] | None, context: Context) -> Response | None:
@@ -161,16 +164,28 @@ class Planner:
         except Unplanned as reason:
             logger.debug("not planned: %s", reason)
             return None
+        unavailable = context.unavailable
         try:
             text = await _read(context, plan.statement, parameters)
-        except Exception:
-            logger.warning("the planned statement failed; the generic path answers", exc_info=True)
+        except Exception as error:
+            context.unavailable = unavailable
+            if too_deep_for(error):
+                self.plans.put(key, UNPLANNED)
+                logger.info("too deeply nested for SQLite's parser; the generic path answers")
+            else:
+                logger.warning(
+                    "the planned statement failed; the generic path answers", exc_info=True
+                )
             await context.session.rollback()
             return None
         counter = Counter()
-        data = orjson.loads(text)
-        if plan.fix is not None:
-            data = plan.fix(data, counter)
+        try:
+            data = orjson.loads(text)
+            if plan.fix is not None:
+                data = plan.fix(data, counter)
+        except Exception:
+            logger.exception("finishing a planned answer failed; the generic path answers")
+            return None
         context.cost = Cost(requested_nodes=requested, actual_nodes=counter.nodes)
         body = {"data": data, "extensions": {"cost": cost_extension(context.cost)}}
         return Response(
@@ -178,6 +193,12 @@ class Planner:
             media_type="application/json",
             headers={READ_PATH_HEADER: "planned"},
         )
+
+
+def too_deep_for(error: Exception) -> bool:
+    """SQLite (before 3.46) parses with a fixed stack: about five levels of nested lists in
+    one statement. Deeper operations stay on the generic path there."""
+    return "parser stack overflow" in str(error)
 
 
 def _structural_variables(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import uuid
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from clientgraph.plan.errors import Unplanned
@@ -31,8 +32,6 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 MAX_OBJECT_KEYS = 50
 """PostgreSQL calls take at most 100 arguments: 50 keys and their values."""
 
-GLOBAL_ID_FUNCTION = "cg_global_id"
-
 
 def _sqlite_global_id(type_name: str | None, hex_uuid: str | None) -> str | None:
     if type_name is None or hex_uuid is None:
@@ -40,11 +39,29 @@ def _sqlite_global_id(type_name: str | None, hex_uuid: str | None) -> str | None
     return base64.b64encode(f"{type_name}:{uuid.UUID(hex_uuid)}".encode()).decode()
 
 
+def _sqlite_uuid(hex_uuid: str | None) -> str | None:
+    return None if hex_uuid is None else str(uuid.UUID(hex_uuid))
+
+
+def _sqlite_datetime(stored: str | None) -> str | None:
+    """What `UTCDateTime` reads back, as `isoformat()` gives it."""
+    if stored is None:
+        return None
+    return datetime.fromisoformat(stored).replace(tzinfo=UTC).isoformat()
+
+
+SQLITE_FUNCTIONS = {
+    "cg_global_id": (2, _sqlite_global_id),
+    "cg_uuid": (1, _sqlite_uuid),
+    "cg_datetime": (1, _sqlite_datetime),
+}
+
+
 async def register_sqlite_functions(aiosqlite_connection: Any) -> None:
-    """The functions the planned SQL calls on SQLite, on one aiosqlite connection."""
-    await aiosqlite_connection.create_function(
-        GLOBAL_ID_FUNCTION, 2, _sqlite_global_id, deterministic=True
-    )
+    """The functions the planned SQL calls on SQLite, on one aiosqlite connection: Python's
+    own formatting, and shallower SQL (SQLite's parser has a fixed stack)."""
+    for name, (arguments, function) in SQLITE_FUNCTIONS.items():
+        await aiosqlite_connection.create_function(name, arguments, function, deterministic=True)
 
 
 def quoted(name: str) -> ColumnElement[Any]:
@@ -59,6 +76,9 @@ class Json:
     def __init__(self, dialect: str) -> None:
         self.dialect = dialect
         self.postgresql = dialect == "postgresql"
+
+    def quoted(self, name: str) -> ColumnElement[Any]:
+        return quoted(name)
 
     def object(self, pairs: Sequence[tuple[str, ColumnElement[Any]]]) -> ColumnElement[Any]:
         if len(pairs) > MAX_OBJECT_KEYS:
@@ -122,15 +142,7 @@ class Json:
         """str(uuid): SQLite stores 32 hex digits."""
         if self.postgresql:
             return cast(value, Text)
-        hex_ = func.lower(value)
-        parts = [
-            func.substr(hex_, start, length)
-            for start, length in ((1, 8), (9, 4), (13, 4), (17, 4), (21, 12))
-        ]
-        joined = parts[0]
-        for part in parts[1:]:
-            joined = joined.op("||")(literal_column("'-'")).op("||")(part)
-        return joined
+        return func.cg_uuid(value, type_=Text)
 
     def global_id(self, type_name: str, value: ColumnElement[Any]) -> ColumnElement[Any]:
         """`clientgraph.ids.encode_id` in SQL: base64 of "Type:uuid"."""
@@ -153,18 +165,7 @@ class Json:
                 (value.is_(None), None),
                 else_=seconds.op("||")(fraction).op("||")(literal_column("'+00:00'")),
             )
-        stored = cast(value, Text)
-        seconds = func.replace(func.substr(stored, 1, 19), " ", "T")
-        micro = func.substr(func.substr(stored, 21).op("||")(literal_column("'000000'")), 1, 6)
-        fraction = case(
-            (func.length(stored) <= 20, ""),
-            (micro == "000000", ""),
-            else_=literal_column("'.'").op("||")(micro),
-        )
-        return case(
-            (value.is_(None), None),
-            else_=seconds.op("||")(fraction).op("||")(literal_column("'+00:00'")),
-        )
+        return func.cg_datetime(value, type_=Text)
 
     def flags(self, named: Sequence[tuple[str, ColumnElement[Any]]]) -> ColumnElement[Any]:
         """The array of the names whose flag is true, in the order given."""

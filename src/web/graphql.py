@@ -131,6 +131,7 @@ class GraphQLApp(GraphQL[Context, None]):
             )
         for name, value in rate_headers.items():
             response.headers.setdefault(name, value)
+        response.headers.setdefault(READ_PATH_HEADER, "generic")
         return response
 
     async def _answer(self, request: Request, rate_headers: dict[str, str]) -> Response:
@@ -168,7 +169,7 @@ class GraphQLApp(GraphQL[Context, None]):
         )
         try:
             replayed = with_body(request, body)
-            work = self._execute(request_payload(request, body), replayed, context)
+            work = self._execute(request_payload(request, body), request, body, context)
             response = await within_deadline(
                 work, replayed, context, self.settings.request_timeout_s
             )
@@ -180,16 +181,15 @@ class GraphQLApp(GraphQL[Context, None]):
         return response
 
     async def _execute(
-        self, payload: dict[str, Any] | None, request: Request, context: Context
+        self, payload: dict[str, Any] | None, request: Request, body: bytes, context: Context
     ) -> Response:
-        """The planned read path's answer if it has one, else Strawberry's."""
+        """The planned read path's answer if it has one, else Strawberry's (which reads the
+        body from a replay of its own: the deadline's disconnect watch reads the other)."""
         if self.planner is not None:
             planned = await self.planner.answer(payload, context)
             if planned is not None:
                 return planned
-        response = await super().run(request, context)
-        response.headers[READ_PATH_HEADER] = "generic"
-        return response
+        return await super().run(with_body(request, body), context)
 
     async def _authenticate(
         self, request: Request, address: str, rate_headers: dict[str, str]
