@@ -114,6 +114,8 @@ class Settings(BaseSettings):
     """Registered documents: Apollo manifests (*.json) and <sha256>.graphql files."""
     persisted_queries_max_count: int = Field(default=10_000, gt=0)
     persisted_queries_max_bytes: int = Field(default=16 * 1024 * 1024, gt=0)
+    persisted_queries_max_document_bytes: int = Field(default=64 * 1024, gt=0)
+    """A larger document runs when sent whole, but is not kept (nor put in Redis)."""
     persisted_queries_ttl_s: int = Field(default=7 * 24 * 3600, gt=0)
     """How long Redis keeps a document clients sent (only with REDIS_URL)."""
 

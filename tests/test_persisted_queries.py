@@ -219,6 +219,16 @@ async def test_the_byte_bound_evicts_documents_as_well(api: Api) -> None:
     assert big_found["data"] == {"__typename": "Query"}
 
 
+async def test_a_document_too_large_to_keep_runs_but_is_not_kept(api: Api) -> None:
+    large = "query Large { __typename }" + " " * 200
+    async with app_for(api, persisted_queries_max_document_bytes=200) as client:
+        sent_whole = await client.with_document(large)
+        by_hash = await client.by_hash(large)
+
+    assert sent_whole.json()["data"] == {"__typename": "Query"}
+    assert by_hash.json() == {"errors": [NOT_FOUND]}
+
+
 async def test_two_workers_on_one_redis_share_kept_documents(
     api: Api, redis_url: str, redis_key_prefix: str, named_account: str
 ) -> None:

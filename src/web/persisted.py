@@ -197,6 +197,9 @@ class PersistedDocuments:
         self.mode = settings.persisted_queries
         self.directory = settings.persisted_queries_dir
         self.registered = registered_documents(self.directory)
+        self.max_document_bytes = settings.persisted_queries_max_document_bytes
+        if self.mode == "registered" and not self.registered:
+            logger.warning("registered-only persisted queries, but no document is registered")
         self.local = BoundedDocuments(
             settings.persisted_queries_max_count, settings.persisted_queries_max_bytes
         )
@@ -295,6 +298,10 @@ class PersistedDocuments:
         return document
 
     async def _keep(self, key: str, document: str) -> None:
+        """Keep what a client sent, unless it is known already or too large to keep: every
+        kept byte is also a byte of Redis that any authenticated caller can fill."""
+        if len(document.encode()) > self.max_document_bytes:
+            return
         if self._registered(key) is not None or self.local.get(key) is not None:
             return
         self.local.put(key, document)
