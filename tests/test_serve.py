@@ -14,7 +14,6 @@ import gc
 import os
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import time
@@ -171,12 +170,13 @@ async def test_keep_alive_responses_do_not_wait_for_a_delayed_ack(
     directory: Path, workers: int, loop: str
 ) -> None:
     """Without TCP_NODELAY the body, written after the head, waits for the client's delayed
-    ACK: ~40 ms per response (uvicorn's own `--workers 2` socket on asyncio)."""
+    ACK: ~40 ms for every response (uvicorn's own `--workers 2` socket on asyncio). A busy
+    machine only adds to a latency, so even the fastest response would show the wait."""
     env = {"CLIENTGRAPH_EVENT_LOOP": loop}
     with clientgraph_serve(directory, workers=workers, env=env) as served:
         latencies = await _latencies_ms(served.port, REQUESTS)
 
-    assert statistics.median(latencies) < DELAYED_ACK_MS / 2, latencies
+    assert min(latencies) < DELAYED_ACK_MS / 2, latencies
 
 
 async def test_two_workers_both_take_keep_alive_clients(two_workers: Served) -> None:
