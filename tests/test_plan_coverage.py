@@ -295,6 +295,16 @@ async def test_times_and_awkward_text_come_out_as_on_the_generic_path(
     await assert_same(api, ACCOUNTS_AFTER_BY_CREATION, {})
 
 
+async def test_a_default_and_an_explicit_null_of_a_variable_get_plans_of_their_own(
+    api: Api, seeded: dict[str, Any]
+) -> None:
+    query = "query($n: Int = 1) { accounts(first: $n) { nodes { name } } }"
+    one = await assert_same(api, query, {})
+    every = await assert_same(api, query, {"n": None})
+    assert len(one["data"]["accounts"]["nodes"]) == 1
+    assert len(every["data"]["accounts"]["nodes"]) == 3
+
+
 async def test_an_id_of_another_firm_is_null_on_the_planned_path(
     api: Api, seeded: dict[str, Any]
 ) -> None:

@@ -143,12 +143,13 @@ class Planner:
         )
         if requested > self.limits.max_nodes:
             return None
+        context.cost = Cost(requested_nodes=requested)
         key = (
             query,
             operation_name,
             viewer_shape(context.viewer),
             context.db.dialect,
-            _structural_variables(operation, prepared.bindable, variables),
+            _structural_variables(operation, prepared.bindable, coerced),
         )
         plan = self.plans.get(key)
         if plan is None:
@@ -202,18 +203,18 @@ def too_deep_for(error: Exception) -> bool:
 
 
 def _structural_variables(
-    operation: OperationDefinitionNode, bindable: frozenset[str], variables: dict[str, Any]
+    operation: OperationDefinitionNode, bindable: frozenset[str], variables: VariableValues
 ) -> tuple[Any, ...]:
-    """The variables that shape the SQL: a bindable one by whether it is given, any other by
-    its value."""
+    """The variables that shape the SQL, as coerced (defaults applied): a bindable one by
+    whether it has a value, any other by its value."""
     shaped = []
     for definition in operation.variable_definitions or ():
         name = definition.variable.name.value
-        value = variables.get(name)
+        value = variables.coerced.get(name)
         if name in bindable:
             shaped.append((name, value is None))
         else:
-            shaped.append((name, orjson.dumps(value, option=orjson.OPT_SORT_KEYS)))
+            shaped.append((name, orjson.dumps(value, option=orjson.OPT_SORT_KEYS, default=repr)))
     return tuple(shaped)
 
 
