@@ -24,9 +24,10 @@ from pathlib import Path
 import httpx
 import psutil
 import pytest
+from clientgraph.app import create_app
 from clientgraph.web.server import FreezeAfterWarmup
 
-from tests.support import SECRET, Api
+from tests.support import SECRET, Api, settings_for
 
 CLIENTGRAPH = str(Path(sys.executable).with_name("clientgraph"))
 KEEP_ALIVE_CLIENTS = 16
@@ -246,7 +247,7 @@ async def test_the_first_graphql_request_freezes_what_start_up_and_it_built(api:
     """A health check warms no cache, so only the first GraphQL request triggers the freeze;
     the objects it left (parsed documents, compiled statements) are then out of the
     collector's walks."""
-    app = FreezeAfterWarmup(api.http._transport.app)  # type: ignore[attr-defined]
+    app = FreezeAfterWarmup(create_app(settings_for(api.db.url), api.db))
     transport = httpx.ASGITransport(app=app)
     gc.unfreeze()
     try:

@@ -172,7 +172,12 @@ class WorkerServer(uvicorn.Server):
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
-        if self.freeze and self.started:
+        if not self.started:
+            return
+        for sock in sockets or ():
+            host, port = sock.getsockname()[:2]
+            logging.getLogger("uvicorn.error").info("Listening on http://%s:%d", host, port)
+        if self.freeze:
             freeze_survivors()
 
 
