@@ -116,6 +116,24 @@ async def test_a_document_sent_with_its_hash_is_kept_and_then_runs_from_the_hash
     assert by_hash.status_code == 200 and by_hash.json()["data"] == expected
 
 
+@pytest.mark.parametrize(
+    ("planned_reads", "read_path"),
+    [(True, "planned"), (False, "generic")],
+    ids=["planned", "generic"],
+)
+async def test_a_document_run_from_its_hash_reaches_either_read_path(
+    api: Api, named_account: str, planned_reads: bool, read_path: str
+) -> None:
+    async with app_for(api, planned_reads=planned_reads) as client:
+        await client.with_document(ACCOUNTS)
+        by_post = await client.by_hash(ACCOUNTS)
+        by_get = await client.get({"extensions": orjson.dumps(persisted(ACCOUNTS)).decode()})
+
+    for response in (by_post, by_get):
+        assert response.headers["x-read-path"] == read_path
+        assert response.json()["data"] == {"accounts": {"nodes": [{"name": named_account}]}}
+
+
 async def test_a_document_whose_hash_does_not_match_is_refused_and_not_kept(
     client: Client,
 ) -> None:
