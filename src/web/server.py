@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import logging.config
 import multiprocessing
 import os
 import signal
@@ -29,6 +30,7 @@ from importlib import import_module
 from types import FrameType
 
 import uvicorn
+from clientgraph.logs import server_log_config
 from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.config import STARTUP_FAILURE
 from uvicorn.protocols.http.h11_impl import H11Protocol
@@ -204,6 +206,7 @@ def run_worker(options: ServeOptions, shared: socket.socket | None = None) -> No
         lifespan="on",
         access_log=options.access_log,
         log_level=options.log_level,
+        log_config=server_log_config(),
     )
     WorkerServer(config, freeze=options.gc_freeze).run(sockets=[sock])
 
@@ -268,7 +271,7 @@ def serve(options: ServeOptions) -> None:
     if options.workers <= 1:
         run_worker(replace(options, reuse_port=False))
         return
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(message)s")
+    logging.config.dictConfig(server_log_config())
     logger.info(
         "clientgraph on http://%s:%d with %d workers", options.host, options.port, options.workers
     )
