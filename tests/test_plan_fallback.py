@@ -20,6 +20,11 @@ from tests.test_plan_parity import (
 ACCOUNTS_PAGE = """query($first: Int, $after: String) {
   accounts(first: $first, after: $after) { nodes { name } } }"""
 
+TOO_DEEP = (
+    "{ " + " { ".join(["accounts", "nodes", "owner"] * 5) + " { __typename" + " }" * 15 + " }"
+)
+"""Sixteen fields deep: past the depth limit of 12."""
+
 
 @pytest.fixture
 async def clients(api: Api) -> dict[str, Any]:
@@ -46,6 +51,12 @@ async def clients(api: Api) -> dict[str, Any]:
             {},
             "BAD_USER_INPUT",
         ),
+        (
+            "{ " + " ".join(f"a{i}: viewer {{ permissions }}" for i in range(101)) + " }",
+            {},
+            "QUERY_TOO_COMPLEX",
+        ),
+        (TOO_DEEP, {}, "QUERY_TOO_COMPLEX"),
         ("{ __schema { queryType { name } } }", {}, None),
         (
             'mutation { createUser(input: {name: "A", email: "a@example.com"}) '

@@ -1,6 +1,7 @@
 """The planned read path's entry: a request payload in, a finished response or None out.
 None hands the request to Strawberry's executor, which answers it as it always has: every
-operation that would give any error, and every field without a plan, goes there."""
+operation that would give any error, every field without a plan, and every request of a
+portal principal (whose one field, `portal`, PortalScope guards) goes there."""
 
 from __future__ import annotations
 
@@ -50,6 +51,9 @@ class Plan:
     statement: Select[Any]
     fix: Fix | None
     binders: tuple[Binder, ...]
+    requested_nodes: int
+    """The node count of the variables it was built for (`schema.cost`): the same for every
+    request it serves, unless a bound variable sizes a list."""
 
 
 UNPLANNED = object()
@@ -86,6 +90,7 @@ class Planner:
         operation: OperationDefinitionNode,
         variables: VariableValues,
         context: Context,
+        requested: int,
     ) -> Plan | object:
         build = Build(
             self.schema,
@@ -107,11 +112,11 @@ class Planner:
         except Exception:
             logger.exception("planning failed; the generic path answers this operation")
             return UNPLANNED
-        return Plan(select(cast(value, Text)), fix, tuple(build.binders))
+        return Plan(select(cast(value, Text)), fix, tuple(build.binders), requested)
 
     async def answer(self, payload: dict[str, Any] | None, context: Context) -> Response | None:
         """The response to a query the plan covers, or None for Strawberry to answer."""
-        if payload is None:
+        if payload is None or context.viewer.is_portal:
             return None
         query, variables = payload.get("query"), payload.get("variables")
         operation_name = payload.get("operationName")
@@ -133,27 +138,30 @@ class Planner:
         maximum = context.lists.input_list
         if max(prepared.longest_literal_list, _longest_variable_list(variables)[1]) > maximum:
             return None
-        requested = requested_nodes(
-            self.schema,
-            prepared.document,
-            operation_name,
-            variables,
-            context.limits,
-            context.lists,
-        )
-        if requested > self.limits.max_nodes:
-            return None
-        context.cost = Cost(requested_nodes=requested)
         key = (
-            query,
+            prepared.digest,
             operation_name,
             viewer_shape(context.viewer),
             context.db.dialect,
             _structural_variables(operation, prepared.bindable, coerced),
         )
         plan = self.plans.get(key)
+        if isinstance(plan, Plan) and not prepared.sized_by_variables:
+            requested = plan.requested_nodes
+        else:
+            requested = requested_nodes(
+                self.schema,
+                prepared.document,
+                operation_name,
+                variables,
+                context.limits,
+                context.lists,
+            )
+        if requested > self.limits.max_nodes:
+            return None
+        context.cost = Cost(requested_nodes=requested)
         if plan is None:
-            plan = self._plan(prepared, operation, coerced, context)
+            plan = self._plan(prepared, operation, coerced, context, requested)
             self.plans.put(key, plan)
         if plan is UNPLANNED:
             return None
