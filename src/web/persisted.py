@@ -40,7 +40,6 @@ import redis.exceptions
 from clientgraph.settings import Settings
 from clientgraph.web.errors import HttpError
 from starlette.requests import Request
-from starlette.responses import Response
 
 logger = logging.getLogger("clientgraph.persisted")
 
@@ -53,12 +52,8 @@ class PersistedQueryError(HttpError):
     """An answer instead of execution, with a code of its own in `extensions.code`."""
 
     def __init__(self, status: int, message: str, code: str) -> None:
-        super().__init__(status, message)
+        super().__init__(status, message, extensions={"code": code})
         self.code = code
-
-    def response(self) -> Response:
-        body = {"errors": [{"message": self.message, "extensions": {"code": self.code}}]}
-        return Response(orjson.dumps(body), status_code=self.status, media_type="application/json")
 
 
 def not_found() -> PersistedQueryError:
