@@ -52,11 +52,12 @@ class Served:
         main = psutil.Process(self.process.pid)
         if self.workers == 1:
             return [main.pid]
-        return [
-            child.pid
-            for child in main.children()
-            if "resource_tracker" not in " ".join(child.cmdline())
-        ]
+        pids = []
+        for child in main.children():
+            with contextlib.suppress(psutil.ZombieProcess, psutil.NoSuchProcess):
+                if "resource_tracker" not in " ".join(child.cmdline()):
+                    pids.append(child.pid)
+        return pids
 
     def connections_per_worker(self) -> list[int]:
         """Established connections to the server's port, per worker process."""
@@ -110,15 +111,21 @@ def clientgraph_serve(
             process.wait()
 
 
-def _wait_until_every_worker_answers(served: Served, timeout: float = 60.0) -> None:
+def _wait_until_every_worker_answers(
+    served: Served, timeout: float = 60.0, started: int | None = None
+) -> None:
+    """Until /healthz answers and `started` workers (all of them by default) have logged
+    that their app started."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if served.process.poll() is not None:
             raise RuntimeError(f"the server exited:\n{served.log.read_text()}")
-        started = served.log.read_text(errors="replace").count("Application startup complete")
+        log = served.log.read_text(errors="replace")
         with contextlib.suppress(httpx.HTTPError):
             answer = httpx.get(f"http://127.0.0.1:{served.port}/healthz", timeout=2)
-            if answer.status_code == 200 and started >= served.workers:
+            if answer.status_code == 200 and log.count("Application startup complete") >= (
+                started or served.workers
+            ):
                 return
         time.sleep(0.2)
     raise RuntimeError(f"the server did not start in time:\n{served.log.read_text()}")
@@ -265,3 +272,20 @@ async def test_the_first_graphql_request_freezes_what_start_up_and_it_built(api:
 
     assert after_health_check == 0
     assert after_first_query > 100_000
+
+
+def test_a_worker_that_dies_is_replaced(directory: Path) -> None:
+    with clientgraph_serve(directory, workers=2) as served:
+        killed = served.worker_pids()[0]
+        os.kill(killed, signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            workers = served.worker_pids()
+            if killed not in workers and len(workers) == 2:
+                break
+            time.sleep(0.2)
+        _wait_until_every_worker_answers(served, started=3)
+
+        assert killed not in served.worker_pids()
+        assert len(served.worker_pids()) == 2
+        assert "exited with -9; starting another" in served.log.read_text(errors="replace")
