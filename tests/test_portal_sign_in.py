@@ -13,6 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import jwt
 import pytest
+from argon2 import PasswordHasher
 from clientgraph.auth import InvalidToken, read_token
 from clientgraph.db import models
 from clientgraph.db.engine import Database
@@ -296,6 +297,34 @@ async def test_signing_in_gives_a_portal_token_and_staff_see_the_last_sign_in(ap
     assert (claims.contact_id, claims.firm_id) == (decode_id(contact_id, "Contact"), api.firm_id)
     seen = (await contact_state(api, contact_id))["lastLoginAt"]
     assert seen is not None
+
+
+async def test_a_password_hashed_with_older_parameters_is_hashed_anew_at_sign_in(
+    api: Api,
+) -> None:
+    contact_id, email = await portal_contact(api)
+    weaker = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(PASSWORD)
+    credential = models.PortalCredential
+
+    async def weaken(session: AsyncSession) -> None:
+        await session.execute(
+            update(credential).where(credential.firm_id == api.firm_id).values(password_hash=weaker)
+        )
+
+    await api.db.write(weaken, firm_id=api.firm_id)
+    token = await portal_token(api, email)
+
+    async with api.db.firm_session(api.firm_id) as session:
+        stored = await session.scalar(
+            select(credential.password_hash).where(
+                credential.firm_id == api.firm_id,
+                credential.contact_id == decode_id(contact_id, "Contact"),
+            )
+        )
+    assert stored is not None and stored != weaker
+    assert not PasswordHasher().check_needs_rehash(stored)
+    assert (await api.post(PORTAL, token=token)).status_code == 200, "the token still works"
+    assert (await login(api, email)).status_code == 200
 
 
 async def test_a_wrong_password_and_an_unknown_email_get_the_same_401(api: Api) -> None:

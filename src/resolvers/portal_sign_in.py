@@ -15,12 +15,12 @@ from datetime import datetime
 from clientgraph.db import models
 from clientgraph.db.engine import Database
 from clientgraph.db.queries import fold
-from clientgraph.passwords import hash_password, verify_password
+from clientgraph.passwords import hash_password, needs_rehash, verify_password
 from clientgraph.resolvers import history, portal_invitations
 from clientgraph.resolvers.contacts import contact_name, current_emails
 from clientgraph.resolvers.enums import PortalAccess
 from clientgraph.resolvers.policy import portal_viewer
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 MAX_EMAIL_LENGTH = 320
@@ -283,9 +283,10 @@ async def sign_in(
     db: Database, *, email: str, password: str, firm_id: uuid.UUID | None = None
 ) -> PortalClaims:
     """The contact that `email` and `password` sign in, at `firm_id` when given; their
-    `lastLoginAt` is now. BadCredentials for an unknown address or a wrong password alike
-    (each checks one password hash at least, so both take as long); SeveralFirms when they
-    are right at more than one firm and none was chosen."""
+    `lastLoginAt` is now, and a password hashed with older parameters is hashed anew (the
+    only time the password is known). BadCredentials for an unknown address or a wrong
+    password alike (each checks one password hash at least, so both take as long);
+    SeveralFirms when they are right at more than one firm and none was chosen."""
     address = fold(email.strip())
     firms = [] if len(address) > MAX_EMAIL_LENGTH else await _sign_in_firms(db, address)
     if firm_id is not None:
@@ -303,11 +304,26 @@ async def sign_in(
     if len(matches) > 1:
         raise SeveralFirms([FirmChoice(firm, await _firm_name(db, firm)) for firm, _ in matches])
     firm, chosen = matches[0]
+    old_hash = chosen.password_hash
+    new_hash = await hash_password(password) if needs_rehash(old_hash) else None
 
     async def record_login(session: AsyncSession) -> None:
         found = await session.get(models.Contact, chosen.contact_id)
         if found is not None and found.firm_id == firm:
             found.last_login_at = models.utcnow()
+        if new_hash is not None:
+            credential = models.PortalCredential
+            await session.execute(
+                update(credential)
+                .where(
+                    credential.firm_id == firm,
+                    credential.contact_id == chosen.contact_id,
+                    credential.id == chosen.credential_id,
+                    credential.password_hash == old_hash,
+                )
+                .values(password_hash=new_hash)
+                .execution_options(synchronize_session=False)
+            )
 
     await db.write(record_login, firm_id=firm)
     return PortalClaims(chosen.contact_id, firm, chosen.credential_id)
