@@ -571,6 +571,17 @@ async def test_deleting_the_contact_stops_the_token_at_once(api: Api) -> None:
     assert (await login(api, email)).status_code == 401
 
 
+async def test_removing_the_sign_in_address_from_the_contact_stops_the_token(api: Api) -> None:
+    contact_id, email = await portal_contact(api)
+    token = await portal_token(api, email)
+
+    await api.ok("updateContact", {"contactId": contact_id, "email": unique_email("new")})
+
+    assert (await api.post(PORTAL, token=token)).status_code == 401
+    assert (await login(api, email)).status_code == 401
+    assert (await contact_state(api, contact_id))["portalAccess"] == "ACTIVE"
+
+
 async def test_access_given_again_after_revocation_does_not_revive_old_tokens(api: Api) -> None:
     contact_id, email = await portal_contact(api)
     old_token = await portal_token(api, email)
