@@ -351,6 +351,20 @@ async def test_five_failed_sign_ins_lock_the_email_for_that_address_with_429(api
     assert (await login(api, other_email)).status_code == 200, "other addresses are not locked"
 
 
+async def test_failed_sign_ins_for_many_emails_spend_the_client_address_budget(
+    database: Database,
+) -> None:
+    settings = settings_for(database.url, rate_limit_failed_auth_per_minute=3)
+    async with new_firm(database, settings=settings) as api:
+        _, email = await portal_contact(api)
+
+        guesses = [await login(api, unique_email("guess")) for _ in range(3)]
+        blocked = await login(api, email)
+
+    assert [response.status_code for response in guesses] == [401] * 3
+    assert blocked.status_code == 429
+
+
 @pytest.mark.parametrize(
     "body",
     [{"email": "a@example.dk"}, {"password": PASSWORD}, {"email": 7, "password": PASSWORD}, []],

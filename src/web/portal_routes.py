@@ -147,6 +147,7 @@ class PortalRoutes:
         try:
             claims = await sign_in(self.db, email=email, password=password, firm_id=firm_id)
         except BadCredentials:
+            await self.rate_limits.record_failed_auth(address)
             await self.rate_limits.record_failed_sign_in(who, address)
             raise HttpError(401, WRONG_CREDENTIALS, {"WWW-Authenticate": "Bearer"}) from None
         except SeveralFirms as several:
