@@ -5,7 +5,6 @@ a portal token). Answers other than success are JSON in the API's error shape, w
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -33,8 +32,6 @@ from clientgraph.web.rate_limits import RateLimits
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-
-logger = logging.getLogger("clientgraph.portal")
 
 MAX_BODY_BYTES = 16 * 1024
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
