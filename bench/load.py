@@ -78,12 +78,13 @@ async def run(spec: Spec) -> dict[str, Any]:
     latencies: list[float] = []
     samples: list[str] = []
     errors = 0
+    answered = 0
     measuring = stop = False
 
     async with aiohttp.ClientSession(connector=connector, headers=headers) as session:
 
         async def client() -> None:
-            nonlocal errors
+            nonlocal errors, answered
             while not stop:
                 started = time.perf_counter()
                 try:
@@ -91,6 +92,7 @@ async def run(spec: Spec) -> dict[str, Any]:
                         problem = failure(response.status, await response.read(), expect)
                 except aiohttp.ClientError as error:
                     problem = f"{type(error).__name__}: {error}"
+                answered += 1
                 if problem is not None:
                     errors += 1
                     if len(samples) < ERRORS_KEPT:
@@ -110,6 +112,7 @@ async def run(spec: Spec) -> dict[str, Any]:
     latencies.sort()
     return {
         "requests": len(latencies),
+        "answered": answered,
         "errors": errors,
         "error_samples": samples,
         "rps": len(latencies) / elapsed,

@@ -189,11 +189,19 @@ def _mutations(outcome: Outcome, cases: dict[tuple[str, str, int, int], list[Run
     return lines
 
 
+def cpu_per_request(run: Run) -> str:
+    """The server's CPU time (all workers) over every request it answered, warm-up included:
+    unlike req/s, hardly moved by what else the machine runs."""
+    answered = run.result.get("answered", 0)
+    return f"{sum(run.usage.cpu_s) * 1000 / answered:.1f}" if answered else "-"
+
+
 def _all_runs(outcome: Outcome) -> list[str]:
     lines = [
         "| # | server | operation | clients | processes | req/s | p50 ms | p99 ms | errors "
-        "| peak RSS per worker MB | CPU s per worker | load avg before / after |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| peak RSS per worker MB | CPU s per worker | CPU ms per request "
+        "| load avg before / after |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for number, run in enumerate(outcome.runs, start=1):
         result = run.result
@@ -203,6 +211,7 @@ def _all_runs(outcome: Outcome) -> list[str]:
             f"| {result['rps']:.1f} | {p50} | {p99} "
             f"| {result['errors']} | {' / '.join(f'{v:.0f}' for v in run.usage.rss_mb)} "
             f"| {' / '.join(f'{v:.1f}' for v in run.usage.cpu_s)} "
+            f"| {cpu_per_request(run)} "
             f"| {run.load_before:.2f} / {run.load_after:.2f} |"
         )
     return lines
@@ -252,7 +261,9 @@ def markdown(outcome: Outcome) -> str:
         "pool of 10 connections per process on both sides.",
         "- RSS: the peak resident memory of each worker process during a run, sampled every "
         "0.25 s (uvicorn's supervisor and node:cluster's primary, which serve no requests, "
-        "are left out); CPU s per worker shows how evenly the workers shared the clients.",
+        "are left out); CPU s per worker shows how evenly the workers shared the clients; CPU ms "
+        "per request (the workers' CPU time over every request answered, warm-up included) "
+        "is the figure least moved by other load on the machine.",
         "",
         "## Targets of issue 8",
         "",

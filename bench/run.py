@@ -45,6 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CLIENTGRAPH = Path(sys.executable).with_name("clientgraph")
 COUNTED_REQUESTS = 5
 LOG_DIR = ROOT / "var" / "bench"
+UNLIMITED_NODES = 10**15
 
 
 class BenchError(Exception):
@@ -63,6 +64,14 @@ class Options:
     peer_folder: Path
     peer: bool
     results: Path
+    operations: frozenset[str] = frozenset()
+    """Names of the operations to measure (reads and mutations); empty: all of them."""
+    statements: bool = True
+    server_env: dict[str, str] = field(default_factory=dict)
+    """Extra environment of `clientgraph serve` (settings to compare, e.g. CLIENTGRAPH_...)."""
+
+    def measures(self, operation: str) -> bool:
+        return not self.operations or operation.lower() in self.operations
 
 
 @dataclass
@@ -161,13 +170,22 @@ class Database:
         await self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 
 
-def _clientgraph_env(db: Database, secret: str, app_url: str | None = None) -> dict[str, str]:
+def _clientgraph_env(
+    db: Database, secret: str, app_url: str | None = None, extra: dict[str, str] | None = None
+) -> dict[str, str]:
     env = {
         key: value
         for key, value in os.environ.items()
         if not key.startswith("CLIENTGRAPH_") and key != "DATABASE_URL"
     }
-    env |= {"DATABASE_URL": db.sqlalchemy_url(), "CLIENTGRAPH_SECRET": secret}
+    env |= {
+        "DATABASE_URL": db.sqlalchemy_url(),
+        "CLIENTGRAPH_SECRET": secret,
+        # One token sends every request of a run: the per-caller node budget would answer 429
+        # within a second. The rig measures reads, not the rate limit.
+        "CLIENTGRAPH_RATE_LIMIT_NODES_PER_MINUTE": str(UNLIMITED_NODES),
+        **(extra or {}),
+    }
     if app_url is not None:
         env["CLIENTGRAPH_APP_DATABASE_URL"] = app_url
     return env
@@ -250,7 +268,8 @@ async def count_statements(
     counter = StatementCounter()
     await counter.start()
     app_url = db.sqlalchemy_url(port=counter.port, user="clientgraph_app")
-    servers = [_clientgraph("clientgraph (counting)", _clientgraph_env(db, secret, app_url), 1)]
+    env = _clientgraph_env(db, secret, app_url, extra=outcome.options.server_env)
+    servers = [_clientgraph("clientgraph (counting)", env, 1)]
     if peer is not None:
         servers.append(
             _postgraphile("PostGraphile (counting)", peer, db.libpq_url(counter.port), 1)
@@ -374,6 +393,7 @@ def _record(outcome: Outcome, run: Run) -> None:
         f"  {result['rps']:8.1f} req/s  p50 {report.milliseconds(result['p50_ms']):>7} ms"
         f"  p99 {report.milliseconds(result['p99_ms']):>7} ms  errors {result['errors']}"
         f"  rss {'/'.join(f'{value:.0f}' for value in run.usage.rss_mb)} MB"
+        f"  cpu {report.cpu_per_request(run)} ms/req"
         f"  load {run.load_before:.1f}",
         flush=True,
     )
@@ -396,7 +416,8 @@ async def measure(
     assert outcome.seeded is not None
     batch = 0
     for workers in options.workers:
-        ours = _clientgraph("clientgraph", _clientgraph_env(db, secret), workers)
+        env = _clientgraph_env(db, secret, extra=options.server_env)
+        ours = _clientgraph("clientgraph", env, workers)
         theirs = _postgraphile("PostGraphile", peer, db.libpq_url(), workers) if peer else None
         servers = [ours] + ([theirs] if theirs else [])
         try:
@@ -408,6 +429,8 @@ async def measure(
             await _verify(ours, theirs, headers, read_workloads)
             print(f"{workers} worker(s): clientgraph on :{ours.port}", flush=True)
             for name, (mine, their) in read_workloads.items():
+                if not options.measures(name):
+                    continue
                 for clients in options.clients:
                     for repeat in range(options.repeats):
                         pairs = [("clientgraph", ours, mine, headers)]
@@ -424,6 +447,8 @@ async def measure(
                 for repeat in range(options.repeats):
                     batch += 1
                     for workload in mutations(outcome.seeded, prefix=f"m{batch}"):
+                        if not options.measures(workload.name):
+                            continue
                         clients = max(options.clients)
                         result, usage, before, after = await load_run(
                             ours, workload, clients, headers, options
@@ -464,16 +489,17 @@ async def bench(options: Options) -> Outcome:
         token = _cli(["token", outcome.seeded.owner_email], env)
         headers = {"Authorization": f"Bearer {token}"}
         read_workloads = reads(outcome.seeded, peer.folder if peer else None)
-        await count_statements(
-            outcome,
-            db,
-            secret,
-            headers,
-            peer,
-            read_workloads,
-            mutations(outcome.seeded, prefix="c"),
-        )
-        print(f"statements per request: {_statement_summary(outcome)}", flush=True)
+        if options.statements:
+            await count_statements(
+                outcome,
+                db,
+                secret,
+                headers,
+                peer,
+                read_workloads,
+                mutations(outcome.seeded, prefix="c"),
+            )
+            print(f"statements per request: {_statement_summary(outcome)}", flush=True)
         await measure(outcome, db, secret, headers, peer, read_workloads)
     except (BenchError, ServerFailed, OSError, asyncpg.PostgresError) as problem:
         outcome.problems.append(f"{type(problem).__name__}: {problem}")
@@ -512,7 +538,26 @@ def parse(argv: list[str] | None = None) -> Options:
     )
     arguments.add_argument("--no-peer", dest="peer", action="store_false")
     arguments.add_argument("--results", type=Path, default=ROOT / "bench" / "RESULTS.md")
+    arguments.add_argument(
+        "--operations",
+        default="",
+        help="comma-separated, e.g. 'dashboard,account page,createAccount'; default all",
+    )
+    arguments.add_argument(
+        "--no-statements",
+        dest="statements",
+        action="store_false",
+        help="skip counting the statements per request",
+    )
+    arguments.add_argument(
+        "--server-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a setting for clientgraph serve, e.g. CLIENTGRAPH_GC_FREEZE=false (repeatable)",
+    )
     parsed = arguments.parse_args(argv)
+    server_env = dict(item.split("=", 1) for item in parsed.server_env)
     return Options(
         seconds=parsed.seconds,
         warmup=parsed.warmup,
@@ -524,6 +569,11 @@ def parse(argv: list[str] | None = None) -> Options:
         peer_folder=parsed.peer_folder,
         peer=parsed.peer,
         results=parsed.results,
+        operations=frozenset(
+            name.strip().lower() for name in parsed.operations.split(",") if name.strip()
+        ),
+        statements=parsed.statements,
+        server_env=server_env,
     )
 
 

@@ -1,5 +1,5 @@
 """The `clientgraph` command: serve, migrate, worker, create-firm, token, set-password,
-create-api-key, export-schema."""
+create-api-key, register-documents, export-schema."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import getpass
 import sys
 import uuid
 from datetime import datetime
+from pathlib import Path
 
 import orjson
 from clientgraph import passwords
@@ -18,7 +19,7 @@ from clientgraph.db.engine import Database
 from clientgraph.db.migrate import upgrade_for_server
 from clientgraph.db.queries import fold
 from clientgraph.ids import decode_id
-from clientgraph.logs import configure_worker_logging, server_log_config
+from clientgraph.logs import configure_worker_logging
 from clientgraph.resolvers.api_keys import issue_for_operator
 from clientgraph.resolvers.credentials import replace_password
 from clientgraph.resolvers.enums import Permission
@@ -109,7 +110,8 @@ def _owner_database(settings: Settings) -> Database:
 
 
 def serve(args: argparse.Namespace) -> None:
-    import uvicorn
+    from clientgraph.web.server import ServeOptions
+    from clientgraph.web.server import serve as run_server
 
     settings = get_settings()
     settings.signing_secret()
@@ -121,18 +123,21 @@ def serve(args: argparse.Namespace) -> None:
         factory = "clientgraph.app:create_app"
     if args.demo:
         asyncio.run(_demo(settings, f"{args.host}:{args.port}"))
-    if settings.tracemalloc:
-        from clientgraph.diagnostics import trace_allocations
-
-        trace_allocations(settings.tracemalloc)
-    uvicorn.run(
-        factory,
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        log_level="info",
-        log_config=server_log_config(),
+    run_server(
+        ServeOptions(
+            factory=factory,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            access_log=args.access_log or settings.access_log,
+            http=settings.http_parser,
+            loop=settings.event_loop,
+            tcp_nodelay=settings.tcp_nodelay,
+            reuse_port=settings.reuse_port,
+            gc_freeze=settings.gc_freeze,
+            gc_threshold=settings.gc_threshold,
+            tracemalloc=settings.tracemalloc,
+        )
     )
 
 
@@ -275,6 +280,27 @@ def create_api_key_command(args: argparse.Namespace) -> None:
         raise SystemExit(f"cannot create the key: {error}") from error
 
 
+def register_documents_command(args: argparse.Namespace) -> None:
+    from clientgraph.web.persisted import InvalidRegistration, manifest_documents, register
+
+    directory = args.dir or get_settings().persisted_queries_dir
+    if directory is None:
+        raise SystemExit("set CLIENTGRAPH_PERSISTED_QUERIES_DIR or pass --dir")
+    documents: list[tuple[str, str]] = []
+    try:
+        for path in args.files:
+            if path.suffix == ".json":
+                found = manifest_documents(path).items()
+                documents += [(document, f"{path} ({key[:12]}…)") for key, document in found]
+            else:
+                documents.append((path.read_text(), str(path)))
+    except (OSError, InvalidRegistration) as error:
+        raise SystemExit(f"nothing registered: {error}") from None
+    hashes = register(directory, [document for document, _ in documents])
+    for key, (_, source) in zip(hashes, documents, strict=True):
+        print(f"{key}  {source}")
+
+
 def export_schema(_: argparse.Namespace) -> None:
     from clientgraph.schema.schema import build_schema
 
@@ -292,6 +318,9 @@ def parser() -> argparse.ArgumentParser:
     serve_parser.add_argument("--port", type=int, default=8000)
     serve_parser.add_argument("--workers", type=int, default=1)
     serve_parser.add_argument("--demo", action="store_true", help="seed the demo firm once")
+    serve_parser.add_argument(
+        "--access-log", action="store_true", help="log one line per request (default: off)"
+    )
     serve_parser.set_defaults(handler=serve)
 
     commands.add_parser("migrate", help="apply migrations and exit").set_defaults(handler=migrate)
@@ -336,6 +365,22 @@ def parser() -> argparse.ArgumentParser:
     )
     key_parser.add_argument("--firm", help="the firm id, if the email is in several firms")
     key_parser.set_defaults(handler=create_api_key_command)
+
+    register_parser = commands.add_parser(
+        "register-documents",
+        help="register GraphQL documents for persisted queries (the registered-only mode)",
+    )
+    register_parser.add_argument(
+        "files",
+        nargs="+",
+        type=Path,
+        metavar="FILE",
+        help="a .graphql file (one document, its exact text) or an Apollo manifest (.json)",
+    )
+    register_parser.add_argument(
+        "--dir", type=Path, help="default: CLIENTGRAPH_PERSISTED_QUERIES_DIR"
+    )
+    register_parser.set_defaults(handler=register_documents_command)
 
     commands.add_parser("export-schema", help="print the GraphQL SDL").set_defaults(
         handler=export_schema

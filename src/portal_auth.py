@@ -69,15 +69,22 @@ def read_portal_token(secret: str, token: str) -> PortalClaims:
 
 
 async def load_portal_viewer(session: AsyncSession, claims: PortalClaims) -> Viewer:
-    """The contact behind a portal token, if it still exists, still has portal access and
-    still holds the credential the token was issued for."""
-    contact, credential = models.Contact, models.PortalCredential
+    """The contact behind a portal token, if it still exists, still has portal access, still
+    holds the credential the token was issued for, and still has the address it signs in
+    with."""
+    contact, credential, email = models.Contact, models.PortalCredential, models.ContactEmail
     found = (
         await session.execute(
             select(contact.first_name, contact.last_name)
             .join(
                 credential,
                 (credential.firm_id == contact.firm_id) & (credential.contact_id == contact.id),
+            )
+            .join(
+                email,
+                (email.firm_id == credential.firm_id)
+                & (email.contact_id == credential.contact_id)
+                & (email.email_folded == credential.email_folded),
             )
             .where(
                 contact.firm_id == claims.firm_id,
@@ -88,5 +95,8 @@ async def load_portal_viewer(session: AsyncSession, claims: PortalClaims) -> Vie
         )
     ).first()
     if found is None:
-        raise InvalidToken("the contact's portal access was revoked, renewed or deleted")
+        raise InvalidToken(
+            "the contact's portal access was revoked or renewed, their sign-in address "
+            "removed, or the contact deleted"
+        )
     return portal_viewer(claims.firm_id, claims.contact_id, full_name(*found))

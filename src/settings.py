@@ -6,6 +6,7 @@ import re
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from clientgraph.db.tenancy import Timeouts
 from clientgraph.list_limits import ListLimits
@@ -125,6 +126,29 @@ class Settings(BaseSettings):
     dev: bool = False
     introspection: bool = True
 
+    persisted_queries: Literal["automatic", "registered", "off"] = "automatic"
+    """Apollo's automatic persisted queries; `registered` runs only registered documents."""
+    persisted_queries_dir: Path | None = None
+    """Registered documents: Apollo manifests (*.json) and <sha256>.graphql files."""
+    persisted_queries_max_count: int = Field(default=10_000, gt=0)
+    persisted_queries_max_bytes: int = Field(default=16 * 1024 * 1024, gt=0)
+    persisted_queries_max_document_bytes: int = Field(default=64 * 1024, gt=0)
+    """A larger document runs when sent whole, but is not kept (nor put in Redis)."""
+    persisted_queries_ttl_s: int = Field(default=7 * 24 * 3600, gt=0)
+    """How long Redis keeps a document clients sent (only with REDIS_URL)."""
+
+    access_log: bool = False
+    """One log line per request (uvicorn's access log); `clientgraph serve --access-log`."""
+    gc_freeze: bool = True
+    """Freeze what start-up and the first request built out of the cyclic collector's reach."""
+    gc_threshold: int = Field(default=0, ge=0)
+    """Allocations between young collections; 0 keeps CPython's default (700)."""
+    event_loop: Literal["uvloop", "asyncio"] = "uvloop"
+    http_parser: Literal["httptools", "h11"] = "httptools"
+    tcp_nodelay: bool = True
+    reuse_port: bool = True
+    """Each worker listens on a socket of its own (SO_REUSEPORT): the kernel spreads the
+    connections; off, the workers share one socket (uvicorn's way)."""
     oidc_issuer: str | None = None
     """An identity provider whose bearer JWTs are accepted (its `iss`); off when unset."""
     oidc_audience: str | None = None

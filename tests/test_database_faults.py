@@ -342,6 +342,40 @@ async def test_a_query_whose_pooled_connections_were_killed_while_idle_succeeds(
     assert without_cost(body) == {"data": {"accounts": {"nodes": [{"name": "Survivor"}]}}}
 
 
+async def _kill_idle_pooled_connections(admin: asyncpg.Connection) -> None:
+    """Terminate every connection but the admin's, as a PostgreSQL restart does, and wait
+    until they are gone: the app's pool still holds them, and does not ping before use."""
+    others = "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    assert await admin.fetchval(f"SELECT count(*) {others}") > 0
+    await admin.execute(f"SELECT pg_terminate_backend(pid) {others}")
+    await eventually(lambda: _none_left(admin, others))
+
+
+async def test_a_mutation_whose_pooled_connections_were_killed_while_idle_succeeds(
+    api: Api, admin: asyncpg.Connection
+) -> None:
+    await api.create_account("Before the restart")
+    await _kill_idle_pooled_connections(admin)
+
+    body = await api.execute(CREATE_ACCOUNT, {"name": "After the restart"})
+
+    assert without_cost(body) == {
+        "data": {"createAccount": {"account": {"name": "After the restart"}, "userErrors": []}}
+    }
+    assert await accounts_named(admin, api, "After the restart") == 1
+
+
+async def test_readyz_is_ready_after_its_pooled_connections_were_killed_while_idle(
+    api: Api, admin: asyncpg.Connection
+) -> None:
+    assert (await api.http.get("/readyz")).status_code == 200
+    await _kill_idle_pooled_connections(admin)
+
+    response = await api.http.get("/readyz")
+
+    assert response.status_code == 200, response.text
+
+
 async def _none_left(admin: asyncpg.Connection, others: str) -> bool:
     return await admin.fetchval(f"SELECT count(*) {others}") == 0
 

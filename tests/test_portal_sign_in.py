@@ -13,6 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import jwt
 import pytest
+from argon2 import PasswordHasher
 from clientgraph.auth import InvalidToken, read_token
 from clientgraph.db import models
 from clientgraph.db.engine import Database
@@ -298,6 +299,34 @@ async def test_signing_in_gives_a_portal_token_and_staff_see_the_last_sign_in(ap
     assert seen is not None
 
 
+async def test_a_password_hashed_with_older_parameters_is_hashed_anew_at_sign_in(
+    api: Api,
+) -> None:
+    contact_id, email = await portal_contact(api)
+    weaker = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(PASSWORD)
+    credential = models.PortalCredential
+
+    async def weaken(session: AsyncSession) -> None:
+        await session.execute(
+            update(credential).where(credential.firm_id == api.firm_id).values(password_hash=weaker)
+        )
+
+    await api.db.write(weaken, firm_id=api.firm_id)
+    token = await portal_token(api, email)
+
+    async with api.db.firm_session(api.firm_id) as session:
+        stored = await session.scalar(
+            select(credential.password_hash).where(
+                credential.firm_id == api.firm_id,
+                credential.contact_id == decode_id(contact_id, "Contact"),
+            )
+        )
+    assert stored is not None and stored != weaker
+    assert not PasswordHasher().check_needs_rehash(stored)
+    assert (await api.post(PORTAL, token=token)).status_code == 200, "the token still works"
+    assert (await login(api, email)).status_code == 200
+
+
 async def test_a_wrong_password_and_an_unknown_email_get_the_same_401(api: Api) -> None:
     _, email = await portal_contact(api)
 
@@ -320,6 +349,20 @@ async def test_five_failed_sign_ins_lock_the_email_for_that_address_with_429(api
     assert codes(locked.json()) == ["RATE_LIMITED"]
     assert 0 < int(locked.headers["retry-after"]) <= 15 * 60
     assert (await login(api, other_email)).status_code == 200, "other addresses are not locked"
+
+
+async def test_failed_sign_ins_for_many_emails_spend_the_client_address_budget(
+    database: Database,
+) -> None:
+    settings = settings_for(database.url, rate_limit_failed_auth_per_minute=3)
+    async with new_firm(database, settings=settings) as api:
+        _, email = await portal_contact(api)
+
+        guesses = [await login(api, unique_email("guess")) for _ in range(3)]
+        blocked = await login(api, email)
+
+    assert [response.status_code for response in guesses] == [401] * 3
+    assert blocked.status_code == 429
 
 
 @pytest.mark.parametrize(
@@ -540,6 +583,17 @@ async def test_deleting_the_contact_stops_the_token_at_once(api: Api) -> None:
 
     assert (await api.post(PORTAL, token=token)).status_code == 401
     assert (await login(api, email)).status_code == 401
+
+
+async def test_removing_the_sign_in_address_from_the_contact_stops_the_token(api: Api) -> None:
+    contact_id, email = await portal_contact(api)
+    token = await portal_token(api, email)
+
+    await api.ok("updateContact", {"contactId": contact_id, "email": unique_email("new")})
+
+    assert (await api.post(PORTAL, token=token)).status_code == 401
+    assert (await login(api, email)).status_code == 401
+    assert (await contact_state(api, contact_id))["portalAccess"] == "ACTIVE"
 
 
 async def test_access_given_again_after_revocation_does_not_revive_old_tokens(api: Api) -> None:

@@ -11,6 +11,8 @@ from clientgraph.resolvers.credentials import link_token
 from sqlalchemy.engine import make_url
 
 from tests.conftest import postgresql_url
+from tests.portal_support import PASSWORD as PORTAL_PASSWORD
+from tests.portal_support import portal_contact, queued_tokens
 from tests.support import SECRET, new_firm
 from tests.test_database_faults import Proxy
 from tests.test_sign_in import PASSWORD, give_password
@@ -55,3 +57,40 @@ def assert_unavailable(response: httpx.Response) -> None:
     assert [error["extensions"] for error in response.json()["errors"]] == [
         {"code": "SERVICE_UNAVAILABLE"}
     ]
+
+
+async def test_portal_endpoints_answer_503_while_the_database_is_down() -> None:
+    async with postgresql_url() as url:
+        target = make_url(url)
+        proxy = Proxy(target.host or "127.0.0.1", target.port or 5432)
+        await proxy.open()
+        db = Database(proxy.url(url), pool_size=2, write_attempts=2)
+        try:
+            async with new_firm(db) as api:
+                _, email = await portal_contact(api)
+                pending = (
+                    await api.ok(
+                        "createContact",
+                        {"firstName": "A", "lastName": "B", "email": f"b-{uuid.uuid4().hex}@x.dk"},
+                        "contact { id }",
+                    )
+                )["contact"]["id"]
+                await api.ok("inviteContact", {"contactId": pending})
+                [token] = await queued_tokens(api, pending)
+                await proxy.close()
+                answers = [
+                    await api.http.post(
+                        "/portal/login", json={"email": email, "password": PORTAL_PASSWORD}
+                    ),
+                    await api.http.post(
+                        "/portal/accept", json={"token": token, "password": PORTAL_PASSWORD}
+                    ),
+                ]
+        finally:
+            await db.dispose()
+
+    assert [response.status_code for response in answers] == [503] * 2, [
+        response.text for response in answers
+    ]
+    for response in answers:
+        assert_unavailable(response)

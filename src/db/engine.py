@@ -137,7 +137,15 @@ class Database:
     ) -> None:
         """On PostgreSQL `pool_timeout` bounds the wait for a free connection: past it
         SQLAlchemy raises `sqlalchemy.exc.TimeoutError`, which the HTTP layer answers with 503.
-        `max_overflow` defaults to `pool_size`. SQLite keeps SQLAlchemy's own pool settings."""
+        `max_overflow` defaults to `pool_size`. SQLite keeps SQLAlchemy's own pool settings.
+
+        No pre-ping: it cost every request a round trip (`BEGIN; ;ROLLBACK` on asyncpg) before
+        its first statement. A pooled connection that died while idle shows on its first
+        statement instead; `read` runs that work again on a fresh connection (the first
+        disconnect has the pool drop every older connection, see `_mark_disconnects`), and
+        `write` retries the whole transaction. On check-in the pool sends only the ROLLBACK of
+        a transaction still open (asyncpg's own pool reset, `RESET ALL` and the rest, is not
+        used: SQLAlchemy pools the connections)."""
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         self.write_attempts = write_attempts
@@ -147,7 +155,6 @@ class Database:
                 pool_size=pool_size,
                 max_overflow=pool_size if max_overflow is None else max_overflow,
                 pool_timeout=pool_timeout,
-                pool_pre_ping=True,
                 connect_args={"timeout": connect_timeout_s},
             )
         self.engine = create_async_engine(url, **options)

@@ -42,15 +42,25 @@ class Readiness:
         """Raises DatabaseUnavailable unless the database answers at the newest migration."""
         self.require_started()
         try:
-            async with asyncio.timeout(CHECK_TIMEOUT_S), self.db.engine.connect() as connection:
-                found = await connection.execute(text("SELECT version_num FROM alembic_version"))
-                versions = frozenset(found.scalars())
+            versions = await self._versions()
         except (DBAPIError, OSError) as error:
-            if connection_lost(error):
-                raise DatabaseUnavailable("The database is not reachable.") from error
-            raise DatabaseUnavailable("The database schema is not migrated.") from error
+            if not connection_lost(error):
+                raise DatabaseUnavailable("The database schema is not migrated.") from error
+            try:
+                versions = await self._versions()
+            except (DBAPIError, OSError) as again:
+                if connection_lost(again):
+                    raise DatabaseUnavailable("The database is not reachable.") from again
+                raise DatabaseUnavailable("The database schema is not migrated.") from again
         if versions != self.heads:
             raise DatabaseUnavailable("The database schema is not at the newest migration.")
+
+    async def _versions(self) -> frozenset[str]:
+        """The migrations applied; asked once more on a fresh connection by `check` when the
+        pooled one turns out dead (the pool does not ping before handing it out)."""
+        async with asyncio.timeout(CHECK_TIMEOUT_S), self.db.engine.connect() as connection:
+            found = await connection.execute(text("SELECT version_num FROM alembic_version"))
+            return frozenset(found.scalars())
 
     async def migrate_until_done(self) -> None:
         """Apply migrations, retrying while the database cannot be reached (backoff with full

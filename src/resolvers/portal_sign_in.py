@@ -9,19 +9,23 @@ request."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, TypeVar
 
 from clientgraph.db import models
 from clientgraph.db.engine import Database
 from clientgraph.db.queries import fold
-from clientgraph.passwords import hash_password, verify_password
+from clientgraph.passwords import hash_password, needs_rehash, verify_password
 from clientgraph.resolvers import history, portal_invitations
 from clientgraph.resolvers.contacts import contact_name, current_emails
 from clientgraph.resolvers.enums import PortalAccess
 from clientgraph.resolvers.policy import portal_viewer
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
+
+T = TypeVar("T")
 
 MAX_EMAIL_LENGTH = 320
 MAX_CANDIDATE_FIRMS = 20
@@ -78,8 +82,17 @@ def _void() -> InvitationRefused:
     )
 
 
+async def _read(
+    db: Database, session: AsyncSession, work: Callable[[AsyncSession], Awaitable[T]]
+) -> T:
+    """`work` on `session`, closed afterwards; DatabaseUnavailable when the database cannot
+    be reached (Database.read)."""
+    async with session:
+        return await db.read(session, work)
+
+
 async def _invitation_firm(db: Database, invitation_id: uuid.UUID) -> uuid.UUID | None:
-    async with db.read_sessions() as session:
+    async def find(session: AsyncSession) -> uuid.UUID | None:
         if db.dialect == "postgresql":
             return await session.scalar(
                 text("SELECT portal_invitation_firm(:id)"), {"id": invitation_id}
@@ -89,9 +102,11 @@ async def _invitation_firm(db: Database, invitation_id: uuid.UUID) -> uuid.UUID 
             select(invitation.firm_id).where(invitation.id == invitation_id)
         )
 
+    return await _read(db, db.read_sessions(), find)
+
 
 async def _sign_in_firms(db: Database, address: str) -> list[uuid.UUID]:
-    async with db.read_sessions() as session:
+    async def find(session: AsyncSession) -> list[uuid.UUID]:
         if db.dialect == "postgresql":
             found = await session.scalars(
                 text("SELECT firm_id FROM portal_sign_in_firms(:address)"), {"address": address}
@@ -102,6 +117,8 @@ async def _sign_in_firms(db: Database, address: str) -> list[uuid.UUID]:
                 select(credential.firm_id).distinct().where(credential.email_folded == address)
             )
         return sorted(found)
+
+    return await _read(db, db.read_sessions(), find)
 
 
 async def _acceptable(
@@ -250,8 +267,9 @@ async def _candidate(db: Database, firm_id: uuid.UUID, address: str) -> _Candida
     """The firm's contact who signs in with `address`, if they may: access ACTIVE and the
     address still one of theirs."""
     contact, credential, email = models.Contact, models.PortalCredential, models.ContactEmail
-    async with db.firm_session(firm_id) as session:
-        found = (
+
+    async def find(session: AsyncSession) -> Any:
+        return (
             await session.execute(
                 select(credential.contact_id, credential.id, credential.password_hash)
                 .join(
@@ -271,21 +289,27 @@ async def _candidate(db: Database, firm_id: uuid.UUID, address: str) -> _Candida
                 )
             )
         ).first()
+
+    found = await _read(db, db.firm_session(firm_id), find)
     return _Candidate(*found) if found is not None else None
 
 
 async def _firm_name(db: Database, firm_id: uuid.UUID) -> str:
-    async with db.firm_session(firm_id) as session:
-        return await session.scalar(select(models.Firm.name).where(models.Firm.id == firm_id)) or ""
+    async def find(session: AsyncSession) -> str:
+        name = await session.scalar(select(models.Firm.name).where(models.Firm.id == firm_id))
+        return name or ""
+
+    return await _read(db, db.firm_session(firm_id), find)
 
 
 async def sign_in(
     db: Database, *, email: str, password: str, firm_id: uuid.UUID | None = None
 ) -> PortalClaims:
     """The contact that `email` and `password` sign in, at `firm_id` when given; their
-    `lastLoginAt` is now. BadCredentials for an unknown address or a wrong password alike
-    (each checks one password hash at least, so both take as long); SeveralFirms when they
-    are right at more than one firm and none was chosen."""
+    `lastLoginAt` is now, and a password hashed with older parameters is hashed anew (the
+    only time the password is known). BadCredentials for an unknown address or a wrong
+    password alike (each checks one password hash at least, so both take as long);
+    SeveralFirms when they are right at more than one firm and none was chosen."""
     address = fold(email.strip())
     firms = [] if len(address) > MAX_EMAIL_LENGTH else await _sign_in_firms(db, address)
     if firm_id is not None:
@@ -303,11 +327,26 @@ async def sign_in(
     if len(matches) > 1:
         raise SeveralFirms([FirmChoice(firm, await _firm_name(db, firm)) for firm, _ in matches])
     firm, chosen = matches[0]
+    old_hash = chosen.password_hash
+    new_hash = await hash_password(password) if needs_rehash(old_hash) else None
 
     async def record_login(session: AsyncSession) -> None:
         found = await session.get(models.Contact, chosen.contact_id)
         if found is not None and found.firm_id == firm:
             found.last_login_at = models.utcnow()
+        if new_hash is not None:
+            credential = models.PortalCredential
+            await session.execute(
+                update(credential)
+                .where(
+                    credential.firm_id == firm,
+                    credential.contact_id == chosen.contact_id,
+                    credential.id == chosen.credential_id,
+                    credential.password_hash == old_hash,
+                )
+                .values(password_hash=new_hash)
+                .execution_options(synchronize_session=False)
+            )
 
     await db.write(record_login, firm_id=firm)
     return PortalClaims(chosen.contact_id, firm, chosen.credential_id)

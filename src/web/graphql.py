@@ -38,6 +38,7 @@ from clientgraph.web.deadline import within_deadline
 from clientgraph.web.errors import HttpError, error_response
 from clientgraph.web.graphiql import GraphiQLPage
 from clientgraph.web.oidc import OidcSignIn
+from clientgraph.web.persisted import PersistedDocuments
 from clientgraph.web.planned import request_payload
 from clientgraph.web.rate_limits import Budget, RateLimits
 from clientgraph.web.request_id import request_id_of
@@ -95,6 +96,7 @@ class GraphQLApp(GraphQL[Context, None]):
         self.lists = settings.list_limits()
         self.rate_limits = rate_limits
         self.readiness = readiness
+        self.persisted = PersistedDocuments(settings)
         self.planner = Planner(schema._schema, limits) if settings.planned_reads else None
         self.oidc = OidcSignIn.configured(settings, db)
         self.graphiql = GraphiQLPage(settings)
@@ -162,6 +164,7 @@ class GraphQLApp(GraphQL[Context, None]):
         if budget is not None and budget.spent:
             raise budget.exceeded("This caller's budget of nodes for the minute is spent.")
         body = await read_body(request, self.settings.max_body_bytes)
+        request, body = await self.persisted.resolve(request, body)
         if _carries_nul(request, body):
             return Response(
                 orjson.dumps({"data": None, "errors": [NUL_ERROR]}),

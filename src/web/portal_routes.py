@@ -5,7 +5,6 @@ a portal token). Answers other than success are JSON in the API's error shape, w
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -33,8 +32,6 @@ from clientgraph.web.rate_limits import RateLimits
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-
-logger = logging.getLogger("clientgraph.portal")
 
 MAX_BODY_BYTES = 16 * 1024
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -147,6 +144,7 @@ class PortalRoutes:
         try:
             claims = await sign_in(self.db, email=email, password=password, firm_id=firm_id)
         except BadCredentials:
+            await self.rate_limits.record_failed_auth(address)
             await self.rate_limits.record_failed_sign_in(who, address)
             raise HttpError(401, WRONG_CREDENTIALS, {"WWW-Authenticate": "Bearer"}) from None
         except SeveralFirms as several:

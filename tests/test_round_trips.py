@@ -1,0 +1,176 @@
+"""Round trips per request (issue 8, point 3), counted on the wire between the app and
+PostgreSQL (bench/statements.py's protocol proxy): the issue's dashboard (`first: 10` and
+`first: 100`) and account page, through HTTP with a user token, take at most 3 statements
+besides BEGIN/COMMIT/ROLLBACK, everything included — the per-transaction settings (the firm
+for row-level security, the timeouts), the token's user, the data — and no pool pre-ping.
+The generic path (Strawberry's executor) takes no more statements than before, and as many
+for 100 accounts as for 10.
+
+PostgreSQL only: the round trips that matter are those to a server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from clientgraph.app import create_app
+from clientgraph.auth import issue_token
+from clientgraph.db.engine import Database
+from clientgraph.ids import encode_id
+from sqlalchemy.engine import make_url
+
+from bench.operations import ACCOUNT_PAGE, DASHBOARD
+from bench.seed import Seeded, seed
+from bench.statements import StatementCounter, Tally
+from tests.conftest import postgresql_url
+from tests.support import SECRET, settings_for
+
+SCALE = 0.01
+"""100 accounts: a page of 100 is full."""
+TRANSACTION_CONTROL = frozenset({"BEGIN", "COMMIT", "ROLLBACK"})
+MOST_STATEMENTS = 3
+LARGE_ENOUGH_FOR_100_ACCOUNTS = 100_000
+"""The dashboard at `first: 100` may return 90,100 nodes, over the default node limit."""
+GENERIC_BEFORE = {"dashboard": 10, "account page": 11}
+"""Statements of the generic path before this work, without the pre-ping (bench/RESULTS.md of
+2026-11-29 counted 11 and 12 with it)."""
+
+
+def dashboard(first: int) -> str:
+    return DASHBOARD.replace("first: 50", f"first: {first}")
+
+
+@dataclass
+class Counted:
+    http: httpx.AsyncClient
+    counter: StatementCounter
+    seeded: Seeded
+    token: str
+
+    async def request(self, query: str, variables: dict[str, Any]) -> httpx.Response:
+        return await self.http.post(
+            "/graphql",
+            json={"query": query, "variables": variables},
+            headers={"Authorization": f"Bearer {self.token}"},
+        )
+
+    async def statements_of(
+        self, query: str, variables: dict[str, Any]
+    ) -> tuple[httpx.Response, Tally]:
+        """One request after a warm-up one (caches filled, the pool's connection open)."""
+        assert (await self.request(query, variables)).status_code == 200
+        self.counter.reset()
+        response = await self.request(query, variables)
+        return response, self.counter.reset()
+
+
+@pytest.fixture(scope="module")
+async def seeded() -> AsyncIterator[tuple[str, Seeded]]:
+    async with postgresql_url() as url:
+        yield url, await seed(url, SCALE)
+
+
+@pytest.fixture(scope="module")
+async def counter() -> AsyncIterator[StatementCounter]:
+    proxy = StatementCounter()
+    await proxy.start()
+    yield proxy
+    await proxy.close()
+
+
+async def _counted(
+    seeded: tuple[str, Seeded], counter: StatementCounter, **overrides: Any
+) -> AsyncIterator[Counted]:
+    url, data = seeded
+    settings = settings_for(url, max_nodes=LARGE_ENOUGH_FOR_100_ACCOUNTS, **overrides)
+    proxied = make_url(settings.server_database_url()).set(port=counter.port)
+    db = Database(proxied.render_as_string(hide_password=False), pool_size=2)
+    token = issue_token(SECRET, user_id=data.owner_user_id, firm_id=data.firm_id, ttl_seconds=3600)
+    transport = httpx.ASGITransport(app=create_app(settings, db))
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            yield Counted(http, counter, data, token)
+    finally:
+        await db.dispose()
+
+
+@pytest.fixture
+async def app(seeded: tuple[str, Seeded], counter: StatementCounter) -> AsyncIterator[Counted]:
+    async for counted in _counted(seeded, counter):
+        yield counted
+
+
+@pytest.fixture
+async def generic(seeded: tuple[str, Seeded], counter: StatementCounter) -> AsyncIterator[Counted]:
+    async for counted in _counted(seeded, counter, planned_reads=False):
+        yield counted
+
+
+def besides_transactions(tally: Tally) -> list[str]:
+    return [s for s in tally.statements if s.strip().upper() not in TRANSACTION_CONTROL]
+
+
+def operations(counted: Counted) -> dict[str, tuple[str, dict[str, Any], int]]:
+    """name: (document, variables, accounts the answer lists)."""
+    account = encode_id("Account", counted.seeded.detail_account_id)
+    return {
+        "dashboard first: 10": (dashboard(10), {}, 10),
+        "dashboard first: 100": (dashboard(100), {}, 100),
+        "account page": (ACCOUNT_PAGE, {"id": account}, 1),
+    }
+
+
+def listed(body: dict[str, Any]) -> int:
+    data = body["data"]
+    return len(data["accounts"]["nodes"]) if "accounts" in data else int(bool(data["account"]))
+
+
+@pytest.mark.parametrize("name", ["dashboard first: 10", "dashboard first: 100", "account page"])
+async def test_an_app_read_takes_at_most_three_statements_besides_begin_and_commit(
+    app: Counted, name: str
+) -> None:
+    query, variables, accounts = operations(app)[name]
+
+    response, tally = await app.statements_of(query, variables)
+
+    body = response.json()
+    assert "errors" not in body, body["errors"]
+    assert listed(body) == accounts
+    statements = besides_transactions(tally)
+    assert len(statements) <= MOST_STATEMENTS, (
+        f"{response.headers.get('x-read-path')}: {len(statements)} statements",
+        statements,
+    )
+
+
+@pytest.mark.parametrize("name", ["dashboard first: 10", "dashboard first: 100", "account page"])
+async def test_no_request_pings_the_pool_before_its_first_statement(
+    generic: Counted, name: str
+) -> None:
+    query, variables, _ = operations(generic)[name]
+
+    _, tally = await generic.statements_of(query, variables)
+
+    assert ";" not in [statement.strip() for statement in tally.statements]
+    assert tally.statements[0].strip().upper() == "BEGIN"
+
+
+@pytest.mark.parametrize("operation", ["dashboard", "account page"])
+async def test_the_generic_path_takes_no_more_statements_than_before(
+    generic: Counted, operation: str
+) -> None:
+    names = [name for name in operations(generic) if name.startswith(operation)]
+    counts = {}
+    for name in names:
+        query, variables, accounts = operations(generic)[name]
+        response, tally = await generic.statements_of(query, variables)
+        assert "errors" not in response.json()
+        assert listed(response.json()) == accounts
+        counts[name] = len(besides_transactions(tally))
+
+    assert max(counts.values()) <= GENERIC_BEFORE[operation], counts
+    assert len(set(counts.values())) == 1, f"statements depend on the rows: {counts}"

@@ -1,0 +1,291 @@
+"""`clientgraph serve` as a process (issue 8, point 4): every accepted connection answers
+without waiting for a delayed ACK (TCP_NODELAY), two workers both take keep-alive clients
+(SO_REUSEPORT), and no access log line is written per request unless asked.
+
+What is tested is the socket and the processes, not the database: the server runs on an
+embedded SQLite file. Each server is a real `clientgraph serve` subprocess on a free port.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+from clientgraph.app import create_app
+from clientgraph.web.server import FreezeAfterWarmup
+
+from tests.support import SECRET, Api, settings_for
+
+CLIENTGRAPH = str(Path(sys.executable).with_name("clientgraph"))
+KEEP_ALIVE_CLIENTS = 16
+DELAYED_ACK_MS = 40
+REQUESTS = 30
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class Served:
+    process: subprocess.Popen[bytes]
+    port: int
+    workers: int
+    log: Path
+
+    def worker_pids(self) -> list[int]:
+        main = psutil.Process(self.process.pid)
+        if self.workers == 1:
+            return [main.pid]
+        pids = []
+        for child in main.children():
+            with contextlib.suppress(psutil.ZombieProcess, psutil.NoSuchProcess):
+                if "resource_tracker" not in " ".join(child.cmdline()):
+                    pids.append(child.pid)
+        return pids
+
+    def connections_per_worker(self) -> list[int]:
+        """Established connections to the server's port, per worker process."""
+        counts = []
+        for pid in self.worker_pids():
+            connections = psutil.Process(pid).net_connections(kind="tcp")
+            counts.append(
+                sum(
+                    1
+                    for connection in connections
+                    if connection.laddr
+                    and connection.laddr.port == self.port
+                    and connection.status == psutil.CONN_ESTABLISHED
+                )
+            )
+        return counts
+
+
+@contextlib.contextmanager
+def clientgraph_serve(
+    directory: Path, *arguments: str, workers: int = 1, env: dict[str, str] | None = None
+) -> Iterator[Served]:
+    port = _free_port()
+    log = directory / f"serve-{port}.log"
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("CLIENTGRAPH_") and key != "DATABASE_URL"
+    }
+    environment |= {
+        "DATABASE_URL": f"sqlite+aiosqlite:///{directory / 'serve.db'}",
+        "CLIENTGRAPH_SECRET": SECRET,
+        "CLIENTGRAPH_OUTBOX_RELAY": "false",
+        **(env or {}),
+    }
+    command = [CLIENTGRAPH, "serve", "--port", str(port), "--workers", str(workers), *arguments]
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            command, env=environment, cwd=directory, stdout=output, stderr=subprocess.STDOUT
+        )
+    served = Served(process, port, workers, log)
+    try:
+        _wait_until_every_worker_answers(served)
+        yield served
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _wait_until_every_worker_answers(
+    served: Served, timeout: float = 60.0, started: int | None = None
+) -> None:
+    """Until /healthz answers and `started` workers (all of them by default) have logged
+    that their app started."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if served.process.poll() is not None:
+            raise RuntimeError(f"the server exited:\n{served.log.read_text()}")
+        log = served.log.read_text(errors="replace")
+        with contextlib.suppress(httpx.HTTPError):
+            answer = httpx.get(f"http://127.0.0.1:{served.port}/healthz", timeout=2)
+            if answer.status_code == 200 and log.count("Application startup complete") >= (
+                started or served.workers
+            ):
+                return
+        time.sleep(0.2)
+    raise RuntimeError(f"the server did not start in time:\n{served.log.read_text()}")
+
+
+async def _keep_alive_request(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, path: str = "/healthz"
+) -> bytes:
+    writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = next(
+        int(line.split(b":", 1)[1])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length:")
+    )
+    return await reader.readexactly(length)
+
+
+async def _latencies_ms(port: int, requests: int) -> list[float]:
+    """Sequential requests on one keep-alive connection, as a single-page app sends them."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        latencies = []
+        for _ in range(requests):
+            started = time.perf_counter()
+            assert await _keep_alive_request(reader, writer) == b"ok"
+            latencies.append((time.perf_counter() - started) * 1000)
+        return latencies
+    finally:
+        writer.close()
+
+
+@pytest.fixture(scope="module")
+def directory(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("serve")
+
+
+@pytest.fixture(scope="module")
+def two_workers(directory: Path) -> Iterator[Served]:
+    with clientgraph_serve(directory, workers=2) as served:
+        yield served
+
+
+@pytest.mark.parametrize(
+    ("workers", "loop"),
+    [(1, "asyncio"), (2, "asyncio"), (2, "uvloop")],
+    ids=["1 worker, asyncio", "2 workers, asyncio", "2 workers, uvloop"],
+)
+async def test_keep_alive_responses_do_not_wait_for_a_delayed_ack(
+    directory: Path, workers: int, loop: str
+) -> None:
+    """Without TCP_NODELAY the body, written after the head, waits for the client's delayed
+    ACK: ~40 ms for every response (uvicorn's own `--workers 2` socket on asyncio). A busy
+    machine only adds to a latency, so even the fastest response would show the wait."""
+    env = {"CLIENTGRAPH_EVENT_LOOP": loop}
+    with clientgraph_serve(directory, workers=workers, env=env) as served:
+        latencies = await _latencies_ms(served.port, REQUESTS)
+
+    assert min(latencies) < DELAYED_ACK_MS / 2, latencies
+
+
+async def test_two_workers_both_take_keep_alive_clients(two_workers: Served) -> None:
+    connections = [
+        await asyncio.open_connection("127.0.0.1", two_workers.port)
+        for _ in range(KEEP_ALIVE_CLIENTS)
+    ]
+    try:
+        for reader, writer in connections:
+            assert await _keep_alive_request(reader, writer) == b"ok"
+
+        per_worker = two_workers.connections_per_worker()
+    finally:
+        for _, writer in connections:
+            writer.close()
+
+    assert sum(per_worker) == KEEP_ALIVE_CLIENTS
+    assert len(per_worker) == 2
+    assert min(per_worker) > 0, per_worker
+
+
+async def test_requests_are_not_logged_one_line_each_by_default(two_workers: Served) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", two_workers.port)
+    try:
+        await _keep_alive_request(reader, writer, "/healthz?unlogged")
+    finally:
+        writer.close()
+
+    assert "/healthz?unlogged" not in two_workers.log.read_text(errors="replace")
+
+
+async def test_the_access_log_flag_logs_a_line_per_request(directory: Path) -> None:
+    with clientgraph_serve(directory, "--access-log") as served:
+        reader, writer = await asyncio.open_connection("127.0.0.1", served.port)
+        try:
+            await _keep_alive_request(reader, writer, "/healthz?logged")
+        finally:
+            writer.close()
+        await asyncio.sleep(0.2)
+        log = served.log.read_text(errors="replace")
+
+    assert '"GET /healthz?logged HTTP/1.1" 200' in log
+
+
+def test_a_second_server_on_a_port_in_use_refuses_to_start(
+    directory: Path, two_workers: Served
+) -> None:
+    """SO_REUSEPORT would otherwise let it share the port, and its clients, silently."""
+    done = subprocess.run(
+        [CLIENTGRAPH, "serve", "--port", str(two_workers.port), "--workers", "2"],
+        env={
+            **os.environ,
+            "DATABASE_URL": f"sqlite+aiosqlite:///{directory / 'serve.db'}",
+            "CLIENTGRAPH_SECRET": SECRET,
+        },
+        cwd=directory,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert done.returncode != 0
+    assert f"cannot listen on 127.0.0.1:{two_workers.port}" in done.stderr
+
+
+async def test_the_first_graphql_request_freezes_what_start_up_and_it_built(api: Api) -> None:
+    """A health check warms no cache, so only the first GraphQL request triggers the freeze;
+    the objects it left (parsed documents, compiled statements) are then out of the
+    collector's walks."""
+    app = FreezeAfterWarmup(create_app(settings_for(api.db.url), api.db))
+    transport = httpx.ASGITransport(app=app)
+    gc.unfreeze()
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            await http.get("/healthz")
+            after_health_check = gc.get_freeze_count()
+            await http.post(
+                "/graphql",
+                json={"query": "{ viewer { user { name } } }"},
+                headers={"Authorization": f"Bearer {api.token}"},
+            )
+            after_first_query = gc.get_freeze_count()
+    finally:
+        gc.unfreeze()
+
+    assert after_health_check == 0
+    assert after_first_query > 100_000
+
+
+def test_a_worker_that_dies_is_replaced(directory: Path) -> None:
+    with clientgraph_serve(directory, workers=2) as served:
+        killed = served.worker_pids()[0]
+        os.kill(killed, signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            workers = served.worker_pids()
+            if killed not in workers and len(workers) == 2:
+                break
+            time.sleep(0.2)
+        _wait_until_every_worker_answers(served, started=3)
+
+        assert killed not in served.worker_pids()
+        assert len(served.worker_pids()) == 2
+        assert "exited with -9; starting another" in served.log.read_text(errors="replace")
