@@ -104,6 +104,7 @@ TAG_SETS = [
 ]
 FIRST_NAMES = ["Mette", "Søren", "Karen", "Hans", "Ulla", "Åse", "Erik", "Zoë", "Ib", "Anna"]
 LAST_NAMES = ["Frederiksen", "Kierkegaard", "Blixen", "Andersen", "Strøm", "Østergaard", "Berg"]
+TAGS = sorted({tag for tags in TAG_SETS for tag in tags})
 SEARCH_WORDS = ["a", "Ø", "bornholm", "ærø", "STRASSE", "vat", "mette", "@", "zz-none", "1002"]
 ACCOUNT_FIELDS = [
     ("vat_number", "VAT number", CustomFieldType.TEXT, []),
@@ -128,8 +129,9 @@ class World:
     firm_id: uuid.UUID
     tokens: dict[str, str]
     ids: dict[str, list[str]] = field(default_factory=dict)
-    cursors: list[str] = field(default_factory=list)
-    words: list[str] = field(default_factory=lambda: list(SEARCH_WORDS))
+    cursors: dict[str, list[str]] = field(default_factory=dict)
+    """Real cursors by connection field (`accounts`, `history`, …), see `gather_cursors`."""
+    words: list[str] = field(default_factory=lambda: SEARCH_WORDS + TAGS)
 
     def add(self, kind: str, global_id: str) -> str:
         self.ids.setdefault(kind, []).append(global_id)

@@ -1,0 +1,168 @@
+"""Two apps over one database, one with the planned read path and one without, and the
+comparison of their answers."""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+from collections import Counter
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import orjson
+from clientgraph.app import create_app
+from clientgraph.db.engine import Database
+from clientgraph.settings import Settings
+
+from tests.difftest.world import World
+from tests.support import settings_for
+
+READ_PATH_HEADER = "x-read-path"
+
+
+def planner_settings(db: Database, planned: bool) -> Settings:
+    return settings_for(db.url, planned_reads=planned)
+
+
+def planner_exists() -> bool:
+    """Whether the settings know `planned_reads` (the planner's branch adds it): until then
+    both apps run Strawberry's executor, and the comparison proves only the harness."""
+    return "planned_reads" in Settings.model_fields
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: Any
+    read_path: str | None
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    caller: str
+    query: str
+    variables: dict[str, Any]
+    planned: Answer
+    generic: Answer
+
+    def report(self) -> str:
+        planned = _pretty(self.planned)
+        generic = _pretty(self.generic)
+        diff = "\n".join(
+            difflib.unified_diff(
+                generic.splitlines(), planned.splitlines(), "generic", "planned", lineterm="", n=2
+            )
+        )
+        return (
+            f"--- caller {self.caller}, read path {self.planned.read_path!r}\n"
+            f"{self.query}\nvariables: {orjson.dumps(self.variables).decode()}\n{diff}"
+        )
+
+
+def _pretty(answer: Answer) -> str:
+    return f"HTTP {answer.status}\n" + orjson.dumps(answer.body, option=orjson.OPT_INDENT_2).decode()
+
+
+@dataclass
+class Paths:
+    """Sends each request to both apps; counts the read path the planned app reports."""
+
+    planned: httpx.AsyncClient
+    generic: httpx.AsyncClient
+    read_paths: Counter[str] = field(default_factory=Counter)
+    last_read_path: str | None = None
+
+    async def _answer(
+        self, client: httpx.AsyncClient, query: str, variables: dict[str, Any], token: str
+    ) -> Answer:
+        response = await client.post(
+            "/graphql",
+            json={"query": query, "variables": variables},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        return Answer(
+            response.status_code, orjson.loads(response.content), response.headers.get(READ_PATH_HEADER)
+        )
+
+    async def compare(
+        self, caller: str, token: str, query: str, variables: dict[str, Any] | None = None
+    ) -> Mismatch | None:
+        """None if both apps answer alike (status, and the body with its keys in order)."""
+        variables = variables or {}
+        planned = await self._answer(self.planned, query, variables, token)
+        generic = await self._answer(self.generic, query, variables, token)
+        self.read_paths[planned.read_path or "none"] += 1
+        self.last_read_path = planned.read_path
+        if planned.status == generic.status and _exact(planned.body) == _exact(generic.body):
+            return None
+        return Mismatch(caller, query, variables, planned, generic)
+
+
+def _exact(body: Any) -> bytes:
+    """The body as canonical bytes that keep its keys' order: GraphQL answers fields in the
+    order they were asked."""
+    return orjson.dumps(body)
+
+
+@contextlib.asynccontextmanager
+async def both_paths(db: Database) -> AsyncIterator[Paths]:
+    planned_app = create_app(planner_settings(db, True), db)
+    generic_app = create_app(planner_settings(db, False), db)
+    async with (
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=planned_app), base_url="http://planned"
+        ) as planned,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=generic_app), base_url="http://generic"
+        ) as generic,
+    ):
+        yield Paths(planned, generic)
+
+
+def summary(mismatches: list[Mismatch], shown: int = 5) -> str:
+    head = "\n\n".join(m.report() for m in mismatches[:shown])
+    more = f"\n\n… and {len(mismatches) - shown} more" if len(mismatches) > shown else ""
+    return f"{len(mismatches)} answers differ between the planned and the generic path:\n\n{head}{more}"
+
+
+CURSOR_QUERIES = {
+    "owner": """query($account: ID!, $contact: ID!) {
+      byName: accounts(first: 100, filter: {status: []}) { edges { cursor } }
+      byNumber: accounts(first: 100, filter: {status: []},
+                         orderBy: {field: CUSTOMER_NUMBER, direction: DESC}) { edges { cursor } }
+      byOwner: accounts(first: 100, orderBy: {field: OWNER_NAME}) { edges { cursor } }
+      contacts(first: 100) { edges { cursor } }
+      users(first: 100) { edges { cursor } }
+      clientOwners(first: 100) { edges { cursor } }
+      emailDeliveries(first: 100) { edges { cursor } }
+      account(id: $account) { history(first: 100) { edges { cursor } } }
+      contact(id: $contact) { history(first: 100) { edges { cursor } } }
+    }""",
+    "assigned_staff": "{ viewer { notifications(first: 100) { edges { cursor } } } }",
+}
+
+
+async def gather_cursors(paths: Paths, world: World) -> None:
+    """Real cursors of every connection, for generated `after`/`before` arguments."""
+    variables = {"account": world.ids["account"][1], "contact": world.ids["contact"][0]}
+    for caller, query in CURSOR_QUERIES.items():
+        answer = await paths._answer(paths.generic, query, variables, world.tokens[caller])
+        assert "errors" not in answer.body, answer.body
+        for field_name, value in _connections(answer.body["data"]):
+            world.cursors.setdefault(field_name, []).extend(
+                edge["cursor"] for edge in value["edges"]
+            )
+    world.cursors["accounts"] = world.cursors.pop("byName") + [
+        *world.cursors.pop("byNumber"),
+        *world.cursors.pop("byOwner"),
+    ]
+
+
+def _connections(data: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    found = []
+    for name, value in data.items():
+        if isinstance(value, dict):
+            found.extend([(name, value)] if "edges" in value else _connections(value))
+    return found
