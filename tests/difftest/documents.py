@@ -130,9 +130,7 @@ def _query_operations(text: str) -> list[str]:
             and definition.operation == graphql.OperationType.QUERY
         ):
             used = _fragments_used(definition, fragments)
-            found.append(
-                graphql.print_ast(graphql.DocumentNode(definitions=(definition, *used)))
-            )
+            found.append(graphql.print_ast(graphql.DocumentNode(definitions=(definition, *used))))
     return found
 
 
@@ -161,12 +159,12 @@ def variable_sets(document: str, world: World) -> list[dict[str, Any]]:
     )
     schema = _schema()
     kinds = [None]
-    if any(_is_bare_id(variable) for variable in operation.variable_definitions):
+    if any(_is_bare_id(variable) for variable in operation.variable_definitions or ()):
         kinds = BARE_ID_KINDS
     sets = []
     for index, kind in enumerate(kinds):
         values = {}
-        for variable in operation.variable_definitions:
+        for variable in operation.variable_definitions or ():
             type_ = graphql.type_from_ast(schema, variable.type)
             value = _value(variable.variable.name.value, type_, world, kind, index)
             if value is not _OMIT:

@@ -62,7 +62,9 @@ class Mismatch:
 
 
 def _pretty(answer: Answer) -> str:
-    return f"HTTP {answer.status}\n" + orjson.dumps(answer.body, option=orjson.OPT_INDENT_2).decode()
+    return (
+        f"HTTP {answer.status}\n" + orjson.dumps(answer.body, option=orjson.OPT_INDENT_2).decode()
+    )
 
 
 @dataclass
@@ -83,7 +85,9 @@ class Paths:
             headers={"Authorization": f"Bearer {token}"},
         )
         return Answer(
-            response.status_code, orjson.loads(response.content), response.headers.get(READ_PATH_HEADER)
+            response.status_code,
+            orjson.loads(response.content),
+            response.headers.get(READ_PATH_HEADER),
         )
 
     async def compare(
@@ -124,7 +128,8 @@ async def both_paths(db: Database) -> AsyncIterator[Paths]:
 def summary(mismatches: list[Mismatch], shown: int = 5) -> str:
     head = "\n\n".join(m.report() for m in mismatches[:shown])
     more = f"\n\n… and {len(mismatches) - shown} more" if len(mismatches) > shown else ""
-    return f"{len(mismatches)} answers differ between the planned and the generic path:\n\n{head}{more}"
+    count = len(mismatches)
+    return f"{count} answers differ between the planned and the generic path:\n\n{head}{more}"
 
 
 CURSOR_QUERIES = {
@@ -154,7 +159,8 @@ async def gather_cursors(paths: Paths, world: World) -> None:
             world.cursors.setdefault(field_name, []).extend(
                 edge["cursor"] for edge in value["edges"]
             )
-    world.cursors["accounts"] = world.cursors.pop("byName") + [
+    world.cursors["accounts"] = [
+        *world.cursors.pop("byName"),
         *world.cursors.pop("byNumber"),
         *world.cursors.pop("byOwner"),
     ]

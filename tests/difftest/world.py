@@ -17,13 +17,16 @@ the `…ASSIGNED…` rights (on the team of some accounts, owner of others), and
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 
 from clientgraph.auth import issue_token
 from clientgraph.db import models
 from clientgraph.db.engine import Database
 from clientgraph.db.queries import fold
+from clientgraph.db.rows import UserRow
 from clientgraph.ids import decode_id, encode_id
 from clientgraph.resolvers import (
     accounts,
@@ -55,6 +58,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.support import SECRET
 
+T = TypeVar("T")
 CALLERS = ("owner", "assigned_staff", "other_firm")
 ACCOUNT_WORDS = [
     "Ærø Færgefart",
@@ -145,12 +149,12 @@ def _viewer(
 
 
 async def _as(
-    db: Database, viewer: Viewer, work: object, *args: object, **kwargs: object
-) -> object:
+    db: Database, viewer: Viewer, work: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any
+) -> T:
     """Run one use case as `viewer` in a context of its own, as a request would."""
     ctx = Context.open(db, viewer, PageLimits())
     try:
-        return await work(ctx, *args, **kwargs)  # type: ignore[operator]
+        return await work(ctx, *args, **kwargs)
     finally:
         await ctx.close()
 
@@ -159,11 +163,15 @@ async def build_world(db: Database) -> World:
     """Firm A (the rich one) and firm B, and the three callers' tokens."""
     suffix = uuid.uuid4().hex[:8]
     firm_id, owner_id = await firms.create_firm(
-        db, name=f"Difftest Firm {suffix}", admin_email=f"owner-{suffix}@a.example",
+        db,
+        name=f"Difftest Firm {suffix}",
+        admin_email=f"owner-{suffix}@a.example",
         admin_name="Olga Owner",
     )
     other_firm_id, other_owner_id = await firms.create_firm(
-        db, name=f"Other Firm {suffix}", admin_email=f"owner-{suffix}@b.example",
+        db,
+        name=f"Other Firm {suffix}",
+        admin_email=f"owner-{suffix}@b.example",
         admin_name="Bo Boss",
     )
     world = World(
@@ -211,8 +219,11 @@ async def _firm_a(db: Database, world: World, owner: Viewer) -> uuid.UUID:
         },
     )
     people = [
-        ("Sally Staff", UserRole.STAFF, [Permission.VIEW_ASSIGNED_ACCOUNTS,
-                                          Permission.EDIT_ASSIGNED_ACCOUNTS]),
+        (
+            "Sally Staff",
+            UserRole.STAFF,
+            [Permission.VIEW_ASSIGNED_ACCOUNTS, Permission.EDIT_ASSIGNED_ACCOUNTS],
+        ),
         ("Alma Admin", UserRole.ADMIN, []),
         ("Vera Viewer", UserRole.STAFF, [Permission.VIEW_ALL_ACCOUNTS, Permission.ASSIGN_ACCOUNTS]),
         ("Dennis Departed", UserRole.ADMIN, []),
@@ -231,7 +242,7 @@ async def _firm_a(db: Database, world: World, owner: Viewer) -> uuid.UUID:
         )
         made.append(row)
         world.add("user", encode_id("User", row.id))
-    staff, admin, viewer_user, departed, inactive = made
+    staff, _, viewer_user, departed, inactive = made
     staff_gid, admin_gid, viewer_gid, departed_gid, inactive_gid = (
         encode_id("User", row.id) for row in made
     )
@@ -280,7 +291,7 @@ async def _firm_a(db: Database, world: World, owner: Viewer) -> uuid.UUID:
 
     contact_gids = await _contacts(db, world, owner, account_gids)
     await _custom_fields(db, owner, account_gids, contact_gids)
-    await _changes(db, world, owner, account_gids, contact_gids, departed, admin_gid)
+    await _changes(db, owner, account_gids, contact_gids, departed)
     await _notifications(db, world, owner, staff, viewer_user)
     await _keys(db, world, owner)
     await _departures(db, world, owner, departed_gid, inactive.id, account_gids)
@@ -310,8 +321,12 @@ async def _contacts(
     db: Database, world: World, owner: Viewer, account_gids: list[str]
 ) -> list[str]:
     gids = []
-    roles = [[], [ContactRole.COMMERCIAL], [ContactRole.OPERATIONAL],
-             [ContactRole.COMMERCIAL, ContactRole.OPERATIONAL]]
+    roles = [
+        [],
+        [ContactRole.COMMERCIAL],
+        [ContactRole.OPERATIONAL],
+        [ContactRole.COMMERCIAL, ContactRole.OPERATIONAL],
+    ]
     descriptions = [None, "CEO", "Bookkeeper", "primary contact for the family", ""]
     for index in range(48):
         first = FIRST_NAMES[index % len(FIRST_NAMES)]
@@ -377,8 +392,12 @@ async def _custom_fields(
             ValueInput("segment", ["Small", "Medium", "Large"][index % 3]),
         ][: 1 + index % 5]
         await _as(
-            db, owner, custom_fields.set_custom_field_values,
-            account_id=gid, contact_id=None, values=values,
+            db,
+            owner,
+            custom_fields.set_custom_field_values,
+            account_id=gid,
+            contact_id=None,
+            values=values,
         )
     for index, gid in enumerate(contact_gids[::3]):
         values = [
@@ -388,61 +407,86 @@ async def _custom_fields(
             ValueInput("note", f"Prefers mornings #{index}"),
         ][: 1 + index % 4]
         await _as(
-            db, owner, custom_fields.set_custom_field_values,
-            account_id=None, contact_id=gid, values=values,
+            db,
+            owner,
+            custom_fields.set_custom_field_values,
+            account_id=None,
+            contact_id=gid,
+            values=values,
         )
 
 
 async def _changes(
     db: Database,
-    world: World,
     owner: Viewer,
     account_gids: list[str],
     contact_gids: list[str],
-    departed: object,
-    admin_gid: str,
+    departed: UserRow,
 ) -> None:
     """History with changes of every kind, some made by a user who is deleted later."""
-    by_departed = _viewer(
-        owner.firm_id, departed.id, departed.name, UserRole.ADMIN, []  # type: ignore[attr-defined]
-    )
+    by_departed = _viewer(owner.firm_id, departed.id, departed.name, UserRole.ADMIN, [])
     for index, gid in enumerate(account_gids[:10]):
         actor = by_departed if index % 2 else owner
         await _as(
-            db, actor, accounts.update_account, account_id=gid, expected_version=None,
+            db,
+            actor,
+            accounts.update_account,
+            account_id=gid,
+            expected_version=None,
             changes={"name": ACCOUNT_WORDS[index] + " Holding", "tags": ["renamed", "vip"]},
         )
     for gid in account_gids[5:9]:
-        await _as(db, owner, accounts.set_account_status, account_id=gid,
-                  status=AccountStatus.INACTIVE)
-    await _as(db, owner, accounts.set_account_status, account_id=account_gids[6],
-              status=AccountStatus.ACTIVE)
+        await _as(
+            db, owner, accounts.set_account_status, account_id=gid, status=AccountStatus.INACTIVE
+        )
+    await _as(
+        db,
+        owner,
+        accounts.set_account_status,
+        account_id=account_gids[6],
+        status=AccountStatus.ACTIVE,
+    )
     await _as(db, owner, owners.assign_client_owner, account_id=account_gids[2], owner_id=None)
     for index, gid in enumerate(contact_gids[:6]):
         await _as(
-            db, by_departed if index % 2 else owner, contacts.update_contact,
-            contact_id=gid, expected_version=None,
-            values={"first_name": f"Changed{index}", "last_name": "Østergaard",
-                    "email": f"changed{index}@a.example", "extra_emails": [], "phone": None,
-                    "phone_country": None},
+            db,
+            by_departed if index % 2 else owner,
+            contacts.update_contact,
+            contact_id=gid,
+            expected_version=None,
+            values={
+                "first_name": f"Changed{index}",
+                "last_name": "Østergaard",
+                "email": f"changed{index}@a.example",
+                "extra_emails": [],
+                "phone": None,
+                "phone_country": None,
+            },
         )
     await _as(
-        db, owner, contacts.link_contact, account_id=account_gids[1],
-        contact_id=contact_gids[8], roles=[ContactRole.OPERATIONAL], description="Linked late",
+        db,
+        owner,
+        contacts.link_contact,
+        account_id=account_gids[1],
+        contact_id=contact_gids[8],
+        roles=[ContactRole.OPERATIONAL],
+        description="Linked late",
     )
     await _as(
-        db, owner, contacts.update_account_contact, account_id=account_gids[1],
-        contact_id=contact_gids[8], changes={"roles": [ContactRole.COMMERCIAL],
-                                             "description": "Relinked"},
+        db,
+        owner,
+        contacts.update_account_contact,
+        account_id=account_gids[1],
+        contact_id=contact_gids[8],
+        changes={"roles": [ContactRole.COMMERCIAL], "description": "Relinked"},
     )
     for gid in contact_gids[:3]:
         await _as(db, owner, portal.invite_contact, contact_id=gid)
     await _as(db, owner, portal.revoke_portal_access, contact_id=contact_gids[2])
-    del admin_gid
 
 
 async def _notifications(
-    db: Database, world: World, owner: Viewer, staff: object, viewer_user: object
+    db: Database, world: World, owner: Viewer, staff: UserRow, viewer_user: UserRow
 ) -> None:
     """Mark some of the staff users' assignment notifications read, as they would."""
     for user in (staff, viewer_user):
@@ -450,13 +494,15 @@ async def _notifications(
             ids = (
                 await session.scalars(
                     select(models.Notification.id)
-                    .where(models.Notification.user_id == user.id)  # type: ignore[attr-defined]
+                    .where(models.Notification.user_id == user.id)
                     .order_by(models.Notification.created_at, models.Notification.id)
                 )
             ).all()
-        as_user = _viewer(owner.firm_id, user.id, user.name, UserRole.STAFF, [])  # type: ignore[attr-defined]
+        as_user = _viewer(owner.firm_id, user.id, user.name, UserRole.STAFF, [])
         await _as(
-            db, as_user, notifications.mark_notifications_read,
+            db,
+            as_user,
+            notifications.mark_notifications_read,
             ids=[encode_id("Notification", i) for i in ids[::2]],
         )
         for notification_id in ids:
@@ -480,7 +526,7 @@ async def _keys(db: Database, world: World, owner: Viewer) -> None:
         issued = await _as(
             db, owner, api_keys.create_api_key, name=name, permissions=rights, expires_at=expires
         )
-        world.add("api_key", encode_id("ApiKey", issued.row.id))  # type: ignore[attr-defined]
+        world.add("api_key", encode_id("ApiKey", issued.row.id))
     await _as(db, owner, api_keys.revoke_api_key, api_key_id=world.ids["api_key"][-1])
 
 
@@ -500,12 +546,12 @@ async def _departures(
 
     async def legacy(session: AsyncSession) -> uuid.UUID:
         departed = (
-            await session.scalars(
-                select(models.User).where(models.User.deleted_at.is_not(None))
-            )
+            await session.scalars(select(models.User).where(models.User.deleted_at.is_not(None)))
         ).one()
         entry = models.ClientOwner(
-            firm_id=firm_id, name=departed.name, name_folded=fold(departed.name),
+            firm_id=firm_id,
+            name=departed.name,
+            name_folded=fold(departed.name),
             user_id=departed.id,
         )
         session.add(entry)
@@ -550,7 +596,9 @@ async def _deliveries(db: Database, world: World, owner: Viewer) -> None:
                 update(models.OutboxEvent)
                 .where(models.OutboxEvent.id == ids[1])
                 .values(
-                    status="FAILED", attempts=10, last_attempt_at=now,
+                    status="FAILED",
+                    attempts=10,
+                    last_attempt_at=now,
                     last_error="550 mailbox unavailable",
                 )
             )
@@ -568,18 +616,32 @@ async def _firm_b(db: Database, world: World, other: Viewer) -> None:
     gids = []
     for index, name in enumerate(["Ærø Færgefart", "Bornholm Keramik", "Bravo ApS", "Zenith"]):
         row = await _as(
-            db, other, accounts.create_account, name=name, customer_number=f"{1001 + index}",
-            type=AccountType.COMPANY, owner_id=encode_id("ClientOwner", entry.id),
+            db,
+            other,
+            accounts.create_account,
+            name=name,
+            customer_number=f"{1001 + index}",
+            type=AccountType.COMPANY,
+            owner_id=encode_id("ClientOwner", entry.id),
             tags=["vip"] if index % 2 else [],
         )
         gids.append(world.add("foreign_account", encode_id("Account", row.id)))
     for index in range(4):
         row = await _as(
-            db, other, contacts.create_contact,
-            values={"first_name": "Mette", "last_name": f"Andersen{index}",
-                    "email": f"mette{index}@b.example", "extra_emails": [],
-                    "phone": None, "phone_country": None},
-            links=[LinkSpec(gids[index], [ContactRole.COMMERCIAL], "CEO"),
-                   LinkSpec(gids[(index + 1) % 4], [], None)],
+            db,
+            other,
+            contacts.create_contact,
+            values={
+                "first_name": "Mette",
+                "last_name": f"Andersen{index}",
+                "email": f"mette{index}@b.example",
+                "extra_emails": [],
+                "phone": None,
+                "phone_country": None,
+            },
+            links=[
+                LinkSpec(gids[index], [ContactRole.COMMERCIAL], "CEO"),
+                LinkSpec(gids[(index + 1) % 4], [], None),
+            ],
         )
         world.add("foreign_contact", encode_id("Contact", row.id))
