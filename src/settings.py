@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     max_search_length: int = Field(default=200, gt=0)
     max_nodes: int = Field(default=50_000, gt=0)
     request_timeout_s: float = Field(default=10.0, gt=0)
+    planned_reads: bool = True
+    """Queries run through `clientgraph.plan` (one SQL statement) where it covers them."""
 
     max_related_accounts: int = Field(default=100, gt=0)
     max_team_members: int = Field(default=100, gt=0)

@@ -20,6 +20,7 @@ from clientgraph.auth import (
 )
 from clientgraph.db.engine import Database, DatabaseUnavailable
 from clientgraph.db.readiness import Readiness
+from clientgraph.plan.planner import READ_PATH_HEADER, Planner
 from clientgraph.resolvers.api_keys import parse_key
 from clientgraph.resolvers.context import Context, PageLimits
 from clientgraph.resolvers.policy import Viewer
@@ -29,6 +30,7 @@ from clientgraph.settings import Settings
 from clientgraph.web.body import read_body, with_body
 from clientgraph.web.deadline import within_deadline
 from clientgraph.web.errors import HttpError, error_response
+from clientgraph.web.planned import request_payload
 from clientgraph.web.rate_limits import Budget, RateLimits
 from clientgraph.web.request_id import request_id_of
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
@@ -68,15 +70,14 @@ class GraphQLApp(GraphQL[Context, None]):
     def __init__(
         self, settings: Settings, db: Database, rate_limits: RateLimits, readiness: Readiness
     ) -> None:
+        limits = QueryLimits(
+            max_depth=settings.max_query_depth,
+            max_aliases=settings.max_aliases,
+            max_tokens=settings.max_tokens,
+            max_nodes=settings.max_nodes,
+        )
         schema = build_schema(
-            QueryLimits(
-                max_depth=settings.max_query_depth,
-                max_aliases=settings.max_aliases,
-                max_tokens=settings.max_tokens,
-                max_nodes=settings.max_nodes,
-            ),
-            introspection=settings.introspection,
-            suggestions=settings.dev,
+            limits, introspection=settings.introspection, suggestions=settings.dev
         )
         super().__init__(schema, graphql_ide="graphiql", subscription_protocols=())
         self.settings = settings
@@ -86,6 +87,7 @@ class GraphQLApp(GraphQL[Context, None]):
         self.lists = settings.list_limits()
         self.rate_limits = rate_limits
         self.readiness = readiness
+        self.planner = Planner(schema._schema, limits) if settings.planned_reads else None
 
     def decode_json(self, data: str | bytes) -> object:
         return orjson.loads(data)
@@ -163,14 +165,28 @@ class GraphQLApp(GraphQL[Context, None]):
         )
         try:
             replayed = with_body(request, body)
+            work = self._execute(request_payload(request, body), request, body, context)
             response = await within_deadline(
-                super().run(replayed, context), replayed, context, self.settings.request_timeout_s
+                work, replayed, context, self.settings.request_timeout_s
             )
         finally:
             await context.close()
         context.raise_if_unavailable()
         nodes = _charge(context.cost.requested_nodes, self.settings.max_nodes)
         _noted(rate_headers, await self.rate_limits.charge_nodes(caller, nodes))
+        return response
+
+    async def _execute(
+        self, payload: dict[str, Any] | None, request: Request, body: bytes, context: Context
+    ) -> Response:
+        """The planned read path's answer if it has one, else Strawberry's (which reads the
+        body from a replay of its own: the deadline's disconnect watch reads the other)."""
+        if self.planner is not None:
+            planned = await self.planner.answer(payload, context)
+            if planned is not None:
+                return planned
+        response = await super().run(with_body(request, body), context)
+        response.headers[READ_PATH_HEADER] = "generic"
         return response
 
     async def _authenticate(

@@ -1,0 +1,316 @@
+"""One operation as one SQL expression: each object of the response is a JSON object built in
+the database from the fields selected on its concrete type, each field by the handler its
+(type, field) pair registered (`clientgraph.plan.fields`).
+
+A handler returns the field's JSON value as an SQL expression over the parent's row, and,
+when the value needs finishing in Python (cursors, connection pages, node counting), a `Fix`
+applied to the decoded value. Anything without a handler raises `Unplanned`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from clientgraph.list_limits import ListLimits
+from clientgraph.plan.errors import Unplanned
+from clientgraph.plan.sqljson import Json, quoted
+from clientgraph.resolvers.context import PageLimits
+from clientgraph.resolvers.policy import Viewer
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLField,
+    GraphQLIncludeDirective,
+    GraphQLObjectType,
+    GraphQLSchema,
+    GraphQLSkipDirective,
+    InlineFragmentNode,
+    SelectionSetNode,
+    get_argument_values,
+    get_directive_values,
+    is_abstract_type,
+)
+from graphql.execution.values import VariableValues
+from sqlalchemy import BindParameter, ColumnElement, Select, Uuid, bindparam
+
+
+class Counter:
+    """The list items a response holds (`extensions.cost.actualNodes`)."""
+
+    __slots__ = ("nodes",)
+
+    def __init__(self) -> None:
+        self.nodes = 0
+
+
+Fix = Callable[[Any, Counter], Any]
+
+
+@dataclass(slots=True)
+class Field:
+    """One response key of an object: the field, its merged nodes and its arguments."""
+
+    key: str
+    name: str
+    nodes: list[FieldNode]
+    args: dict[str, Any] = field(default_factory=dict)
+    definition: GraphQLField | None = None
+
+
+Binder = Callable[[VariableValues], dict[str, Any]]
+"""The SQL parameters one bound argument gives, from a request's variables; raises
+`Unplanned` for a value the generic path must answer (a malformed cursor)."""
+
+FIRM = "cg_firm"
+USER = "cg_user"
+API_KEY = "cg_api_key"
+
+
+def viewer_shape(viewer: Viewer) -> tuple[Any, ...]:
+    """What of the caller decides a plan's SQL: their rights, not their ids."""
+    return (viewer.role, viewer.granted, viewer.api_key_id is None)
+
+
+def viewer_parameters(viewer: Viewer) -> dict[str, Any]:
+    return {FIRM: viewer.firm_id, USER: viewer.user_id, API_KEY: viewer.api_key_id}
+
+
+def _parameter_viewer(viewer: Viewer) -> Viewer:
+    """The caller with SQL parameters for ids, so that `resolvers.policy`'s predicates come out
+    the same for every caller of the same shape, and one plan serves them all."""
+    return Viewer(
+        user_id=bindparam(USER, type_=Uuid),  # type: ignore[arg-type]
+        firm_id=bindparam(FIRM, type_=Uuid),  # type: ignore[arg-type]
+        name="",
+        role=viewer.role,
+        granted=viewer.granted,
+        api_key_id=None if viewer.api_key_id is None else bindparam(API_KEY, type_=Uuid),  # type: ignore[arg-type]
+    )
+
+
+Handler = Callable[["Build", Any, Field], tuple[ColumnElement[Any], Fix | None]]
+
+HANDLERS: dict[str, dict[str, Handler]] = {}
+
+
+def planned(type_name: str, *field_names: str) -> Callable[[Handler], Handler]:
+    """Register a handler for fields of a type."""
+
+    def register(handler: Handler) -> Handler:
+        for name in field_names:
+            HANDLERS.setdefault(type_name, {})[name] = handler
+        return handler
+
+    return register
+
+
+def object_fix(fixes: dict[str, Fix]) -> Fix | None:
+    if not fixes:
+        return None
+    items = tuple(fixes.items())
+
+    def fix(value: Any, counter: Counter) -> Any:
+        if value is None:
+            return None
+        for key, child in items:
+            value[key] = child(value[key], counter)
+        return value
+
+    return fix
+
+
+def list_fix(item: Fix | None, *, counted: bool = True) -> Fix:
+    def fix(value: Any, counter: Counter) -> Any:
+        if value is None:
+            return None
+        if counted:
+            counter.nodes += len(value)
+        if item is not None:
+            for index, element in enumerate(value):
+                value[index] = item(element, counter)
+        return value
+
+    return fix
+
+
+class Build:
+    """What building one operation's SQL needs: the schema, the document's fragments, the
+    coerced variables, the caller and the limits."""
+
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        fragments: Mapping[str, FragmentDefinitionNode],
+        variables: VariableValues,
+        viewer: Viewer,
+        lists: ListLimits,
+        pages: PageLimits,
+        dialect: str,
+    ) -> None:
+        self.schema = schema
+        self.fragments = fragments
+        self.variables = variables
+        self.viewer = _parameter_viewer(viewer)
+        self.binders: list[Binder] = []
+        self._parameters = 0
+        self.lists = lists
+        self.pages = pages
+        self.json = Json(dialect)
+        self.dialect = dialect
+
+    def object_type(self, name: str) -> GraphQLObjectType:
+        type_ = self.schema.get_type(name)
+        assert isinstance(type_, GraphQLObjectType), name
+        return type_
+
+    def fields(self, type_: GraphQLObjectType, sets: Sequence[SelectionSetNode]) -> list[Field]:
+        """The response keys of an object of `type_`, in order, as execution collects them."""
+        collected: dict[str, Field] = {}
+        visited: set[str] = set()
+        for selection_set in sets:
+            self._collect(selection_set, type_, collected, visited)
+        for entry in collected.values():
+            if entry.name.startswith("__"):
+                if entry.name != "__typename":
+                    raise Unplanned(f"introspection field {entry.name}")
+                continue
+            definition = type_.fields.get(entry.name)
+            if definition is None:
+                raise Unplanned(f"{type_.name}.{entry.name}")
+            entry.definition = definition
+            entry.args = get_argument_values(definition, entry.nodes[0], self.variables)
+        return list(collected.values())
+
+    def parameter(self, type_: Any) -> BindParameter[Any]:
+        """A fresh SQL parameter, given its value by a binder at every execution."""
+        self._parameters += 1
+        return bindparam(f"cg_p{self._parameters}", type_=type_)
+
+    def bind(self, field: Field, argument: str, convert: Callable[[Any], dict[str, Any]]) -> None:
+        """Register how the value of `field`'s `argument` becomes SQL parameters."""
+        definition, node = field.definition, field.nodes[0]
+        assert definition is not None
+
+        def binder(variables: VariableValues) -> dict[str, Any]:
+            return convert(get_argument_values(definition, node, variables).get(argument))
+
+        self.binders.append(binder)
+
+    def subfields(self, type_name: str, parent: Field) -> list[Field]:
+        sets = [node.selection_set for node in parent.nodes if node.selection_set is not None]
+        return self.fields(self.object_type(type_name), sets)
+
+    def _collect(
+        self,
+        selection_set: SelectionSetNode,
+        type_: GraphQLObjectType,
+        collected: dict[str, Field],
+        visited: set[str],
+    ) -> None:
+        for selection in selection_set.selections:
+            if not self._included(selection):
+                continue
+            if isinstance(selection, FieldNode):
+                key = selection.alias.value if selection.alias else selection.name.value
+                entry = collected.get(key)
+                if entry is None:
+                    collected[key] = Field(key, selection.name.value, [selection])
+                else:
+                    entry.nodes.append(selection)
+            elif isinstance(selection, InlineFragmentNode):
+                condition = selection.type_condition
+                if condition is None or self._applies(condition.name.value, type_):
+                    self._collect(selection.selection_set, type_, collected, visited)
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                if name in visited:
+                    continue
+                visited.add(name)
+                fragment = self.fragments.get(name)
+                if fragment is not None and self._applies(
+                    fragment.type_condition.name.value, type_
+                ):
+                    self._collect(fragment.selection_set, type_, collected, visited)
+
+    def _applies(self, condition: str, type_: GraphQLObjectType) -> bool:
+        conditional = self.schema.get_type(condition)
+        if conditional is type_:
+            return True
+        return is_abstract_type(conditional) and self.schema.is_sub_type(
+            conditional,  # type: ignore[arg-type]
+            type_,
+        )
+
+    def _included(self, selection: Any) -> bool:
+        if not selection.directives:
+            return True
+        skip = get_directive_values(GraphQLSkipDirective, selection, self.variables)
+        if skip is not None and skip["if"] is True:
+            return False
+        include = get_directive_values(GraphQLIncludeDirective, selection, self.variables)
+        return not (include is not None and include["if"] is False)
+
+    def object(
+        self, type_name: str, parent: Field, row: Any
+    ) -> tuple[ColumnElement[Any], Fix | None]:
+        """The JSON object of the fields `parent` selects on a `type_name` row."""
+        return self.object_of(type_name, self.subfields(type_name, parent), row)
+
+    def object_of(
+        self, type_name: str, fields: list[Field], row: Any
+    ) -> tuple[ColumnElement[Any], Fix | None]:
+        handlers = HANDLERS.get(type_name, {})
+        pairs: list[tuple[str, ColumnElement[Any]]] = []
+        fixes: dict[str, Fix] = {}
+        for entry in fields:
+            if entry.name == "__typename":
+                pairs.append((entry.key, quoted(type_name)))
+                continue
+            handler = handlers.get(entry.name)
+            if handler is None:
+                raise Unplanned(f"{type_name}.{entry.name}")
+            value, fix = handler(self, row, entry)
+            pairs.append((entry.key, value))
+            if fix is not None:
+                fixes[entry.key] = fix
+        return self.json.object(pairs), object_fix(fixes)
+
+    def one(self, statement: Select[Any], parent: Any) -> ColumnElement[Any]:
+        """The JSON value of a one-column statement's single row, null without a row."""
+        return self.json.embed(statement.correlate(parent).limit(1).scalar_subquery())
+
+    def array(
+        self,
+        statement: Select[Any],
+        parent: Any,
+        keys: Sequence[ColumnElement[Any]],
+        limit: int | None,
+        *,
+        descending: bool | Sequence[bool] = False,
+        json_items: bool = True,
+    ) -> ColumnElement[Any]:
+        """The JSON array of a statement's first column (labelled "j"), its rows in `keys`
+        order (each key descending or not), at most `limit` of them."""
+        directions = [descending] * len(keys) if isinstance(descending, bool) else list(descending)
+        labelled = [key.label(f"o{index}") for index, key in enumerate(keys)]
+        inner = (
+            statement.correlate(parent)
+            .add_columns(*labelled)
+            .order_by(
+                *(
+                    key.desc() if down else key.asc()
+                    for key, down in zip(keys, directions, strict=True)
+                )
+            )
+        )
+        if limit is not None:
+            inner = inner.limit(limit)
+        sub = inner.subquery()
+        columns = [sub.c[f"o{index}"] for index in range(len(keys))]
+        ordering = [
+            column.desc() if down else column.asc()
+            for column, down in zip(columns, directions, strict=True)
+        ]
+        return self.json.aggregate(sub, "j", ordering, json_items=json_items)

@@ -1,0 +1,40 @@
+"""ApiKey: the fields of `schema.types.ApiKey`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from clientgraph.plan.build import Build, Counter, Field, Fix, planned
+from clientgraph.plan.fields import scalars
+from clientgraph.plan.fields.user import user_by_id
+from clientgraph.resolvers.enums import Permission
+from sqlalchemy import ColumnElement
+
+TYPE = "ApiKey"
+
+planned(TYPE, "id")(scalars.global_id(TYPE))
+planned(TYPE, "name")(scalars.column("name"))
+for _graphql, _column in (
+    ("createdAt", "created_at"),
+    ("expiresAt", "expires_at"),
+    ("lastUsedAt", "last_used_at"),
+    ("revokedAt", "revoked_at"),
+):
+    planned(TYPE, _graphql)(scalars.timestamp(_column))
+
+
+def _given(value: Any, counter: Counter) -> Any:
+    given = set(value or ())
+    names = [permission.value for permission in Permission if permission.value in given]
+    counter.nodes += len(names)
+    return names
+
+
+@planned(TYPE, "permissions")
+def permissions(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix | None]:
+    return build.json.raw_json(row.permissions), _given
+
+
+@planned(TYPE, "createdBy", "user")
+def created_by(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix | None]:
+    return user_by_id(build, row, field, row.created_by_id, deleted_too=True)

@@ -1,0 +1,91 @@
+"""AuditEvent and FieldChange, and the history connection of accounts and contacts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from clientgraph.db import models
+from clientgraph.plan.build import Build, Field, Fix, list_fix, planned
+from clientgraph.plan.connection import Keyset, connection, page_request
+from clientgraph.plan.fields import scalars
+from clientgraph.plan.fields.user import user_by_id
+from clientgraph.resolvers.history import named_accounts_visible
+from sqlalchemy import ColumnElement, Integer, cast, func, literal_column, select
+from sqlalchemy.orm import aliased
+
+TYPE = "AuditEvent"
+
+planned(TYPE, "id")(scalars.global_id(TYPE))
+planned(TYPE, "action")(scalars.column("action"))
+planned(TYPE, "occurredAt")(scalars.timestamp("occurred_at"))
+
+
+def subject_history(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix | None]:
+    """Newest first, without the events that name an account hidden from the caller
+    (`resolvers.history.subject_history`)."""
+    event = models.AuditEvent
+    statement = (
+        select()
+        .select_from(event)
+        .where(
+            event.firm_id == build.viewer.firm_id,
+            named_accounts_visible(build.viewer),
+            event.subject_id == row.id,
+        )
+    )
+    keyset = Keyset(statement, event, [event.occurred_at, event.id], True, row)
+    return connection(build, field, TYPE, keyset, page_request(field.args))
+
+
+@planned(TYPE, "actor")
+def actor(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix | None]:
+    return user_by_id(build, row, field, row.actor_id, deleted_too=True)
+
+
+@planned(TYPE, "apiKey")
+def api_key(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix | None]:
+    key = aliased(models.ApiKey)
+    value, fix = build.object("ApiKey", field, key)
+    statement = select(value).where(
+        key.firm_id == build.viewer.firm_id, key.id == row.actor_api_key_id
+    )
+    return build.one(statement, row), fix
+
+
+@planned(TYPE, "changes")
+def changes(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix | None]:
+    """The stored list of {field, from, to}, cut at `lists.audit_changes`."""
+    json = build.json
+    if json.postgresql:
+        elements = (
+            func.json_array_elements(row.changes)
+            .table_valued("value", with_ordinality="ordinal")
+            .render_derived()
+        )
+        position = cast(elements.c.ordinal, Integer) - 1
+
+        def part(name: str) -> ColumnElement[Any]:
+            return elements.c.value.op("->>")(literal_column(f"'{name}'"))
+
+    else:
+        elements = func.json_each(row.changes).table_valued("key", "value")
+        position = cast(elements.c.key, Integer)
+
+        def part(name: str) -> ColumnElement[Any]:
+            return func.json_extract(elements.c.value, literal_column(f"'$.{name}'"))
+
+    pairs = []
+    for change in build.subfields("FieldChange", field):
+        if change.name == "__typename":
+            from clientgraph.plan.sqljson import quoted
+
+            pairs.append((change.key, quoted("FieldChange")))
+        elif change.name in ("field", "from", "to"):
+            pairs.append((change.key, part(change.name)))
+        else:
+            from clientgraph.plan.errors import Unplanned
+
+            raise Unplanned(f"FieldChange.{change.name}")
+    statement = select(json.object(pairs).label("j")).select_from(elements)
+    array = build.array(statement, row, [position], build.lists.audit_changes)
+    return array, list_fix(None)

@@ -1,0 +1,228 @@
+"""The root query's fields. Their row is None: each is a subquery of its own."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from clientgraph.db import models
+from clientgraph.db.queries import fold
+from clientgraph.ids import decode_id
+from clientgraph.plan.build import Build, Field, Fix, list_fix, planned
+from clientgraph.plan.connection import Keyset, connection, page_request
+from clientgraph.plan.errors import Unplanned
+from clientgraph.resolvers.accounts import (
+    AccountFilter,
+    AccountOrder,
+    _order_keys,
+    filtered_accounts,
+)
+from clientgraph.resolvers.email_deliveries import EMAIL_KINDS
+from clientgraph.resolvers.enums import AccountOrderField, OrderDirection
+from clientgraph.resolvers.errors import BadUserInput
+from clientgraph.resolvers.inputs import search_text
+from clientgraph.resolvers.policy import visible_accounts, visible_contacts
+from clientgraph.schema.query import MAX_FILTER_TAGS
+from sqlalchemy import ColumnElement, Uuid, select
+from sqlalchemy.orm import aliased
+
+TYPE = "Query"
+
+
+def _account_filter(spec: dict[str, Any] | None, search_length: int) -> AccountFilter:
+    """`schema.query._filter` over the coerced argument."""
+    if spec is None:
+        return AccountFilter()
+    tags = spec.get("tags")
+    if tags is not None and len(set(tags)) > MAX_FILTER_TAGS:
+        raise Unplanned("too many tags")
+    owner_ids = spec.get("ownerIds")
+    try:
+        search = search_text(spec.get("search"), search_length)
+    except BadUserInput as error:
+        raise Unplanned(str(error)) from error
+    return AccountFilter(
+        search=search,
+        owner_ids=[str(owner_id) for owner_id in owner_ids] if owner_ids else None,
+        owned_by_me=bool(spec.get("ownedByMe")),
+        unowned=bool(spec.get("unowned")),
+        assigned_to_me=bool(spec.get("assignedToMe")),
+        status=spec.get("status"),
+        types=spec.get("types"),
+        tags=tags,
+    )
+
+
+@planned(TYPE, "accounts")
+def accounts(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix | None]:
+    args = field.args
+    order_by = args.get("orderBy")
+    order = (
+        AccountOrder(
+            AccountOrderField(order_by["field"].value),
+            order_by["direction"] == OrderDirection.DESC,
+        )
+        if order_by
+        else AccountOrder()
+    )
+    spec = _account_filter(args.get("filter"), build.lists.search_length)
+    query, keys = _order_keys(filtered_accounts(build.viewer, spec), order.field)
+    statement = query.with_only_columns(maintain_column_froms=True)
+    keyset = Keyset(statement, models.Account, keys, order.descending, None)
+    return connection(build, field, "Account", keyset, page_request(args))
+
+
+@planned(TYPE, "account")
+def account(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix | None]:
+    account_id = build.parameter(Uuid)
+    build.bind(field, "id", lambda value: {account_id.key: decode_id(str(value), "Account")})
+    found = aliased(models.Account)
+    value, fix = build.object("Account", field, found)
+    statement = select(value).where(visible_accounts(build.viewer, found), found.id == account_id)
+    return build.one(statement, None), fix
+
+
+@planned(TYPE, "viewer")
+def viewer(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix | None]:
+    return build.object("Viewer", field, None)
+
+
+def _root_connection(
+    build: Build,
+    field: Field,
+    node_type: str,
+    statement: Any,
+    row: Any,
+    keys: list[Any],
+    *,
+    descending: bool = False,
+) -> tuple[ColumnElement[Any], Fix | None]:
+    keyset = Keyset(statement, row, keys, descending, None)
+    return connection(build, field, node_type, keyset, page_request(field.args))
+
+
+def _search(build: Build, field: Field, value: Any) -> str | None:
+    try:
+        text = search_text(value, build.lists.search_length)
+    except BadUserInput as error:
+        raise Unplanned(str(error)) from error
+    return fold(text) if text is not None else None
+
+
+@planned(TYPE, "contact")
+def contact(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix | None]:
+    contact_id = build.parameter(Uuid)
+    build.bind(field, "id", lambda value: {contact_id.key: decode_id(str(value), "Contact")})
+    found = models.Contact
+    value, fix = build.object("Contact", field, found)
+    statement = select(value).where(visible_contacts(build.viewer), found.id == contact_id)
+    return build.one(statement, None), fix
+
+
+@planned(TYPE, "contacts")
+def contacts(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix | None]:
+    """`resolvers.contacts.contacts`: visible contacts by last, first name."""
+    contact = models.Contact
+    spec = field.args.get("filter") or {}
+    statement = select().select_from(contact).where(visible_contacts(build.viewer))
+    term = _search(build, field, spec.get("search"))
+    if term is not None:
+        statement = statement.where(contact.search_folded.contains(term, autoescape=True))
+    if spec.get("accountId") is not None:
+        account_uuid = decode_id(str(spec["accountId"]), "Account")
+        account, link = aliased(models.Account), aliased(models.AccountContact)
+        visible_account = (
+            select(account.id)
+            .where(visible_accounts(build.viewer, account), account.id == account_uuid)
+            .scalar_subquery()
+        )
+        statement = statement.where(
+            select(link.contact_id)
+            .where(
+                link.firm_id == contact.firm_id,
+                link.contact_id == contact.id,
+                link.account_id == visible_account,
+            )
+            .exists()
+        )
+    keys = [contact.last_name_folded, contact.first_name_folded, contact.id]
+    return _root_connection(build, field, "Contact", statement, contact, keys)
+
+
+@planned(TYPE, "clientOwners")
+def client_owners(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix | None]:
+    owner = models.ClientOwner
+    statement = select().select_from(owner).where(owner.firm_id == build.viewer.firm_id)
+    term = _search(build, field, field.args.get("search"))
+    if term is not None:
+        statement = statement.where(owner.name_folded.contains(term, autoescape=True))
+    keys = [owner.name_folded, owner.id]
+    return _root_connection(build, field, "ClientOwner", statement, owner, keys)
+
+
+@planned(TYPE, "users")
+def users(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix | None]:
+    user = models.User
+    statement = (
+        select()
+        .select_from(user)
+        .where(user.firm_id == build.viewer.firm_id, user.deleted_at.is_(None))
+    )
+    term = _search(build, field, field.args.get("search"))
+    if term is not None:
+        statement = statement.where(
+            user.name_folded.contains(term, autoescape=True)
+            | user.email_folded.contains(term, autoescape=True)
+        )
+    return _root_connection(build, field, "User", statement, user, [user.name_folded, user.id])
+
+
+@planned(TYPE, "customFieldDefinitions")
+def custom_field_definitions(
+    build: Build, row: Any, field: Field
+) -> tuple[ColumnElement[Any], Fix | None]:
+    definition = aliased(models.CustomFieldDefinition)
+    value, fix = build.object("CustomFieldDefinition", field, definition)
+    statement = select(value.label("j")).where(
+        definition.firm_id == build.viewer.firm_id,
+        definition.entity == field.args["entity"].value,
+    )
+    keys = [definition.label_folded, definition.key]
+    return build.array(statement, None, keys, build.lists.custom_fields), list_fix(fix)
+
+
+def _require_admin(build: Build) -> None:
+    if not build.viewer.is_admin:
+        raise Unplanned("administrators only")
+
+
+@planned(TYPE, "apiKeys")
+def api_keys(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix | None]:
+    """Newest first (ties by id), at most `lists.api_keys`."""
+    _require_admin(build)
+    key = aliased(models.ApiKey)
+    value, fix = build.object("ApiKey", field, key)
+    statement = select(value.label("j")).where(key.firm_id == build.viewer.firm_id)
+    array = build.array(
+        statement,
+        None,
+        [key.created_at, key.id],
+        build.lists.api_keys,
+        descending=(True, False),
+    )
+    return array, list_fix(fix)
+
+
+@planned(TYPE, "emailDeliveries")
+def email_deliveries(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix | None]:
+    _require_admin(build)
+    event = models.OutboxEvent
+    statement = (
+        select()
+        .select_from(event)
+        .where(event.firm_id == build.viewer.firm_id, event.kind.in_(EMAIL_KINDS))
+    )
+    status = field.args.get("status")
+    if status is not None:
+        statement = statement.where(event.status == status.value)
+    keys = [event.created_at, event.id]
+    return _root_connection(build, field, "EmailDelivery", statement, event, keys, descending=True)

@@ -1,0 +1,223 @@
+"""The planned read path's entry: a request payload in, a finished response or None out.
+None hands the request to Strawberry's executor, which answers it as it always has: every
+operation that would give any error, and every field without a plan, goes there."""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from clientgraph.plan import fields as _fields  # noqa: F401  (registers the field handlers)
+from clientgraph.plan.build import (
+    Binder,
+    Build,
+    Counter,
+    Fix,
+    viewer_parameters,
+    viewer_shape,
+)
+from clientgraph.plan.document import Documents, Prepared
+from clientgraph.plan.errors import Unplanned
+from clientgraph.plan.sqljson import register_sqlite_functions
+from clientgraph.resolvers.context import Context, Cost
+from clientgraph.schema.cost import cost_extension, requested_nodes
+from clientgraph.schema.extensions import QueryLimits, _longest_variable_list
+from graphql import (
+    GraphQLSchema,
+    OperationDefinitionNode,
+    OperationType,
+    get_variable_values,
+)
+from graphql.execution.values import VariableValues
+from sqlalchemy import Select, Text, cast, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.responses import Response
+
+logger = logging.getLogger("clientgraph.plan")
+
+READ_PATH_HEADER = "X-Read-Path"
+SQLITE_FUNCTIONS = "clientgraph.plan.functions"
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """One operation for one shape of caller and of variables: its statement (ids and bound
+    arguments as parameters), the binders that give those, and the Python finish."""
+
+    statement: Select[Any]
+    fix: Fix | None
+    binders: tuple[Binder, ...]
+
+
+UNPLANNED = object()
+"""A cached "the generic path answers this"."""
+
+
+class Lru:
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._entries: OrderedDict[Any, Any] = OrderedDict()
+
+    def get(self, key: Any) -> Any:
+        entry = self._entries.get(key)
+        if entry is not None:
+            self._entries.move_to_end(key)
+        return entry
+
+    def put(self, key: Any, value: Any) -> None:
+        self._entries[key] = value
+        if len(self._entries) > self.size:
+            self._entries.popitem(last=False)
+
+
+class Planner:
+    def __init__(self, schema: GraphQLSchema, limits: QueryLimits, cache_size: int = 1000) -> None:
+        self.schema = schema
+        self.limits = limits
+        self.documents = Documents(schema, limits, cache_size)
+        self.plans = Lru(cache_size)
+
+    def _plan(
+        self,
+        prepared: Prepared,
+        operation: OperationDefinitionNode,
+        variables: VariableValues,
+        context: Context,
+    ) -> Plan | object:
+        build = Build(
+            self.schema,
+            prepared.fragments,
+            variables,
+            context.viewer,
+            context.lists,
+            context.limits,
+            context.db.dialect,
+        )
+        try:
+            root = self.schema.query_type
+            assert root is not None
+            fields = build.fields(root, [operation.selection_set])
+            value, fix = build.object_of("Query", fields, None)
+        except Unplanned as reason:
+            logger.debug("not planned: %s", reason)
+            return UNPLANNED
+        return Plan(select(cast(value, Text)), fix, tuple(build.binders))
+
+    async def answer(self, payload: dict[str, Any] | None, context: Context) -> Response | None:
+        """The response to a query the plan covers, or None for Strawberry to answer."""
+        if payload is None:
+            return None
+        query, variables = payload.get("query"), payload.get("variables")
+        operation_name = payload.get("operationName")
+        if not isinstance(query, str) or not isinstance(operation_name, str | None):
+            return None
+        if variables is None:
+            variables = {}
+        if not isinstance(variables, dict):
+            return None
+        prepared = self.documents.get(query)
+        if prepared is None:
+            return None
+        operation = prepared.operation(operation_name)
+        if operation is None or operation.operation != OperationType.QUERY:
+            return None
+        coerced = get_variable_values(self.schema, operation.variable_definitions or (), variables)
+        if isinstance(coerced, list):
+            return None
+        maximum = context.lists.input_list
+        if max(prepared.longest_literal_list, _longest_variable_list(variables)[1]) > maximum:
+            return None
+        requested = requested_nodes(
+            self.schema,
+            prepared.document,
+            operation_name,
+            variables,
+            context.limits,
+            context.lists,
+        )
+        if requested > self.limits.max_nodes:
+            return None
+        key = (
+            query,
+            operation_name,
+            viewer_shape(context.viewer),
+            context.db.dialect,
+            _structural_variables(operation, prepared.bindable, variables),
+        )
+        plan = self.plans.get(key)
+        if plan is None:
+            plan = self._plan(prepared, operation, coerced, context)
+            self.plans.put(key, plan)
+        if plan is UNPLANNED:
+            return None
+        assert isinstance(plan, Plan)
+        parameters = viewer_parameters(context.viewer)
+        try:
+            for binder in plan.binders:
+                parameters.update(binder(coerced))
+        except Unplanned as reason:
+            logger.debug("not planned: %s", reason)
+            return None
+        unavailable = context.unavailable
+        try:
+            text = await _read(context, plan.statement, parameters)
+        except Exception as error:
+            context.unavailable = unavailable
+            if too_deep_for(error):
+                self.plans.put(key, UNPLANNED)
+                logger.info("too deeply nested for SQLite's parser; the generic path answers")
+            else:
+                logger.warning(
+                    "the planned statement failed; the generic path answers", exc_info=True
+                )
+            await context.session.rollback()
+            return None
+        counter = Counter()
+        data = orjson.loads(text)
+        if plan.fix is not None:
+            data = plan.fix(data, counter)
+        context.cost = Cost(requested_nodes=requested, actual_nodes=counter.nodes)
+        body = {"data": data, "extensions": {"cost": cost_extension(context.cost)}}
+        return Response(
+            orjson.dumps(body),
+            media_type="application/json",
+            headers={READ_PATH_HEADER: "planned"},
+        )
+
+
+def too_deep_for(error: Exception) -> bool:
+    """SQLite (before 3.46) parses with a fixed stack: about five levels of nested lists in
+    one statement. Deeper operations stay on the generic path there."""
+    return "parser stack overflow" in str(error)
+
+
+def _structural_variables(
+    operation: OperationDefinitionNode, bindable: frozenset[str], variables: dict[str, Any]
+) -> tuple[Any, ...]:
+    """The variables that shape the SQL: a bindable one by whether it is given, any other by
+    its value."""
+    shaped = []
+    for definition in operation.variable_definitions or ():
+        name = definition.variable.name.value
+        value = variables.get(name)
+        if name in bindable:
+            shaped.append((name, value is None))
+        else:
+            shaped.append((name, orjson.dumps(value, option=orjson.OPT_SORT_KEYS)))
+    return tuple(shaped)
+
+
+async def _read(context: Context, statement: Any, parameters: dict[str, Any]) -> str:
+    async def run(session: AsyncSession) -> str:
+        if context.db.dialect == "sqlite":
+            connection = await session.connection()
+            raw = await connection.get_raw_connection()
+            if not raw.info.get(SQLITE_FUNCTIONS):
+                await register_sqlite_functions(raw.driver_connection)
+                raw.info[SQLITE_FUNCTIONS] = True
+        return (await session.execute(statement, parameters)).scalar_one()
+
+    return await context._read(run)
