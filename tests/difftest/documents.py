@@ -48,10 +48,8 @@ BARE_ID_KINDS = [
     "assigned_account",
     "unassigned_account",
     "contact",
-    "owner",
     "user",
     "event",
-    "notification",
     "foreign_account",
     "garbage",
 ]
