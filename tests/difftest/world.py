@@ -293,9 +293,10 @@ async def _firm_a(db: Database, world: World, owner: Viewer) -> uuid.UUID:
     await _custom_fields(db, owner, account_gids, contact_gids)
     await _changes(db, owner, account_gids, contact_gids, departed)
     await _notifications(db, world, owner, staff, viewer_user)
-    await _keys(db, world, owner)
+    await _keys(db, world, owner, account_gids)
     await _departures(db, world, owner, departed_gid, inactive.id, account_gids)
     await _deliveries(db, world, owner)
+    await _events(db, world, owner.firm_id)
     assigned = await _assigned_to(db, owner.firm_id, staff.id)
     for gid in account_gids:
         world.add("assigned_account" if gid in assigned else "unassigned_account", gid)
@@ -480,9 +481,19 @@ async def _changes(
         contact_id=contact_gids[8],
         changes={"roles": [ContactRole.COMMERCIAL], "description": "Relinked"},
     )
-    for gid in contact_gids[:3]:
+    for gid in contact_gids[:4]:
         await _as(db, owner, portal.invite_contact, contact_id=gid)
     await _as(db, owner, portal.revoke_portal_access, contact_id=contact_gids[2])
+
+    async def accepted(session: AsyncSession) -> None:
+        """The first invitation accepted, as `/portal/accept` leaves it."""
+        await session.execute(
+            update(models.Contact)
+            .where(models.Contact.id == decode_id(contact_gids[0], "Contact"))
+            .values(portal_access="ACTIVE")
+        )
+
+    await db.write(accepted, firm_id=owner.firm_id)
 
 
 async def _notifications(
@@ -507,27 +518,55 @@ async def _notifications(
         )
         for notification_id in ids:
             world.add("notification", encode_id("Notification", notification_id))
-    async with db.firm_session(owner.firm_id) as session:
-        for event_id in (
+
+
+async def _events(db: Database, world: World, firm_id: uuid.UUID) -> None:
+    """64 history events spread over the whole history, for ids to draw from."""
+    async with db.firm_session(firm_id) as session:
+        events = (
             await session.scalars(
-                select(models.AuditEvent.id).order_by(models.AuditEvent.occurred_at).limit(60)
+                select(models.AuditEvent.id).order_by(
+                    models.AuditEvent.occurred_at, models.AuditEvent.id
+                )
             )
-        ).all():
-            world.add("event", encode_id("AuditEvent", event_id))
+        ).all()
+    for event_id in events[:: max(1, len(events) // 64)]:
+        world.add("event", encode_id("AuditEvent", event_id))
 
 
-async def _keys(db: Database, world: World, owner: Viewer) -> None:
+async def _keys(db: Database, world: World, owner: Viewer, account_gids: list[str]) -> None:
+    """Keys in use, without expiry and revoked; changes made through the first, which history
+    names beside its creator."""
     soon = datetime.now(UTC).replace(microsecond=0) + timedelta(days=90)
+    issued_ids = []
     for name, rights, expires in (
-        ("Bank feed", [Permission.VIEW_ALL_ACCOUNTS, Permission.CREATE_ACCOUNTS], soon),
+        ("Bank feed", [Permission.VIEW_ALL_ACCOUNTS, Permission.EDIT_ALL_ACCOUNTS], soon),
         ("Assigned sync", [Permission.VIEW_ASSIGNED_ACCOUNTS], None),
         ("Old import", [Permission.IMPORT_ACCOUNTS], None),
     ):
         issued = await _as(
             db, owner, api_keys.create_api_key, name=name, permissions=rights, expires_at=expires
         )
+        issued_ids.append(issued.row.id)
         world.add("api_key", encode_id("ApiKey", issued.row.id))
     await _as(db, owner, api_keys.revoke_api_key, api_key_id=world.ids["api_key"][-1])
+    through_key = Viewer(
+        owner.user_id,
+        owner.firm_id,
+        owner.name,
+        owner.role,
+        frozenset({Permission.VIEW_ALL_ACCOUNTS, Permission.EDIT_ALL_ACCOUNTS}),
+        api_key_id=issued_ids[0],
+    )
+    for gid in account_gids[10:14]:
+        await _as(
+            db,
+            through_key,
+            accounts.update_account,
+            account_id=gid,
+            expected_version=None,
+            changes={"tags": ["synced"]},
+        )
 
 
 async def _departures(
@@ -565,6 +604,7 @@ async def _departures(
         await session.execute(
             update(models.User).where(models.User.id == inactive_id).values(is_active=False)
         )
+
         return entry.id
 
     entry_id = await db.write(legacy, firm_id=firm_id)
