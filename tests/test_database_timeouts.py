@@ -209,7 +209,7 @@ async def test_every_transaction_of_a_request_runs_as_the_app_role_with_the_set_
             "SELECT current_user, current_setting('statement_timeout'),"
             " current_setting('lock_timeout'),"
             " current_setting('idle_in_transaction_session_timeout'),"
-            " current_setting('app.firm_id')"
+            " current_setting('app.firm_id'), current_setting('jit')"
         ) as answers:
             body, _ = await post(
                 http,
@@ -219,6 +219,6 @@ async def test_every_transaction_of_a_request_runs_as_the_app_role_with_the_set_
             await post(http, api, ACCOUNT_NAMES)
 
     assert body["data"]["createAccount"]["account"] == {"name": "Seen"}
-    expected = (APP_ROLE, "7s", "3s", "45s", str(api.firm_id))
+    expected = (APP_ROLE, "7s", "3s", "45s", str(api.firm_id), "off")
     assert len(answers) >= 3  # the request's reads, the mutation's own, the next request's
     assert set(answers) == {expected}

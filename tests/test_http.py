@@ -15,7 +15,7 @@ from clientgraph.auth import issue_token
 from clientgraph.resolvers import owners
 from clientgraph.settings import Settings
 
-from tests.support import SECRET, Api
+from tests.support import SECRET, Api, new_firm, settings_for
 
 VIEWER = "{ viewer { user { name } } }"
 SETTINGS = "{ viewer { firm { settings { clientOwnershipEnabled } } } }"
@@ -416,7 +416,9 @@ async def test_an_unexpected_exception_is_masked_and_logged(
     monkeypatch.setattr(owners, "client_owners", broken)
     caplog.set_level(logging.ERROR, logger="clientgraph.errors")
 
-    response = await api.post("{ clientOwners { totalCount } }")
+    generic = settings_for(api.db.url, planned_reads=False)
+    async with new_firm(api.db, settings=generic) as resolver_path:
+        response = await resolver_path.post("{ clientOwners { totalCount } }")
 
     assert response.status_code == 200
     body = response.json()

@@ -22,7 +22,7 @@ from graphql import GraphQLError
 from sqlalchemy import text
 
 from tests.live_server import BodyMeter, post_endless_chunks, serve
-from tests.support import SECRET, Api, without_cost
+from tests.support import SECRET, Api, new_firm, settings_for, without_cost
 
 VIEWER = "{ viewer { user { name } } }"
 SMALL_LIMIT = 64 * 1024
@@ -326,11 +326,13 @@ async def test_the_request_id_names_a_masked_resolver_error_in_the_log(
     monkeypatch.setattr(owners, "client_owners", broken)
     caplog.set_level(logging.ERROR, logger="clientgraph.errors")
 
-    response = await api.http.post(
-        "/graphql",
-        json={"query": "{ clientOwners { totalCount } }"},
-        headers={**authorized(api), "X-Request-Id": "trace-42"},
-    )
+    generic = settings_for(api.db.url, planned_reads=False)
+    async with new_firm(api.db, settings=generic) as resolver_path:
+        response = await resolver_path.http.post(
+            "/graphql",
+            json={"query": "{ clientOwners { totalCount } }"},
+            headers={**authorized(resolver_path), "X-Request-Id": "trace-42"},
+        )
 
     assert response.status_code == 200
     assert response.headers["x-request-id"] == "trace-42"

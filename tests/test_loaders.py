@@ -4,7 +4,9 @@ never the number of rows."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
 
+import pytest
 from clientgraph.db import models
 from clientgraph.db.engine import Database
 from clientgraph.db.queries import fold
@@ -79,8 +81,18 @@ async def _firm_with_accounts(api: Api, count: int) -> None:
     await api.db.write(link_everything, firm_id=api.firm_id)
 
 
-DASHBOARD_SETTINGS = {"max_nodes": 10_000_000}
+GENERIC = {"planned_reads": False}
+"""These tests are about the loaders of Strawberry's executor, the reference path; the planned
+read path answers the same queries in one statement (tests/test_plan_*.py)."""
+
+DASHBOARD_SETTINGS = {"max_nodes": 10_000_000, **GENERIC}
 """Contacts (250) times their custom fields (100) count 25,000 nodes per account."""
+
+
+@pytest.fixture
+async def api(database: Database) -> AsyncIterator[Api]:
+    async with new_firm(database, settings=settings_for(database.url, **GENERIC)) as client:
+        yield client
 
 
 async def _statements_for(db: Database, count: int) -> int:
@@ -144,7 +156,7 @@ query($first: Int!) {
 
 
 async def _nested_statements(db: Database, owners: int) -> int:
-    async with new_firm(db) as api:
+    async with new_firm(db, settings=settings_for(db.url, **GENERIC)) as api:
         await api.enable_ownership()
         for index in range(owners):
             owner = await api.add_owner(name=f"Owner {index}")

@@ -4,10 +4,14 @@ cursor, `node`, and ids of another firm."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from clientgraph.ids import encode_id
+from clientgraph.db import models
+from clientgraph.ids import decode_id, encode_id
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.support import Api, new_firm
 from tests.test_plan_parity import answers, assert_same, seed_clients
@@ -59,6 +63,10 @@ query($after: String, $before: String, $first: Int, $last: Int) {
     edges { cursor node { name } } } }
 """
 
+ACCOUNTS_AFTER_BY_CREATION = """
+{ accounts(orderBy: {field: CREATED_AT}) { edges { cursor node { name createdAt } } } }
+"""
+
 FILTERS = """
 query($filter: AccountFilter, $order: AccountOrder) {
   accounts(first: 10, filter: $filter, orderBy: $order) {
@@ -73,6 +81,11 @@ query($id: ID!) { node(id: $id) { __typename id
   ... on User { email }
   ... on Firm { name settings { clientOwnershipEnabled customerNumberMinLength } }
   ... on AuditEvent { action changes { field } } } }
+"""
+
+NODES = """
+query($ids: [ID!]!) { nodes(ids: $ids) { id __typename ... on Account { name owner { name } }
+  ... on Contact { fullName accounts { account { name } } } ... on Firm { name } } }
 """
 
 ROOT_LISTS = """
@@ -216,6 +229,24 @@ async def test_node_of_each_type_is_planned_and_identical(api: Api, seeded: dict
         await assert_same(api, NODE, {"id": global_id}, token=seeded["member_token"])
 
 
+async def test_nodes_in_the_order_asked_are_planned_and_identical(
+    api: Api, seeded: dict[str, Any]
+) -> None:
+    ids = [
+        seeded["accounts"][2],
+        "garbage",
+        seeded["contact"],
+        seeded["accounts"][0],
+        seeded["accounts"][0],
+        encode_id("Firm", api.firm_id),
+        encode_id("User", api.user_id),
+    ]
+    for token in (None, seeded["member_token"]):
+        body = await assert_same(api, NODES, {"ids": ids}, token)
+        assert body["data"]["nodes"][1] is None
+        await assert_same(api, NODES, {"ids": []}, token)
+
+
 async def test_the_root_lists_are_planned_and_identical(api: Api, seeded: dict[str, Any]) -> None:
     await assert_same(api, ROOT_LISTS)
     await assert_same(api, ROOT_LISTS, token=seeded["member_token"])
@@ -229,6 +260,49 @@ async def test_an_administrators_list_asked_by_staff_goes_to_the_generic_path(
     assert planned.headers["X-Read-Path"] == "generic"
     assert planned.json() == generic.json()
     assert planned.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+        datetime(2026, 1, 2, 3, 4, 5, 120000, tzinfo=UTC),
+        datetime(1999, 12, 31, 23, 59, 59, 1, tzinfo=UTC),
+    ],
+)
+async def test_times_and_awkward_text_come_out_as_on_the_generic_path(
+    api: Api, seeded: dict[str, Any], moment: datetime
+) -> None:
+    """Microseconds only when not 0, `+00:00`, and text with quotes, controls and emoji."""
+    account_id = decode_id(seeded["accounts"][1], "Account")
+
+    async def work(session: AsyncSession) -> None:
+        await session.execute(
+            update(models.Account)
+            .where(models.Account.firm_id == api.firm_id, models.Account.id == account_id)
+            .values(created_at=moment, updated_at=moment, name='Quote " \\ tab\t nl\n 🎉 \u2028')
+        )
+        await session.execute(
+            update(models.AuditEvent)
+            .where(models.AuditEvent.firm_id == api.firm_id)
+            .values(occurred_at=moment)
+        )
+
+    await api.db.write(work, firm_id=api.firm_id)
+    query = """query($id: ID!) { account(id: $id) { name createdAt updatedAt
+      history { edges { cursor node { occurredAt } } } } }"""
+    await assert_same(api, query, {"id": seeded["accounts"][1]})
+    await assert_same(api, ACCOUNTS_AFTER_BY_CREATION, {})
+
+
+async def test_a_default_and_an_explicit_null_of_a_variable_get_plans_of_their_own(
+    api: Api, seeded: dict[str, Any]
+) -> None:
+    query = "query($n: Int = 1) { accounts(first: $n) { nodes { name } } }"
+    one = await assert_same(api, query, {})
+    every = await assert_same(api, query, {"n": None})
+    assert len(one["data"]["accounts"]["nodes"]) == 1
+    assert len(every["data"]["accounts"]["nodes"]) == 3
 
 
 async def test_an_id_of_another_firm_is_null_on_the_planned_path(

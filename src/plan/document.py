@@ -3,6 +3,7 @@ document, with the limits Strawberry's execution applies (tokens, depth, aliases
 
 from __future__ import annotations
 
+import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -35,11 +36,16 @@ class Prepared:
     """A valid document: its operations by name, its fragments, and its longest list
     literal (inputs are limited in length)."""
 
+    digest: bytes
+    """SHA-256 of the text: what caches key on, so they never hold the text itself."""
     document: DocumentNode
     operations: tuple[OperationDefinitionNode, ...]
     fragments: dict[str, FragmentDefinitionNode]
     longest_literal_list: int
     bindable: frozenset[str]
+    sized_by_variables: bool
+    """Whether a bound variable sets how long a list is (`nodes(ids: $ids)`): then the node
+    count depends on its value, not only on the plan."""
     """Variables used only where the plan binds them as SQL parameters (see `BINDABLE`): a
     plan serves every value of them, so only their presence is part of its cache key."""
 
@@ -54,7 +60,10 @@ class Prepared:
 
 
 class Documents:
-    """A bounded LRU of prepared documents; an invalid document is remembered as None."""
+    """A bounded LRU of prepared documents by their text's digest; an invalid document is
+    remembered as None. Documents are parsed without locations, so an entry keeps no text (a
+    document of comments is as long as a body may be, and a cache of a thousand of them must
+    stay small)."""
 
     def __init__(self, schema: GraphQLSchema, limits: QueryLimits, size: int = 1000) -> None:
         self.schema = schema
@@ -67,21 +76,22 @@ class Documents:
             MaybeNullValidationRule,
             OneOfInputValidationRule,
         )
-        self._cache: OrderedDict[str, Prepared | None] = OrderedDict()
+        self._cache: OrderedDict[bytes, Prepared | None] = OrderedDict()
 
     def get(self, text: str) -> Prepared | None:
-        if text in self._cache:
-            self._cache.move_to_end(text)
-            return self._cache[text]
-        prepared = self._prepare(text)
-        self._cache[text] = prepared
+        digest = hashlib.sha256(text.encode()).digest()
+        if digest in self._cache:
+            self._cache.move_to_end(digest)
+            return self._cache[digest]
+        prepared = self._prepare(text, digest)
+        self._cache[digest] = prepared
         if len(self._cache) > self.size:
             self._cache.popitem(last=False)
         return prepared
 
-    def _prepare(self, text: str) -> Prepared | None:
+    def _prepare(self, text: str, digest: bytes) -> Prepared | None:
         try:
-            document = parse(text, max_tokens=self.limits.max_tokens)
+            document = parse(text, no_location=True, max_tokens=self.limits.max_tokens)
         except GraphQLError:
             return None
         if validate(self.schema, document, self.rules):
@@ -99,11 +109,25 @@ class Documents:
         literals = _LongestLiteralList()
         visit(document, literals)
         longest = len(literals.longest.values) if literals.longest is not None else 0
-        return Prepared(document, operations, fragments, longest, _bindable(document))
+        uses = _VariableUses()
+        visit(document, uses)
+        bindable = frozenset(uses.bound - uses.structural)
+        sized = bool(bindable & uses.sizing)
+        return Prepared(digest, document, operations, fragments, longest, bindable, sized)
 
+
+LISTS_BY_ARGUMENT_POSITIONS = frozenset({("nodes", "ids")})
+"""Bindable positions whose value's length the node count reads (`cost.LISTS_BY_ARGUMENT`)."""
 
 BINDABLE = frozenset(
-    {("account", "id"), ("contact", "id"), ("node", "id"), ("*", "after"), ("*", "before")}
+    {
+        ("account", "id"),
+        ("contact", "id"),
+        ("node", "id"),
+        ("nodes", "ids"),
+        ("*", "after"),
+        ("*", "before"),
+    }
 )
 """(field, argument) positions whose value a plan binds as SQL parameters ("*": any field);
 their handlers build the same SQL whatever the value, given whether there is one."""
@@ -116,6 +140,7 @@ class _VariableUses(Visitor):
     def __init__(self) -> None:
         super().__init__()
         self.bound: set[str] = set()
+        self.sizing: set[str] = set()
         self.structural: set[str] = set()
         self._scope: list[str | None] = []
 
@@ -139,15 +164,11 @@ class _VariableUses(Visitor):
         argument = node.name.value
         if field is not None and ((field, argument) in BINDABLE or ("*", argument) in BINDABLE):
             self.bound.add(name)
+            if (field, argument) in LISTS_BY_ARGUMENT_POSITIONS:
+                self.sizing.add(name)
         else:
             self.structural.add(name)
 
     def enter_variable(self, node: VariableNode, key: object, parent: object, *_: object) -> None:
         if not isinstance(parent, ArgumentNode | VariableDefinitionNode):
             self.structural.add(node.name.value)
-
-
-def _bindable(document: DocumentNode) -> frozenset[str]:
-    uses = _VariableUses()
-    visit(document, uses)
-    return frozenset(uses.bound - uses.structural)

@@ -50,6 +50,9 @@ class Plan:
     statement: Select[Any]
     fix: Fix | None
     binders: tuple[Binder, ...]
+    requested_nodes: int
+    """The node count of the variables it was built for (`schema.cost`): the same for every
+    request it serves, unless a bound variable sizes a list."""
 
 
 UNPLANNED = object()
@@ -86,6 +89,7 @@ class Planner:
         operation: OperationDefinitionNode,
         variables: VariableValues,
         context: Context,
+        requested: int,
     ) -> Plan | object:
         build = Build(
             self.schema,
@@ -104,7 +108,10 @@ class Planner:
         except Unplanned as reason:
             logger.debug("not planned: %s", reason)
             return UNPLANNED
-        return Plan(select(cast(value, Text)), fix, tuple(build.binders))
+        except Exception:
+            logger.exception("planning failed; the generic path answers this operation")
+            return UNPLANNED
+        return Plan(select(cast(value, Text)), fix, tuple(build.binders), requested)
 
     async def answer(self, payload: dict[str, Any] | None, context: Context) -> Response | None:
         """The response to a query the plan covers, or None for Strawberry to answer."""
@@ -130,26 +137,30 @@ class Planner:
         maximum = context.lists.input_list
         if max(prepared.longest_literal_list, _longest_variable_list(variables)[1]) > maximum:
             return None
-        requested = requested_nodes(
-            self.schema,
-            prepared.document,
-            operation_name,
-            variables,
-            context.limits,
-            context.lists,
-        )
-        if requested > self.limits.max_nodes:
-            return None
         key = (
-            query,
+            prepared.digest,
             operation_name,
             viewer_shape(context.viewer),
             context.db.dialect,
-            _structural_variables(operation, prepared.bindable, variables),
+            _structural_variables(operation, prepared.bindable, coerced),
         )
         plan = self.plans.get(key)
+        if isinstance(plan, Plan) and not prepared.sized_by_variables:
+            requested = plan.requested_nodes
+        else:
+            requested = requested_nodes(
+                self.schema,
+                prepared.document,
+                operation_name,
+                variables,
+                context.limits,
+                context.lists,
+            )
+        if requested > self.limits.max_nodes:
+            return None
+        context.cost = Cost(requested_nodes=requested)
         if plan is None:
-            plan = self._plan(prepared, operation, coerced, context)
+            plan = self._plan(prepared, operation, coerced, context, requested)
             self.plans.put(key, plan)
         if plan is UNPLANNED:
             return None
@@ -176,9 +187,13 @@ class Planner:
             await context.session.rollback()
             return None
         counter = Counter()
-        data = orjson.loads(text)
-        if plan.fix is not None:
-            data = plan.fix(data, counter)
+        try:
+            data = orjson.loads(text)
+            if plan.fix is not None:
+                data = plan.fix(data, counter)
+        except Exception:
+            logger.exception("finishing a planned answer failed; the generic path answers")
+            return None
         context.cost = Cost(requested_nodes=requested, actual_nodes=counter.nodes)
         body = {"data": data, "extensions": {"cost": cost_extension(context.cost)}}
         return Response(
@@ -195,18 +210,18 @@ def too_deep_for(error: Exception) -> bool:
 
 
 def _structural_variables(
-    operation: OperationDefinitionNode, bindable: frozenset[str], variables: dict[str, Any]
+    operation: OperationDefinitionNode, bindable: frozenset[str], variables: VariableValues
 ) -> tuple[Any, ...]:
-    """The variables that shape the SQL: a bindable one by whether it is given, any other by
-    its value."""
+    """The variables that shape the SQL, as coerced (defaults applied): a bindable one by
+    whether it has a value, any other by its value."""
     shaped = []
     for definition in operation.variable_definitions or ():
         name = definition.variable.name.value
-        value = variables.get(name)
+        value = variables.coerced.get(name)
         if name in bindable:
             shaped.append((name, value is None))
         else:
-            shaped.append((name, orjson.dumps(value, option=orjson.OPT_SORT_KEYS)))
+            shaped.append((name, orjson.dumps(value, option=orjson.OPT_SORT_KEYS, default=repr)))
     return tuple(shaped)
 
 

@@ -145,7 +145,9 @@ class Json:
         return func.cg_uuid(value, type_=Text)
 
     def global_id(self, type_name: str, value: ColumnElement[Any]) -> ColumnElement[Any]:
-        """`clientgraph.ids.encode_id` in SQL: base64 of "Type:uuid"."""
+        """`clientgraph.ids.encode_id` in SQL: base64 of "Type:uuid". PostgreSQL breaks base64
+        lines after 76 characters (57 bytes); every type name here is short of that."""
+        assert len(type_name) + 37 <= 57, type_name
         if self.postgresql:
             text_ = literal_column(f"'{type_name}:'", Text).op("||")(cast(value, Text))
             return func.encode(

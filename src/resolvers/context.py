@@ -57,13 +57,18 @@ class Context:
     deadline: float | None = None
     """`time.monotonic()` past which the request's work stops (see `clientgraph.web.deadline`)."""
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    loaders: Loaders = field(init=False)
+    _loaders: Loaders | None = field(init=False, default=None)
     _named_loaders: dict[str, DataLoader[Any, Any]] = field(init=False, default_factory=dict)
     unavailable: DatabaseUnavailable | None = field(init=False, default=None)
     may_have_written: bool = field(init=False, default=False)
 
-    def __post_init__(self) -> None:
-        self.loaders = self._new_loaders()
+    @property
+    def loaders(self) -> Loaders:
+        """The request's loaders, made on first use: a request the planned read path answers
+        never needs them."""
+        if self._loaders is None:
+            self._loaders = self._new_loaders()
+        return self._loaders
 
     def loader(
         self, name: str, load: Callable[[list[Any]], Awaitable[list[Any]]]
@@ -156,7 +161,7 @@ class Context:
                 "was not applied."
             ) from error
         self.may_have_written = True
-        self.loaders = self._new_loaders()
+        self._loaders = None
         self._named_loaders.clear()
         return result
 

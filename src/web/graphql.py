@@ -129,6 +129,7 @@ class GraphQLApp(GraphQL[Context, None]):
             )
         for name, value in rate_headers.items():
             response.headers.setdefault(name, value)
+        response.headers.setdefault(READ_PATH_HEADER, "generic")
         return response
 
     async def _answer(self, request: Request, rate_headers: dict[str, str]) -> Response:
@@ -185,9 +186,7 @@ class GraphQLApp(GraphQL[Context, None]):
             planned = await self.planner.answer(payload, context)
             if planned is not None:
                 return planned
-        response = await super().run(with_body(request, body), context)
-        response.headers[READ_PATH_HEADER] = "generic"
-        return response
+        return await super().run(with_body(request, body), context)
 
     async def _authenticate(
         self, request: Request, address: str, rate_headers: dict[str, str]

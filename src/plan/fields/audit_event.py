@@ -7,8 +7,10 @@ from typing import Any
 from clientgraph.db import models
 from clientgraph.plan.build import Build, Field, Fix, list_fix, planned
 from clientgraph.plan.connection import Keyset, connection, page_request
+from clientgraph.plan.errors import Unplanned
 from clientgraph.plan.fields import scalars
 from clientgraph.plan.fields.user import user_by_id
+from clientgraph.plan.sqljson import quoted
 from clientgraph.resolvers.history import named_accounts_visible
 from sqlalchemy import ColumnElement, Integer, cast, func, literal_column, select
 from sqlalchemy.orm import aliased
@@ -77,14 +79,10 @@ def changes(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], F
     pairs = []
     for change in build.subfields("FieldChange", field):
         if change.name == "__typename":
-            from clientgraph.plan.sqljson import quoted
-
             pairs.append((change.key, quoted("FieldChange")))
         elif change.name in ("field", "from", "to"):
             pairs.append((change.key, part(change.name)))
         else:
-            from clientgraph.plan.errors import Unplanned
-
             raise Unplanned(f"FieldChange.{change.name}")
     statement = select(json.object(pairs).label("j")).select_from(elements)
     array = build.array(statement, row, [position], build.lists.audit_changes)

@@ -7,6 +7,7 @@ from typing import Any
 from clientgraph.db import models
 from clientgraph.plan.build import Build, Field, Fix, planned
 from clientgraph.plan.fields import scalars
+from clientgraph.plan.fields.account import accounts_of_owner
 from clientgraph.plan.fields.user import user_by_id
 from clientgraph.resolvers.policy import visible_accounts
 from sqlalchemy import ColumnElement, func, select
@@ -34,6 +35,4 @@ def account_count(build: Build, row: Any, field: Field) -> tuple[ColumnElement[A
 
 @planned(TYPE, "accounts")
 def accounts(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix | None]:
-    from clientgraph.plan.fields.account import accounts_of_owner
-
     return accounts_of_owner(build, row, field)

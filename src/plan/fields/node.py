@@ -7,13 +7,28 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import orjson
 from clientgraph.db import models
 from clientgraph.ids import decode_any_id
-from clientgraph.plan.build import Build, Counter, Field, Fix, planned
+from clientgraph.plan.build import Build, Counter, Field, Fix, list_fix, planned
+from clientgraph.plan.errors import Unplanned
 from clientgraph.resolvers.email_deliveries import EMAIL_KINDS
 from clientgraph.resolvers.history import named_accounts_visible
 from clientgraph.resolvers.policy import visible_accounts, visible_contacts
-from sqlalchemy import ColumnElement, String, Uuid, and_, exists, false, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    Uuid,
+    and_,
+    exists,
+    false,
+    func,
+    literal_column,
+    or_,
+    select,
+)
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import aliased
 
 Lookup = Callable[[Build, Any, Any], tuple[Any, list[ColumnElement[bool]]]]
@@ -154,3 +169,56 @@ def node(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix 
 
     build.bind(field, "id", convert)
     return node_value(build, field, type_param, key_param, None)
+
+
+@planned("Query", "nodes")
+def nodes(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix | None]:
+    """The ids' objects in the order asked, null where unknown. The ids are one parameter
+    (two arrays on PostgreSQL, a JSON array on SQLite), so one statement serves any number."""
+    maximum = build.pages.maximum
+    json = build.json
+    if json.postgresql:
+        types = build.parameter(postgresql.ARRAY(String))
+        keys = build.parameter(postgresql.ARRAY(Uuid))
+        asked = (
+            func.unnest(types, keys)
+            .table_valued("type_name", "key", with_ordinality="position")
+            .render_derived()
+        )
+        type_column, key_column, position = asked.c.type_name, asked.c.key, asked.c.position
+
+        def convert(ids: Any) -> dict[str, Any]:
+            decoded = _all_decoded(ids, maximum)
+            return {
+                types.key: [type_name for type_name, _ in decoded],
+                keys.key: [key for _, key in decoded],
+            }
+
+    else:
+        pairs = build.parameter(String)
+        asked = func.json_each(pairs).table_valued("key", "value")
+        type_column = func.json_extract(asked.c.value, literal_column("'$[0]'"))
+        key_column = func.json_extract(asked.c.value, literal_column("'$[1]'"))
+        position = asked.c.key
+
+        def convert(ids: Any) -> dict[str, Any]:
+            decoded = _all_decoded(ids, maximum)
+            found = [[name, key.hex if key else None] for name, key in decoded]
+            return {pairs.key: orjson.dumps(found).decode()}
+
+    build.bind(field, "ids", convert)
+    value, fix = node_value(build, field, type_column, key_column, asked)
+    if json.postgresql:
+        aggregated = func.json_agg(aggregate_order_by(value, position))
+        array = select(func.coalesce(aggregated, json.empty_array())).scalar_subquery()
+    else:
+        array = func.json(
+            select(func.json_group_array(func.json(value))).select_from(asked).scalar_subquery()
+        )
+    return array, list_fix(fix)
+
+
+def _all_decoded(ids: Any, maximum: int) -> list[tuple[str | None, Any]]:
+    if ids is None or len(ids) > maximum:
+        raise Unplanned("too many ids")
+    return [_decoded(value) for value in ids]

@@ -1,0 +1,48 @@
+"""Every field a query can reach has a plan: a new field without one would silently leave its
+queries on the slow generic path."""
+
+from __future__ import annotations
+
+from clientgraph.plan import fields as _fields  # noqa: F401
+from clientgraph.plan.build import HANDLERS
+from clientgraph.schema.cost import is_connection
+from clientgraph.schema.extensions import QueryLimits
+from clientgraph.schema.schema import build_schema
+from graphql import GraphQLObjectType, get_named_type
+
+BUILT_BY_THEIR_PARENT = frozenset({"PageInfo", "FieldChange"})
+"""Built by `plan.connection` and by `AuditEvent.changes` respectively."""
+
+
+def _reachable_object_types() -> dict[str, GraphQLObjectType]:
+    schema = build_schema(QueryLimits())._schema
+    assert schema.query_type is not None
+    found: dict[str, GraphQLObjectType] = {}
+    pending = [schema.query_type]
+    while pending:
+        type_ = pending.pop()
+        if type_.name in found:
+            continue
+        found[type_.name] = type_
+        for field in type_.fields.values():
+            named = get_named_type(field.type)
+            if isinstance(named, GraphQLObjectType):
+                pending.append(named)
+            for possible in (
+                schema.get_possible_types(named)
+                if not isinstance(named, GraphQLObjectType) and hasattr(named, "fields")
+                else ()
+            ):
+                pending.append(possible)
+    return found
+
+
+def test_every_field_a_query_reaches_has_a_plan() -> None:
+    missing = []
+    for name, type_ in _reachable_object_types().items():
+        if is_connection(type_) or name.endswith("Edge") or name in BUILT_BY_THEIR_PARENT:
+            continue
+        missing.extend(
+            f"{name}.{field}" for field in type_.fields if field not in HANDLERS.get(name, {})
+        )
+    assert missing == []
