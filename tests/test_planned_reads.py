@@ -27,6 +27,7 @@ from tests.difftest.documents import operations, variable_sets
 from tests.difftest.generated import fill, generated_queries
 from tests.difftest.paths import Mismatch, Paths, both_paths, gather_cursors, summary
 from tests.difftest.world import CALLERS, World, build_world
+from tests.support import settings_for
 
 GENERATED = 2000
 CHUNKS = 10
@@ -75,11 +76,38 @@ async def _compare_all(
     return mismatches
 
 
+async def test_a_difference_between_the_apps_is_reported_with_query_caller_and_diff(
+    database: Database, world: World
+) -> None:
+    """The comparison itself can fail: two apps that page differently disagree."""
+    query = "{ accounts { pageInfo { hasNextPage } nodes { name } } }"
+    async with both_paths(
+        database,
+        planned=settings_for(database.url, planned_reads=False, default_page_size=2),
+        generic=settings_for(database.url, planned_reads=False),
+    ) as differing:
+        mismatch, read_path = await differing.compare("owner", world.tokens["owner"], query)
+        alike, _ = await differing.compare(
+            "owner", world.tokens["owner"], "{ viewer { user { name } } }"
+        )
+    assert mismatch is not None
+    assert alike is None
+    assert read_path == "generic"
+    report = mismatch.report()
+    assert "caller owner" in report
+    assert query in report
+    changed = [line.replace(" ", "") for line in report.splitlines() if line[:1] in "+-"]
+    assert '-"hasNextPage":false' in changed
+    assert '+"hasNextPage":true' in changed
+
+
 def test_documents_are_collected_from_the_tests_and_the_readme() -> None:
-    sources = {operation.source.split(":")[0] for operation in operations()}
+    found = operations()
+    sources = {operation.source.split(":")[0] for operation in found}
     assert "README.md" in sources
-    assert "tests/test_planned_reads.py" in sources
     assert len([s for s in sources if s.startswith("tests/")]) >= 20
+    assert any(operation.document.startswith("query Dashboard") for operation in found)
+    assert not any(operation.document.startswith("mutation") for operation in found)
 
 
 def test_generated_documents_are_valid_distinct_and_reproducible() -> None:

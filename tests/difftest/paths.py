@@ -24,16 +24,6 @@ READ_PATH_HEADER = "x-read-path"
 TIMEOUT_ATTEMPTS = 3
 
 
-def planner_settings(db: Database, planned: bool) -> Settings:
-    return settings_for(db.url, planned_reads=planned)
-
-
-def planner_exists() -> bool:
-    """Whether the settings know `planned_reads` (the planner's branch adds it): until then
-    both apps run Strawberry's executor, and the comparison proves only the harness."""
-    return "planned_reads" in Settings.model_fields
-
-
 @dataclass(frozen=True)
 class Answer:
     status: int
@@ -133,18 +123,22 @@ def _exact(body: Any) -> bytes:
 
 
 @contextlib.asynccontextmanager
-async def both_paths(db: Database) -> AsyncIterator[Paths]:
-    planned_app = create_app(planner_settings(db, True), db)
-    generic_app = create_app(planner_settings(db, False), db)
+async def both_paths(
+    db: Database, planned: Settings | None = None, generic: Settings | None = None
+) -> AsyncIterator[Paths]:
+    """Clients of the app with the planned read path and of the app without (by default;
+    other settings let a test check the comparison itself)."""
+    planned_app = create_app(planned or settings_for(db.url, planned_reads=True), db)
+    generic_app = create_app(generic or settings_for(db.url, planned_reads=False), db)
     async with (
         httpx.AsyncClient(
             transport=httpx.ASGITransport(app=planned_app), base_url="http://planned"
-        ) as planned,
+        ) as planned_client,
         httpx.AsyncClient(
             transport=httpx.ASGITransport(app=generic_app), base_url="http://generic"
-        ) as generic,
+        ) as generic_client,
     ):
-        yield Paths(planned, generic)
+        yield Paths(planned_client, generic_client)
 
 
 def summary(mismatches: list[Mismatch], shown: int = 5) -> str:
