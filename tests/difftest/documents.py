@@ -44,15 +44,7 @@ ID_KINDS_BY_NAME = [
     ("event", "event"),
     ("account", "assigned_account"),
 ]
-BARE_ID_KINDS = [
-    "assigned_account",
-    "unassigned_account",
-    "contact",
-    "user",
-    "event",
-    "foreign_account",
-    "garbage",
-]
+BARE_ID_KINDS = ["assigned_account", "unassigned_account", "contact", "foreign_account", "garbage"]
 
 
 @dataclass(frozen=True)
