@@ -28,7 +28,15 @@ class InvalidToken(Exception):
     """Missing, malformed, expired, forged, or for a user who is gone."""
 
 
-def issue_token(secret: str, *, user_id: uuid.UUID, firm_id: uuid.UUID, ttl_seconds: int) -> str:
+def issue_token(
+    secret: str,
+    *,
+    user_id: uuid.UUID,
+    firm_id: uuid.UUID,
+    ttl_seconds: int,
+    session_id: uuid.UUID | None = None,
+) -> str:
+    """A user token; `session_id` names the sign-in (see resolvers/sign_in.py) it came from."""
     now = datetime.now(UTC)
     claims = {
         "sub": str(user_id),
@@ -37,6 +45,8 @@ def issue_token(secret: str, *, user_id: uuid.UUID, firm_id: uuid.UUID, ttl_seco
         "iat": now,
         "exp": now + timedelta(seconds=ttl_seconds),
     }
+    if session_id is not None:
+        claims["sid"] = str(session_id)
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
@@ -47,10 +57,11 @@ class UserClaims:
 
     user_id: uuid.UUID
     firm_id: uuid.UUID
+    session_id: uuid.UUID | None = None
 
 
-def read_token(secret: str, token: str) -> tuple[uuid.UUID, uuid.UUID]:
-    """(user id, firm id) of a valid token."""
+def read_claims(secret: str, token: str) -> UserClaims:
+    """What a valid token says."""
     try:
         claims = jwt.decode(
             token,
@@ -59,9 +70,20 @@ def read_token(secret: str, token: str) -> tuple[uuid.UUID, uuid.UUID]:
             audience=AUDIENCE,
             options={"require": ["sub", "firm", "exp", "aud"]},
         )
-        return uuid.UUID(claims["sub"]), uuid.UUID(claims["firm"])
-    except (jwt.PyJWTError, ValueError, TypeError) as error:
+        session_id = claims.get("sid")
+        return UserClaims(
+            uuid.UUID(claims["sub"]),
+            uuid.UUID(claims["firm"]),
+            uuid.UUID(session_id) if session_id is not None else None,
+        )
+    except (jwt.PyJWTError, ValueError, TypeError, AttributeError) as error:
         raise InvalidToken(str(error)) from error
+
+
+def read_token(secret: str, token: str) -> tuple[uuid.UUID, uuid.UUID]:
+    """(user id, firm id) of a valid token."""
+    claims = read_claims(secret, token)
+    return claims.user_id, claims.firm_id
 
 
 def bearer_token(authorization: str | None) -> str:
@@ -96,6 +118,7 @@ async def load_viewer(
     firm_id: uuid.UUID,
     *,
     key: PresentedKey | None = None,
+    session_id: uuid.UUID | None = None,
 ) -> Viewer:
     """The viewer behind a token, or behind `key` made by `user_id`; a deleted or deactivated
     user's tokens and keys no longer work."""
@@ -121,4 +144,5 @@ async def load_viewer(
         name=name,
         role=UserRole(role),
         granted=frozenset(Permission(p) for p in permissions if p in Permission.__members__),
+        session_id=session_id,
     )

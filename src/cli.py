@@ -1,29 +1,33 @@
-"""The `clientgraph` command: serve, migrate, worker, create-firm, token, create-api-key,
-export-schema."""
+"""The `clientgraph` command: serve, migrate, worker, create-firm, token, set-password,
+create-api-key, export-schema."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
+import getpass
 import sys
 import uuid
 from datetime import datetime
 
 import orjson
+from clientgraph import passwords
 from clientgraph.auth import issue_token
 from clientgraph.db import models, tenancy
 from clientgraph.db.engine import Database
 from clientgraph.db.migrate import upgrade_for_server
 from clientgraph.db.queries import fold
 from clientgraph.ids import decode_id
+from clientgraph.logs import configure_worker_logging, server_log_config
 from clientgraph.resolvers.api_keys import issue_for_operator
+from clientgraph.resolvers.credentials import replace_password
 from clientgraph.resolvers.enums import Permission
 from clientgraph.resolvers.errors import Forbidden, UserErrors
 from clientgraph.resolvers.firms import create_firm
 from clientgraph.settings import Settings, get_settings
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession
 
 EXAMPLE_QUERY = """{
   viewer { user { name role } firm { name settings { clientOwnershipEnabled } } }
@@ -69,7 +73,7 @@ async def _find_user(db: Database, email: str, firm: str | None) -> models.User:
 
 
 async def _demo(settings: Settings, address: str) -> None:
-    from clientgraph.demo import seed_demo
+    from clientgraph.demo import DEMO_PASSWORD, DEMO_PORTAL_EMAIL, DEMO_PORTAL_PASSWORD, seed_demo
 
     db = _owner_database(settings)
     try:
@@ -79,14 +83,22 @@ async def _demo(settings: Settings, address: str) -> None:
     finally:
         await db.dispose()
     token = _token(settings, user.id, user.firm_id)
-    print(f"\nDemo firm ready. Open http://{address}/graphql, and under Headers paste:\n")
+    print(f"\nDemo firm ready. Open http://{address}/graphql and sign in as the demo owner:\n")
+    print(f"    e-mail:   {user.email}\n    password: {DEMO_PASSWORD}\n")
+    print("Other API clients (curl, scripts) send this header:\n")
     print(orjson.dumps({"Authorization": f"Bearer {token}"}).decode())
     print("\nThen try this query:\n")
     print(EXAMPLE_QUERY)
     print(
-        "\nOther demo users (get a token with `.venv/bin/clientgraph token EMAIL`): "
-        "bjorn@nordlys.example (edits all), clara@nordlys.example (assigned accounts only), "
-        "dan@nordlys.example (read-only).\n",
+        "\nOther demo users, with the same password (or a token from "
+        "`.venv/bin/clientgraph token EMAIL`): bjorn@nordlys.example (edits all), "
+        "clara@nordlys.example (assigned accounts only), dan@nordlys.example (read-only).",
+    )
+    credentials = orjson.dumps({"email": DEMO_PORTAL_EMAIL, "password": DEMO_PORTAL_PASSWORD})
+    print(f"\nA client of the portal: {DEMO_PORTAL_EMAIL}, password {DEMO_PORTAL_PASSWORD}:\n")
+    print(
+        f"  curl -s http://{address}/portal/login -H 'Content-Type: application/json' "
+        f"-d '{credentials.decode()}'\n",
         flush=True,
     )
 
@@ -120,6 +132,7 @@ def serve(args: argparse.Namespace) -> None:
         port=args.port,
         workers=args.workers,
         log_level="info",
+        log_config=server_log_config(),
     )
 
 
@@ -128,7 +141,7 @@ def worker(_: argparse.Namespace) -> None:
     from clientgraph.outbox.render import InvalidMailFrom
     from clientgraph.outbox.service import run_worker
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_worker_logging()
     try:
         asyncio.run(run_worker(get_settings()))
     except (InvalidSmtpUrl, InvalidMailFrom) as error:
@@ -172,6 +185,49 @@ def token_command(args: argparse.Namespace) -> None:
 
     user = asyncio.run(run())
     print(_token(settings, user.id, user.firm_id))
+
+
+def _new_password() -> str:
+    """Typed twice without echo on a terminal; else the first line of stdin."""
+    if sys.stdin.isatty():
+        password = getpass.getpass("New password: ")
+        if getpass.getpass("The same again: ") != password:
+            raise SystemExit("the two passwords differ; nothing changed")
+    else:
+        password = sys.stdin.readline(passwords.MAX_LENGTH + 2).rstrip("\r\n")
+    try:
+        return passwords.check_new_password(password)
+    except passwords.PasswordRejected as rejected:
+        raise SystemExit(f"{rejected}; nothing changed") from None
+
+
+def set_password_command(args: argparse.Namespace) -> None:
+    settings = get_settings()
+
+    async def find() -> models.User:
+        db = _owner_database(settings)
+        try:
+            return await _find_user(db, args.email, args.firm)
+        finally:
+            await db.dispose()
+
+    found = asyncio.run(find())
+    password_hash = passwords.hash_sync(_new_password())
+
+    async def store() -> None:
+        db = _owner_database(settings)
+
+        async def work(session: AsyncSession) -> None:
+            user = await session.get_one(models.User, found.id, with_for_update=True)
+            await replace_password(session, user, password_hash)
+
+        try:
+            await db.write(work, firm_id=found.firm_id)
+        finally:
+            await db.dispose()
+
+    asyncio.run(store())
+    print(f"password set for {found.email}; their other sign-ins are ended")
 
 
 def _permissions(values: list[str]) -> list[Permission]:
@@ -253,6 +309,14 @@ def parser() -> argparse.ArgumentParser:
     token_parser.add_argument("email")
     token_parser.add_argument("--firm", help="the firm id, if the email is in several firms")
     token_parser.set_defaults(handler=token_command)
+
+    password_parser = commands.add_parser(
+        "set-password",
+        help="set a user's password: typed twice on a terminal, else the first line of stdin",
+    )
+    password_parser.add_argument("email")
+    password_parser.add_argument("--firm", help="the firm id, if the email is in several firms")
+    password_parser.set_defaults(handler=set_password_command)
 
     key_parser = commands.add_parser(
         "create-api-key",

@@ -1,11 +1,14 @@
 """The demo firm `make run` shows: staff with different rights, an address book with user-owners
 and a by-name owner, 30 accounts with owners, tags, teams (and so notifications), contacts with
-roles per account, related accounts, custom fields, a portal invitation and inactive accounts."""
+roles per account, related accounts, custom fields, a portal invitation, a client signed up to
+the portal (DEMO_PORTAL_EMAIL, DEMO_PORTAL_PASSWORD) and inactive accounts. Every member of the
+demo firm's staff signs in with DEMO_PASSWORD."""
 
 from __future__ import annotations
 
 import uuid
 
+from clientgraph import passwords
 from clientgraph.db import models, tenancy
 from clientgraph.db.engine import Database
 from clientgraph.db.rows import AccountRow, UserRow
@@ -17,6 +20,7 @@ from clientgraph.resolvers import (
     firms,
     owners,
     portal,
+    portal_sign_in,
     teams,
     users,
 )
@@ -32,10 +36,16 @@ from clientgraph.resolvers.enums import (
     UserRole,
 )
 from clientgraph.resolvers.policy import Viewer
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 DEMO_FIRM_NAME = "Nordlys Revision ApS (demo)"
 DEMO_ADMIN_EMAIL = "astrid@nordlys.example"
+DEMO_PASSWORD = "nordlys-demo-password"
+"""Known to everyone who reads the README: for the demo firm only."""
+DEMO_PORTAL_EMAIL = "soren@bageriet.example"
+DEMO_PORTAL_PASSWORD = "bageriet-portal-demo"
+"""The demo's client contact with portal access ACTIVE: a demo's password, printed on start."""
 
 STAFF = [
     (
@@ -118,10 +128,28 @@ async def demo_admin(db: Database) -> uuid.UUID | None:
         ).first()
 
 
+async def _give_staff_passwords(db: Database, admin_id: uuid.UUID) -> None:
+    """DEMO_PASSWORD for every user of the demo firm who has no password yet (a demo seeded
+    before sign-in existed gets them too)."""
+    async with db.read_sessions(info=tenancy.every_firm()) as session:
+        firm_id = (await session.get_one(models.User, admin_id)).firm_id
+    password_hash = passwords.hash_sync(DEMO_PASSWORD)
+
+    async def work(session: AsyncSession) -> None:
+        await session.execute(
+            update(models.User)
+            .where(models.User.firm_id == firm_id, models.User.password_hash.is_(None))
+            .values(password_hash=password_hash)
+        )
+
+    await db.write(work, firm_id=firm_id)
+
+
 async def seed_demo(db: Database) -> uuid.UUID:
     """Create the demo firm unless it exists; the admin's user id either way."""
     existing = await demo_admin(db)
     if existing is not None:
+        await _give_staff_passwords(db, existing)
         return existing
     firm_id, admin_id = await firms.create_firm(
         db, name=DEMO_FIRM_NAME, admin_email=DEMO_ADMIN_EMAIL, admin_name="Astrid Lund"
@@ -132,6 +160,7 @@ async def seed_demo(db: Database) -> uuid.UUID:
         await _populate(ctx)
     finally:
         await ctx.close()
+    await _give_staff_passwords(db, admin_id)
     return admin_id
 
 
@@ -170,7 +199,8 @@ async def _populate(ctx: Context) -> None:
 
 
 async def _register(ctx: Context, created: list[AccountRow], staff: list[UserRow]) -> None:
-    """Contacts with roles per account, teams, custom fields, an invitation, inactive accounts."""
+    """Contacts with roles per account, teams, custom fields, an invitation, a portal client,
+    inactive accounts."""
 
     def account_id(index: int) -> str:
         return encode_id("Account", created[index].id)
@@ -187,6 +217,10 @@ async def _register(ctx: Context, created: list[AccountRow], staff: list[UserRow
         )
         if contact is not None and index == 0:
             await portal.invite_contact(ctx, contact_id=encode_id("Contact", contact.id))
+        if contact is not None and email == DEMO_PORTAL_EMAIL:
+            await portal_sign_in.give_portal_access(
+                ctx.db, contact.firm_id, contact.id, DEMO_PORTAL_PASSWORD
+            )
     for index in range(len(created)):
         member = staff[index % len(staff)]
         await teams.assign_team_member(

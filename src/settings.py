@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from functools import lru_cache
 from pathlib import Path
 
 from clientgraph.db.tenancy import Timeouts
 from clientgraph.list_limits import ListLimits
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/clientgraph.db"
+ORIGIN = re.compile(r"https?://[a-z0-9.-]+(:[0-9]{1,5})?|https?://\[[0-9a-f:.]+\](:[0-9]{1,5})?")
+"""A browser origin as the Origin header serializes it; `null` (sandboxed pages, files) is
+never one we allow."""
 
 
 class Settings(BaseSettings):
@@ -82,6 +86,20 @@ class Settings(BaseSettings):
     smtp_timeout_s: float = Field(default=30.0, gt=0)
     mail_from: str = "clientgraph <clientgraph@localhost>"
     portal_url: str = "http://127.0.0.1:8000/portal"
+    portal_token_ttl_seconds: int = Field(default=3600, gt=0)
+    """How long a portal token (`POST /portal/login`) is good for."""
+    app_url: str = "http://127.0.0.1:8000"
+    """`CLIENTGRAPH_APP_URL`: the staff app; set-password links open `/set-password?token=…`."""
+
+    access_token_ttl_s: int = Field(default=15 * 60, gt=0)
+    """Lifetime of the access token `/auth/login` and `/auth/refresh` hand out."""
+    refresh_token_ttl_s: int = Field(default=14 * 24 * 3600, gt=0)
+    """Lifetime of each refresh token; every refresh hands out a new one."""
+    sign_in_session_ttl_s: int = Field(default=30 * 24 * 3600, gt=0)
+    """How long a sign-in lasts through refreshes before the password is asked again."""
+    sign_in_attempts: int = Field(default=5, gt=0)
+    sign_in_window_s: int = Field(default=15 * 60, gt=0)
+    """Failed sign-ins allowed per e-mail and client address within the window."""
 
     def server_database_url(self) -> str:
         """Where the server's requests connect: `CLIENTGRAPH_APP_DATABASE_URL`, else on
@@ -106,6 +124,53 @@ class Settings(BaseSettings):
 
     dev: bool = False
     introspection: bool = True
+
+    oidc_issuer: str | None = None
+    """An identity provider whose bearer JWTs are accepted (its `iss`); off when unset."""
+    oidc_audience: str | None = None
+    oidc_jwks_url: str | None = None
+    """Where its keys are; by default the `jwks_uri` of its discovery document
+    (`ISSUER/.well-known/openid-configuration`)."""
+    oidc_leeway_s: float = Field(default=30.0, ge=0, le=300)
+    oidc_http_timeout_s: float = Field(default=5.0, gt=0)
+    oidc_jwks_max_age_s: float = Field(default=3600.0, gt=0)
+    oidc_jwks_min_refresh_interval_s: float = Field(default=60.0, ge=0)
+    """At most one fetch of the keys per this many seconds when a token names an unknown key."""
+
+    @model_validator(mode="after")
+    def _oidc_needs_an_audience(self) -> Settings:
+        """A provider's tokens for any of its clients must not pass: the audience is ours."""
+        if self.oidc_issuer and not self.oidc_audience:
+            raise ValueError("CLIENTGRAPH_OIDC_AUDIENCE must be set with CLIENTGRAPH_OIDC_ISSUER")
+        return self
+
+    oidc_client_id: str | None = None
+    """The client id GraphiQL's page signs in with at the identity provider (authorization code
+    with PKCE, redirect URI `…/graphql`); the page offers the provider only when it is set."""
+
+    @model_validator(mode="after")
+    def _oidc_client_needs_an_issuer(self) -> Settings:
+        if self.oidc_client_id and not self.oidc_issuer:
+            raise ValueError("CLIENTGRAPH_OIDC_CLIENT_ID needs CLIENTGRAPH_OIDC_ISSUER")
+        return self
+
+    cors_origins: str = ""
+    """Comma-separated browser origins allowed to call the API (`https://app.example.com`)."""
+
+    def cors_origin_list(self) -> list[str]:
+        """The allowed origins as browsers send them (`scheme://host[:port]`), or `*`."""
+        origins = [origin.strip().rstrip("/") for origin in self.cors_origins.split(",")]
+        return [origin for origin in origins if origin]
+
+    @model_validator(mode="after")
+    def _cors_origins_are_origins(self) -> Settings:
+        for origin in self.cors_origin_list():
+            if origin != "*" and not ORIGIN.fullmatch(origin):
+                raise ValueError(
+                    f"CLIENTGRAPH_CORS_ORIGINS: {origin!r} is not an origin such as"
+                    " https://app.example.com (scheme, host and port only, lower case) or *"
+                )
+        return self
 
     redis_url: str | None = Field(
         default=None, validation_alias=AliasChoices("REDIS_URL", "CLIENTGRAPH_REDIS_URL")

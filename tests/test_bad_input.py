@@ -22,7 +22,7 @@ from sqlalchemy import select
 from tests.support import Api
 
 World = dict[str, Any]
-ALLOWED_TOP_LEVEL = {"FORBIDDEN", "BAD_USER_INPUT", "GRAPHQL_VALIDATION_FAILED"}
+ALLOWED_TOP_LEVEL = {"FORBIDDEN", "BAD_USER_INPUT", "GRAPHQL_VALIDATION_FAILED", "RATE_LIMITED"}
 USER_ERROR_CODES = {code.value for code in UserErrorCode}
 NOWHERE = "5f0c2b1e-9d7a-4e51-8b3c-000000000000"
 ID_KEYS = {"Account": "account", "Contact": "contact", "User": "user", "ClientOwner": "owner"}
@@ -246,6 +246,8 @@ BASES: dict[str, dict[str, Any]] = {
     "createApiKey": {"name": "Partner", "userId": "@me", "permissions": RIGHT},
     "revokeApiKey": {"apiKeyId": "@api_key"},
     "retryEmailDelivery": {"deliveryId": "@delivery"},
+    "changePassword": {"currentPassword": "not the password", "newPassword": "a new password!"},
+    "resetUserPassword": {"userId": "@user"},
 }
 # path:kind, where a kind is an id type, text, texts (a list of them), list or int
 CONTACT_TEXTS = "firstName:text lastName:text email:text phone:text phoneCountry:text"
@@ -288,6 +290,8 @@ FIELDS = {
     "createApiKey": "name:text userId:User permissions:list",
     "revokeApiKey": "apiKeyId:ApiKey",
     "retryEmailDelivery": "deliveryId:EmailDelivery",
+    "changePassword": "currentPassword:text newPassword:text",
+    "resetUserPassword": "userId:User",
 }
 FIELD_CASES = [(base, *item.split(":")) for base, spec in FIELDS.items() for item in spec.split()]
 

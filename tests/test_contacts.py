@@ -118,11 +118,15 @@ async def related_names(api: Api, account_id: str, token: str | None = None) -> 
 
 
 async def outbox(api: Api) -> list[tuple[str, str, dict[str, Any]]]:
-    """The firm's outbox rows, oldest first: (kind, recipient, payload)."""
+    """The firm's portal invitations in the outbox, oldest first: (kind, recipient, payload).
+    (Creating a staff user queues a set-password e-mail, which is not what these tests see.)"""
     async with api.db.firm_session(api.firm_id) as session:
         rows = await session.scalars(
             select(OutboxEvent)
-            .where(OutboxEvent.firm_id == api.firm_id)
+            .where(
+                OutboxEvent.firm_id == api.firm_id,
+                OutboxEvent.kind == "contact.portal_invitation",
+            )
             .order_by(OutboxEvent.created_at)
         )
         return [(row.kind, row.recipient, row.payload) for row in rows]

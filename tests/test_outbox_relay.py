@@ -217,7 +217,7 @@ async def test_an_invitation_arrives_with_its_recipient_subject_and_message_id(
     assert message["Message-ID"] == message_id(queued)
     body = message.get_content()
     assert body.startswith("Hello Mette Hansen,")
-    assert "/accept?token=" not in body, "no accept token is in today's invitation event"
+    assert f"{PORTAL_URL}/accept?token=" in body
     assert ("post@nordlys.example", [email]) in received.envelopes
     sent = await delivery_to(api, email)
     assert (sent["status"], sent["attempts"], sent["lastError"]) == ("SENT", 1, None)

@@ -42,6 +42,7 @@ query($id: ID!) { account(id: $id) {
 
 ONE_CONTACT = """
 query($id: ID!) { contact(id: $id) { __typename id fullName email emails portalAccess version
+  lastLoginAt
   accounts { description linkedAt roles account { id name } contact { id } }
   customFields { key value } history { totalCount edges { cursor node { action } } } } }
 """

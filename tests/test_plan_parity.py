@@ -12,7 +12,7 @@ import pytest
 from clientgraph.app import create_app
 from clientgraph.db.engine import Database
 
-from tests.support import Api, settings_for
+from tests.support import Api, new_firm, settings_for
 
 DASHBOARD = """
 query Dashboard { accounts(first: 50, orderBy: {field: NAME, direction: ASC}) {
@@ -158,3 +158,29 @@ async def test_the_account_page_is_planned_and_identical_for_an_assigned_only_us
     await assert_same(
         api, ACCOUNT_PAGE, {"id": clients["accounts"][index]}, token=clients["member_token"]
     )
+
+
+async def test_one_cached_plan_serves_each_caller_only_their_own_accounts(
+    api: Api, clients: dict[str, Any]
+) -> None:
+    """Callers of the same shape share a plan, never each other's rows: ids are parameters."""
+    other_id, other_token = await api.staff("VIEW_ASSIGNED_ACCOUNTS", name="Other Member")
+    alpha = clients["accounts"][1]
+    await api.ok("assignTeamMember", {"accountId": alpha, "userId": other_id})
+    async with new_firm(api.db) as stranger:
+        await stranger.create_account("Stranger's own")
+        seen = {}
+        for name, client, token in (
+            ("member", api, clients["member_token"]),
+            ("other", api, other_token),
+            ("stranger", stranger, None),
+            ("owner", api, None),
+        ):
+            body = await assert_same(client, DASHBOARD, token=token)
+            seen[name] = [node["name"] for node in body["data"]["accounts"]["nodes"]]
+    assert seen == {
+        "member": ["Beta Limited", "Gamma"],
+        "other": ["alpha corp"],
+        "stranger": ["Stranger's own"],
+        "owner": ["alpha corp", "Beta Limited", "Gamma"],
+    }

@@ -14,8 +14,10 @@ from clientgraph.db.engine import Database
 from clientgraph.db.models import Base
 from clientgraph.ids import decode_id
 
+from tests.portal_support import accept, queued_tokens
 from tests.support import APP_ROLE, Api, asyncpg_dsn, new_firm, owner_url
 from tests.test_bad_input import build_world
+from tests.test_sign_in import PASSWORD, give_password
 
 pytestmark = pytest.mark.parametrize("database", ["postgresql"], indirect=True)
 
@@ -44,6 +46,11 @@ async def fill_every_table(api: Api) -> uuid.UUID:
         {"accountId": world["account"], "values": [{"key": "tier", "value": "gold"}]},
     )
     await api.ok("inviteContact", {"contactId": world["contact"]})
+    token = (await queued_tokens(api, world["contact"]))[-1]
+    assert (await accept(api, token)).status_code == 204
+    email = await give_password(api.db, api.firm_id, api.user_id, PASSWORD)
+    signed_in = await api.http.post("/auth/login", json={"email": email, "password": PASSWORD})
+    assert signed_in.status_code == 200, signed_in.text
     key = decode_id(world["api_key"], "ApiKey")
     assert key is not None
     return key
@@ -168,6 +175,52 @@ async def test_an_api_key_id_shows_that_key_and_nothing_else(firms: TwoFirms) ->
     assert [(row["id"], row["firm_id"]) for row in keys] == [(firms.b_api_key, firms.b)]
     assert users == 0
     assert changed == "UPDATE 0"
+
+
+async def _one_of(firms: TwoFirms, query: str) -> asyncpg.Record:
+    async with connect(firms.owner_dsn) as connection:
+        found = await connection.fetchrow(query, firms.b)
+    assert found is not None
+    return found
+
+
+async def test_a_sign_in_email_shows_its_live_users_and_their_firms_and_nothing_else(
+    firms: TwoFirms,
+) -> None:
+    """How a sign-in finds the users of an e-mail, and their firms' names, before it knows
+    the firm."""
+    owner = await _one_of(
+        firms, "SELECT id, email_folded FROM users WHERE firm_id = $1 AND role = 'OWNER'"
+    )
+    async with app_transaction(firms, sign_in_email=owner["email_folded"]) as connection:
+        users = await connection.fetch("SELECT id FROM users")
+        seen_firms = await connection.fetch("SELECT id FROM firms")
+        accounts = await connection.fetchval("SELECT count(*) FROM accounts")
+        changed = await connection.execute("UPDATE users SET name = 'x'")
+
+    assert [row["id"] for row in users] == [owner["id"]]
+    assert [row["id"] for row in seen_firms] == [firms.b]
+    assert (accounts, changed) == (0, "UPDATE 0")
+
+
+@pytest.mark.parametrize(
+    ("setting", "table", "column"),
+    [
+        ("refresh_token_hash", "refresh_tokens", "token_hash"),
+        ("password_token_id", "password_tokens", "id"),
+    ],
+)
+async def test_a_token_lookup_shows_that_token_and_nothing_else(
+    firms: TwoFirms, setting: str, table: str, column: str
+) -> None:
+    token = await _one_of(firms, f"SELECT id, {column} AS key FROM {table} WHERE firm_id = $1")
+    async with app_transaction(firms, **{setting: str(token["key"])}) as connection:
+        rows = await connection.fetch(f"SELECT id FROM {table}")
+        users = await connection.fetchval("SELECT count(*) FROM users")
+        changed = await connection.execute(f"UPDATE {table} SET firm_id = firm_id")
+
+    assert [row["id"] for row in rows] == [token["id"]]
+    assert (users, changed) == (0, "UPDATE 0")
 
 
 async def test_the_app_role_owns_no_table_and_cannot_bypass_the_wall(firms: TwoFirms) -> None:

@@ -132,6 +132,9 @@ class User(Base):
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column()
+    password_hash: Mapped[str | None] = mapped_column(
+        String(200), doc="argon2id; null until the user sets a password."
+    )
 
 
 class ClientOwner(Base):
@@ -236,6 +239,7 @@ class Contact(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column()
 
 
 class ContactEmail(Base):
@@ -252,6 +256,53 @@ class ContactEmail(Base):
     email_folded: Mapped[str] = mapped_column(folded(), primary_key=True)
     email: Mapped[str] = mapped_column(String(320))
     position: Mapped[int] = mapped_column(Integer)
+
+
+class PortalInvitation(Base):
+    """A one-time link to the client portal, e-mailed to one of the contact's addresses. Only
+    a SHA-256 of its secret is kept. It is spent when accepted (`used_at`), void when a newer
+    invitation replaces it or access is revoked (`voided_at`), and dead after `expires_at`."""
+
+    __tablename__ = "portal_invitations"
+    __table_args__ = (
+        UniqueConstraint("firm_id", "id"),
+        firm_fk(["contact_id"], "contacts", ondelete="CASCADE"),
+        Index("ix_portal_invitations_firm_id_contact_id", "firm_id", "contact_id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    firm_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    contact_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    email: Mapped[str] = mapped_column(String(320))
+    token_hash: Mapped[str] = mapped_column(String(64))
+    invited_by_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    used_at: Mapped[datetime | None] = mapped_column()
+    voided_at: Mapped[datetime | None] = mapped_column()
+
+
+class PortalCredential(Base):
+    """How a contact signs in to the client portal: the address they accepted the invitation
+    at, and an argon2id hash of their password. At most one per contact, and an address signs
+    in to at most one contact of a firm. `id` is new each time the credential is made, and
+    portal tokens name it: revoking access (which deletes the row) ends every token at once."""
+
+    __tablename__ = "portal_credentials"
+    __table_args__ = (
+        firm_fk(["contact_id"], "contacts", ondelete="CASCADE"),
+        UniqueConstraint("id"),
+        UniqueConstraint("firm_id", "email_folded"),
+        Index("ix_portal_credentials_email_folded", "email_folded"),
+    )
+
+    firm_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    contact_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, default=new_id)
+    email: Mapped[str] = mapped_column(String(320))
+    email_folded: Mapped[str] = mapped_column(folded())
+    password_hash: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class AccountContact(Base):
@@ -426,3 +477,50 @@ class ApiKey(Base):
     expires_at: Mapped[datetime | None] = mapped_column()
     last_used_at: Mapped[datetime | None] = mapped_column()
     revoked_at: Mapped[datetime | None] = mapped_column()
+
+
+class RefreshToken(Base):
+    """One refresh token of a sign-in. Each refresh spends the token (`rotated_at`) and issues
+    the next one of the same `family_id`; presenting a spent token again revokes the whole
+    family. Only a SHA-256 of the token is kept."""
+
+    __tablename__ = "refresh_tokens"
+    __table_args__ = (
+        UniqueConstraint("firm_id", "id"),
+        UniqueConstraint("token_hash"),
+        firm_fk(["user_id"], "users", ondelete="CASCADE"),
+        Index("ix_refresh_tokens_firm_id_family_id", "firm_id", "family_id"),
+        Index("ix_refresh_tokens_firm_id_user_id", "firm_id", "user_id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    firm_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    user_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    family_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    token_hash: Mapped[str] = mapped_column(String(64))
+    session_started_at: Mapped[datetime] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    rotated_at: Mapped[datetime | None] = mapped_column()
+    revoked_at: Mapped[datetime | None] = mapped_column()
+
+
+class PasswordToken(Base):
+    """A one-time set-password link. The database keeps no form of the link's secret: the link
+    carries this row's id signed with the server's secret (`resolvers.credentials`)."""
+
+    __tablename__ = "password_tokens"
+    __table_args__ = (
+        UniqueConstraint("firm_id", "id"),
+        firm_fk(["user_id"], "users", ondelete="CASCADE"),
+        Index("ix_password_tokens_firm_id_user_id", "firm_id", "user_id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    firm_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    user_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    purpose: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    used_at: Mapped[datetime | None] = mapped_column()
+    voided_at: Mapped[datetime | None] = mapped_column()

@@ -9,7 +9,11 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 RIGHTS = "SELECT, INSERT, UPDATE, DELETE"
-FUNCTIONS = ("outbox_queued_firms(text[], timestamptz, timestamptz)",)
+FUNCTIONS = (
+    "outbox_queued_firms(text[], timestamptz, timestamptz)",
+    "portal_invitation_firm(uuid)",
+    "portal_sign_in_firms(text)",
+)
 """Functions of the migrations the app role may call (EXECUTE is revoked from PUBLIC)."""
 
 _CREATE = """
@@ -47,6 +51,9 @@ DO $$ BEGIN
     END IF;
 END $$
 """
+_EXISTING_TABLES = "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
+"""The models' tables a database at an older revision lacks are granted when they are made
+(ALTER DEFAULT PRIVILEGES)."""
 _CHECK = """
 SELECT rolsuper OR rolbypassrls,
        EXISTS (SELECT FROM pg_class WHERE relowner = pg_roles.oid AND relkind = 'r')
@@ -60,7 +67,8 @@ class UnsafeAppRole(RuntimeError):
 
 async def ensure_app_role(url: str, role: str, password: str | None = None) -> None:
     """Create `role` unless it exists, set its password if one is configured, and grant it
-    SELECT, INSERT, UPDATE and DELETE on the tables (and on tables later migrations create),
+    SELECT, INSERT, UPDATE and DELETE on the tables the database has (a database migrated to
+    an older revision lacks some) and on tables later migrations create,
     and SELECT on `alembic_version`, so that a readiness check can see the schema's revision,
     and EXECUTE on the migrations' FUNCTIONS.
 
@@ -91,7 +99,10 @@ async def _apply(connection: AsyncConnection, role: str, password: str | None) -
         )
     if password is not None:
         await connection.exec_driver_sql(_PASSWORD)
-    tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+    existing = set(await connection.scalars(text(_EXISTING_TABLES)))
+    tables = ", ".join(
+        f'"{table.name}"' for table in Base.metadata.sorted_tables if table.name in existing
+    )
     await connection.exec_driver_sql(_GRANT.format(rights=RIGHTS, tables=tables))
     for function in FUNCTIONS:
         await connection.exec_driver_sql(_EXECUTE.format(function=function))

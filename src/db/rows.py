@@ -62,6 +62,7 @@ class ContactRow:
     version: int
     created_at: datetime
     updated_at: datetime
+    last_login_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,10 @@ session begins therefore starts with one statement that sets, transaction-locall
 - `app.firm_id`, the firm the session works for (`session.info[FIRM]`);
 - `app.api_key_id`, the one API key a request may look up before it knows its firm
   (`session.info[API_KEY]`; the key's row names the firm);
+- the sign-in lookups (migration 0005), each letting a transaction read the few rows one
+  sign-in needs before it knows its firm: `app.sign_in_email` (the live users with that
+  folded e-mail, and their firms), `app.refresh_token_hash` (one refresh token),
+  `app.password_token_id` (one set-password link) (`session.info[LOOKUP]`);
 - `app.all_firms`, which the tables' owner sets for operator commands that search every firm
   (`session.info[ALL_FIRMS]`; a policy honours it for the owner only, never for the app role);
 - `statement_timeout`, `lock_timeout` and `idle_in_transaction_session_timeout`;
@@ -32,6 +36,9 @@ from sqlalchemy.orm import Session, SessionTransaction
 FIRM = "clientgraph.firm_id"
 API_KEY = "clientgraph.api_key_id"
 ALL_FIRMS = "clientgraph.all_firms"
+LOOKUP = "clientgraph.lookup"
+LOOKUPS = ("sign_in_email", "refresh_token_hash", "password_token_id")
+"""The sign-in lookups' settings, each `app.<name>`."""
 
 TIMEOUT_SQLSTATES = frozenset({"55P03", "57014"})
 """lock_not_available (lock_timeout) and query_canceled (statement_timeout or a cancel)."""
@@ -40,6 +47,9 @@ _BEGIN = text(
     "SELECT set_config('app.firm_id', :firm, true),"
     " set_config('app.api_key_id', :api_key, true),"
     " set_config('app.all_firms', :all_firms, true),"
+    " set_config('app.sign_in_email', :sign_in_email, true),"
+    " set_config('app.refresh_token_hash', :refresh_token_hash, true),"
+    " set_config('app.password_token_id', :password_token_id, true),"
     " set_config('statement_timeout', :statement, true),"
     " set_config('lock_timeout', :lock, true),"
     " set_config('idle_in_transaction_session_timeout', :idle, true),"
@@ -75,12 +85,14 @@ def session_class(timeouts: Timeouts) -> type[Session]:
     def after_begin(session: Session, _: SessionTransaction, connection: Connection) -> None:
         if connection.dialect.name != "postgresql":
             return
+        lookup = session.info.get(LOOKUP, {})
         connection.execute(
             _BEGIN,
             {
                 "firm": _text(session.info.get(FIRM)),
                 "api_key": _text(session.info.get(API_KEY)),
                 "all_firms": "on" if session.info.get(ALL_FIRMS) else "",
+                **{name: _text(lookup.get(name)) for name in LOOKUPS},
                 "statement": _milliseconds(timeouts.statement_s),
                 "lock": _milliseconds(timeouts.lock_s),
                 "idle": _milliseconds(timeouts.idle_in_transaction_s),
@@ -104,11 +116,13 @@ async def set_firm(session: AsyncSession, firm_id: uuid.UUID) -> None:
     """Let `session` see `firm_id` from now on, in this transaction and the ones after."""
     session.info[FIRM] = firm_id
     session.info.pop(API_KEY, None)
+    session.info.pop(LOOKUP, None)
     if session.in_transaction() and session.bind.dialect.name == "postgresql":
         await session.execute(
             select(
                 func.set_config("app.firm_id", str(firm_id), True),
                 func.set_config("app.api_key_id", "", True),
+                *(func.set_config(f"app.{name}", "", True) for name in LOOKUPS),
             )
         )
 
@@ -117,6 +131,14 @@ def allow_api_key(session: AsyncSession, key_id: uuid.UUID) -> None:
     """Let the session's next transaction read the row of API key `key_id`, before the firm is
     known. Call it before the session's first statement."""
     session.info[API_KEY] = key_id
+
+
+def for_lookup(name: str, value: object) -> dict[str, Any]:
+    """`info` for a session whose transactions may read what sign-in lookup `name` (one of
+    LOOKUPS) shows for `value`, and nothing else."""
+    if name not in LOOKUPS:
+        raise ValueError(f"unknown lookup {name!r}")
+    return {LOOKUP: {name: value}}
 
 
 def is_timeout(error: BaseException) -> bool:

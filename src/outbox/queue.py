@@ -27,6 +27,9 @@ FAILED = EmailDeliveryStatus.FAILED.value
 NEVER = datetime(9999, 12, 31, tzinfo=UTC)
 ALWAYS = datetime(1970, 1, 1, tzinfo=UTC)
 MAX_ERROR_LENGTH = 2000
+SECRET_PAYLOAD_KEYS = frozenset({"token"})
+"""Payload entries that are secrets only the e-mail may carry (a one-time link's token): they
+are dropped from the row once it is sent, so the database keeps no usable link."""
 
 _QUEUED_FIRMS = text("SELECT firm_id FROM outbox_queued_firms(:kinds, :due_before, :created_after)")
 
@@ -137,8 +140,14 @@ async def firm_name(session: AsyncSession, firm_id: uuid.UUID) -> str:
 
 
 async def record_sent(session: AsyncSession, row: Claimed, *, now: datetime) -> bool:
-    """SENT, unless the row was claimed again meanwhile (its lease ran out)."""
-    return await _record(session, row, status=SENT, delivered_at=now, last_error=None)
+    """SENT, unless the row was claimed again meanwhile (its lease ran out); its secrets are
+    dropped from the payload."""
+    values: dict[str, Any] = {"status": SENT, "delivered_at": now, "last_error": None}
+    if SECRET_PAYLOAD_KEYS & row.payload.keys():
+        values["payload"] = {
+            key: value for key, value in row.payload.items() if key not in SECRET_PAYLOAD_KEYS
+        }
+    return await _record(session, row, **values)
 
 
 async def record_failure(

@@ -17,6 +17,7 @@ from email.utils import format_datetime, parseaddr
 from typing import Any
 from urllib.parse import urlencode
 
+from clientgraph.resolvers.credentials import SET_PASSWORD_KIND, link_token
 from clientgraph.resolvers.email_deliveries import EMAIL_KINDS
 from clientgraph.resolvers.portal import INVITATION_KIND
 
@@ -35,6 +36,10 @@ class MailConfig:
     """`CLIENTGRAPH_MAIL_FROM`: an address, or `Name <address>`."""
     portal_url: str
     """`CLIENTGRAPH_PORTAL_URL`: where clients accept an invitation (`/accept?token=…`)."""
+    app_url: str = "http://127.0.0.1:8000"
+    """`CLIENTGRAPH_APP_URL`: where staff set a password (`/set-password?token=…`)."""
+    link_secret: str | None = None
+    """The server's secret, which signs set-password links (resolvers/credentials.py)."""
 
     def __post_init__(self) -> None:
         if "@" not in parseaddr(self.sender)[1] or "\n" in self.sender or "\r" in self.sender:
@@ -84,8 +89,33 @@ def _invitation(event: Event, config: MailConfig) -> tuple[str, str]:
     return subject, "\n".join(lines) + "\n"
 
 
+def _set_password(event: Event, config: MailConfig) -> tuple[str, str]:
+    name, token_id = event.payload.get("name"), event.payload.get("tokenId")
+    if not isinstance(name, str) or not isinstance(token_id, str):
+        raise RenderError("the set-password e-mail needs payload.name and payload.tokenId")
+    if config.link_secret is None:
+        raise RenderError("no secret to sign the set-password link with (CLIENTGRAPH_SECRET)")
+    try:
+        token = link_token(config.link_secret, uuid.UUID(token_id))
+    except ValueError as error:
+        raise RenderError(f"payload.tokenId {token_id!r} is no id") from error
+    firm = event.firm_name
+    link = f"{config.app_url.rstrip('/')}/set-password?{urlencode({'token': token})}"
+    if event.payload.get("reason") == "reset":
+        subject = f"{firm}: choose a new password"
+        opening = "Your password was reset by an administrator of"
+    else:
+        subject = f"{firm}: choose your password"
+        opening = "You now have a user account at"
+    lines = [f"Hello {name},", "", f"{opening} {firm}.", "", "Choose your password here:"]
+    lines += ["", link, "", "The link works once, within 72 hours; a newer link replaces it."]
+    lines += ["", "If you did not expect this e-mail, you can ignore it.", "", f"— {firm}"]
+    return subject, "\n".join(lines) + "\n"
+
+
 RENDERERS: dict[str, Callable[[Event, MailConfig], tuple[str, str]]] = {
     INVITATION_KIND: _invitation,
+    SET_PASSWORD_KIND: _set_password,
 }
 """Kind → (subject, text body), for each of the EMAIL_KINDS. The relay claims only these kinds,
 so a relay of an older release leaves the events of newer kinds to a newer relay."""

@@ -17,7 +17,12 @@ logger = logging.getLogger("clientgraph.outbox")
 
 def relay_config(settings: Settings) -> RelayConfig:
     return RelayConfig(
-        mail=MailConfig(sender=settings.mail_from, portal_url=settings.portal_url),
+        mail=MailConfig(
+            sender=settings.mail_from,
+            portal_url=settings.portal_url,
+            app_url=settings.app_url,
+            link_secret=settings.signing_secret(),
+        ),
         poll_interval_s=settings.outbox_poll_interval_s,
         batch_size=settings.outbox_batch_size,
         max_attempts=settings.outbox_max_attempts,

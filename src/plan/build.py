@@ -70,7 +70,7 @@ API_KEY = "cg_api_key"
 
 def viewer_shape(viewer: Viewer) -> tuple[Any, ...]:
     """What of the caller decides a plan's SQL: their rights, not their ids."""
-    return (viewer.role, viewer.granted, viewer.api_key_id is None)
+    return (viewer.role, viewer.granted, viewer.api_key_id is None, viewer.is_portal)
 
 
 def viewer_parameters(viewer: Viewer) -> dict[str, Any]:

@@ -83,6 +83,9 @@ def _bound_cursor(
 def connection(
     build: Build, field: Field, node_type: str, keyset: Keyset, request: PageRequest
 ) -> tuple[ColumnElement[Any], Fix]:
+    """`{"i": [item…], "t": count}` in SQL, finished into the connection's selection by the
+    returned fix; an item holds each `nodes`/`edges` selection's object and, when a cursor is
+    asked for, its key values ("c"). A page size the generic path refuses is `Unplanned`."""
     try:
         size, backwards = _page_size(request, build.pages.default, build.pages.maximum)
     except BadUserInput as error:

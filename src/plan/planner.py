@@ -1,6 +1,7 @@
 """The planned read path's entry: a request payload in, a finished response or None out.
 None hands the request to Strawberry's executor, which answers it as it always has: every
-operation that would give any error, and every field without a plan, goes there."""
+operation that would give any error, every field without a plan, and every request of a
+portal principal (whose one field, `portal`, PortalScope guards) goes there."""
 
 from __future__ import annotations
 
@@ -115,7 +116,7 @@ class Planner:
 
     async def answer(self, payload: dict[str, Any] | None, context: Context) -> Response | None:
         """The response to a query the plan covers, or None for Strawberry to answer."""
-        if payload is None:
+        if payload is None or context.viewer.is_portal:
             return None
         query, variables = payload.get("query"), payload.get("variables")
         operation_name = payload.get("operationName")

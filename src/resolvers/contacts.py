@@ -12,7 +12,7 @@ from clientgraph.db import models
 from clientgraph.db.queries import fold, select_rows
 from clientgraph.db.rows import AccountContactRow, AccountRow, ContactRow
 from clientgraph.ids import decode_id
-from clientgraph.resolvers import history
+from clientgraph.resolvers import history, portal_invitations
 from clientgraph.resolvers.context import Context
 from clientgraph.resolvers.custom_fields import delete_custom_values
 from clientgraph.resolvers.enums import (
@@ -382,7 +382,8 @@ async def create_contact(
 async def update_contact(
     ctx: Context, *, contact_id: str, expected_version: int | None, values: dict[str, Any]
 ) -> ContactRow | None:
-    """Change the given fields; changing the primary email voids a pending invitation."""
+    """Change the given fields. An invitation sent to an address the contact no longer has is
+    void; an invited contact left without a live invitation is back to NONE."""
     contact_uuid = parse_id(contact_id, "Contact", ["contactId"], CONTACT_NOUN)
 
     async def work(session: AsyncSession) -> None:
@@ -405,11 +406,12 @@ async def update_contact(
         clean = clean_contact(current | values, [])
         before = _contact_values(contact, emails)
         await _store(session, contact, clean)
-        primary_changed = bool(emails) and (
-            not clean.emails or fold(clean.emails[0]) != fold(emails[0])
-        )
-        if primary_changed and contact.portal_access == PortalAccess.INVITED:
-            contact.portal_access = PortalAccess.NONE.value
+        if [fold(address) for address in emails] != [fold(address) for address in clean.emails]:
+            alive = await portal_invitations.void_pending(
+                session, contact, now=models.utcnow(), unless_sent_to=clean.emails
+            )
+            if not alive and contact.portal_access == PortalAccess.INVITED:
+                contact.portal_access = PortalAccess.NONE.value
         diff = history.changes_between(before, _contact_values(contact, clean.emails))
         if diff:
             history.record_change(

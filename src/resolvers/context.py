@@ -7,7 +7,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from clientgraph.db import tenancy
 from clientgraph.db.engine import CommitOutcomeUnknown, Database, DatabaseUnavailable
@@ -37,6 +37,16 @@ class Cost:
     actual_nodes: int = 0
 
 
+class PasswordAttempts(Protocol):
+    """Counts wrong passwords typed by signed-in callers (web/rate_limits.py), so that a
+    stolen access token cannot be used to guess its user's password."""
+
+    async def password_retry_after(self, key: str) -> int | None:
+        """Seconds until `key` may try again; None while it may."""
+
+    async def record_wrong_password(self, key: str) -> None: ...
+
+
 @dataclass
 class Context:
     """One read session shared by the request's loaders (guarded by `lock`), the caller,
@@ -56,6 +66,7 @@ class Context:
     cost: Cost = field(default_factory=Cost)
     deadline: float | None = None
     """`time.monotonic()` past which the request's work stops (see `clientgraph.web.deadline`)."""
+    password_attempts: PasswordAttempts | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _loaders: Loaders | None = field(init=False, default=None)
     _named_loaders: dict[str, DataLoader[Any, Any]] = field(init=False, default_factory=dict)

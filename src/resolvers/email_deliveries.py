@@ -8,6 +8,7 @@ from clientgraph.db.queries import select_rows, to_row
 from clientgraph.db.rows import EmailDeliveryRow
 from clientgraph.resolvers import history
 from clientgraph.resolvers.context import Context
+from clientgraph.resolvers.credentials import SET_PASSWORD_KIND
 from clientgraph.resolvers.enums import EmailDeliveryStatus, UserErrorCode
 from clientgraph.resolvers.errors import fail
 from clientgraph.resolvers.inputs import not_found, parse_id
@@ -18,7 +19,7 @@ from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 NOUN = "e-mail delivery"
-EMAIL_KINDS = (INVITATION_KIND,)
+EMAIL_KINDS = (INVITATION_KIND, SET_PASSWORD_KIND)
 """The kinds of outbox events that are e-mails; the outbox relay writes each (outbox.render)."""
 
 

@@ -15,6 +15,10 @@ class Forbidden(Exception):
         super().__init__(message)
 
 
+class RateLimited(Exception):
+    """Too many failed attempts; top-level error with code RATE_LIMITED."""
+
+
 class RequestTimeout(Exception):
     """The request ran out of time (its deadline, or the database's statement or lock timeout);
     top-level error with code TIMEOUT. Whatever the mutation changed was rolled back."""

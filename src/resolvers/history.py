@@ -76,7 +76,7 @@ def record(
             subject_type=subject_type,
             subject_id=subject_id,
             action=action,
-            actor_id=viewer.user_id,
+            actor_id=viewer.actor_id,
             actor_name=viewer.name,
             actor_api_key_id=viewer.api_key_id,
             occurred_at=_next_timestamp(),

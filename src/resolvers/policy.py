@@ -19,11 +19,19 @@ from sqlalchemy import ColumnElement, and_, exists, false, true
 from sqlalchemy.orm import aliased
 
 ADMIN_ROLES = frozenset({UserRole.OWNER, UserRole.ADMIN})
+NO_USER = uuid.UUID(int=0)
+"""The `user_id` of a portal principal: no user has it, so nothing is assigned to it."""
 
 
 @dataclass(frozen=True, slots=True)
 class Viewer:
-    """The authenticated caller: a user, or a partner API key (`api_key_id`).
+    """The authenticated caller: a user, a partner API key (`api_key_id`), or a client
+    contact signed in to the portal (`contact_id`).
+
+    A portal principal holds no role and no right and is assigned nothing: every resolver
+    refuses it or finds nothing for it, and only the `portal` field serves it (the schema's
+    PortalScope refuses every other field before a resolver runs). Its `name` is the
+    contact's, for the history of what the contact did themselves.
 
     For a key, `user_id`, `name` and `role` are its creator's: the key's `…ASSIGNED…` rights
     reach the creator's assigned accounts and history names the creator as the actor. But a
@@ -37,17 +45,41 @@ class Viewer:
     role: UserRole
     granted: frozenset[Permission]
     api_key_id: uuid.UUID | None = None
+    session_id: uuid.UUID | None = None
+    """The sign-in (refresh-token family) a user token was issued for, if any."""
+    contact_id: uuid.UUID | None = None
+
+    @property
+    def is_portal(self) -> bool:
+        return self.contact_id is not None
+
+    @property
+    def actor_id(self) -> uuid.UUID | None:
+        """The user history names as the actor; none for a contact acting in the portal."""
+        return None if self.is_portal else self.user_id
 
     @property
     def is_admin(self) -> bool:
-        return self.api_key_id is None and self.role in ADMIN_ROLES
+        return self.api_key_id is None and not self.is_portal and self.role in ADMIN_ROLES
 
     @property
     def permissions(self) -> list[Permission]:
         return [permission for permission in Permission if self.has(permission)]
 
     def has(self, permission: Permission) -> bool:
-        return self.is_admin or permission in self.granted
+        return not self.is_portal and (self.is_admin or permission in self.granted)
+
+
+def portal_viewer(firm_id: uuid.UUID, contact_id: uuid.UUID, name: str) -> Viewer:
+    """A client contact signed in to the portal: no user, no role, no right."""
+    return Viewer(
+        user_id=NO_USER,
+        firm_id=firm_id,
+        name=name,
+        role=UserRole.STAFF,
+        granted=frozenset(),
+        contact_id=contact_id,
+    )
 
 
 def effective_permissions(role: str, granted: Iterable[str]) -> list[Permission]:
@@ -67,7 +99,10 @@ def key_permissions(
 
 
 def require_admin(viewer: Viewer) -> None:
-    """OWNER/ADMIN-only actions: refused to every other user and to every API key."""
+    """OWNER/ADMIN-only actions: refused to every other user, to every API key and to every
+    portal contact."""
+    if viewer.is_portal:
+        raise Forbidden("A client portal token may not do this.")
     if viewer.api_key_id is not None:
         raise Forbidden("An API key may not do this: only an owner or administrator may.")
     if not viewer.is_admin:
@@ -75,6 +110,8 @@ def require_admin(viewer: Viewer) -> None:
 
 
 def require(viewer: Viewer, permission: Permission) -> None:
+    if viewer.is_portal:
+        raise Forbidden("A client portal token may not do this.")
     if not viewer.has(permission):
         raise Forbidden(f"You need the {permission.value} right to do this.")
 

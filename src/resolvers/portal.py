@@ -1,12 +1,14 @@
 """Client-portal access of contacts (seeds 002, 004): invitations, resent on request, and
-revocation. An invitation is an outbox message written in the same transaction; delivering it
-is another component's job."""
+revocation. An invitation is a one-time link (resolvers.portal_invitations) e-mailed through
+an outbox message written in the same transaction; delivering it is the outbox relay's job.
+Accepting it and signing in are resolvers.portal_sign_in's."""
 
 from __future__ import annotations
 
 from clientgraph.db import models
+from clientgraph.db.queries import fold
 from clientgraph.db.rows import ContactRow
-from clientgraph.resolvers import history
+from clientgraph.resolvers import history, portal_invitations
 from clientgraph.resolvers.contacts import CONTACT_NOUN, contact_name, current_emails
 from clientgraph.resolvers.context import Context
 from clientgraph.resolvers.enums import Permission, PortalAccess, UserErrorCode
@@ -14,14 +16,54 @@ from clientgraph.resolvers.errors import fail
 from clientgraph.resolvers.guards import lock_contact
 from clientgraph.resolvers.inputs import parse_id
 from clientgraph.resolvers.policy import require
+from clientgraph.resolvers.users import clean_email
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 INVITATION_KIND = "contact.portal_invitation"
 
 
-async def invite_contact(ctx: Context, *, contact_id: str) -> ContactRow | None:
-    """Invite to the client portal (NONE → INVITED); again while INVITED is a resend. Each
-    invitation is an outbox message written in the same transaction."""
+async def _invitee(session: AsyncSession, contact: models.Contact, email: str | None) -> str:
+    """The address to invite: `email` if it is one of the contact's, else the primary one."""
+    emails = await current_emails(session, contact)
+    if email is None:
+        if not emails:
+            raise fail(
+                ["contactId"], UserErrorCode.REQUIRED, "The contact needs an email to be invited."
+            )
+        return emails[0]
+    wanted = fold(clean_email(email, ["email"]))
+    for address in emails:
+        if fold(address) == wanted:
+            return address
+    raise fail(["email"], UserErrorCode.INVALID, "This is not one of the contact's emails.")
+
+
+async def _require_address_free(session: AsyncSession, contact: models.Contact, email: str) -> None:
+    """An address signs in to at most one contact of a firm."""
+    credential = models.PortalCredential
+    holder = await session.scalar(
+        select(credential.contact_id).where(
+            credential.firm_id == contact.firm_id,
+            credential.email_folded == fold(email),
+            credential.contact_id != contact.id,
+        )
+    )
+    if holder is not None:
+        raise fail(
+            ["email"],
+            UserErrorCode.TAKEN,
+            "Another contact of the firm signs in to the portal with this email.",
+        )
+
+
+async def invite_contact(
+    ctx: Context, *, contact_id: str, email: str | None = None
+) -> ContactRow | None:
+    """Invite to the client portal (NONE → INVITED); again while INVITED is a resend, which
+    voids the link sent before. The e-mail goes to `email` (one of the contact's) or to the
+    primary address, and carries a one-time link; it is an outbox message written in the same
+    transaction."""
     require(ctx.viewer, Permission.CREATE_CLIENT_USERS)
     contact_uuid = parse_id(contact_id, "Contact", ["contactId"], CONTACT_NOUN)
 
@@ -29,26 +71,26 @@ async def invite_contact(ctx: Context, *, contact_id: str) -> ContactRow | None:
         contact = await lock_contact(
             session, ctx.viewer, contact_uuid, ["contactId"], need_edit=False
         )
-        emails = await current_emails(session, contact)
-        if not emails:
-            raise fail(
-                ["contactId"], UserErrorCode.REQUIRED, "The contact needs an email to be invited."
-            )
+        address = await _invitee(session, contact, email)
         if contact.portal_access == PortalAccess.ACTIVE:
             raise fail(["contactId"], UserErrorCode.INVALID, "The contact already uses the portal.")
+        await _require_address_free(session, contact, address)
         resend = contact.portal_access == PortalAccess.INVITED
-        invitation_id = models.new_id()
+        invitation, token = await portal_invitations.new_invitation(
+            session, contact, address, invited_by=ctx.viewer.actor_id, now=models.utcnow()
+        )
         session.add(
             models.OutboxEvent(
                 firm_id=contact.firm_id,
                 kind=INVITATION_KIND,
-                recipient=emails[0],
+                recipient=address,
                 payload={
-                    "invitationId": str(invitation_id),
+                    "invitationId": str(invitation.id),
                     "contactId": str(contact.id),
                     "name": contact_name(contact),
                     "resend": resend,
                     "invitedBy": str(ctx.viewer.user_id),
+                    "token": token,
                 },
             )
         )
@@ -61,7 +103,7 @@ async def invite_contact(ctx: Context, *, contact_id: str) -> ContactRow | None:
             "contact.invitation_resent" if resend else "contact.invited",
             [
                 history.Change("portalAccess", previous, PortalAccess.INVITED.value),
-                history.Change("invitationEmail", None, emails[0]),
+                history.Change("invitationEmail", None, address),
             ],
         )
 
@@ -70,12 +112,21 @@ async def invite_contact(ctx: Context, *, contact_id: str) -> ContactRow | None:
 
 
 async def revoke_portal_access(ctx: Context, *, contact_id: str) -> ContactRow | None:
+    """Take back an invitation (its link stops working) or portal access (the contact's
+    credential is deleted, so their tokens stop working on their next request)."""
     require(ctx.viewer, Permission.DELETE_CLIENT_USERS)
     contact_uuid = parse_id(contact_id, "Contact", ["contactId"], CONTACT_NOUN)
 
     async def work(session: AsyncSession) -> None:
         contact = await lock_contact(
             session, ctx.viewer, contact_uuid, ["contactId"], need_edit=False
+        )
+        await portal_invitations.void_pending(session, contact, now=models.utcnow())
+        await session.execute(
+            delete(models.PortalCredential).where(
+                models.PortalCredential.firm_id == contact.firm_id,
+                models.PortalCredential.contact_id == contact.id,
+            )
         )
         if contact.portal_access == PortalAccess.NONE:
             return

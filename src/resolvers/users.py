@@ -9,7 +9,7 @@ from typing import Any
 from clientgraph.db import models
 from clientgraph.db.queries import fold, select_rows
 from clientgraph.db.rows import UserRow
-from clientgraph.resolvers import history
+from clientgraph.resolvers import credentials, history
 from clientgraph.resolvers.context import Context
 from clientgraph.resolvers.enums import Permission, UserErrorCode, UserRole
 from clientgraph.resolvers.errors import Forbidden, UserErrors, fail
@@ -116,6 +116,7 @@ async def create_user(
         user = new_user(ctx.viewer.firm_id, clean_name, clean, role, permissions)
         session.add(user)
         await flush_unique(session, "email_folded", _email_taken)
+        credentials.issue_link(session, user, reason="created")
         history.record(
             session,
             ctx.viewer,

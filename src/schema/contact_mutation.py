@@ -118,11 +118,16 @@ class ContactMutation:
             lambda row: {"account": Account.from_row(row) if row is not None else None},
         )
 
-    @strawberry.mutation(description="Invite to the client portal, or resend the invitation.")
+    @strawberry.mutation(
+        description="Invite to the client portal: an e-mail with a one-time link; again while "
+        "invited resends it, and the earlier link stops working."
+    )
     async def invite_contact(self, info: Info, input: InviteContactInput) -> InviteContactPayload:
         return await respond(
             InviteContactPayload,
-            portal.invite_contact(info.context, contact_id=str(input.contact_id)),
+            portal.invite_contact(
+                info.context, contact_id=str(input.contact_id), email=input.email
+            ),
             _contact,
         )
 

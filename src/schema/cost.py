@@ -61,6 +61,8 @@ PLAIN_LIST_MAXIMUM: dict[tuple[str, str], Callable[[ListLimits], int]] = {
     ("Contact", "customFields"): lambda lists: lists.custom_fields,
     ("Query", "customFieldDefinitions"): lambda lists: lists.custom_fields,
     ("Contact", "emails"): lambda lists: lists.contact_emails,
+    ("PortalContact", "emails"): lambda lists: lists.contact_emails,
+    ("Portal", "accounts"): lambda lists: lists.account_contacts,
     ("CustomFieldDefinition", "options"): lambda lists: lists.select_options,
     ("AuditEvent", "changes"): lambda lists: lists.audit_changes,
     ("Query", "apiKeys"): lambda lists: lists.api_keys,

@@ -11,8 +11,9 @@ from typing import Any
 
 import sqlalchemy.exc
 from clientgraph.db.engine import CommitOutcomeUnknown, DatabaseUnavailable
-from clientgraph.resolvers.errors import BadUserInput, Forbidden, RequestTimeout
+from clientgraph.resolvers.errors import BadUserInput, Forbidden, RateLimited, RequestTimeout
 from clientgraph.schema.cost import NodeLimit
+from clientgraph.schema.portal_scope import PortalScope
 from graphql import ExecutionResult, GraphQLError, ListValueNode, Visitor, validate, visit
 from strawberry.extensions import (
     DisableIntrospection,
@@ -57,6 +58,8 @@ def error_code(error: GraphQLError) -> str | None:
         return "BAD_USER_INPUT"
     if isinstance(original, RequestTimeout):
         return "TIMEOUT"
+    if isinstance(original, RateLimited):
+        return "RATE_LIMITED"
     if isinstance(original, DatabaseUnavailable):
         return "SERVICE_UNAVAILABLE"
     if isinstance(original, CommitOutcomeUnknown):
@@ -189,5 +192,6 @@ def schema_extensions(
         extensions.append(DisableIntrospection)
     if not suggestions:
         extensions.append(HideSuggestions)
+    extensions.append(PortalScope)
     extensions.append(ErrorPolicy)
     return extensions

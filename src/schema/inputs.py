@@ -228,6 +228,11 @@ class UnlinkContactInput:
 @strawberry.input
 class InviteContactInput:
     contact_id: strawberry.ID
+    email: str | None = strawberry.field(
+        default=None,
+        description="One of the contact's emails to send the invitation to; the primary one "
+        "when omitted. The contact signs in to the portal with it.",
+    )
 
 
 @strawberry.input
@@ -326,3 +331,14 @@ class RevokeApiKeyInput:
 @strawberry.input
 class RetryEmailDeliveryInput:
     delivery_id: strawberry.ID
+
+
+@strawberry.input
+class ChangePasswordInput:
+    current_password: str
+    new_password: str = strawberry.field(description="At least 12 characters, at most 256.")
+
+
+@strawberry.input
+class ResetUserPasswordInput:
+    user_id: strawberry.ID

@@ -19,6 +19,7 @@ from clientgraph.resolvers.nodes import node_row
 from clientgraph.resolvers.pagination import PageRequest
 from clientgraph.schema.connections import Connection
 from clientgraph.schema.inputs import AccountFilterInput, AccountOrderInput, ContactFilterInput
+from clientgraph.schema.portal import Portal, portal
 from clientgraph.schema.types import (
     Account,
     ApiKey,
@@ -103,6 +104,13 @@ class Query:
             permissions=ctx.viewer.permissions,
             api_key=api_key,
         )
+
+    @strawberry.field(
+        description="A client's own view in the client portal: only a portal token (from "
+        "`POST /portal/login`) may read it, and it may read nothing else."
+    )
+    async def portal(self, info: Info) -> Portal | None:
+        return await portal(info)
 
     @strawberry.field
     async def account(self, info: Info, id: strawberry.ID) -> Account | None:

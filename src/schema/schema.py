@@ -9,6 +9,7 @@ from clientgraph.schema.contact_mutation import ContactMutation
 from clientgraph.schema.cost import CountingExecutionContext
 from clientgraph.schema.extensions import QueryLimits, schema_extensions
 from clientgraph.schema.mutation import ApiKeyMutation, EmailMutation, OwnershipMutation
+from clientgraph.schema.password_mutation import PasswordMutation
 from clientgraph.schema.query import Query
 from clientgraph.schema.register_mutation import RegisterMutation
 from clientgraph.schema.types import (
@@ -28,7 +29,14 @@ from strawberry.types.execution import ExecutionContext
 
 Mutation = merge_types(
     "Mutation",
-    (OwnershipMutation, ContactMutation, RegisterMutation, ApiKeyMutation, EmailMutation),
+    (
+        OwnershipMutation,
+        ContactMutation,
+        RegisterMutation,
+        ApiKeyMutation,
+        EmailMutation,
+        PasswordMutation,
+    ),
 )
 
 

@@ -291,6 +291,10 @@ class Contact(relay.Node):
     def version(self) -> int:
         return self.row.version
 
+    @strawberry.field(description="When the contact last signed in to the client portal.")
+    def last_login_at(self) -> datetime | None:
+        return self.row.last_login_at
+
 
 @strawberry.type(description="The link of a contact to an account; its fields belong to it.")
 class AccountContact:

@@ -1,4 +1,5 @@
-"""The ASGI application: /graphql (GraphiQL in a browser), /healthz, /readyz."""
+"""The ASGI application: /graphql (GraphiQL in a browser, its assets under /graphiql/), /auth
+(staff sign-in), /portal (client portal sign-in), /healthz, /readyz."""
 
 from __future__ import annotations
 
@@ -13,16 +14,20 @@ from clientgraph.db.migrate import upgrade_for_server
 from clientgraph.db.readiness import Readiness
 from clientgraph.outbox import service as outbox
 from clientgraph.settings import Settings, get_settings
+from clientgraph.web.auth_routes import AuthRoutes
+from clientgraph.web.cors import Cors
 from clientgraph.web.errors import http_exception_handler
+from clientgraph.web.graphiql import ASSETS_PATH, GraphiQLAssets
 from clientgraph.web.graphql import GraphQLApp, unavailable_response
+from clientgraph.web.portal_routes import PortalRoutes
 from clientgraph.web.rate_limits import RateLimits
-from clientgraph.web.request_id import RequestIds
+from clientgraph.web.request_id import RequestIds, log_request_ids
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 logger = logging.getLogger("clientgraph")
 
@@ -34,6 +39,7 @@ def create_app(
     run in the background until they succeed, and until then /readyz and /graphql answer 503.
     """
     settings = settings or get_settings()
+    log_request_ids()
     database = db or Database(
         settings.server_database_url(),
         pool_size=settings.db_pool_size,
@@ -44,7 +50,10 @@ def create_app(
     readiness = Readiness(
         database, migrate=functools.partial(upgrade_for_server, settings) if migrate else None
     )
-    graphql = GraphQLApp(settings, database, RateLimits(settings), readiness)
+    rate_limits = RateLimits(settings)
+    graphql = GraphQLApp(settings, database, rate_limits, readiness)
+    auth = AuthRoutes(settings, database, rate_limits, readiness)
+    portal = PortalRoutes(settings, database, rate_limits, readiness)
 
     async def healthz(_: Request) -> Response:
         return PlainTextResponse("ok")
@@ -71,13 +80,23 @@ def create_app(
     return Starlette(
         routes=[
             Route("/graphql", graphql),
+            Mount(ASSETS_PATH, GraphiQLAssets(), name="graphiql"),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            *auth.routes(),
+            *portal.routes(),
         ],
-        middleware=[Middleware(RequestIds)],
+        middleware=_middleware(settings),
         exception_handlers={HTTPException: http_exception_handler},
         lifespan=lifespan,
     )
+
+
+def _middleware(settings: Settings) -> list[Middleware]:
+    """Outermost first: CORS headers go on every answer, RequestIds' masked 500 included."""
+    origins = settings.cors_origin_list()
+    cors = [Middleware(Cors, origins=origins)] if origins else []
+    return [*cors, Middleware(RequestIds)]
 
 
 def create_migrating_app() -> Starlette:

@@ -15,6 +15,7 @@ CODES = {
     401: "UNAUTHENTICATED",
     404: "NOT_FOUND",
     405: "METHOD_NOT_ALLOWED",
+    409: "CONFLICT",
     413: "PAYLOAD_TOO_LARGE",
     415: "BAD_REQUEST",
     429: "RATE_LIMITED",
@@ -23,9 +24,15 @@ CODES = {
 }
 
 
-def error_response(status: int, message: str, headers: Mapping[str, str] | None = None) -> Response:
+def error_response(
+    status: int,
+    message: str,
+    headers: Mapping[str, str] | None = None,
+    extensions: Mapping[str, object] | None = None,
+) -> Response:
+    """`extensions` adds to `code` what a client may act on (e.g. the firms to choose from)."""
     code = CODES.get(status, "BAD_REQUEST" if status < 500 else "INTERNAL_SERVER_ERROR")
-    body = {"errors": [{"message": message, "extensions": {"code": code}}]}
+    body = {"errors": [{"message": message, "extensions": {"code": code, **(extensions or {})}}]}
     return Response(
         orjson.dumps(body), status_code=status, headers=headers, media_type="application/json"
     )
@@ -34,14 +41,21 @@ def error_response(status: int, message: str, headers: Mapping[str, str] | None 
 class HttpError(Exception):
     """An answer that ends the request before (or instead of) execution."""
 
-    def __init__(self, status: int, message: str, headers: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        headers: Mapping[str, str] | None = None,
+        extensions: Mapping[str, object] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.headers = dict(headers or {})
+        self.extensions = dict(extensions or {})
 
     def response(self) -> Response:
-        return error_response(self.status, self.message, self.headers)
+        return error_response(self.status, self.message, self.headers, self.extensions)
 
 
 async def http_exception_handler(_: Request, error: Exception) -> Response:

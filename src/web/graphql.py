@@ -15,12 +15,18 @@ from clientgraph.auth import (
     UserClaims,
     bearer_token,
     load_viewer,
-    read_token,
+    read_claims,
     viewer_for_key,
 )
 from clientgraph.db.engine import Database, DatabaseUnavailable
 from clientgraph.db.readiness import Readiness
 from clientgraph.plan.planner import READ_PATH_HEADER, Planner
+from clientgraph.portal_auth import (
+    PortalClaims,
+    is_portal_token,
+    load_portal_viewer,
+    read_portal_token,
+)
 from clientgraph.resolvers.api_keys import parse_key
 from clientgraph.resolvers.context import Context, PageLimits
 from clientgraph.resolvers.policy import Viewer
@@ -30,6 +36,8 @@ from clientgraph.settings import Settings
 from clientgraph.web.body import read_body, with_body
 from clientgraph.web.deadline import within_deadline
 from clientgraph.web.errors import HttpError, error_response
+from clientgraph.web.graphiql import GraphiQLPage
+from clientgraph.web.oidc import OidcSignIn
 from clientgraph.web.planned import request_payload
 from clientgraph.web.rate_limits import Budget, RateLimits
 from clientgraph.web.request_id import request_id_of
@@ -88,6 +96,11 @@ class GraphQLApp(GraphQL[Context, None]):
         self.rate_limits = rate_limits
         self.readiness = readiness
         self.planner = Planner(schema._schema, limits) if settings.planned_reads else None
+        self.oidc = OidcSignIn.configured(settings, db)
+        self.graphiql = GraphiQLPage(settings)
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        return await self.graphiql.response()
 
     def decode_json(self, data: str | bytes) -> object:
         return orjson.loads(data)
@@ -163,6 +176,7 @@ class GraphQLApp(GraphQL[Context, None]):
             lists=self.lists,
             session=session,
             request_id=request_id_of(request.scope),
+            password_attempts=self.rate_limits,
         )
         try:
             replayed = with_body(request, body)
@@ -190,21 +204,28 @@ class GraphQLApp(GraphQL[Context, None]):
 
     async def _authenticate(
         self, request: Request, address: str, rate_headers: dict[str, str]
-    ) -> tuple[str, Viewer | UserClaims]:
+    ) -> tuple[str, Viewer | UserClaims | PortalClaims]:
         """(whose budget, who) of the request's token, before a byte of the body is read. The
         budget is the user's or the API key's, never the raw token's, so a user's fresh tokens
         share one.
 
         A user token's signature and expiry are checked here without the database; its user
         is loaded after the body, in the request's own session and transaction (see
-        `_viewer`). An API key is looked up now, in a short session closed before the body is
-        read, so a slow sender holds no connection."""
+        `_viewer`). An API key, or the user of an identity provider's token (web/oidc.py), is
+        looked up now, in a short session closed before the body is read, so a slow sender
+        holds no connection."""
         try:
             token = bearer_token(request.headers.get("authorization"))
             key = parse_key(token)
+            if key is None and is_portal_token(token):
+                portal = read_portal_token(self.secret, token)
+                return f"portal:{portal.contact_id}", portal
+            if key is None and self.oidc is not None and self.oidc.issued_by_provider(token):
+                viewer = await self.oidc.viewer(token)
+                return f"user:{viewer.user_id}", viewer
             if key is None:
-                user_id, firm_id = read_token(self.secret, token)
-                return f"user:{user_id}", UserClaims(user_id, firm_id)
+                claims = read_claims(self.secret, token)
+                return f"user:{claims.user_id}", claims
             async with self.db.read_sessions() as session:
                 viewer = await self.db.read(session, lambda s: viewer_for_key(s, key[0], token))
         except InvalidToken as error:
@@ -213,17 +234,23 @@ class GraphQLApp(GraphQL[Context, None]):
 
     async def _viewer(
         self,
-        who: Viewer | UserClaims,
+        who: Viewer | UserClaims | PortalClaims,
         session: AsyncSession,
         address: str,
         rate_headers: dict[str, str],
     ) -> Viewer:
         """The caller, loaded through the request's session when only the token's claims are
-        known: the user may have been deleted or deactivated since the token was signed."""
+        known: the user may have been deleted or deactivated, or the contact's portal access
+        revoked, since the token was signed."""
         if isinstance(who, Viewer):
             return who
         try:
-            return await self.db.read(session, lambda s: load_viewer(s, who.user_id, who.firm_id))
+            if isinstance(who, PortalClaims):
+                return await self.db.read(session, lambda s: load_portal_viewer(s, who))
+            return await self.db.read(
+                session,
+                lambda s: load_viewer(s, who.user_id, who.firm_id, session_id=who.session_id),
+            )
         except InvalidToken as error:
             await session.close()
             raise await self._unauthorized(address, rate_headers, error) from error

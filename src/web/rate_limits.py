@@ -1,7 +1,9 @@
 """Rate limits, with the `limits` library: a budget of nodes per minute for each caller
-(GitHub's points, counted in nodes) and a budget of failed authentications per minute for each
-client address. Counters live in Redis when `REDIS_URL` is set, so every worker and machine
-shares them, and in this process's memory otherwise.
+(GitHub's points, counted in nodes), a budget of failed authentications per minute for each
+client address, and of failed sign-ins per e-mail and client address (a moving window, five in
+15 minutes by default; staff and portal sign-ins counted apart). Counters live in Redis when
+`REDIS_URL` is set, so every worker and machine shares them, and in this process's memory
+otherwise.
 
 A counting store that does not answer must not take the API down with it: the request goes
 through unlimited, and the failure is logged."""
@@ -15,9 +17,9 @@ from dataclasses import dataclass
 
 from clientgraph.settings import Settings
 from clientgraph.web.errors import HttpError
-from limits import RateLimitItem, RateLimitItemPerMinute
+from limits import RateLimitItem, RateLimitItemPerMinute, RateLimitItemPerSecond
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
-from limits.aio.strategies import FixedWindowRateLimiter
+from limits.aio.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter, RateLimiter
 from limits.errors import StorageError
 
 logger = logging.getLogger("clientgraph.rate_limits")
@@ -69,6 +71,33 @@ class RateLimits:
         self.failed_auth = RateLimitItemPerMinute(
             settings.rate_limit_failed_auth_per_minute, namespace="failed-auth"
         )
+        self.sign_in_limiter = MovingWindowRateLimiter(self.storage)
+        self.failed_sign_in = RateLimitItemPerSecond(
+            settings.sign_in_attempts, settings.sign_in_window_s, namespace="failed-sign-in"
+        )
+
+    async def sign_in_budget(self, email: str, address: str) -> Budget | None:
+        return await self._budget(self.failed_sign_in, email, address, limiter=self.sign_in_limiter)
+
+    async def record_failed_sign_in(self, email: str, address: str) -> Budget | None:
+        return await self._budget(
+            self.failed_sign_in, email, address, charge=1, limiter=self.sign_in_limiter
+        )
+
+    async def clear_failed_sign_ins(self, email: str, address: str) -> None:
+        """A successful sign-in forgets the failures before it."""
+        try:
+            await self.sign_in_limiter.clear(self.failed_sign_in, email, address)
+        except StorageError as error:
+            logger.error("rate limit store unreachable, not cleared: %s", error.storage_error)
+
+    async def password_retry_after(self, key: str) -> int | None:
+        """For a signed-in caller's password checks (`changePassword`), counted like sign-ins."""
+        budget = await self.sign_in_budget(key, "signed-in")
+        return budget.reset_in if budget is not None and budget.spent else None
+
+    async def record_wrong_password(self, key: str) -> None:
+        await self.record_failed_sign_in(key, "signed-in")
 
     async def failed_auth_budget(self, address: str) -> Budget | None:
         return await self._budget(self.failed_auth, address)
@@ -84,12 +113,19 @@ class RateLimits:
         one point."""
         return await self._budget(self.nodes, caller, charge=max(1, nodes))
 
-    async def _budget(self, item: RateLimitItem, key: str, charge: int = 0) -> Budget | None:
+    async def _budget(
+        self,
+        item: RateLimitItem,
+        *keys: str,
+        charge: int = 0,
+        limiter: RateLimiter | None = None,
+    ) -> Budget | None:
         """The budget after charging `charge`, or None when the store cannot be reached."""
+        limiter = limiter or self.limiter
         try:
             if charge:
-                await self.limiter.hit(item, key, cost=charge)
-            stats = await self.limiter.get_window_stats(item, key)
+                await limiter.hit(item, *keys, cost=charge)
+            stats = await limiter.get_window_stats(item, *keys)
         except StorageError as error:
             logger.error("rate limit store unreachable, not limiting: %s", error.storage_error)
             return None

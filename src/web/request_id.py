@@ -7,6 +7,7 @@ import contextvars
 import logging
 import re
 import uuid
+from typing import Any
 
 from clientgraph.web.errors import error_response
 from starlette.datastructures import Headers, MutableHeaders
@@ -20,6 +21,32 @@ SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 current_request_id: contextvars.ContextVar[str] = contextvars.ContextVar(
     "clientgraph_request_id", default="-"
 )
+
+
+def log_request_ids() -> None:
+    """Give every log record, of any logger, the id of the request it was written in
+    (`record.request_id`; "-" outside requests), so a log format can show it. Idempotent."""
+    factory = logging.getLogRecordFactory()
+    if getattr(factory, "adds_request_id", False):
+        return
+
+    def record_with_request_id(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = factory(*args, **kwargs)
+        record.request_id = current_request_id.get()
+        return record
+
+    record_with_request_id.adds_request_id = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(record_with_request_id)
+
+
+class RequestIdFilter(logging.Filter):
+    """For a handler that may see records made before `log_request_ids` ran (a log format
+    naming `%(request_id)s` would fail on them)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not hasattr(record, "request_id"):
+            record.request_id = current_request_id.get()
+        return True
 
 
 def request_id_of(scope: Scope) -> str:

@@ -24,6 +24,7 @@ for _graphql, _column in (
     ("version", "version"),
 ):
     planned(TYPE, _graphql)(scalars.column(_column))
+planned(TYPE, "lastLoginAt")(scalars.timestamp("last_login_at"))
 
 
 def _full_name(value: Any, counter: Counter) -> Any:

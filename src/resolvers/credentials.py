@@ -1,0 +1,265 @@
+"""Passwords of staff users: one-time set-password links (e-mailed when a user is created or
+an administrator resets the password), setting a password through one, and changing one's own.
+
+A link carries the id of its `password_tokens` row and an HMAC-SHA256 of that id under the
+server's secret (`CLIENTGRAPH_SECRET`). The database keeps no form of the link's secret —
+neither the row nor the outbox event that e-mails it (the relay signs the link when it renders
+the e-mail) — so nothing read from the database opens an account. A link works once, for
+LINK_LIFETIME, and only its newest sibling works: a reset voids the earlier ones."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import uuid
+from datetime import timedelta
+
+from clientgraph import passwords
+from clientgraph.db import models, tenancy
+from clientgraph.db.engine import Database
+from clientgraph.db.rows import UserRow
+from clientgraph.resolvers import history
+from clientgraph.resolvers.context import Context
+from clientgraph.resolvers.enums import UserErrorCode, UserRole
+from clientgraph.resolvers.errors import Forbidden, RateLimited, fail
+from clientgraph.resolvers.inputs import parse_id
+from clientgraph.resolvers.policy import Viewer, require_admin
+from clientgraph.resolvers.sign_in import revoke_sign_ins
+from clientgraph.resolvers.teams import live_user
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+SET_PASSWORD_KIND = "user.set_password"
+LINK_LIFETIME = timedelta(hours=72)
+PURPOSE = "set-password"
+_LINK_CONTEXT = b"clientgraph/set-password-link/"
+MAX_LINK_LENGTH = 200
+
+
+class InvalidLink(Exception):
+    """Not a link this server made, or used, voided, expired, or its user cannot sign in."""
+
+
+def _mac(secret: str, token_id: uuid.UUID) -> str:
+    digest = hmac.new(secret.encode(), _LINK_CONTEXT + token_id.bytes, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def link_token(secret: str, token_id: uuid.UUID) -> str:
+    """The secret part of the link for `password_tokens` row `token_id`."""
+    return f"{token_id.hex}.{_mac(secret, token_id)}"
+
+
+def _token_id(secret: str, token: str) -> uuid.UUID:
+    """The row id a link token names, if this server signed it."""
+    if len(token) > MAX_LINK_LENGTH:
+        raise InvalidLink
+    id_part, _, mac = token.partition(".")
+    try:
+        token_id = uuid.UUID(hex=id_part)
+    except ValueError as error:
+        raise InvalidLink from error
+    if not hmac.compare_digest(mac.encode(), _mac(secret, token_id).encode()):
+        raise InvalidLink
+    return token_id
+
+
+def issue_link(session: AsyncSession, user: models.User, *, reason: str) -> None:
+    """A new set-password link for `user`, e-mailed through the outbox in the caller's
+    transaction. `reason` (created, reset) chooses the e-mail's wording."""
+    token = models.PasswordToken(
+        id=models.new_id(),
+        firm_id=user.firm_id,
+        user_id=user.id,
+        purpose=PURPOSE,
+        expires_at=models.utcnow() + LINK_LIFETIME,
+    )
+    session.add(token)
+    session.add(
+        models.OutboxEvent(
+            firm_id=user.firm_id,
+            kind=SET_PASSWORD_KIND,
+            recipient=user.email,
+            payload={
+                "tokenId": str(token.id),
+                "userId": str(user.id),
+                "name": user.name,
+                "reason": reason,
+                "expiresAt": token.expires_at.isoformat(),
+            },
+        )
+    )
+
+
+async def _void_links(session: AsyncSession, user: models.User) -> None:
+    link = models.PasswordToken
+    await session.execute(
+        update(link)
+        .where(
+            link.firm_id == user.firm_id,
+            link.user_id == user.id,
+            link.used_at.is_(None),
+            link.voided_at.is_(None),
+        )
+        .values(voided_at=models.utcnow())
+    )
+
+
+def _usable(link: models.PasswordToken | None) -> bool:
+    return (
+        link is not None
+        and link.used_at is None
+        and link.voided_at is None
+        and link.expires_at > models.utcnow()
+    )
+
+
+async def _firm_of_link(db: Database, token_id: uuid.UUID) -> uuid.UUID:
+    link = models.PasswordToken
+
+    async def run(session: AsyncSession) -> models.PasswordToken | None:
+        return await session.scalar(select(link).where(link.id == token_id))
+
+    async with db.read_sessions(info=tenancy.for_lookup("password_token_id", token_id)) as session:
+        found = await db.read(session, run)
+    if found is None or not _usable(found):
+        raise InvalidLink
+    return found.firm_id
+
+
+async def replace_password(session: AsyncSession, user: models.User, password_hash: str) -> None:
+    """`user`'s password becomes the one of `password_hash`: their unused links are voided and
+    every sign-in of theirs ends."""
+    user.password_hash = password_hash
+    await _void_links(session, user)
+    await revoke_sign_ins(session, user.firm_id, user.id)
+
+
+def _self_viewer(user: models.User) -> Viewer:
+    """The user as the actor of their own change."""
+    return Viewer(user.id, user.firm_id, user.name, UserRole(user.role), frozenset())
+
+
+async def set_password_with_link(db: Database, secret: str, token: str, password: str) -> None:
+    """Give the link's user `password` (already checked by `passwords.check_new_password`)
+    and spend the link; every other link of the user is voided and every sign-in ended. The
+    link is checked before the password is hashed, so a forged link costs no hashing."""
+    token_id = _token_id(secret, token)
+    firm_id = await _firm_of_link(db, token_id)
+    password_hash = await passwords.hash_password(password)
+
+    async def work(session: AsyncSession) -> bool:
+        link = await session.get(models.PasswordToken, token_id, with_for_update=True)
+        if link is None or not _usable(link):
+            return False
+        user = await session.get(models.User, link.user_id, with_for_update=True)
+        if user is None or user.deleted_at is not None or not user.is_active:
+            return False
+        await replace_password(session, user, password_hash)
+        link.used_at = models.utcnow()
+        link.voided_at = None
+        history.record(
+            session,
+            _self_viewer(user),
+            subject_type="user",
+            subject_id=user.id,
+            action="user.password_set",
+            changes=[],
+        )
+        return True
+
+    if not await db.write(work, firm_id=firm_id):
+        raise InvalidLink
+
+
+async def reset_user_password(ctx: Context, *, user_id: str) -> UserRow:
+    """Administrators: the user's password stops working, every sign-in of theirs ends, earlier
+    links are voided, and a new link is e-mailed. Only an owner may reset an owner's, and
+    nobody their own (which would sign them out until the e-mail arrives)."""
+    require_admin(ctx.viewer)
+    user_uuid = parse_id(user_id, "User", ["userId"], "user")
+    if user_uuid == ctx.viewer.user_id:
+        raise fail(
+            ["userId"], UserErrorCode.INVALID, "Change your own password with changePassword."
+        )
+
+    async def work(session: AsyncSession) -> None:
+        user = await live_user(session, ctx.viewer.firm_id, user_uuid, lock=True)
+        if user.role == UserRole.OWNER and ctx.viewer.role != UserRole.OWNER:
+            raise Forbidden("Only an owner of the firm may reset an owner's password.")
+        if not user.is_active:
+            raise fail(["userId"], UserErrorCode.USER_INACTIVE, "Reactivate the user first.")
+        await _void_links(session, user)
+        user.password_hash = None
+        await revoke_sign_ins(session, user.firm_id, user.id)
+        issue_link(session, user, reason="reset")
+        history.record(
+            session,
+            ctx.viewer,
+            subject_type="user",
+            subject_id=user.id,
+            action="user.password_reset",
+            changes=[],
+        )
+
+    await ctx.write(work)
+    row = await ctx.loaders.user.load(user_uuid)
+    assert row is not None
+    return row
+
+
+def _new_password(password: str, field: list[str]) -> str:
+    try:
+        return passwords.check_new_password(password)
+    except passwords.PasswordRejected as rejected:
+        raise fail(field, UserErrorCode(rejected.reason), str(rejected)) from rejected
+
+
+async def change_password(ctx: Context, *, current_password: str, new_password: str) -> UserRow:
+    """The caller's own password, given the current one. Every other sign-in of the caller
+    ends; the one the request's access token came from (if it came from one) goes on. Wrong
+    current passwords are throttled like failed sign-ins (RATE_LIMITED)."""
+    viewer = ctx.viewer
+    if viewer.api_key_id is not None:
+        raise Forbidden("An API key has no password to change.")
+    _new_password(new_password, ["newPassword"])
+    attempts, attempts_key = ctx.password_attempts, f"change-password:{viewer.user_id}"
+    if attempts is not None:
+        wait = await attempts.password_retry_after(attempts_key)
+        if wait is not None:
+            raise RateLimited(f"Too many wrong passwords; retry in {wait} s.")
+    user = models.User
+    current_hash = await ctx.scalar(
+        select(user.password_hash).where(user.firm_id == viewer.firm_id, user.id == viewer.user_id)
+    )
+    if not await passwords.verify_password(current_hash, current_password):
+        if attempts is not None:
+            await attempts.record_wrong_password(attempts_key)
+        raise fail(["currentPassword"], UserErrorCode.INVALID, "The current password is wrong.")
+    new_hash = await passwords.hash_password(new_password)
+
+    async def work(session: AsyncSession) -> None:
+        me = await live_user(session, viewer.firm_id, viewer.user_id, lock=True)
+        if me.password_hash != current_hash:
+            raise fail(
+                ["currentPassword"],
+                UserErrorCode.INVALID,
+                "The password was changed meanwhile; sign in again.",
+            )
+        me.password_hash = new_hash
+        await _void_links(session, me)
+        await revoke_sign_ins(session, me.firm_id, me.id, keep_family=viewer.session_id)
+        history.record(
+            session,
+            viewer,
+            subject_type="user",
+            subject_id=me.id,
+            action="user.password_changed",
+            changes=[],
+        )
+
+    await ctx.write(work)
+    row = await ctx.loaders.user.load(viewer.user_id)
+    assert row is not None
+    return row

@@ -1,0 +1,237 @@
+"""Staff sign-in over HTTP (API.md §8): /auth/login, /auth/refresh, /auth/logout and
+/auth/set-password. Bodies are small JSON objects; answers are JSON (errors in the shape of
+`clientgraph.web.errors`), and token answers are never cached.
+
+The refresh token travels in the body or in an `HttpOnly; Secure; SameSite=Strict` cookie on
+`/auth`, which scripts cannot read and other sites cannot make a browser send."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+import sqlalchemy.exc
+from clientgraph import passwords
+from clientgraph.auth import issue_token
+from clientgraph.db.engine import Database, DatabaseUnavailable
+from clientgraph.db.queries import fold
+from clientgraph.db.readiness import Readiness
+from clientgraph.ids import decode_id, encode_id
+from clientgraph.resolvers import credentials, sign_in
+from clientgraph.settings import Settings
+from clientgraph.web.body import read_body
+from clientgraph.web.errors import HttpError, error_response
+from clientgraph.web.graphql import POOL_RETRY_AFTER_S, unavailable_response
+from clientgraph.web.rate_limits import Budget, RateLimits
+from clientgraph.web.request_id import request_id_of
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+logger = logging.getLogger("clientgraph.sign_in")
+
+COOKIE = "clientgraph_refresh"
+COOKIE_PATH = "/auth"
+MAX_BODY_BYTES = 8 * 1024
+"""A sign-in body holds an e-mail, a password (at most passwords.MAX_LENGTH characters) and a
+token or two."""
+WRONG_CREDENTIALS = "Wrong e-mail or password."
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def _client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _text(body: dict[str, Any], name: str, *, required: bool = True) -> str | None:
+    value = body.get(name)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or (required and not value):
+        raise HttpError(400, f"`{name}` must be a non-empty string.")
+    if "\x00" in value:
+        raise HttpError(400, f"`{name}` may not contain NUL characters.")
+    return value
+
+
+class AuthRoutes:
+    def __init__(
+        self, settings: Settings, db: Database, rate_limits: RateLimits, readiness: Readiness
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.rate_limits = rate_limits
+        self.readiness = readiness
+        self.secret = settings.signing_secret()
+        self.lifetimes = sign_in.Lifetimes(
+            refresh_s=settings.refresh_token_ttl_s, session_s=settings.sign_in_session_ttl_s
+        )
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/auth/login", self._guarded(self.login), methods=["POST"]),
+            Route("/auth/refresh", self._guarded(self.refresh), methods=["POST"]),
+            Route("/auth/logout", self._guarded(self.logout), methods=["POST"]),
+            Route("/auth/set-password", self._guarded(self.set_password), methods=["POST"]),
+        ]
+
+    def _guarded(self, handler: Handler) -> Handler:
+        """`handler` with the answers every endpoint gives alike: its HttpErrors, and 503 while
+        the database is unavailable or its pool exhausted."""
+
+        async def guarded(request: Request) -> Response:
+            try:
+                self.readiness.require_started()
+                return await handler(request)
+            except HttpError as error:
+                return error.response()
+            except DatabaseUnavailable as error:
+                return unavailable_response(request, error)
+            except sqlalchemy.exc.TimeoutError:
+                request_id = request_id_of(request.scope)
+                logger.warning("request %s: no database connection free", request_id)
+                return error_response(
+                    503,
+                    "The service is busy; retry shortly.",
+                    {"Retry-After": str(POOL_RETRY_AFTER_S)},
+                )
+
+        return guarded
+
+    async def _body(self, request: Request) -> dict[str, Any]:
+        """The JSON object of the body; {} for an empty body."""
+        raw = await read_body(request, MAX_BODY_BYTES)
+        if not raw.strip():
+            return {}
+        if "application/json" not in request.headers.get("content-type", ""):
+            raise HttpError(415, "Send the body as application/json.")
+        try:
+            body = orjson.loads(raw)
+        except orjson.JSONDecodeError as error:
+            raise HttpError(400, "The body is not valid JSON.") from error
+        if not isinstance(body, dict):
+            raise HttpError(400, "The body must be a JSON object.")
+        return body
+
+    async def _check_address(self, address: str) -> None:
+        """429 while the client address has spent its budget of failed authentications."""
+        budget = await self.rate_limits.failed_auth_budget(address)
+        if budget is not None and budget.spent:
+            raise budget.exceeded("Too many failed authentications from this address; retry later.")
+
+    async def _failed(self, address: str) -> None:
+        await self.rate_limits.record_failed_auth(address)
+
+    def _tokens(self, issued: sign_in.Issued) -> Response:
+        ttl = self.settings.access_token_ttl_s
+        access = issue_token(
+            self.secret,
+            user_id=issued.user_id,
+            firm_id=issued.firm_id,
+            ttl_seconds=ttl,
+            session_id=issued.family_id,
+        )
+        body = {"accessToken": access, "expiresIn": ttl, "refreshToken": issued.refresh_token}
+        response = Response(orjson.dumps(body), media_type="application/json", headers=NO_STORE)
+        response.set_cookie(
+            COOKIE,
+            issued.refresh_token,
+            max_age=self.settings.refresh_token_ttl_s,
+            path=COOKIE_PATH,
+            secure=True,
+            httponly=True,
+            samesite="strict",
+        )
+        return response
+
+    def _refresh_token(self, request: Request, body: dict[str, Any]) -> str | None:
+        given = _text(body, "refreshToken", required=False)
+        return given if given is not None else request.cookies.get(COOKIE)
+
+    async def login(self, request: Request) -> Response:
+        address = _client_address(request)
+        body = await self._body(request)
+        email = _text(body, "email")
+        password = _text(body, "password")
+        assert email is not None and password is not None
+        firm = _text(body, "firmId", required=False)
+        firm_id = decode_id(firm, "Firm") if firm is not None else None
+        if firm is not None and firm_id is None:
+            raise HttpError(400, "`firmId` is not the id of a firm.")
+        await self._check_address(address)
+        who = fold(email.strip())
+        budget = await self.rate_limits.sign_in_budget(who, address)
+        if budget is not None and budget.spent:
+            raise _locked_out(budget)
+        try:
+            issued = await sign_in.sign_in(
+                self.db, email=email, password=password, firm_id=firm_id, lifetimes=self.lifetimes
+            )
+        except sign_in.SignInFailed:
+            await self._failed(address)
+            await self.rate_limits.record_failed_sign_in(who, address)
+            raise HttpError(401, WRONG_CREDENTIALS) from None
+        except sign_in.FirmRequired as choice:
+            firms = [{"id": encode_id("Firm", f.id), "name": f.name} for f in choice.firms]
+            raise HttpError(409, str(choice), extensions={"firms": firms}) from None
+        await self.rate_limits.clear_failed_sign_ins(who, address)
+        return self._tokens(issued)
+
+    async def refresh(self, request: Request) -> Response:
+        address = _client_address(request)
+        body = await self._body(request)
+        token = self._refresh_token(request, body)
+        await self._check_address(address)
+        if token is None:
+            raise HttpError(401, "No refresh token: send `refreshToken` or the cookie.")
+        try:
+            issued = await sign_in.refresh(self.db, token, lifetimes=self.lifetimes)
+        except sign_in.InvalidRefreshToken as error:
+            await self._failed(address)
+            response = error_response(401, f"Sign in again: {error}.")
+            response.delete_cookie(
+                COOKIE, path=COOKIE_PATH, secure=True, httponly=True, samesite="strict"
+            )
+            return response
+        return self._tokens(issued)
+
+    async def logout(self, request: Request) -> Response:
+        body = await self._body(request)
+        token = self._refresh_token(request, body)
+        if token is not None:
+            await sign_in.sign_out(self.db, token)
+        response = Response(status_code=204, headers=NO_STORE)
+        response.delete_cookie(
+            COOKIE, path=COOKIE_PATH, secure=True, httponly=True, samesite="strict"
+        )
+        return response
+
+    async def set_password(self, request: Request) -> Response:
+        address = _client_address(request)
+        body = await self._body(request)
+        token = _text(body, "token")
+        password = _text(body, "password")
+        assert token is not None and password is not None
+        try:
+            passwords.check_new_password(password)
+        except passwords.PasswordRejected as rejected:
+            raise HttpError(400, str(rejected), extensions={"reason": rejected.reason}) from None
+        await self._check_address(address)
+        try:
+            await credentials.set_password_with_link(self.db, self.secret, token, password)
+        except credentials.InvalidLink:
+            await self._failed(address)
+            raise HttpError(
+                400,
+                "The link is invalid, used, replaced by a newer one, or expired; ask for another.",
+                extensions={"reason": "INVALID_LINK"},
+            ) from None
+        return Response(status_code=204, headers=NO_STORE)
+
+
+def _locked_out(budget: Budget) -> HttpError:
+    return budget.exceeded("Too many failed sign-ins for this e-mail; retry later.")

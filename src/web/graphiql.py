@@ -1,0 +1,163 @@
+"""GraphiQL for support staff, served whole by the service: the page `GET /graphql` shows a
+browser, and the vendored assets under `/graphiql/` (see static/graphiql/README.md). Nothing the
+page loads comes from another host, so it works on a network that reaches only this service,
+and its Content-Security-Policy holds it to that."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import html
+import os
+from pathlib import Path
+
+from clientgraph.settings import Settings
+from clientgraph.web.graphiql_oidc import ProviderDiscovery, ProviderLogin
+from starlette.responses import HTMLResponse, Response
+from starlette.staticfiles import StaticFiles
+from starlette.types import Scope
+
+STATIC_DIR = Path(__file__).parent / "static" / "graphiql"
+ASSETS_PATH = "/graphiql"
+SCRIPTS = (
+    "react.production.min.js",
+    "react-dom.production.min.js",
+    "graphiql.min.js",
+    "explorer.js",
+)
+STYLES = ("graphiql.min.css", "explorer.css")
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+def content_security_policy(other_origins: tuple[str, ...] = ()) -> str:
+    """Everything from 'self'; `other_origins` (the identity provider's token endpoint, when
+    the page signs in there) may only be called by fetch."""
+    return "; ".join(
+        (
+            "default-src 'none'",
+            "script-src 'self'",
+            # GraphiQL's editors add <style> elements of their own; scripts stay 'self' only.
+            "style-src 'self' 'unsafe-inline'",
+            # GraphiQL's stylesheet carries its fonts (Roboto, Fira Code) inline as data: URLs.
+            "font-src 'self' data:",
+            "img-src 'self' data:",
+            " ".join(("connect-src 'self'", *other_origins)),
+            "base-uri 'none'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        )
+    )
+
+
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
+
+PAGE = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>clientgraph · GraphiQL</title>
+<link rel="icon" href="data:,">
+{styles}
+</head>
+<body data-graphql-path="{graphql_path}"{provider}>
+<header id="bar" hidden>
+  <strong>clientgraph</strong>
+  <span id="signed-in-as"></span>
+  <button type="button" id="sign-out">Sign out</button>
+</header>
+<main id="sign-in" hidden>
+  <form id="sign-in-form" novalidate>
+    <h1>Sign in to clientgraph</h1>
+    <p id="sign-in-notice" role="status"></p>
+    <div id="provider-sign-in" hidden>
+      <button type="button" id="provider-sign-in-button">
+        Sign in with your identity provider</button>
+      <p>or with your e-mail and password:</p>
+    </div>
+    <label>E-mail <input id="email" name="email" type="email" autocomplete="username" required>
+    </label>
+    <label>Password <input id="password" name="password" type="password"
+      autocomplete="current-password" required></label>
+    <label id="firm-choice" hidden>Firm <select id="firm" name="firm"></select></label>
+    <p id="sign-in-error" role="alert"></p>
+    <button type="submit" id="sign-in-submit">Sign in</button>
+  </form>
+</main>
+<div id="graphiql" hidden></div>
+{scripts}
+</body>
+</html>
+"""
+
+
+@functools.cache
+def fingerprint(name: str) -> str:
+    """A short digest of an asset's bytes: its URL changes whenever the file does, so the
+    asset may be cached for a year."""
+    return hashlib.sha256((STATIC_DIR / name).read_bytes()).hexdigest()[:16]
+
+
+def asset_url(name: str) -> str:
+    return f"{ASSETS_PATH}/{name}?v={fingerprint(name)}"
+
+
+class GraphiQLPage:
+    """The page: a sign-in form, then GraphiQL (static/graphiql/explorer.js does both). With
+    `CLIENTGRAPH_OIDC_CLIENT_ID` the form offers the identity provider too."""
+
+    def __init__(self, settings: Settings, graphql_path: str = "/graphql") -> None:
+        self.discovery = ProviderDiscovery.configured(settings)
+        self.styles = "\n".join(f'<link rel="stylesheet" href="{asset_url(n)}">' for n in STYLES)
+        self.scripts = "\n".join(f'<script src="{asset_url(n)}"></script>' for n in SCRIPTS)
+        self.graphql_path = graphql_path
+
+    async def response(self) -> Response:
+        login = await self.discovery.login() if self.discovery is not None else None
+        page = PAGE.format(
+            styles=self.styles,
+            scripts=self.scripts,
+            graphql_path=html.escape(self.graphql_path, quote=True),
+            provider=_provider_attributes(login) if login is not None else "",
+        )
+        policy = content_security_policy((login.token_origin,) if login is not None else ())
+        return HTMLResponse(page, headers={**PAGE_HEADERS, "Content-Security-Policy": policy})
+
+
+def _provider_attributes(login: ProviderLogin) -> str:
+    attributes = {
+        "data-oidc-authorization-endpoint": login.authorization_endpoint,
+        "data-oidc-token-endpoint": login.token_endpoint,
+        "data-oidc-client-id": login.client_id,
+        "data-oidc-audience": login.audience,
+    }
+    return "".join(
+        f' {name}="{html.escape(value, quote=True)}"' for name, value in attributes.items()
+    )
+
+
+class GraphiQLAssets(StaticFiles):
+    """The vendored files. A URL carrying the file's current fingerprint (as the page links
+    it) is cached for a year; any other is revalidated."""
+
+    def __init__(self) -> None:
+        super().__init__(directory=STATIC_DIR)
+
+    def file_response(
+        self,
+        full_path: str | os.PathLike[str],
+        stat_result: os.stat_result,
+        scope: Scope,
+        status_code: int = 200,
+    ) -> Response:
+        response = super().file_response(full_path, stat_result, scope, status_code)
+        current = f"v={fingerprint(Path(full_path).name)}".encode()
+        fingerprinted = scope.get("query_string", b"") == current
+        response.headers["Cache-Control"] = IMMUTABLE if fingerprinted else "no-cache"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response

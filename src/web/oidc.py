@@ -1,0 +1,149 @@
+"""Single sign-on: bearer JWTs of the configured OIDC identity provider
+(`CLIENTGRAPH_OIDC_ISSUER`, `CLIENTGRAPH_OIDC_AUDIENCE`).
+
+A token is the provider's when its (unverified) `iss` names the provider; everything else is
+left to our own tokens, which carry no `iss`. A provider's token must then be signed with
+RS256 or ES256 by a key of the provider's JWKS (never HS256 or `none`, so the provider's
+public key cannot be turned into a shared secret), be for our audience, and be current
+(`exp`, `nbf`, `iat`, with `CLIENTGRAPH_OIDC_LEEWAY_S` for clock skew). Its `email` claim,
+verified when the provider says whether it is (`email_verified`), picks the user; a `firm`
+claim (the firm's id) picks the firm when the e-mail is a user in several.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+from clientgraph.auth import InvalidToken
+from clientgraph.db.engine import Database
+from clientgraph.identity import viewer_for_email
+from clientgraph.ids import decode_id
+from clientgraph.resolvers.policy import Viewer
+from clientgraph.settings import Settings
+from clientgraph.web.errors import HttpError
+from clientgraph.web.jwks import (
+    ACCEPTED_ALGORITHMS,
+    KeysUnavailable,
+    ProviderKeys,
+    is_trusted_url,
+)
+
+MAX_EMAIL_LENGTH = 320
+KEYS_RETRY_AFTER_S = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """Who a verified provider token says the caller is."""
+
+    email: str
+    firm_id: uuid.UUID | None
+
+
+class OidcSignIn:
+    def __init__(self, settings: Settings, db: Database) -> None:
+        assert settings.oidc_issuer and settings.oidc_audience
+        for name, url in (("ISSUER", settings.oidc_issuer), ("JWKS_URL", settings.oidc_jwks_url)):
+            if url is not None and not is_trusted_url(url):
+                raise ValueError(f"CLIENTGRAPH_OIDC_{name} must be an https:// URL, not {url!r}")
+        self.issuer = settings.oidc_issuer
+        self.audience = settings.oidc_audience
+        self.leeway_s = settings.oidc_leeway_s
+        self.db = db
+        self.keys = ProviderKeys(
+            issuer=self.issuer,
+            jwks_url=settings.oidc_jwks_url,
+            timeout_s=settings.oidc_http_timeout_s,
+            max_age_s=settings.oidc_jwks_max_age_s,
+            min_refresh_interval_s=settings.oidc_jwks_min_refresh_interval_s,
+        )
+
+    @classmethod
+    def configured(cls, settings: Settings, db: Database) -> OidcSignIn | None:
+        return cls(settings, db) if settings.oidc_issuer else None
+
+    def issued_by_provider(self, token: str) -> bool:
+        """Whether `token` claims to come from the provider (nothing is verified yet)."""
+        try:
+            claims = jwt.decode(token, options={"verify_signature": False})
+        except jwt.PyJWTError:
+            return False
+        return claims.get("iss") == self.issuer
+
+    async def viewer(self, token: str) -> Viewer:
+        """The user a provider token signs in, loaded in a short session of its own."""
+        identity = await self.identity(token)
+        async with self.db.read_sessions() as session:
+            return await self.db.read(
+                session, lambda s: viewer_for_email(s, identity.email, identity.firm_id)
+            )
+
+    async def identity(self, token: str) -> Identity:
+        return _identity_claims(await self._verified_claims(token))
+
+    async def _verified_claims(self, token: str) -> dict[str, Any]:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as error:
+            raise InvalidToken(str(error)) from error
+        algorithm, kid = header.get("alg"), header.get("kid")
+        if algorithm not in ACCEPTED_ALGORITHMS:
+            raise InvalidToken(
+                "the identity provider's tokens must be signed with RS256 or ES256,"
+                f" not {algorithm}"
+            )
+        if not isinstance(kid, str | None):
+            raise InvalidToken("the token's key id (kid) is not a string")
+        try:
+            key = await self.keys.key(kid)
+        except KeysUnavailable as error:
+            raise HttpError(
+                503,
+                "The identity provider's signing keys cannot be fetched; retry shortly.",
+                {"Retry-After": str(KEYS_RETRY_AFTER_S)},
+            ) from error
+        if key is None:
+            raise InvalidToken("the token's signing key is not one of the identity provider's")
+        try:
+            return jwt.decode(
+                token,
+                key,
+                algorithms=list(ACCEPTED_ALGORITHMS),
+                audience=self.audience,
+                issuer=self.issuer,
+                leeway=self.leeway_s,
+                options={
+                    "require": ["iss", "aud", "exp", "iat"],
+                    "enforce_minimum_key_length": True,
+                },
+            )
+        except jwt.PyJWTError as error:
+            raise InvalidToken(str(error)) from error
+
+
+def _identity_claims(claims: dict[str, Any]) -> Identity:
+    email = claims.get("email")
+    if not isinstance(email, str) or not email.strip() or len(email) > MAX_EMAIL_LENGTH:
+        raise InvalidToken("the token carries no e-mail claim")
+    # Some providers (Amazon Cognito) send the boolean as a string.
+    if "email_verified" in claims and claims["email_verified"] not in (True, "true"):
+        raise InvalidToken("the token's e-mail is not verified by the identity provider")
+    return Identity(email=email, firm_id=_firm_id(claims.get("firm")))
+
+
+def _firm_id(claim: object) -> uuid.UUID | None:
+    """The firm's id, as `clientgraph create-firm` prints it or as the API's global id."""
+    if claim is None:
+        return None
+    if isinstance(claim, str):
+        firm_id = decode_id(claim, "Firm")
+        if firm_id is not None:
+            return firm_id
+        try:
+            return uuid.UUID(claim)
+        except ValueError:
+            pass
+    raise InvalidToken("the token's firm claim is not a firm id")

@@ -1,0 +1,166 @@
+"""The client portal's two routes without a bearer token: `POST /portal/accept` (an
+invitation's token and a new password → 204) and `POST /portal/login` (e-mail and password →
+a portal token). Answers other than success are JSON in the API's error shape, with
+`extensions.reason` saying which problem it is where a client may want to tell them apart."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+import sqlalchemy.exc
+from clientgraph import passwords
+from clientgraph.db.engine import Database, DatabaseUnavailable
+from clientgraph.db.queries import fold
+from clientgraph.db.readiness import Readiness
+from clientgraph.ids import decode_id, encode_id
+from clientgraph.portal_auth import issue_portal_token
+from clientgraph.resolvers.portal_sign_in import (
+    MAX_EMAIL_LENGTH,
+    BadCredentials,
+    InvitationRefused,
+    SeveralFirms,
+    accept_invitation,
+    sign_in,
+)
+from clientgraph.settings import Settings
+from clientgraph.web.body import read_body
+from clientgraph.web.errors import HttpError, error_response
+from clientgraph.web.graphql import POOL_RETRY_AFTER_S, _client_address, unavailable_response
+from clientgraph.web.rate_limits import RateLimits
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+logger = logging.getLogger("clientgraph.portal")
+
+MAX_BODY_BYTES = 16 * 1024
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+WRONG_CREDENTIALS = "Wrong e-mail address or password."
+THROTTLE_PREFIX = "portal:"
+"""Failed portal sign-ins are counted apart from staff ones for the same address."""
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+async def _json_object(request: Request) -> dict[str, Any]:
+    body = await read_body(request, MAX_BODY_BYTES)
+    try:
+        parsed = orjson.loads(body)
+    except orjson.JSONDecodeError as error:
+        raise HttpError(400, "The body must be a JSON object.") from error
+    if not isinstance(parsed, dict):
+        raise HttpError(400, "The body must be a JSON object.")
+    return parsed
+
+
+def _text(body: dict[str, Any], name: str) -> str:
+    value = body.get(name)
+    if not isinstance(value, str) or not value.strip():
+        raise HttpError(
+            400, f"`{name}` must be a non-empty string.", extensions={"reason": "MISSING"}
+        )
+    if "\x00" in value:
+        raise HttpError(400, f"`{name}` may not contain NUL characters.")
+    return value
+
+
+class PortalRoutes:
+    def __init__(
+        self, settings: Settings, db: Database, rate_limits: RateLimits, readiness: Readiness
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.rate_limits = rate_limits
+        self.readiness = readiness
+        self.secret = settings.signing_secret()
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/portal/accept", self._guarded(self.accept), methods=["POST"]),
+            Route("/portal/login", self._guarded(self.login), methods=["POST"]),
+        ]
+
+    def _guarded(self, handler: Handler) -> Handler:
+        """`handler`, with the answers every route shares: its HttpErrors, and 503 while the
+        database cannot be reached or its pool is exhausted."""
+
+        async def endpoint(request: Request) -> Response:
+            try:
+                self.readiness.require_started()
+                return await handler(request)
+            except HttpError as error:
+                return error.response()
+            except DatabaseUnavailable as error:
+                return unavailable_response(request, error)
+            except sqlalchemy.exc.TimeoutError:
+                return error_response(
+                    503,
+                    "The service is busy; retry shortly.",
+                    {"Retry-After": str(POOL_RETRY_AFTER_S)},
+                )
+
+        return endpoint
+
+    async def _check_address(self, address: str) -> None:
+        budget = await self.rate_limits.failed_auth_budget(address)
+        if budget is not None and budget.spent:
+            raise budget.exceeded("Too many failed authentications from this address; retry later.")
+
+    async def accept(self, request: Request) -> Response:
+        address = _client_address(request)
+        body = await _json_object(request)
+        token, password = _text(body, "token"), _text(body, "password")
+        try:
+            passwords.check_new_password(password)
+        except passwords.PasswordRejected as rejected:
+            raise HttpError(400, str(rejected), extensions={"reason": rejected.reason}) from None
+        await self._check_address(address)
+        try:
+            await accept_invitation(self.db, token=token, password=password)
+        except InvitationRefused as refusal:
+            if refusal.reason == "TOKEN_INVALID":
+                await self.rate_limits.record_failed_auth(address)
+            status = 409 if refusal.reason == "EMAIL_TAKEN" else 400
+            raise HttpError(
+                status, refusal.message, extensions={"reason": refusal.reason}
+            ) from None
+        return Response(status_code=204, headers=NO_STORE)
+
+    async def login(self, request: Request) -> Response:
+        address = _client_address(request)
+        body = await _json_object(request)
+        email, password = _text(body, "email"), _text(body, "password")
+        firm = body.get("firmId")
+        firm_id = None
+        if firm is not None:
+            firm_id = decode_id(firm, "Firm") if isinstance(firm, str) else None
+            if firm_id is None:
+                raise HttpError(400, "`firmId` is not the id of a firm.")
+        await self._check_address(address)
+        who = THROTTLE_PREFIX + fold(email.strip())[:MAX_EMAIL_LENGTH]
+        budget = await self.rate_limits.sign_in_budget(who, address)
+        if budget is not None and budget.spent:
+            raise budget.exceeded("Too many failed sign-ins for this e-mail; retry later.")
+        try:
+            claims = await sign_in(self.db, email=email, password=password, firm_id=firm_id)
+        except BadCredentials:
+            await self.rate_limits.record_failed_sign_in(who, address)
+            raise HttpError(401, WRONG_CREDENTIALS, {"WWW-Authenticate": "Bearer"}) from None
+        except SeveralFirms as several:
+            firms = [{"id": encode_id("Firm", f.id), "name": f.name} for f in several.firms]
+            raise HttpError(
+                409,
+                "You are a client of several firms: sign in again with the `firmId` of one.",
+                extensions={"reason": "SEVERAL_FIRMS", "firms": firms},
+            ) from None
+        await self.rate_limits.clear_failed_sign_ins(who, address)
+        ttl = self.settings.portal_token_ttl_seconds
+        token = issue_portal_token(self.secret, claims, ttl_seconds=ttl)
+        return Response(
+            orjson.dumps({"accessToken": token, "tokenType": "Bearer", "expiresIn": ttl}),
+            headers=NO_STORE,
+            media_type="application/json",
+        )

@@ -1,0 +1,57 @@
+"""Sign-in while PostgreSQL is unreachable: 503 SERVICE_UNAVAILABLE with Retry-After, like
+every other answer that needs the database, and never a 500 or a misleading 401."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+from clientgraph.db.engine import Database
+from clientgraph.resolvers.credentials import link_token
+from sqlalchemy.engine import make_url
+
+from tests.conftest import postgresql_url
+from tests.support import SECRET, new_firm
+from tests.test_database_faults import Proxy
+from tests.test_sign_in import PASSWORD, give_password
+
+
+async def test_auth_endpoints_answer_503_while_the_database_is_down() -> None:
+    async with postgresql_url() as url:
+        target = make_url(url)
+        proxy = Proxy(target.host or "127.0.0.1", target.port or 5432)
+        await proxy.open()
+        db = Database(proxy.url(url), pool_size=2, write_attempts=2)
+        try:
+            async with new_firm(db) as api:
+                email = await give_password(db, api.firm_id, api.user_id, PASSWORD)
+                signed_in = await api.http.post(
+                    "/auth/login", json={"email": email, "password": PASSWORD}
+                )
+                a_signed_link = link_token(SECRET, uuid.uuid4())
+                await proxy.close()
+                answers = [
+                    await api.http.post(path, json=body)
+                    for path, body in (
+                        ("/auth/login", {"email": email, "password": PASSWORD}),
+                        ("/auth/refresh", {"refreshToken": signed_in.json()["refreshToken"]}),
+                        ("/auth/logout", {"refreshToken": signed_in.json()["refreshToken"]}),
+                        ("/auth/set-password", {"token": a_signed_link, "password": PASSWORD}),
+                    )
+                ]
+        finally:
+            await db.dispose()
+
+    assert signed_in.status_code == 200, signed_in.text
+    assert [response.status_code for response in answers] == [503] * 4, [
+        response.text for response in answers
+    ]
+    for response in answers:
+        assert_unavailable(response)
+
+
+def assert_unavailable(response: httpx.Response) -> None:
+    assert int(response.headers["retry-after"]) > 0
+    assert [error["extensions"] for error in response.json()["errors"]] == [
+        {"code": "SERVICE_UNAVAILABLE"}
+    ]
