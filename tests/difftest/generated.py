@@ -82,15 +82,8 @@ def _int(value: int) -> graphql.IntValueNode:
 
 
 IDS = st.builds(_placeholder, st.sampled_from(ID_KINDS), st.integers(0, 63))
-SMALL = st.integers(1, 4).map(_int)
-PAGE_SIZES = st.one_of(
-    SMALL,
-    SMALL,
-    SMALL,
-    SMALL,
-    st.integers(0, 100).map(_int),
-    st.sampled_from([-1, 0, 101, 2**31 - 1]).map(_int),
-)
+PAGE_SIZES = st.sampled_from([1, 2, 3, 4] * 5 + [0, 7, 25, 100] + [-1, 101]).map(_int)
+"""Mostly 1-4 (the fixture has pages of them), sometimes empty or whole, rarely refused."""
 STRINGS = st.one_of(
     st.builds(_placeholder, st.just("word"), st.integers(0, 63)),
     st.builds(_placeholder, st.just("word"), st.integers(0, 63)),
@@ -104,19 +97,20 @@ CUSTOM_SCALARS = {"ID": IDS, "Int": PAGE_SIZES, "String": STRINGS}
 
 class _Tuned(graphql.Visitor):
     """Most connection fields get either `first` or `last` (GraphQL allows both, the API
-    refuses them together), and a cursor of their own connection in `after`/`before`."""
+    refuses them together), and a cursor of their own connection in `after`/`before` (one in
+    twelve a search word instead)."""
 
     def enter_field(self, node: graphql.FieldNode, *_: object) -> graphql.FieldNode:
         arguments = {argument.name.value: argument for argument in node.arguments or ()}
         first, last = arguments.get("first"), arguments.get("last")
-        if first is not None and last is not None and _index(first.value) % 5:
+        if first is not None and last is not None and _index(first.value) % 10:
             del arguments["last"]
         for name in ("after", "before"):
             argument = arguments.get(name)
             if argument is None or not isinstance(argument.value, graphql.StringValueNode):
                 continue
             index = _index(argument.value)
-            if index % 6:
+            if index % 12 or not PLACEHOLDER.fullmatch(argument.value.value):
                 arguments[name] = graphql.ArgumentNode(
                     name=argument.name, value=_placeholder(f"cursor_{node.name.value}", index)
                 )
