@@ -59,6 +59,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tests.support import SECRET
 
 T = TypeVar("T")
+TOKEN_TTL_S = 4 * 3600
+"""Longer than the slowest run of the test module on one database."""
 CALLERS = ("owner", "assigned_staff", "other_firm")
 ACCOUNT_WORDS = [
     "Ærø Færgefart",
@@ -177,9 +179,11 @@ async def build_world(db: Database) -> World:
     world = World(
         firm_id=firm_id,
         tokens={
-            "owner": issue_token(SECRET, user_id=owner_id, firm_id=firm_id, ttl_seconds=3600),
+            "owner": issue_token(
+                SECRET, user_id=owner_id, firm_id=firm_id, ttl_seconds=TOKEN_TTL_S
+            ),
             "other_firm": issue_token(
-                SECRET, user_id=other_owner_id, firm_id=other_firm_id, ttl_seconds=3600
+                SECRET, user_id=other_owner_id, firm_id=other_firm_id, ttl_seconds=TOKEN_TTL_S
             ),
         },
     )
@@ -190,7 +194,7 @@ async def build_world(db: Database) -> World:
     owner = _viewer(firm_id, owner_id, "Olga Owner", UserRole.OWNER, [])
     staff_id = await _firm_a(db, world, owner)
     world.tokens["assigned_staff"] = issue_token(
-        SECRET, user_id=staff_id, firm_id=firm_id, ttl_seconds=3600
+        SECRET, user_id=staff_id, firm_id=firm_id, ttl_seconds=TOKEN_TTL_S
     )
     other = _viewer(other_firm_id, other_owner_id, "Bo Boss", UserRole.OWNER, [])
     await _firm_b(db, world, other)
