@@ -1,0 +1,168 @@
+"""The planned read path answers exactly as Strawberry's executor does (issue 8, point 2).
+
+Two apps over the same database, one with `planned_reads` on and one with it off, are sent
+the same requests, and their answers must be equal: the status and the whole body (data,
+errors with their paths, extensions with the cost), keys in the same order. The requests:
+every query operation written in the tests and in README.md, and 2,000 generated from the
+schema by hypothesis-graphql (tests/difftest/generated.py), each as the firm's OWNER, as a
+STAFF user who holds only the `…ASSIGNED…` rights, and as the OWNER of another firm, on the
+rich fixture of tests/difftest/world.py; on SQLite and PostgreSQL (the `database` fixture).
+
+The planned app reports its read path in `X-Read-Path`; the tally per database is written to
+`var/difftest/read-paths-<database>.json`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import graphql
+import orjson
+import pytest
+from clientgraph.db.engine import Database
+from clientgraph.schema.schema import build_schema
+
+from tests.difftest.documents import operations, variable_sets
+from tests.difftest.generated import fill, generated_queries
+from tests.difftest.paths import Mismatch, Paths, both_paths, gather_cursors, summary
+from tests.difftest.world import CALLERS, World, build_world
+from tests.support import settings_for
+
+GENERATED = 2000
+CHUNKS = 10
+TALLY = Path(__file__).resolve().parents[1] / "var" / "difftest"
+
+DASHBOARD = """
+query Dashboard { accounts(first: 50, orderBy: {field: NAME, direction: ASC}) {
+  totalCount pageInfo { hasNextPage endCursor }
+  nodes { id name customerNumber type status tags
+    owner { id name user { id email } }  teamMembers { id name }
+    contacts { description roles contact { id fullName email phone } } } } }
+"""
+ACCOUNT_PAGE = """
+query AccountPage($id: ID!) { account(id: $id) {
+  id name customerNumber type status tags
+  owner { id name user { id email } }  teamMembers { id name }
+  contacts { description roles contact { id fullName email phone } }
+  relatedAccounts { id name }
+  history(first: 10) { nodes { action occurredAt changes { field from to } } } } }
+"""
+
+
+@pytest.fixture(scope="module")
+async def paths(database: Database) -> AsyncIterator[Paths]:
+    async with both_paths(database) as both:
+        yield both
+    TALLY.mkdir(parents=True, exist_ok=True)
+    (TALLY / f"read-paths-{database.dialect}.json").write_bytes(
+        orjson.dumps(dict(both.read_paths), option=orjson.OPT_INDENT_2)
+    )
+
+
+@pytest.fixture(scope="module")
+async def world(database: Database, paths: Paths) -> World:
+    built = await build_world(database)
+    await gather_cursors(paths, built)
+    return built
+
+
+async def _compare_all(
+    paths: Paths, world: World, requests: list[tuple[str, dict[str, object]]]
+) -> list[Mismatch]:
+    mismatches = []
+    for query, variables in requests:
+        mismatches.extend(await paths.compare_callers(world.tokens, query, variables))
+    return mismatches
+
+
+async def test_a_difference_between_the_apps_is_reported_with_query_caller_and_diff(
+    database: Database, world: World
+) -> None:
+    """The comparison itself can fail: two apps that page differently disagree."""
+    query = "{ accounts { pageInfo { hasNextPage } nodes { name } } }"
+    async with both_paths(
+        database,
+        planned=settings_for(database.url, planned_reads=False, default_page_size=2),
+        generic=settings_for(database.url, planned_reads=False),
+    ) as differing:
+        mismatch, read_path = await differing.compare("owner", world.tokens["owner"], query)
+        alike, _ = await differing.compare(
+            "owner", world.tokens["owner"], "{ viewer { user { name } } }"
+        )
+    assert mismatch is not None
+    assert alike is None
+    assert read_path == "generic"
+    report = mismatch.report()
+    assert "caller owner" in report
+    assert query in report
+    changed = [line.replace(" ", "") for line in report.splitlines() if line[:1] in "+-"]
+    assert '-"hasNextPage":false' in changed
+    assert '+"hasNextPage":true' in changed
+
+
+def test_documents_are_collected_from_the_tests_and_the_readme() -> None:
+    found = operations()
+    sources = {operation.source.split(":")[0] for operation in found}
+    assert "README.md" in sources
+    assert len([s for s in sources if s.startswith("tests/")]) >= 20
+    assert any(operation.document.startswith("query Dashboard") for operation in found)
+    assert not any(operation.document.startswith("mutation") for operation in found)
+
+
+def test_generated_documents_are_valid_distinct_and_reproducible() -> None:
+    documents = generated_queries(GENERATED)
+    assert len(set(documents)) == GENERATED
+    schema = build_schema()._schema
+    invalid = [
+        document
+        for document in documents
+        if graphql.validate(schema, graphql.parse(document.replace("@@", "")))
+    ]
+    assert invalid == []
+    assert generated_queries.__wrapped__(50) == documents[:50]
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+async def test_documents_of_the_tests_and_readme_answer_alike(
+    paths: Paths, world: World, caller: str
+) -> None:
+    requests = [
+        (document, variables)
+        for operation in operations()
+        for document in [fill(operation.document, world)]
+        for variables in variable_sets(document, world)
+    ]
+    tokens = {caller: world.tokens[caller]}
+    mismatches = []
+    for query, variables in requests:
+        mismatches.extend(await paths.compare_callers(tokens, query, variables))
+    assert not mismatches, summary(mismatches)
+
+
+@pytest.mark.parametrize("chunk", range(CHUNKS))
+async def test_generated_queries_answer_alike(paths: Paths, world: World, chunk: int) -> None:
+    documents = generated_queries(GENERATED)
+    size = len(documents) // CHUNKS
+    mine = documents[chunk * size : (chunk + 1) * size]
+    mismatches = await _compare_all(paths, world, [(fill(d, world), {}) for d in mine])
+    assert not mismatches, summary(mismatches)
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+async def test_dashboard_and_account_page_take_the_planned_path(
+    paths: Paths, world: World, caller: str
+) -> None:
+    requests = [(DASHBOARD, {})] + [
+        (ACCOUNT_PAGE, {"id": world.ids[kind][index]})
+        for kind in ("assigned_account", "unassigned_account")
+        for index in (0, 1)
+    ]
+    read_paths = []
+    mismatches = []
+    for query, variables in requests:
+        found, read_path = await paths.compare(caller, world.tokens[caller], query, variables)
+        mismatches.extend([found] if found is not None else [])
+        read_paths.append(read_path)
+    assert not mismatches, summary(mismatches)
+    assert read_paths == ["planned"] * len(requests)
