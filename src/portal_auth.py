@@ -17,10 +17,8 @@ import jwt
 from clientgraph.auth import ALGORITHM, InvalidToken
 from clientgraph.db import models
 from clientgraph.resolvers.contacts import full_name
-from clientgraph.resolvers.enums import PortalAccess
 from clientgraph.resolvers.policy import Viewer, portal_viewer
-from clientgraph.resolvers.portal_sign_in import PortalClaims
-from sqlalchemy import select
+from clientgraph.resolvers.portal_sign_in import PortalClaims, live_credentials
 from sqlalchemy.ext.asyncio import AsyncSession
 
 PORTAL_AUDIENCE = "clientgraph-portal"
@@ -72,24 +70,12 @@ async def load_portal_viewer(session: AsyncSession, claims: PortalClaims) -> Vie
     """The contact behind a portal token, if it still exists, still has portal access, still
     holds the credential the token was issued for, and still has the address it signs in
     with."""
-    contact, credential, email = models.Contact, models.PortalCredential, models.ContactEmail
+    contact, credential = models.Contact, models.PortalCredential
     found = (
         await session.execute(
-            select(contact.first_name, contact.last_name)
-            .join(
-                credential,
-                (credential.firm_id == contact.firm_id) & (credential.contact_id == contact.id),
-            )
-            .join(
-                email,
-                (email.firm_id == credential.firm_id)
-                & (email.contact_id == credential.contact_id)
-                & (email.email_folded == credential.email_folded),
-            )
-            .where(
+            live_credentials(contact.first_name, contact.last_name).where(
                 contact.firm_id == claims.firm_id,
                 contact.id == claims.contact_id,
-                contact.portal_access == PortalAccess.ACTIVE.value,
                 credential.id == claims.credential_id,
             )
         )

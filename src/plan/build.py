@@ -17,20 +17,15 @@ from clientgraph.plan.errors import Unplanned
 from clientgraph.plan.sqljson import Json, quoted
 from clientgraph.resolvers.context import PageLimits
 from clientgraph.resolvers.policy import Viewer
+from clientgraph.schema.selections import Selections
 from graphql import (
     FieldNode,
     FragmentDefinitionNode,
-    FragmentSpreadNode,
     GraphQLField,
-    GraphQLIncludeDirective,
     GraphQLObjectType,
     GraphQLSchema,
-    GraphQLSkipDirective,
-    InlineFragmentNode,
     SelectionSetNode,
     get_argument_values,
-    get_directive_values,
-    is_abstract_type,
 )
 from graphql.execution.values import VariableValues
 from sqlalchemy import BindParameter, ColumnElement, Select, Uuid, bindparam
@@ -152,6 +147,7 @@ class Build:
         self.schema = schema
         self.fragments = fragments
         self.variables = variables
+        self.selections = Selections(schema, fragments, variables.coerced)
         self.viewer = _parameter_viewer(viewer)
         self.binders: list[Binder] = []
         self._parameters = 0
@@ -167,11 +163,11 @@ class Build:
 
     def fields(self, type_: GraphQLObjectType, sets: Sequence[SelectionSetNode]) -> list[Field]:
         """The response keys of an object of `type_`, in order, as execution collects them."""
-        collected: dict[str, Field] = {}
-        visited: set[str] = set()
-        for selection_set in sets:
-            self._collect(selection_set, type_, collected, visited)
-        for entry in collected.values():
+        collected = [
+            Field(key, nodes[0].name.value, nodes)
+            for key, nodes in self.selections.collect(sets, type_).items()
+        ]
+        for entry in collected:
             if entry.name.startswith("__"):
                 if entry.name != "__typename":
                     raise Unplanned(f"introspection field {entry.name}")
@@ -181,7 +177,7 @@ class Build:
                 raise Unplanned(f"{type_.name}.{entry.name}")
             entry.definition = definition
             entry.args = get_argument_values(definition, entry.nodes[0], self.variables)
-        return list(collected.values())
+        return collected
 
     def parameter(self, type_: Any) -> BindParameter[Any]:
         """A fresh SQL parameter, given its value by a binder at every execution."""
@@ -201,56 +197,6 @@ class Build:
     def subfields(self, type_name: str, parent: Field) -> list[Field]:
         sets = [node.selection_set for node in parent.nodes if node.selection_set is not None]
         return self.fields(self.object_type(type_name), sets)
-
-    def _collect(
-        self,
-        selection_set: SelectionSetNode,
-        type_: GraphQLObjectType,
-        collected: dict[str, Field],
-        visited: set[str],
-    ) -> None:
-        for selection in selection_set.selections:
-            if not self._included(selection):
-                continue
-            if isinstance(selection, FieldNode):
-                key = selection.alias.value if selection.alias else selection.name.value
-                entry = collected.get(key)
-                if entry is None:
-                    collected[key] = Field(key, selection.name.value, [selection])
-                else:
-                    entry.nodes.append(selection)
-            elif isinstance(selection, InlineFragmentNode):
-                condition = selection.type_condition
-                if condition is None or self._applies(condition.name.value, type_):
-                    self._collect(selection.selection_set, type_, collected, visited)
-            elif isinstance(selection, FragmentSpreadNode):
-                name = selection.name.value
-                if name in visited:
-                    continue
-                visited.add(name)
-                fragment = self.fragments.get(name)
-                if fragment is not None and self._applies(
-                    fragment.type_condition.name.value, type_
-                ):
-                    self._collect(fragment.selection_set, type_, collected, visited)
-
-    def _applies(self, condition: str, type_: GraphQLObjectType) -> bool:
-        conditional = self.schema.get_type(condition)
-        if conditional is type_:
-            return True
-        return is_abstract_type(conditional) and self.schema.is_sub_type(
-            conditional,  # type: ignore[arg-type]
-            type_,
-        )
-
-    def _included(self, selection: Any) -> bool:
-        if not selection.directives:
-            return True
-        skip = get_directive_values(GraphQLSkipDirective, selection, self.variables)
-        if skip is not None and skip["if"] is True:
-            return False
-        include = get_directive_values(GraphQLIncludeDirective, selection, self.variables)
-        return not (include is not None and include["if"] is False)
 
     def object(
         self, type_name: str, parent: Field, row: Any

@@ -22,7 +22,8 @@ from clientgraph.resolvers import history, portal_invitations
 from clientgraph.resolvers.contacts import contact_name, current_emails
 from clientgraph.resolvers.enums import PortalAccess
 from clientgraph.resolvers.policy import portal_viewer
-from sqlalchemy import delete, select, text, update
+from clientgraph.resolvers.sign_in import FirmChoice
+from sqlalchemy import Select, delete, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 T = TypeVar("T")
@@ -54,12 +55,6 @@ class InvitationRefused(Exception):
 
 class BadCredentials(Exception):
     """Unknown address or wrong password: the same answer for both."""
-
-
-@dataclass(frozen=True, slots=True)
-class FirmChoice:
-    id: uuid.UUID
-    name: str
 
 
 class SeveralFirms(Exception):
@@ -263,30 +258,38 @@ class _Candidate:
     password_hash: str
 
 
+def live_credentials(*columns: Any) -> Select[Any]:
+    """`columns` of the portal credentials that still sign in: the contact's access ACTIVE and
+    the address still one of the contact's e-mails."""
+    contact, credential, email = models.Contact, models.PortalCredential, models.ContactEmail
+    return (
+        select(*columns)
+        .select_from(credential)
+        .join(
+            contact,
+            (contact.firm_id == credential.firm_id) & (contact.id == credential.contact_id),
+        )
+        .join(
+            email,
+            (email.firm_id == credential.firm_id)
+            & (email.contact_id == credential.contact_id)
+            & (email.email_folded == credential.email_folded),
+        )
+        .where(contact.portal_access == PortalAccess.ACTIVE.value)
+    )
+
+
 async def _candidate(db: Database, firm_id: uuid.UUID, address: str) -> _Candidate | None:
     """The firm's contact who signs in with `address`, if they may: access ACTIVE and the
     address still one of theirs."""
-    contact, credential, email = models.Contact, models.PortalCredential, models.ContactEmail
+    credential = models.PortalCredential
 
     async def find(session: AsyncSession) -> Any:
         return (
             await session.execute(
-                select(credential.contact_id, credential.id, credential.password_hash)
-                .join(
-                    contact,
-                    (contact.firm_id == credential.firm_id) & (contact.id == credential.contact_id),
-                )
-                .join(
-                    email,
-                    (email.firm_id == credential.firm_id)
-                    & (email.contact_id == credential.contact_id)
-                    & (email.email_folded == credential.email_folded),
-                )
-                .where(
-                    credential.firm_id == firm_id,
-                    credential.email_folded == address,
-                    contact.portal_access == PortalAccess.ACTIVE.value,
-                )
+                live_credentials(
+                    credential.contact_id, credential.id, credential.password_hash
+                ).where(credential.firm_id == firm_id, credential.email_folded == address)
             )
         ).first()
 

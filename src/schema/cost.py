@@ -22,11 +22,11 @@ from typing import Any
 
 from clientgraph.list_limits import ListLimits
 from clientgraph.resolvers.context import Context, Cost, PageLimits
+from clientgraph.schema.selections import Selections
 from graphql import (
     DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
-    FragmentSpreadNode,
     GraphQLEnumType,
     GraphQLError,
     GraphQLField,
@@ -34,7 +34,6 @@ from graphql import (
     GraphQLNamedType,
     GraphQLObjectType,
     GraphQLSchema,
-    InlineFragmentNode,
     OperationDefinitionNode,
     SelectionSetNode,
     get_named_type,
@@ -138,6 +137,7 @@ class NodeCounter:
             if isinstance(definition, FragmentDefinitionNode)
         }
         self.variables = dict(variables)
+        self.selections = Selections(schema, self.fragments, self.variables)
         self.pages = pages
         self.lists = lists
         self._memo: dict[tuple[tuple[int, ...], str, int | None], int] = {}
@@ -170,10 +170,7 @@ class NodeCounter:
     def _object(
         self, sets: tuple[SelectionSetNode, ...], type_: GraphQLObjectType, items: int | None
     ) -> int:
-        fields: dict[str, list[FieldNode]] = {}
-        visited: set[str] = set()
-        for selection_set in sets:
-            self._collect(selection_set, type_, fields, visited)
+        fields = self.selections.collect(sets, type_)
         return sum(self._field(type_, nodes, items) for nodes in fields.values())
 
     def _field(self, parent: GraphQLObjectType, nodes: list[FieldNode], items: int | None) -> int:
@@ -223,53 +220,6 @@ class NodeCounter:
             if argument.name.value == name:
                 return value_from_ast_untyped(argument.value, self.variables)
         return None
-
-    def _collect(
-        self,
-        selection_set: SelectionSetNode,
-        type_: GraphQLObjectType,
-        fields: dict[str, list[FieldNode]],
-        visited: set[str],
-    ) -> None:
-        """Group fields by response key for an object of `type_`, as execution does."""
-        for selection in selection_set.selections:
-            if not self._included(selection):
-                continue
-            if isinstance(selection, FieldNode):
-                key = selection.alias.value if selection.alias else selection.name.value
-                fields.setdefault(key, []).append(selection)
-            elif isinstance(selection, InlineFragmentNode):
-                condition = selection.type_condition
-                if condition is None or self._applies(condition.name.value, type_):
-                    self._collect(selection.selection_set, type_, fields, visited)
-            elif isinstance(selection, FragmentSpreadNode):
-                name = selection.name.value
-                if name in visited:
-                    continue
-                visited.add(name)
-                fragment = self.fragments.get(name)
-                if fragment and self._applies(fragment.type_condition.name.value, type_):
-                    self._collect(fragment.selection_set, type_, fields, visited)
-
-    def _applies(self, condition: str, type_: GraphQLObjectType) -> bool:
-        conditional = self.schema.get_type(condition)
-        if conditional is type_:
-            return True
-        return is_abstract_type(conditional) and self.schema.is_sub_type(
-            conditional,  # type: ignore[arg-type]
-            type_,
-        )
-
-    def _included(self, selection: Any) -> bool:
-        for directive in selection.directives or ():
-            name = directive.name.value
-            if name not in ("skip", "include"):
-                continue
-            condition = next((a.value for a in directive.arguments if a.name.value == "if"), None)
-            value = value_from_ast_untyped(condition, self.variables) if condition else None
-            if (name == "skip" and value is True) or (name == "include" and value is not True):
-                return False
-        return True
 
 
 def requested_nodes(

@@ -7,15 +7,12 @@ The refresh token travels in the body or in an `HttpOnly; Secure; SameSite=Stric
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
-import sqlalchemy.exc
 from clientgraph import passwords
 from clientgraph.auth import issue_token
-from clientgraph.db.engine import Database, DatabaseUnavailable
+from clientgraph.db.engine import Database
 from clientgraph.db.queries import fold
 from clientgraph.db.readiness import Readiness
 from clientgraph.ids import decode_id, encode_id
@@ -23,14 +20,12 @@ from clientgraph.resolvers import credentials, sign_in
 from clientgraph.settings import Settings
 from clientgraph.web.body import read_body
 from clientgraph.web.errors import HttpError, error_response
-from clientgraph.web.graphql import POOL_RETRY_AFTER_S, unavailable_response
+from clientgraph.web.graphql import client_address
 from clientgraph.web.rate_limits import Budget, RateLimits
-from clientgraph.web.request_id import request_id_of
+from clientgraph.web.sign_in_routes import NO_STORE, check_address, guarded
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-
-logger = logging.getLogger("clientgraph.sign_in")
 
 COOKIE = "clientgraph_refresh"
 COOKIE_PATH = "/auth"
@@ -38,13 +33,6 @@ MAX_BODY_BYTES = 8 * 1024
 """A sign-in body holds an e-mail, a password (at most passwords.MAX_LENGTH characters) and a
 token or two."""
 WRONG_CREDENTIALS = "Wrong e-mail or password."
-NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
-
-Handler = Callable[[Request], Awaitable[Response]]
-
-
-def _client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 def _text(body: dict[str, Any], name: str, *, required: bool = True) -> str | None:
@@ -73,34 +61,13 @@ class AuthRoutes:
 
     def routes(self) -> list[Route]:
         return [
-            Route("/auth/login", self._guarded(self.login), methods=["POST"]),
-            Route("/auth/refresh", self._guarded(self.refresh), methods=["POST"]),
-            Route("/auth/logout", self._guarded(self.logout), methods=["POST"]),
-            Route("/auth/set-password", self._guarded(self.set_password), methods=["POST"]),
+            Route("/auth/login", guarded(self.readiness, self.login), methods=["POST"]),
+            Route("/auth/refresh", guarded(self.readiness, self.refresh), methods=["POST"]),
+            Route("/auth/logout", guarded(self.readiness, self.logout), methods=["POST"]),
+            Route(
+                "/auth/set-password", guarded(self.readiness, self.set_password), methods=["POST"]
+            ),
         ]
-
-    def _guarded(self, handler: Handler) -> Handler:
-        """`handler` with the answers every endpoint gives alike: its HttpErrors, and 503 while
-        the database is unavailable or its pool exhausted."""
-
-        async def guarded(request: Request) -> Response:
-            try:
-                self.readiness.require_started()
-                return await handler(request)
-            except HttpError as error:
-                return error.response()
-            except DatabaseUnavailable as error:
-                return unavailable_response(request, error)
-            except sqlalchemy.exc.TimeoutError:
-                request_id = request_id_of(request.scope)
-                logger.warning("request %s: no database connection free", request_id)
-                return error_response(
-                    503,
-                    "The service is busy; retry shortly.",
-                    {"Retry-After": str(POOL_RETRY_AFTER_S)},
-                )
-
-        return guarded
 
     async def _body(self, request: Request) -> dict[str, Any]:
         """The JSON object of the body; {} for an empty body."""
@@ -116,12 +83,6 @@ class AuthRoutes:
         if not isinstance(body, dict):
             raise HttpError(400, "The body must be a JSON object.")
         return body
-
-    async def _check_address(self, address: str) -> None:
-        """429 while the client address has spent its budget of failed authentications."""
-        budget = await self.rate_limits.failed_auth_budget(address)
-        if budget is not None and budget.spent:
-            raise budget.exceeded("Too many failed authentications from this address; retry later.")
 
     async def _failed(self, address: str) -> None:
         await self.rate_limits.record_failed_auth(address)
@@ -153,7 +114,7 @@ class AuthRoutes:
         return given if given is not None else request.cookies.get(COOKIE)
 
     async def login(self, request: Request) -> Response:
-        address = _client_address(request)
+        address = client_address(request)
         body = await self._body(request)
         email = _text(body, "email")
         password = _text(body, "password")
@@ -162,7 +123,7 @@ class AuthRoutes:
         firm_id = decode_id(firm, "Firm") if firm is not None else None
         if firm is not None and firm_id is None:
             raise HttpError(400, "`firmId` is not the id of a firm.")
-        await self._check_address(address)
+        await check_address(self.rate_limits, address)
         who = fold(email.strip())
         budget = await self.rate_limits.sign_in_budget(who, address)
         if budget is not None and budget.spent:
@@ -182,10 +143,10 @@ class AuthRoutes:
         return self._tokens(issued)
 
     async def refresh(self, request: Request) -> Response:
-        address = _client_address(request)
+        address = client_address(request)
         body = await self._body(request)
         token = self._refresh_token(request, body)
-        await self._check_address(address)
+        await check_address(self.rate_limits, address)
         if token is None:
             raise HttpError(401, "No refresh token: send `refreshToken` or the cookie.")
         try:
@@ -211,7 +172,7 @@ class AuthRoutes:
         return response
 
     async def set_password(self, request: Request) -> Response:
-        address = _client_address(request)
+        address = client_address(request)
         body = await self._body(request)
         token = _text(body, "token")
         password = _text(body, "password")
@@ -220,7 +181,7 @@ class AuthRoutes:
             passwords.check_new_password(password)
         except passwords.PasswordRejected as rejected:
             raise HttpError(400, str(rejected), extensions={"reason": rejected.reason}) from None
-        await self._check_address(address)
+        await check_address(self.rate_limits, address)
         try:
             await credentials.set_password_with_link(self.db, self.secret, token, password)
         except credentials.InvalidLink:

@@ -69,7 +69,7 @@ def _carries_nul(request: Request, body: bytes) -> bool:
     return b"\\u0000" in body
 
 
-def _client_address(request: Request) -> str:
+def client_address(request: Request) -> str:
     """The peer address uvicorn reports (behind a proxy, what `--forwarded-allow-ips` lets
     X-Forwarded-For say)."""
     return request.client.host if request.client else "unknown"
@@ -148,7 +148,7 @@ class GraphQLApp(GraphQL[Context, None]):
         return response
 
     async def _answer(self, request: Request, rate_headers: dict[str, str]) -> Response:
-        address = _client_address(request)
+        address = client_address(request)
         address_budget = _noted(rate_headers, await self.rate_limits.failed_auth_budget(address))
         if request.method not in ALLOWED_METHODS:
             raise HttpError(405, "Method Not Allowed", {"Allow": ", ".join(ALLOWED_METHODS)})

@@ -5,13 +5,11 @@ a portal token). Answers other than success are JSON in the API's error shape, w
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
-import sqlalchemy.exc
 from clientgraph import passwords
-from clientgraph.db.engine import Database, DatabaseUnavailable
+from clientgraph.db.engine import Database
 from clientgraph.db.queries import fold
 from clientgraph.db.readiness import Readiness
 from clientgraph.ids import decode_id, encode_id
@@ -26,20 +24,18 @@ from clientgraph.resolvers.portal_sign_in import (
 )
 from clientgraph.settings import Settings
 from clientgraph.web.body import read_body
-from clientgraph.web.errors import HttpError, error_response
-from clientgraph.web.graphql import POOL_RETRY_AFTER_S, _client_address, unavailable_response
+from clientgraph.web.errors import HttpError
+from clientgraph.web.graphql import client_address
 from clientgraph.web.rate_limits import RateLimits
+from clientgraph.web.sign_in_routes import NO_STORE, check_address, guarded
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 MAX_BODY_BYTES = 16 * 1024
-NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 WRONG_CREDENTIALS = "Wrong e-mail address or password."
 THROTTLE_PREFIX = "portal:"
 """Failed portal sign-ins are counted apart from staff ones for the same address."""
-
-Handler = Callable[[Request], Awaitable[Response]]
 
 
 async def _json_object(request: Request) -> dict[str, Any]:
@@ -76,45 +72,19 @@ class PortalRoutes:
 
     def routes(self) -> list[Route]:
         return [
-            Route("/portal/accept", self._guarded(self.accept), methods=["POST"]),
-            Route("/portal/login", self._guarded(self.login), methods=["POST"]),
+            Route("/portal/accept", guarded(self.readiness, self.accept), methods=["POST"]),
+            Route("/portal/login", guarded(self.readiness, self.login), methods=["POST"]),
         ]
 
-    def _guarded(self, handler: Handler) -> Handler:
-        """`handler`, with the answers every route shares: its HttpErrors, and 503 while the
-        database cannot be reached or its pool is exhausted."""
-
-        async def endpoint(request: Request) -> Response:
-            try:
-                self.readiness.require_started()
-                return await handler(request)
-            except HttpError as error:
-                return error.response()
-            except DatabaseUnavailable as error:
-                return unavailable_response(request, error)
-            except sqlalchemy.exc.TimeoutError:
-                return error_response(
-                    503,
-                    "The service is busy; retry shortly.",
-                    {"Retry-After": str(POOL_RETRY_AFTER_S)},
-                )
-
-        return endpoint
-
-    async def _check_address(self, address: str) -> None:
-        budget = await self.rate_limits.failed_auth_budget(address)
-        if budget is not None and budget.spent:
-            raise budget.exceeded("Too many failed authentications from this address; retry later.")
-
     async def accept(self, request: Request) -> Response:
-        address = _client_address(request)
+        address = client_address(request)
         body = await _json_object(request)
         token, password = _text(body, "token"), _text(body, "password")
         try:
             passwords.check_new_password(password)
         except passwords.PasswordRejected as rejected:
             raise HttpError(400, str(rejected), extensions={"reason": rejected.reason}) from None
-        await self._check_address(address)
+        await check_address(self.rate_limits, address)
         try:
             await accept_invitation(self.db, token=token, password=password)
         except InvitationRefused as refusal:
@@ -127,7 +97,7 @@ class PortalRoutes:
         return Response(status_code=204, headers=NO_STORE)
 
     async def login(self, request: Request) -> Response:
-        address = _client_address(request)
+        address = client_address(request)
         body = await _json_object(request)
         email, password = _text(body, "email"), _text(body, "password")
         firm = body.get("firmId")
@@ -136,7 +106,7 @@ class PortalRoutes:
             firm_id = decode_id(firm, "Firm") if isinstance(firm, str) else None
             if firm_id is None:
                 raise HttpError(400, "`firmId` is not the id of a firm.")
-        await self._check_address(address)
+        await check_address(self.rate_limits, address)
         who = THROTTLE_PREFIX + fold(email.strip())[:MAX_EMAIL_LENGTH]
         budget = await self.rate_limits.sign_in_budget(who, address)
         if budget is not None and budget.spent:

@@ -1,0 +1,54 @@
+"""What the sign-in routes outside /graphql (`/auth/*`, `/portal/*`) answer alike: their
+HttpErrors as JSON, 503 while the database cannot be reached or its pool is exhausted, 429
+while the client address has spent its budget of failed authentications, and token answers
+that are never cached."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+import sqlalchemy.exc
+from clientgraph.db.engine import DatabaseUnavailable
+from clientgraph.db.readiness import Readiness
+from clientgraph.web.errors import HttpError, error_response
+from clientgraph.web.graphql import POOL_RETRY_AFTER_S, unavailable_response
+from clientgraph.web.rate_limits import RateLimits
+from clientgraph.web.request_id import request_id_of
+from starlette.requests import Request
+from starlette.responses import Response
+
+logger = logging.getLogger("clientgraph.sign_in")
+
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def guarded(readiness: Readiness, handler: Handler) -> Handler:
+    """`handler`, with the answers every sign-in route shares."""
+
+    async def endpoint(request: Request) -> Response:
+        try:
+            readiness.require_started()
+            return await handler(request)
+        except HttpError as error:
+            return error.response()
+        except DatabaseUnavailable as error:
+            return unavailable_response(request, error)
+        except sqlalchemy.exc.TimeoutError:
+            logger.warning("request %s: no database connection free", request_id_of(request.scope))
+            return error_response(
+                503,
+                "The service is busy; retry shortly.",
+                {"Retry-After": str(POOL_RETRY_AFTER_S)},
+            )
+
+    return endpoint
+
+
+async def check_address(rate_limits: RateLimits, address: str) -> None:
+    """429 while the client address has spent its budget of failed authentications."""
+    budget = await rate_limits.failed_auth_budget(address)
+    if budget is not None and budget.spent:
+        raise budget.exceeded("Too many failed authentications from this address; retry later.")
