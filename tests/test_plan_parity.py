@@ -12,24 +12,8 @@ import pytest
 from clientgraph.app import create_app
 from clientgraph.db.engine import Database
 
+from bench.operations import ACCOUNT_PAGE, DASHBOARD
 from tests.support import Api, new_firm, settings_for
-
-DASHBOARD = """
-query Dashboard { accounts(first: 50, orderBy: {field: NAME, direction: ASC}) {
-  totalCount pageInfo { hasNextPage endCursor }
-  nodes { id name customerNumber type status tags
-    owner { id name user { id email } }  teamMembers { id name }
-    contacts { description roles contact { id fullName email phone } } } } }
-"""
-
-ACCOUNT_PAGE = """
-query AccountPage($id: ID!) { account(id: $id) {
-  id name customerNumber type status tags
-  owner { id name user { id email } }  teamMembers { id name }
-  contacts { description roles contact { id fullName email phone } }
-  relatedAccounts { id name }
-  history(first: 10) { nodes { action occurredAt changes { field from to } } } } }
-"""
 
 
 @contextlib.asynccontextmanager

@@ -23,6 +23,7 @@ import pytest
 from clientgraph.db.engine import Database
 from clientgraph.schema.schema import build_schema
 
+from bench.operations import ACCOUNT_PAGE, DASHBOARD
 from tests.difftest.documents import operations, variable_sets
 from tests.difftest.generated import fill, generated_queries
 from tests.difftest.paths import Mismatch, Paths, both_paths, gather_cursors, summary
@@ -32,22 +33,6 @@ from tests.support import settings_for
 GENERATED = 2000
 CHUNKS = 10
 TALLY = Path(__file__).resolve().parents[1] / "var" / "difftest"
-
-DASHBOARD = """
-query Dashboard { accounts(first: 50, orderBy: {field: NAME, direction: ASC}) {
-  totalCount pageInfo { hasNextPage endCursor }
-  nodes { id name customerNumber type status tags
-    owner { id name user { id email } }  teamMembers { id name }
-    contacts { description roles contact { id fullName email phone } } } } }
-"""
-ACCOUNT_PAGE = """
-query AccountPage($id: ID!) { account(id: $id) {
-  id name customerNumber type status tags
-  owner { id name user { id email } }  teamMembers { id name }
-  contacts { description roles contact { id fullName email phone } }
-  relatedAccounts { id name }
-  history(first: 10) { nodes { action occurredAt changes { field from to } } } } }
-"""
 
 
 @pytest.fixture(scope="module")

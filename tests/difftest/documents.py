@@ -1,10 +1,11 @@
 """The query operations written in the tests and in README.md, each with variables to run it.
 
-Tests: every module-level string constant of `tests/*.py` that parses as GraphQL (read from
-the source, not imported). README.md: every ```graphql block. Each query operation becomes a
-document of its own (with the fragments it uses); mutations are skipped. The README's
-elided ids ("QWNjb3VudDo…A") become placeholders for ids of the fixture; variables are made
-from each operation's variable definitions: ids of the kind the name says (an account, a
+Tests: every module-level string constant of `tests/*.py` and of `bench/operations.py` (the
+performance issue's Dashboard and account page, which tests import from there) that parses as
+GraphQL (read from the source, not imported). README.md: every ```graphql block. Each query
+operation becomes a document of its own (with the fragments it uses); mutations are skipped. The
+README's elided ids ("QWNjb3VudDo…A") become placeholders for ids of the fixture; variables are
+made from each operation's variable definitions: ids of the kind the name says (an account, a
 contact, …, or several kinds for a bare `$id`), small page sizes, a search word.
 """
 
@@ -63,11 +64,11 @@ def operations() -> list[Operation]:
 
 
 def _test_constants() -> Iterator[tuple[str, str]]:
-    for path in sorted((ROOT / "tests").glob("*.py")):
+    for path in [*sorted((ROOT / "tests").glob("*.py")), ROOT / "bench" / "operations.py"]:
         for statement in ast.parse(path.read_text()).body:
             target, value = _assigned(statement)
             if target and isinstance(value, ast.Constant) and isinstance(value.value, str):
-                yield f"tests/{path.name}:{target}", value.value
+                yield f"{path.relative_to(ROOT)}:{target}", value.value
 
 
 def _assigned(statement: ast.stmt) -> tuple[str | None, ast.expr | None]:
