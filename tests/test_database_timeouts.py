@@ -172,6 +172,30 @@ async def test_a_read_past_the_statement_timeout_ends_with_timeout(
     assert 0.5 <= elapsed < 3.0
 
 
+async def test_a_planned_read_past_the_statement_timeout_answers_timeout_without_running_again(
+    api: Api, database: Database
+) -> None:
+    """The planned path does not hand a timed-out statement to the generic path: that would
+    spend the rest of the request's deadline waiting on the same data."""
+    await api.create_account("Slow Ltd")
+
+    async with (
+        server(database, db_statement_timeout_s=0.5, db_lock_timeout_s=0) as http,
+        holding(database, "LOCK TABLE accounts IN ACCESS EXCLUSIVE MODE"),
+    ):
+        response = await asyncio.wait_for(
+            http.post(
+                "/graphql",
+                json={"query": ACCOUNT_NAMES},
+                headers={"Authorization": f"Bearer {api.token}"},
+            ),
+            WAIT_AT_MOST_S,
+        )
+
+    assert response.headers["x-read-path"] == "planned"
+    timeout_error(response.json(), "accounts")
+
+
 @contextlib.contextmanager
 def observed_in_transactions(statement: str) -> Iterator[list[Any]]:
     """What `statement` answers inside each transaction of the app, asked right after the

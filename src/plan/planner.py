@@ -24,9 +24,12 @@ from clientgraph.plan.document import Documents, Prepared
 from clientgraph.plan.errors import Unplanned
 from clientgraph.plan.sqljson import register_sqlite_functions
 from clientgraph.resolvers.context import Context, Cost
+from clientgraph.resolvers.errors import RequestTimeout
 from clientgraph.schema.cost import cost_extension, requested_nodes
-from clientgraph.schema.extensions import QueryLimits, _longest_variable_list
+from clientgraph.schema.extensions import QueryLimits, _longest_variable_list, error_code
 from graphql import (
+    FieldNode,
+    GraphQLError,
     GraphQLSchema,
     OperationDefinitionNode,
     OperationType,
@@ -182,6 +185,9 @@ class Planner:
         unavailable = context.unavailable
         try:
             text = await _read(context, plan.statement, parameters)
+        except RequestTimeout as timeout:
+            logger.warning("the planned statement ran past the database's time limit")
+            return _timed_out(context, operation, timeout)
         except Exception as error:
             context.unavailable = unavailable
             if too_deep_for(error):
@@ -208,6 +214,33 @@ class Planner:
             media_type="application/json",
             headers={READ_PATH_HEADER: "planned"},
         )
+
+
+def _timed_out(
+    context: Context, operation: OperationDefinitionNode, timeout: RequestTimeout
+) -> Response:
+    """TIMEOUT at the operation's first root field, as the generic path reports a statement
+    past the database's time limit (every root field is non-null or nulls `data` the same
+    way). The transaction is rolled back already. Running the operation again on the generic
+    path would spend what is left of the request's deadline on the same data, and a
+    cancellation there could leave fields half-answered."""
+    error = GraphQLError(str(timeout), original_error=timeout)
+    first = next(
+        (node for node in operation.selection_set.selections if isinstance(node, FieldNode)),
+        None,
+    )
+    reported: dict[str, Any] = {"message": error.message}
+    if first is not None:
+        reported["path"] = [first.alias.value if first.alias else first.name.value]
+    reported["extensions"] = {"code": error_code(error)}
+    body = {
+        "data": None,
+        "errors": [reported],
+        "extensions": {"cost": cost_extension(context.cost)},
+    }
+    return Response(
+        orjson.dumps(body), media_type="application/json", headers={READ_PATH_HEADER: "planned"}
+    )
 
 
 def too_deep_for(error: Exception) -> bool:

@@ -529,9 +529,9 @@ async def _events(db: Database, world: World, firm_id: uuid.UUID) -> None:
     async with db.firm_session(firm_id) as session:
         events = (
             await session.scalars(
-                select(models.AuditEvent.id).order_by(
-                    models.AuditEvent.occurred_at, models.AuditEvent.id
-                )
+                select(models.AuditEvent.id)
+                .where(models.AuditEvent.firm_id == firm_id)
+                .order_by(models.AuditEvent.occurred_at, models.AuditEvent.id)
             )
         ).all()
     for event_id in events[:: max(1, len(events) // 64)]:
@@ -589,7 +589,13 @@ async def _departures(
 
     async def legacy(session: AsyncSession) -> uuid.UUID:
         departed = (
-            await session.scalars(select(models.User).where(models.User.deleted_at.is_not(None)))
+            await session.scalars(
+                select(models.User).where(
+                    models.User.firm_id == firm_id,
+                    models.User.id == decode_id(departed_gid, "User"),
+                    models.User.deleted_at.is_not(None),
+                )
+            )
         ).one()
         entry = models.ClientOwner(
             firm_id=firm_id,
@@ -624,9 +630,9 @@ async def _deliveries(db: Database, world: World, owner: Viewer) -> None:
         ids = list(
             (
                 await session.scalars(
-                    select(models.OutboxEvent.id).order_by(
-                        models.OutboxEvent.created_at, models.OutboxEvent.id
-                    )
+                    select(models.OutboxEvent.id)
+                    .where(models.OutboxEvent.firm_id == firm_id)
+                    .order_by(models.OutboxEvent.created_at, models.OutboxEvent.id)
                 )
             ).all()
         )
