@@ -97,6 +97,9 @@ class Paths:
             if not (_timed_out(planned) or _timed_out(generic)):
                 break
         self.read_paths[planned.read_path or "none"] += 1
+        if _failed_inside(generic) and planned.read_path == "generic":
+            self.read_paths["reference failed inside"] += 1
+            return None, planned.read_path
         if planned.status == generic.status and _exact(planned.body) == _exact(generic.body):
             return None, planned.read_path
         return Mismatch(caller, query, variables, planned, generic), planned.read_path
@@ -109,6 +112,17 @@ class Paths:
             *(self.compare(caller, token, query, variables) for caller, token in tokens.items())
         )
         return [mismatch for mismatch, _ in found if mismatch is not None]
+
+
+def _failed_inside(answer: Answer) -> bool:
+    """Whether Strawberry's executor itself failed (a masked INTERNAL_SERVER_ERROR): then both
+    apps ran the same generic path and its answer says nothing about the planner. Known case:
+    `nodes(ids:)` asking an ApiKey's `user` beside other loaders on PostgreSQL."""
+    errors = answer.body.get("errors") if isinstance(answer.body, dict) else None
+    return any(
+        (error.get("extensions") or {}).get("code") == "INTERNAL_SERVER_ERROR"
+        for error in errors or []
+    )
 
 
 def _timed_out(answer: Answer) -> bool:
