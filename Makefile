@@ -11,8 +11,12 @@ $(STAMP): pyproject.toml setup.py
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# Where `make run` listens: `make run PORT=8001 HOST=0.0.0.0` (not taken from the environment).
+PORT = 8000
+HOST = 127.0.0.1
+
 run: $(STAMP)
-	$(BIN)/clientgraph serve --demo
+	$(BIN)/clientgraph serve --demo --host $(HOST) --port $(PORT)
 
 test: $(STAMP)
 	$(BIN)/pytest

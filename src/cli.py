@@ -110,9 +110,10 @@ def _owner_database(settings: Settings) -> Database:
 
 
 def serve(args: argparse.Namespace) -> None:
-    from clientgraph.web.server import ServeOptions
+    from clientgraph.web.server import ServeOptions, check_port_free
     from clientgraph.web.server import serve as run_server
 
+    check_port_free(args.host, args.port)
     settings = get_settings()
     settings.signing_secret()
     factory = "clientgraph.app:create_migrating_app"

@@ -29,15 +29,16 @@ from clientgraph.web.server import FreezeAfterWarmup
 
 from tests.support import SECRET, Api, settings_for
 
+ROOT = Path(__file__).resolve().parents[1]
 CLIENTGRAPH = str(Path(sys.executable).with_name("clientgraph"))
 KEEP_ALIVE_CLIENTS = 16
 DELAYED_ACK_MS = 40
 REQUESTS = 30
 
 
-def _free_port() -> int:
+def _free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
+        probe.bind((host, 0))
         return int(probe.getsockname()[1])
 
 
@@ -76,18 +77,21 @@ class Served:
         return counts
 
 
+def _environment_without_settings() -> dict[str, str]:
+    return {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("CLIENTGRAPH_") and key != "DATABASE_URL"
+    }
+
+
 @contextlib.contextmanager
 def clientgraph_serve(
     directory: Path, *arguments: str, workers: int = 1, env: dict[str, str] | None = None
 ) -> Iterator[Served]:
     port = _free_port()
     log = directory / f"serve-{port}.log"
-    environment = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith("CLIENTGRAPH_") and key != "DATABASE_URL"
-    }
-    environment |= {
+    environment = _environment_without_settings() | {
         "DATABASE_URL": f"sqlite+aiosqlite:///{directory / 'serve.db'}",
         "CLIENTGRAPH_SECRET": SECRET,
         "CLIENTGRAPH_OUTBOX_RELAY": "false",
@@ -289,3 +293,66 @@ def test_a_worker_that_dies_is_replaced(directory: Path) -> None:
         assert killed not in served.worker_pids()
         assert len(served.worker_pids()) == 2
         assert "exited with -9; starting another" in served.log.read_text(errors="replace")
+
+
+def test_serve_demo_on_a_port_in_use_fails_before_migrating_or_printing_the_banner(
+    tmp_path: Path,
+) -> None:
+    database = tmp_path / "demo.db"
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        done = subprocess.run(
+            [CLIENTGRAPH, "serve", "--demo", "--port", str(port)],
+            env=_environment_without_settings()
+            | {"DATABASE_URL": f"sqlite+aiosqlite:///{database}"},
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    assert done.returncode != 0
+    assert "Demo firm ready" not in done.stdout
+    assert f"port {port} is in use" in done.stderr
+    assert "clientgraph serve --port " in done.stderr
+    assert "make run PORT=" in done.stderr
+    assert not database.exists()
+
+
+def test_make_run_serves_the_demo_on_the_port_and_host_it_is_given(tmp_path: Path) -> None:
+    """Another loopback address than the default shows HOST is passed on as well as PORT."""
+    host = "127.0.0.2"
+    port = _free_port(host)
+    log = tmp_path / "make-run.log"
+    command = [
+        "make", "--no-print-directory", "-C", str(ROOT), "-o", ".venv/.installed", "run",
+        f"PORT={port}", f"HOST={host}", f"BIN={Path(sys.executable).parent}",
+    ]  # fmt: skip
+    environment = _environment_without_settings() | {
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}",
+        "CLIENTGRAPH_OUTBOX_RELAY": "false",
+    }
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            command,
+            env=environment,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 90
+        ready = None
+        while ready is None and time.monotonic() < deadline and process.poll() is None:
+            with contextlib.suppress(httpx.HTTPError):
+                ready = httpx.get(f"http://{host}:{port}/readyz", timeout=2)
+            time.sleep(0.3)
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+    printed = log.read_text(errors="replace")
+
+    assert ready is not None and ready.status_code == 200, printed
+    assert f"http://{host}:{port}/graphql" in printed

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import gc
 import logging
 import logging.config
@@ -44,6 +45,8 @@ logger = logging.getLogger("clientgraph.server")
 
 RESTART_PAUSE_S = 1.0
 LISTEN_BACKLOG = 2048
+PORTS_TO_SUGGEST_FROM = 100
+"""A port in use is answered with the first free one of the next this many."""
 
 
 def no_delay(transport: asyncio.BaseTransport) -> None:
@@ -123,17 +126,44 @@ def listening_socket(host: str, port: int, *, reuse_port: bool) -> socket.socket
     return sock
 
 
-def check_port_free(host: str, port: int) -> None:
-    """Fail now, before any worker starts, if something else listens on the port: a worker's
-    `SO_REUSEPORT` socket would otherwise join another of this user's servers on it."""
+def _can_bind(host: str, port: int) -> OSError | None:
+    """None if (host, port) is free to listen on now, else why not."""
     probe = socket.socket(_address_family(host, port), socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         probe.bind((host, port))
     except OSError as error:
-        raise SystemExit(f"cannot listen on {host}:{port}: {error.strerror}") from None
+        return error
     finally:
         probe.close()
+    return None
+
+
+def _free_port_after(host: str, port: int) -> int | None:
+    candidates = range(port + 1, min(port + 1 + PORTS_TO_SUGGEST_FROM, 65536))
+    return next((other for other in candidates if _can_bind(host, other) is None), None)
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Fail now, before any worker starts, if something else listens on the port: a worker's
+    `SO_REUSEPORT` socket would otherwise join another of this user's servers on it. A port
+    in use is named with what to do instead."""
+    error = _can_bind(host, port)
+    if error is None:
+        return
+    message = f"cannot listen on {host}:{port}: {error.strerror}"
+    if error.errno == errno.EADDRINUSE:
+        other = _free_port_after(host, port)
+        instead = (
+            f"`make run PORT={other}` or `clientgraph serve --port {other}`"
+            if other is not None
+            else "`make run PORT=…` or `clientgraph serve --port …`"
+        )
+        message = (
+            f"cannot listen on {host}:{port}: port {port} is in use. Stop the server that "
+            f"holds it, or serve on another port: {instead}"
+        )
+    raise SystemExit(message)
 
 
 class FreezeAfterWarmup:
