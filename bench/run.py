@@ -140,16 +140,14 @@ class Database:
         self.owner_url = url.set(drivername="postgresql+asyncpg", database=self.name)
         """The tables' owner (the admin user), for migrate, seed and `clientgraph token`."""
 
-    def sqlalchemy_url(self, port: int | None = None, user: str | None = None) -> str:
+    def sqlalchemy_url(self, user: str | None = None) -> str:
         url = self.owner_url
-        if port is not None:
-            url = url.set(port=port)
         if user is not None:
             url = url.set(username=user, password=None)
         return url.render_as_string(hide_password=False)
 
-    def libpq_url(self, port: int | None = None) -> str:
-        return asyncpg_dsn(self.sqlalchemy_url(port))
+    def libpq_url(self) -> str:
+        return asyncpg_dsn(self.sqlalchemy_url())
 
     async def _admin(self, statement: str) -> None:
         connection = await asyncpg.connect(asyncpg_dsn(self.admin))
@@ -265,15 +263,14 @@ async def count_statements(
     write_workloads: list[Workload],
 ) -> None:
     """Statements and round trips per request, one server process each, through the proxy."""
-    counter = StatementCounter()
+    counter = StatementCounter(db.sqlalchemy_url())
     await counter.start()
-    app_url = db.sqlalchemy_url(port=counter.port, user="clientgraph_app")
+    app_url = counter.through(db.sqlalchemy_url(user="clientgraph_app"))
     env = _clientgraph_env(db, secret, app_url, extra=outcome.options.server_env)
     servers = [_clientgraph("clientgraph (counting)", env, 1)]
     if peer is not None:
-        servers.append(
-            _postgraphile("PostGraphile (counting)", peer, db.libpq_url(counter.port), 1)
-        )
+        peer_url = asyncpg_dsn(counter.through(db.sqlalchemy_url()))
+        servers.append(_postgraphile("PostGraphile (counting)", peer, peer_url, 1))
     try:
         for server in servers:
             server.start()

@@ -21,6 +21,10 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from sqlalchemy.engine import make_url
+
+LISTEN_HOST = "127.0.0.1"
+DEFAULT_POSTGRES_PORT = 5432
 SSL_REQUEST = 80877103
 GSSENC_REQUEST = 80877104
 
@@ -97,10 +101,15 @@ async def _startup(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -
 
 
 class StatementCounter:
-    """A counting proxy to `upstream_host:upstream_port`; `reset()` starts a new tally."""
+    """A counting proxy to the PostgreSQL server that `upstream_url` names (a SQLAlchemy or
+    libpq URL; the port defaults to PostgreSQL's); `through(url)` is a URL connecting through
+    the proxy, `reset()` starts a new tally."""
 
-    def __init__(self, upstream_host: str = "127.0.0.1", upstream_port: int = 5432) -> None:
-        self.upstream = (upstream_host, upstream_port)
+    def __init__(self, upstream_url: str) -> None:
+        upstream = make_url(upstream_url)
+        if not upstream.host:
+            raise ValueError(f"a counting proxy forwards over TCP: name a host in {upstream_url}")
+        self.upstream = (upstream.host, upstream.port or DEFAULT_POSTGRES_PORT)
         self.tally = Tally()
         self.port = 0
         self._server: asyncio.Server | None = None
@@ -112,8 +121,13 @@ class StatementCounter:
         return previous
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self._server = await asyncio.start_server(self._serve, LISTEN_HOST, 0)
         self.port = self._server.sockets[0].getsockname()[1]
+
+    def through(self, url: str) -> str:
+        """`url` (same user, database and options) connecting to the server through the proxy."""
+        proxied = make_url(url).set(host=LISTEN_HOST, port=self.port)
+        return proxied.render_as_string(hide_password=False)
 
     async def close(self) -> None:
         if self._server is not None:

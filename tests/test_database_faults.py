@@ -109,7 +109,8 @@ class Proxy:
             link.cut()
 
     def url(self, database_url: str) -> str:
-        return make_url(database_url).set(port=self.port).render_as_string(hide_password=False)
+        proxied = make_url(database_url).set(host="127.0.0.1", port=self.port)
+        return proxied.render_as_string(hide_password=False)
 
     async def _serve(self, client_in: asyncio.StreamReader, client: asyncio.StreamWriter) -> None:
         try:

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 from clientgraph.app import create_app
@@ -27,7 +28,8 @@ from bench.operations import ACCOUNT_PAGE, DASHBOARD
 from bench.seed import Seeded, seed
 from bench.statements import StatementCounter, Tally
 from tests.conftest import postgresql_url
-from tests.support import SECRET, settings_for
+from tests.support import SECRET, asyncpg_dsn, settings_for
+from tests.test_database_faults import Proxy
 
 SCALE = 0.01
 """100 accounts: a page of 100 is full."""
@@ -75,8 +77,9 @@ async def seeded() -> AsyncIterator[tuple[str, Seeded]]:
 
 
 @pytest.fixture(scope="module")
-async def counter() -> AsyncIterator[StatementCounter]:
-    proxy = StatementCounter()
+async def counter(seeded: tuple[str, Seeded]) -> AsyncIterator[StatementCounter]:
+    url, _ = seeded
+    proxy = StatementCounter(url)
     await proxy.start()
     yield proxy
     await proxy.close()
@@ -87,8 +90,7 @@ async def _counted(
 ) -> AsyncIterator[Counted]:
     url, data = seeded
     settings = settings_for(url, max_nodes=LARGE_ENOUGH_FOR_100_ACCOUNTS, **overrides)
-    proxied = make_url(settings.server_database_url()).set(port=counter.port)
-    db = Database(proxied.render_as_string(hide_password=False), pool_size=2)
+    db = Database(counter.through(settings.server_database_url()), pool_size=2)
     token = issue_token(SECRET, user_id=data.owner_user_id, firm_id=data.firm_id, ttl_seconds=3600)
     transport = httpx.ASGITransport(app=create_app(settings, db))
     try:
@@ -174,3 +176,28 @@ async def test_the_generic_path_takes_no_more_statements_than_before(
 
     assert max(counts.values()) <= GENERIC_BEFORE[operation], counts
     assert len(set(counts.values())) == 1, f"statements depend on the rows: {counts}"
+
+
+async def test_statements_are_counted_on_the_server_the_database_url_names(
+    seeded: tuple[str, Seeded],
+) -> None:
+    """TEST_DATABASE_URL may name any address: the counting proxy forwards to the one its URL
+    names (here a forwarder on a port of its own), not to PostgreSQL's default port."""
+    url, _ = seeded
+    server = make_url(url)
+    elsewhere = Proxy(server.host or "127.0.0.1", server.port or 5432)
+    await elsewhere.open()
+    counter = StatementCounter(elsewhere.url(url))
+    await counter.start()
+    try:
+        connection = await asyncpg.connect(asyncpg_dsn(counter.through(url)))
+        forwarded = len(elsewhere.links)
+        answer = await connection.fetchval("SELECT 41 + 1")
+        await connection.close()
+    finally:
+        await counter.close()
+        await elsewhere.close()
+
+    assert answer == 42
+    assert forwarded == 1
+    assert "SELECT 41 + 1" in counter.reset().statements
