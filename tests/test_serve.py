@@ -321,6 +321,25 @@ def test_serve_demo_on_a_port_in_use_fails_before_migrating_or_printing_the_bann
     assert not database.exists()
 
 
+def test_serve_on_a_host_that_does_not_resolve_fails_with_a_message(tmp_path: Path) -> None:
+    """`.invalid` never resolves (RFC 6761)."""
+    database = tmp_path / "demo.db"
+    port = _free_port()
+    done = subprocess.run(
+        [CLIENTGRAPH, "serve", "--demo", "--host", "no-such-host.invalid", "--port", str(port)],
+        env=_environment_without_settings() | {"DATABASE_URL": f"sqlite+aiosqlite:///{database}"},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert done.returncode != 0
+    assert done.stderr.startswith(f"cannot listen on no-such-host.invalid:{port}: "), done.stderr
+    assert "Traceback" not in done.stderr
+    assert not database.exists()
+
+
 def test_make_run_serves_the_demo_on_the_port_and_host_it_is_given(tmp_path: Path) -> None:
     """Another loopback address than the default shows HOST is passed on as well as PORT."""
     host = "127.0.0.2"

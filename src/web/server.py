@@ -127,8 +127,13 @@ def listening_socket(host: str, port: int, *, reuse_port: bool) -> socket.socket
 
 
 def _can_bind(host: str, port: int) -> OSError | None:
-    """None if (host, port) is free to listen on now, else why not."""
-    probe = socket.socket(_address_family(host, port), socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    """None if (host, port) is free to listen on now, else why not (a host that does not
+    resolve included)."""
+    try:
+        family = _address_family(host, port)
+    except OSError as error:
+        return error
+    probe = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         probe.bind((host, port))
