@@ -1,5 +1,4 @@
-"""The `clientgraph` command: serve, migrate, worker, create-firm, token, set-password,
-create-api-key, register-documents, export-schema."""
+"""The `clientgraph` command: each subcommand, its options and what it prints."""
 
 from __future__ import annotations
 
@@ -29,6 +28,8 @@ from clientgraph.settings import Settings, get_settings
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
+
+DESCRIPTION = "Serve the clientgraph API and run its operator commands."
 
 EXAMPLE_QUERY = """{
   viewer { user { name role } firm { name settings { clientOwnershipEnabled } } }
@@ -308,43 +309,65 @@ def export_schema(_: argparse.Namespace) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="clientgraph", description=__doc__)
+    root = argparse.ArgumentParser(prog="clientgraph", description=DESCRIPTION)
     commands = root.add_subparsers(dest="command", required=True)
+    any_firm = "the firm's id, when the e-mail is a user in several firms (default: the one firm)"
 
     serve_parser = commands.add_parser(
         "serve", help="serve /graphql, migrating first (a server database: once it answers)"
     )
-    serve_parser.add_argument("--host", default="127.0.0.1")
-    serve_parser.add_argument("--port", type=int, default=8000)
-    serve_parser.add_argument("--workers", type=int, default=1)
-    serve_parser.add_argument("--demo", action="store_true", help="seed the demo firm once")
     serve_parser.add_argument(
-        "--access-log", action="store_true", help="log one line per request (default: off)"
+        "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
+    )
+    serve_parser.add_argument(
+        "--port", type=int, default=8000, help="port to listen on (default: %(default)s)"
+    )
+    serve_parser.add_argument(
+        "--workers", type=int, default=1, help="server processes (default: %(default)s)"
+    )
+    serve_parser.add_argument(
+        "--demo", action="store_true", help="seed the demo firm once (default: off)"
+    )
+    serve_parser.add_argument(
+        "--access-log",
+        action="store_true",
+        help="log one line per request (default: off, or CLIENTGRAPH_ACCESS_LOG)",
     )
     serve_parser.set_defaults(handler=serve)
 
-    commands.add_parser("migrate", help="apply migrations and exit").set_defaults(handler=migrate)
+    commands.add_parser(
+        "migrate", help="bring the database to the newest migration and say what it did"
+    ).set_defaults(handler=migrate)
     commands.add_parser(
         "worker", help="run the outbox relay (e-mail) without serving HTTP"
     ).set_defaults(handler=worker)
 
-    firm_parser = commands.add_parser("create-firm", help="create a firm and its first owner")
-    firm_parser.add_argument("name")
-    firm_parser.add_argument("--admin-email", required=True)
-    firm_parser.add_argument("--admin-name")
+    firm_parser = commands.add_parser(
+        "create-firm",
+        help="create a firm and its first owner; print the owner's one-time set-password link",
+    )
+    firm_parser.add_argument("name", help="the firm's name")
+    firm_parser.add_argument(
+        "--admin-email", required=True, metavar="EMAIL", help="the owner's e-mail (required)"
+    )
+    firm_parser.add_argument(
+        "--admin-name",
+        metavar="NAME",
+        help="the owner's name (default: the part of the e-mail before the @)",
+    )
     firm_parser.set_defaults(handler=create_firm_command)
 
     token_parser = commands.add_parser("token", help="print a bearer token for a user")
-    token_parser.add_argument("email")
-    token_parser.add_argument("--firm", help="the firm id, if the email is in several firms")
+    token_parser.add_argument("email", help="the user's e-mail")
+    token_parser.add_argument("--firm", metavar="FIRM_ID", help=any_firm)
     token_parser.set_defaults(handler=token_command)
 
     password_parser = commands.add_parser(
         "set-password",
         help="set a user's password: typed twice on a terminal, else the first line of stdin",
     )
-    password_parser.add_argument("email")
-    password_parser.add_argument("--firm", help="the firm id, if the email is in several firms")
+    password_parser.add_argument("email", help="the user's e-mail")
+    password_parser.add_argument("--firm", metavar="FIRM_ID", help=any_firm)
     password_parser.set_defaults(handler=set_password_command)
 
     key_parser = commands.add_parser(
@@ -352,18 +375,23 @@ def parser() -> argparse.ArgumentParser:
         help="print a new partner API key holding the given permissions (shown once)",
     )
     key_parser.add_argument("email", help="the creating user: an owner or admin of the firm")
-    key_parser.add_argument("--name", required=True, help="what the key is for")
+    key_parser.add_argument("--name", required=True, help="what the key is for (required)")
     key_parser.add_argument(
         "--permission",
         action="append",
         required=True,
         metavar="PERMISSION",
-        help="a right the key holds (repeat, or separate with commas); the creator must hold it",
+        help=(
+            "a right the key holds (required; repeat, or separate with commas); the creator"
+            f" must hold it. One of: {', '.join(Permission)}"
+        ),
     )
     key_parser.add_argument(
-        "--expires-at", help="ISO 8601 with a time zone, e.g. 2027-01-31T00:00:00Z; default never"
+        "--expires-at",
+        metavar="ISO",
+        help="ISO 8601 with a time zone, e.g. 2027-01-31T00:00:00Z (default: never)",
     )
-    key_parser.add_argument("--firm", help="the firm id, if the email is in several firms")
+    key_parser.add_argument("--firm", metavar="FIRM_ID", help=any_firm)
     key_parser.set_defaults(handler=create_api_key_command)
 
     register_parser = commands.add_parser(
@@ -378,7 +406,9 @@ def parser() -> argparse.ArgumentParser:
         help="a .graphql file (one document, its exact text) or an Apollo manifest (.json)",
     )
     register_parser.add_argument(
-        "--dir", type=Path, help="default: CLIENTGRAPH_PERSISTED_QUERIES_DIR"
+        "--dir",
+        type=Path,
+        help="where registered documents are kept (default: CLIENTGRAPH_PERSISTED_QUERIES_DIR)",
     )
     register_parser.set_defaults(handler=register_documents_command)
 
