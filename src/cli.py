@@ -15,7 +15,7 @@ from clientgraph import passwords
 from clientgraph.auth import issue_token
 from clientgraph.db import models, tenancy
 from clientgraph.db.engine import Database
-from clientgraph.db.migrate import upgrade_for_server
+from clientgraph.db.migrate import UnknownRevision, migrate_reporting, upgrade_for_server
 from clientgraph.db.queries import fold
 from clientgraph.ids import decode_id
 from clientgraph.logs import configure_worker_logging
@@ -155,8 +155,10 @@ def worker(_: argparse.Namespace) -> None:
 
 
 def migrate(_: argparse.Namespace) -> None:
-    upgrade_for_server(get_settings())
-    print("database is up to date")
+    try:
+        print(migrate_reporting(get_settings()).describe())
+    except UnknownRevision as error:
+        raise SystemExit(f"cannot migrate: {error}") from None
 
 
 def create_firm_command(args: argparse.Namespace) -> None:

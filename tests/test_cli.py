@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -15,12 +16,17 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
+import sqlalchemy as sa
+from alembic.config import Config
+from alembic.script import ScriptDirectory
 from clientgraph.app import create_app
 from clientgraph.db.engine import Database
+from clientgraph.db.migrate import ALEMBIC_INI, head_revisions
 from clientgraph.demo import seed_demo
 from clientgraph.settings import Settings
 from sqlalchemy.engine import make_url
 
+from tests.conftest import DATABASE_URLS
 from tests.support import APP_ROLE, SECRET, Api, asyncpg_dsn, new_firm, owner_url
 
 CLIENTGRAPH = str(Path(sys.executable).with_name("clientgraph"))
@@ -94,11 +100,84 @@ async def test_token_for_an_unknown_email_fails(database: Database) -> None:
     assert "no user with email" in result.stderr
 
 
-async def test_migrate_on_an_up_to_date_database_succeeds(database: Database) -> None:
+[HEAD] = head_revisions()
+PREVIOUS = ScriptDirectory.from_config(Config(str(ALEMBIC_INI))).get_revision(HEAD).down_revision
+
+
+VERSION_QUERY = sa.text("SELECT version_num FROM alembic_version")
+
+
+@contextlib.asynccontextmanager
+async def empty_database(database: Database) -> AsyncIterator[str]:
+    """The URL of a database of its own without any schema, on `database`'s backend."""
+    if database.dialect == "sqlite":
+        with tempfile.TemporaryDirectory(prefix="clientgraph-test-") as directory:
+            yield f"sqlite+aiosqlite:///{Path(directory) / 'fresh.db'}"
+        return
+    name = f"clientgraph_empty_{uuid.uuid4().hex[:10]}"
+    admin = await asyncpg.connect(asyncpg_dsn(owner_url(database)))
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield (
+                make_url(owner_url(database))
+                .set(database=name)
+                .render_as_string(hide_password=False)
+            )
+        finally:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+async def test_migrate_on_an_empty_database_says_it_created_the_schema(database: Database) -> None:
+    async with empty_database(database) as url:
+        result = await run_cli_as(url, "migrate")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"created the schema at {HEAD}\n"
+
+
+async def test_migrate_on_an_up_to_date_database_says_it_is_already_there(
+    database: Database,
+) -> None:
     result = await run_cli(database, "migrate")
 
     assert result.returncode == 0, result.stderr
-    assert "up to date" in result.stdout
+    assert result.stdout == f"already at {HEAD}\n"
+
+
+async def test_migrate_from_the_previous_revision_names_both(database: Database) -> None:
+    async with DATABASE_URLS[database.dialect](revision=PREVIOUS) as url:
+        result = await run_cli_as(url, "migrate")
+        again = await run_cli_as(url, "migrate")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"{PREVIOUS} → {HEAD}\n"
+    assert again.stdout == f"already at {HEAD}\n"
+
+
+async def test_migrate_on_a_database_of_a_newer_release_fails_and_changes_nothing(
+    database: Database,
+) -> None:
+    async with empty_database(database) as url:
+        assert (await run_cli_as(url, "migrate")).returncode == 0
+        newer = Database(url)
+        try:
+            async with newer.engine.begin() as connection:
+                await connection.execute(sa.text("UPDATE alembic_version SET version_num = '9999'"))
+            result = await run_cli_as(url, "migrate")
+            async with newer.engine.connect() as connection:
+                version = await connection.scalar(
+                    sa.text("SELECT version_num FROM alembic_version")
+                )
+        finally:
+            await newer.dispose()
+
+    assert result.returncode != 0
+    assert "revision 9999, which this release of clientgraph does not know" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert version == "9999"
 
 
 async def test_token_takes_the_firm_as_its_graphql_id(api: Api) -> None:
