@@ -20,10 +20,10 @@ from clientgraph.db.queries import fold
 from clientgraph.ids import decode_id
 from clientgraph.logs import configure_worker_logging
 from clientgraph.resolvers.api_keys import issue_for_operator
-from clientgraph.resolvers.credentials import replace_password
-from clientgraph.resolvers.enums import Permission
+from clientgraph.resolvers.credentials import LINK_LIFETIME, link_token, replace_password
+from clientgraph.resolvers.enums import EmailDeliveryStatus, Permission
 from clientgraph.resolvers.errors import Forbidden, UserErrors
-from clientgraph.resolvers.firms import create_firm
+from clientgraph.resolvers.firms import NewFirm, create_firm_with_owner_link
 from clientgraph.settings import Settings, get_settings
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
@@ -162,23 +162,70 @@ def migrate(_: argparse.Namespace) -> None:
 
 
 def create_firm_command(args: argparse.Namespace) -> None:
-    settings = get_settings()
+    from clientgraph.outbox import service
+    from clientgraph.outbox.mail import InvalidSmtpUrl
+    from clientgraph.outbox.render import InvalidMailFrom, set_password_url
 
-    async def run() -> tuple[uuid.UUID, uuid.UUID]:
+    settings = get_settings()
+    try:
+        mail, smtp = service.relay_config(settings).mail, service.transport(settings)
+    except (InvalidSmtpUrl, InvalidMailFrom) as error:
+        raise SystemExit(f"{error}; nothing created") from None
+
+    async def run() -> tuple[NewFirm, tuple[str, str | None] | None]:
         db = _owner_database(settings)
         try:
-            return await create_firm(
-                db, name=args.name, admin_email=args.admin_email, admin_name=args.admin_name
+            created = await create_firm_with_owner_link(
+                db,
+                name=args.name,
+                admin_email=args.admin_email,
+                admin_name=args.admin_name,
+                email_link=smtp is not None,
             )
+            email_id = created.owner_link.email_id
+            if email_id is None:
+                return created, None
+            return created, await service.send_now(settings, db, created.firm_id, email_id)
         finally:
             await db.dispose()
 
     try:
-        firm_id, user_id = asyncio.run(run())
+        created, sent = asyncio.run(run())
     except UserErrors as error:
         raise SystemExit(f"cannot create the firm: {error}") from error
-    token = _token(settings, user_id, firm_id)
-    print(orjson.dumps({"firmId": str(firm_id), "userId": str(user_id), "token": token}).decode())
+    secret = settings.signing_secret()
+    link = set_password_url(mail, link_token(secret, created.owner_link.token_id))
+    token = _token(settings, created.owner_id, created.firm_id)
+    print(
+        orjson.dumps(
+            {
+                "firmId": str(created.firm_id),
+                "userId": str(created.owner_id),
+                "token": token,
+                "setPasswordUrl": link,
+            }
+        ).decode()
+    )
+    hours = int(LINK_LIFETIME.total_seconds() // 3600)
+    print(
+        f"The owner chooses a password at this link (it works once, within {hours} hours),"
+        f" then signs in:\n\n    {link}\n\n{_link_email_outcome(sent)}",
+        file=sys.stderr,
+    )
+
+
+def _link_email_outcome(sent: tuple[str, str | None] | None) -> str:
+    if sent is None:
+        return "Not e-mailed: CLIENTGRAPH_SMTP_URL is not set."
+    status, error = sent
+    if status == EmailDeliveryStatus.SENT:
+        return "E-mailed to the owner too."
+    if status == EmailDeliveryStatus.FAILED:
+        return f"The e-mail to the owner failed: {error}"
+    relays = "`clientgraph serve` or `clientgraph worker`"
+    if error:
+        return f"The e-mail to the owner was not sent yet ({error}); {relays} tries again."
+    return f"The e-mail to the owner is queued: {relays} sends it."
 
 
 def token_command(args: argparse.Namespace) -> None:

@@ -6,17 +6,19 @@ import asyncio
 import contextlib
 import json
 import os
+import socket
 import subprocess
 import sys
 import tempfile
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import asyncpg
 import httpx
 import pytest
 import sqlalchemy as sa
+from aiosmtpd.controller import Controller
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 from clientgraph.app import create_app
@@ -28,21 +30,35 @@ from sqlalchemy.engine import make_url
 
 from tests.conftest import DATABASE_URLS
 from tests.support import APP_ROLE, SECRET, Api, asyncpg_dsn, new_firm, owner_url
+from tests.test_set_password import (
+    APP_URL,
+    NEW_PASSWORD,
+    Inbox,
+    link_of,
+    set_password,
+    token_of,
+)
+from tests.test_sign_in import login
 
 CLIENTGRAPH = str(Path(sys.executable).with_name("clientgraph"))
 
 
-async def run_cli(db: Database, *args: str) -> subprocess.CompletedProcess[str]:
+async def run_cli(
+    db: Database, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """The command run by the operator: DATABASE_URL is the owner of `db`'s tables."""
-    return await run_cli_as(owner_url(db), *args)
+    return await run_cli_as(owner_url(db), *args, env=env)
 
 
-async def run_cli_as(url: str, *args: str) -> subprocess.CompletedProcess[str]:
+async def run_cli_as(
+    url: str, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {
-        **os.environ,
+        **{name: value for name, value in os.environ.items() if name != "CLIENTGRAPH_SMTP_URL"},
         "DATABASE_URL": url,
         "CLIENTGRAPH_APP_ROLE": APP_ROLE,
         "CLIENTGRAPH_SECRET": SECRET,
+        **(env or {}),
     }
     return await asyncio.to_thread(
         subprocess.run, [CLIENTGRAPH, *args], env=env, capture_output=True, text=True, timeout=60
@@ -64,7 +80,7 @@ async def test_create_firm_prints_ids_and_a_working_token_for_its_owner(database
 
     assert result.returncode == 0, result.stderr
     created = json.loads(result.stdout)
-    assert set(created) == {"firmId", "userId", "token"}
+    assert set(created) == {"firmId", "userId", "token", "setPasswordUrl"}
     async with new_firm(database) as api:
         body = await api.data(
             "{ viewer { user { name role } firm { name } } }", token=created["token"]
@@ -73,6 +89,75 @@ async def test_create_firm_prints_ids_and_a_working_token_for_its_owner(database
         "user": {"name": "Anna Hansen", "role": "OWNER"},
         "firm": {"name": "Hansen & Co"},
     }
+
+
+async def test_create_firm_prints_a_link_with_which_the_owner_sets_a_password_and_signs_in(
+    database: Database,
+) -> None:
+    email = f"founder-{uuid.uuid4().hex[:8]}@example.com"
+
+    result = await run_cli(
+        database,
+        "create-firm",
+        "Hansen & Co",
+        "--admin-email",
+        email,
+        env={"CLIENTGRAPH_APP_URL": APP_URL},
+    )
+
+    assert result.returncode == 0, result.stderr
+    link = json.loads(result.stdout)["setPasswordUrl"]
+    assert link in result.stderr.splitlines()[2]
+    assert "Not e-mailed: CLIENTGRAPH_SMTP_URL is not set." in result.stderr
+    async with new_firm(database) as api:
+        assert (await login(api.http, email, NEW_PASSWORD)).status_code == 401
+        assert (await set_password(api.http, token_of(link), NEW_PASSWORD)).status_code == 204
+        signed_in = await login(api.http, email, NEW_PASSWORD)
+        again = await set_password(api.http, token_of(link), "another new passphrase")
+    assert signed_in.status_code == 200, signed_in.text
+    assert again.status_code == 400
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[tuple[Inbox, int]]:
+    """A real SMTP server (aiosmtpd) on a free port: what it received, and its port."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield inbox, port
+    finally:
+        controller.stop()
+
+
+async def test_create_firm_with_smtp_emails_the_owner_the_printed_link(
+    database: Database, smtp_server: tuple[Inbox, int]
+) -> None:
+    inbox, port = smtp_server
+    email = f"founder-{uuid.uuid4().hex[:8]}@example.com"
+
+    result = await run_cli(
+        database,
+        "create-firm",
+        "Hansen & Co",
+        "--admin-email",
+        email,
+        "--admin-name",
+        "Anna Hansen",
+        env={"CLIENTGRAPH_SMTP_URL": f"smtp://127.0.0.1:{port}", "CLIENTGRAPH_APP_URL": APP_URL},
+    )
+
+    assert result.returncode == 0, result.stderr
+    printed = json.loads(result.stdout)["setPasswordUrl"]
+    [message] = [message for message in inbox.messages if message["To"] == email]
+    assert message["Subject"] == "Hansen & Co: choose your password"
+    assert message.get_content().startswith("Hello Anna Hansen,")
+    assert link_of(message) == printed
+    assert token_of(printed)
+    assert "E-mailed to the owner too." in result.stderr
 
 
 async def test_create_firm_with_a_bad_email_fails_and_creates_nothing(database: Database) -> None:
