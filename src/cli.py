@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 
 import orjson
-from clientgraph import passwords
+from clientgraph import mail_sink, passwords
 from clientgraph.auth import issue_token
 from clientgraph.db import models, tenancy
 from clientgraph.db.engine import Database
@@ -351,6 +351,20 @@ def register_documents_command(args: argparse.Namespace) -> None:
         print(f"{key}  {source}")
 
 
+def mail_sink_command(args: argparse.Namespace) -> None:
+    def write(text: str) -> None:
+        print(text, flush=True)
+
+    try:
+        asyncio.run(mail_sink.run(args.host, args.port, write))
+    except mail_sink.MailSinkUnavailable as error:
+        raise SystemExit(str(error)) from None
+    except OSError as error:
+        raise SystemExit(f"cannot listen on {args.host}:{args.port}: {error.strerror}") from None
+    except KeyboardInterrupt:
+        pass
+
+
 def export_schema(_: argparse.Namespace) -> None:
     from clientgraph.schema.schema import build_schema
 
@@ -464,6 +478,21 @@ def parser() -> argparse.ArgumentParser:
     commands.add_parser("export-schema", help="print the GraphQL SDL").set_defaults(
         handler=export_schema
     )
+
+    sink_parser = commands.add_parser(
+        "mail-sink",
+        help="for development: an SMTP server that prints each e-mail it receives, decoded",
+    )
+    sink_parser.add_argument(
+        "--host", default=mail_sink.DEFAULT_HOST, help="address to listen on (default: %(default)s)"
+    )
+    sink_parser.add_argument(
+        "--port",
+        type=int,
+        default=mail_sink.DEFAULT_PORT,
+        help="port to listen on, 0 for any free one (default: %(default)s)",
+    )
+    sink_parser.set_defaults(handler=mail_sink_command)
     return root
 
 
