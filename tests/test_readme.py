@@ -60,7 +60,10 @@ def code_pieces() -> list[str]:
     """What README shows as code: fenced and indented blocks, and inline spans, each with
     continued lines (a trailing backslash) joined."""
     prose = FENCED.sub("", TEXT)
-    indented = [line[4:] for line in prose.splitlines() if line.startswith("    ")]
+    indented = [
+        "\n".join(line[4:] for line in block.splitlines())
+        for block in re.findall(r"(?:^    [^\n]*\n)+", prose, re.M)
+    ]
     spans = [span.replace("\n", " ") for span in re.findall(r"`([^`]+)`", prose)]
     pieces = [*FENCED.findall(TEXT), *indented, *spans]
     return [piece.replace("\\\n", " ") for piece in pieces]
