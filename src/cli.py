@@ -1,5 +1,4 @@
-"""The `clientgraph` command: serve, migrate, worker, create-firm, token, set-password,
-create-api-key, register-documents, export-schema."""
+"""The `clientgraph` command: each subcommand, its options and what it prints."""
 
 from __future__ import annotations
 
@@ -12,23 +11,25 @@ from datetime import datetime
 from pathlib import Path
 
 import orjson
-from clientgraph import passwords
+from clientgraph import mail_sink, passwords
 from clientgraph.auth import issue_token
 from clientgraph.db import models, tenancy
 from clientgraph.db.engine import Database
-from clientgraph.db.migrate import upgrade_for_server
+from clientgraph.db.migrate import UnknownRevision, migrate_reporting, upgrade_for_server
 from clientgraph.db.queries import fold
 from clientgraph.ids import decode_id
 from clientgraph.logs import configure_worker_logging
 from clientgraph.resolvers.api_keys import issue_for_operator
-from clientgraph.resolvers.credentials import replace_password
-from clientgraph.resolvers.enums import Permission
+from clientgraph.resolvers.credentials import LINK_LIFETIME, link_token, replace_password
+from clientgraph.resolvers.enums import EmailDeliveryStatus, Permission
 from clientgraph.resolvers.errors import Forbidden, UserErrors
-from clientgraph.resolvers.firms import create_firm
+from clientgraph.resolvers.firms import NewFirm, create_firm_with_owner_link
 from clientgraph.settings import Settings, get_settings
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
+
+DESCRIPTION = "Serve the clientgraph API and run its operator commands."
 
 EXAMPLE_QUERY = """{
   viewer { user { name role } firm { name settings { clientOwnershipEnabled } } }
@@ -155,28 +156,77 @@ def worker(_: argparse.Namespace) -> None:
 
 
 def migrate(_: argparse.Namespace) -> None:
-    upgrade_for_server(get_settings())
-    print("database is up to date")
+    try:
+        print(migrate_reporting(get_settings()).describe())
+    except UnknownRevision as error:
+        raise SystemExit(f"cannot migrate: {error}") from None
 
 
 def create_firm_command(args: argparse.Namespace) -> None:
-    settings = get_settings()
+    from clientgraph.outbox import service
+    from clientgraph.outbox.mail import InvalidSmtpUrl
+    from clientgraph.outbox.render import InvalidMailFrom, set_password_url
 
-    async def run() -> tuple[uuid.UUID, uuid.UUID]:
+    settings = get_settings()
+    try:
+        mail, smtp = service.relay_config(settings).mail, service.transport(settings)
+    except (InvalidSmtpUrl, InvalidMailFrom) as error:
+        raise SystemExit(f"{error}; nothing created") from None
+
+    async def run() -> tuple[NewFirm, tuple[str, str | None] | None]:
         db = _owner_database(settings)
         try:
-            return await create_firm(
-                db, name=args.name, admin_email=args.admin_email, admin_name=args.admin_name
+            created = await create_firm_with_owner_link(
+                db,
+                name=args.name,
+                admin_email=args.admin_email,
+                admin_name=args.admin_name,
+                email_link=smtp is not None,
             )
+            email_id = created.owner_link.email_id
+            if email_id is None:
+                return created, None
+            return created, await service.send_now(settings, db, created.firm_id, email_id)
         finally:
             await db.dispose()
 
     try:
-        firm_id, user_id = asyncio.run(run())
+        created, sent = asyncio.run(run())
     except UserErrors as error:
         raise SystemExit(f"cannot create the firm: {error}") from error
-    token = _token(settings, user_id, firm_id)
-    print(orjson.dumps({"firmId": str(firm_id), "userId": str(user_id), "token": token}).decode())
+    secret = settings.signing_secret()
+    link = set_password_url(mail, link_token(secret, created.owner_link.token_id))
+    token = _token(settings, created.owner_id, created.firm_id)
+    print(
+        orjson.dumps(
+            {
+                "firmId": str(created.firm_id),
+                "userId": str(created.owner_id),
+                "token": token,
+                "setPasswordUrl": link,
+            }
+        ).decode()
+    )
+    hours = int(LINK_LIFETIME.total_seconds() // 3600)
+    print(
+        f"The owner chooses a password at this link (it works once, within {hours} hours),"
+        f" then signs in:\n\n    {link}\n\n{_link_email_outcome(sent)}",
+        file=sys.stderr,
+    )
+
+
+def _link_email_outcome(sent: tuple[str, str | None] | None) -> str:
+    if sent is None:
+        return "Not e-mailed: CLIENTGRAPH_SMTP_URL is not set."
+    status, error = sent
+    if status == EmailDeliveryStatus.SENT:
+        return "E-mailed to the owner too."
+    if status == EmailDeliveryStatus.FAILED:
+        return f"The e-mail to the owner failed: {error}"
+    relays = "`clientgraph serve` or `clientgraph worker`"
+    if error:
+        return f"The e-mail to the owner was not sent yet ({error}); {relays} tries again."
+    return f"The e-mail to the owner is queued: {relays} sends it."
 
 
 def token_command(args: argparse.Namespace) -> None:
@@ -302,6 +352,20 @@ def register_documents_command(args: argparse.Namespace) -> None:
         print(f"{key}  {source}")
 
 
+def mail_sink_command(args: argparse.Namespace) -> None:
+    def write(text: str) -> None:
+        print(text, flush=True)
+
+    try:
+        asyncio.run(mail_sink.run(args.host, args.port, write))
+    except mail_sink.MailSinkUnavailable as error:
+        raise SystemExit(str(error)) from None
+    except OSError as error:
+        raise SystemExit(f"cannot listen on {args.host}:{args.port}: {error.strerror}") from None
+    except KeyboardInterrupt:
+        pass
+
+
 def export_schema(_: argparse.Namespace) -> None:
     from clientgraph.schema.schema import build_schema
 
@@ -309,43 +373,65 @@ def export_schema(_: argparse.Namespace) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="clientgraph", description=__doc__)
+    root = argparse.ArgumentParser(prog="clientgraph", description=DESCRIPTION)
     commands = root.add_subparsers(dest="command", required=True)
+    any_firm = "the firm's id, when the e-mail is a user in several firms (default: the one firm)"
 
     serve_parser = commands.add_parser(
         "serve", help="serve /graphql, migrating first (a server database: once it answers)"
     )
-    serve_parser.add_argument("--host", default="127.0.0.1")
-    serve_parser.add_argument("--port", type=int, default=8000)
-    serve_parser.add_argument("--workers", type=int, default=1)
-    serve_parser.add_argument("--demo", action="store_true", help="seed the demo firm once")
     serve_parser.add_argument(
-        "--access-log", action="store_true", help="log one line per request (default: off)"
+        "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
+    )
+    serve_parser.add_argument(
+        "--port", type=int, default=8000, help="port to listen on (default: %(default)s)"
+    )
+    serve_parser.add_argument(
+        "--workers", type=int, default=1, help="server processes (default: %(default)s)"
+    )
+    serve_parser.add_argument(
+        "--demo", action="store_true", help="seed the demo firm once (default: off)"
+    )
+    serve_parser.add_argument(
+        "--access-log",
+        action="store_true",
+        help="log one line per request (default: off, or CLIENTGRAPH_ACCESS_LOG)",
     )
     serve_parser.set_defaults(handler=serve)
 
-    commands.add_parser("migrate", help="apply migrations and exit").set_defaults(handler=migrate)
+    commands.add_parser(
+        "migrate", help="bring the database to the newest migration and say what it did"
+    ).set_defaults(handler=migrate)
     commands.add_parser(
         "worker", help="run the outbox relay (e-mail) without serving HTTP"
     ).set_defaults(handler=worker)
 
-    firm_parser = commands.add_parser("create-firm", help="create a firm and its first owner")
-    firm_parser.add_argument("name")
-    firm_parser.add_argument("--admin-email", required=True)
-    firm_parser.add_argument("--admin-name")
+    firm_parser = commands.add_parser(
+        "create-firm",
+        help="create a firm and its first owner; print the owner's one-time set-password link",
+    )
+    firm_parser.add_argument("name", help="the firm's name")
+    firm_parser.add_argument(
+        "--admin-email", required=True, metavar="EMAIL", help="the owner's e-mail (required)"
+    )
+    firm_parser.add_argument(
+        "--admin-name",
+        metavar="NAME",
+        help="the owner's name (default: the part of the e-mail before the @)",
+    )
     firm_parser.set_defaults(handler=create_firm_command)
 
     token_parser = commands.add_parser("token", help="print a bearer token for a user")
-    token_parser.add_argument("email")
-    token_parser.add_argument("--firm", help="the firm id, if the email is in several firms")
+    token_parser.add_argument("email", help="the user's e-mail")
+    token_parser.add_argument("--firm", metavar="FIRM_ID", help=any_firm)
     token_parser.set_defaults(handler=token_command)
 
     password_parser = commands.add_parser(
         "set-password",
         help="set a user's password: typed twice on a terminal, else the first line of stdin",
     )
-    password_parser.add_argument("email")
-    password_parser.add_argument("--firm", help="the firm id, if the email is in several firms")
+    password_parser.add_argument("email", help="the user's e-mail")
+    password_parser.add_argument("--firm", metavar="FIRM_ID", help=any_firm)
     password_parser.set_defaults(handler=set_password_command)
 
     key_parser = commands.add_parser(
@@ -353,18 +439,23 @@ def parser() -> argparse.ArgumentParser:
         help="print a new partner API key holding the given permissions (shown once)",
     )
     key_parser.add_argument("email", help="the creating user: an owner or admin of the firm")
-    key_parser.add_argument("--name", required=True, help="what the key is for")
+    key_parser.add_argument("--name", required=True, help="what the key is for (required)")
     key_parser.add_argument(
         "--permission",
         action="append",
         required=True,
         metavar="PERMISSION",
-        help="a right the key holds (repeat, or separate with commas); the creator must hold it",
+        help=(
+            "a right the key holds (required; repeat, or separate with commas); the creator"
+            f" must hold it. One of: {', '.join(Permission)}"
+        ),
     )
     key_parser.add_argument(
-        "--expires-at", help="ISO 8601 with a time zone, e.g. 2027-01-31T00:00:00Z; default never"
+        "--expires-at",
+        metavar="ISO",
+        help="ISO 8601 with a time zone, e.g. 2027-01-31T00:00:00Z (default: never)",
     )
-    key_parser.add_argument("--firm", help="the firm id, if the email is in several firms")
+    key_parser.add_argument("--firm", metavar="FIRM_ID", help=any_firm)
     key_parser.set_defaults(handler=create_api_key_command)
 
     register_parser = commands.add_parser(
@@ -379,13 +470,30 @@ def parser() -> argparse.ArgumentParser:
         help="a .graphql file (one document, its exact text) or an Apollo manifest (.json)",
     )
     register_parser.add_argument(
-        "--dir", type=Path, help="default: CLIENTGRAPH_PERSISTED_QUERIES_DIR"
+        "--dir",
+        type=Path,
+        help="where registered documents are kept (default: CLIENTGRAPH_PERSISTED_QUERIES_DIR)",
     )
     register_parser.set_defaults(handler=register_documents_command)
 
     commands.add_parser("export-schema", help="print the GraphQL SDL").set_defaults(
         handler=export_schema
     )
+
+    sink_parser = commands.add_parser(
+        "mail-sink",
+        help="for development: an SMTP server that prints each e-mail it receives, decoded",
+    )
+    sink_parser.add_argument(
+        "--host", default=mail_sink.DEFAULT_HOST, help="address to listen on (default: %(default)s)"
+    )
+    sink_parser.add_argument(
+        "--port",
+        type=int,
+        default=mail_sink.DEFAULT_PORT,
+        help="port to listen on, 0 for any free one (default: %(default)s)",
+    )
+    sink_parser.set_defaults(handler=mail_sink_command)
     return root
 
 

@@ -166,9 +166,15 @@ async def seed_demo(db: Database) -> uuid.UUID:
 
 async def _populate(ctx: Context) -> None:
     await firms.update_firm_settings(ctx, {"client_ownership_enabled": True})
+    password_hash = await passwords.hash_password(DEMO_PASSWORD)
     staff = [
         await users.create_user(
-            ctx, name=name, email=email, role=UserRole.STAFF, permissions=rights
+            ctx,
+            name=name,
+            email=email,
+            role=UserRole.STAFF,
+            permissions=rights,
+            password_hash=password_hash,
         )
         for name, email, rights in STAFF
     ]

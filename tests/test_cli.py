@@ -6,37 +6,59 @@ import asyncio
 import contextlib
 import json
 import os
+import socket
 import subprocess
 import sys
+import tempfile
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import asyncpg
 import httpx
 import pytest
+import sqlalchemy as sa
+from aiosmtpd.controller import Controller
+from alembic.config import Config
+from alembic.script import ScriptDirectory
 from clientgraph.app import create_app
 from clientgraph.db.engine import Database
+from clientgraph.db.migrate import ALEMBIC_INI, head_revisions
 from clientgraph.demo import seed_demo
 from clientgraph.settings import Settings
 from sqlalchemy.engine import make_url
 
+from tests.conftest import DATABASE_URLS
 from tests.support import APP_ROLE, SECRET, Api, asyncpg_dsn, new_firm, owner_url
+from tests.test_set_password import (
+    APP_URL,
+    NEW_PASSWORD,
+    Inbox,
+    link_of,
+    set_password,
+    token_of,
+)
+from tests.test_sign_in import login
 
 CLIENTGRAPH = str(Path(sys.executable).with_name("clientgraph"))
 
 
-async def run_cli(db: Database, *args: str) -> subprocess.CompletedProcess[str]:
+async def run_cli(
+    db: Database, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """The command run by the operator: DATABASE_URL is the owner of `db`'s tables."""
-    return await run_cli_as(owner_url(db), *args)
+    return await run_cli_as(owner_url(db), *args, env=env)
 
 
-async def run_cli_as(url: str, *args: str) -> subprocess.CompletedProcess[str]:
+async def run_cli_as(
+    url: str, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {
-        **os.environ,
+        **{name: value for name, value in os.environ.items() if name != "CLIENTGRAPH_SMTP_URL"},
         "DATABASE_URL": url,
         "CLIENTGRAPH_APP_ROLE": APP_ROLE,
         "CLIENTGRAPH_SECRET": SECRET,
+        **(env or {}),
     }
     return await asyncio.to_thread(
         subprocess.run, [CLIENTGRAPH, *args], env=env, capture_output=True, text=True, timeout=60
@@ -58,7 +80,7 @@ async def test_create_firm_prints_ids_and_a_working_token_for_its_owner(database
 
     assert result.returncode == 0, result.stderr
     created = json.loads(result.stdout)
-    assert set(created) == {"firmId", "userId", "token"}
+    assert set(created) == {"firmId", "userId", "token", "setPasswordUrl"}
     async with new_firm(database) as api:
         body = await api.data(
             "{ viewer { user { name role } firm { name } } }", token=created["token"]
@@ -67,6 +89,75 @@ async def test_create_firm_prints_ids_and_a_working_token_for_its_owner(database
         "user": {"name": "Anna Hansen", "role": "OWNER"},
         "firm": {"name": "Hansen & Co"},
     }
+
+
+async def test_create_firm_prints_a_link_with_which_the_owner_sets_a_password_and_signs_in(
+    database: Database,
+) -> None:
+    email = f"founder-{uuid.uuid4().hex[:8]}@example.com"
+
+    result = await run_cli(
+        database,
+        "create-firm",
+        "Hansen & Co",
+        "--admin-email",
+        email,
+        env={"CLIENTGRAPH_APP_URL": APP_URL},
+    )
+
+    assert result.returncode == 0, result.stderr
+    link = json.loads(result.stdout)["setPasswordUrl"]
+    assert link in result.stderr.splitlines()[2]
+    assert "Not e-mailed: CLIENTGRAPH_SMTP_URL is not set." in result.stderr
+    async with new_firm(database) as api:
+        assert (await login(api.http, email, NEW_PASSWORD)).status_code == 401
+        assert (await set_password(api.http, token_of(link), NEW_PASSWORD)).status_code == 204
+        signed_in = await login(api.http, email, NEW_PASSWORD)
+        again = await set_password(api.http, token_of(link), "another new passphrase")
+    assert signed_in.status_code == 200, signed_in.text
+    assert again.status_code == 400
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[tuple[Inbox, int]]:
+    """A real SMTP server (aiosmtpd) on a free port: what it received, and its port."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield inbox, port
+    finally:
+        controller.stop()
+
+
+async def test_create_firm_with_smtp_emails_the_owner_the_printed_link(
+    database: Database, smtp_server: tuple[Inbox, int]
+) -> None:
+    inbox, port = smtp_server
+    email = f"founder-{uuid.uuid4().hex[:8]}@example.com"
+
+    result = await run_cli(
+        database,
+        "create-firm",
+        "Hansen & Co",
+        "--admin-email",
+        email,
+        "--admin-name",
+        "Anna Hansen",
+        env={"CLIENTGRAPH_SMTP_URL": f"smtp://127.0.0.1:{port}", "CLIENTGRAPH_APP_URL": APP_URL},
+    )
+
+    assert result.returncode == 0, result.stderr
+    printed = json.loads(result.stdout)["setPasswordUrl"]
+    [message] = [message for message in inbox.messages if message["To"] == email]
+    assert message["Subject"] == "Hansen & Co: choose your password"
+    assert message.get_content().startswith("Hello Anna Hansen,")
+    assert link_of(message) == printed
+    assert token_of(printed)
+    assert "E-mailed to the owner too." in result.stderr
 
 
 async def test_create_firm_with_a_bad_email_fails_and_creates_nothing(database: Database) -> None:
@@ -94,11 +185,84 @@ async def test_token_for_an_unknown_email_fails(database: Database) -> None:
     assert "no user with email" in result.stderr
 
 
-async def test_migrate_on_an_up_to_date_database_succeeds(database: Database) -> None:
+[HEAD] = head_revisions()
+PREVIOUS = ScriptDirectory.from_config(Config(str(ALEMBIC_INI))).get_revision(HEAD).down_revision
+
+
+VERSION_QUERY = sa.text("SELECT version_num FROM alembic_version")
+
+
+@contextlib.asynccontextmanager
+async def empty_database(database: Database) -> AsyncIterator[str]:
+    """The URL of a database of its own without any schema, on `database`'s backend."""
+    if database.dialect == "sqlite":
+        with tempfile.TemporaryDirectory(prefix="clientgraph-test-") as directory:
+            yield f"sqlite+aiosqlite:///{Path(directory) / 'fresh.db'}"
+        return
+    name = f"clientgraph_empty_{uuid.uuid4().hex[:10]}"
+    admin = await asyncpg.connect(asyncpg_dsn(owner_url(database)))
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield (
+                make_url(owner_url(database))
+                .set(database=name)
+                .render_as_string(hide_password=False)
+            )
+        finally:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+async def test_migrate_on_an_empty_database_says_it_created_the_schema(database: Database) -> None:
+    async with empty_database(database) as url:
+        result = await run_cli_as(url, "migrate")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"created the schema at {HEAD}\n"
+
+
+async def test_migrate_on_an_up_to_date_database_says_it_is_already_there(
+    database: Database,
+) -> None:
     result = await run_cli(database, "migrate")
 
     assert result.returncode == 0, result.stderr
-    assert "up to date" in result.stdout
+    assert result.stdout == f"already at {HEAD}\n"
+
+
+async def test_migrate_from_the_previous_revision_names_both(database: Database) -> None:
+    async with DATABASE_URLS[database.dialect](revision=PREVIOUS) as url:
+        result = await run_cli_as(url, "migrate")
+        again = await run_cli_as(url, "migrate")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"{PREVIOUS} → {HEAD}\n"
+    assert again.stdout == f"already at {HEAD}\n"
+
+
+async def test_migrate_on_a_database_of_a_newer_release_fails_and_changes_nothing(
+    database: Database,
+) -> None:
+    async with empty_database(database) as url:
+        assert (await run_cli_as(url, "migrate")).returncode == 0
+        newer = Database(url)
+        try:
+            async with newer.engine.begin() as connection:
+                await connection.execute(sa.text("UPDATE alembic_version SET version_num = '9999'"))
+            result = await run_cli_as(url, "migrate")
+            async with newer.engine.connect() as connection:
+                version = await connection.scalar(
+                    sa.text("SELECT version_num FROM alembic_version")
+                )
+        finally:
+            await newer.dispose()
+
+    assert result.returncode != 0
+    assert "revision 9999, which this release of clientgraph does not know" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert version == "9999"
 
 
 async def test_token_takes_the_firm_as_its_graphql_id(api: Api) -> None:

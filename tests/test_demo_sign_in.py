@@ -10,7 +10,9 @@ import pytest
 from clientgraph.app import create_app
 from clientgraph.cli import _demo
 from clientgraph.db.engine import Database
-from clientgraph.demo import STAFF
+from clientgraph.demo import DEMO_ADMIN_EMAIL, DEMO_PASSWORD, STAFF, seed_demo
+from clientgraph.resolvers.credentials import SET_PASSWORD_KIND
+from clientgraph.resolvers.portal import INVITATION_KIND
 
 from tests.support import SECRET, owner_url, settings_for
 
@@ -45,3 +47,33 @@ async def test_the_demo_banner_prints_the_owners_email_and_a_password_that_signs
     assert [response.status_code for response in staff] == [200] * len(STAFF)
     assert viewer.json()["data"]["viewer"]["user"] == {"name": "Astrid Lund", "role": "OWNER"}
     assert SECRET not in banner
+
+
+DELIVERIES = "{ emailDeliveries(first: 100) { nodes { kind recipient } } }"
+
+
+async def test_the_demo_queues_no_set_password_email_for_its_staff_who_have_a_password(
+    database: Database,
+) -> None:
+    owner = Database(owner_url(database))
+    try:
+        await seed_demo(owner)
+    finally:
+        await owner.dispose()
+
+    app = create_app(settings_for(database.url), database)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://test"
+    ) as http:
+        signed_in = await http.post(
+            "/auth/login", json={"email": DEMO_ADMIN_EMAIL, "password": DEMO_PASSWORD}
+        )
+        deliveries = await http.post(
+            "/graphql",
+            json={"query": DELIVERIES},
+            headers={"Authorization": f"Bearer {signed_in.json()['accessToken']}"},
+        )
+
+    nodes = deliveries.json()["data"]["emailDeliveries"]["nodes"]
+    assert [node for node in nodes if node["kind"] == SET_PASSWORD_KIND] == []
+    assert [node["kind"] for node in nodes] == [INVITATION_KIND]

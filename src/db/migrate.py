@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from clientgraph.db.roles import ensure_app_role
 from clientgraph.settings import Settings
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.ext.asyncio import create_async_engine
 
 ALEMBIC_INI = Path(__file__).with_name("alembic.ini")
 
@@ -43,10 +46,18 @@ def upgrade(
         asyncio.run(ensure_app_role(url, app_role, app_role_password))
 
 
+def _scripts() -> ScriptDirectory:
+    return ScriptDirectory.from_config(Config(str(ALEMBIC_INI)))
+
+
 def head_revisions() -> frozenset[str]:
     """The revisions a fully migrated database is at (what `alembic_version` then holds)."""
-    config = Config(str(ALEMBIC_INI))
-    return frozenset(ScriptDirectory.from_config(config).get_heads())
+    return frozenset(_scripts().get_heads())
+
+
+class UnknownRevision(Exception):
+    """The database is at a revision this release has no migration for (a newer release
+    migrated it)."""
 
 
 def upgrade_for_server(settings: Settings) -> None:
@@ -57,3 +68,60 @@ def upgrade_for_server(settings: Settings) -> None:
         app_role=make_url(settings.server_database_url()).username,
         app_role_password=settings.app_role_password,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    """The revisions a database was at before a migration and after it (none: no schema)."""
+
+    before: tuple[str, ...]
+    after: tuple[str, ...]
+
+    def describe(self) -> str:
+        after = _revisions_text(self.after)
+        if not self.before:
+            return f"created the schema at {after}"
+        if set(self.before) == set(self.after):
+            return f"already at {after}"
+        return f"{_revisions_text(self.before)} → {after}"
+
+
+def _revisions_text(revisions: tuple[str, ...]) -> str:
+    return ", ".join(sorted(revisions)) or "no revision"
+
+
+def _heads_of(connection: Connection) -> tuple[str, ...]:
+    return tuple(MigrationContext.configure(connection).get_current_heads())
+
+
+async def _current_revisions(url: str) -> tuple[str, ...]:
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as connection:
+            return await connection.run_sync(_heads_of)
+    finally:
+        await engine.dispose()
+
+
+def current_revisions(url: str) -> tuple[str, ...]:
+    """The revisions the database at `url` is at: none for a database without the schema.
+    Blocking."""
+    ensure_sqlite_directory(url)
+    return asyncio.run(_current_revisions(url))
+
+
+def migrate_reporting(settings: Settings) -> Migration:
+    """`upgrade_for_server`, and the revisions before and after it (for `clientgraph
+    migrate`, which says what it did)."""
+    before = current_revisions(settings.database_url)
+    known = {script.revision for script in _scripts().walk_revisions()}
+    unknown = tuple(set(before) - known)
+    if unknown:
+        newest = _revisions_text(tuple(head_revisions()))
+        raise UnknownRevision(
+            f"the database is at revision {_revisions_text(unknown)}, which this release of"
+            f" clientgraph does not know (its newest is {newest}); a newer release migrated it."
+            " Nothing changed."
+        )
+    upgrade_for_server(settings)
+    return Migration(before, current_revisions(settings.database_url))

@@ -195,3 +195,18 @@ async def queued_since(
         .order_by(event.created_at, event.id)
     )
     return [(row.id, row.kind, row.recipient, row.created_at) for row in rows]
+
+
+async def outcome(
+    session: AsyncSession, firm_id: uuid.UUID, event_id: uuid.UUID
+) -> tuple[str, str | None]:
+    """(status, last error) of one row."""
+    event = models.OutboxEvent
+    row = (
+        await session.execute(
+            select(event.status, event.last_error).where(
+                event.firm_id == firm_id, event.id == event_id
+            )
+        )
+    ).one()
+    return row.status, row.last_error

@@ -85,10 +85,21 @@ class OutboxRelay:
         now = self.clock()
         handled = 0
         for firm_id in await self._firms(due_before=now):
-            for row, firm_name in await self._claim(firm_id, now):
-                await self._deliver(row, firm_name)
-                handled += 1
+            handled += await self._deliver_due(firm_id, now)
         return handled
+
+    async def run_once_for(self, firm_id: uuid.UUID) -> int:
+        """One round over one firm's due mail, which needs SMTP (`clientgraph create-firm`
+        sends its owner's link this way at once); how many rows it handled."""
+        if self.transport is None:
+            raise ValueError("the relay has no SMTP server to send with")
+        return await self._deliver_due(firm_id, self.clock())
+
+    async def _deliver_due(self, firm_id: uuid.UUID, now: datetime) -> int:
+        claimed = await self._claim(firm_id, now)
+        for row, firm_name in claimed:
+            await self._deliver(row, firm_name)
+        return len(claimed)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Rounds until `stop` is set: at once while rounds fill whole batches, else after the

@@ -89,6 +89,12 @@ def _invitation(event: Event, config: MailConfig) -> tuple[str, str]:
     return subject, "\n".join(lines) + "\n"
 
 
+def set_password_url(config: MailConfig, token: str) -> str:
+    """The one-time link where a user chooses a password: what the set-password e-mail shows
+    and `clientgraph create-firm` prints. `token` is `credentials.link_token`'s."""
+    return f"{config.app_url.rstrip('/')}/set-password?{urlencode({'token': token})}"
+
+
 def _set_password(event: Event, config: MailConfig) -> tuple[str, str]:
     name, token_id = event.payload.get("name"), event.payload.get("tokenId")
     if not isinstance(name, str) or not isinstance(token_id, str):
@@ -100,7 +106,7 @@ def _set_password(event: Event, config: MailConfig) -> tuple[str, str]:
     except ValueError as error:
         raise RenderError(f"payload.tokenId {token_id!r} is no id") from error
     firm = event.firm_name
-    link = f"{config.app_url.rstrip('/')}/set-password?{urlencode({'token': token})}"
+    link = set_password_url(config, token)
     if event.payload.get("reason") == "reset":
         subject = f"{firm}: choose a new password"
         opening = "Your password was reset by an administrator of"

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import uuid
 
 from clientgraph.db.engine import Database
+from clientgraph.outbox import queue
 from clientgraph.outbox.mail import MailTransport, SmtpServer, SmtpTransport
 from clientgraph.outbox.relay import OutboxRelay, RelayConfig, RunningRelay
 from clientgraph.outbox.render import MailConfig
@@ -41,6 +43,18 @@ def transport(settings: Settings) -> MailTransport | None:
 
 def relay(settings: Settings, db: Database) -> OutboxRelay:
     return OutboxRelay(db, transport(settings), relay_config(settings))
+
+
+async def send_now(
+    settings: Settings, db: Database, firm_id: uuid.UUID, event_id: uuid.UUID
+) -> tuple[str, str | None]:
+    """Deliver the firm's due e-mail in this process, at once, through the relay `serve` and
+    `worker` run (SMTP must be configured); then (status, last error) of event `event_id`:
+    SENT; QUEUED with the error when the attempt failed (the running relays retry it), or
+    without one when another relay holds it."""
+    await relay(settings, db).run_once_for(firm_id)
+    async with db.firm_session(firm_id) as session:
+        return await queue.outcome(session, firm_id, event_id)
 
 
 def start(settings: Settings, db: Database) -> RunningRelay:

@@ -13,6 +13,7 @@ import base64
 import hashlib
 import hmac
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 
 from clientgraph import passwords
@@ -65,9 +66,20 @@ def _token_id(secret: str, token: str) -> uuid.UUID:
     return token_id
 
 
-def issue_link(session: AsyncSession, user: models.User, *, reason: str) -> None:
-    """A new set-password link for `user`, e-mailed through the outbox in the caller's
-    transaction. `reason` (created, reset) chooses the e-mail's wording."""
+@dataclass(frozen=True, slots=True)
+class IssuedLink:
+    token_id: uuid.UUID
+    """The `password_tokens` row: `link_token(secret, token_id)` is the link's secret part."""
+    email_id: uuid.UUID | None
+    """The outbox event that e-mails the link, if it is e-mailed."""
+
+
+def issue_link(
+    session: AsyncSession, user: models.User, *, reason: str, email: bool = True
+) -> IssuedLink:
+    """A new set-password link for `user`, in the caller's transaction, and unless `email` is
+    False its e-mail through the outbox. `reason` (created, reset) chooses the e-mail's
+    wording."""
     token = models.PasswordToken(
         id=models.new_id(),
         firm_id=user.firm_id,
@@ -76,20 +88,23 @@ def issue_link(session: AsyncSession, user: models.User, *, reason: str) -> None
         expires_at=models.utcnow() + LINK_LIFETIME,
     )
     session.add(token)
-    session.add(
-        models.OutboxEvent(
-            firm_id=user.firm_id,
-            kind=SET_PASSWORD_KIND,
-            recipient=user.email,
-            payload={
-                "tokenId": str(token.id),
-                "userId": str(user.id),
-                "name": user.name,
-                "reason": reason,
-                "expiresAt": token.expires_at.isoformat(),
-            },
-        )
+    if not email:
+        return IssuedLink(token.id, None)
+    event = models.OutboxEvent(
+        id=models.new_id(),
+        firm_id=user.firm_id,
+        kind=SET_PASSWORD_KIND,
+        recipient=user.email,
+        payload={
+            "tokenId": str(token.id),
+            "userId": str(user.id),
+            "name": user.name,
+            "reason": reason,
+            "expiresAt": token.expires_at.isoformat(),
+        },
     )
+    session.add(event)
+    return IssuedLink(token.id, event.id)
 
 
 async def _void_links(session: AsyncSession, user: models.User) -> None:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from clientgraph.db import models
 from clientgraph.db.engine import Database
 from clientgraph.db.rows import FirmRow
-from clientgraph.resolvers import history
+from clientgraph.resolvers import credentials, history
 from clientgraph.resolvers.context import Context
 from clientgraph.resolvers.enums import UserErrorCode, UserRole
 from clientgraph.resolvers.errors import fail
@@ -66,23 +67,61 @@ async def update_firm_settings(ctx: Context, changes: dict[str, Any]) -> FirmRow
     return firm_row
 
 
+@dataclass(frozen=True, slots=True)
+class NewFirm:
+    firm_id: uuid.UUID
+    owner_id: uuid.UUID
+    owner_link: credentials.IssuedLink
+    """The owner's one-time set-password link."""
+
+
 async def create_firm(
     db: Database, *, name: str, admin_email: str, admin_name: str | None
 ) -> tuple[uuid.UUID, uuid.UUID]:
-    """A new firm with its first user, an OWNER: (firm id, user id). For operators (the CLI),
-    not exposed in the graph. Bad input raises UserErrors."""
+    """A new firm with its first user, an OWNER, who has no password yet: (firm id, user id).
+    For operators (the CLI) and the demo, not exposed in the graph. Bad input raises
+    UserErrors."""
+    work = _firm_with_owner(name, admin_email, admin_name)
+    firm_id, owner = await db.write(work, firm_id=work.firm_id)
+    return firm_id, owner.id
+
+
+async def create_firm_with_owner_link(
+    db: Database, *, name: str, admin_email: str, admin_name: str | None, email_link: bool
+) -> NewFirm:
+    """`create_firm`, and in the same transaction a one-time set-password link for the owner,
+    whose way in it is; e-mailed through the outbox when `email_link`."""
+    work = _firm_with_owner(name, admin_email, admin_name)
+
+    async def with_link(session: AsyncSession) -> NewFirm:
+        firm_id, owner = await work(session)
+        link = credentials.issue_link(session, owner, reason="created", email=email_link)
+        return NewFirm(firm_id, owner.id, link)
+
+    return await db.write(with_link, firm_id=work.firm_id)
+
+
+@dataclass(frozen=True, slots=True)
+class _FirmWithOwner:
+    """Writes a new firm and its OWNER in the caller's transaction (input checked first)."""
+
+    firm_id: uuid.UUID
+    firm_name: str
+    email: str
+    user_name: str
+
+    async def __call__(self, session: AsyncSession) -> tuple[uuid.UUID, models.User]:
+        firm = models.Firm(id=self.firm_id, name=self.firm_name, client_ownership_enabled=False)
+        session.add(firm)
+        await session.flush()
+        user = new_user(firm.id, self.user_name, self.email, UserRole.OWNER, [])
+        session.add(user)
+        await session.flush()
+        return firm.id, user
+
+
+def _firm_with_owner(name: str, admin_email: str, admin_name: str | None) -> _FirmWithOwner:
     firm_name = required_text(name, ["name"])
     email = clean_email(admin_email, ["adminEmail"])
     user_name = required_text(admin_name or email.split("@")[0], ["adminName"])
-
-    firm_id = models.new_id()
-
-    async def work(session: AsyncSession) -> tuple[uuid.UUID, uuid.UUID]:
-        firm = models.Firm(id=firm_id, name=firm_name, client_ownership_enabled=False)
-        session.add(firm)
-        await session.flush()
-        user = new_user(firm.id, user_name, email, UserRole.OWNER, [])
-        session.add(user)
-        return firm.id, user.id
-
-    return await db.write(work, firm_id=firm_id)
+    return _FirmWithOwner(models.new_id(), firm_name, email, user_name)

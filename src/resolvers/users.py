@@ -104,8 +104,17 @@ def new_user(
 
 
 async def create_user(
-    ctx: Context, *, name: str, email: str, role: UserRole, permissions: list[Permission]
+    ctx: Context,
+    *,
+    name: str,
+    email: str,
+    role: UserRole,
+    permissions: list[Permission],
+    password_hash: str | None = None,
 ) -> UserRow:
+    """A new user, who is e-mailed a one-time link to choose a password; with
+    `password_hash` (the demo's staff, whose password README names) the user has that password
+    from the start and no link is made or e-mailed."""
     require_admin(ctx.viewer)
     _guard_owner_role(ctx.viewer, role)
     clean_name = required_text(name, ["name"])
@@ -114,9 +123,11 @@ async def create_user(
     async def work(session: AsyncSession) -> uuid.UUID:
         await _require_email_free(session, ctx.viewer.firm_id, clean)
         user = new_user(ctx.viewer.firm_id, clean_name, clean, role, permissions)
+        user.password_hash = password_hash
         session.add(user)
         await flush_unique(session, "email_folded", _email_taken)
-        credentials.issue_link(session, user, reason="created")
+        if password_hash is None:
+            credentials.issue_link(session, user, reason="created")
         history.record(
             session,
             ctx.viewer,
