@@ -58,10 +58,11 @@ class Settings(BaseSettings):
     planned_reads: bool = True
     """Queries run through `clientgraph.plan` (one SQL statement) where it covers them."""
 
-    max_related_accounts: int = Field(default=100, gt=0)
-    max_team_members: int = Field(default=100, gt=0)
-    max_account_contacts: int = Field(default=250, gt=0)
-    max_custom_fields: int = Field(default=100, gt=0)
+    max_related_accounts: int = Field(default=50, gt=0)
+    max_team_members: int = Field(default=25, gt=0)
+    max_account_contacts: int = Field(default=25, gt=0)
+    max_contact_emails: int = Field(default=10, gt=0)
+    max_custom_fields: int = Field(default=25, gt=0)
     max_api_keys: int = Field(default=100, gt=0)
 
     def list_limits(self) -> ListLimits:
@@ -69,6 +70,7 @@ class Settings(BaseSettings):
             related_accounts=self.max_related_accounts,
             team_members=self.max_team_members,
             account_contacts=self.max_account_contacts,
+            contact_emails=self.max_contact_emails,
             tags_per_account=self.max_tags_per_account,
             custom_fields=self.max_custom_fields,
             select_options=self.max_select_options,
