@@ -12,12 +12,10 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import pytest
-from clientgraph.app import create_app
 from clientgraph.db.engine import Database
 
-from tests.support import Api, count_statements, new_firm, settings_for
+from tests.support import Api, count_statements, new_firm, served_with, settings_for
 
 ACCOUNT_PAGE = """query($id: ID!) { account(id: $id) { relatedAccounts { name }
   contacts { description contact { fullName
@@ -61,8 +59,8 @@ class Firm:
     """A client-profile firm: Bageriet's contacts also belong to other accounts, everyone
     has an owner, tags, a team member and custom fields."""
 
-    api: Api
-    generic: httpx.AsyncClient
+    paths: dict[str, Api]
+    """The same firm and user on each read path."""
     bakery: str
     soren: str
 
@@ -70,12 +68,7 @@ class Firm:
         self, read_path: str, query: str, variables: dict[str, Any]
     ) -> tuple[dict[str, Any], str | None]:
         """The body and the read path the app reports."""
-        client = self.api.http if read_path == "planned" else self.generic
-        response = await client.post(
-            "/graphql",
-            json={"query": query, "variables": variables},
-            headers={"Authorization": f"Bearer {self.api.token}"},
-        )
+        response = await self.paths[read_path].post(query, variables)
         assert response.status_code == 200, response.text
         return response.json(), response.headers.get("x-read-path")
 
@@ -132,10 +125,9 @@ async def _build(api: Api) -> tuple[str, str]:
 async def firm(database: Database) -> AsyncIterator[Firm]:
     async with new_firm(database) as api:
         bakery, soren = await _build(api)
-        generic_app = create_app(settings_for(database.url, planned_reads=False), database)
-        transport = httpx.ASGITransport(app=generic_app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as generic:
-            yield Firm(api, generic, bakery, soren)
+        generic = settings_for(database.url, planned_reads=False)
+        async with served_with(api, generic) as on_generic:
+            yield Firm({"planned": api, "generic": on_generic}, bakery, soren)
 
 
 Variables = Callable[[Firm], dict[str, Any]]
@@ -223,7 +215,7 @@ async def test_a_nested_bomb_is_refused_before_any_statement_reads_data(
 ) -> None:
     query, variables, estimate = BOMBS[bomb]
 
-    with count_statements(firm.api.db) as statements:
+    with count_statements(firm.paths[read_path].db) as statements:
         body, _ = await firm.ask(read_path, query, variables(firm))
 
     [error] = body["errors"]
