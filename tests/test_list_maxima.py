@@ -101,6 +101,60 @@ async def test_an_account_above_its_maximum_links_no_more_contacts(
     assert connection["contacts"]["totalCount"] == STORED_CONTACTS
 
 
+async def test_a_list_above_its_maximum_shrinks_and_shows_what_was_cut(
+    long_lists: LongLists,
+) -> None:
+    today = long_lists.today["planned"]
+
+    await today.ok(
+        "unlinkContact", {"accountId": long_lists.account, "contactId": long_lists.contact}
+    )
+
+    read = await today.data(ACCOUNT_CONTACTS, {"id": long_lists.account})
+    assert [link["contact"]["lastName"] for link in read["account"]["contacts"]] == [
+        f"Contact {index:02}" for index in range(1, 26)
+    ]
+
+
+SMALLER = {"max_team_members": 2, "max_custom_fields": 2, "max_account_contacts": 2}
+TEAM_FIELDS_AND_LINKS = """query($account: ID!, $contact: ID!) {
+  account(id: $account) { teamMembers { name } customFields { label } }
+  contact(id: $contact) { accounts { account { name } } } }"""
+
+
+@pytest.mark.parametrize("read_path", READ_PATHS)
+async def test_team_members_custom_fields_and_a_contacts_accounts_are_cut_in_their_order(
+    database: Database, read_path: str
+) -> None:
+    async with new_firm(database) as api:
+        contact = await api.ok(
+            "createContact", {"firstName": "Ann", "lastName": "Berg"}, "contact { id }"
+        )
+        link = [{"contactId": contact["contact"]["id"]}]
+        accounts = [(await api.create_account(name, contacts=link))["id"] for name in "CAB"]
+        for name in "CAB":
+            member, _ = await api.staff(name=name)
+            await api.ok("assignTeamMember", {"accountId": accounts[0], "userId": member})
+            await api.ok(
+                "defineCustomField",
+                {"entity": "ACCOUNT", "key": name.lower(), "label": name, "type": "TEXT"},
+            )
+        smaller = settings_for(database.url, planned_reads=read_path == "planned", **SMALLER)
+        async with served_with(api, smaller) as today:
+            variables = {"account": accounts[0], "contact": contact["contact"]["id"]}
+            response = await today.post(TEAM_FIELDS_AND_LINKS, variables)
+
+    body = response.json()
+    assert response.headers["x-read-path"] == read_path
+    assert body["data"] == {
+        "account": {
+            "teamMembers": [{"name": "A"}, {"name": "B"}],
+            "customFields": [{"label": "A"}, {"label": "B"}],
+        },
+        "contact": {"accounts": [{"account": {"name": "A"}}, {"account": {"name": "B"}}]},
+    }
+
+
 def _contact_input(extra_emails: int) -> dict[str, Any]:
     return {
         "firstName": "Ada",
