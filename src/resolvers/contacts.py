@@ -289,18 +289,20 @@ async def _check_link_room(
         count = select(func.count()).where(link.firm_id == viewer.firm_id, side)
         return await session.scalar(count) or 0
 
-    if await links_where(link.account_id == account.id) >= max_links:
+    contacts = await links_where(link.account_id == account.id)
+    if contacts >= max_links:
         raise fail(
             [*path, "accountId"],
             UserErrorCode.TOO_LONG,
-            f"{account.name} already has {max_links} contacts, the most an account may have.",
+            f"{account.name} has {contacts} contacts; an account may have at most {max_links}.",
         )
-    if await links_where(link.contact_id == contact.id) >= max_links:
+    accounts = await links_where(link.contact_id == contact.id)
+    if accounts >= max_links:
         raise fail(
             [*path, "contactId"],
             UserErrorCode.TOO_LONG,
-            f"{contact_name(contact)} is already linked to {max_links} accounts, "
-            "the most a contact may have.",
+            f"{contact_name(contact)} is linked to {accounts} accounts; a contact may be linked "
+            f"to at most {max_links}.",
         )
 
 
