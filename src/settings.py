@@ -19,6 +19,9 @@ ORIGIN = re.compile(r"https?://[a-z0-9.-]+(:[0-9]{1,5})?|https?://\[[0-9a-f:.]+\
 """A browser origin as the Origin header serializes it; `null` (sandboxed pages, files) is
 never one we allow."""
 
+LIST_DEFAULTS = ListLimits()
+"""The defaults of the `CLIENTGRAPH_MAX_…` list settings."""
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
@@ -49,26 +52,28 @@ class Settings(BaseSettings):
     default_page_size: int = Field(default=50, gt=0)
     tracemalloc: int = Field(default=0, ge=0)
     """Frames per traced allocation; above 0, SIGUSR1 logs what grew (clientgraph.diagnostics)."""
-    max_tags_per_account: int = Field(default=50, gt=0)
-    max_select_options: int = Field(default=200, gt=0)
-    max_input_list: int = Field(default=250, gt=0)
-    max_search_length: int = Field(default=200, gt=0)
+    max_tags_per_account: int = Field(default=LIST_DEFAULTS.tags_per_account, gt=0)
+    max_select_options: int = Field(default=LIST_DEFAULTS.select_options, gt=0)
+    max_input_list: int = Field(default=LIST_DEFAULTS.input_list, gt=0)
+    max_search_length: int = Field(default=LIST_DEFAULTS.search_length, gt=0)
     max_nodes: int = Field(default=50_000, gt=0)
     request_timeout_s: float = Field(default=10.0, gt=0)
     planned_reads: bool = True
     """Queries run through `clientgraph.plan` (one SQL statement) where it covers them."""
 
-    max_related_accounts: int = Field(default=100, gt=0)
-    max_team_members: int = Field(default=100, gt=0)
-    max_account_contacts: int = Field(default=250, gt=0)
-    max_custom_fields: int = Field(default=100, gt=0)
-    max_api_keys: int = Field(default=100, gt=0)
+    max_related_accounts: int = Field(default=LIST_DEFAULTS.related_accounts, gt=0)
+    max_team_members: int = Field(default=LIST_DEFAULTS.team_members, gt=0)
+    max_account_contacts: int = Field(default=LIST_DEFAULTS.account_contacts, gt=0)
+    max_contact_emails: int = Field(default=LIST_DEFAULTS.contact_emails, gt=0)
+    max_custom_fields: int = Field(default=LIST_DEFAULTS.custom_fields, gt=0)
+    max_api_keys: int = Field(default=LIST_DEFAULTS.api_keys, gt=0)
 
     def list_limits(self) -> ListLimits:
         return ListLimits(
             related_accounts=self.max_related_accounts,
             team_members=self.max_team_members,
             account_contacts=self.max_account_contacts,
+            contact_emails=self.max_contact_emails,
             tags_per_account=self.max_tags_per_account,
             custom_fields=self.max_custom_fields,
             select_options=self.max_select_options,

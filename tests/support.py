@@ -4,6 +4,7 @@ and a counter of SQL statements."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -169,6 +170,16 @@ async def new_firm(
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
         token = issue_token(SECRET, user_id=user_id, firm_id=firm_id, ttl_seconds=3600)
         yield Api(http=http, db=db, firm_id=firm_id, user_id=user_id, token=token)
+
+
+@contextlib.asynccontextmanager
+async def served_with(api: Api, settings: Settings) -> AsyncIterator[Api]:
+    """`api`'s firm and user, served by another app over the same database that runs with
+    `settings` (e.g. the other read path, or other limits)."""
+    app = create_app(settings, api.db)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        yield dataclasses.replace(api, http=http)
 
 
 def transaction_setup(db: Database) -> int:

@@ -167,12 +167,6 @@ ACCEPTED_AT_MAXIMUM: dict[str, tuple[Callable[[int], str], Build]] = {
             }
         },
     ),
-    "createContact-extraEmails": (
-        lambda _: mutation("createContact"),
-        lambda n, _: {
-            "input": CONTACT | {"extraEmails": [f"ada{i}@example.com" for i in range(n)]}
-        },
-    ),
     "accounts-ownerIds": (
         lambda _: OWNER_IDS,
         lambda n, _: {"ids": [encode_id("ClientOwner", uuid.uuid4()) for _ in range(n)]},
@@ -185,6 +179,12 @@ ACCEPTED_AT_MAXIMUM: dict[str, tuple[Callable[[int], str], Build]] = {
 # distinct valid items would need setting up): only one over it.
 REFUSED_OVER_MAXIMUM: dict[str, tuple[Callable[[int], str], Build]] = {
     "nodes-ids": (lambda _: NODES, lambda n, world: {"ids": [world["account"]] * n}),
+    "createContact-extraEmails": (
+        lambda _: mutation("createContact"),
+        lambda n, _: {
+            "input": CONTACT | {"extraEmails": [f"ada{i}@example.com" for i in range(n)]}
+        },
+    ),
     "createAccount-tags": (
         lambda _: mutation("createAccount"),
         lambda n, _: {"input": {"name": "Beta", "tags": texts("tag", n)}},

@@ -85,8 +85,8 @@ GENERIC = {"planned_reads": False}
 """These tests are about the loaders of Strawberry's executor, the reference path; the planned
 read path answers the same queries in one statement (tests/test_plan_*.py)."""
 
-DASHBOARD_SETTINGS = {"max_nodes": 10_000_000, **GENERIC}
-"""Contacts (250) times their custom fields (100) count 25,000 nodes per account."""
+DASHBOARD_SETTINGS = GENERIC
+"""At the default node limit: 50 accounts of this dashboard count 42,550 nodes."""
 
 
 @pytest.fixture

@@ -285,7 +285,10 @@ async def create_account(
             UserErrorCode.TOO_LONG,
             f"An account may have at most {ctx.lists.account_contacts} contacts.",
         )
-    prepared = [_prepare_contact(spec, ["contacts", str(i)]) for i, spec in enumerate(contacts)]
+    prepared = [
+        _prepare_contact(spec, ["contacts", str(i)], ctx.lists.contact_emails)
+        for i, spec in enumerate(contacts)
+    ]
     clean_name = required_text(name, ["name"], max_length=ACCOUNT_NAME_MAX_LENGTH)
     number = clean_customer_number(customer_number)
     clean_tag_list = clean_tags(tags, ctx.lists.tags_per_account)
@@ -375,7 +378,7 @@ class AccountContactSpec:
 
 
 def _prepare_contact(
-    spec: AccountContactSpec, path: list[str]
+    spec: AccountContactSpec, path: list[str], max_emails: int
 ) -> tuple[uuid.UUID | None, CleanContact | None, str | None]:
     if (spec.contact_id is None) == (spec.new_contact is None):
         raise fail(
@@ -391,7 +394,7 @@ def _prepare_contact(
             description,
         )
     assert spec.new_contact is not None
-    return None, clean_contact(spec.new_contact, [*path, "newContact"]), description
+    return None, clean_contact(spec.new_contact, [*path, "newContact"], max_emails), description
 
 
 async def update_account(

@@ -107,12 +107,24 @@ def clean_emails(primary: str | None, extras: list[str], path: list[str]) -> lis
     return emails
 
 
-def clean_contact(values: dict[str, Any], path: list[str]) -> CleanContact:
-    """All fields of a contact, checked; `values` has the keys of CONTACT_FIELDS."""
+def clean_contact(values: dict[str, Any], path: list[str], max_emails: int | None) -> CleanContact:
+    """All fields of a contact, checked; `values` has the keys of CONTACT_FIELDS. With
+    `max_emails`, the primary and extra emails together may be at most that many (None: an
+    update that keeps the stored extra emails, which may predate a lower maximum)."""
+    first_name = required_text(values.get("first_name") or "", [*path, "firstName"])
+    last_name = required_text(values.get("last_name") or "", [*path, "lastName"])
+    emails = clean_emails(values.get("email"), values.get("extra_emails") or [], path)
+    if max_emails is not None and len(emails) > max_emails:
+        raise fail(
+            [*path, "extraEmails"],
+            UserErrorCode.TOO_LONG,
+            f"A contact may have at most {max_emails} email addresses (the primary one and "
+            f"{max_emails - 1} extra); {len(emails)} were given.",
+        )
     return CleanContact(
-        first_name=required_text(values.get("first_name") or "", [*path, "firstName"]),
-        last_name=required_text(values.get("last_name") or "", [*path, "lastName"]),
-        emails=clean_emails(values.get("email"), values.get("extra_emails") or [], path),
+        first_name=first_name,
+        last_name=last_name,
+        emails=emails,
         phone=clean_phone(values.get("phone"), values.get("phone_country"), path),
     )
 
@@ -277,18 +289,20 @@ async def _check_link_room(
         count = select(func.count()).where(link.firm_id == viewer.firm_id, side)
         return await session.scalar(count) or 0
 
-    if await links_where(link.account_id == account.id) >= max_links:
+    contacts = await links_where(link.account_id == account.id)
+    if contacts >= max_links:
         raise fail(
             [*path, "accountId"],
             UserErrorCode.TOO_LONG,
-            f"{account.name} already has {max_links} contacts, the most an account may have.",
+            f"{account.name} has {contacts} contacts; an account may have at most {max_links}.",
         )
-    if await links_where(link.contact_id == contact.id) >= max_links:
+    accounts = await links_where(link.contact_id == contact.id)
+    if accounts >= max_links:
         raise fail(
             [*path, "contactId"],
             UserErrorCode.TOO_LONG,
-            f"{contact_name(contact)} is already linked to {max_links} accounts, "
-            "the most a contact may have.",
+            f"{contact_name(contact)} is linked to {accounts} accounts; a contact may be linked "
+            f"to at most {max_links}.",
         )
 
 
@@ -343,7 +357,7 @@ async def create_contact(
             UserErrorCode.REQUIRED,
             "Link the contact to one of your accounts, or you could not see it afterwards.",
         )
-    clean = clean_contact(values, [])
+    clean = clean_contact(values, [], ctx.lists.contact_emails)
     if len(links) > ctx.lists.account_contacts:
         raise fail(
             ["links"],
@@ -403,7 +417,8 @@ async def update_contact(
             "phone": contact.phone,
             "phone_country": None,
         }
-        clean = clean_contact(current | values, [])
+        max_emails = ctx.lists.contact_emails if "extra_emails" in values else None
+        clean = clean_contact(current | values, [], max_emails)
         before = _contact_values(contact, emails)
         await _store(session, contact, clean)
         if [fold(address) for address in emails] != [fold(address) for address in clean.emails]:

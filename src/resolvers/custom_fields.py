@@ -80,7 +80,7 @@ async def _check_definition_room(
         raise fail(
             ["entity"],
             UserErrorCode.TOO_LONG,
-            f"{entity.value} already has {maximum} custom fields, the most a firm may define.",
+            f"{entity.value} has {defined} custom fields; a firm may define at most {maximum}.",
         )
 
 

@@ -87,7 +87,7 @@ async def _check_team_room(session: AsyncSession, account: models.Account, maxim
         raise fail(
             ["accountId"],
             UserErrorCode.TOO_LONG,
-            f"{account.name} already has {maximum} team members, the most an account may have.",
+            f"{account.name} has {size} team members; an account may have at most {maximum}.",
         )
 
 
