@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 import orjson
-from clientgraph import passwords
+from clientgraph import links, passwords
 from clientgraph.auth import issue_token
 from clientgraph.db import models, tenancy
 from clientgraph.db.engine import Database
@@ -73,18 +73,18 @@ async def _find_user(db: Database, email: str, firm: str | None) -> models.User:
     return found[0]
 
 
-async def _demo(settings: Settings, address: str) -> None:
+async def _demo(settings: Settings, server_url: str) -> None:
     from clientgraph.demo import DEMO_PASSWORD, DEMO_PORTAL_EMAIL, DEMO_PORTAL_PASSWORD, seed_demo
 
     db = _owner_database(settings)
     try:
-        user_id = await seed_demo(db)
+        user_id = await seed_demo(db, server_url=server_url)
         async with db.read_sessions(info=tenancy.every_firm()) as session:
             user = await session.get_one(models.User, user_id)
     finally:
         await db.dispose()
     token = _token(settings, user.id, user.firm_id)
-    print(f"\nDemo firm ready. Open http://{address}/graphql and sign in as the demo owner:\n")
+    print(f"\nDemo firm ready. Open {server_url}/graphql and sign in as the demo owner:\n")
     print(f"    e-mail:   {user.email}\n    password: {DEMO_PASSWORD}\n")
     print("Other API clients (curl, scripts) send this header:\n")
     print(orjson.dumps({"Authorization": f"Bearer {token}"}).decode())
@@ -98,7 +98,7 @@ async def _demo(settings: Settings, address: str) -> None:
     credentials = orjson.dumps({"email": DEMO_PORTAL_EMAIL, "password": DEMO_PORTAL_PASSWORD})
     print(f"\nA client of the portal: {DEMO_PORTAL_EMAIL}, password {DEMO_PORTAL_PASSWORD}:\n")
     print(
-        f"  curl -s http://{address}/portal/login -H 'Content-Type: application/json' "
+        f"  curl -s {server_url}/portal/login -H 'Content-Type: application/json' "
         f"-d '{credentials.decode()}'\n",
         flush=True,
     )
@@ -122,7 +122,7 @@ def serve(args: argparse.Namespace) -> None:
         upgrade_for_server(settings)
         factory = "clientgraph.app:create_app"
     if args.demo:
-        asyncio.run(_demo(settings, f"{args.host}:{args.port}"))
+        asyncio.run(_demo(settings, links.base_url(args.host, args.port)))
     run_server(
         ServeOptions(
             factory=factory,

@@ -116,7 +116,7 @@ async def create_user(
         user = new_user(ctx.viewer.firm_id, clean_name, clean, role, permissions)
         session.add(user)
         await flush_unique(session, "email_folded", _email_taken)
-        credentials.issue_link(session, user, reason="created")
+        credentials.issue_link(session, user, reason="created", server_url=ctx.server_url)
         history.record(
             session,
             ctx.viewer,
