@@ -71,7 +71,11 @@ class SeveralFirms(Exception):
 
 
 def _invalid() -> InvitationRefused:
-    return InvitationRefused("TOKEN_INVALID", "This invitation link is not valid.")
+    return InvitationRefused(
+        "TOKEN_INVALID",
+        "This invitation link is not valid. Check that the whole link was copied from the "
+        "e-mail, or ask the firm to invite you again.",
+    )
 
 
 def _void() -> InvitationRefused:
