@@ -148,26 +148,34 @@ def _new_password_form(action: str, next_path: str, next_text: str) -> dict[str,
 
 
 PORTAL_PAGE_PATH = links.PORTAL_PATH
-SET_PASSWORD_PAGE = Page(
-    title="Choose your password",
-    content=NEW_PASSWORD_FORM.format(
-        **_new_password_form("Set password", GRAPHIQL_PATH, "Sign in to GraphiQL")
-    ),
-    script="set-password.js",
-    data={
-        "endpoint": "/auth/set-password",
-        "graphiql-path": GRAPHIQL_PATH,
-        "signed-in-flag": SIGNED_IN_FLAG,
-    },
-)
-ACCEPT_PAGE = Page(
-    title="Your invitation to the client portal",
-    content=ACCEPT.format(
-        **_new_password_form("Accept the invitation", PORTAL_PAGE_PATH, "Sign in to the portal")
-    ),
-    script="portal-accept.js",
-    data={"endpoint": "/portal/accept", "portal-path": PORTAL_PAGE_PATH},
-)
+
+
+def set_password_page() -> Page:
+    return Page(
+        title="Choose your password",
+        content=NEW_PASSWORD_FORM.format(
+            **_new_password_form("Set password", GRAPHIQL_PATH, "Sign in to GraphiQL")
+        ),
+        script="set-password.js",
+        data={
+            "endpoint": "/auth/set-password",
+            "graphiql-path": GRAPHIQL_PATH,
+            "signed-in-flag": SIGNED_IN_FLAG,
+        },
+    )
+
+
+def accept_page() -> Page:
+    return Page(
+        title="Your invitation to the client portal",
+        content=ACCEPT.format(
+            **_new_password_form("Accept the invitation", PORTAL_PAGE_PATH, "Sign in to the portal")
+        ),
+        script="portal-accept.js",
+        data={"endpoint": "/portal/accept", "portal-path": PORTAL_PAGE_PATH},
+    )
+
+
 PORTAL_PAGE = Page(
     title="Client portal",
     content=PORTAL,
@@ -177,7 +185,7 @@ PORTAL_PAGE = Page(
 
 
 class LinkPages:
-    """The three pages and their files (under /pages/)."""
+    """The three pages and their files (under /pages/), written when the app is made."""
 
     def __init__(self) -> None:
         self.assets = FingerprintedAssets(STATIC_DIR, ASSETS_PATH)
@@ -185,8 +193,8 @@ class LinkPages:
     def routes(self) -> list[BaseRoute]:
         accept_path = PORTAL_PAGE_PATH + links.PORTAL_ACCEPT_PATH
         return [
-            Route(links.SET_PASSWORD_PATH, self.endpoint(SET_PASSWORD_PAGE), methods=["GET"]),
-            Route(accept_path, self.endpoint(ACCEPT_PAGE), methods=["GET"]),
+            Route(links.SET_PASSWORD_PATH, self.endpoint(set_password_page()), methods=["GET"]),
+            Route(accept_path, self.endpoint(accept_page()), methods=["GET"]),
             Route(PORTAL_PAGE_PATH, self.endpoint(PORTAL_PAGE), methods=["GET"]),
             Mount(ASSETS_PATH, self.assets, name="pages"),
         ]
