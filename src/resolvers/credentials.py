@@ -90,11 +90,11 @@ def _token_id(secret: str, token: str) -> uuid.UUID:
 
 def issue_link(
     session: AsyncSession, user: models.User, *, reason: str, server_url: str | None = None
-) -> models.PasswordToken:
+) -> None:
     """A new set-password link for `user`, e-mailed through the outbox in the caller's
-    transaction; its row (`link_token` of its id is the link's secret). `reason` (created,
-    reset) chooses the e-mail's wording; `server_url`, the server whose page the link opens
-    unless `CLIENTGRAPH_APP_URL` names another (clientgraph.links)."""
+    transaction. `reason` (created, reset) chooses the e-mail's wording; `server_url`, the
+    server whose page the link opens unless `CLIENTGRAPH_APP_URL` names another
+    (clientgraph.links)."""
     token = models.PasswordToken(
         id=models.new_id(),
         firm_id=user.firm_id,
@@ -118,7 +118,6 @@ def issue_link(
             },
         )
     )
-    return token
 
 
 async def _void_links(session: AsyncSession, user: models.User) -> None:
