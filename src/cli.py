@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 
 import orjson
-from clientgraph import mail_sink, passwords
+from clientgraph import links, mail_sink, passwords
 from clientgraph.auth import issue_token
 from clientgraph.db import models, tenancy
 from clientgraph.db.engine import Database
@@ -74,18 +74,18 @@ async def _find_user(db: Database, email: str, firm: str | None) -> models.User:
     return found[0]
 
 
-async def _demo(settings: Settings, address: str) -> None:
+async def _demo(settings: Settings, server_url: str) -> None:
     from clientgraph.demo import DEMO_PASSWORD, DEMO_PORTAL_EMAIL, DEMO_PORTAL_PASSWORD, seed_demo
 
     db = _owner_database(settings)
     try:
-        user_id = await seed_demo(db)
+        user_id = await seed_demo(db, server_url=server_url)
         async with db.read_sessions(info=tenancy.every_firm()) as session:
             user = await session.get_one(models.User, user_id)
     finally:
         await db.dispose()
     token = _token(settings, user.id, user.firm_id)
-    print(f"\nDemo firm ready. Open http://{address}/graphql and sign in as the demo owner:\n")
+    print(f"\nDemo firm ready. Open {server_url}/graphql and sign in as the demo owner:\n")
     print(f"    e-mail:   {user.email}\n    password: {DEMO_PASSWORD}\n")
     print("Other API clients (curl, scripts) send this header:\n")
     print(orjson.dumps({"Authorization": f"Bearer {token}"}).decode())
@@ -99,7 +99,7 @@ async def _demo(settings: Settings, address: str) -> None:
     credentials = orjson.dumps({"email": DEMO_PORTAL_EMAIL, "password": DEMO_PORTAL_PASSWORD})
     print(f"\nA client of the portal: {DEMO_PORTAL_EMAIL}, password {DEMO_PORTAL_PASSWORD}:\n")
     print(
-        f"  curl -s http://{address}/portal/login -H 'Content-Type: application/json' "
+        f"  curl -s {server_url}/portal/login -H 'Content-Type: application/json' "
         f"-d '{credentials.decode()}'\n",
         flush=True,
     )
@@ -124,7 +124,7 @@ def serve(args: argparse.Namespace) -> None:
         upgrade_for_server(settings)
         factory = "clientgraph.app:create_app"
     if args.demo:
-        asyncio.run(_demo(settings, f"{args.host}:{args.port}"))
+        asyncio.run(_demo(settings, links.base_url(args.host, args.port)))
     run_server(
         ServeOptions(
             factory=factory,
@@ -165,7 +165,7 @@ def migrate(_: argparse.Namespace) -> None:
 def create_firm_command(args: argparse.Namespace) -> None:
     from clientgraph.outbox import service
     from clientgraph.outbox.mail import InvalidSmtpUrl
-    from clientgraph.outbox.render import InvalidMailFrom, set_password_url
+    from clientgraph.outbox.render import InvalidMailFrom
 
     settings = get_settings()
     try:
@@ -195,7 +195,9 @@ def create_firm_command(args: argparse.Namespace) -> None:
     except UserErrors as error:
         raise SystemExit(f"cannot create the firm: {error}") from error
     secret = settings.signing_secret()
-    link = set_password_url(mail, link_token(secret, created.owner_link.token_id))
+    link = links.set_password_url(
+        link_token(secret, created.owner_link.token_id), app_url=mail.app_url
+    )
     token = _token(settings, created.owner_id, created.firm_id)
     print(
         orjson.dumps(

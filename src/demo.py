@@ -145,8 +145,9 @@ async def _give_staff_passwords(db: Database, admin_id: uuid.UUID) -> None:
     await db.write(work, firm_id=firm_id)
 
 
-async def seed_demo(db: Database) -> uuid.UUID:
-    """Create the demo firm unless it exists; the admin's user id either way."""
+async def seed_demo(db: Database, *, server_url: str | None = None) -> uuid.UUID:
+    """Create the demo firm unless it exists; the admin's user id either way. The e-mails it
+    queues link to the pages of the server at `server_url` (clientgraph.links)."""
     existing = await demo_admin(db)
     if existing is not None:
         await _give_staff_passwords(db, existing)
@@ -155,7 +156,7 @@ async def seed_demo(db: Database) -> uuid.UUID:
         db, name=DEMO_FIRM_NAME, admin_email=DEMO_ADMIN_EMAIL, admin_name="Astrid Lund"
     )
     viewer = Viewer(admin_id, firm_id, "Astrid Lund", UserRole.OWNER, frozenset())
-    ctx = Context.open(db, viewer, PageLimits())
+    ctx = Context.open(db, viewer, PageLimits(), server_url=server_url)
     try:
         await _populate(ctx)
     finally:

@@ -7,10 +7,11 @@ import secrets
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from clientgraph.db.tenancy import Timeouts
 from clientgraph.list_limits import ListLimits
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import AliasChoices, Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
@@ -91,11 +92,33 @@ class Settings(BaseSettings):
     smtp_url: str | None = None
     smtp_timeout_s: float = Field(default=30.0, gt=0)
     mail_from: str = "clientgraph <clientgraph@localhost>"
-    portal_url: str = "http://127.0.0.1:8000/portal"
+    portal_url: str | None = None
+    """`CLIENTGRAPH_PORTAL_URL`: the firm's own portal; invitations open `/accept?token=…`
+    there. Unset, the portal this service hosts, at the address it listens on."""
     portal_token_ttl_seconds: int = Field(default=3600, gt=0)
     """How long a portal token (`POST /portal/login`) is good for."""
-    app_url: str = "http://127.0.0.1:8000"
-    """`CLIENTGRAPH_APP_URL`: the staff app; set-password links open `/set-password?token=…`."""
+    app_url: str | None = None
+    """`CLIENTGRAPH_APP_URL`: the firm's own staff app; set-password links open
+    `/set-password?token=…` there. Unset, the page this service hosts, at the address it
+    listens on."""
+
+    @field_validator("app_url", "portal_url", mode="before")
+    @classmethod
+    def _page_url(cls, value: object, info: ValidationInfo) -> object:
+        """A page links are built on: an absolute http(s) URL; empty means unset."""
+        if not isinstance(value, str):
+            return value
+        if not value.strip():
+            return None
+        parts = urlsplit(value.strip())
+        extra = parts.query or parts.fragment
+        if parts.scheme not in ("http", "https") or not parts.hostname or extra:
+            raise ValueError(
+                f"CLIENTGRAPH_{(info.field_name or '').upper()}: {value!r} is not an address such"
+                " as https://app.example.com or https://example.com/portal (http or https, a"
+                " host, a path at most)"
+            )
+        return value.strip()
 
     access_token_ttl_s: int = Field(default=15 * 60, gt=0)
     """Lifetime of the access token `/auth/login` and `/auth/refresh` hand out."""

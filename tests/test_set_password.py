@@ -156,7 +156,11 @@ async def test_create_user_emails_a_link_that_sets_the_password_once(
     assert (await login(api.http, email, NEW_PASSWORD)).status_code == 200
     again = await set_password(api.http, token, "another new passphrase")
     assert again.status_code == 400
-    assert error_of(again)["extensions"] == {"code": "BAD_REQUEST", "reason": "INVALID_LINK"}
+    assert error_of(again)["extensions"] == {
+        "code": "BAD_REQUEST",
+        "reason": "INVALID_LINK",
+        "link": "USED",
+    }
 
 
 async def test_the_database_holds_nothing_that_opens_the_link(api: Api) -> None:

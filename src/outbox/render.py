@@ -15,8 +15,8 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from typing import Any
-from urllib.parse import urlencode
 
+from clientgraph import links
 from clientgraph.resolvers.credentials import SET_PASSWORD_KIND, link_token
 from clientgraph.resolvers.email_deliveries import EMAIL_KINDS
 from clientgraph.resolvers.portal import INVITATION_KIND
@@ -34,10 +34,12 @@ class InvalidMailFrom(ValueError):
 class MailConfig:
     sender: str
     """`CLIENTGRAPH_MAIL_FROM`: an address, or `Name <address>`."""
-    portal_url: str
-    """`CLIENTGRAPH_PORTAL_URL`: where clients accept an invitation (`/accept?token=…`)."""
-    app_url: str = "http://127.0.0.1:8000"
-    """`CLIENTGRAPH_APP_URL`: where staff set a password (`/set-password?token=…`)."""
+    portal_url: str | None = None
+    """`CLIENTGRAPH_PORTAL_URL`: where clients accept an invitation (`/accept?token=…`); unset,
+    the portal of the server that queued the e-mail (clientgraph.links)."""
+    app_url: str | None = None
+    """`CLIENTGRAPH_APP_URL`: where staff set a password (`/set-password?token=…`); unset, the
+    page of the server that queued the e-mail."""
     link_secret: str | None = None
     """The server's secret, which signs set-password links (resolvers/credentials.py)."""
 
@@ -69,6 +71,12 @@ def message_id(event_id: uuid.UUID, config: MailConfig) -> str:
     return f"<{event_id}@{config.domain}>"
 
 
+def _server_url(event: Event) -> str | None:
+    """The server that queued the event, which hosts the pages its links open by default."""
+    server_url = event.payload.get(links.SERVER_URL_KEY)
+    return server_url if isinstance(server_url, str) and server_url else None
+
+
 def _invitation(event: Event, config: MailConfig) -> tuple[str, str]:
     name = event.payload.get("name")
     if not isinstance(name, str) or not name.strip():
@@ -80,19 +88,15 @@ def _invitation(event: Event, config: MailConfig) -> tuple[str, str]:
     lines = [f"Hello {name},", "", f"{firm} invites you to its client portal."]
     token = event.payload.get("token")
     if isinstance(token, str) and token:
-        link = f"{config.portal_url.rstrip('/')}/accept?{urlencode({'token': token})}"
+        link = links.portal_accept_url(
+            token, portal_url=config.portal_url, server_url=_server_url(event)
+        )
         lines += ["", "To accept, choose your password here:", "", link]
         lines += ["", "The link works once; a newer invitation replaces it."]
     else:
         lines += ["", f"{firm} will tell you how to sign in."]
     lines += ["", "If you did not expect this e-mail, you can ignore it.", "", f"— {firm}"]
     return subject, "\n".join(lines) + "\n"
-
-
-def set_password_url(config: MailConfig, token: str) -> str:
-    """The one-time link where a user chooses a password: what the set-password e-mail shows
-    and `clientgraph create-firm` prints. `token` is `credentials.link_token`'s."""
-    return f"{config.app_url.rstrip('/')}/set-password?{urlencode({'token': token})}"
 
 
 def _set_password(event: Event, config: MailConfig) -> tuple[str, str]:
@@ -106,7 +110,7 @@ def _set_password(event: Event, config: MailConfig) -> tuple[str, str]:
     except ValueError as error:
         raise RenderError(f"payload.tokenId {token_id!r} is no id") from error
     firm = event.firm_name
-    link = set_password_url(config, token)
+    link = links.set_password_url(token, app_url=config.app_url, server_url=_server_url(event))
     if event.payload.get("reason") == "reset":
         subject = f"{firm}: choose a new password"
         opening = "Your password was reset by an administrator of"

@@ -67,6 +67,9 @@ class Context:
     deadline: float | None = None
     """`time.monotonic()` past which the request's work stops (see `clientgraph.web.deadline`)."""
     password_attempts: PasswordAttempts | None = None
+    server_url: str | None = None
+    """The address of the server answering (its listening socket): the pages of the links a
+    mutation e-mails, where the settings name none (clientgraph.links)."""
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _loaders: Loaders | None = field(init=False, default=None)
     _named_loaders: dict[str, DataLoader[Any, Any]] = field(init=False, default_factory=dict)
@@ -92,7 +95,13 @@ class Context:
 
     @classmethod
     def open(
-        cls, db: Database, viewer: Viewer, limits: PageLimits, lists: ListLimits | None = None
+        cls,
+        db: Database,
+        viewer: Viewer,
+        limits: PageLimits,
+        lists: ListLimits | None = None,
+        *,
+        server_url: str | None = None,
     ) -> Context:
         return cls(
             db=db,
@@ -100,6 +109,7 @@ class Context:
             limits=limits,
             session=db.firm_session(viewer.firm_id),
             lists=lists or ListLimits(),
+            server_url=server_url,
         )
 
     def _new_loaders(self) -> Loaders:

@@ -5,7 +5,10 @@ A link carries the id of its `password_tokens` row and an HMAC-SHA256 of that id
 server's secret (`CLIENTGRAPH_SECRET`). The database keeps no form of the link's secret —
 neither the row nor the outbox event that e-mails it (the relay signs the link when it renders
 the e-mail) — so nothing read from the database opens an account. A link works once, for
-LINK_LIFETIME, and only its newest sibling works: a reset voids the earlier ones."""
+LINK_LIFETIME, and only its newest sibling works: a reset voids the earlier ones.
+
+A link that does not work says why (InvalidLink.state) only to whoever holds it signed: a
+forged or unknown one is just UNKNOWN."""
 
 from __future__ import annotations
 
@@ -16,7 +19,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-from clientgraph import passwords
+from clientgraph import links, passwords
 from clientgraph.db import models, tenancy
 from clientgraph.db.engine import Database
 from clientgraph.db.rows import UserRow
@@ -26,7 +29,7 @@ from clientgraph.resolvers.enums import UserErrorCode, UserRole
 from clientgraph.resolvers.errors import Forbidden, RateLimited, fail
 from clientgraph.resolvers.inputs import parse_id
 from clientgraph.resolvers.policy import Viewer, require_admin
-from clientgraph.resolvers.sign_in import revoke_sign_ins
+from clientgraph.resolvers.sign_in import Issued, Lifetimes, new_sign_in, revoke_sign_ins
 from clientgraph.resolvers.teams import live_user
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -38,8 +41,28 @@ _LINK_CONTEXT = b"clientgraph/set-password-link/"
 MAX_LINK_LENGTH = 200
 
 
+LINK_REFUSALS = {
+    "UNKNOWN": "This link is not valid. Check that the whole link was copied from the e-mail,"
+    " or ask an administrator of your firm for a new one.",
+    "USED": "This link was already used to set a password. Sign in with that password, or ask"
+    " an administrator of your firm for a new link.",
+    "REPLACED": "This link was replaced by a newer one. Use the link in the newest e-mail.",
+    "PASSWORD_SET": "This link no longer works: your password was set since it was sent. Sign in"
+    " with your password, or ask an administrator of your firm for a new link.",
+    "EXPIRED": f"This link has expired: a link works for {LINK_LIFETIME.days * 24} hours. Ask an"
+    " administrator of your firm for a new one.",
+    "USER_INACTIVE": "This user can no longer sign in. Ask an administrator of your firm.",
+}
+"""Why a link does not work, in words for the person who opened it."""
+
+
 class InvalidLink(Exception):
-    """Not a link this server made, or used, voided, expired, or its user cannot sign in."""
+    """The link sets no password; `state` says why (a key of LINK_REFUSALS)."""
+
+    def __init__(self, state: str) -> None:
+        super().__init__(LINK_REFUSALS[state])
+        self.state = state
+        self.message = LINK_REFUSALS[state]
 
 
 def _mac(secret: str, token_id: uuid.UUID) -> str:
@@ -55,14 +78,14 @@ def link_token(secret: str, token_id: uuid.UUID) -> str:
 def _token_id(secret: str, token: str) -> uuid.UUID:
     """The row id a link token names, if this server signed it."""
     if len(token) > MAX_LINK_LENGTH:
-        raise InvalidLink
+        raise InvalidLink("UNKNOWN")
     id_part, _, mac = token.partition(".")
     try:
         token_id = uuid.UUID(hex=id_part)
     except ValueError as error:
-        raise InvalidLink from error
+        raise InvalidLink("UNKNOWN") from error
     if not hmac.compare_digest(mac.encode(), _mac(secret, token_id).encode()):
-        raise InvalidLink
+        raise InvalidLink("UNKNOWN")
     return token_id
 
 
@@ -75,11 +98,17 @@ class IssuedLink:
 
 
 def issue_link(
-    session: AsyncSession, user: models.User, *, reason: str, email: bool = True
+    session: AsyncSession,
+    user: models.User,
+    *,
+    reason: str,
+    email: bool = True,
+    server_url: str | None = None,
 ) -> IssuedLink:
     """A new set-password link for `user`, in the caller's transaction, and unless `email` is
     False its e-mail through the outbox. `reason` (created, reset) chooses the e-mail's
-    wording."""
+    wording; `server_url`, the server whose page the link opens unless `CLIENTGRAPH_APP_URL`
+    names another (clientgraph.links)."""
     token = models.PasswordToken(
         id=models.new_id(),
         firm_id=user.firm_id,
@@ -101,6 +130,7 @@ def issue_link(
             "name": user.name,
             "reason": reason,
             "expiresAt": token.expires_at.isoformat(),
+            **({links.SERVER_URL_KEY: server_url} if server_url else {}),
         },
     )
     session.add(event)
@@ -121,26 +151,52 @@ async def _void_links(session: AsyncSession, user: models.User) -> None:
     )
 
 
-def _usable(link: models.PasswordToken | None) -> bool:
-    return (
-        link is not None
-        and link.used_at is None
-        and link.voided_at is None
-        and link.expires_at > models.utcnow()
+async def _check_usable(session: AsyncSession, link: models.PasswordToken | None) -> None:
+    """InvalidLink unless `link` may set its user's password now."""
+    if link is None:
+        raise InvalidLink("UNKNOWN")
+    if link.used_at is not None:
+        raise InvalidLink("USED")
+    if link.voided_at is not None:
+        raise InvalidLink("REPLACED" if await _has_newer_sibling(session, link) else "PASSWORD_SET")
+    if link.expires_at <= models.utcnow():
+        raise InvalidLink("EXPIRED")
+
+
+async def _has_newer_sibling(session: AsyncSession, link: models.PasswordToken) -> bool:
+    sibling = models.PasswordToken
+    newer = await session.scalar(
+        select(sibling.id)
+        .where(
+            sibling.firm_id == link.firm_id,
+            sibling.user_id == link.user_id,
+            sibling.created_at > link.created_at,
+        )
+        .limit(1)
     )
+    return newer is not None
 
 
 async def _firm_of_link(db: Database, token_id: uuid.UUID) -> uuid.UUID:
+    """The firm of a link that may be used now, else InvalidLink. The link is found before its
+    firm is known (migration 0005's narrow policy, which shows that row alone); its siblings
+    are then read as the firm."""
     link = models.PasswordToken
 
-    async def run(session: AsyncSession) -> models.PasswordToken | None:
-        return await session.scalar(select(link).where(link.id == token_id))
+    async def find(session: AsyncSession) -> uuid.UUID | None:
+        return await session.scalar(select(link.firm_id).where(link.id == token_id))
 
     async with db.read_sessions(info=tenancy.for_lookup("password_token_id", token_id)) as session:
-        found = await db.read(session, run)
-    if found is None or not _usable(found):
-        raise InvalidLink
-    return found.firm_id
+        firm_id = await db.read(session, find)
+    if firm_id is None:
+        raise InvalidLink("UNKNOWN")
+
+    async def check(session: AsyncSession) -> None:
+        await _check_usable(session, await session.get(link, token_id))
+
+    async with db.firm_session(firm_id) as session:
+        await db.read(session, check)
+    return firm_id
 
 
 async def replace_password(session: AsyncSession, user: models.User, password_hash: str) -> None:
@@ -156,21 +212,33 @@ def _self_viewer(user: models.User) -> Viewer:
     return Viewer(user.id, user.firm_id, user.name, UserRole(user.role), frozenset())
 
 
-async def set_password_with_link(db: Database, secret: str, token: str, password: str) -> None:
-    """Give the link's user `password` (already checked by `passwords.check_new_password`)
-    and spend the link; every other link of the user is voided and every sign-in ended. The
-    link is checked before the password is hashed, so a forged link costs no hashing."""
+async def set_password_with_link(
+    db: Database,
+    secret: str,
+    token: str,
+    password: str,
+    *,
+    sign_in_for: Lifetimes | None = None,
+) -> Issued | None:
+    """Give the link's user `password` and spend the link; every other link of the user is
+    voided and every sign-in ended. With `sign_in_for`, the user is signed in anew (the link
+    proves who they are as well as the password would) and that sign-in is returned.
+
+    The link is checked first, then the password's rules (PasswordRejected), so a person
+    holding a link that no longer works learns that before choosing a password; and both
+    before the password is hashed, so a forged link costs no hashing."""
     token_id = _token_id(secret, token)
     firm_id = await _firm_of_link(db, token_id)
+    passwords.check_new_password(password)
     password_hash = await passwords.hash_password(password)
 
-    async def work(session: AsyncSession) -> bool:
+    async def work(session: AsyncSession) -> Issued | None:
         link = await session.get(models.PasswordToken, token_id, with_for_update=True)
-        if link is None or not _usable(link):
-            return False
+        await _check_usable(session, link)
+        assert link is not None
         user = await session.get(models.User, link.user_id, with_for_update=True)
         if user is None or user.deleted_at is not None or not user.is_active:
-            return False
+            raise InvalidLink("USER_INACTIVE")
         await replace_password(session, user, password_hash)
         link.used_at = models.utcnow()
         link.voided_at = None
@@ -182,10 +250,11 @@ async def set_password_with_link(db: Database, secret: str, token: str, password
             action="user.password_set",
             changes=[],
         )
-        return True
+        if sign_in_for is None:
+            return None
+        return new_sign_in(session, user.id, user.firm_id, sign_in_for)
 
-    if not await db.write(work, firm_id=firm_id):
-        raise InvalidLink
+    return await db.write(work, firm_id=firm_id)
 
 
 async def reset_user_password(ctx: Context, *, user_id: str) -> UserRow:
@@ -208,7 +277,7 @@ async def reset_user_password(ctx: Context, *, user_id: str) -> UserRow:
         await _void_links(session, user)
         user.password_hash = None
         await revoke_sign_ins(session, user.firm_id, user.id)
-        issue_link(session, user, reason="reset")
+        issue_link(session, user, reason="reset", server_url=ctx.server_url)
         history.record(
             session,
             ctx.viewer,

@@ -5,6 +5,7 @@ Accepting it and signing in are resolvers.portal_sign_in's."""
 
 from __future__ import annotations
 
+from clientgraph import links
 from clientgraph.db import models
 from clientgraph.db.queries import fold
 from clientgraph.db.rows import ContactRow
@@ -91,6 +92,7 @@ async def invite_contact(
                     "resend": resend,
                     "invitedBy": str(ctx.viewer.user_id),
                     "token": token,
+                    **({links.SERVER_URL_KEY: ctx.server_url} if ctx.server_url else {}),
                 },
             )
         )

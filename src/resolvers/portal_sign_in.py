@@ -17,7 +17,12 @@ from typing import Any, TypeVar
 from clientgraph.db import models
 from clientgraph.db.engine import Database
 from clientgraph.db.queries import fold
-from clientgraph.passwords import hash_password, needs_rehash, verify_password
+from clientgraph.passwords import (
+    check_new_password,
+    hash_password,
+    needs_rehash,
+    verify_password,
+)
 from clientgraph.resolvers import history, portal_invitations
 from clientgraph.resolvers.contacts import contact_name, current_emails
 from clientgraph.resolvers.enums import PortalAccess
@@ -66,7 +71,11 @@ class SeveralFirms(Exception):
 
 
 def _invalid() -> InvitationRefused:
-    return InvitationRefused("TOKEN_INVALID", "This invitation link is not valid.")
+    return InvitationRefused(
+        "TOKEN_INVALID",
+        "This invitation link is not valid. Check that the whole link was copied from the "
+        "e-mail, or ask the firm to invite you again.",
+    )
 
 
 def _void() -> InvitationRefused:
@@ -227,7 +236,8 @@ async def give_portal_access(
 
 async def accept_invitation(db: Database, *, token: str, password: str) -> None:
     """Spend the invitation: the contact's password is set and their access ACTIVE. The
-    password must already have passed `passwords.check_new_password`."""
+    invitation is checked first, then the password's rules (PasswordRejected), so a client
+    holding a link that no longer works learns that before choosing a password."""
     parsed = portal_invitations.parse_token(token)
     if parsed is None:
         raise _invalid()
@@ -240,6 +250,7 @@ async def accept_invitation(db: Database, *, token: str, password: str) -> None:
         await _acceptable(session, firm_id, invitation_id, secret, models.utcnow())
 
     await db.write(check, firm_id=firm_id)
+    check_new_password(password)
     password_hash = await hash_password(password)
 
     async def work(session: AsyncSession) -> None:

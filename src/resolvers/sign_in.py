@@ -134,7 +134,7 @@ async def sign_in(
     async def work(session: AsyncSession) -> Issued:
         if new_hash is not None:
             await _store_rehash(session, chosen, old_hash, new_hash)
-        return _issue(session, chosen.user_id, chosen.firm_id, models.new_id(), now, lifetimes)
+        return new_sign_in(session, chosen.user_id, chosen.firm_id, lifetimes, started_at=now)
 
     return await db.write(work, firm_id=chosen.firm_id)
 
@@ -151,6 +151,21 @@ async def _store_rehash(
             models.User.password_hash == old_hash,
         )
         .values(password_hash=new_hash)
+    )
+
+
+def new_sign_in(
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    firm_id: uuid.UUID,
+    lifetimes: Lifetimes,
+    *,
+    started_at: datetime | None = None,
+) -> Issued:
+    """A new sign-in of a user whose identity the caller has proved (their password, or a
+    set-password link): the first refresh token of a new family, in the caller's transaction."""
+    return _issue(
+        session, user_id, firm_id, models.new_id(), started_at or models.utcnow(), lifetimes
     )
 
 

@@ -127,7 +127,7 @@ async def create_user(
         session.add(user)
         await flush_unique(session, "email_folded", _email_taken)
         if password_hash is None:
-            credentials.issue_link(session, user, reason="created")
+            credentials.issue_link(session, user, reason="created", server_url=ctx.server_url)
         history.record(
             session,
             ctx.viewer,

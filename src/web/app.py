@@ -1,5 +1,6 @@
 """The ASGI application: /graphql (GraphiQL in a browser, its assets under /graphiql/), /auth
-(staff sign-in), /portal (client portal sign-in), /healthz, /readyz."""
+(staff sign-in), /portal (client portal sign-in and page), the pages the e-mailed links open
+(/set-password, /portal/accept; their assets under /pages/), /healthz, /readyz."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from clientgraph.web.cors import Cors
 from clientgraph.web.errors import http_exception_handler
 from clientgraph.web.graphiql import ASSETS_PATH, GraphiQLAssets
 from clientgraph.web.graphql import GraphQLApp, unavailable_response
+from clientgraph.web.pages import LinkPages
 from clientgraph.web.portal_routes import PortalRoutes
 from clientgraph.web.rate_limits import RateLimits
 from clientgraph.web.request_id import RequestIds, log_request_ids
@@ -85,6 +87,7 @@ def create_app(
             Route("/readyz", readyz),
             *auth.routes(),
             *portal.routes(),
+            *LinkPages().routes(),
         ],
         middleware=_middleware(settings),
         exception_handlers={HTTPException: http_exception_handler},

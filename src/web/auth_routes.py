@@ -172,26 +172,33 @@ class AuthRoutes:
         return response
 
     async def set_password(self, request: Request) -> Response:
+        """204; with `"signIn": true`, the tokens of a new sign-in as `/auth/login` answers
+        them (the page the e-mailed link opens goes on to GraphiQL signed in)."""
         address = client_address(request)
         body = await self._body(request)
         token = _text(body, "token")
         password = _text(body, "password")
         assert token is not None and password is not None
-        try:
-            passwords.check_new_password(password)
-        except passwords.PasswordRejected as rejected:
-            raise HttpError(400, str(rejected), extensions={"reason": rejected.reason}) from None
+        sign_in_too = body.get("signIn", False)
+        if not isinstance(sign_in_too, bool):
+            raise HttpError(400, "`signIn` must be true or false.")
         await check_address(self.rate_limits, address)
         try:
-            await credentials.set_password_with_link(self.db, self.secret, token, password)
-        except credentials.InvalidLink:
+            issued = await credentials.set_password_with_link(
+                self.db,
+                self.secret,
+                token,
+                password,
+                sign_in_for=self.lifetimes if sign_in_too else None,
+            )
+        except passwords.PasswordRejected as rejected:
+            raise HttpError(400, str(rejected), extensions={"reason": rejected.reason}) from None
+        except credentials.InvalidLink as refusal:
             await self._failed(address)
             raise HttpError(
-                400,
-                "The link is invalid, used, replaced by a newer one, or expired; ask for another.",
-                extensions={"reason": "INVALID_LINK"},
+                400, refusal.message, extensions={"reason": "INVALID_LINK", "link": refusal.state}
             ) from None
-        return Response(status_code=204, headers=NO_STORE)
+        return self._tokens(issued) if issued else Response(status_code=204, headers=NO_STORE)
 
 
 def _locked_out(budget: Budget) -> HttpError:

@@ -5,20 +5,20 @@ and its Content-Security-Policy holds it to that."""
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import html
-import os
 from pathlib import Path
 
 from clientgraph.settings import Settings
+from clientgraph.web.assets import PAGE_HEADERS, FingerprintedAssets
 from clientgraph.web.graphiql_oidc import ProviderDiscovery, ProviderLogin
 from starlette.responses import HTMLResponse, Response
-from starlette.staticfiles import StaticFiles
-from starlette.types import Scope
 
 STATIC_DIR = Path(__file__).parent / "static" / "graphiql"
 ASSETS_PATH = "/graphiql"
+SIGNED_IN_FLAG = "clientgraph.graphiql.signedIn"
+"""The sessionStorage entry saying this tab is signed in (never a token): the page then renews
+its access token with the refresh cookie instead of asking for the password. A page that signs
+the user in for GraphiQL (the set-password page) sets it before opening GraphiQL."""
 SCRIPTS = (
     "react.production.min.js",
     "react-dom.production.min.js",
@@ -26,7 +26,6 @@ SCRIPTS = (
     "explorer.js",
 )
 STYLES = ("graphiql.min.css", "explorer.css")
-IMMUTABLE = "public, max-age=31536000, immutable"
 
 
 def content_security_policy(other_origins: tuple[str, ...] = ()) -> str:
@@ -49,13 +48,6 @@ def content_security_policy(other_origins: tuple[str, ...] = ()) -> str:
     )
 
 
-PAGE_HEADERS = {
-    "Cache-Control": "no-store",
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
-}
-
 PAGE = """<!doctype html>
 <html lang="en">
 <head>
@@ -65,7 +57,7 @@ PAGE = """<!doctype html>
 <link rel="icon" href="data:,">
 {styles}
 </head>
-<body data-graphql-path="{graphql_path}"{provider}>
+<body data-graphql-path="{graphql_path}" data-signed-in-flag="{signed_in_flag}"{provider}>
 <header id="bar" hidden>
   <strong>clientgraph</strong>
   <span id="signed-in-as"></span>
@@ -96,15 +88,11 @@ PAGE = """<!doctype html>
 """
 
 
-@functools.cache
-def fingerprint(name: str) -> str:
-    """A short digest of an asset's bytes: its URL changes whenever the file does, so the
-    asset may be cached for a year."""
-    return hashlib.sha256((STATIC_DIR / name).read_bytes()).hexdigest()[:16]
+class GraphiQLAssets(FingerprintedAssets):
+    """The vendored files (see static/graphiql/README.md) and explorer.js."""
 
-
-def asset_url(name: str) -> str:
-    return f"{ASSETS_PATH}/{name}?v={fingerprint(name)}"
+    def __init__(self) -> None:
+        super().__init__(STATIC_DIR, ASSETS_PATH)
 
 
 class GraphiQLPage:
@@ -113,8 +101,9 @@ class GraphiQLPage:
 
     def __init__(self, settings: Settings, graphql_path: str = "/graphql") -> None:
         self.discovery = ProviderDiscovery.configured(settings)
-        self.styles = "\n".join(f'<link rel="stylesheet" href="{asset_url(n)}">' for n in STYLES)
-        self.scripts = "\n".join(f'<script src="{asset_url(n)}"></script>' for n in SCRIPTS)
+        assets = GraphiQLAssets()
+        self.styles = "\n".join(f'<link rel="stylesheet" href="{assets.url(n)}">' for n in STYLES)
+        self.scripts = "\n".join(f'<script src="{assets.url(n)}"></script>' for n in SCRIPTS)
         self.graphql_path = graphql_path
 
     async def response(self) -> Response:
@@ -123,6 +112,7 @@ class GraphiQLPage:
             styles=self.styles,
             scripts=self.scripts,
             graphql_path=html.escape(self.graphql_path, quote=True),
+            signed_in_flag=SIGNED_IN_FLAG,
             provider=_provider_attributes(login) if login is not None else "",
         )
         policy = content_security_policy((login.token_origin,) if login is not None else ())
@@ -139,25 +129,3 @@ def _provider_attributes(login: ProviderLogin) -> str:
     return "".join(
         f' {name}="{html.escape(value, quote=True)}"' for name, value in attributes.items()
     )
-
-
-class GraphiQLAssets(StaticFiles):
-    """The vendored files. A URL carrying the file's current fingerprint (as the page links
-    it) is cached for a year; any other is revalidated."""
-
-    def __init__(self) -> None:
-        super().__init__(directory=STATIC_DIR)
-
-    def file_response(
-        self,
-        full_path: str | os.PathLike[str],
-        stat_result: os.stat_result,
-        scope: Scope,
-        status_code: int = 200,
-    ) -> Response:
-        response = super().file_response(full_path, stat_result, scope, status_code)
-        current = f"v={fingerprint(Path(full_path).name)}".encode()
-        fingerprinted = scope.get("query_string", b"") == current
-        response.headers["Cache-Control"] = IMMUTABLE if fingerprinted else "no-cache"
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        return response

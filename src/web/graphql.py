@@ -10,6 +10,7 @@ from typing import Any
 
 import orjson
 import sqlalchemy.exc
+from clientgraph import links
 from clientgraph.auth import (
     InvalidToken,
     UserClaims,
@@ -73,6 +74,16 @@ def client_address(request: Request) -> str:
     """The peer address uvicorn reports (behind a proxy, what `--forwarded-allow-ips` lets
     X-Forwarded-For say)."""
     return request.client.host if request.client else "unknown"
+
+
+def server_url(request: Request) -> str | None:
+    """Where the request arrived: the server's listening address as the socket reports it
+    (ASGI's `server`), never the Host header, which the client chooses. None on a Unix
+    socket."""
+    server = request.scope.get("server")
+    if not server or not isinstance(server[1], int):
+        return None
+    return links.base_url(str(server[0]), server[1], request.scope.get("scheme", "http"))
 
 
 class GraphQLApp(GraphQL[Context, None]):
@@ -180,6 +191,7 @@ class GraphQLApp(GraphQL[Context, None]):
             session=session,
             request_id=request_id_of(request.scope),
             password_attempts=self.rate_limits,
+            server_url=server_url(request),
         )
         try:
             replayed = with_body(request, body)

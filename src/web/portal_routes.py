@@ -80,13 +80,11 @@ class PortalRoutes:
         address = client_address(request)
         body = await _json_object(request)
         token, password = _text(body, "token"), _text(body, "password")
-        try:
-            passwords.check_new_password(password)
-        except passwords.PasswordRejected as rejected:
-            raise HttpError(400, str(rejected), extensions={"reason": rejected.reason}) from None
         await check_address(self.rate_limits, address)
         try:
             await accept_invitation(self.db, token=token, password=password)
+        except passwords.PasswordRejected as rejected:
+            raise HttpError(400, str(rejected), extensions={"reason": rejected.reason}) from None
         except InvitationRefused as refusal:
             if refusal.reason == "TOKEN_INVALID":
                 await self.rate_limits.record_failed_auth(address)

@@ -14,7 +14,7 @@
 
   const GRAPHQL_PATH = document.body.dataset.graphqlPath || "/graphql";
   const AUTH = { login: "/auth/login", refresh: "/auth/refresh", logout: "/auth/logout" };
-  const SIGNED_IN_FLAG = "clientgraph.graphiql.signedIn";
+  const SIGNED_IN_FLAG = document.body.dataset.signedInFlag;
   const RETRY_REFRESH_MS = 5000;
   const DEFAULT_QUERY = `# Signed in: every request carries your access token.
 # Ctrl-Enter runs the query; the Docs button shows the schema.
