@@ -57,30 +57,42 @@ async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 30.0
 
 
 @contextlib.asynccontextmanager
-async def server_process(
-    command: list[str], port: int, env: dict[str, str], log: Path, *, start_timeout: float = 60
-) -> AsyncIterator[ServerProcess]:
-    """Run `command` (a server listening on `port`) until the block ends; yields once
-    `/healthz` answers. Stopped with SIGTERM, as a process manager stops it."""
+async def logging_process(
+    command: list[str], env: dict[str, str], log: Path
+) -> AsyncIterator[subprocess.Popen[bytes]]:
+    """Run `command`, its output in `log`, until the block ends; then stop it with SIGTERM,
+    as a process manager does."""
     with log.open("wb") as output:
         process = subprocess.Popen(
             command, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
         )
     try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
-            served = ServerProcess(process, http, log)
-
-            async def healthy() -> bool:
-                assert process.poll() is None, f"the server exited:\n{served.log_text()}"
-                try:
-                    return (await http.get("/healthz")).status_code == 200
-                except httpx.TransportError:
-                    return False
-
-            await eventually(healthy, timeout=start_timeout)
-            yield served
+        yield process
     finally:
         await _stop(process)
+
+
+@contextlib.asynccontextmanager
+async def server_process(
+    command: list[str], port: int, env: dict[str, str], log: Path, *, start_timeout: float = 60
+) -> AsyncIterator[ServerProcess]:
+    """Run `command` (a server listening on `port`) until the block ends; yields once
+    `/healthz` answers."""
+    async with (
+        logging_process(command, env, log) as process,
+        httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http,
+    ):
+        served = ServerProcess(process, http, log)
+
+        async def healthy() -> bool:
+            assert process.poll() is None, f"the server exited:\n{served.log_text()}"
+            try:
+                return (await http.get("/healthz")).status_code == 200
+            except httpx.TransportError:
+                return False
+
+        await eventually(healthy, timeout=start_timeout)
+        yield served
 
 
 async def _stop(process: subprocess.Popen[bytes]) -> None:

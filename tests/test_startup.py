@@ -8,6 +8,7 @@ PostgreSQL only: the database goes down and comes up behind `Proxy` (tests/pg_pr
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -18,6 +19,7 @@ import pytest
 from clientgraph.app import create_app
 from clientgraph.auth import issue_token
 from clientgraph.db.engine import Database
+from clientgraph.db.migrate import upgrade
 from clientgraph.resolvers.firms import create_firm
 from sqlalchemy.engine import make_url
 
@@ -28,6 +30,7 @@ from tests.server_process import (
     CLIENTGRAPH,
     eventually,
     free_port,
+    logging_process,
     server_environment,
     server_process,
 )
@@ -164,3 +167,27 @@ async def test_readyz_answers_503_json_while_the_schema_is_not_migrated(
 
     assert_service_unavailable(response)
     assert "not migrated" in response.json()["errors"][0]["message"]
+
+
+async def test_the_worker_starts_its_relay_once_the_database_is_migrated(
+    empty_database: str, tmp_path: Path
+) -> None:
+    log = tmp_path / "worker.log"
+    env = server_environment(
+        DATABASE_URL=empty_database,
+        CLIENTGRAPH_SECRET=SECRET,
+        CLIENTGRAPH_APP_ROLE=APP_ROLE,
+        CLIENTGRAPH_OUTBOX_POLL_INTERVAL_S="0.1",
+    )
+
+    async with logging_process([CLIENTGRAPH, "worker"], env, log) as worker:
+
+        async def logged(text: str) -> bool:
+            assert worker.poll() is None, log.read_text()
+            return text in log.read_text()
+
+        await eventually(lambda: logged("waits until the database is ready"))
+        await asyncio.to_thread(upgrade, empty_database, app_role=APP_ROLE)
+        await eventually(lambda: logged("No SMTP server is configured"))
+
+    assert "the outbox relay's round failed" not in log.read_text()
