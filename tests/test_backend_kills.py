@@ -40,7 +40,7 @@ from tests.server_process import (
     server_environment,
     server_process,
 )
-from tests.support import APP_ROLE, SECRET, asyncpg_dsn
+from tests.support import APP_ROLE, SECRET, UNTHROTTLED, asyncpg_dsn
 
 CLIENTS = 8
 LOAD_S = 12.0
@@ -91,6 +91,7 @@ async def served(owner_url: str, tmp_path: Path) -> AsyncIterator[ServerProcess]
         CLIENTGRAPH_SECRET=SECRET,
         CLIENTGRAPH_APP_ROLE=APP_ROLE,
         CLIENTGRAPH_DB_POOL_SIZE="4",
+        CLIENTGRAPH_RATE_LIMIT_NODES_PER_MINUTE=str(UNTHROTTLED),
     )
     command = [CLIENTGRAPH, "serve", "--port", str(port)]
     async with server_process(command, port, env, tmp_path / "serve.log") as server:
