@@ -112,7 +112,11 @@ def describe_loss(error: BaseException) -> str:
     if any(protocol_out_of_step(cause) for cause in causes):
         return "InternalClientError: the server ended the connection while it was idle"
     driver = next(
-        (cause for cause in causes if not type(cause).__module__.startswith("sqlalchemy")),
+        (
+            cause
+            for cause in causes
+            if isinstance(cause, OSError) or type(cause).__module__.startswith("asyncpg")
+        ),
         error,
     )
     first_line = str(driver).strip().splitlines()[:1]
