@@ -1,39 +1,34 @@
-"""When PostgreSQL fails (issue 7, point 5): lost connections are retried without applying a
-mutation twice, an unreachable database answers 503 SERVICE_UNAVAILABLE with Retry-After, and
-`clientgraph serve` starts before its database and becomes ready when the database does.
+"""When PostgreSQL fails (issue 7, point 5; issue 13, point 7): lost connections are retried
+without applying a mutation twice, an unreachable database answers 503 SERVICE_UNAVAILABLE with
+Retry-After, and a connection lost while a request's session closes is discarded without
+failing the request. How the server starts before its database: tests/test_startup.py.
 
 PostgreSQL only: SQLite is a local file that cannot drop a connection. The shared server is
 never stopped; its faults are made with `pg_terminate_backend` from a second connection, and
-with `Proxy`, a TCP proxy between the app and PostgreSQL that the test cuts, closes and reopens.
+with `Proxy` (tests/pg_proxy.py), a TCP proxy between the app and PostgreSQL that the test cuts,
+closes and reopens.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import socket
-import subprocess
-import sys
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
-from pathlib import Path
+import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
 import httpx
 import pytest
-from clientgraph.app import create_app
-from clientgraph.auth import issue_token
 from clientgraph.db.engine import Database
-from clientgraph.resolvers.firms import create_firm
+from sqlalchemy import event
 from sqlalchemy.engine import make_url
 
 from tests.conftest import _asyncpg_dsn, postgresql_url
-from tests.support import SECRET, Api, new_firm, settings_for, without_cost
+from tests.pg_proxy import Proxy, Trigger
+from tests.server_process import eventually
+from tests.support import Api, new_firm, without_cost
 
-CLIENTGRAPH = str(Path(sys.executable).with_name("clientgraph"))
 CREATE_ACCOUNT = (
     "mutation($name: String!) { createAccount(input: {name: $name}) "
     "{ account { name } userErrors { code } } }"
@@ -43,111 +38,11 @@ UPDATE_ACCOUNT = (
     "{ account { name version } userErrors { code } } }"
 )
 ACCOUNT_NAMES = "{ accounts(first: 10) { nodes { name } } }"
+GENERIC_ACCOUNT_NAMES = (
+    '{ __type(name: "Account") { name } accounts(first: 10) { nodes { name } } }'
+)
+"""Introspection is never planned: the same read, answered by Strawberry's executor."""
 UNAVAILABLE_CODE = {"code": "SERVICE_UNAVAILABLE"}
-
-
-# --- the proxy -----------------------------------------------------------------------------
-
-
-@dataclass(eq=False)
-class Link:
-    """One client connection through the proxy and its connection to PostgreSQL."""
-
-    client: asyncio.StreamWriter
-    server: asyncio.StreamWriter
-    armed: bool = False
-
-    def cut(self) -> None:
-        self.server.close()
-        self.client.transport.abort()
-
-
-@dataclass
-class Trigger:
-    """Cut the link that sends `on` (after it sent `after`, when given): forwarding that
-    message first or not, and closing the whole proxy too (the database goes down)."""
-
-    on: bytes
-    after: bytes | None = None
-    forward: bool = False
-    close_proxy: bool = False
-
-    def fires(self, link: Link, data: bytes) -> bool:
-        if (self.after is None or link.armed) and self.on in data:
-            return True
-        if self.after is not None and self.after in data:
-            link.armed = True
-        return False
-
-
-@dataclass
-class Proxy:
-    target_host: str
-    target_port: int
-    port: int = 0
-    trigger: Trigger | None = None
-    links: set[Link] = field(default_factory=set)
-    server: asyncio.Server | None = None
-
-    async def open(self) -> None:
-        """Listen (again, on the same port): the database is up."""
-        self.server = await asyncio.start_server(
-            self._serve, "127.0.0.1", self.port, reuse_address=True
-        )
-        self.port = self.server.sockets[0].getsockname()[1]
-
-    async def close(self) -> None:
-        """Stop listening and cut every connection: the database is down."""
-        if self.server is not None:
-            self.server.close()
-            self.server = None
-        self.cut()
-
-    def cut(self) -> None:
-        """Cut every open connection, as a restart of PostgreSQL does."""
-        for link in list(self.links):
-            link.cut()
-
-    def url(self, database_url: str) -> str:
-        proxied = make_url(database_url).set(host="127.0.0.1", port=self.port)
-        return proxied.render_as_string(hide_password=False)
-
-    async def _serve(self, client_in: asyncio.StreamReader, client: asyncio.StreamWriter) -> None:
-        try:
-            server_in, server = await asyncio.open_connection(self.target_host, self.target_port)
-        except OSError:
-            client.transport.abort()
-            return
-        link = Link(client, server)
-        self.links.add(link)
-        pumps = [
-            asyncio.create_task(self._pump(client_in, server, link, upstream=True)),
-            asyncio.create_task(self._pump(server_in, client, link, upstream=False)),
-        ]
-        try:
-            await asyncio.wait(pumps, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            link.cut()
-            self.links.discard(link)
-            for pump in pumps:
-                pump.cancel()
-
-    async def _pump(
-        self, source: asyncio.StreamReader, sink: asyncio.StreamWriter, link: Link, upstream: bool
-    ) -> None:
-        while data := await source.read(65536):
-            trigger = self.trigger
-            if upstream and trigger is not None and trigger.fires(link, data):
-                self.trigger = None
-                if trigger.forward:
-                    sink.write(data)
-                    await sink.drain()
-                link.cut()
-                if trigger.close_proxy:
-                    await self.close()
-                return
-            sink.write(data)
-            await sink.drain()
 
 
 # --- fixtures and helpers ------------------------------------------------------------------
@@ -199,13 +94,6 @@ async def proxied(direct_url: str, proxy: Proxy) -> AsyncIterator[Api]:
     """The app talking to PostgreSQL through `proxy`, giving up a write after 3 attempts."""
     async with app_on(proxy.url(direct_url), write_attempts=3) as client:
         yield client
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 30.0) -> None:
-    """Wait until `check()` holds; fail if it does not within `timeout` seconds."""
-    async with asyncio.timeout(timeout):
-        while not await check():
-            await asyncio.sleep(0.05)
 
 
 async def accounts_named(admin: asyncpg.Connection, api: Api, name: str) -> int:
@@ -423,108 +311,45 @@ async def test_readyz_answers_503_json_while_the_database_is_down(
     assert_service_unavailable(response)
 
 
-async def test_readyz_answers_503_json_while_the_schema_is_not_migrated(
-    empty_database: str,
+@pytest.mark.parametrize(
+    ("query", "read_path"), [(ACCOUNT_NAMES, "planned"), (GENERIC_ACCOUNT_NAMES, "generic")]
+)
+async def test_a_query_whose_connection_is_lost_while_its_session_closes_is_answered(
+    proxied: Api, proxy: Proxy, caplog: pytest.LogCaptureFixture, query: str, read_path: str
 ) -> None:
-    db = Database(empty_database)
-    app = create_app(settings_for(empty_database), db)
-    try:
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://test"
-        ) as http:
-            response = await http.get("/readyz")
-    finally:
-        await db.dispose()
+    """The answer is ready when the session rolls back its read transaction; the connection
+    dies under that ROLLBACK. It is logged and discarded, and the client gets its answer."""
+    await proxied.create_account("Answered")
+    invalidated: list[object] = []
+    event.listen(
+        proxied.db.engine.sync_engine, "invalidate", lambda *args: invalidated.append(args)
+    )
+    proxy.trigger = Trigger(on=b"ROLLBACK")
 
-    assert_service_unavailable(response)
-    assert "not migrated" in response.json()["errors"][0]["message"]
+    with caplog.at_level(logging.WARNING, logger="clientgraph.db"):
+        response = await proxied.post(query)
 
-
-# --- clientgraph serve ---------------------------------------------------------------------
-
-
-@pytest.fixture
-async def empty_database(direct_url: str) -> AsyncIterator[str]:
-    """A database that exists but was never migrated."""
-    name = f"clientgraph_serve_{uuid.uuid4().hex[:12]}"
-    server = await asyncpg.connect(_asyncpg_dsn(direct_url))
-    await server.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield make_url(direct_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        await server.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await server.close()
+    assert proxy.trigger is None, "the proxy never saw the session's ROLLBACK"
+    assert response.status_code == 200, response.text
+    assert response.headers["x-read-path"] == read_path
+    assert without_cost(response.json())["data"]["accounts"] == {"nodes": [{"name": "Answered"}]}
+    assert "connection lost as its session ended" in caplog.text
+    assert len(invalidated) == 1
+    assert proxied.db.engine.pool.checkedout() == 0
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@contextlib.asynccontextmanager
-async def serving(database_url: str, log: Path) -> AsyncIterator[httpx.AsyncClient]:
-    """`clientgraph serve` in a subprocess, its output in `log`, stopped afterwards."""
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": database_url, "CLIENTGRAPH_SECRET": SECRET}
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [CLIENTGRAPH, "serve", "--port", str(port)],
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
-
-            async def healthy() -> bool:
-                assert process.poll() is None, f"serve exited:\n{log.read_text()}"
-                try:
-                    return (await http.get("/healthz")).status_code == 200
-                except httpx.TransportError:
-                    return False
-
-            await eventually(healthy, timeout=30)
-            yield http
-    finally:
-        process.terminate()
-        try:
-            await asyncio.to_thread(process.wait, 10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            await asyncio.to_thread(process.wait)
-
-
-async def test_serve_starts_while_the_database_is_down_and_becomes_ready_when_it_is_up(
-    empty_database: str, proxy: Proxy, tmp_path: Path
+async def test_the_next_query_after_a_connection_lost_while_closing_does_not_meet_it(
+    proxied: Api, proxy: Proxy, caplog: pytest.LogCaptureFixture
 ) -> None:
-    await proxy.close()
-    log = tmp_path / "serve.log"
+    """The discarded connection is not handed out again: the next request's first statement
+    runs on a live connection, with no retry."""
+    await proxied.create_account("Next")
+    proxy.trigger = Trigger(on=b"ROLLBACK")
+    assert (await proxied.post(ACCOUNT_NAMES)).status_code == 200
+    assert proxy.trigger is None, "the proxy never saw the session's ROLLBACK"
 
-    async with serving(proxy.url(empty_database), log) as http:
-        assert (await http.get("/healthz")).status_code == 200
-        assert_service_unavailable(await http.get("/readyz"))
-        assert_service_unavailable(await http.post("/graphql", json={"query": "{ __typename }"}))
+    with caplog.at_level(logging.WARNING, logger="clientgraph.db"):
+        body = await proxied.execute(ACCOUNT_NAMES)
 
-        await proxy.open()
-
-        async def ready() -> bool:
-            return (await http.get("/readyz")).status_code == 200
-
-        await eventually(ready, timeout=60)
-        db = Database(empty_database)
-        try:
-            firm_id, user_id = await create_firm(
-                db, name="Late Firm", admin_email="late@example.com", admin_name="Late Owner"
-            )
-        finally:
-            await db.dispose()
-        token = issue_token(SECRET, user_id=user_id, firm_id=firm_id, ttl_seconds=600)
-        response = await http.post(
-            "/graphql",
-            json={"query": "{ viewer { user { name } } }"},
-            headers={"Authorization": f"Bearer {token}"},
-        )
-
-    assert without_cost(response.json()) == {"data": {"viewer": {"user": {"name": "Late Owner"}}}}
-    assert "database not reachable" in log.read_text()
+    assert without_cost(body) == {"data": {"accounts": {"nodes": [{"name": "Next"}]}}}
+    assert "read connection lost" not in caplog.text

@@ -502,6 +502,7 @@ async def test_the_server_runs_the_relay_and_stops_it_on_shutdown(
     app = create_app(mail_settings(api.db, port, outbox_poll_interval_s=0.05), api.db)
 
     async with app.router.lifespan_context(app):
+        await eventually(lambda: len(relay_tasks()) == 1)
         [running] = relay_tasks()
         email = await invite(api)
         await eventually(lambda: bool(received.to(email)))

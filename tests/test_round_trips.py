@@ -28,8 +28,8 @@ from bench.operations import ACCOUNT_PAGE, DASHBOARD
 from bench.seed import Seeded, seed
 from bench.statements import StatementCounter, Tally
 from tests.conftest import postgresql_url
+from tests.pg_proxy import Proxy
 from tests.support import SECRET, asyncpg_dsn, settings_for
-from tests.test_database_faults import Proxy
 
 SCALE = 0.01
 """100 accounts: a page of 100 is full."""

@@ -11,10 +11,10 @@ from clientgraph.resolvers.credentials import link_token
 from sqlalchemy.engine import make_url
 
 from tests.conftest import postgresql_url
+from tests.pg_proxy import Proxy
 from tests.portal_support import PASSWORD as PORTAL_PASSWORD
 from tests.portal_support import portal_contact, queued_tokens
 from tests.support import SECRET, new_firm
-from tests.test_database_faults import Proxy
 from tests.test_sign_in import PASSWORD, give_password
 
 

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
+from asyncpg.exceptions import InternalClientError
 from clientgraph.db import tenancy
 from sqlalchemy import event, text
 from sqlalchemy.engine import ExceptionContext
@@ -69,8 +70,9 @@ def connection_lost(error: BaseException) -> bool:
 
     SQLAlchemy sets `connection_invalidated` when the dialect sees a disconnect (asyncpg's
     closed connection); the rest covers what arrives without it: a refused or reset socket
-    (raw `OSError` when connecting), PostgreSQL shutting down or starting (57P01-57P03), and
-    the connection-exception class 08 (asyncpg's ConnectionDoesNotExistError is 08003).
+    (raw `OSError` when connecting), PostgreSQL shutting down or starting (57P01-57P03), the
+    connection-exception class 08 (asyncpg's ConnectionDoesNotExistError is 08003), and a
+    connection whose protocol is out of step (see `protocol_out_of_step`).
     A cancellation never counts, whatever it interrupted: it must not be retried.
     """
     if not isinstance(error, Exception):
@@ -78,12 +80,47 @@ def connection_lost(error: BaseException) -> bool:
     for cause in _causes(error):
         if getattr(cause, "connection_invalidated", False) or isinstance(cause, OSError):
             return True
+        if protocol_out_of_step(cause):
+            return True
         sqlstate = getattr(cause, "sqlstate", None)
         if isinstance(sqlstate, str) and (
             sqlstate in CONNECTION_LOST_SQLSTATES or sqlstate.startswith("08")
         ):
             return True
     return False
+
+
+def protocol_out_of_step(error: BaseException) -> bool:
+    """asyncpg's InternalClientError ("cannot switch to state 12; another operation (2) is in
+    progress"): the connection was ended by the server while it was idle.
+
+    When PostgreSQL ends a backend (`pg_terminate_backend`, a shutdown, an idle timeout) it
+    sends a FATAL ErrorResponse and closes the socket. If that message reaches asyncpg while
+    no statement is running (between two statements of a transaction, or in the pool), asyncpg
+    has no operation to fail with it and stays in its error-consuming state until it reads
+    the end of the socket, an event-loop turn or more later. A statement sent in between
+    (BEGIN, the next query, the ROLLBACK of a closing session) fails with this error although
+    only one task ever used the connection; SQLAlchemy does not count it as a disconnect
+    because the connection is not closed yet. The connection is gone all the same."""
+    return isinstance(error, InternalClientError)
+
+
+def describe_loss(error: BaseException) -> str:
+    """A lost connection in a few words for the log: the driver's error without SQLAlchemy's
+    statement and parameters, and an out-of-step protocol as what it means."""
+    causes = list(_causes(error))
+    if any(protocol_out_of_step(cause) for cause in causes):
+        return "InternalClientError: the server ended the connection while it was idle"
+    driver = next(
+        (
+            cause
+            for cause in causes
+            if isinstance(cause, OSError) or type(cause).__module__.startswith("asyncpg")
+        ),
+        error,
+    )
+    first_line = str(driver).strip().splitlines()[:1]
+    return ": ".join([type(driver).__name__, *first_line])
 
 
 def _mark_disconnects(engine: AsyncEngine) -> None:
@@ -118,6 +155,26 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     def on_begin(connection: Any) -> None:
         immediate = connection.get_execution_options().get(WRITE_OPTION, False)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+class DatabaseSession(AsyncSession):
+    """The sessions of `Database`: closing one never fails because its connection is gone.
+
+    A session closes (rolling back what it did not commit) after its work is done and its
+    answer may already be written, so a connection the server ended after the last statement
+    must not turn that answer into an error. Such a connection is logged and invalidated, so
+    the pool never hands it out again; its transaction died with it, and nothing is lost."""
+
+    async def close(self) -> None:
+        try:
+            await super().close()
+        except (DBAPIError, OSError) as error:
+            if not connection_lost(error):
+                raise
+            logger.warning(
+                "connection lost as its session ended (%s); discarded", describe_loss(error)
+            )
+            await self.invalidate()
 
 
 class Database:
@@ -165,10 +222,16 @@ class Database:
         write_engine = self.engine.execution_options(**{WRITE_OPTION: True})
         sessions = tenancy.session_class(timeouts or tenancy.Timeouts())
         self.read_sessions = async_sessionmaker(
-            self.engine, expire_on_commit=False, sync_session_class=sessions
+            self.engine,
+            class_=DatabaseSession,
+            expire_on_commit=False,
+            sync_session_class=sessions,
         )
         self.write_sessions = async_sessionmaker(
-            write_engine, expire_on_commit=False, sync_session_class=sessions
+            write_engine,
+            class_=DatabaseSession,
+            expire_on_commit=False,
+            sync_session_class=sessions,
         )
 
     @property
@@ -284,7 +347,9 @@ class Database:
         except (DBAPIError, OSError) as error:
             if not connection_lost(error) or session.new or session.dirty or session.deleted:
                 raise
-            logger.warning("read connection lost (%s); retrying on a fresh one", error)
+            logger.warning(
+                "read connection lost (%s); retrying on a fresh one", describe_loss(error)
+            )
         await session.close()
         try:
             return await work(session)

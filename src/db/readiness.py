@@ -4,6 +4,7 @@ the server starts before its database does."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 
@@ -11,11 +12,19 @@ from clientgraph.db.engine import Database, DatabaseUnavailable, connection_lost
 from clientgraph.db.migrate import head_revisions
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_random_exponential
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    retry_if_exception_type,
+    wait_random_exponential,
+)
 
 logger = logging.getLogger("clientgraph.db")
 
 CHECK_TIMEOUT_S = 5.0
+READY_POLL_MAX_S = 5.0
+"""At most this long between two looks at the database by work that waits for it to be ready."""
 
 
 class Readiness:
@@ -31,6 +40,7 @@ class Readiness:
         self.migrate = migrate
         self.migrating = migrate is not None
         self.heads = head_revisions()
+        self._attempted = asyncio.Event()
 
     def require_started(self) -> None:
         if self.migrating:
@@ -62,14 +72,15 @@ class Readiness:
             found = await connection.execute(text("SELECT version_num FROM alembic_version"))
             return frozenset(found.scalars())
 
-    async def migrate_until_done(self) -> None:
+    async def migrate_until_done(self) -> bool:
         """Apply migrations, retrying while the database cannot be reached (backoff with full
-        jitter, at most 30 s apart). Any other failure is logged and leaves the service
-        unready: a broken migration needs an operator, not a retry loop."""
+        jitter, at most 30 s apart); whether they were applied. Any other failure is logged
+        and leaves the service unready: a broken migration needs an operator, not a retry
+        loop."""
         retrying = AsyncRetrying(
             wait=wait_random_exponential(multiplier=0.5, max=30.0),
             retry=retry_if_exception(connection_lost),
-            before_sleep=_log_retry,
+            before_sleep=self._migration_failed,
             reraise=True,
         )
         try:
@@ -77,9 +88,34 @@ class Readiness:
             await retrying(asyncio.to_thread, self.migrate)
         except Exception:
             logger.exception("migrating the database failed; the service stays unready")
-            return
+            return False
+        finally:
+            self._attempted.set()
         self.migrating = False
         logger.info("database reachable and migrated: ready")
+        return True
+
+    async def first_migration_attempt(self, timeout_s: float) -> None:
+        """Returns when the first migration attempt has ended (done, or failed and retrying
+        in the background), or after `timeout_s`: a server whose database is up is ready
+        when it starts listening, and one whose database is down still starts."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._attempted.wait(), timeout_s)
+
+    def _migration_failed(self, state: RetryCallState) -> None:
+        self._attempted.set()
+        _log_retry(state)
+
+    async def wait_until_ready(self, what: str) -> None:
+        """Returns once `check` passes: the database answers at the newest migration (for a
+        migrating service, once its migration is done). `what` waits; it is logged once if
+        it has to wait."""
+        retrying = AsyncRetrying(
+            wait=wait_random_exponential(multiplier=0.2, max=READY_POLL_MAX_S),
+            retry=retry_if_exception_type(DatabaseUnavailable),
+            before_sleep=lambda state: _log_waiting(what, state),
+        )
+        await retrying(self.check)
 
 
 def _log_retry(state: RetryCallState) -> None:
@@ -92,3 +128,9 @@ def _log_retry(state: RetryCallState) -> None:
         state.attempt_number,
         delay,
     )
+
+
+def _log_waiting(what: str, state: RetryCallState) -> None:
+    if state.attempt_number == 1:
+        error = state.outcome.exception() if state.outcome else None
+        logger.warning("%s waits until the database is ready (%s)", what, error)

@@ -4,6 +4,7 @@ nothing, so the policies of migration 0003 always bind it."""
 
 from __future__ import annotations
 
+from clientgraph.db.migration_lock import take_migration_lock
 from clientgraph.db.models import Base
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
@@ -83,6 +84,7 @@ async def ensure_app_role(url: str, role: str, password: str | None = None) -> N
 
 
 async def _apply(connection: AsyncConnection, role: str, password: str | None) -> None:
+    await connection.execute(take_migration_lock())
     await connection.execute(
         text(
             "SELECT set_config('clientgraph.app_role', :role, true),"

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from clientgraph.db import models
-from clientgraph.db.engine import Database
+from clientgraph.db.engine import Database, connection_lost, describe_loss
 from clientgraph.outbox import queue
 from clientgraph.outbox.mail import MailTransport
 from clientgraph.outbox.render import Event, MailConfig, RenderError, render
@@ -76,6 +76,7 @@ class OutboxRelay:
     kinds: tuple[str, ...] = EMAIL_KINDS
     _logged: dict[uuid.UUID, datetime] = field(default_factory=dict)
     _logged_until: datetime = queue.ALWAYS
+    _database_lost: bool = False
 
     async def run_once(self) -> int:
         """One round over every firm with mail due; how many rows it handled (sent, retried
@@ -111,13 +112,32 @@ class OutboxRelay:
         while not stop.is_set():
             try:
                 handled = await self.run_once()
-            except Exception:
-                logger.exception("the outbox relay's round failed; it tries again")
+            except Exception as error:
+                self._round_failed(error)
                 handled = 0
+            else:
+                self._round_done()
             if handled >= self.config.batch_size and self.transport is not None:
                 continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self.config.poll_interval_s)
+
+    def _round_failed(self, error: Exception) -> None:
+        """A lost database connection is a fault of the moment, logged in one line when the
+        outage begins; anything else is a bug, logged in full each time."""
+        if not connection_lost(error):
+            logger.exception("the outbox relay's round failed; it tries again")
+        elif not self._database_lost:
+            self._database_lost = True
+            logger.warning(
+                "the outbox relay lost the database (%s); it tries again each round",
+                describe_loss(error),
+            )
+
+    def _round_done(self) -> None:
+        if self._database_lost:
+            self._database_lost = False
+            logger.info("the outbox relay reaches the database again")
 
     async def _firms(self, **criteria: datetime) -> list[uuid.UUID]:
         async with self.db.read_sessions() as session:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import uuid
 
 from clientgraph.db.engine import Database
+from clientgraph.db.readiness import Readiness
 from clientgraph.outbox import queue
 from clientgraph.outbox.mail import MailTransport, SmtpServer, SmtpTransport
 from clientgraph.outbox.relay import OutboxRelay, RelayConfig, RunningRelay
@@ -57,9 +59,36 @@ async def send_now(
         return await queue.outcome(session, firm_id, event_id)
 
 
-def start(settings: Settings, db: Database) -> RunningRelay:
-    """The relay, running in the current event loop (the server's lifespan)."""
-    return RunningRelay(relay(settings, db))
+class RelayWhenReady:
+    """The relay, started in the current event loop once the database is reachable and at
+    the newest migration: before that, every round would fail on tables and functions that
+    do not exist yet."""
+
+    def __init__(self, relay: OutboxRelay, readiness: Readiness) -> None:
+        self.running: RunningRelay | None = None
+        self._starting = asyncio.create_task(
+            self._start(relay, readiness), name="clientgraph-outbox-relay-start"
+        )
+
+    async def _start(self, relay: OutboxRelay, readiness: Readiness) -> None:
+        try:
+            await readiness.wait_until_ready("the outbox relay")
+        except Exception:
+            logger.exception("the outbox relay cannot start")
+            return
+        self.running = RunningRelay(relay)
+
+    async def stop(self) -> None:
+        self._starting.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._starting
+        if self.running is not None:
+            await self.running.stop()
+
+
+def start(settings: Settings, db: Database, readiness: Readiness) -> RelayWhenReady:
+    """The relay of the server's lifespan, once `readiness` says the database is ready."""
+    return RelayWhenReady(relay(settings, db), readiness)
 
 
 async def run_worker(settings: Settings) -> None:
@@ -70,7 +99,7 @@ async def run_worker(settings: Settings) -> None:
         pool_size=2,
         timeouts=settings.database_timeouts(),
     )
-    running = RunningRelay(OutboxRelay(db, mail, config))
+    running = RelayWhenReady(OutboxRelay(db, mail, config), Readiness(db))
     stopped = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

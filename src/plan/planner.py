@@ -197,7 +197,7 @@ class Planner:
                 logger.warning(
                     "the planned statement failed; the generic path answers", exc_info=True
                 )
-            await context.session.rollback()
+            await context.end_transaction()
             return None
         counter = Counter()
         try:

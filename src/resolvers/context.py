@@ -75,6 +75,7 @@ class Context:
     _named_loaders: dict[str, DataLoader[Any, Any]] = field(init=False, default_factory=dict)
     unavailable: DatabaseUnavailable | None = field(init=False, default=None)
     may_have_written: bool = field(init=False, default=False)
+    closed: bool = field(init=False, default=False)
 
     @property
     def loaders(self) -> Loaders:
@@ -122,12 +123,12 @@ class Context:
         )
 
     def check_deadline(self) -> None:
-        """Cancel the calling task if the request is out of time.
+        """Cancel the calling task if the request is out of time or already answered.
 
         Cancellation from outside reaches a task only when it awaits; this check also stops
         work that runs long without awaiting (a large result completed from cached loads).
         """
-        if self.deadline is not None and time.monotonic() > self.deadline:
+        if self.closed or (self.deadline is not None and time.monotonic() > self.deadline):
             raise asyncio.CancelledError
 
     async def rows(self, statement: Select[Any]) -> Sequence[Row[Any]]:
@@ -143,9 +144,12 @@ class Context:
         return await self._read(run)
 
     async def _read(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-        """`work` on the read session, once more on a fresh connection if its own died."""
-        self.check_deadline()
+        """`work` on the read session, once more on a fresh connection if its own died.
+
+        The deadline is checked once the lock is held: a loader that waited for it behind the
+        request's last statement must not reopen the session after `close`."""
         async with self.lock:
+            self.check_deadline()
             try:
                 return await self.db.read(self.session, work)
             except DatabaseUnavailable as error:
@@ -154,7 +158,7 @@ class Context:
             except DBAPIError as error:
                 if not tenancy.is_timeout(error):
                     raise
-                await self.session.rollback()
+                await self.session.close()
                 raise RequestTimeout("The database did not answer in time.") from error
 
     async def write(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
@@ -163,8 +167,8 @@ class Context:
         The read session ends its transaction first, handing its connection back to the pool:
         a request never holds two connections, so a burst of mutations cannot starve the pool.
         """
-        self.check_deadline()
         async with self.lock:
+            self.check_deadline()
             await self.db.end_read(self.session)
         try:
             result = await self.db.write(work, firm_id=self.viewer.firm_id)
@@ -191,6 +195,15 @@ class Context:
         if self.unavailable is not None and not self.may_have_written:
             raise self.unavailable
 
-    async def close(self) -> None:
+    async def end_transaction(self) -> None:
+        """End the read session's transaction (after a statement failed); the session stays
+        usable and its next read opens a new one."""
         async with self.lock:
+            await self.session.close()
+
+    async def close(self) -> None:
+        """End the request's session for good. A connection lost by then is discarded, not
+        reported: the request's answer does not depend on it (see `DatabaseSession`)."""
+        async with self.lock:
+            self.closed = True
             await self.session.close()

@@ -35,11 +35,19 @@ logger = logging.getLogger("clientgraph")
 
 
 def create_app(
-    settings: Settings | None = None, db: Database | None = None, *, migrate: bool = False
+    settings: Settings | None = None, db: Database | None = None, *, migrate: bool | None = None
 ) -> Starlette:
     """The service. With `migrate`, it starts even while its database is down: migrations
     run in the background until they succeed, and until then /readyz and /graphql answer 503.
+    By default it migrates when it reads its settings from the environment: called without
+    arguments, as uvicorn's `--factory`, gunicorn's `'clientgraph.app:create_app()'` and
+    `clientgraph serve` call it, it is the whole service and brings its database up to date.
+
+    Work beside the requests (the outbox relay) starts once the database is reachable and
+    migrated.
     """
+    if migrate is None:
+        migrate = settings is None
     settings = settings or get_settings()
     log_request_ids()
     database = db or Database(
@@ -69,8 +77,11 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        migrating = asyncio.create_task(readiness.migrate_until_done()) if migrate else None
-        relay = outbox.start(settings, database) if settings.outbox_relay else None
+        migrating = None
+        if migrate:
+            migrating = asyncio.create_task(readiness.migrate_until_done())
+            await readiness.first_migration_attempt(settings.db_connect_timeout_s)
+        relay = outbox.start(settings, database, readiness) if settings.outbox_relay else None
         yield
         if relay is not None:
             await relay.stop()
@@ -103,5 +114,5 @@ def _middleware(settings: Settings) -> list[Middleware]:
 
 
 def create_migrating_app() -> Starlette:
-    """What `clientgraph serve` runs on a server database (see `create_app`'s `migrate`)."""
+    """What `clientgraph serve` runs on a server database: `create_app()`, migrating."""
     return create_app(migrate=True)

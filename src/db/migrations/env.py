@@ -3,15 +3,12 @@
 import asyncio
 
 from alembic import context
+from clientgraph.db.migration_lock import take_migration_lock
 from clientgraph.db.models import Base
-from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 target_metadata = Base.metadata
-# Any constant: the advisory lock that lets one process at a time migrate a PostgreSQL database
-# (every worker of `clientgraph serve` migrates when the database comes up).
-MIGRATION_LOCK = 0x6367_6D69
 CONNECT_TIMEOUT_S = 10
 
 
@@ -24,7 +21,7 @@ def run_with_connection(connection: Connection) -> None:
     )
     with context.begin_transaction():
         if connection.dialect.name == "postgresql":
-            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+            connection.execute(take_migration_lock())
         context.run_migrations()
 
 

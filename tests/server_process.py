@@ -1,0 +1,108 @@
+"""A clientgraph server as a process of its own, started by any command line on a free port,
+its output in a log file: for what only a real server shows (how it starts, what it logs, its
+connection pool under faults)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+BIN = Path(sys.executable).parent
+CLIENTGRAPH = str(BIN / "clientgraph")
+STOP_TIMEOUT_S = 20.0
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def server_environment(**variables: str) -> dict[str, str]:
+    """This process's environment without its clientgraph settings, plus `variables`."""
+    inherited = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("CLIENTGRAPH_") and key not in ("DATABASE_URL", "REDIS_URL")
+    }
+    return inherited | variables
+
+
+@dataclass
+class ServerProcess:
+    process: subprocess.Popen[bytes]
+    http: httpx.AsyncClient
+    log: Path
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 30.0) -> None:
+    """Wait until `check()` holds; fail if it does not within `timeout` seconds."""
+    async with asyncio.timeout(timeout):
+        while not await check():
+            await asyncio.sleep(0.05)
+
+
+@contextlib.asynccontextmanager
+async def logging_process(
+    command: list[str], env: dict[str, str], log: Path
+) -> AsyncIterator[subprocess.Popen[bytes]]:
+    """Run `command`, its output in `log`, until the block ends; then stop it with SIGTERM,
+    as a process manager does."""
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            command, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        yield process
+    finally:
+        await _stop(process)
+
+
+@contextlib.asynccontextmanager
+async def server_process(
+    command: list[str], port: int, env: dict[str, str], log: Path, *, start_timeout: float = 60
+) -> AsyncIterator[ServerProcess]:
+    """Run `command` (a server listening on `port`) until the block ends; yields once
+    `/healthz` answers."""
+    async with (
+        logging_process(command, env, log) as process,
+        httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http,
+    ):
+        served = ServerProcess(process, http, log)
+
+        async def healthy() -> bool:
+            assert process.poll() is None, f"the server exited:\n{served.log_text()}"
+            try:
+                return (await http.get("/healthz")).status_code == 200
+            except httpx.TransportError:
+                return False
+
+        await eventually(healthy, timeout=start_timeout)
+        yield served
+
+
+async def _stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then SIGKILL to the whole process group if it has not ended in time."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + STOP_TIMEOUT_S
+    while process.poll() is None and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        await asyncio.to_thread(process.wait)
