@@ -70,8 +70,8 @@ def _carries_nul(request: Request, body: bytes) -> bool:
 
 
 def client_address(request: Request) -> str:
-    """The peer address uvicorn reports (behind a proxy, what `--forwarded-allow-ips` lets
-    X-Forwarded-For say)."""
+    """The client's address as web/forwarded.py settles it: the peer's, or behind a proxy
+    named in `CLIENTGRAPH_FORWARDED_ALLOW_IPS` the client its X-Forwarded-For names."""
     return request.client.host if request.client else "unknown"
 
 
