@@ -102,6 +102,12 @@ class Settings(BaseSettings):
     sign_in_attempts: int = Field(default=5, gt=0)
     sign_in_window_s: int = Field(default=15 * 60, gt=0)
     """Failed sign-ins allowed per e-mail and client address within the window."""
+    sign_in_email_attempts: int = Field(default=20, gt=0)
+    sign_in_email_window_s: int = Field(default=3600, gt=0)
+    """Failed sign-ins allowed per e-mail from every address together within the window;
+    past it, addresses where the e-mail has not signed in lately are refused."""
+    sign_in_known_address_ttl_s: int = Field(default=30 * 24 * 3600, gt=0)
+    """How long an address where an e-mail signed in stays exempt from the per-e-mail limit."""
 
     def server_database_url(self) -> str:
         """Where the server's requests connect: `CLIENTGRAPH_APP_DATABASE_URL`, else on

@@ -179,7 +179,7 @@ class GraphQLApp(GraphQL[Context, None]):
             lists=self.lists,
             session=session,
             request_id=request_id_of(request.scope),
-            password_attempts=self.rate_limits,
+            password_attempts=self.rate_limits.sign_ins.from_address(address),
         )
         try:
             replayed = with_body(request, body)
