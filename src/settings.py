@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import secrets
 from functools import lru_cache
@@ -129,6 +130,12 @@ class Settings(BaseSettings):
     sign_in_attempts: int = Field(default=5, gt=0)
     sign_in_window_s: int = Field(default=15 * 60, gt=0)
     """Failed sign-ins allowed per e-mail and client address within the window."""
+    sign_in_email_attempts: int = Field(default=20, gt=0)
+    sign_in_email_window_s: int = Field(default=3600, gt=0)
+    """Failed sign-ins allowed per e-mail from every address together within the window;
+    past it, addresses where the e-mail has not signed in lately are refused."""
+    sign_in_known_address_ttl_s: int = Field(default=30 * 24 * 3600, gt=0)
+    """How long an address where an e-mail signed in stays exempt from the per-e-mail limit."""
 
     def server_database_url(self) -> str:
         """Where the server's requests connect: `CLIENTGRAPH_APP_DATABASE_URL`, else on
@@ -222,6 +229,36 @@ class Settings(BaseSettings):
                     f"CLIENTGRAPH_CORS_ORIGINS: {origin!r} is not an origin such as"
                     " https://app.example.com (scheme, host and port only, lower case) or *"
                 )
+        return self
+
+    forwarded_allow_ips: str = ""
+    """Comma-separated addresses or networks of your reverse proxies, or `*` (every peer):
+    only from these is `X-Forwarded-For` taken as the client's address (web/forwarded.py)."""
+
+    def forwarded_allow_ip_list(self) -> list[str]:
+        """The proxies as uvicorn's ProxyHeadersMiddleware takes them: `["*"]`, or addresses
+        and networks written canonically (`10.0.0.1/8` as `10.0.0.0/8`, which uvicorn would
+        otherwise take for a name that no peer has)."""
+        entries = [entry.strip() for entry in self.forwarded_allow_ips.split(",") if entry.strip()]
+        if entries == ["*"]:
+            return entries
+        canonical = []
+        for entry in entries:
+            try:
+                if "/" in entry:
+                    canonical.append(str(ipaddress.ip_network(entry, strict=False)))
+                else:
+                    canonical.append(str(ipaddress.ip_address(entry)))
+            except ValueError:
+                raise ValueError(
+                    f"CLIENTGRAPH_FORWARDED_ALLOW_IPS: {entry!r} is not an IP address or network"
+                    " (such as 10.0.0.5 or 10.0.0.0/24), nor * alone"
+                ) from None
+        return canonical
+
+    @model_validator(mode="after")
+    def _forwarded_allow_ips_are_addresses(self) -> Settings:
+        self.forwarded_allow_ip_list()
         return self
 
     redis_url: str | None = Field(

@@ -1,6 +1,6 @@
 """An OIDC identity provider for tests: a real HTTP server on 127.0.0.1 (in a thread) serving
 a discovery document and a JWKS of RSA and EC keys made here, counting every fetch, and
-signing tokens with those keys."""
+signing tokens with those keys. A slow one sends its documents a byte at a time."""
 
 from __future__ import annotations
 
@@ -56,6 +56,10 @@ class Provider:
     keys: list[SigningKey] = field(default_factory=list)
     hits: dict[str, int] = field(default_factory=lambda: {"discovery": 0, "jwks": 0})
     up: bool = True
+    seconds_per_byte: float = 0.0
+    """Above 0, every document's headers go out at once and its body one byte each this
+    often."""
+    closed: threading.Event = field(default_factory=threading.Event)
 
     @property
     def jwks_url(self) -> str:
@@ -125,7 +129,20 @@ def serve_provider(*keys: SigningKey) -> Iterator[Provider]:
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
-            self.wfile.write(data)
+            if provider.seconds_per_byte > 0:
+                self._trickle(data)
+            else:
+                self.wfile.write(data)
+
+        def _trickle(self, data: bytes) -> None:
+            for index in range(len(data)):
+                if provider.closed.wait(provider.seconds_per_byte):
+                    return
+                try:
+                    self.wfile.write(data[index : index + 1])
+                    self.wfile.flush()
+                except OSError:
+                    return
 
         def log_message(self, format: str, *args: Any) -> None:
             pass
@@ -137,5 +154,6 @@ def serve_provider(*keys: SigningKey) -> Iterator[Provider]:
     try:
         yield provider
     finally:
+        provider.closed.set()
         server.shutdown()
         server.server_close()

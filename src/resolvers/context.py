@@ -38,13 +38,16 @@ class Cost:
 
 
 class PasswordAttempts(Protocol):
-    """Counts wrong passwords typed by signed-in callers (web/rate_limits.py), so that a
-    stolen access token cannot be used to guess its user's password."""
+    """Counts the passwords signed-in callers type, from the request's client address, as
+    sign-ins are counted (web/sign_in_throttle.py), so that a stolen access token cannot be
+    used to guess its user's password."""
 
-    async def password_retry_after(self, key: str) -> int | None:
-        """Seconds until `key` may try again; None while it may."""
+    async def retry_after(self, subject: str) -> int | None:
+        """Seconds until `subject` may be tried again; None while it may."""
 
-    async def record_wrong_password(self, key: str) -> None: ...
+    async def failed(self, subject: str) -> None: ...
+
+    async def succeeded(self, subject: str) -> None: ...
 
 
 @dataclass

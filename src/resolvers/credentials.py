@@ -310,7 +310,7 @@ async def change_password(ctx: Context, *, current_password: str, new_password: 
     _new_password(new_password, ["newPassword"])
     attempts, attempts_key = ctx.password_attempts, f"change-password:{viewer.user_id}"
     if attempts is not None:
-        wait = await attempts.password_retry_after(attempts_key)
+        wait = await attempts.retry_after(attempts_key)
         if wait is not None:
             raise RateLimited(f"Too many wrong passwords; retry in {wait} s.")
     user = models.User
@@ -319,8 +319,10 @@ async def change_password(ctx: Context, *, current_password: str, new_password: 
     )
     if not await passwords.verify_password(current_hash, current_password):
         if attempts is not None:
-            await attempts.record_wrong_password(attempts_key)
+            await attempts.failed(attempts_key)
         raise fail(["currentPassword"], UserErrorCode.INVALID, "The current password is wrong.")
+    if attempts is not None:
+        await attempts.succeeded(attempts_key)
     new_hash = await passwords.hash_password(new_password)
 
     async def work(session: AsyncSession) -> None:

@@ -18,6 +18,7 @@ from clientgraph.settings import Settings, get_settings
 from clientgraph.web.auth_routes import AuthRoutes
 from clientgraph.web.cors import Cors
 from clientgraph.web.errors import http_exception_handler
+from clientgraph.web.forwarded import ForwardedClients
 from clientgraph.web.graphiql import ASSETS_PATH, GraphiQLAssets
 from clientgraph.web.graphql import GraphQLApp, unavailable_response
 from clientgraph.web.pages import LinkPages
@@ -107,10 +108,12 @@ def create_app(
 
 
 def _middleware(settings: Settings) -> list[Middleware]:
-    """Outermost first: CORS headers go on every answer, RequestIds' masked 500 included."""
+    """Outermost first: the client address is settled before anything counts by it; CORS
+    headers go on every answer, RequestIds' masked 500 included."""
     origins = settings.cors_origin_list()
     cors = [Middleware(Cors, origins=origins)] if origins else []
-    return [*cors, Middleware(RequestIds)]
+    forwarded = Middleware(ForwardedClients, trusted=settings.forwarded_allow_ip_list())
+    return [forwarded, *cors, Middleware(RequestIds)]
 
 
 def create_migrating_app() -> Starlette:

@@ -21,8 +21,8 @@ from clientgraph.settings import Settings
 from clientgraph.web.body import read_body
 from clientgraph.web.errors import HttpError, error_response
 from clientgraph.web.graphql import client_address
-from clientgraph.web.rate_limits import Budget, RateLimits
-from clientgraph.web.sign_in_routes import NO_STORE, check_address, guarded
+from clientgraph.web.rate_limits import RateLimits
+from clientgraph.web.sign_in_routes import NO_STORE, check_address, check_sign_in, guarded
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -125,21 +125,19 @@ class AuthRoutes:
             raise HttpError(400, "`firmId` is not the id of a firm.")
         await check_address(self.rate_limits, address)
         who = fold(email.strip())
-        budget = await self.rate_limits.sign_in_budget(who, address)
-        if budget is not None and budget.spent:
-            raise _locked_out(budget)
+        await check_sign_in(self.rate_limits.sign_ins, who, address)
         try:
             issued = await sign_in.sign_in(
                 self.db, email=email, password=password, firm_id=firm_id, lifetimes=self.lifetimes
             )
         except sign_in.SignInFailed:
             await self._failed(address)
-            await self.rate_limits.record_failed_sign_in(who, address)
+            await self.rate_limits.sign_ins.failed(who, address)
             raise HttpError(401, WRONG_CREDENTIALS) from None
         except sign_in.FirmRequired as choice:
             firms = [{"id": encode_id("Firm", f.id), "name": f.name} for f in choice.firms]
             raise HttpError(409, str(choice), extensions={"firms": firms}) from None
-        await self.rate_limits.clear_failed_sign_ins(who, address)
+        await self.rate_limits.sign_ins.succeeded(who, address)
         return self._tokens(issued)
 
     async def refresh(self, request: Request) -> Response:
@@ -199,7 +197,3 @@ class AuthRoutes:
                 400, refusal.message, extensions={"reason": "INVALID_LINK", "link": refusal.state}
             ) from None
         return self._tokens(issued) if issued else Response(status_code=204, headers=NO_STORE)
-
-
-def _locked_out(budget: Budget) -> HttpError:
-    return budget.exceeded("Too many failed sign-ins for this e-mail; retry later.")

@@ -1,5 +1,7 @@
-"""A deadline per request: the GraphQL work of a request stops when its time is up or when
-its client goes away, and whatever it was doing in the database stops with it.
+"""A deadline per request: it starts when the request does, so authentication (a wait for an
+identity provider's keys included) and reading the body spend of it too; the GraphQL work of a
+request stops when its time is up or when its client goes away, and whatever it was doing in
+the database stops with it.
 
 The work runs as a task of its own, so that cancelling it cancels the statement it awaits:
 asyncpg cancels the query on the server, the unfinished transaction rolls back, and
@@ -14,6 +16,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Coroutine
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -33,19 +36,36 @@ CANCEL_GRACE_S = 5.0
 CLIENT_CLOSED_REQUEST = 499
 
 
+@dataclass(frozen=True, slots=True)
+class Deadline:
+    """`limit_s` after the request began: `at`, in `time.monotonic()` seconds."""
+
+    limit_s: float
+    at: float
+
+    @classmethod
+    def starting_now(cls, limit_s: float) -> Deadline:
+        return cls(limit_s, time.monotonic() + limit_s)
+
+    def remaining_s(self) -> float:
+        return max(0.0, self.at - time.monotonic())
+
+
 async def within_deadline(
-    work: Coroutine[Any, Any, Any], request: Request, context: Context, timeout_s: float
+    work: Coroutine[Any, Any, Any], request: Request, context: Context, deadline: Deadline
 ) -> Any:
-    """The result of `work`; TIMEOUT (HTTP 200, GraphQL errors) when it ran past `timeout_s`.
+    """The result of `work`; TIMEOUT (HTTP 200, GraphQL errors) when it ran past `deadline`.
 
     A client that disconnects cancels the work: it would be computed for nobody.
     """
-    context.deadline = time.monotonic() + timeout_s
+    context.deadline = deadline.at
     running = asyncio.ensure_future(work)
     disconnected = asyncio.ensure_future(_disconnect(request))
     try:
         done, _ = await asyncio.wait(
-            {running, disconnected}, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED
+            {running, disconnected},
+            timeout=deadline.remaining_s(),
+            return_when=asyncio.FIRST_COMPLETED,
         )
     except asyncio.CancelledError:
         await _stop(running, disconnected, context)
@@ -58,8 +78,8 @@ async def within_deadline(
     if client_left:
         logger.info("request %s: client disconnected; its work was stopped", context.request_id)
         return Response(status_code=CLIENT_CLOSED_REQUEST)
-    logger.warning("request %s: stopped after %s s", context.request_id, timeout_s)
-    return timeout_response(context, timeout_s)
+    logger.warning("request %s: stopped after %s s", context.request_id, deadline.limit_s)
+    return timeout_response(context, deadline.limit_s)
 
 
 def timeout_response(context: Context, timeout_s: float) -> Response:

@@ -65,7 +65,15 @@ class ProviderDiscovery:
             )
             if self._login is None and not recently_failed:
                 try:
-                    self._login = await self._discover()
+                    async with asyncio.timeout(self.timeout_s):
+                        self._login = await self._discover()
+                except TimeoutError:
+                    self._failed_at = time.monotonic()
+                    logger.warning(
+                        "GraphiQL cannot offer the identity provider: its discovery document"
+                        " took longer than %g s",
+                        self.timeout_s,
+                    )
                 except DiscoveryFailed as error:
                     self._failed_at = time.monotonic()
                     logger.warning("GraphiQL cannot offer the identity provider: %s", error)

@@ -35,7 +35,7 @@ from clientgraph.schema.extensions import QueryLimits
 from clientgraph.schema.schema import build_schema
 from clientgraph.settings import Settings
 from clientgraph.web.body import read_body, with_body
-from clientgraph.web.deadline import within_deadline
+from clientgraph.web.deadline import Deadline, within_deadline
 from clientgraph.web.errors import HttpError, error_response
 from clientgraph.web.graphiql import GraphiQLPage
 from clientgraph.web.oidc import OidcSignIn
@@ -71,8 +71,8 @@ def _carries_nul(request: Request, body: bytes) -> bool:
 
 
 def client_address(request: Request) -> str:
-    """The peer address uvicorn reports (behind a proxy, what `--forwarded-allow-ips` lets
-    X-Forwarded-For say)."""
+    """The client's address as web/forwarded.py settles it: the peer's, or behind a proxy
+    named in `CLIENTGRAPH_FORWARDED_ALLOW_IPS` the client its X-Forwarded-For names."""
     return request.client.host if request.client else "unknown"
 
 
@@ -159,6 +159,7 @@ class GraphQLApp(GraphQL[Context, None]):
         return response
 
     async def _answer(self, request: Request, rate_headers: dict[str, str]) -> Response:
+        deadline = Deadline.starting_now(self.settings.request_timeout_s)
         address = client_address(request)
         address_budget = _noted(rate_headers, await self.rate_limits.failed_auth_budget(address))
         if request.method not in ALLOWED_METHODS:
@@ -170,7 +171,7 @@ class GraphQLApp(GraphQL[Context, None]):
                 "Too many failed authentications from this address; retry later."
             )
         self.readiness.require_started()
-        caller, who = await self._authenticate(request, address, rate_headers)
+        caller, who = await self._authenticate(request, address, rate_headers, deadline)
         budget = _noted(rate_headers, await self.rate_limits.nodes_budget(caller))
         if budget is not None and budget.spent:
             raise budget.exceeded("This caller's budget of nodes for the minute is spent.")
@@ -190,15 +191,13 @@ class GraphQLApp(GraphQL[Context, None]):
             lists=self.lists,
             session=session,
             request_id=request_id_of(request.scope),
-            password_attempts=self.rate_limits,
+            password_attempts=self.rate_limits.sign_ins.from_address(address),
             server_url=server_url(request),
         )
         try:
             replayed = with_body(request, body)
             work = self._execute(request_payload(request, body), request, body, context)
-            response = await within_deadline(
-                work, replayed, context, self.settings.request_timeout_s
-            )
+            response = await within_deadline(work, replayed, context, deadline)
         finally:
             await context.close()
         context.raise_if_unavailable()
@@ -218,7 +217,7 @@ class GraphQLApp(GraphQL[Context, None]):
         return await super().run(with_body(request, body), context)
 
     async def _authenticate(
-        self, request: Request, address: str, rate_headers: dict[str, str]
+        self, request: Request, address: str, rate_headers: dict[str, str], deadline: Deadline
     ) -> tuple[str, Viewer | UserClaims | PortalClaims]:
         """(whose budget, who) of the request's token, before a byte of the body is read. The
         budget is the user's or the API key's, never the raw token's, so a user's fresh tokens
@@ -228,7 +227,7 @@ class GraphQLApp(GraphQL[Context, None]):
         is loaded after the body, in the request's own session and transaction (see
         `_viewer`). An API key, or the user of an identity provider's token (web/oidc.py), is
         looked up now, in a short session closed before the body is read, so a slow sender
-        holds no connection."""
+        holds no connection; the identity provider's keys are waited for within `deadline`."""
         try:
             token = bearer_token(request.headers.get("authorization"))
             key = parse_key(token)
@@ -236,7 +235,7 @@ class GraphQLApp(GraphQL[Context, None]):
                 portal = read_portal_token(self.secret, token)
                 return f"portal:{portal.contact_id}", portal
             if key is None and self.oidc is not None and self.oidc.issued_by_provider(token):
-                viewer = await self.oidc.viewer(token)
+                viewer = await self.oidc.viewer(token, wait_s=deadline.remaining_s())
                 return f"user:{viewer.user_id}", viewer
             if key is None:
                 claims = read_claims(self.secret, token)

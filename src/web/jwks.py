@@ -3,9 +3,12 @@
 Keys are fetched on first use, again once they are older than `max_age_s`, and again when a
 token names a key we do not hold (the provider rotated its keys) — but never more than once
 per `min_refresh_interval_s`: a caller sending tokens with made-up key ids must not make us
-fetch the JWKS on every request. One fetch runs at a time; callers waiting for it share its
-result. Fetching is async (httpx) with a timeout, so a slow provider never blocks the event
-loop, and a document larger than `MAX_DOCUMENT_BYTES` is refused unread.
+fetch the JWKS on every request. One fetch runs at a time, as a task of its own, and the whole
+of it (discovery, connecting, every byte) has one time limit: httpx's timeout bounds each read,
+so a provider sending a byte a second would otherwise hold it for as long as it likes. Nobody
+queues behind it: a token whose key is held is verified at once, even during a fetch, and one
+that needs the fetch waits for it briefly (web/oidc.py answers 503 after that). A document
+larger than `MAX_DOCUMENT_BYTES` is refused unread.
 
 Only keys that can verify RS256 or ES256 signatures are kept: a symmetric (`oct`) key
 published by mistake, or any other algorithm, is ignored.
@@ -49,6 +52,11 @@ class KeysUnavailable(Exception):
     """The provider's keys could not be fetched, and none are held."""
 
 
+JOIN_WAIT_S = 1.0
+"""How long a request waits for a fetch another request started: enough for a provider that
+answers normally, not for one that is slow."""
+
+
 class ProviderKeys:
     def __init__(
         self,
@@ -63,52 +71,81 @@ class ProviderKeys:
         self.issuer = issuer
         self.jwks_url = jwks_url
         self.timeout_s = timeout_s
+        """The whole fetch: discovery, connecting, every byte of both documents."""
         self.max_age_s = max_age_s
         self.min_refresh_interval_s = min_refresh_interval_s
         self.clock = clock
         self._keys: dict[str | None, PyJWK] = {}
         self._fetched_at: float | None = None
         self._attempted_at: float | None = None
-        self._lock = asyncio.Lock()
+        self._fetching: asyncio.Task[bool] | None = None
 
-    async def key(self, kid: str | None) -> PyJWK | None:
+    async def key(self, kid: str | None, *, wait_s: float) -> PyJWK | None:
         """The key named `kid` (or the provider's only key, when the token names none), or
         None when the provider does not publish it.
 
-        Raises KeysUnavailable when no key is held and the provider cannot be reached."""
-        if self._fetched_at is None or self.clock() - self._fetched_at >= self.max_age_s:
-            await self._refresh(due=self._may_fetch())
+        A key held is answered at once, even while the keys are being fetched again (when they
+        are older than `max_age_s`, in the background). Otherwise this waits for a fetch: one
+        it starts, at most `wait_s`; one already running for another request, at most
+        `JOIN_WAIT_S` of that. Raises KeysUnavailable when the fetch it needed failed or did
+        not finish in that time, or no key is held and none may be fetched yet."""
         found = self._find(kid)
-        if found is None and self._may_fetch():
-            await self._refresh(due=True)
-            found = self._find(kid)
-        return found
+        if found is not None:
+            if self._stale() and self._may_fetch():
+                self._start_fetch()
+            return found
+        fetching = self._fetching
+        if fetching is not None:
+            wait_s = min(wait_s, JOIN_WAIT_S)
+        elif self._may_fetch():
+            fetching = self._start_fetch()
+        elif self._keys:
+            return None
+        else:
+            raise KeysUnavailable("the identity provider's keys could not be fetched lately")
+        done, _ = await asyncio.wait({fetching}, timeout=max(wait_s, 0.0))
+        if not done or not fetching.result():
+            raise KeysUnavailable("the identity provider's keys are not fetched yet")
+        return self._find(kid)
 
     def _find(self, kid: str | None) -> PyJWK | None:
         if kid is None and len(self._keys) == 1:
             return next(iter(self._keys.values()))
         return self._keys.get(kid)
 
+    def _stale(self) -> bool:
+        return self._fetched_at is None or self.clock() - self._fetched_at >= self.max_age_s
+
     def _may_fetch(self) -> bool:
-        return (
+        return self._fetching is None and (
             self._attempted_at is None
             or self.clock() - self._attempted_at >= self.min_refresh_interval_s
         )
 
-    async def _refresh(self, *, due: bool) -> None:
-        """Fetch the keys unless another caller just did (or is doing it now). Old keys stay
-        in use when a fetch fails; with none held, the failure is the caller's."""
-        attempt_seen = self._attempted_at
-        async with self._lock:
-            if due and self._attempted_at == attempt_seen:
-                self._attempted_at = self.clock()
-                try:
-                    self._keys = await self._fetch()
-                    self._fetched_at = self._attempted_at
-                except KeysUnavailable as error:
-                    logger.warning("identity provider keys not refreshed: %s", error)
-        if not self._keys:
-            raise KeysUnavailable("the identity provider's keys could not be fetched")
+    def _start_fetch(self) -> asyncio.Task[bool]:
+        """One fetch, as a task of its own: a request that stops waiting (its deadline, its
+        client gone) leaves it running for the next."""
+        self._attempted_at = self.clock()
+        self._fetching = asyncio.create_task(self._refresh(self._attempted_at))
+        return self._fetching
+
+    async def _refresh(self, attempted_at: float) -> bool:
+        """Whether the keys were fetched. Old keys stay in use when a fetch fails."""
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                self._keys = await self._fetch()
+            self._fetched_at = attempted_at
+            return True
+        except KeysUnavailable as error:
+            logger.warning("identity provider keys not refreshed: %s", error)
+        except TimeoutError:
+            logger.warning(
+                "identity provider keys not refreshed: the fetch took longer than %g s",
+                self.timeout_s,
+            )
+        finally:
+            self._fetching = None
+        return False
 
     async def _fetch(self) -> dict[str | None, PyJWK]:
         async with httpx.AsyncClient(timeout=self.timeout_s, follow_redirects=False) as client:

@@ -73,18 +73,19 @@ class OidcSignIn:
             return False
         return claims.get("iss") == self.issuer
 
-    async def viewer(self, token: str) -> Viewer:
-        """The user a provider token signs in, loaded in a short session of its own."""
-        identity = await self.identity(token)
+    async def viewer(self, token: str, *, wait_s: float) -> Viewer:
+        """The user a provider token signs in, loaded in a short session of its own; waiting
+        at most `wait_s` for the provider's keys (the rest of the request's deadline)."""
+        identity = await self.identity(token, wait_s=wait_s)
         async with self.db.read_sessions() as session:
             return await self.db.read(
                 session, lambda s: viewer_for_email(s, identity.email, identity.firm_id)
             )
 
-    async def identity(self, token: str) -> Identity:
-        return _identity_claims(await self._verified_claims(token))
+    async def identity(self, token: str, *, wait_s: float) -> Identity:
+        return _identity_claims(await self._verified_claims(token, wait_s))
 
-    async def _verified_claims(self, token: str) -> dict[str, Any]:
+    async def _verified_claims(self, token: str, wait_s: float) -> dict[str, Any]:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as error:
@@ -98,7 +99,7 @@ class OidcSignIn:
         if not isinstance(kid, str | None):
             raise InvalidToken("the token's key id (kid) is not a string")
         try:
-            key = await self.keys.key(kid)
+            key = await self.keys.key(kid, wait_s=wait_s)
         except KeysUnavailable as error:
             raise HttpError(
                 503,

@@ -27,7 +27,7 @@ from clientgraph.web.body import read_body
 from clientgraph.web.errors import HttpError
 from clientgraph.web.graphql import client_address
 from clientgraph.web.rate_limits import RateLimits
-from clientgraph.web.sign_in_routes import NO_STORE, check_address, guarded
+from clientgraph.web.sign_in_routes import NO_STORE, check_address, check_sign_in, guarded
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -106,14 +106,12 @@ class PortalRoutes:
                 raise HttpError(400, "`firmId` is not the id of a firm.")
         await check_address(self.rate_limits, address)
         who = THROTTLE_PREFIX + fold(email.strip())[:MAX_EMAIL_LENGTH]
-        budget = await self.rate_limits.sign_in_budget(who, address)
-        if budget is not None and budget.spent:
-            raise budget.exceeded("Too many failed sign-ins for this e-mail; retry later.")
+        await check_sign_in(self.rate_limits.sign_ins, who, address)
         try:
             claims = await sign_in(self.db, email=email, password=password, firm_id=firm_id)
         except BadCredentials:
             await self.rate_limits.record_failed_auth(address)
-            await self.rate_limits.record_failed_sign_in(who, address)
+            await self.rate_limits.sign_ins.failed(who, address)
             raise HttpError(401, WRONG_CREDENTIALS, {"WWW-Authenticate": "Bearer"}) from None
         except SeveralFirms as several:
             firms = [{"id": encode_id("Firm", f.id), "name": f.name} for f in several.firms]
@@ -122,7 +120,7 @@ class PortalRoutes:
                 "You are a client of several firms: sign in again with the `firmId` of one.",
                 extensions={"reason": "SEVERAL_FIRMS", "firms": firms},
             ) from None
-        await self.rate_limits.clear_failed_sign_ins(who, address)
+        await self.rate_limits.sign_ins.succeeded(who, address)
         ttl = self.settings.portal_token_ttl_seconds
         token = issue_portal_token(self.secret, claims, ttl_seconds=ttl)
         return Response(

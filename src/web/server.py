@@ -2,6 +2,8 @@
 every accepted connection, one listening socket per worker process (`SO_REUSEPORT`, so the
 kernel spreads connections over the workers), no access log line per request unless asked,
 and a cyclic garbage collector that leaves the objects of start-up alone (`gc.freeze()`).
+uvicorn's own proxy-header handling is off: the app decides whom to believe
+(`CLIENTGRAPH_FORWARDED_ALLOW_IPS`, web/forwarded.py), in every worker alike.
 
 Why each, measured in README's performance section: a response written in two segments (head,
 then body) waits ~40 ms for the client's delayed ACK without `TCP_NODELAY`; with one shared
@@ -239,6 +241,7 @@ def run_worker(options: ServeOptions, shared: socket.socket | None = None) -> No
         http=http_protocol(options),
         loop=options.loop,
         lifespan="on",
+        proxy_headers=False,
         access_log=options.access_log,
         log_level=options.log_level,
         log_config=server_log_config(),

@@ -1,7 +1,7 @@
 """What the sign-in routes outside /graphql (`/auth/*`, `/portal/*`) answer alike: their
 HttpErrors as JSON, 503 while the database cannot be reached or its pool is exhausted, 429
-while the client address has spent its budget of failed authentications, and token answers
-that are never cached."""
+while the client address has spent its budget of failed authentications or failed sign-ins
+refuse the e-mail, and token answers that are never cached."""
 
 from __future__ import annotations
 
@@ -15,12 +15,14 @@ from clientgraph.web.errors import HttpError, error_response
 from clientgraph.web.graphql import POOL_RETRY_AFTER_S, unavailable_response
 from clientgraph.web.rate_limits import RateLimits
 from clientgraph.web.request_id import request_id_of
+from clientgraph.web.sign_in_throttle import SignInThrottle
 from starlette.requests import Request
 from starlette.responses import Response
 
 logger = logging.getLogger("clientgraph.sign_in")
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+LOCKED_OUT = "Too many failed sign-ins for this e-mail; retry later."
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -52,3 +54,10 @@ async def check_address(rate_limits: RateLimits, address: str) -> None:
     budget = await rate_limits.failed_auth_budget(address)
     if budget is not None and budget.spent:
         raise budget.exceeded("Too many failed authentications from this address; retry later.")
+
+
+async def check_sign_in(throttle: SignInThrottle, subject: str, address: str) -> None:
+    """429 while failed sign-ins refuse `subject` from `address` (web/sign_in_throttle.py)."""
+    refused = await throttle.refusal(subject, address)
+    if refused is not None:
+        raise refused.exceeded(LOCKED_OUT)
