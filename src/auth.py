@@ -140,11 +140,13 @@ async def load_viewer(
     if found is None:
         if key is not None:
             raise API_KEY.refused(
-                Reason.REVOKED, "no longer works: its creator was deleted or deactivated"
+                Reason.REVOKED,
+                "no longer works, because its creator was deleted or deactivated",
+                API_KEY.when_expired,
             )
         raise ACCESS_TOKEN.refused(
             Reason.REVOKED,
-            "no longer works: its user was deleted or deactivated",
+            "no longer works, because its user was deleted or deactivated",
             "sign in again, or ask an administrator of your firm if you cannot",
         )
     name, role, permissions = found

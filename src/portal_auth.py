@@ -84,8 +84,8 @@ async def load_portal_viewer(session: AsyncSession, claims: PortalClaims) -> Vie
     if found is None:
         raise PORTAL_TOKEN.refused(
             Reason.REVOKED,
-            "no longer works: portal access was revoked or given anew, the sign-in address"
-            " removed, or the contact deleted",
+            "no longer works, because portal access was revoked or given anew, the sign-in"
+            " address removed, or the contact deleted",
             "sign in again at /portal/login, or ask the firm for a new invitation",
         )
     return portal_viewer(claims.firm_id, claims.contact_id, full_name(*found))

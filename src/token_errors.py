@@ -47,16 +47,16 @@ class Credential:
     """One kind of credential: what it is called and what its holder does to get a good one."""
 
     name: str
-    renew: str
+    when_expired: str
     """What to do once it has expired."""
-    replace: str
-    """What to do when it is refused for any other reason."""
+    otherwise: str
+    """What to do when it is refused for another reason (unless the refusal says better)."""
 
     def refused(self, reason: Reason, problem: str, action: str | None = None) -> InvalidToken:
         """ "The <name> <problem>: <action>." with the action this reason calls for, unless
         `action` says better."""
         if action is None:
-            action = self.renew if reason is Reason.EXPIRED else self.replace
+            action = self.when_expired if reason is Reason.EXPIRED else self.otherwise
         return InvalidToken(reason, f"The {self.name} {problem}: {action}.")
 
     def unreadable(self, error: Exception) -> InvalidToken:
@@ -91,8 +91,7 @@ class Credential:
                 return self.refused(Reason.MALFORMED, "carries a claim that is not valid")
             case jwt.PyJWTError():
                 return self.refused(
-                    Reason.MALFORMED,
-                    "is malformed (not a JSON Web Token; check that it was copied whole)",
+                    Reason.MALFORMED, "is malformed (check that it was copied whole)"
                 )
             case _:
                 return self.refused(
@@ -102,28 +101,28 @@ class Credential:
 
 ACCESS_TOKEN = Credential(
     "access token",
-    renew="refresh it at /auth/refresh or sign in again",
-    replace="sign in again at /auth/login for a new one",
+    when_expired="refresh it at /auth/refresh or sign in again",
+    otherwise="sign in again at /auth/login for a new one",
 )
 PORTAL_TOKEN = Credential(
     "portal token",
-    renew="sign in again at /portal/login",
-    replace="sign in again at /portal/login for a new one",
+    when_expired="sign in again at /portal/login",
+    otherwise="sign in again at /portal/login for a new one",
 )
 PROVIDER_TOKEN = Credential(
     "identity provider's token",
-    renew="get a new one from your identity provider",
-    replace="sign in at your identity provider again for a new one",
+    when_expired="get a new one from your identity provider",
+    otherwise="sign in at your identity provider again for a new one",
 )
 API_KEY = Credential(
     "API key",
-    renew="ask an administrator of your firm for a new key",
-    replace="check that it was copied whole, or ask an administrator of your firm for a new key",
+    when_expired="ask an administrator of your firm for a new key",
+    otherwise="check that it was copied whole, or ask an administrator of your firm for a new key",
 )
 REFRESH_TOKEN = Credential(
     "refresh token",
-    renew="sign in again at /auth/login",
-    replace="sign in again at /auth/login",
+    when_expired="sign in again at /auth/login",
+    otherwise="sign in again at /auth/login",
 )
 
 

@@ -107,7 +107,7 @@ async def find_key(session: AsyncSession, token: str) -> PresentedKey:
     if found is None or not hmac.compare_digest(found.secret_hash, _hash(secret)):
         raise API_KEY.refused(Reason.MALFORMED, "is not a key of this service")
     if found.revoked_at is not None:
-        raise API_KEY.refused(Reason.REVOKED, "was revoked")
+        raise API_KEY.refused(Reason.REVOKED, "was revoked", API_KEY.when_expired)
     if found.expires_at is not None and found.expires_at <= models.utcnow():
         raise API_KEY.refused(Reason.EXPIRED, "has expired")
     return PresentedKey(

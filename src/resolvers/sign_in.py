@@ -262,7 +262,7 @@ async def refresh(db: Database, token: str, *, lifetimes: Lifetimes) -> Issued:
             await revoke_family(session, firm_id, current.family_id)
             return REFRESH_TOKEN.refused(
                 Reason.REVOKED,
-                "no longer works: its user was deleted or deactivated",
+                "no longer works, because its user was deleted or deactivated",
                 "ask an administrator of your firm",
             )
         current.rotated_at = now

@@ -37,7 +37,11 @@ from clientgraph.web.body import json_object, read_body, with_body
 from clientgraph.web.deadline import within_deadline
 from clientgraph.web.errors import HttpError, error_response
 from clientgraph.web.graphiql import GraphiQLPage
-from clientgraph.web.media_type import GRAPHQL_BODIES, require_body_type
+from clientgraph.web.media_type import (
+    GRAPHQL_BODIES,
+    require_body_type,
+    spelled_canonically,
+)
 from clientgraph.web.nul_text import carries_nul
 from clientgraph.web.oidc import OidcSignIn
 from clientgraph.web.persisted import PersistedDocuments
@@ -149,8 +153,9 @@ class GraphQLApp(GraphQL[Context, None]):
             raise budget.exceeded("This caller's budget of nodes for the minute is spent.")
         body = await read_body(request, self.settings.max_body_bytes)
         if request.method == "POST":
-            require_body_type(request, body, GRAPHQL_BODIES)
+            body_type = require_body_type(request, body, GRAPHQL_BODIES)
             json_object(body)
+            request = spelled_canonically(request, body_type)
         request, body = await self.persisted.resolve(request, body)
         payload = request_payload(request, body)
         if payload is not None and carries_nul(payload, self.settings.max_tokens):

@@ -55,6 +55,15 @@ GRAPHQL_BODIES = JSON_ONLY
 """What POST /graphql takes."""
 
 
+def spelled_canonically(request: Request, body_type: BodyType) -> Request:
+    """`request` with its Content-Type written as `body_type`'s bare media type, for readers
+    after this rule (Strawberry matches `application/json` case-sensitively, as a substring):
+    they see what the rule admitted, spelled one way."""
+    headers = [(name, value) for name, value in request.scope["headers"] if name != b"content-type"]
+    headers.append((b"content-type", body_type.media_type.encode()))
+    return Request({**request.scope, "headers": headers}, request.receive)
+
+
 def require_body_type(
     request: Request, body: bytes, accepted: tuple[BodyType, ...] = JSON_ONLY
 ) -> BodyType:
