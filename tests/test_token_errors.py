@@ -403,3 +403,36 @@ async def test_no_library_wording_reaches_the_client(caller: Api) -> None:
             offenders[name] = (message, leaked)
 
     assert offenders == {}
+
+
+@pytest.fixture
+async def sign_in_routes(database: Database) -> AsyncIterator[Api]:
+    settings = settings_for(database.url, rate_limit_failed_auth_per_minute=UNTHROTTLED)
+    async with new_firm(database, settings=settings) as api:
+        yield api
+
+
+async def test_no_library_wording_reaches_the_client_of_a_sign_in_route(
+    sign_in_routes: Api,
+) -> None:
+    api = sign_in_routes
+    strings = {**broken_tokens(api), "refresh-shaped": "cgr_" + "x" * 43, "link-shaped": "a.b"}
+    routes = {
+        "/auth/refresh": lambda token: {"refreshToken": token},
+        "/auth/set-password": lambda token: {"token": token, "password": "a long passphrase"},
+        "/portal/accept": lambda token: {"token": token, "password": "a long passphrase"},
+    }
+    offenders = {}
+    for path, body in routes.items():
+        for name, token in strings.items():
+            response = await api.http.post(path, json=body(token))
+            [error] = response.json()["errors"]
+            leaked = [p for p in (*LIBRARY_PHRASES, *library_words(token)) if p in error["message"]]
+            if (
+                response.status_code not in (400, 401)
+                or leaked
+                or "reason" not in error["extensions"]
+            ):
+                offenders[f"{path} {name}"] = (response.status_code, error["message"], leaked)
+
+    assert offenders == {}
