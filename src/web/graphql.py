@@ -1,7 +1,9 @@
 """The GraphQL view: Strawberry's ASGI app behind the checks every request passes, in this
 order: the client address's failed-authentication budget, the token (401 before a byte of the
-body is read), the caller's node budget, the body (counted while it streams), and only then
-one session, whose first transaction loads the user of a user token and runs the operation."""
+body is read), the caller's node budget, the body (counted while it streams; then not empty, of
+a media type web/media_type.py admits, a JSON object, without NUL in its decoded text), and
+only then one session, whose first transaction loads the user of a user token and runs the
+operation."""
 
 from __future__ import annotations
 
@@ -154,7 +156,7 @@ class GraphQLApp(GraphQL[Context, None]):
         body = await read_body(request, self.settings.max_body_bytes)
         if request.method == "POST":
             body_type = require_body_type(request, body, GRAPHQL_BODIES)
-            json_object(body)
+            json_object(body)  # refused here in our words, never in Strawberry's
             request = spelled_canonically(request, body_type)
         request, body = await self.persisted.resolve(request, body)
         payload = request_payload(request, body)
