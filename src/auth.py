@@ -17,15 +17,18 @@ from clientgraph.resolvers.api_keys import (
 )
 from clientgraph.resolvers.enums import Permission, UserRole
 from clientgraph.resolvers.policy import Viewer
+from clientgraph.token_errors import (
+    ACCESS_TOKEN,
+    API_KEY,
+    Reason,
+    missing,
+    not_bearer,
+)
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 ALGORITHM = "HS256"
 AUDIENCE = "clientgraph"
-
-
-class InvalidToken(Exception):
-    """Missing, malformed, expired, forged, or for a user who is gone."""
 
 
 def issue_token(
@@ -77,7 +80,7 @@ def read_claims(secret: str, token: str) -> UserClaims:
             uuid.UUID(session_id) if session_id is not None else None,
         )
     except (jwt.PyJWTError, ValueError, TypeError, AttributeError) as error:
-        raise InvalidToken(str(error)) from error
+        raise ACCESS_TOKEN.unreadable(error) from error
 
 
 def read_token(secret: str, token: str) -> tuple[uuid.UUID, uuid.UUID]:
@@ -87,11 +90,14 @@ def read_token(secret: str, token: str) -> tuple[uuid.UUID, uuid.UUID]:
 
 
 def bearer_token(authorization: str | None) -> str:
-    if not authorization:
-        raise InvalidToken("missing Authorization header")
-    scheme, _, token = authorization.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise InvalidToken("expected 'Authorization: Bearer <token>'")
+    """The token of an `Authorization: Bearer <token>` header."""
+    if not authorization or not authorization.strip():
+        raise missing()
+    scheme, _, token = authorization.strip().partition(" ")
+    if scheme.lower() != "bearer":
+        raise not_bearer()
+    if not token.strip():
+        raise missing()
     return token.strip()
 
 
@@ -104,8 +110,6 @@ async def viewer_for_key(session: AsyncSession, key_id: uuid.UUID, token: str) -
     """
     tenancy.allow_api_key(session, key_id)
     key = await find_key(session, token)
-    if key is None:
-        raise InvalidToken("unknown, revoked or expired API key")
     await tenancy.set_firm(session, key.firm_id)
     viewer = await load_viewer(session, key.created_by_id, key.firm_id, key=key)
     await mark_used(session, key)
@@ -134,7 +138,17 @@ async def load_viewer(
         )
     ).first()
     if found is None:
-        raise InvalidToken("the token's user, or the key's creator, was deleted or deactivated")
+        if key is not None:
+            raise API_KEY.refused(
+                Reason.REVOKED,
+                "no longer works, because its creator was deleted or deactivated",
+                API_KEY.when_expired,
+            )
+        raise ACCESS_TOKEN.refused(
+            Reason.REVOKED,
+            "no longer works, because its user was deleted or deactivated",
+            "sign in again, or ask an administrator of your firm if you cannot",
+        )
     name, role, permissions = found
     if key is not None:
         return viewer_of_key(key, name, role, permissions)

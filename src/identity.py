@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import uuid
 
-from clientgraph.auth import InvalidToken, load_viewer
+from clientgraph.auth import load_viewer
 from clientgraph.db import models, tenancy
 from clientgraph.db.queries import fold
 from clientgraph.resolvers.policy import Viewer
+from clientgraph.token_errors import PROVIDER_TOKEN, Reason
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,12 +32,17 @@ async def viewer_for_email(session: AsyncSession, email: str, firm_id: uuid.UUID
         query = query.where(user.firm_id == firm_id)
     found = (await session.execute(query.limit(2))).all()
     if not found:
-        where = " in the firm of the token's firm claim" if firm_id is not None else ""
-        raise InvalidToken(f"no active user has the token's e-mail{where}")
+        where = " in the firm its `firm` claim names" if firm_id is not None else ""
+        raise PROVIDER_TOKEN.refused(
+            Reason.REVOKED,
+            f"names an e-mail that is no active user{where}",
+            "ask an administrator of your firm to add you as a user (or to reactivate you)",
+        )
     if len(found) > 1:
-        raise InvalidToken(
-            "the token's e-mail is a user in several firms; the token must name one in a"
-            " 'firm' claim"
+        raise PROVIDER_TOKEN.refused(
+            Reason.MALFORMED,
+            "names an e-mail that is a user in several firms, and no firm",
+            "have your identity provider name the firm in a `firm` claim",
         )
     user_id, user_firm_id = found[0]
     await tenancy.set_firm(session, user_firm_id)

@@ -14,11 +14,12 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import jwt
-from clientgraph.auth import ALGORITHM, InvalidToken
+from clientgraph.auth import ALGORITHM
 from clientgraph.db import models
 from clientgraph.resolvers.contacts import full_name
 from clientgraph.resolvers.policy import Viewer, portal_viewer
 from clientgraph.resolvers.portal_sign_in import PortalClaims, live_credentials
+from clientgraph.token_errors import PORTAL_TOKEN, Reason
 from sqlalchemy.ext.asyncio import AsyncSession
 
 PORTAL_AUDIENCE = "clientgraph-portal"
@@ -63,7 +64,7 @@ def read_portal_token(secret: str, token: str) -> PortalClaims:
             uuid.UUID(claims["contact"]), uuid.UUID(claims["firm"]), uuid.UUID(claims["cred"])
         )
     except (jwt.PyJWTError, ValueError, TypeError, AttributeError) as error:
-        raise InvalidToken(str(error)) from error
+        raise PORTAL_TOKEN.unreadable(error) from error
 
 
 async def load_portal_viewer(session: AsyncSession, claims: PortalClaims) -> Viewer:
@@ -81,8 +82,10 @@ async def load_portal_viewer(session: AsyncSession, claims: PortalClaims) -> Vie
         )
     ).first()
     if found is None:
-        raise InvalidToken(
-            "the contact's portal access was revoked or renewed, their sign-in address "
-            "removed, or the contact deleted"
+        raise PORTAL_TOKEN.refused(
+            Reason.REVOKED,
+            "no longer works, because portal access was revoked or given anew, the sign-in"
+            " address removed, or the contact deleted",
+            "sign in again at /portal/login, or ask the firm for a new invitation",
         )
     return portal_viewer(claims.firm_id, claims.contact_id, full_name(*found))

@@ -29,14 +29,17 @@ SMALL_LIMIT = 64 * 1024
 ENDLESS = 64 * 1024 * 1024
 
 
-def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    """`status`, and a JSON body holding exactly one error with a message and `code`."""
+def assert_error(
+    response: httpx.Response, status: int, code: str, **extensions: str
+) -> dict[str, Any]:
+    """`status`, and a JSON body holding exactly one error with a message, `code` and
+    `extensions`."""
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == "application/json"
     body = response.json()
     assert list(body) == ["errors"], body
     [error] = body["errors"]
-    assert error["extensions"] == {"code": code}
+    assert error["extensions"] == {"code": code, **extensions}
     assert isinstance(error["message"], str) and error["message"]
     return error
 
@@ -73,14 +76,14 @@ async def test_a_body_that_is_not_a_graphql_request_is_400_bad_request(
 
 
 @pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded"])
-async def test_a_body_of_another_content_type_is_400_bad_request(
+async def test_a_body_of_another_content_type_is_415_unsupported_media_type(
     api: Api, content_type: str
 ) -> None:
     response = await api.http.post(
         "/graphql", content=b'{"query": "{ __typename }"}', headers=authorized(api, content_type)
     )
 
-    assert_error(response, 400, "BAD_REQUEST")
+    assert_error(response, 415, "UNSUPPORTED_MEDIA_TYPE")
 
 
 async def test_a_mutation_by_get_is_400_bad_request(api: Api) -> None:
@@ -101,7 +104,7 @@ async def test_a_request_without_a_token_is_401_unauthenticated_with_a_bearer_ch
 ) -> None:
     response = await api.http.post("/graphql", json={"query": VIEWER})
 
-    assert_error(response, 401, "UNAUTHENTICATED")
+    assert_error(response, 401, "UNAUTHENTICATED", reason="MISSING")
     assert response.headers["www-authenticate"] == "Bearer"
 
 

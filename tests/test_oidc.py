@@ -27,6 +27,7 @@ from tests.oidc_provider import (
     unsigned_token,
 )
 from tests.support import Api, asyncpg_dsn, settings_for
+from tests.test_token_errors import ANSWER, LIBRARY_PHRASES
 
 VIEWER = "{ viewer { user { email } firm { id } } }"
 
@@ -70,10 +71,10 @@ async def email_of_owner(api: Api) -> str:
     return (await api.data(VIEWER))["viewer"]["user"]["email"]
 
 
-def assert_unauthorized(response: httpx.Response, words: str = "") -> None:
+def assert_unauthorized(response: httpx.Response, reason: str, words: str = "") -> None:
     assert response.status_code == 401, response.text
     error = response.json()["errors"][0]
-    assert error["extensions"]["code"] == "UNAUTHENTICATED"
+    assert error["extensions"] == {"code": "UNAUTHENTICATED", "reason": reason}
     assert words.lower() in error["message"].lower(), error["message"]
     assert response.headers["WWW-Authenticate"] == "Bearer"
 
@@ -129,14 +130,22 @@ async def test_a_configured_jwks_url_is_used_without_discovery(
 
 
 REFUSED_CLAIMS = {
-    "another audience": ({"aud": "someone-else"}, "audience"),
-    "expired": ({"exp": int(time.time()) - 3600}, "expired"),
-    "not yet valid": ({"nbf": int(time.time()) + 3600}, "not yet valid"),
-    "issued in the future": ({"iat": int(time.time()) + 3600}, "not yet valid"),
-    "no expiry": ({"exp": None}, "exp"),
-    "no audience": ({"aud": None}, "aud"),
-    "unverified e-mail": ({"email_verified": False}, "not verified"),
-    "no e-mail": ({"email": None}, "no e-mail"),
+    "another audience": (
+        {"aud": "someone-else"},
+        "WRONG_AUDIENCE",
+        f"whose audience (`aud`) is `{AUDIENCE}`",
+    ),
+    "expired": (
+        {"exp": int(time.time()) - 3600},
+        "EXPIRED",
+        "has expired: get a new one from your identity provider",
+    ),
+    "not yet valid": ({"nbf": int(time.time()) + 3600}, "MALFORMED", "not valid yet"),
+    "issued in the future": ({"iat": int(time.time()) + 3600}, "MALFORMED", "not valid yet"),
+    "no expiry": ({"exp": None}, "MALFORMED", "lacks the `exp` claim"),
+    "no audience": ({"aud": None}, "MALFORMED", "lacks the `aud` claim"),
+    "unverified e-mail": ({"email_verified": False}, "MALFORMED", "not verified"),
+    "no e-mail": ({"email": None}, "MALFORMED", "no usable `email` claim"),
 }
 
 
@@ -144,11 +153,11 @@ REFUSED_CLAIMS = {
 async def test_a_provider_token_with_bad_claims_is_refused(
     api: Api, provider: Provider, rsa_key: SigningKey, case: str
 ) -> None:
-    claims, words = REFUSED_CLAIMS[case]
+    claims, reason, words = REFUSED_CLAIMS[case]
     email = await email_of_owner(api)
     async with sso_client(api, provider) as http:
         response = await ask(http, provider.token(rsa_key, email, **claims))
-    assert_unauthorized(response, words)
+    assert_unauthorized(response, reason, words)
 
 
 async def test_a_token_of_another_issuer_is_refused(
@@ -159,7 +168,7 @@ async def test_a_token_of_another_issuer_is_refused(
         response = await ask(
             http, provider.token(rsa_key, email, iss="https://idp.attacker.example")
         )
-    assert_unauthorized(response)
+    assert_unauthorized(response, "MALFORMED")
 
 
 async def test_an_hs256_token_keyed_with_the_providers_public_key_is_refused(
@@ -175,7 +184,7 @@ async def test_an_hs256_token_keyed_with_the_providers_public_key_is_refused(
     )
     async with sso_client(api, provider) as http:
         response = await ask(http, token)
-    assert_unauthorized(response, "RS256 or ES256")
+    assert_unauthorized(response, "MALFORMED", "RS256 or ES256")
 
 
 async def test_an_unsigned_token_is_refused(api: Api, provider: Provider) -> None:
@@ -183,7 +192,7 @@ async def test_an_unsigned_token_is_refused(api: Api, provider: Provider) -> Non
     token = unsigned_token({"alg": "none", "typ": "JWT"}, provider.claims(email))
     async with sso_client(api, provider) as http:
         response = await ask(http, token)
-    assert_unauthorized(response, "RS256 or ES256")
+    assert_unauthorized(response, "MALFORMED", "RS256 or ES256")
 
 
 async def test_a_token_signed_by_a_key_the_provider_does_not_publish_is_refused(
@@ -193,7 +202,7 @@ async def test_a_token_signed_by_a_key_the_provider_does_not_publish_is_refused(
     stranger = SigningKey.new("ES256")
     async with sso_client(api, provider) as http:
         response = await ask(http, provider.token(stranger, email))
-    assert_unauthorized(response, "signing key")
+    assert_unauthorized(response, "MALFORMED", "a key the identity provider does not publish")
 
 
 async def test_a_forged_signature_under_a_published_key_id_is_refused(
@@ -203,7 +212,7 @@ async def test_a_forged_signature_under_a_published_key_id_is_refused(
     forger = SigningKey.new("ES256")
     async with sso_client(api, provider) as http:
         response = await ask(http, provider.token(forger, email, kid=ec_key.kid))
-    assert_unauthorized(response, "Signature")
+    assert_unauthorized(response, "MALFORMED", "valid signature")
 
 
 async def test_a_key_the_provider_rotates_in_is_fetched_once_and_accepted(
@@ -228,7 +237,9 @@ async def test_unknown_key_ids_do_not_refetch_the_keys_on_every_request(
     async with sso_client(api, provider, rate_limit_failed_auth_per_minute=1000) as http:
         for _ in range(20):
             token = provider.token(stranger, email, kid=uuid.uuid4().hex)
-            assert_unauthorized(await ask(http, token), "signing key")
+            assert_unauthorized(
+                await ask(http, token), "MALFORMED", "a key the identity provider does not publish"
+            )
     assert provider.hits == {"discovery": 1, "jwks": 1}
 
 
@@ -240,7 +251,9 @@ async def test_failed_provider_tokens_spend_the_addresss_failed_authentication_b
         api, provider, address="10.9.8.7", rate_limit_failed_auth_per_minute=2
     ) as http:
         for _ in range(2):
-            assert_unauthorized(await ask(http, provider.token(rsa_key, email, aud="other")))
+            assert_unauthorized(
+                await ask(http, provider.token(rsa_key, email, aud="other")), "WRONG_AUDIENCE"
+            )
         response = await ask(http, provider.token(rsa_key, email))
     assert response.status_code == 429, response.text
     assert response.json()["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
@@ -289,7 +302,7 @@ async def test_an_email_that_is_no_user_is_refused(
 ) -> None:
     async with sso_client(api, provider) as http:
         response = await ask(http, provider.token(rsa_key, f"{uuid.uuid4().hex}@example.com"))
-    assert_unauthorized(response, "no active user")
+    assert_unauthorized(response, "REVOKED", "no active user")
 
 
 @pytest.mark.parametrize("change", ["deactivated", "deleted"])
@@ -310,7 +323,7 @@ async def test_a_deactivated_or_deleted_user_cannot_sign_in(
         else:
             await api.ok("deleteUser", {"userId": user_id})
         response = await ask(http, provider.token(rsa_key, email))
-    assert_unauthorized(response, "no active user")
+    assert_unauthorized(response, "REVOKED", "no active user")
 
 
 async def _same_person_in(firm: Api, email: str) -> None:
@@ -328,8 +341,8 @@ async def test_an_email_in_several_firms_without_a_firm_claim_is_refused(
     await _same_person_in(other_firm, email)
     async with sso_client(api, provider) as http:
         response = await ask(http, provider.token(rsa_key, email))
-    assert_unauthorized(response, "several firms")
-    assert "'firm' claim" in response.json()["errors"][0]["message"]
+    assert_unauthorized(response, "MALFORMED", "several firms")
+    assert "`firm` claim" in response.json()["errors"][0]["message"]
 
 
 @pytest.mark.parametrize("spelling", ["uuid", "global id"])
@@ -353,7 +366,7 @@ async def test_a_firm_claim_naming_a_firm_where_the_email_is_no_user_is_refused(
     email = await email_of_owner(api)
     async with sso_client(api, provider) as http:
         response = await ask(http, provider.token(rsa_key, email, firm=str(other_firm.firm_id)))
-    assert_unauthorized(response, "firm claim")
+    assert_unauthorized(response, "REVOKED", "`firm` claim")
 
 
 async def test_a_deactivated_membership_leaves_the_only_active_firm(
@@ -378,7 +391,7 @@ async def test_a_malformed_firm_claim_is_refused(
     email = await email_of_owner(api)
     async with sso_client(api, provider) as http:
         response = await ask(http, provider.token(rsa_key, email, firm="not-a-firm"))
-    assert_unauthorized(response, "firm claim")
+    assert_unauthorized(response, "MALFORMED", "`firm` claim")
 
 
 @pytest.mark.parametrize(
@@ -440,4 +453,67 @@ async def test_a_token_without_a_key_id_is_checked_against_the_providers_only_ke
     with serve_provider(ec_key, rsa_key) as several:
         token = jwt.encode(several.claims(email), ec_key.private, algorithm="ES256")
         async with sso_client(api, several) as http:
-            assert_unauthorized(await ask(http, token), "signing key")
+            assert_unauthorized(
+                await ask(http, token), "MALFORMED", "a key the identity provider does not publish"
+            )
+
+
+def provider_token_family(provider: Provider, rsa_key: SigningKey, email: str) -> dict[str, str]:
+    """Provider tokens broken in every way PyJWT or the user lookup could have words for."""
+    family = {
+        case: provider.token(rsa_key, email, **claims)
+        for case, (claims, _, _) in REFUSED_CLAIMS.items()
+    }
+    good = provider.token(rsa_key, email)
+    header, payload, signature = good.split(".")
+    return {
+        **family,
+        "a key it does not publish": provider.token(SigningKey.new("ES256"), email),
+        "forged under its key id": provider.token(SigningKey.new("RS256"), email, kid=rsa_key.kid),
+        "unsigned": unsigned_token({"alg": "none"}, provider.claims(email)),
+        "a key id that is a number": unsigned_token(
+            {"alg": "RS256", "kid": 7}, provider.claims(email), b"x" * 256
+        ),
+        "a signature cut short": f"{header}.{payload}.{signature[:8]}",
+        "a signature not base64": f"{header}.{payload}.!!!",
+        "a firm claim that is no id": provider.token(rsa_key, email, firm="nordlys"),
+        "an e-mail that is no user": provider.token(rsa_key, f"{uuid.uuid4().hex}@example.com"),
+        "an e-mail claim that is a number": provider.token(rsa_key, email, email=42),
+        "an expiry that is text": provider.token(rsa_key, email, exp="soon"),
+        "an audience list": provider.token(rsa_key, email, aud=["a", "b"]),
+    }
+
+
+def pyjwt_words(token: str, key: SigningKey, issuer: str) -> str:
+    try:
+        jwt.decode(
+            token,
+            key.private.public_key(),
+            algorithms=["RS256", "ES256"],
+            audience=AUDIENCE,
+            issuer=issuer,
+            options={"require": ["iss", "aud", "exp", "iat"]},
+        )
+    except (jwt.PyJWTError, TypeError, ValueError) as error:
+        return str(error)
+    return ""
+
+
+async def test_no_library_wording_reaches_the_client_of_a_provider_token(
+    api: Api, provider: Provider, rsa_key: SigningKey
+) -> None:
+    email = await email_of_owner(api)
+    offenders = {}
+    async with sso_client(api, provider, rate_limit_failed_auth_per_minute=1000) as http:
+        for name, token in provider_token_family(provider, rsa_key, email).items():
+            response = await ask(http, token)
+            assert response.status_code == 401, (name, response.text)
+            error = response.json()["errors"][0]
+            said = pyjwt_words(token, rsa_key, provider.issuer)
+            leaked = [p for p in LIBRARY_PHRASES if p in error["message"]]
+            if said and said in error["message"]:
+                leaked.append(said)
+            if leaked or not ANSWER.match(error["message"]) or "reason" not in error["extensions"]:
+                offenders[name] = (error["message"], leaked)
+
+    assert offenders == {}

@@ -112,7 +112,7 @@ async def test_unknown_email_and_wrong_password_get_the_same_401_in_the_same_tim
     assert {response.text for response in responses} == {responses[0].text}
     assert error_of(responses[0]) == {
         "message": "Wrong e-mail or password.",
-        "extensions": {"code": "UNAUTHENTICATED"},
+        "extensions": {"code": "UNAUTHENTICATED", "reason": "WRONG_CREDENTIALS"},
     }
     # Both verify one argon2 hash (~0.1 s); without the dummy hash the unknown e-mail would
     # answer in a few milliseconds.
@@ -188,7 +188,9 @@ async def test_refresh_takes_the_token_from_the_cookie(api: Api, owner_email: st
     first = await signed_in(api, owner_email)
 
     response = await api.http.post(
-        "/auth/refresh", headers={"Cookie": f"clientgraph_refresh={first['refreshToken']}"}
+        "/auth/refresh",
+        json={},
+        headers={"Cookie": f"clientgraph_refresh={first['refreshToken']}"},
     )
 
     assert response.status_code == 200, response.text
@@ -207,7 +209,7 @@ async def test_reusing_a_spent_refresh_token_revokes_the_whole_family(
     other_sign_in = await refresh_with(api.http, elsewhere["refreshToken"])
 
     assert replayed.status_code == 401
-    assert error_of(replayed)["extensions"] == {"code": "UNAUTHENTICATED"}
+    assert error_of(replayed)["extensions"] == {"code": "UNAUTHENTICATED", "reason": "REVOKED"}
     assert "already used" in error_of(replayed)["message"]
     assert successor.status_code == 401, "the thief's (or the user's) newer token dies too"
     assert other_sign_in.status_code == 200, "another sign-in of the user is another family"
@@ -229,7 +231,9 @@ async def test_logout_takes_the_token_from_the_cookie(api: Api, owner_email: str
     first = await signed_in(api, owner_email)
 
     response = await api.http.post(
-        "/auth/logout", headers={"Cookie": f"clientgraph_refresh={first['refreshToken']}"}
+        "/auth/logout",
+        json={},
+        headers={"Cookie": f"clientgraph_refresh={first['refreshToken']}"},
     )
 
     assert response.status_code == 204
@@ -238,11 +242,11 @@ async def test_logout_takes_the_token_from_the_cookie(api: Api, owner_email: str
 
 async def test_an_unknown_or_missing_refresh_token_gets_401(api: Api) -> None:
     unknown = await refresh_with(api.http, "cgr_" + "x" * 43)
-    missing = await api.http.post("/auth/refresh")
+    missing = await api.http.post("/auth/refresh", json={})
     garbage = await refresh_with(api.http, "cgr_" + "x" * 5000)
 
     assert [r.status_code for r in (unknown, missing, garbage)] == [401, 401, 401]
-    assert error_of(missing)["extensions"] == {"code": "UNAUTHENTICATED"}
+    assert error_of(missing)["extensions"] == {"code": "UNAUTHENTICATED", "reason": "MISSING"}
 
 
 async def expire_refresh_tokens(api: Api) -> None:

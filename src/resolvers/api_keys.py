@@ -34,6 +34,7 @@ from clientgraph.resolvers.policy import (
     key_permissions,
     require_admin,
 )
+from clientgraph.token_errors import API_KEY, Reason
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -53,14 +54,20 @@ def _hash(secret: str) -> str:
 
 
 def parse_key(token: str) -> tuple[uuid.UUID, str] | None:
-    """(key id, secret) of a string shaped like an API key, else None."""
+    """(key id, secret) of an API key; None for a token that is no API key. A token that
+    starts like one but is not shaped like one is refused (InvalidToken)."""
     if not token.startswith(PREFIX):
         return None
     key_id, _, secret = token[len(PREFIX) :].partition("_")
     try:
-        return uuid.UUID(hex=key_id), secret
+        parsed = uuid.UUID(hex=key_id)
     except ValueError:
-        return None
+        parsed = None
+    if parsed is None or not secret:
+        raise API_KEY.refused(
+            Reason.MALFORMED, f"is malformed (a key reads `{PREFIX}<id>_<secret>`)"
+        )
+    return parsed, secret
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,13 +81,14 @@ class PresentedKey:
     last_used_at: datetime | None
 
 
-async def find_key(session: AsyncSession, token: str) -> PresentedKey | None:
-    """The key a token presents if it is unrevoked, unexpired and its secret matches; None
-    for anything else. Reads only the key's row, which names the firm (so that the caller can
-    set the firm before anything else is read)."""
+async def find_key(session: AsyncSession, token: str) -> PresentedKey:
+    """The key a token presents, if it is unrevoked, unexpired and its secret matches;
+    InvalidToken saying which it is not otherwise (revoked or expired only to whoever holds
+    the secret). Reads only the key's row, which names the firm (so that the caller can set
+    the firm before anything else is read)."""
     parsed = parse_key(token)
     if parsed is None:
-        return None
+        raise API_KEY.refused(Reason.MALFORMED, "is malformed")
     key_id, secret = parsed
     key = models.ApiKey
     found = (
@@ -91,15 +99,17 @@ async def find_key(session: AsyncSession, token: str) -> PresentedKey | None:
                 key.created_by_id,
                 key.permissions,
                 key.last_used_at,
-            ).where(
-                key.id == key_id,
-                key.revoked_at.is_(None),
-                or_(key.expires_at.is_(None), key.expires_at > models.utcnow()),
-            )
+                key.revoked_at,
+                key.expires_at,
+            ).where(key.id == key_id)
         )
     ).first()
     if found is None or not hmac.compare_digest(found.secret_hash, _hash(secret)):
-        return None
+        raise API_KEY.refused(Reason.MALFORMED, "is not a key of this service")
+    if found.revoked_at is not None:
+        raise API_KEY.refused(Reason.REVOKED, "was revoked", API_KEY.when_expired)
+    if found.expires_at is not None and found.expires_at <= models.utcnow():
+        raise API_KEY.refused(Reason.EXPIRED, "has expired")
     return PresentedKey(
         key_id, found.firm_id, found.created_by_id, list(found.permissions), found.last_used_at
     )

@@ -21,6 +21,7 @@ from clientgraph import passwords
 from clientgraph.db import models, tenancy
 from clientgraph.db.engine import Database
 from clientgraph.db.queries import fold
+from clientgraph.token_errors import REFRESH_TOKEN, InvalidToken, Reason
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -39,10 +40,6 @@ class FirmRequired(Exception):
     def __init__(self, firms: list[FirmChoice]) -> None:
         super().__init__("This e-mail signs in to several firms; choose one with firmId.")
         self.firms = firms
-
-
-class InvalidRefreshToken(Exception):
-    """Unknown, spent, revoked or expired refresh token, or its user can no longer sign in."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,25 +253,33 @@ async def _user_may_sign_in(session: AsyncSession, firm_id: uuid.UUID, user_id: 
 
 async def refresh(db: Database, token: str, *, lifetimes: Lifetimes) -> Issued:
     """The next refresh token of `token`'s sign-in; `token` is spent. A spent token presented
-    again revokes its whole family; so does a user who was deleted or deactivated."""
+    again revokes its whole family; so does a user who was deleted or deactivated. Raises
+    InvalidToken for a token that cannot be refreshed, saying why."""
     found = await _find(db, token)
     if found is None:
-        raise InvalidRefreshToken("unknown refresh token")
+        raise REFRESH_TOKEN.refused(Reason.MALFORMED, "is not one this service issued")
     token_id, firm_id = found
 
-    async def work(session: AsyncSession) -> Issued | str:
+    async def work(session: AsyncSession) -> Issued | InvalidToken:
         current = await session.get_one(models.RefreshToken, token_id, with_for_update=True)
         now = models.utcnow()
         if current.revoked_at is not None:
-            return "the sign-in was ended"
+            return REFRESH_TOKEN.refused(Reason.REVOKED, "belongs to a sign-in that was ended")
         if current.rotated_at is not None:
             await revoke_family(session, firm_id, current.family_id)
-            return "the refresh token was already used; the sign-in is ended"
+            return REFRESH_TOKEN.refused(
+                Reason.REVOKED,
+                "was already used, so its sign-in is ended (a copy of it may be in other hands)",
+            )
         if current.expires_at <= now:
-            return "the refresh token expired"
+            return REFRESH_TOKEN.refused(Reason.EXPIRED, "has expired")
         if not await _user_may_sign_in(session, firm_id, current.user_id):
             await revoke_family(session, firm_id, current.family_id)
-            return "the user was deleted or deactivated"
+            return REFRESH_TOKEN.refused(
+                Reason.REVOKED,
+                "no longer works, because its user was deleted or deactivated",
+                "ask an administrator of your firm",
+            )
         current.rotated_at = now
         return _issue(
             session,
@@ -286,8 +291,8 @@ async def refresh(db: Database, token: str, *, lifetimes: Lifetimes) -> Issued:
         )
 
     outcome = await db.write(work, firm_id=firm_id)
-    if isinstance(outcome, str):
-        raise InvalidRefreshToken(outcome)
+    if isinstance(outcome, InvalidToken):
+        raise outcome
     return outcome
 
 

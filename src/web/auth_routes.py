@@ -18,9 +18,11 @@ from clientgraph.db.readiness import Readiness
 from clientgraph.ids import decode_id, encode_id
 from clientgraph.resolvers import credentials, sign_in
 from clientgraph.settings import Settings
-from clientgraph.web.body import read_body
+from clientgraph.token_errors import InvalidToken, Reason
+from clientgraph.web.body import read_json_object
 from clientgraph.web.errors import HttpError, error_response
 from clientgraph.web.graphql import client_address
+from clientgraph.web.origins import OriginCheck
 from clientgraph.web.rate_limits import RateLimits
 from clientgraph.web.sign_in_routes import NO_STORE, check_address, check_sign_in, guarded
 from starlette.requests import Request
@@ -55,34 +57,25 @@ class AuthRoutes:
         self.rate_limits = rate_limits
         self.readiness = readiness
         self.secret = settings.signing_secret()
+        self.origins = OriginCheck(settings.cors_origin_list())
         self.lifetimes = sign_in.Lifetimes(
             refresh_s=settings.refresh_token_ttl_s, session_s=settings.sign_in_session_ttl_s
         )
 
     def routes(self) -> list[Route]:
+        handlers = {
+            "/auth/login": self.login,
+            "/auth/refresh": self.refresh,
+            "/auth/logout": self.logout,
+            "/auth/set-password": self.set_password,
+        }
         return [
-            Route("/auth/login", guarded(self.readiness, self.login), methods=["POST"]),
-            Route("/auth/refresh", guarded(self.readiness, self.refresh), methods=["POST"]),
-            Route("/auth/logout", guarded(self.readiness, self.logout), methods=["POST"]),
-            Route(
-                "/auth/set-password", guarded(self.readiness, self.set_password), methods=["POST"]
-            ),
+            Route(path, guarded(self.readiness, self.origins.guarding(handler)), methods=["POST"])
+            for path, handler in handlers.items()
         ]
 
     async def _body(self, request: Request) -> dict[str, Any]:
-        """The JSON object of the body; {} for an empty body."""
-        raw = await read_body(request, MAX_BODY_BYTES)
-        if not raw.strip():
-            return {}
-        if "application/json" not in request.headers.get("content-type", ""):
-            raise HttpError(415, "Send the body as application/json.")
-        try:
-            body = orjson.loads(raw)
-        except orjson.JSONDecodeError as error:
-            raise HttpError(400, "The body is not valid JSON.") from error
-        if not isinstance(body, dict):
-            raise HttpError(400, "The body must be a JSON object.")
-        return body
+        return await read_json_object(request, MAX_BODY_BYTES)
 
     async def _failed(self, address: str) -> None:
         await self.rate_limits.record_failed_auth(address)
@@ -133,7 +126,9 @@ class AuthRoutes:
         except sign_in.SignInFailed:
             await self._failed(address)
             await self.rate_limits.sign_ins.failed(who, address)
-            raise HttpError(401, WRONG_CREDENTIALS) from None
+            raise HttpError(
+                401, WRONG_CREDENTIALS, extensions={"reason": Reason.WRONG_CREDENTIALS}
+            ) from None
         except sign_in.FirmRequired as choice:
             firms = [{"id": encode_id("Firm", f.id), "name": f.name} for f in choice.firms]
             raise HttpError(409, str(choice), extensions={"firms": firms}) from None
@@ -146,12 +141,17 @@ class AuthRoutes:
         token = self._refresh_token(request, body)
         await check_address(self.rate_limits, address)
         if token is None:
-            raise HttpError(401, "No refresh token: send `refreshToken` or the cookie.")
+            raise HttpError(
+                401,
+                "No refresh token was sent: send `refreshToken` in the body (or, in a browser,"
+                " the cookie), or sign in again at /auth/login.",
+                extensions={"reason": Reason.MISSING},
+            )
         try:
             issued = await sign_in.refresh(self.db, token, lifetimes=self.lifetimes)
-        except sign_in.InvalidRefreshToken as error:
+        except InvalidToken as error:
             await self._failed(address)
-            response = error_response(401, f"Sign in again: {error}.")
+            response = error_response(401, error.message, extensions={"reason": error.reason})
             response.delete_cookie(
                 COOKIE, path=COOKIE_PATH, secure=True, httponly=True, samesite="strict"
             )

@@ -1,7 +1,9 @@
 """The GraphQL view: Strawberry's ASGI app behind the checks every request passes, in this
 order: the client address's failed-authentication budget, the token (401 before a byte of the
-body is read), the caller's node budget, the body (counted while it streams), and only then
-one session, whose first transaction loads the user of a user token and runs the operation."""
+body is read), the caller's node budget, the body (counted while it streams; then not empty, of
+a media type web/media_type.py admits, a JSON object, without NUL in its decoded text), and
+only then one session, whose first transaction loads the user of a user token and runs the
+operation."""
 
 from __future__ import annotations
 
@@ -12,7 +14,6 @@ import orjson
 import sqlalchemy.exc
 from clientgraph import links
 from clientgraph.auth import (
-    InvalidToken,
     UserClaims,
     bearer_token,
     load_viewer,
@@ -34,21 +35,27 @@ from clientgraph.resolvers.policy import Viewer
 from clientgraph.schema.extensions import QueryLimits
 from clientgraph.schema.schema import build_schema
 from clientgraph.settings import Settings
-from clientgraph.web.body import read_body, with_body
+from clientgraph.token_errors import InvalidToken
+from clientgraph.web.body import json_object, read_body, with_body
 from clientgraph.web.deadline import Deadline, within_deadline
 from clientgraph.web.errors import HttpError, error_response
 from clientgraph.web.graphiql import GraphiQLPage
+from clientgraph.web.media_type import (
+    GRAPHQL_BODIES,
+    require_body_type,
+    spelled_canonically,
+)
+from clientgraph.web.nul_text import carries_nul
 from clientgraph.web.oidc import OidcSignIn
 from clientgraph.web.persisted import PersistedDocuments
 from clientgraph.web.planned import request_payload
 from clientgraph.web.rate_limits import Budget, RateLimits
 from clientgraph.web.request_id import request_id_of
-from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from cross_web import HTTPException
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
 from strawberry.asgi import GraphQL
-from strawberry.http import GraphQLRequestData
 from strawberry.types.unset import UNSET
 
 logger = logging.getLogger("clientgraph")
@@ -60,14 +67,6 @@ NUL_ERROR = {
     "message": "Text may not contain NUL (U+0000) characters.",
     "extensions": {"code": "BAD_USER_INPUT"},
 }
-
-
-def _carries_nul(request: Request, body: bytes) -> bool:
-    """Whether any string of the request holds U+0000, which PostgreSQL cannot store or
-    compare. JSON can carry it only as the escape \\u0000, so the raw text tells."""
-    if any("\\u0000" in value or "\x00" in value for value in request.query_params.values()):
-        return True
-    return b"\\u0000" in body
 
 
 def client_address(request: Request) -> str:
@@ -121,15 +120,6 @@ class GraphQLApp(GraphQL[Context, None]):
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
 
-    async def parse_http_body(
-        self, request: AsyncHTTPRequestAdapter
-    ) -> GraphQLRequestData | list[GraphQLRequestData]:
-        """Strawberry takes any JSON value for a body; a GraphQL request is an object."""
-        json_post = request.method == "POST" and "application/json" in (request.content_type or "")
-        if json_post and not isinstance(self.parse_json(await request.get_body()), dict):
-            raise HttpError(400, "The request body must be a JSON object.")
-        return await super().parse_http_body(request)
-
     async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
         if not isinstance(request, Request):
             return await super().run(request, context, root_value)
@@ -176,8 +166,13 @@ class GraphQLApp(GraphQL[Context, None]):
         if budget is not None and budget.spent:
             raise budget.exceeded("This caller's budget of nodes for the minute is spent.")
         body = await read_body(request, self.settings.max_body_bytes)
+        if request.method == "POST":
+            body_type = require_body_type(request, body, GRAPHQL_BODIES)
+            json_object(body)  # refused here in our words, never in Strawberry's
+            request = spelled_canonically(request, body_type)
         request, body = await self.persisted.resolve(request, body)
-        if _carries_nul(request, body):
+        payload = request_payload(request, body)
+        if payload is not None and carries_nul(payload, self.settings.max_tokens):
             return Response(
                 orjson.dumps({"data": None, "errors": [NUL_ERROR]}),
                 media_type="application/json",
@@ -196,7 +191,7 @@ class GraphQLApp(GraphQL[Context, None]):
         )
         try:
             replayed = with_body(request, body)
-            work = self._execute(request_payload(request, body), request, body, context)
+            work = self._execute(payload, request, body, context)
             response = await within_deadline(work, replayed, context, deadline)
         finally:
             await context.close()
@@ -273,7 +268,9 @@ class GraphQLApp(GraphQL[Context, None]):
         self, address: str, rate_headers: dict[str, str], error: InvalidToken
     ) -> HttpError:
         _noted(rate_headers, await self.rate_limits.record_failed_auth(address))
-        return HttpError(401, f"Unauthorized: {error}", {"WWW-Authenticate": "Bearer"})
+        return HttpError(
+            401, error.message, {"WWW-Authenticate": "Bearer"}, extensions={"reason": error.reason}
+        )
 
     async def get_context(self, request: Any, response: Any) -> Context:
         raise AssertionError("the context is opened in run()")

@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import jwt
-from clientgraph.auth import InvalidToken
 from clientgraph.db.engine import Database
 from clientgraph.identity import viewer_for_email
 from clientgraph.ids import decode_id
 from clientgraph.resolvers.policy import Viewer
 from clientgraph.settings import Settings
+from clientgraph.token_errors import PROVIDER_TOKEN, Reason
 from clientgraph.web.errors import HttpError
 from clientgraph.web.jwks import (
     ACCEPTED_ALGORITHMS,
@@ -89,15 +89,16 @@ class OidcSignIn:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as error:
-            raise InvalidToken(str(error)) from error
+            raise PROVIDER_TOKEN.unreadable(error) from error
         algorithm, kid = header.get("alg"), header.get("kid")
         if algorithm not in ACCEPTED_ALGORITHMS:
-            raise InvalidToken(
-                "the identity provider's tokens must be signed with RS256 or ES256,"
-                f" not {algorithm}"
+            raise PROVIDER_TOKEN.refused(
+                Reason.MALFORMED,
+                "must be signed with RS256 or ES256",
+                "have your identity provider sign its tokens with one of them",
             )
         if not isinstance(kid, str | None):
-            raise InvalidToken("the token's key id (kid) is not a string")
+            raise PROVIDER_TOKEN.refused(Reason.MALFORMED, "has a key id (`kid`) that is no string")
         try:
             key = await self.keys.key(kid, wait_s=wait_s)
         except KeysUnavailable as error:
@@ -107,7 +108,9 @@ class OidcSignIn:
                 {"Retry-After": str(KEYS_RETRY_AFTER_S)},
             ) from error
         if key is None:
-            raise InvalidToken("the token's signing key is not one of the identity provider's")
+            raise PROVIDER_TOKEN.refused(
+                Reason.MALFORMED, "is signed with a key the identity provider does not publish"
+            )
         try:
             return jwt.decode(
                 token,
@@ -121,17 +124,32 @@ class OidcSignIn:
                     "enforce_minimum_key_length": True,
                 },
             )
+        except jwt.InvalidAudienceError as error:
+            raise PROVIDER_TOKEN.refused(
+                Reason.WRONG_AUDIENCE,
+                "was issued for another audience",
+                f"ask your identity provider for a token whose audience (`aud`) is"
+                f" `{self.audience}`",
+            ) from error
         except jwt.PyJWTError as error:
-            raise InvalidToken(str(error)) from error
+            raise PROVIDER_TOKEN.unreadable(error) from error
 
 
 def _identity_claims(claims: dict[str, Any]) -> Identity:
     email = claims.get("email")
     if not isinstance(email, str) or not email.strip() or len(email) > MAX_EMAIL_LENGTH:
-        raise InvalidToken("the token carries no e-mail claim")
+        raise PROVIDER_TOKEN.refused(
+            Reason.MALFORMED,
+            "carries no usable `email` claim",
+            "have your identity provider put the user's e-mail in the token",
+        )
     # Some providers (Amazon Cognito) send the boolean as a string.
     if "email_verified" in claims and claims["email_verified"] not in (True, "true"):
-        raise InvalidToken("the token's e-mail is not verified by the identity provider")
+        raise PROVIDER_TOKEN.refused(
+            Reason.MALFORMED,
+            "carries an e-mail the identity provider has not verified",
+            "verify the e-mail address at your identity provider",
+        )
     return Identity(email=email, firm_id=_firm_id(claims.get("firm")))
 
 
@@ -147,4 +165,8 @@ def _firm_id(claim: object) -> uuid.UUID | None:
             return uuid.UUID(claim)
         except ValueError:
             pass
-    raise InvalidToken("the token's firm claim is not a firm id")
+    raise PROVIDER_TOKEN.refused(
+        Reason.MALFORMED,
+        "has a `firm` claim that is not the id of a firm",
+        "have your identity provider put the firm's id in it",
+    )

@@ -1,5 +1,6 @@
 """The request payload the planned read path takes: `query`, `variables` and `operationName`
-from a JSON body (POST) or the query string (GET), as Strawberry reads them."""
+from a JSON body (POST; its media type checked by web/media_type.py before) or the query
+string (GET), as Strawberry reads them."""
 
 from __future__ import annotations
 
@@ -25,8 +26,6 @@ def request_payload(request: Request, body: bytes) -> dict[str, Any] | None:
             except orjson.JSONDecodeError:
                 return None
         return payload
-    if "application/json" not in request.headers.get("content-type", ""):
-        return None
     try:
         parsed = orjson.loads(body)
     except orjson.JSONDecodeError:

@@ -23,7 +23,8 @@ from clientgraph.resolvers.portal_sign_in import (
     sign_in,
 )
 from clientgraph.settings import Settings
-from clientgraph.web.body import read_body
+from clientgraph.token_errors import Reason
+from clientgraph.web.body import read_json_object
 from clientgraph.web.errors import HttpError
 from clientgraph.web.graphql import client_address
 from clientgraph.web.rate_limits import RateLimits
@@ -36,17 +37,6 @@ MAX_BODY_BYTES = 16 * 1024
 WRONG_CREDENTIALS = "Wrong e-mail address or password."
 THROTTLE_PREFIX = "portal:"
 """Failed portal sign-ins are counted apart from staff ones for the same address."""
-
-
-async def _json_object(request: Request) -> dict[str, Any]:
-    body = await read_body(request, MAX_BODY_BYTES)
-    try:
-        parsed = orjson.loads(body)
-    except orjson.JSONDecodeError as error:
-        raise HttpError(400, "The body must be a JSON object.") from error
-    if not isinstance(parsed, dict):
-        raise HttpError(400, "The body must be a JSON object.")
-    return parsed
 
 
 def _text(body: dict[str, Any], name: str) -> str:
@@ -78,7 +68,7 @@ class PortalRoutes:
 
     async def accept(self, request: Request) -> Response:
         address = client_address(request)
-        body = await _json_object(request)
+        body = await read_json_object(request, MAX_BODY_BYTES)
         token, password = _text(body, "token"), _text(body, "password")
         await check_address(self.rate_limits, address)
         try:
@@ -96,7 +86,7 @@ class PortalRoutes:
 
     async def login(self, request: Request) -> Response:
         address = client_address(request)
-        body = await _json_object(request)
+        body = await read_json_object(request, MAX_BODY_BYTES)
         email, password = _text(body, "email"), _text(body, "password")
         firm = body.get("firmId")
         firm_id = None
@@ -112,7 +102,12 @@ class PortalRoutes:
         except BadCredentials:
             await self.rate_limits.record_failed_auth(address)
             await self.rate_limits.sign_ins.failed(who, address)
-            raise HttpError(401, WRONG_CREDENTIALS, {"WWW-Authenticate": "Bearer"}) from None
+            raise HttpError(
+                401,
+                WRONG_CREDENTIALS,
+                {"WWW-Authenticate": "Bearer"},
+                extensions={"reason": Reason.WRONG_CREDENTIALS},
+            ) from None
         except SeveralFirms as several:
             firms = [{"id": encode_id("Firm", f.id), "name": f.name} for f in several.firms]
             raise HttpError(

@@ -1,0 +1,81 @@
+"""The one rule for what a request body may be, for every route that takes one (`/graphql`,
+`/auth/*`, `/portal/*`): a body that is empty is 400, before anything else is looked at; then
+its `Content-Type` is parsed as a media type (by the standard library's MIME header parser,
+never matched as a substring) and must be one the route accepts, with only the parameters
+that type allows, else 415 with one wording everywhere.
+
+Every route accepts `application/json`, with `charset=utf-8` as its one allowed parameter.
+`/graphql` takes its list from `GRAPHQL_BODIES`: that is where a later `multipart/form-data`
+(file uploads, with its `boundary` parameter) is to be added, with a reader of its own; until
+then it is refused like any other type."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from email.headerregistry import ContentTypeHeader
+from email.policy import HTTP
+
+from clientgraph.web.errors import HttpError
+from starlette.requests import Request
+
+MEDIA_TYPE_REFUSED = (
+    "Send the body as JSON with the header `Content-Type: application/json`"
+    " (`charset=utf-8` is the one parameter allowed)."
+)
+EMPTY_BODY = (
+    "The request body is empty: send a JSON object (at the least `{}`) with the header"
+    " `Content-Type: application/json`."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class BodyType:
+    """A media type a route accepts, and the parameters it may carry: name → the one value
+    allowed (compared without regard to case), or None for any value."""
+
+    media_type: str
+    parameters: Mapping[str, str | None] = field(default_factory=dict)
+
+    def admits(self, header: ContentTypeHeader) -> bool:
+        if header.defects or header.content_type != self.media_type:
+            return False
+        for name, value in header.params.items():
+            if name not in self.parameters:
+                return False
+            allowed = self.parameters[name]
+            if allowed is not None and value.lower() != allowed:
+                return False
+        return True
+
+
+JSON_BODY = BodyType("application/json", {"charset": "utf-8"})
+JSON_ONLY = (JSON_BODY,)
+GRAPHQL_BODIES = JSON_ONLY
+"""What POST /graphql takes."""
+
+
+def spelled_canonically(request: Request, body_type: BodyType) -> Request:
+    """`request` with its Content-Type written as `body_type`'s bare media type, for readers
+    after this rule (Strawberry matches `application/json` case-sensitively, as a substring):
+    they see what the rule admitted, spelled one way."""
+    headers = [(name, value) for name, value in request.scope["headers"] if name != b"content-type"]
+    headers.append((b"content-type", body_type.media_type.encode()))
+    return Request({**request.scope, "headers": headers}, request.receive)
+
+
+def require_body_type(
+    request: Request, body: bytes, accepted: tuple[BodyType, ...] = JSON_ONLY
+) -> BodyType:
+    """Which of `accepted` the request's body is; HttpError 400 for an empty body, 415 for a
+    Content-Type that is missing, sent twice, malformed, or not one of `accepted`."""
+    if not body.strip():
+        raise HttpError(400, EMPTY_BODY)
+    values = request.headers.getlist("content-type")
+    if len(values) == 1:
+        header = HTTP.header_factory("content-type", values[0])
+        assert isinstance(header, ContentTypeHeader)
+        for body_type in accepted:
+            if body_type.admits(header):
+                return body_type
+    raise HttpError(415, MEDIA_TYPE_REFUSED)
