@@ -19,7 +19,7 @@ NESTED = (
 )
 """`first` pages of up to 100 related accounts of up to 100 related accounts each."""
 WITHIN_NODE_LIMIT = {"first": 1}  # 1 + 100 + 10,000 nodes
-OVER_NODE_LIMIT = {"first": 5}  # 5 + 500 + 50,000 nodes > 50,000
+OVER_NODE_LIMIT = {"first": 50}  # 50 + 2,500 + 125,000 nodes > 50,000
 DEEP = "{ accounts { nodes { " + "relatedAccounts { " * 12 + "name" + " }" * 12 + " } } }"
 ALIASED = "{ " + " ".join(f"a{number}: __typename" for number in range(101)) + " }"
 TOKENS = "{ " + "__typename " * 5001 + "}"
