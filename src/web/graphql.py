@@ -40,6 +40,7 @@ from clientgraph.web.body import json_object, read_body, with_body
 from clientgraph.web.deadline import Deadline, within_deadline
 from clientgraph.web.errors import HttpError, error_response
 from clientgraph.web.graphiql import GraphiQLPage
+from clientgraph.web.graphql_request import require_graphql_request
 from clientgraph.web.media_type import (
     GRAPHQL_BODIES,
     require_body_type,
@@ -171,8 +172,8 @@ class GraphQLApp(GraphQL[Context, None]):
             json_object(body)  # refused here in our words, never in Strawberry's
             request = spelled_canonically(request, body_type)
         request, body = await self.persisted.resolve(request, body)
-        payload = request_payload(request, body)
-        if payload is not None and carries_nul(payload, self.settings.max_tokens):
+        payload = require_graphql_request(request_payload(request, body))
+        if carries_nul(payload, self.settings.max_tokens):
             return Response(
                 orjson.dumps({"data": None, "errors": [NUL_ERROR]}),
                 media_type="application/json",

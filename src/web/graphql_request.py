@@ -1,0 +1,35 @@
+"""The shape of a GraphQL request (GraphQL over HTTP: `query`, `operationName`, `variables`,
+`extensions`), checked in our words before Strawberry reads it, so that a malformed request is
+told what to send instead of the library's wording."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from clientgraph.web.errors import HttpError
+
+NO_DOCUMENT = (
+    "The request holds no GraphQL document: send it as `query` (or, for a kept document, "
+    "its hash in `extensions.persistedQuery`)."
+)
+EXPECTED_TYPES: dict[str, tuple[type, str]] = {
+    "query": (str, "a string"),
+    "operationName": (str, "a string"),
+    "variables": (dict, "a JSON object"),
+    "extensions": (dict, "a JSON object"),
+}
+
+
+def require_graphql_request(payload: dict[str, Any] | None) -> dict[str, Any]:
+    """`payload` if it is a GraphQL request whose members have their types (each may be null
+    but `query`); HttpError 400 naming what is wrong otherwise. None stands for a GET whose
+    `variables` are not JSON."""
+    if payload is None:
+        raise HttpError(400, "`variables` must be a JSON object, written as JSON.")
+    for name, (expected, described) in EXPECTED_TYPES.items():
+        value = payload.get(name)
+        if value is not None and not isinstance(value, expected):
+            raise HttpError(400, f"`{name}` must be {described} or null.")
+    if payload.get("query") is None:
+        raise HttpError(400, NO_DOCUMENT)
+    return payload
