@@ -13,7 +13,14 @@ from clientgraph.db.queries import fold
 from clientgraph.ids import decode_id
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.support import Api, count_statements, new_firm, settings_for, transaction_setup
+from tests.support import (
+    Api,
+    count_statements,
+    new_firm,
+    served_with,
+    settings_for,
+    transaction_setup,
+)
 
 DASHBOARD = """
 query($first: Int!) {
@@ -190,3 +197,47 @@ async def test_batches_of_any_size_send_the_same_statement_texts(database: Datab
             texts_by_size[size] = set(statements)
 
     assert all(texts == texts_by_size[1] for texts in texts_by_size.values()), texts_by_size
+
+
+SIBLING_FAILS = """
+query($account: ID!, $ids: [ID!]!) {
+  node(id: $account) {
+    ... on Account { contacts { contact { history(first: 101) { totalCount } } } tags }
+  }
+  nodes(ids: $ids) {
+    ... on ApiKey {
+      user { clientOwner { user { clientOwner { user { clientOwner { name } } } } } }
+    }
+  }
+}
+"""
+
+
+async def test_a_load_cancelled_by_a_failing_sibling_field_leaves_the_request_able_to_read(
+    api: Api,
+) -> None:
+    """graphql-core cancels an object's other fields when one of its non-null fields fails
+    (`contacts`, through a contact's page size past the maximum, right after their batch
+    read), and Strawberry cancels a batch no field waits for any more (`tags`, whose statement
+    is then under way). The request's later loads, an ApiKey's `user` and on through
+    `nodes(ids:)`, still answer: on PostgreSQL they failed with "Can't reconnect until invalid
+    transaction is rolled back" (INTERNAL_SERVER_ERROR). Answered by the generic path, whose
+    loaders these are."""
+    await api.enable_ownership()
+    user = (await api.data("{ viewer { user { id } } }"))["viewer"]["user"]["id"]
+    account = await api.create_account(
+        "Tagged",
+        ownerId=await api.add_owner(user_id=user),
+        tags=["vip"],
+        contacts=[{"newContact": {"firstName": "A", "lastName": "B"}}],
+    )
+    key = await api.ok(
+        "createApiKey", {"name": "Partner", "permissions": ["VIEW_ALL_ACCOUNTS"]}, "apiKey { id }"
+    )
+    variables = {"account": account["id"], "ids": [key["apiKey"]["id"]]}
+    async with served_with(api, settings_for(api.db.url, planned_reads=False)) as generic:
+        body = await generic.execute(SIBLING_FAILS, variables)
+    assert [error["extensions"]["code"] for error in body["errors"]] == ["BAD_USER_INPUT"], body
+    owner = {"clientOwner": {"name": "Firm Owner"}}
+    chain = {"user": {"clientOwner": {"user": {"clientOwner": {"user": owner}}}}}
+    assert body["data"] == {"node": None, "nodes": [chain]}

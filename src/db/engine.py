@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
@@ -340,8 +341,26 @@ class Database:
         on a fresh one. The session is closed in between (not rolled back: that would expire
         the objects it already loaded), so earlier results stay usable.
 
+        A read cancelled while it runs invalidates the session's connection and closes the
+        session: a statement cancelled under way leaves its connection in a state no one can
+        tell, so it is discarded unused rather than rolled back, and the request may read on, on
+        a fresh one. Within one request that happens when graphql-core cancels the other fields
+        of an object one of whose non-null fields failed, and Strawberry's DataLoader then
+        cancels the batch no field waits for any more: before, every later read of the request
+        failed with "Can't reconnect until invalid transaction is rolled back" (an ApiKey's
+        user through nodes(ids:) on PostgreSQL).
+
         Raises DatabaseUnavailable when the second try cannot reach the database either.
         """
+        try:
+            return await self.read_retrying_once(session, work)
+        except asyncio.CancelledError:
+            await session.invalidate()
+            raise
+
+    async def read_retrying_once(
+        self, session: AsyncSession, work: Callable[[AsyncSession], Awaitable[T]]
+    ) -> T:
         try:
             return await work(session)
         except (DBAPIError, OSError) as error:
