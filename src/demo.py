@@ -128,12 +128,11 @@ async def demo_admin(db: Database) -> uuid.UUID | None:
         ).first()
 
 
-async def _give_staff_passwords(db: Database, admin_id: uuid.UUID) -> None:
-    """DEMO_PASSWORD for every user of the demo firm who has no password yet (a demo seeded
-    before sign-in existed gets them too)."""
+async def _give_staff_passwords(db: Database, admin_id: uuid.UUID, password_hash: str) -> None:
+    """DEMO_PASSWORD (`password_hash`) for every user of the demo firm who has no password yet
+    (a demo seeded before sign-in existed gets them too)."""
     async with db.read_sessions(info=tenancy.every_firm()) as session:
         firm_id = (await session.get_one(models.User, admin_id)).firm_id
-    password_hash = passwords.hash_sync(DEMO_PASSWORD)
 
     async def work(session: AsyncSession) -> None:
         await session.execute(
@@ -149,8 +148,9 @@ async def seed_demo(db: Database, *, server_url: str | None = None) -> uuid.UUID
     """Create the demo firm unless it exists; the admin's user id either way. The e-mails it
     queues link to the pages of the server at `server_url` (clientgraph.links)."""
     existing = await demo_admin(db)
+    password_hash = await passwords.hash_password(DEMO_PASSWORD)
     if existing is not None:
-        await _give_staff_passwords(db, existing)
+        await _give_staff_passwords(db, existing, password_hash)
         return existing
     firm_id, admin_id = await firms.create_firm(
         db, name=DEMO_FIRM_NAME, admin_email=DEMO_ADMIN_EMAIL, admin_name="Astrid Lund"
@@ -158,16 +158,15 @@ async def seed_demo(db: Database, *, server_url: str | None = None) -> uuid.UUID
     viewer = Viewer(admin_id, firm_id, "Astrid Lund", UserRole.OWNER, frozenset())
     ctx = Context.open(db, viewer, PageLimits(), server_url=server_url)
     try:
-        await _populate(ctx)
+        await _populate(ctx, password_hash)
     finally:
         await ctx.close()
-    await _give_staff_passwords(db, admin_id)
+    await _give_staff_passwords(db, admin_id, password_hash)
     return admin_id
 
 
-async def _populate(ctx: Context) -> None:
+async def _populate(ctx: Context, password_hash: str) -> None:
     await firms.update_firm_settings(ctx, {"client_ownership_enabled": True})
-    password_hash = await passwords.hash_password(DEMO_PASSWORD)
     staff = [
         await users.create_user(
             ctx,

@@ -29,16 +29,22 @@ WILDCARDS = {"0.0.0.0": "127.0.0.1", "::": "::1"}
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
-def base_url(host: str, port: int, scheme: str = "http") -> str:
-    """The URL of a server listening on `host`:`port`, as a link names it."""
-    host = WILDCARDS.get(host, host)
+def origin(scheme: str, host: str, port: int | None) -> str:
+    """`scheme://host[:port]` as a browser serializes an origin: scheme and host in lower
+    case, an IPv6 address in brackets, the scheme's default port (or none) left out."""
+    scheme, host = scheme.lower(), host.lower()
     try:
         is_ipv6 = ipaddress.ip_address(host).version == 6
     except ValueError:
         is_ipv6 = False
     named = f"[{host}]" if is_ipv6 else host
-    shown_port = "" if DEFAULT_PORTS.get(scheme) == port else f":{port}"
+    shown_port = "" if port is None or DEFAULT_PORTS.get(scheme) == port else f":{port}"
     return f"{scheme}://{named}{shown_port}"
+
+
+def base_url(host: str, port: int, scheme: str = "http") -> str:
+    """The URL of a server listening on `host`:`port`, as a link names it."""
+    return origin(scheme, WILDCARDS.get(host, host), port)
 
 
 def _with_token(base: str, path: str, token: str) -> str:

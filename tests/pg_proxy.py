@@ -68,6 +68,12 @@ class Proxy:
         for link in list(self.links):
             link.cut()
 
+    @classmethod
+    def in_front_of(cls, database_url: str) -> Proxy:
+        """A proxy (not yet open) to the PostgreSQL server `database_url` names."""
+        target = make_url(database_url)
+        return cls(target.host or "127.0.0.1", target.port or 5432)
+
     def url(self, database_url: str) -> str:
         proxied = make_url(database_url).set(host="127.0.0.1", port=self.port)
         return proxied.render_as_string(hide_password=False)

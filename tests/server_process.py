@@ -12,7 +12,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,10 +23,15 @@ CLIENTGRAPH = str(BIN / "clientgraph")
 STOP_TIMEOUT_S = 20.0
 
 
-def free_port() -> int:
+def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
+        probe.bind((host, 0))
         return int(probe.getsockname()[1])
+
+
+NOT_INHERITED = ("DATABASE_URL", "REDIS_URL", "FORWARDED_ALLOW_IPS")
+"""Besides the clientgraph settings: what would point a server at the test run's services, or
+change uvicorn's defaults, from this process's environment."""
 
 
 def server_environment(**variables: str) -> dict[str, str]:
@@ -34,9 +39,50 @@ def server_environment(**variables: str) -> dict[str, str]:
     inherited = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith("CLIENTGRAPH_") and key not in ("DATABASE_URL", "REDIS_URL")
+        if not key.startswith("CLIENTGRAPH_") and key not in NOT_INHERITED
     }
     return inherited | variables
+
+
+def wait_until_ready(
+    process: subprocess.Popen[bytes], url: str, log: Path, timeout: float = 60.0
+) -> None:
+    """Until the server at `url` answers /readyz with 200; fail with its log if it exits or
+    is not ready within `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, f"the server exited:\n{log.read_text(errors='replace')}"
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                return
+        time.sleep(0.2)
+    raise AssertionError(f"the server was not ready in time:\n{log.read_text(errors='replace')}")
+
+
+@contextlib.contextmanager
+def running(
+    command: list[str],
+    env: dict[str, str],
+    log: Path,
+    *,
+    cwd: Path | None = None,
+    stop_timeout: float = STOP_TIMEOUT_S,
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run `command`, its output in `log`, until the block ends; then SIGTERM, as a process
+    manager does, and SIGKILL if it has not ended within `stop_timeout`."""
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            command, env=env, cwd=cwd, stdout=output, stderr=subprocess.STDOUT
+        )
+    try:
+        yield process
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=stop_timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 @dataclass

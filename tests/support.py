@@ -8,16 +8,18 @@ import dataclasses
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import httpx
 from clientgraph.app import create_app
 from clientgraph.auth import issue_token
+from clientgraph.db import models
 from clientgraph.db.engine import Database
 from clientgraph.ids import decode_id
 from clientgraph.resolvers.firms import create_firm
 from clientgraph.settings import Settings
-from sqlalchemy import event
+from sqlalchemy import event, update
 from sqlalchemy.engine import make_url
 
 EVERY_PERMISSION = (
@@ -180,6 +182,20 @@ async def served_with(api: Api, settings: Settings) -> AsyncIterator[Api]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
         yield dataclasses.replace(api, http=http)
+
+
+async def expire_every(api: Api, model: Any) -> None:
+    """Every row of `model` (a table with `firm_id` and `expires_at`: links, invitations,
+    refresh tokens) of the firm expired a second ago."""
+
+    async def expire(session: Any) -> None:
+        await session.execute(
+            update(model)
+            .where(model.firm_id == api.firm_id)
+            .values(expires_at=models.utcnow() - timedelta(seconds=1))
+        )
+
+    await api.db.write(expire, firm_id=api.firm_id)
 
 
 def transaction_setup(db: Database) -> int:

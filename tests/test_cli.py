@@ -6,19 +6,17 @@ import asyncio
 import contextlib
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
 import httpx
 import pytest
 import sqlalchemy as sa
-from aiosmtpd.controller import Controller
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 from clientgraph.app import create_app
@@ -30,14 +28,16 @@ from sqlalchemy.engine import make_url
 
 from tests.conftest import DATABASE_URLS
 from tests.support import APP_ROLE, SECRET, Api, asyncpg_dsn, new_firm, owner_url
+from tests.test_outbox_relay import Inbox, inbox
 from tests.test_set_password import (
     APP_URL,
     NEW_PASSWORD,
-    Inbox,
     link_of,
     set_password,
     token_of,
 )
+
+__all__ = ["inbox"]
 from tests.test_sign_in import login
 
 CLIENTGRAPH = str(Path(sys.executable).with_name("clientgraph"))
@@ -118,25 +118,10 @@ async def test_create_firm_prints_a_link_with_which_the_owner_sets_a_password_an
     assert again.status_code == 400
 
 
-@pytest.fixture
-def smtp_server() -> Iterator[tuple[Inbox, int]]:
-    """A real SMTP server (aiosmtpd) on a free port: what it received, and its port."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield inbox, port
-    finally:
-        controller.stop()
-
-
 async def test_create_firm_with_smtp_emails_the_owner_the_printed_link(
-    database: Database, smtp_server: tuple[Inbox, int]
+    database: Database, inbox: tuple[Inbox, int]
 ) -> None:
-    inbox, port = smtp_server
+    received, port = inbox
     email = f"founder-{uuid.uuid4().hex[:8]}@example.com"
 
     result = await run_cli(
@@ -152,7 +137,7 @@ async def test_create_firm_with_smtp_emails_the_owner_the_printed_link(
 
     assert result.returncode == 0, result.stderr
     printed = json.loads(result.stdout)["setPasswordUrl"]
-    [message] = [message for message in inbox.messages if message["To"] == email]
+    [message] = [message for message in received.messages if message["To"] == email]
     assert message["Subject"] == "Hansen & Co: choose your password"
     assert message.get_content().startswith("Hello Anna Hansen,")
     assert link_of(message) == printed

@@ -22,7 +22,6 @@ import httpx
 import pytest
 from clientgraph.db.engine import Database
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
 
 from tests.conftest import _asyncpg_dsn, postgresql_url
 from tests.pg_proxy import Proxy, Trigger
@@ -65,8 +64,7 @@ async def admin(direct_url: str) -> AsyncIterator[asyncpg.Connection]:
 
 @pytest.fixture
 async def proxy(direct_url: str) -> AsyncIterator[Proxy]:
-    target = make_url(direct_url)
-    running = Proxy(target.host or "127.0.0.1", target.port or 5432)
+    running = Proxy.in_front_of(direct_url)
     await running.open()
     yield running
     await running.close()

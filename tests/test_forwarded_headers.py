@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import signal
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,8 +22,9 @@ from clientgraph.db.engine import Database
 from clientgraph.db.migrate import upgrade
 from clientgraph.resolvers.firms import create_firm
 
+from tests.server_process import free_port, running, server_environment
 from tests.support import SECRET, settings_for
-from tests.test_serve import Served, _free_port, _wait_until_every_worker_answers, clientgraph_serve
+from tests.test_serve import Served, clientgraph_serve, wait_until_every_worker_answers
 from tests.test_sign_in import PASSWORD, give_password
 
 EMAIL = "forwarded@example.com"
@@ -53,35 +51,19 @@ async def directory(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @contextlib.contextmanager
 def uvicorn_factory(directory: Path, *arguments: str, env: dict[str, str]) -> Iterator[Served]:
     """`uvicorn clientgraph.app:create_app --factory` with uvicorn's own defaults."""
-    port = _free_port()
+    port = free_port()
     log = directory / f"uvicorn-{port}.log"
-    environment = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith("CLIENTGRAPH_") and key not in ("DATABASE_URL", "FORWARDED_ALLOW_IPS")
-    }
-    environment |= {
-        "DATABASE_URL": f"sqlite+aiosqlite:///{directory / 'serve.db'}",
-        "CLIENTGRAPH_SECRET": SECRET,
-        "CLIENTGRAPH_OUTBOX_RELAY": "false",
+    environment = server_environment(
+        DATABASE_URL=f"sqlite+aiosqlite:///{directory / 'serve.db'}",
+        CLIENTGRAPH_SECRET=SECRET,
+        CLIENTGRAPH_OUTBOX_RELAY="false",
         **env,
-    }
+    )
     command = [UVICORN, "clientgraph.app:create_app", "--factory", "--port", str(port), *arguments]
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            command, env=environment, cwd=directory, stdout=output, stderr=subprocess.STDOUT
-        )
-    served = Served(process, port, 1, log)
-    try:
-        _wait_until_every_worker_answers(served)
+    with running(command, environment, log, cwd=directory) as process:
+        served = Served(process, port, 1, log)
+        wait_until_every_worker_answers(served)
         yield served
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @contextlib.contextmanager

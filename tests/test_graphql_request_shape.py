@@ -10,7 +10,9 @@ import orjson
 import pytest
 
 from tests.support import Api
-from tests.test_content_types import graphql_api  # noqa: F401  (the fixture, both read paths)
+from tests.test_content_types import graphql_api
+
+__all__ = ["graphql_api"]
 
 STRAWBERRY_WORDINGS = ("No GraphQL query found", "must be a string or null, if provided")
 MALFORMED_BODIES: dict[str, tuple[dict[str, Any], str]] = {
@@ -55,7 +57,7 @@ def refusal(response: Any) -> str:
 
 @pytest.mark.parametrize("body,words", MALFORMED_BODIES.values(), ids=MALFORMED_BODIES.keys())
 async def test_a_malformed_post_is_refused_in_words_that_say_what_to_send(
-    graphql_api: Api,  # noqa: F811
+    graphql_api: Api,
     body: dict[str, Any],
     words: str,
 ) -> None:
@@ -73,7 +75,7 @@ async def test_a_malformed_post_is_refused_in_words_that_say_what_to_send(
 
 @pytest.mark.parametrize("params,words", MALFORMED_GETS.values(), ids=MALFORMED_GETS.keys())
 async def test_a_malformed_get_is_refused_in_words_that_say_what_to_send(
-    graphql_api: Api,  # noqa: F811
+    graphql_api: Api,
     params: dict[str, str],
     words: str,
 ) -> None:
@@ -86,7 +88,7 @@ async def test_a_malformed_get_is_refused_in_words_that_say_what_to_send(
     assert words in refusal(response)
 
 
-async def test_a_well_formed_get_still_answers(graphql_api: Api) -> None:  # noqa: F811
+async def test_a_well_formed_get_still_answers(graphql_api: Api) -> None:
     response = await graphql_api.http.get(
         "/graphql",
         params={"query": "{ viewer { firm { name } } }", "variables": "{}"},

@@ -15,12 +15,9 @@ import contextlib
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tarfile
-import time
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -30,6 +27,8 @@ from typing import Any
 import httpx
 import pytest
 from clientgraph.demo import DEMO_ADMIN_EMAIL, DEMO_PASSWORD
+
+from tests.server_process import free_port, running, wait_until_ready
 
 pytestmark = pytest.mark.install
 
@@ -111,12 +110,6 @@ def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Artifacts:
     return Artifacts(wheel=next(dist.glob("*.whl")), sdist=next(dist.glob("*.tar.gz")))
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @dataclass
 class Installed:
     kind: str
@@ -153,18 +146,6 @@ def install(kind: str, artifacts: Artifacts, directory: Path) -> Installed:
     return Installed(kind, directory, venv)
 
 
-def _wait_until_ready(process: subprocess.Popen[bytes], url: str, log: Path) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"clientgraph serve --demo exited:\n{log.read_text(errors='replace')}")
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                return
-        time.sleep(0.3)
-    pytest.fail(f"clientgraph serve --demo was not ready in time:\n{log.read_text()}")
-
-
 def _sign_in(url: str) -> str:
     response = httpx.post(
         f"{url}/auth/login",
@@ -185,24 +166,10 @@ def serve_demo(installed: Installed) -> Iterator[Served]:
     environment = clean_environment() | {
         "DATABASE_URL": f"sqlite+aiosqlite:///{installed.directory / 'demo.db'}"
     }
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [installed.command("clientgraph"), "serve", "--demo", "--port", str(port)],
-            cwd=installed.directory,
-            env=environment,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        _wait_until_ready(process, url, log)
+    command = [str(installed.command("clientgraph")), "serve", "--demo", "--port", str(port)]
+    with running(command, environment, log, cwd=installed.directory, stop_timeout=30) as process:
+        wait_until_ready(process, url, log, timeout=READY_TIMEOUT_S)
         yield Served(installed, url, _sign_in(url))
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @pytest.fixture(scope="module", params=KINDS)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -17,11 +16,9 @@ from clientgraph import passwords
 from clientgraph.db import models
 from clientgraph.db.engine import Database
 from clientgraph.ids import decode_id
-from sqlalchemy import update
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.portal_support import accept, queued_tokens
-from tests.support import Api, new_firm
+from tests.support import Api, expire_every, new_firm
 from tests.test_portal_sign_in import new_contact, unique_email
 from tests.test_set_password import NEW_PASSWORD, new_user, newest_link_token, set_password
 from tests.test_sign_in import PASSWORD, error_of, give_password, login, refresh_with
@@ -109,17 +106,6 @@ async def test_the_password_pages_show_the_rule_the_server_checks(
 # --- set-password: what each outcome says -------------------------------------------------------
 
 
-async def _expire_links(api: Api) -> None:
-    async def expire(session: AsyncSession) -> None:
-        await session.execute(
-            update(models.PasswordToken)
-            .where(models.PasswordToken.firm_id == api.firm_id)
-            .values(expires_at=models.utcnow() - timedelta(seconds=1))
-        )
-
-    await api.db.write(expire, firm_id=api.firm_id)
-
-
 async def _used_link(api: Api) -> str:
     _, email = await new_user(api)
     token = await newest_link_token(api, email)
@@ -153,7 +139,7 @@ async def _link_of_a_password_changed_since(api: Api) -> str:
 async def _expired_link(api: Api) -> str:
     _, email = await new_user(api)
     token = await newest_link_token(api, email)
-    await _expire_links(api)
+    await expire_every(api, models.PasswordToken)
     return token
 
 
@@ -267,15 +253,7 @@ async def _replaced_invitation(api: Api) -> str:
 
 async def _expired_invitation(api: Api) -> str:
     _, token = await _invitation(api)
-
-    async def expire(session: AsyncSession) -> None:
-        await session.execute(
-            update(models.PortalInvitation)
-            .where(models.PortalInvitation.firm_id == api.firm_id)
-            .values(expires_at=models.utcnow() - timedelta(seconds=1))
-        )
-
-    await api.db.write(expire, firm_id=api.firm_id)
+    await expire_every(api, models.PortalInvitation)
     return token
 
 

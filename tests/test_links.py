@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import signal
-import subprocess
 import sys
 import time
 import uuid
@@ -37,8 +34,9 @@ from clientgraph.settings import Settings
 from pydantic import ValidationError
 
 from tests.live_server import serve
+from tests.server_process import free_port, running, server_environment, wait_until_ready
 from tests.support import SECRET, Api, settings_for
-from tests.test_outbox_relay import Inbox, free_port, inbox, smtp_server
+from tests.test_outbox_relay import Inbox, inbox
 from tests.test_serve import clientgraph_serve
 
 __all__ = ["inbox"]
@@ -217,13 +215,6 @@ def test_a_server_address_becomes_a_link_base(host: str, port: int, expected: st
 # --- clientgraph serve and the ASGI factory -----------------------------------------------------
 
 
-@pytest.fixture
-def smtp() -> Iterator[tuple[Inbox, int]]:
-    received, port = Inbox(), free_port()
-    with smtp_server(received, port):
-        yield received, port
-
-
 def mail_env(smtp_port: int) -> dict[str, str]:
     return {
         "CLIENTGRAPH_SMTP_URL": f"smtp://127.0.0.1:{smtp_port}",
@@ -233,9 +224,9 @@ def mail_env(smtp_port: int) -> dict[str, str]:
 
 
 async def test_clientgraph_serve_with_two_workers_links_to_its_own_port(
-    tmp_path: Path, smtp: tuple[Inbox, int]
+    tmp_path: Path, inbox: tuple[Inbox, int]
 ) -> None:
-    received, smtp_port = smtp
+    received, smtp_port = inbox
     with clientgraph_serve(tmp_path, "--demo", workers=2, env=mail_env(smtp_port)) as served:
         base_url = f"http://127.0.0.1:{served.port}"
         async with httpx.AsyncClient(base_url=base_url) as http:
@@ -260,47 +251,16 @@ def uvicorn_factory(directory: Path, env: dict[str, str]) -> Iterator[int]:
     """`uvicorn clientgraph.app:create_app --factory` on a free port, until the block ends."""
     port = free_port()
     log = directory / "uvicorn.log"
-    environment = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith("CLIENTGRAPH_") and key != "DATABASE_URL"
-    }
-    command = [
-        UVICORN,
-        "clientgraph.app:create_app",
-        "--factory",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-    ]
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            command, env=environment | env, cwd=directory, stdout=output, stderr=subprocess.STDOUT
-        )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, log.read_text()
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
-                    break
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.2)
+    command = [UVICORN, "clientgraph.app:create_app", "--factory", "--port", str(port)]
+    with running(command, server_environment(**env), log, cwd=directory) as process:
+        wait_until_ready(process, f"http://127.0.0.1:{port}", log)
         yield port
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 async def test_the_asgi_factory_under_uvicorn_links_to_its_own_port(
-    tmp_path: Path, smtp: tuple[Inbox, int]
+    tmp_path: Path, inbox: tuple[Inbox, int]
 ) -> None:
-    received, smtp_port = smtp
+    received, smtp_port = inbox
     url = f"sqlite+aiosqlite:///{tmp_path / 'factory.db'}"
     await asyncio.to_thread(upgrade, url, "head")
     db = Database(url)

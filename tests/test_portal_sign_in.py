@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import uuid
-from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -36,7 +35,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.portal_support import PASSWORD, accept, login, portal_contact, queued_tokens
-from tests.support import SECRET, Api, new_firm, owner_url, settings_for
+from tests.support import SECRET, Api, expire_every, new_firm, owner_url, settings_for
 from tests.test_outbox_relay import PORTAL_URL, Clock, Inbox, inbox, make_relay
 
 __all__ = ["inbox"]
@@ -180,14 +179,7 @@ async def test_an_expired_link_is_refused(api: Api) -> None:
     await api.ok("inviteContact", {"contactId": contact_id})
     [token] = await queued_tokens(api, contact_id)
 
-    async def expire(session: AsyncSession) -> None:
-        await session.execute(
-            update(models.PortalInvitation)
-            .where(models.PortalInvitation.firm_id == api.firm_id)
-            .values(expires_at=models.utcnow() - timedelta(seconds=1))
-        )
-
-    await api.db.write(expire, firm_id=api.firm_id)
+    await expire_every(api, models.PortalInvitation)
 
     refused = await accept(api, token)
     assert (refused.status_code, reason(refused)) == (400, "TOKEN_EXPIRED")

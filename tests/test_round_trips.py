@@ -22,7 +22,6 @@ from clientgraph.app import create_app
 from clientgraph.auth import issue_token
 from clientgraph.db.engine import Database
 from clientgraph.ids import encode_id
-from sqlalchemy.engine import make_url
 
 from bench.operations import ACCOUNT_PAGE, DASHBOARD
 from bench.seed import Seeded, seed
@@ -184,8 +183,7 @@ async def test_statements_are_counted_on_the_server_the_database_url_names(
     """TEST_DATABASE_URL may name any address: the counting proxy forwards to the one its URL
     names (here a forwarder on a port of its own), not to PostgreSQL's default port."""
     url, _ = seeded
-    server = make_url(url)
-    elsewhere = Proxy(server.host or "127.0.0.1", server.port or 5432)
+    elsewhere = Proxy.in_front_of(url)
     await elsewhere.open()
     counter = StatementCounter(elsewhere.url(url))
     await counter.start()

@@ -27,6 +27,7 @@ import pytest
 from clientgraph.app import create_app
 from clientgraph.web.server import FreezeAfterWarmup
 
+from tests.server_process import free_port, running, server_environment
 from tests.support import SECRET, Api, settings_for
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,12 +35,6 @@ CLIENTGRAPH = str(Path(sys.executable).with_name("clientgraph"))
 KEEP_ALIVE_CLIENTS = 16
 DELAYED_ACK_MS = 40
 REQUESTS = 30
-
-
-def _free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as probe:
-        probe.bind((host, 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass
@@ -77,45 +72,26 @@ class Served:
         return counts
 
 
-def _environment_without_settings() -> dict[str, str]:
-    return {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith("CLIENTGRAPH_") and key != "DATABASE_URL"
-    }
-
-
 @contextlib.contextmanager
 def clientgraph_serve(
     directory: Path, *arguments: str, workers: int = 1, env: dict[str, str] | None = None
 ) -> Iterator[Served]:
-    port = _free_port()
+    port = free_port()
     log = directory / f"serve-{port}.log"
-    environment = _environment_without_settings() | {
-        "DATABASE_URL": f"sqlite+aiosqlite:///{directory / 'serve.db'}",
-        "CLIENTGRAPH_SECRET": SECRET,
-        "CLIENTGRAPH_OUTBOX_RELAY": "false",
+    environment = server_environment(
+        DATABASE_URL=f"sqlite+aiosqlite:///{directory / 'serve.db'}",
+        CLIENTGRAPH_SECRET=SECRET,
+        CLIENTGRAPH_OUTBOX_RELAY="false",
         **(env or {}),
-    }
+    )
     command = [CLIENTGRAPH, "serve", "--port", str(port), "--workers", str(workers), *arguments]
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            command, env=environment, cwd=directory, stdout=output, stderr=subprocess.STDOUT
-        )
-    served = Served(process, port, workers, log)
-    try:
-        _wait_until_every_worker_answers(served)
+    with running(command, environment, log, cwd=directory) as process:
+        served = Served(process, port, workers, log)
+        wait_until_every_worker_answers(served)
         yield served
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
-def _wait_until_every_worker_answers(
+def wait_until_every_worker_answers(
     served: Served, timeout: float = 60.0, started: int | None = None
 ) -> None:
     """Until /healthz answers and `started` workers (all of them by default) have logged
@@ -288,7 +264,7 @@ def test_a_worker_that_dies_is_replaced(directory: Path) -> None:
             if killed not in workers and len(workers) == 2:
                 break
             time.sleep(0.2)
-        _wait_until_every_worker_answers(served, started=3)
+        wait_until_every_worker_answers(served, started=3)
 
         assert killed not in served.worker_pids()
         assert len(served.worker_pids()) == 2
@@ -305,8 +281,7 @@ def test_serve_demo_on_a_port_in_use_fails_before_migrating_or_printing_the_bann
         port = holder.getsockname()[1]
         done = subprocess.run(
             [CLIENTGRAPH, "serve", "--demo", "--port", str(port)],
-            env=_environment_without_settings()
-            | {"DATABASE_URL": f"sqlite+aiosqlite:///{database}"},
+            env=server_environment(DATABASE_URL=f"sqlite+aiosqlite:///{database}"),
             cwd=tmp_path,
             capture_output=True,
             text=True,
@@ -324,10 +299,10 @@ def test_serve_demo_on_a_port_in_use_fails_before_migrating_or_printing_the_bann
 def test_serve_on_a_host_that_does_not_resolve_fails_with_a_message(tmp_path: Path) -> None:
     """`.invalid` never resolves (RFC 6761)."""
     database = tmp_path / "demo.db"
-    port = _free_port()
+    port = free_port()
     done = subprocess.run(
         [CLIENTGRAPH, "serve", "--demo", "--host", "no-such-host.invalid", "--port", str(port)],
-        env=_environment_without_settings() | {"DATABASE_URL": f"sqlite+aiosqlite:///{database}"},
+        env=server_environment(DATABASE_URL=f"sqlite+aiosqlite:///{database}"),
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -343,16 +318,16 @@ def test_serve_on_a_host_that_does_not_resolve_fails_with_a_message(tmp_path: Pa
 def test_make_run_serves_the_demo_on_the_port_and_host_it_is_given(tmp_path: Path) -> None:
     """Another loopback address than the default shows HOST is passed on as well as PORT."""
     host = "127.0.0.2"
-    port = _free_port(host)
+    port = free_port(host)
     log = tmp_path / "make-run.log"
     command = [
         "make", "--no-print-directory", "-C", str(ROOT), "-o", ".venv/.installed", "run",
         f"PORT={port}", f"HOST={host}", f"BIN={Path(sys.executable).parent}",
     ]  # fmt: skip
-    environment = _environment_without_settings() | {
-        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}",
-        "CLIENTGRAPH_OUTBOX_RELAY": "false",
-    }
+    environment = server_environment(
+        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}",
+        CLIENTGRAPH_OUTBOX_RELAY="false",
+    )
     with log.open("wb") as output:
         process = subprocess.Popen(
             command,

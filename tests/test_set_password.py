@@ -34,10 +34,10 @@ from clientgraph.outbox import service
 from clientgraph.outbox.render import Event, MailConfig, render
 from clientgraph.resolvers.credentials import SET_PASSWORD_KIND
 from clientgraph.settings import Settings
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.support import APP_ROLE, SECRET, Api, owner_url
+from tests.support import APP_ROLE, SECRET, Api, expire_every, owner_url
 from tests.test_sign_in import PASSWORD, error_of, give_password, login, refresh_with
 
 APP_URL = "https://app.nordlys.example"
@@ -197,14 +197,7 @@ async def test_an_expired_link_is_refused(api: Api) -> None:
     _, email = await new_user(api)
     token = await newest_link_token(api, email)
 
-    async def expire(session: AsyncSession) -> None:
-        await session.execute(
-            update(models.PasswordToken)
-            .where(models.PasswordToken.firm_id == api.firm_id)
-            .values(expires_at=models.utcnow() - timedelta(seconds=1))
-        )
-
-    await api.db.write(expire, firm_id=api.firm_id)
+    await expire_every(api, models.PasswordToken)
 
     response = await set_password(api.http, token, NEW_PASSWORD)
 

@@ -9,7 +9,6 @@ import statistics
 import time
 import uuid
 from collections.abc import AsyncIterator
-from datetime import timedelta
 from typing import Any
 
 import argon2
@@ -22,9 +21,8 @@ from clientgraph.db import models
 from clientgraph.db.engine import Database
 from clientgraph.ids import decode_id, encode_id
 from clientgraph.settings import Settings
-from sqlalchemy import update
 
-from tests.support import Api, settings_for
+from tests.support import Api, expire_every, settings_for
 
 PASSWORD = "correct horse battery staple"
 VIEWER = "{ viewer { user { id name } firm { id } } }"
@@ -249,20 +247,9 @@ async def test_an_unknown_or_missing_refresh_token_gets_401(api: Api) -> None:
     assert error_of(missing)["extensions"] == {"code": "UNAUTHENTICATED", "reason": "MISSING"}
 
 
-async def expire_refresh_tokens(api: Api) -> None:
-    async def work(session: Any) -> None:
-        await session.execute(
-            update(models.RefreshToken)
-            .where(models.RefreshToken.firm_id == api.firm_id)
-            .values(expires_at=models.utcnow() - timedelta(seconds=1))
-        )
-
-    await api.db.write(work, firm_id=api.firm_id)
-
-
 async def test_an_expired_refresh_token_gets_401(api: Api, owner_email: str) -> None:
     first = await signed_in(api, owner_email)
-    await expire_refresh_tokens(api)
+    await expire_every(api, models.RefreshToken)
 
     response = await refresh_with(api.http, first["refreshToken"])
 

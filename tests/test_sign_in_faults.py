@@ -8,7 +8,6 @@ import uuid
 import httpx
 from clientgraph.db.engine import Database
 from clientgraph.resolvers.credentials import link_token
-from sqlalchemy.engine import make_url
 
 from tests.conftest import postgresql_url
 from tests.pg_proxy import Proxy
@@ -20,8 +19,7 @@ from tests.test_sign_in import PASSWORD, give_password
 
 async def test_auth_endpoints_answer_503_while_the_database_is_down() -> None:
     async with postgresql_url() as url:
-        target = make_url(url)
-        proxy = Proxy(target.host or "127.0.0.1", target.port or 5432)
+        proxy = Proxy.in_front_of(url)
         await proxy.open()
         db = Database(proxy.url(url), pool_size=2, write_attempts=2)
         try:
@@ -61,8 +59,7 @@ def assert_unavailable(response: httpx.Response) -> None:
 
 async def test_portal_endpoints_answer_503_while_the_database_is_down() -> None:
     async with postgresql_url() as url:
-        target = make_url(url)
-        proxy = Proxy(target.host or "127.0.0.1", target.port or 5432)
+        proxy = Proxy.in_front_of(url)
         await proxy.open()
         db = Database(proxy.url(url), pool_size=2, write_attempts=2)
         try:

@@ -92,8 +92,7 @@ async def empty_database(direct_url: str) -> AsyncIterator[str]:
 
 @pytest.fixture
 async def proxy(direct_url: str) -> AsyncIterator[Proxy]:
-    target = make_url(direct_url)
-    running = Proxy(target.host or "127.0.0.1", target.port or 5432)
+    running = Proxy.in_front_of(direct_url)
     await running.open()
     yield running
     await running.close()

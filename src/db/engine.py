@@ -353,12 +353,12 @@ class Database:
         Raises DatabaseUnavailable when the second try cannot reach the database either.
         """
         try:
-            return await self.read_retrying_once(session, work)
+            return await self._read_retrying_once(session, work)
         except asyncio.CancelledError:
             await session.invalidate()
             raise
 
-    async def read_retrying_once(
+    async def _read_retrying_once(
         self, session: AsyncSession, work: Callable[[AsyncSession], Awaitable[T]]
     ) -> T:
         try:

@@ -23,21 +23,27 @@ PAGE_HEADERS = {
 passes on) and never framed."""
 
 
+SHARED_DIR = Path(__file__).parent / "static" / "shared"
+SHARED_SCRIPTS = ("requests.js",)
+"""What every page's scripts share (static/shared/), served under each page's own mount."""
+
+
 class FingerprintedAssets(StaticFiles):
-    """The files of `directory`, mounted at `mount_path`. A page links each as `url(name)`,
-    which carries a digest of the file's bytes: such a URL is cached for a year, since it
-    changes whenever the file does; any other is revalidated."""
+    """The files of `directory` and of static/shared/, mounted at `mount_path`. A page links
+    each as `url(name)`, which carries a digest of the file's bytes: such a URL is cached for
+    a year, since it changes whenever the file does; any other is revalidated."""
 
     def __init__(self, directory: Path, mount_path: str) -> None:
         super().__init__(directory=directory)
-        self.root = directory.resolve()
+        self.roots = (directory.resolve(), SHARED_DIR.resolve())
+        self.all_directories = list(self.roots)
         self.mount_path = mount_path
         self.fingerprints: dict[str, str] = {}
 
     def fingerprint(self, name: str) -> str:
         if name not in self.fingerprints:
-            digest = hashlib.sha256((self.root / name).read_bytes()).hexdigest()
-            self.fingerprints[name] = digest[:16]
+            path = next(root / name for root in self.roots if (root / name).is_file())
+            self.fingerprints[name] = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
         return self.fingerprints[name]
 
     def url(self, name: str) -> str:
@@ -51,7 +57,9 @@ class FingerprintedAssets(StaticFiles):
         status_code: int = 200,
     ) -> Response:
         response = super().file_response(full_path, stat_result, scope, status_code)
-        name = Path(full_path).relative_to(self.root).as_posix()
+        path = Path(full_path).resolve()
+        root = next(root for root in self.roots if path.is_relative_to(root))
+        name = path.relative_to(root).as_posix()
         current = f"v={self.fingerprint(name)}".encode()
         fingerprinted = scope.get("query_string", b"") == current
         response.headers["Cache-Control"] = IMMUTABLE if fingerprinted else "no-cache"

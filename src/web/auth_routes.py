@@ -24,7 +24,13 @@ from clientgraph.web.errors import HttpError, error_response
 from clientgraph.web.graphql import client_address
 from clientgraph.web.origins import OriginCheck
 from clientgraph.web.rate_limits import RateLimits
-from clientgraph.web.sign_in_routes import NO_STORE, check_address, check_sign_in, guarded
+from clientgraph.web.sign_in_routes import (
+    NO_STORE,
+    check_address,
+    check_sign_in,
+    guarded,
+    wrong_password,
+)
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -124,11 +130,7 @@ class AuthRoutes:
                 self.db, email=email, password=password, firm_id=firm_id, lifetimes=self.lifetimes
             )
         except sign_in.SignInFailed:
-            await self._failed(address)
-            await self.rate_limits.sign_ins.failed(who, address)
-            raise HttpError(
-                401, WRONG_CREDENTIALS, extensions={"reason": Reason.WRONG_CREDENTIALS}
-            ) from None
+            raise await wrong_password(self.rate_limits, who, address, WRONG_CREDENTIALS) from None
         except sign_in.FirmRequired as choice:
             firms = [{"id": encode_id("Firm", f.id), "name": f.name} for f in choice.firms]
             raise HttpError(409, str(choice), extensions={"firms": firms}) from None

@@ -9,7 +9,7 @@ import html
 from pathlib import Path
 
 from clientgraph.settings import Settings
-from clientgraph.web.assets import PAGE_HEADERS, FingerprintedAssets
+from clientgraph.web.assets import PAGE_HEADERS, SHARED_SCRIPTS, FingerprintedAssets
 from clientgraph.web.graphiql_oidc import ProviderDiscovery, ProviderLogin
 from starlette.responses import HTMLResponse, Response
 
@@ -20,6 +20,7 @@ SIGNED_IN_FLAG = "clientgraph.graphiql.signedIn"
 its access token with the refresh cookie instead of asking for the password. A page that signs
 the user in for GraphiQL (the set-password page) sets it before opening GraphiQL."""
 SCRIPTS = (
+    *SHARED_SCRIPTS,
     "react.production.min.js",
     "react-dom.production.min.js",
     "graphiql.min.js",

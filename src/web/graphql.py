@@ -36,7 +36,7 @@ from clientgraph.schema.extensions import QueryLimits
 from clientgraph.schema.schema import build_schema
 from clientgraph.settings import Settings
 from clientgraph.token_errors import InvalidToken
-from clientgraph.web.body import json_object, read_body, with_body
+from clientgraph.web.body import read_body, with_body
 from clientgraph.web.deadline import Deadline, within_deadline
 from clientgraph.web.errors import HttpError, error_response
 from clientgraph.web.graphiql import GraphiQLPage
@@ -169,7 +169,6 @@ class GraphQLApp(GraphQL[Context, None]):
         body = await read_body(request, self.settings.max_body_bytes)
         if request.method == "POST":
             body_type = require_body_type(request, body, GRAPHQL_BODIES)
-            json_object(body)  # refused here in our words, never in Strawberry's
             request = spelled_canonically(request, body_type)
         request, body = await self.persisted.resolve(request, body)
         payload = require_graphql_request(request_payload(request, body))

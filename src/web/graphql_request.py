@@ -20,12 +20,9 @@ EXPECTED_TYPES: dict[str, tuple[type, str]] = {
 }
 
 
-def require_graphql_request(payload: dict[str, Any] | None) -> dict[str, Any]:
+def require_graphql_request(payload: dict[str, Any]) -> dict[str, Any]:
     """`payload` if it is a GraphQL request whose members have their types (each may be null
-    but `query`); HttpError 400 naming what is wrong otherwise. None stands for a GET whose
-    `variables` are not JSON."""
-    if payload is None:
-        raise HttpError(400, "`variables` must be a JSON object, written as JSON.")
+    but `query`); HttpError 400 naming what is wrong otherwise."""
     for name, (expected, described) in EXPECTED_TYPES.items():
         value = payload.get(name)
         if value is not None and not isinstance(value, expected):

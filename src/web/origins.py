@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Collection
 
+from clientgraph import links
 from clientgraph.web.cors import ANY_ORIGIN
 from clientgraph.web.errors import HttpError
 from starlette.requests import Request
@@ -17,17 +18,12 @@ from starlette.responses import Response
 
 Handler = Callable[[Request], Awaitable[Response]]
 
-DEFAULT_PORTS = {"http": 80, "https": 443}
-
 
 def own_origin(request: Request) -> str:
-    """The origin this request was addressed to, as a browser serializes it: its scheme and
-    Host in lower case, the scheme's default port left out."""
+    """The origin this request was addressed to (its scheme and Host), as a browser
+    serializes it."""
     url = request.url
-    scheme, host, port = url.scheme.lower(), (url.hostname or "").lower(), url.port
-    shown_port = f":{port}" if port is not None and port != DEFAULT_PORTS.get(scheme) else ""
-    bracketed = f"[{host}]" if ":" in host else host
-    return f"{scheme}://{bracketed}{shown_port}"
+    return links.origin(url.scheme, url.hostname or "", url.port)
 
 
 class OriginCheck:

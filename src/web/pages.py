@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from clientgraph import links, passwords
-from clientgraph.web.assets import PAGE_HEADERS, FingerprintedAssets
+from clientgraph.web.assets import PAGE_HEADERS, SHARED_SCRIPTS, FingerprintedAssets
 from clientgraph.web.graphiql import SIGNED_IN_FLAG
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -122,7 +122,8 @@ class Page:
     data: dict[str, str]
 
     def render(self, assets: FingerprintedAssets) -> str:
-        scripts = (assets.url("common.js"), assets.url(self.script))
+        names = (*SHARED_SCRIPTS, "common.js", self.script)
+        scripts = [assets.url(name) for name in names]
         return LAYOUT.format(
             title=html.escape(self.title),
             icon=assets.url("favicon.svg"),

@@ -7,12 +7,15 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+from clientgraph.web.body import json_object
+from clientgraph.web.errors import HttpError
 from starlette.requests import Request
 
 
-def request_payload(request: Request, body: bytes) -> dict[str, Any] | None:
-    """The GraphQL request as a dict, or None when it is not one the planner reads (Strawberry
-    then answers it, with its errors for a malformed request)."""
+def request_payload(request: Request, body: bytes) -> dict[str, Any]:
+    """The GraphQL request as a dict, the body parsed once for every reader after it; a body
+    that is no JSON object, or GET `variables` that are no JSON, is HttpError 400 in our
+    words."""
     if request.method == "GET":
         params = request.query_params
         payload: dict[str, Any] = {
@@ -23,11 +26,9 @@ def request_payload(request: Request, body: bytes) -> dict[str, Any] | None:
         if variables:
             try:
                 payload["variables"] = orjson.loads(variables)
-            except orjson.JSONDecodeError:
-                return None
+            except orjson.JSONDecodeError as error:
+                raise HttpError(
+                    400, "`variables` must be a JSON object, written as JSON."
+                ) from error
         return payload
-    try:
-        parsed = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return None
-    return parsed if isinstance(parsed, dict) else None
+    return json_object(body)

@@ -23,12 +23,17 @@ from clientgraph.resolvers.portal_sign_in import (
     sign_in,
 )
 from clientgraph.settings import Settings
-from clientgraph.token_errors import Reason
 from clientgraph.web.body import read_json_object
 from clientgraph.web.errors import HttpError
 from clientgraph.web.graphql import client_address
 from clientgraph.web.rate_limits import RateLimits
-from clientgraph.web.sign_in_routes import NO_STORE, check_address, check_sign_in, guarded
+from clientgraph.web.sign_in_routes import (
+    NO_STORE,
+    check_address,
+    check_sign_in,
+    guarded,
+    wrong_password,
+)
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -100,13 +105,8 @@ class PortalRoutes:
         try:
             claims = await sign_in(self.db, email=email, password=password, firm_id=firm_id)
         except BadCredentials:
-            await self.rate_limits.record_failed_auth(address)
-            await self.rate_limits.sign_ins.failed(who, address)
-            raise HttpError(
-                401,
-                WRONG_CREDENTIALS,
-                {"WWW-Authenticate": "Bearer"},
-                extensions={"reason": Reason.WRONG_CREDENTIALS},
+            raise await wrong_password(
+                self.rate_limits, who, address, WRONG_CREDENTIALS, {"WWW-Authenticate": "Bearer"}
             ) from None
         except SeveralFirms as several:
             firms = [{"id": encode_id("Firm", f.id), "name": f.name} for f in several.firms]

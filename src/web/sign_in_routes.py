@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 import sqlalchemy.exc
 from clientgraph.db.engine import DatabaseUnavailable
 from clientgraph.db.readiness import Readiness
+from clientgraph.token_errors import Reason
 from clientgraph.web.errors import HttpError, error_response
 from clientgraph.web.graphql import POOL_RETRY_AFTER_S, unavailable_response
 from clientgraph.web.rate_limits import RateLimits
@@ -54,6 +55,21 @@ async def check_address(rate_limits: RateLimits, address: str) -> None:
     budget = await rate_limits.failed_auth_budget(address)
     if budget is not None and budget.spent:
         raise budget.exceeded("Too many failed authentications from this address; retry later.")
+
+
+async def wrong_password(
+    rate_limits: RateLimits,
+    subject: str,
+    address: str,
+    message: str,
+    headers: dict[str, str] | None = None,
+) -> HttpError:
+    """The 401 of a sign-in whose password did not match, once the failure is counted
+    against the address's failed authentications and against `subject`'s sign-ins
+    (web/sign_in_throttle.py)."""
+    await rate_limits.record_failed_auth(address)
+    await rate_limits.sign_ins.failed(subject, address)
+    return HttpError(401, message, headers, extensions={"reason": Reason.WRONG_CREDENTIALS})
 
 
 async def check_sign_in(throttle: SignInThrottle, subject: str, address: str) -> None:

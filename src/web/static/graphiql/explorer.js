@@ -39,7 +39,8 @@ query Me {
     };
   })();
 
-  const $ = (id) => document.getElementById(id);
+  const { $, readJson, firstError, postJson, waitText, firmsOf, offerFirms } =
+    window.clientgraphRequests;
   // kind: "password" (our tokens, renewed with the cookie) or "provider" (the provider's).
   const session = {
     token: null,
@@ -49,29 +50,6 @@ query Me {
     refreshing: null,
     root: null,
   };
-
-  async function readJson(response) {
-    const text = await response.text();
-    if (!text) return null;
-    try {
-      return JSON.parse(text);
-    } catch {
-      return null;
-    }
-  }
-
-  function firstError(body) {
-    return body && Array.isArray(body.errors) && body.errors.length ? body.errors[0] : null;
-  }
-
-  function postJson(url, payload) {
-    return fetch(url, {
-      method: "POST",
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/json", Accept: "application/json" },
-      body: JSON.stringify(payload),
-    });
-  }
 
   // --- tokens -------------------------------------------------------------------------------
 
@@ -392,31 +370,6 @@ query Me {
 
   // The 409 answer names the firms the e-mail belongs to, as `firms: [{id, name}]` at the top
   // or in the error's extensions.
-  function firmsOf(body) {
-    const error = firstError(body);
-    const firms = (body && body.firms) || (error && error.extensions && error.extensions.firms);
-    return Array.isArray(firms) ? firms : [];
-  }
-
-  function offerFirms(firms) {
-    const options = firms.map((firm) => {
-      const option = document.createElement("option");
-      option.value = firm.id;
-      option.textContent = firm.name;
-      return option;
-    });
-    $("firm").replaceChildren(...options);
-    $("firm-choice").hidden = false;
-    $("firm").focus();
-  }
-
-  function waitText(retryAfter) {
-    const seconds = Number.parseInt(retryAfter || "", 10);
-    if (!Number.isFinite(seconds) || seconds <= 0) return "a while";
-    if (seconds < 90) return `${seconds} seconds`;
-    return `${Math.ceil(seconds / 60)} minutes`;
-  }
-
   async function signIn(event) {
     event.preventDefault();
     const email = $("email").value.trim();

@@ -1,46 +1,12 @@
-// What the pages the e-mailed links open share (loaded before each page's own script): JSON
-// requests to the service, its error answers, and the form that chooses a new password.
+// What the pages the e-mailed links open share (loaded after requests.js, before each page's
+// own script): the words for a refused request, and the form that chooses a new password.
 //
 // The words for what went wrong are the server's (`errors[0].message`); the pages add only what
 // happens in the browser (two passwords that differ, a server that cannot be reached).
 (() => {
   "use strict";
 
-  const $ = (id) => document.getElementById(id);
-
-  async function readJson(response) {
-    const text = await response.text();
-    if (!text) return null;
-    try {
-      return JSON.parse(text);
-    } catch {
-      return null;
-    }
-  }
-
-  function firstError(body) {
-    return body && Array.isArray(body.errors) && body.errors.length ? body.errors[0] : null;
-  }
-
-  function reasonOf(error) {
-    return (error && error.extensions && error.extensions.reason) || null;
-  }
-
-  function postJson(url, payload, headers) {
-    return fetch(url, {
-      method: "POST",
-      credentials: "same-origin",
-      headers: { ...headers, "Content-Type": "application/json", Accept: "application/json" },
-      body: JSON.stringify(payload),
-    });
-  }
-
-  function waitText(retryAfter) {
-    const seconds = Number.parseInt(retryAfter || "", 10);
-    if (!Number.isFinite(seconds) || seconds <= 0) return "a while";
-    if (seconds < 90) return `${seconds} seconds`;
-    return `${Math.ceil(seconds / 60)} minutes`;
-  }
+  const { $, readJson, firstError, reasonOf, postJson, waitText } = window.clientgraphRequests;
 
   // The answer to show for a refused request: the server's words, or what the status means.
   function problemText(response, body) {

@@ -5,6 +5,7 @@
   "use strict";
 
   const { $, readJson, firstError, reasonOf, postJson, problemText } = window.clientgraphPages;
+  const { offerFirms } = window.clientgraphRequests;
   const data = document.body.dataset;
   const PORTAL_QUERY = `query Portal {
   portal {
@@ -27,18 +28,6 @@
   function forgetFirms() {
     $("firm").replaceChildren();
     $("firm-choice").hidden = true;
-  }
-
-  function offerFirms(firms) {
-    const options = firms.map((firm) => {
-      const option = document.createElement("option");
-      option.value = firm.id;
-      option.textContent = firm.name;
-      return option;
-    });
-    $("firm").replaceChildren(...options);
-    $("firm-choice").hidden = false;
-    $("firm").focus();
   }
 
   function words(role) {
