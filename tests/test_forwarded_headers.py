@@ -53,12 +53,12 @@ def uvicorn_factory(directory: Path, *arguments: str, env: dict[str, str]) -> It
     """`uvicorn clientgraph.app:create_app --factory` with uvicorn's own defaults."""
     port = free_port()
     log = directory / f"uvicorn-{port}.log"
-    environment = server_environment(
-        DATABASE_URL=f"sqlite+aiosqlite:///{directory / 'serve.db'}",
-        CLIENTGRAPH_SECRET=SECRET,
-        CLIENTGRAPH_OUTBOX_RELAY="false",
-        **env,
-    )
+    defaults = {
+        "DATABASE_URL": f"sqlite+aiosqlite:///{directory / 'serve.db'}",
+        "CLIENTGRAPH_SECRET": SECRET,
+        "CLIENTGRAPH_OUTBOX_RELAY": "false",
+    }
+    environment = server_environment(**(defaults | env))
     command = [UVICORN, "clientgraph.app:create_app", "--factory", "--port", str(port), *arguments]
     with running(command, environment, log, cwd=directory) as process:
         served = Served(process, port, 1, log)

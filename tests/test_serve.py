@@ -78,12 +78,12 @@ def clientgraph_serve(
 ) -> Iterator[Served]:
     port = free_port()
     log = directory / f"serve-{port}.log"
-    environment = server_environment(
-        DATABASE_URL=f"sqlite+aiosqlite:///{directory / 'serve.db'}",
-        CLIENTGRAPH_SECRET=SECRET,
-        CLIENTGRAPH_OUTBOX_RELAY="false",
-        **(env or {}),
-    )
+    defaults = {
+        "DATABASE_URL": f"sqlite+aiosqlite:///{directory / 'serve.db'}",
+        "CLIENTGRAPH_SECRET": SECRET,
+        "CLIENTGRAPH_OUTBOX_RELAY": "false",
+    }
+    environment = server_environment(**(defaults | (env or {})))
     command = [CLIENTGRAPH, "serve", "--port", str(port), "--workers", str(workers), *arguments]
     with running(command, environment, log, cwd=directory) as process:
         served = Served(process, port, workers, log)
