@@ -178,6 +178,30 @@ async def test_cost_is_reported_on_a_response_with_errors(api: Api) -> None:
     assert cost_of(body) == {"requestedNodes": 100 + 5, "actualNodes": 0}
 
 
+async def test_lists_under_a_position_an_error_nulled_are_not_counted(api: Api) -> None:
+    """A contact's history above the page maximum nulls the account (each non-null parent
+    in turn); its tags and contacts, read before the error, are not in the response."""
+    account = await api.create_account("Alpha", tags=["a", "b"])
+    await api.create_account("Beta")
+    for last_name in ("One", "Two", "Three"):
+        await api.ok(
+            CREATE_CONTACT,
+            {"firstName": "Ada", "lastName": last_name, "links": [{"accountId": account["id"]}]},
+            CONTACT_ID,
+        )
+    query = """query($id: ID!) {
+      node(id: $id) { ... on Account { tags contacts { contact { history(first: 101) {
+        totalCount } } } } }
+      accounts(first: 5) { nodes { id } }
+    }"""
+
+    body = await api.execute(query, {"id": account["id"]})
+
+    assert body["data"]["node"] is None
+    assert [error["extensions"]["code"] for error in body["errors"]] == ["BAD_USER_INPUT"]
+    assert cost_of(body)["actualNodes"] == 2
+
+
 async def test_an_invalid_query_reports_no_cost(api: Api) -> None:
     body = await api.execute("{ accounts { nodes { nope } } }")
 

@@ -291,11 +291,15 @@ class CountingExecutionContext(StrawberryGraphQLCoreExecutionContext):
 
     Only list fields pass through `complete_list_value`, so other fields cost nothing extra.
     A connection's items are counted once, whether `edges`, `nodes` or both are selected.
+    A list is counted when the response holds it: one under a position an error nulled is
+    not, nor one whose completion the error cancelled (graphql-core cancels a failed field's
+    siblings), so the count does not depend on how far those siblings had got.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._counted_connections: set[tuple[str | int, ...]] = set()
+        self._counted_lists: list[tuple[Path, int]] = []
 
     def complete_list_value(  # type: ignore[override]
         self,
@@ -317,10 +321,20 @@ class CountingExecutionContext(StrawberryGraphQLCoreExecutionContext):
             and isinstance(result, Sized)
             and self._counts(info.parent_type, info.field_name, path)
         ):
-            context.cost = Cost(
-                context.cost.requested_nodes, context.cost.actual_nodes + len(result)
-            )
+            self._counted_lists.append((path, len(result)))
         return completed
+
+    def build_response(self, data: dict[str, Any] | None) -> Any:
+        response = super().build_response(data)
+        context = self.context_value
+        if isinstance(context, Context):
+            context.cost = Cost(context.cost.requested_nodes, self._held_nodes(data))
+        return response
+
+    def _held_nodes(self, data: dict[str, Any] | None) -> int:
+        if not self.collected_errors.errors:
+            return sum(size for _, size in self._counted_lists)
+        return sum(size for path, size in self._counted_lists if _holds(data, path.as_list()))
 
     def _counts(self, parent: GraphQLObjectType, name: str, path: Path) -> bool:
         if is_connection(parent) and name in CONNECTION_ITEMS:
@@ -332,3 +346,16 @@ class CountingExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if parent.name.startswith("__"):
             return False
         return not _is_uncounted(parent.name, name, get_named_type(parent.fields[name].type))
+
+
+def _holds(data: Any, keys: list[str | int]) -> bool:
+    """Whether the response `data` holds a list at `keys`."""
+    value = data
+    for key in keys:
+        if isinstance(value, dict) and isinstance(key, str):
+            value = value.get(key)
+        elif isinstance(value, list) and isinstance(key, int) and key < len(value):
+            value = value[key]
+        else:
+            return False
+    return isinstance(value, list)
