@@ -18,7 +18,7 @@ from clientgraph.db.engine import Database
 from clientgraph.db.migrate import upgrade
 from sqlalchemy.engine import make_url
 
-from tests.support import APP_ROLE, OWNER_URLS, Api, new_firm, settings_for
+from tests.support import APP_ROLE, OWNER_URLS, Api, asyncpg_dsn, new_firm, settings_for
 
 DEFAULT_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 REQUIRE_POSTGRES = os.environ.get("CLIENTGRAPH_REQUIRE_POSTGRES") == "1"
@@ -26,14 +26,10 @@ DEFAULT_REDIS_URL = "redis://127.0.0.1:6379"
 REQUIRE_REDIS = os.environ.get("CLIENTGRAPH_REQUIRE_REDIS") == "1"
 
 
-def _asyncpg_dsn(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
 async def _postgres_reachable(url: str) -> str | None:
     """None if PostgreSQL answers at `url`, else why not."""
     try:
-        connection = await asyncio.wait_for(asyncpg.connect(_asyncpg_dsn(url)), timeout=5)
+        connection = await asyncio.wait_for(asyncpg.connect(asyncpg_dsn(url)), timeout=5)
     except Exception as error:
         return f"{type(error).__name__}: {error}"
     await connection.close()
@@ -60,7 +56,7 @@ async def postgresql_url(revision: str = "head") -> AsyncIterator[str]:
             pytest.fail(message + " (CLIENTGRAPH_REQUIRE_POSTGRES=1)")
         pytest.skip(message)
     name = f"clientgraph_test_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(_asyncpg_dsn(server_url))
+    admin = await asyncpg.connect(asyncpg_dsn(server_url))
     await admin.execute(f'CREATE DATABASE "{name}"')
     url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
     try:

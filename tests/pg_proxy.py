@@ -4,9 +4,13 @@ database going down, coming up, or losing one connection at a chosen message."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
+import pytest
 from sqlalchemy.engine import make_url
+
+from tests.conftest import postgresql_url
 
 
 @dataclass(eq=False)
@@ -114,3 +118,19 @@ class Proxy:
                 return
             sink.write(data)
             await sink.drain()
+
+
+@pytest.fixture(scope="module")
+async def direct_url() -> AsyncIterator[str]:
+    """A migrated PostgreSQL database of the module's own, reached without the proxy."""
+    async with postgresql_url() as url:
+        yield url
+
+
+@pytest.fixture
+async def proxy(direct_url: str) -> AsyncIterator[Proxy]:
+    """A proxy open in front of `direct_url`'s server."""
+    running = Proxy.in_front_of(direct_url)
+    await running.open()
+    yield running
+    await running.close()

@@ -23,10 +23,11 @@ import pytest
 from clientgraph.db.engine import Database
 from sqlalchemy import event
 
-from tests.conftest import _asyncpg_dsn, postgresql_url
-from tests.pg_proxy import Proxy, Trigger
+from tests.pg_proxy import Proxy, Trigger, direct_url, proxy
 from tests.server_process import eventually
-from tests.support import Api, new_firm, without_cost
+from tests.support import Api, asyncpg_dsn, new_firm, without_cost
+
+__all__ = ["direct_url", "proxy"]
 
 CREATE_ACCOUNT = (
     "mutation($name: String!) { createAccount(input: {name: $name}) "
@@ -47,27 +48,12 @@ UNAVAILABLE_CODE = {"code": "SERVICE_UNAVAILABLE"}
 # --- fixtures and helpers ------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-async def direct_url() -> AsyncIterator[str]:
-    """A migrated PostgreSQL database of this module's own."""
-    async with postgresql_url() as url:
-        yield url
-
-
 @pytest.fixture
 async def admin(direct_url: str) -> AsyncIterator[asyncpg.Connection]:
     """A connection of the test's own, beside the app's, to inspect and to kill with."""
-    connection = await asyncpg.connect(_asyncpg_dsn(direct_url))
+    connection = await asyncpg.connect(asyncpg_dsn(direct_url))
     yield connection
     await connection.close()
-
-
-@pytest.fixture
-async def proxy(direct_url: str) -> AsyncIterator[Proxy]:
-    running = Proxy.in_front_of(direct_url)
-    await running.open()
-    yield running
-    await running.close()
 
 
 @contextlib.asynccontextmanager

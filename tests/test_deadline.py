@@ -20,9 +20,8 @@ from clientgraph.app import create_app
 from clientgraph.db.engine import Database
 from clientgraph.ids import decode_id
 from clientgraph.settings import Settings
-from sqlalchemy.engine import make_url
 
-from tests.support import Api, owner_url, served_with, settings_for
+from tests.support import Api, asyncpg_dsn, owner_url, served_with, settings_for
 
 RELATED_THRICE = (
     "{ accounts(first: 100) { nodes { relatedAccounts { relatedAccounts { relatedAccounts "
@@ -38,10 +37,6 @@ LOCK_WAITS = """
 SELECT count(*) FROM pg_stat_activity
 WHERE datname = current_database() AND wait_event_type = 'Lock'
 """
-
-
-def _asyncpg_dsn(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 async def _until(condition: Callable[[], Awaitable[bool]], within_s: float) -> bool:
@@ -102,7 +97,7 @@ async def test_a_slow_query_answers_timeout_in_about_the_deadline(api: Api) -> N
 @contextlib.asynccontextmanager
 async def _row_locked(db: Database, account_id: str) -> AsyncIterator[asyncpg.Connection]:
     """Another connection holds the account's row lock until the block ends."""
-    connection = await asyncpg.connect(_asyncpg_dsn(owner_url(db)))
+    connection = await asyncpg.connect(asyncpg_dsn(owner_url(db)))
     transaction = connection.transaction()
     await transaction.start()
     try:

@@ -23,8 +23,7 @@ from clientgraph.db.migrate import upgrade
 from clientgraph.resolvers.firms import create_firm
 from sqlalchemy.engine import make_url
 
-from tests.conftest import postgresql_url
-from tests.pg_proxy import Proxy
+from tests.pg_proxy import Proxy, direct_url, proxy
 from tests.server_process import (
     BIN,
     CLIENTGRAPH,
@@ -36,6 +35,8 @@ from tests.server_process import (
 )
 from tests.support import APP_ROLE, SECRET, asyncpg_dsn, settings_for, without_cost
 from tests.test_database_faults import assert_service_unavailable
+
+__all__ = ["direct_url", "proxy"]
 
 READY_IN_A_ROW = 10
 """Answers of /readyz in a row, each on a new connection, that make a server of several worker
@@ -71,12 +72,6 @@ LAUNCHERS: dict[str, Callable[[int], list[str]]] = {
 }
 
 
-@pytest.fixture(scope="module")
-async def direct_url() -> AsyncIterator[str]:
-    async with postgresql_url() as url:
-        yield url
-
-
 @pytest.fixture
 async def empty_database(direct_url: str) -> AsyncIterator[str]:
     """A database that exists but was never migrated."""
@@ -88,14 +83,6 @@ async def empty_database(direct_url: str) -> AsyncIterator[str]:
     finally:
         await server.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await server.close()
-
-
-@pytest.fixture
-async def proxy(direct_url: str) -> AsyncIterator[Proxy]:
-    running = Proxy.in_front_of(direct_url)
-    await running.open()
-    yield running
-    await running.close()
 
 
 async def _ready_in_a_row(port: int) -> bool:
