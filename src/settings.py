@@ -239,26 +239,25 @@ class Settings(BaseSettings):
         """The proxies as uvicorn's ProxyHeadersMiddleware takes them: `["*"]`, or addresses
         and networks written canonically (`10.0.0.1/8` as `10.0.0.0/8`, which uvicorn would
         otherwise take for a name that no peer has)."""
-        entries = [entry.strip() for entry in self.forwarded_allow_ips.split(",") if entry.strip()]
-        if entries == ["*"]:
-            return entries
-        canonical = []
-        for entry in entries:
-            try:
-                if "/" in entry:
-                    canonical.append(str(ipaddress.ip_network(entry, strict=False)))
-                else:
-                    canonical.append(str(ipaddress.ip_address(entry)))
-            except ValueError:
-                raise ValueError(
-                    f"CLIENTGRAPH_FORWARDED_ALLOW_IPS: {entry!r} is not an IP address or network"
-                    " (such as 10.0.0.5 or 10.0.0.0/24), nor * alone"
-                ) from None
-        return canonical
+        if self.forwarded_allow_ips.strip() == "*":
+            return ["*"]
+        return _addresses(
+            "CLIENTGRAPH_FORWARDED_ALLOW_IPS", self.forwarded_allow_ips, also="nor * alone"
+        )
+
+    metrics_allow_ips: str = ""
+    """Comma-separated addresses or networks that may read `/metrics` (e.g. your Prometheus
+    server's); by default none."""
+    metrics_token: str | None = Field(default=None, min_length=16)
+    """A Bearer token that may read `/metrics` from any address."""
+
+    def metrics_allow_ip_list(self) -> list[str]:
+        return _addresses("CLIENTGRAPH_METRICS_ALLOW_IPS", self.metrics_allow_ips)
 
     @model_validator(mode="after")
-    def _forwarded_allow_ips_are_addresses(self) -> Settings:
+    def _allow_lists_are_addresses(self) -> Settings:
         self.forwarded_allow_ip_list()
+        self.metrics_allow_ip_list()
         return self
 
     redis_url: str | None = Field(
@@ -290,3 +289,22 @@ class Settings(BaseSettings):
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings()
+
+
+def _addresses(setting: str, value: str, *, also: str = "") -> list[str]:
+    """The comma-separated addresses and networks of `value`, written canonically."""
+    canonical = []
+    for entry in (entry.strip() for entry in value.split(",")):
+        if not entry:
+            continue
+        try:
+            if "/" in entry:
+                canonical.append(str(ipaddress.ip_network(entry, strict=False)))
+            else:
+                canonical.append(str(ipaddress.ip_address(entry)))
+        except ValueError:
+            raise ValueError(
+                f"{setting}: {entry!r} is not an IP address or network"
+                f" (such as 10.0.0.5 or 10.0.0.0/24){', ' + also if also else ''}"
+            ) from None
+    return canonical

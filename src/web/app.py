@@ -1,6 +1,6 @@
 """The ASGI application: /graphql (GraphiQL in a browser, its assets under /graphiql/), /auth
 (staff sign-in), /portal (client portal sign-in and page), the pages the e-mailed links open
-(/set-password, /portal/accept; their assets under /pages/), /healthz, /readyz."""
+(/set-password, /portal/accept; their assets under /pages/), /healthz, /readyz, /metrics."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import functools
 import logging
 from collections.abc import AsyncIterator
 
+from clientgraph import metrics
 from clientgraph.db.engine import Database, DatabaseUnavailable
 from clientgraph.db.migrate import upgrade_for_server
 from clientgraph.db.readiness import Readiness
@@ -21,6 +22,7 @@ from clientgraph.web.errors import http_exception_handler
 from clientgraph.web.forwarded import ForwardedClients
 from clientgraph.web.graphiql import ASSETS_PATH, GraphiQLAssets
 from clientgraph.web.graphql import GraphQLApp, unavailable_response
+from clientgraph.web.metrics import MetricsRoute, RequestMetrics
 from clientgraph.web.pages import LinkPages
 from clientgraph.web.portal_routes import PortalRoutes
 from clientgraph.web.rate_limits import RateLimits
@@ -58,6 +60,7 @@ def create_app(
         timeouts=settings.database_timeouts(),
         connect_timeout_s=settings.db_connect_timeout_s,
     )
+    metrics.watch_engine(database.engine)
     readiness = Readiness(
         database, migrate=functools.partial(upgrade_for_server, settings) if migrate else None
     )
@@ -100,6 +103,7 @@ def create_app(
             *auth.routes(),
             *portal.routes(),
             *LinkPages().routes(),
+            *MetricsRoute(settings).routes(),
         ],
         middleware=_middleware(settings),
         exception_handlers={HTTPException: http_exception_handler},
@@ -108,12 +112,12 @@ def create_app(
 
 
 def _middleware(settings: Settings) -> list[Middleware]:
-    """Outermost first: the client address is settled before anything counts by it; CORS
-    headers go on every answer, RequestIds' masked 500 included."""
+    """Outermost first: every answer is counted, RequestIds' masked 500 included; the client
+    address is settled before anything counts by it; CORS headers go on every answer."""
     origins = settings.cors_origin_list()
     cors = [Middleware(Cors, origins=origins)] if origins else []
     forwarded = Middleware(ForwardedClients, trusted=settings.forwarded_allow_ip_list())
-    return [forwarded, *cors, Middleware(RequestIds)]
+    return [Middleware(RequestMetrics), forwarded, *cors, Middleware(RequestIds)]
 
 
 def create_migrating_app() -> Starlette:

@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 import sqlalchemy.exc
-from clientgraph import links
+from clientgraph import links, metrics
 from clientgraph.auth import (
     UserClaims,
     bearer_token,
@@ -46,6 +46,7 @@ from clientgraph.web.media_type import (
     require_body_type,
     spelled_canonically,
 )
+from clientgraph.web.metrics import OPERATION_STATE
 from clientgraph.web.nul_text import carries_nul
 from clientgraph.web.oidc import OidcSignIn
 from clientgraph.web.persisted import PersistedDocuments
@@ -134,6 +135,7 @@ class GraphQLApp(GraphQL[Context, None]):
         except DatabaseUnavailable as error:
             response = unavailable_response(request, error)
         except sqlalchemy.exc.TimeoutError:
+            metrics.POOL_WAITS.inc()
             logger.warning(
                 "request %s: no database connection free within %s s",
                 request_id_of(request.scope),
@@ -172,6 +174,7 @@ class GraphQLApp(GraphQL[Context, None]):
             request = spelled_canonically(request, body_type)
         request, body = await self.persisted.resolve(request, body)
         payload = require_graphql_request(request_payload(request, body))
+        request.scope.setdefault("state", {})[OPERATION_STATE] = payload.get("operationName")
         if carries_nul(payload, self.settings.max_tokens):
             return Response(
                 orjson.dumps({"data": None, "errors": [NUL_ERROR]}),

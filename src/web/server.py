@@ -25,15 +25,18 @@ import os
 import signal
 import socket
 import sys
+import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from importlib import import_module
 from types import FrameType
 
 import uvicorn
+from clientgraph import metrics
 from clientgraph.logs import server_log_config
+from clientgraph.metrics import MULTIPROCESS_DIRECTORY
 from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.config import STARTUP_FAILURE
 from uvicorn.protocols.http.h11_impl import H11Protocol
@@ -294,6 +297,8 @@ class Supervisor:
                 logger.error(
                     "worker [%s] exited with %s; starting another", process.pid, process.exitcode
                 )
+                if process.pid is not None:
+                    metrics.process_ended(process.pid)
                 time.sleep(RESTART_PAUSE_S)
                 self.workers[index] = self._start()
         for process in self.workers:
@@ -302,6 +307,21 @@ class Supervisor:
                     os.kill(process.pid, signal.SIGTERM)
         for process in self.workers:
             process.join()
+
+
+@contextlib.contextmanager
+def metrics_shared_by_workers() -> Iterator[None]:
+    """Workers write their metrics where `/metrics` in any of them adds them up: the operator's
+    `PROMETHEUS_MULTIPROC_DIR`, else a directory of this run's own, removed at the end."""
+    if os.environ.get(MULTIPROCESS_DIRECTORY):
+        yield
+        return
+    with tempfile.TemporaryDirectory(prefix="clientgraph-metrics-") as directory:
+        os.environ[MULTIPROCESS_DIRECTORY] = directory
+        try:
+            yield
+        finally:
+            del os.environ[MULTIPROCESS_DIRECTORY]
 
 
 def serve(options: ServeOptions) -> None:
@@ -313,7 +333,8 @@ def serve(options: ServeOptions) -> None:
     logger.info(
         "clientgraph on http://%s:%d with %d workers", options.host, options.port, options.workers
     )
-    supervisor = Supervisor(options)
-    supervisor.run()
+    with metrics_shared_by_workers():
+        supervisor = Supervisor(options)
+        supervisor.run()
     if supervisor.exit_code:
         sys.exit(supervisor.exit_code)

@@ -1,0 +1,152 @@
+"""What the service counts for Prometheus, in every process alike.
+
+Under several worker processes (`clientgraph serve --workers N`, gunicorn) each process writes
+its counts to files in `PROMETHEUS_MULTIPROC_DIR` and `/metrics` adds them up
+(prometheus-client's multiprocess mode); the directory must be set before this module is
+first imported, which `clientgraph serve` does for its workers. A single process keeps them in
+memory.
+
+Labels take few values: a client chooses its operation names, so only names of a GraphQL
+name's shape are kept, and past `MAX_OPERATION_NAMES` distinct ones a process reports the rest
+as `other`; a name longer than `MAX_OPERATION_NAME_LENGTH` is `other` too.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import os
+import re
+import weakref
+from dataclasses import dataclass
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+from prometheus_client import REGISTRY as PROCESS_REGISTRY
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+MULTIPROCESS_DIRECTORY = "PROMETHEUS_MULTIPROC_DIR"
+MAX_OPERATION_NAMES = 200
+MAX_OPERATION_NAME_LENGTH = 64
+OPERATION_NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]*")
+NO_OPERATION = "-"
+OTHER = "other"
+
+REQUESTS = Counter(
+    "clientgraph_requests",
+    "HTTP requests answered, by route, GraphQL operation name and outcome "
+    "(ok, refused, rate_limited, unavailable, failed).",
+    ["route", "operation", "outcome"],
+)
+LATENCY = Histogram(
+    "clientgraph_request_duration_seconds",
+    "Time from a request's arrival to its last byte, by route.",
+    ["route"],
+    buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
+)
+READS = Counter(
+    "clientgraph_graphql_reads",
+    "GraphQL requests by the path that answered them: planned (one SQL statement) or "
+    "generic (Strawberry's executor over DataLoaders).",
+    ["path"],
+)
+STATEMENTS = Histogram(
+    "clientgraph_statements_per_request",
+    "SQL statements a request sent, transaction control included.",
+    ["route"],
+    buckets=(0, 1, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30, 50, 100),
+)
+POOL_IN_USE = Gauge(
+    "clientgraph_db_connections_in_use",
+    "Database connections checked out of the pools, summed over live processes.",
+    multiprocess_mode="livesum",
+)
+POOL_WAITS = Counter(
+    "clientgraph_db_pool_timeouts",
+    "Requests answered 503 because no database connection came free in time.",
+)
+
+_watched: weakref.WeakSet[object] = weakref.WeakSet()
+
+current_statements: contextvars.ContextVar[StatementCount | None] = contextvars.ContextVar(
+    "clientgraph_statements", default=None
+)
+
+
+@dataclass(slots=True)
+class StatementCount:
+    """The statements one request has sent so far."""
+
+    sent: int = 0
+
+
+class OperationNames:
+    """The operation label of a request: its name when it is of a GraphQL name's shape and
+    among the first `limit` names this process has seen, else `other`."""
+
+    def __init__(self, limit: int = MAX_OPERATION_NAMES) -> None:
+        self.limit = limit
+        self.seen: set[str] = set()
+
+    def label(self, name: object) -> str:
+        if name is None or name == "":
+            return NO_OPERATION
+        if (
+            not isinstance(name, str)
+            or len(name) > MAX_OPERATION_NAME_LENGTH
+            or not OPERATION_NAME.fullmatch(name)
+        ):
+            return OTHER
+        if name in self.seen:
+            return name
+        if len(self.seen) >= self.limit:
+            return OTHER
+        self.seen.add(name)
+        return name
+
+
+def watch_engine(engine: AsyncEngine) -> None:
+    """Count the statements `engine` sends into the current request's `StatementCount`, and
+    its checked-out connections into `POOL_IN_USE`. Once per engine, however many apps
+    share it."""
+    sync_engine = engine.sync_engine
+    if sync_engine in _watched:
+        return
+    _watched.add(sync_engine)
+
+    @event.listens_for(sync_engine, "before_cursor_execute")
+    def count_statement(*_: object) -> None:
+        count = current_statements.get()
+        if count is not None:
+            count.sent += 1
+
+    @event.listens_for(sync_engine.pool, "checkout")
+    def checked_out(*_: object) -> None:
+        POOL_IN_USE.inc()
+
+    @event.listens_for(sync_engine.pool, "checkin")
+    def checked_in(*_: object) -> None:
+        POOL_IN_USE.dec()
+
+
+def exposition() -> tuple[bytes, str]:
+    """The metrics of every process (multiprocess mode) or of this one, in Prometheus' text
+    format, and its content type."""
+    if os.environ.get(MULTIPROCESS_DIRECTORY):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+    return generate_latest(PROCESS_REGISTRY), CONTENT_TYPE_LATEST
+
+
+def process_ended(pid: int) -> None:
+    """Drop a dead worker's live gauges (multiprocess mode)."""
+    if os.environ.get(MULTIPROCESS_DIRECTORY):
+        multiprocess.mark_process_dead(pid)

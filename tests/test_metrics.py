@@ -1,0 +1,212 @@
+"""Prometheus `/metrics` (issue 17, point 6): closed unless a setting opens it; requests
+counted by route, operation and outcome, timed, their statements and read paths counted; the
+counts of every worker of `clientgraph serve --workers 2` added up."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from clientgraph.app import create_app
+from clientgraph.db.engine import Database
+from clientgraph.metrics import MAX_OPERATION_NAME_LENGTH, OperationNames
+from clientgraph.settings import Settings
+from prometheus_client.parser import text_string_to_metric_families
+from pydantic import ValidationError
+
+from tests.support import Api, served_with, settings_for
+from tests.test_serve import clientgraph_serve
+
+TOKEN = "a-metrics-token-for-tests"
+NAMED = "query AccountNames { accounts(first: 5) { nodes { name } } }"
+
+
+def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def count(text: str, name: str, **labels: str) -> float:
+    wanted = tuple(sorted(labels.items()))
+    return samples(text).get((name, wanted), 0.0)
+
+
+@pytest.fixture
+async def open_metrics(api: Api) -> Iterator[Api]:
+    settings = settings_for(api.db.url, metrics_allow_ips="127.0.0.1", metrics_token=TOKEN)
+    async with served_with(api, settings) as served:
+        yield served
+
+
+async def scrape(api: Api, **headers: str) -> str:
+    response = await api.http.get("/metrics", headers=headers)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/plain")
+    return response.text
+
+
+async def test_metrics_are_not_found_unless_a_setting_opens_them(api: Api) -> None:
+    response = await api.http.get("/metrics")
+
+    assert response.status_code == 404
+    assert "clientgraph" not in response.text
+
+
+async def test_an_address_outside_the_allowed_ones_is_not_shown_the_metrics(api: Api) -> None:
+    settings = settings_for(api.db.url, metrics_allow_ips="10.0.0.0/8")
+    async with served_with(api, settings) as served:
+        response = await served.http.get("/metrics")
+
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("authorization", "status"),
+    [(f"Bearer {TOKEN}", 200), ("Bearer wrong-token-of-some-length", 404), (TOKEN, 404)],
+    ids=["right-token", "wrong-token", "no-scheme"],
+)
+async def test_the_metrics_token_opens_them_from_any_address(
+    database: Database, authorization: str, status: int
+) -> None:
+    app = create_app(settings_for(database.url, metrics_token=TOKEN), database)
+    remote = httpx.ASGITransport(app=app, client=("203.0.113.9", 5000))
+    async with httpx.AsyncClient(transport=remote, base_url="http://test") as http:
+        response = await http.get("/metrics", headers={"Authorization": authorization})
+
+    assert response.status_code == status
+
+
+async def test_a_graphql_request_is_counted_by_operation_outcome_and_read_path(
+    open_metrics: Api,
+) -> None:
+    before = await scrape(open_metrics)
+    response = await open_metrics.http.post(
+        "/graphql",
+        json={"query": NAMED, "operationName": "AccountNames"},
+        headers={"Authorization": f"Bearer {open_metrics.token}"},
+    )
+    after = await scrape(open_metrics)
+
+    assert response.status_code == 200
+    read_path = response.headers["X-Read-Path"]
+    ok = {"route": "graphql", "operation": "AccountNames", "outcome": "ok"}
+    assert count(after, "clientgraph_requests_total", **ok) == (
+        count(before, "clientgraph_requests_total", **ok) + 1
+    )
+    assert count(after, "clientgraph_graphql_reads_total", path=read_path) == (
+        count(before, "clientgraph_graphql_reads_total", path=read_path) + 1
+    )
+    duration = "clientgraph_request_duration_seconds_count"
+    assert count(after, duration, route="graphql") == count(before, duration, route="graphql") + 1
+
+
+async def test_the_statements_a_request_sends_are_counted(open_metrics: Api) -> None:
+    before = await scrape(open_metrics)
+    await open_metrics.data(NAMED)
+    after = await scrape(open_metrics)
+
+    statements = "clientgraph_statements_per_request_sum"
+    sent = count(after, statements, route="graphql") - count(before, statements, route="graphql")
+    assert sent >= 1
+
+
+@pytest.mark.parametrize(
+    ("status", "outcome"),
+    [(401, "refused"), (415, "refused")],
+    ids=["no-token", "wrong-media-type"],
+)
+async def test_a_refused_request_is_counted_as_refused(
+    open_metrics: Api, status: int, outcome: str
+) -> None:
+    before = await scrape(open_metrics)
+    if status == 401:
+        response = await open_metrics.http.post("/graphql", json={"query": NAMED})
+    else:
+        response = await open_metrics.http.post(
+            "/graphql",
+            content=NAMED,
+            headers={
+                "Authorization": f"Bearer {open_metrics.token}",
+                "Content-Type": "text/plain",
+            },
+        )
+    after = await scrape(open_metrics)
+
+    assert response.status_code == status
+    labels = {"route": "graphql", "operation": "-", "outcome": outcome}
+    assert count(after, "clientgraph_requests_total", **labels) == (
+        count(before, "clientgraph_requests_total", **labels) + 1
+    )
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["x" * (MAX_OPERATION_NAME_LENGTH + 1), "no spaces", "ünïcode", "1starts_with_digit"],
+    ids=["too-long", "spaces", "non-ascii", "digit-first"],
+)
+def test_an_operation_name_not_of_a_graphql_name_shape_is_counted_as_other(name: str) -> None:
+    assert OperationNames().label(name) == "other"
+
+
+def test_past_its_limit_of_distinct_names_a_process_counts_new_names_as_other() -> None:
+    names = OperationNames(limit=3)
+    labels = [names.label(f"Operation{index}") for index in range(5)]
+
+    assert labels == ["Operation0", "Operation1", "Operation2", "other", "other"]
+    assert names.label("Operation1") == "Operation1"
+
+
+async def test_a_client_naming_every_request_anew_cannot_grow_the_metrics(
+    open_metrics: Api,
+) -> None:
+    for _ in range(3):
+        name = f"Op{uuid.uuid4().hex}"
+        await open_metrics.http.post(
+            "/graphql",
+            json={"query": NAMED.replace("AccountNames", name), "operationName": name},
+            headers={"Authorization": f"Bearer {open_metrics.token}"},
+        )
+    text = await scrape(open_metrics)
+
+    operations = {
+        dict(labels)["operation"]
+        for name, labels in samples(text)
+        if name == "clientgraph_requests_total"
+    }
+    assert len(operations) <= OperationNames().limit + 2
+
+
+@pytest.mark.parametrize("value", ["not-an-address", "10.0.0.0/33", "*"])
+def test_an_allowed_metrics_address_must_be_an_address_or_network(value: str) -> None:
+    with pytest.raises(ValidationError, match="CLIENTGRAPH_METRICS_ALLOW_IPS"):
+        Settings(metrics_allow_ips=value)
+
+
+def test_a_short_metrics_token_is_refused() -> None:
+    with pytest.raises(ValidationError, match="metrics_token"):
+        Settings(metrics_token="short")
+
+
+def test_the_workers_of_one_server_report_their_counts_added_up(tmp_path: Path) -> None:
+    """Each worker counts its own requests; a scrape that lands on either worker shows all."""
+    env = {"CLIENTGRAPH_METRICS_ALLOW_IPS": "127.0.0.1"}
+    requests = 20
+    with clientgraph_serve(tmp_path, workers=2, env=env) as served:
+        for _ in range(requests):
+            with httpx.Client(base_url=f"http://127.0.0.1:{served.port}") as fresh_connection:
+                assert fresh_connection.get("/healthz").status_code == 200
+        scrapes = []
+        for _ in range(4):
+            with httpx.Client(base_url=f"http://127.0.0.1:{served.port}") as fresh_connection:
+                scrapes.append(fresh_connection.get("/metrics").text)
+
+    for text in scrapes:
+        healthy = count(text, "clientgraph_requests_total", route="health", operation="-",
+                        outcome="ok")  # fmt: skip
+        assert healthy >= requests
