@@ -58,9 +58,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("firm_id", "principal", "key", name=op.f("pk_idempotency_keys")),
     )
-    op.create_index(
-        "ix_idempotency_keys_firm_id_expires_at", TABLE, ["firm_id", "expires_at"]
-    )
+    op.create_index("ix_idempotency_keys_firm_id_expires_at", TABLE, ["firm_id", "expires_at"])
     if op.get_bind().dialect.name == "postgresql":
         _protect(TABLE)
 
