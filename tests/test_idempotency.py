@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -76,16 +77,39 @@ async def test_the_same_key_with_another_request_is_refused_as_reused(api: Api) 
     assert await account_count(api) == 1
 
 
-async def test_a_key_is_the_callers_own_so_another_user_with_it_runs(api: Api) -> None:
-    _, staff_token = await api.staff("CREATE_ACCOUNTS", "VIEW_ALL_ACCOUNTS")
+async def another_user(api: Api) -> str:
+    return (await api.staff("CREATE_ACCOUNTS", "VIEW_ALL_ACCOUNTS"))[1]
+
+
+async def an_api_key_of_the_caller(api: Api) -> str:
+    permissions = ["CREATE_ACCOUNTS", "VIEW_ALL_ACCOUNTS"]
+    payload = await api.ok("createApiKey", {"name": "Feed", "permissions": permissions}, "key")
+    return payload["key"]
+
+
+@pytest.mark.parametrize("other_caller", [another_user, an_api_key_of_the_caller])
+async def test_a_key_is_the_callers_own_so_another_caller_with_it_runs(
+    api: Api, other_caller: Callable[[Api], Awaitable[str]]
+) -> None:
+    token = await other_caller(api)
     mine = await send(api, "order-1")
 
-    theirs = await send(api, "order-1", token=staff_token)
+    theirs = await send(api, "order-1", token=token)
 
     assert theirs.status_code == 200
     assert "Idempotent-Replayed" not in theirs.headers
     assert theirs.json()["data"] != mine.json()["data"]
     assert await account_count(api) == 2
+
+
+async def test_a_users_new_token_replays_what_their_first_token_sent(api: Api) -> None:
+    first = await send(api, "order-1")
+
+    again = await send(api, "order-1", token=api.token_for(api.user_id, ttl_seconds=600))
+
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.content == first.content
+    assert await account_count(api) == 1
 
 
 async def test_another_firm_with_the_same_key_runs_on_its_own(api: Api, other_firm: Api) -> None:
@@ -149,6 +173,49 @@ async def test_a_request_the_database_fails_answers_503_and_releases_its_key(
     assert failed.status_code == 503
     assert retried.status_code == 200
     assert "Idempotent-Replayed" not in retried.headers
+    assert await account_count(api) == 1
+
+
+async def test_an_answer_the_database_cannot_keep_is_still_given_and_its_key_stays_in_use(
+    api: Api, database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(database, "write_attempts", 1)
+
+    def cut_off(_: Any, __: Any, statement: str, *args: Any) -> None:
+        if statement.startswith("UPDATE idempotency_keys"):
+            raise OSError("connection reset by peer")
+
+    event.listen(database.engine.sync_engine, "before_cursor_execute", cut_off)
+    try:
+        answered = await send(api, "order-1")
+    finally:
+        event.remove(database.engine.sync_engine, "before_cursor_execute", cut_off)
+    again = await send(api, "order-1")
+
+    assert answered.status_code == 200
+    assert answered.json()["data"]["createAccount"]["account"]["name"] == "Acme"
+    assert error_code(again) == "IDEMPOTENCY_KEY_IN_USE"
+    assert await account_count(api) == 1
+
+
+async def test_a_claim_whose_request_never_settled_it_lapses_with_its_lease(api: Api) -> None:
+    async def abandoned(session: Any) -> None:
+        session.add(
+            models.IdempotencyKey(
+                firm_id=api.firm_id,
+                principal=f"user:{api.user_id}",
+                key="order-1",
+                request_hash="0" * 64,
+                state="IN_PROGRESS",
+                expires_at=models.utcnow() - timedelta(seconds=1),
+            )
+        )
+
+    await api.db.write(abandoned, firm_id=api.firm_id)
+
+    response = await send(api, "order-1")
+
+    assert response.json()["data"]["createAccount"]["account"]["name"] == "Acme"
     assert await account_count(api) == 1
 
 

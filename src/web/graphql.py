@@ -211,12 +211,12 @@ class GraphQLApp(GraphQL[Context, None]):
             response = await within_deadline(work, replayed, context, deadline)
         except BaseException:
             if claim is not None and not context.may_have_written:
-                await self.idempotency.release(claim)
+                await self.idempotency.settle(claim, None)
             raise
         finally:
             await context.close()
         if claim is not None:
-            await self.idempotency.settle(claim, response, changed=context.may_have_written)
+            await self.idempotency.settle(claim, response if context.may_have_written else None)
         context.raise_if_unavailable()
         nodes = _charge(context.cost.requested_nodes, self.settings.max_nodes)
         _noted(rate_headers, await self.rate_limits.charge_nodes(caller, nodes))

@@ -14,6 +14,7 @@ the firm are deleted by the next claim in it."""
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import uuid
 from collections.abc import Callable
@@ -23,15 +24,23 @@ from typing import Any
 
 import orjson
 from clientgraph.db import models
-from clientgraph.db.engine import Database
+from clientgraph.db.engine import (
+    CommitOutcomeUnknown,
+    Database,
+    DatabaseUnavailable,
+    describe_loss,
+)
 from clientgraph.db.models import IdempotencyKey
 from clientgraph.web.errors import HttpError
 from graphql import GraphQLError, OperationType, get_operation_ast, parse
 from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
+
+logger = logging.getLogger("clientgraph.web.idempotency")
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -128,12 +137,25 @@ class IdempotencyKeys:
         held = await self.db.write(work, firm_id=claim.firm_id)
         return None if held is None else _answer_for(held, claim)
 
-    async def settle(self, claim: Claim, response: Response, *, changed: bool) -> None:
-        """Store `response` as the key's answer when the request changed something; else
-        release the key."""
-        if not changed:
-            await self.release(claim)
-            return
+    async def settle(self, claim: Claim, answer: Response | None) -> None:
+        """Keep `answer` as the key's (given when the request changed something), or release
+        the key (None).
+
+        A database that fails this write does not fail the request: its answer is given all
+        the same (what it committed stays committed), and the claim lapses with its lease."""
+        try:
+            if answer is None:
+                await self._release(claim)
+            else:
+                await self._keep(claim, answer)
+        except (DatabaseUnavailable, CommitOutcomeUnknown, SQLAlchemyError) as error:
+            logger.warning(
+                "the Idempotency-Key of this request could not be settled (%s); it stays in use "
+                "until its lease ends",
+                describe_loss(error),
+            )
+
+    async def _keep(self, claim: Claim, answer: Response) -> None:
         now = self.clock()
 
         async def work(session: AsyncSession) -> None:
@@ -142,16 +164,15 @@ class IdempotencyKeys:
                 .where(*_row(claim))
                 .values(
                     state=DONE,
-                    status=response.status_code,
-                    body=bytes(response.body).decode(),
+                    status=answer.status_code,
+                    body=bytes(answer.body).decode(),
                     expires_at=now + LIFETIME,
                 )
             )
 
         await self.db.write(work, firm_id=claim.firm_id)
 
-    async def release(self, claim: Claim) -> None:
-        """Give the key up: a request with it runs again."""
+    async def _release(self, claim: Claim) -> None:
 
         async def work(session: AsyncSession) -> None:
             await session.execute(
