@@ -182,17 +182,10 @@ class GraphQLApp(GraphQL[Context, None]):
         key = requested_key(request, payload, self.settings.max_tokens)
         session = self.db.firm_session(who.firm_id)
         viewer = await self._viewer(who, session, address, rate_headers)
-        claim = None
-        if key is not None:
-            claim = Claim(who.firm_id, caller, key, request_hash(payload))
-            try:
-                await self.db.end_read(session)
-                stored = await self.idempotency.claim(claim)
-            except BaseException:
-                await session.close()
-                raise
+        claim = None if key is None else Claim(who.firm_id, caller, key, request_hash(payload))
+        if claim is not None:
+            stored = await self._claim(claim, session)
             if stored is not None:
-                await session.close()
                 _noted(rate_headers, await self.rate_limits.charge_nodes(caller, 1))
                 return stored
         context = Context(
@@ -232,6 +225,20 @@ class GraphQLApp(GraphQL[Context, None]):
             if planned is not None:
                 return planned
         return await super().run(with_body(request, body), context)
+
+    async def _claim(self, claim: Claim, session: AsyncSession) -> Response | None:
+        """Claim the request's Idempotency-Key; the stored answer to give instead of running,
+        if there is one. The read session ends its transaction first, as before a mutation
+        (`Context.write`), so the request never holds two connections."""
+        try:
+            await self.db.end_read(session)
+            stored = await self.idempotency.claim(claim)
+        except BaseException:
+            await session.close()
+            raise
+        if stored is not None:
+            await session.close()
+        return stored
 
     async def _authenticate(
         self, request: Request, address: str, rate_headers: dict[str, str], deadline: Deadline
