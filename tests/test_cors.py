@@ -108,7 +108,7 @@ async def test_an_answer_to_an_allowed_origin_is_readable_with_its_request_id(ap
     assert response.status_code == 200, response.text
     assert response.headers["access-control-allow-origin"] == APP
     exposed = list_of(response.headers["access-control-expose-headers"])
-    assert {"X-Request-Id", "RateLimit-Remaining", "Retry-After"} <= exposed
+    assert {"X-Request-Id", "RateLimit-Remaining", "Retry-After", "Idempotent-Replayed"} <= exposed
     assert "access-control-allow-credentials" not in response.headers
     assert "Origin" in list_of(response.headers["vary"])
 

@@ -50,6 +50,8 @@ def test_a_readme_example_with_several_operations_names_each(block: str) -> None
 
 REPO = README.parent
 TEXT = README.read_text()
+REVISION = r"\d{4}(?:_[a-z_]+)?"
+"""A revision id: four digits, then a name in the newer ones (`0007_idempotency_keys`)."""
 FENCED = re.compile(r"^```[^\n]*\n(.*?)^```", re.S | re.M)
 INVOCATION = re.compile(r"(?:^|(?<=[\s/`(]))clientgraph[ \t]+([a-z][a-z-]*)([^\n]*)")
 FLAG = re.compile(r"(?<![\w-])--?[a-z][a-z-]*")
@@ -141,8 +143,8 @@ def test_what_readme_says_migrate_prints_names_the_newest_revisions() -> None:
     scripts = ScriptDirectory.from_config(Config(str(ALEMBIC_INI)))
     [head] = scripts.get_heads()
     previous = scripts.get_revision(head).down_revision
-    reached = re.findall(r"(?:created the schema at|already at) (\d{4})", TEXT)
-    steps = re.findall(r"(\d{4}) → (\d{4})", TEXT)
+    reached = re.findall(rf"(?:created the schema at|already at) ({REVISION})", TEXT)
+    steps = re.findall(rf"({REVISION}) → ({REVISION})", TEXT)
 
     assert reached and steps
     assert set(reached) == {head}

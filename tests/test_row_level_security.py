@@ -37,6 +37,13 @@ class TwoFirms:
     owner_dsn: str
 
 
+KEPT_RENAME = (
+    'mutation($id: ID!) { updateAccount(input: {accountId: $id, name: "Kept"}) '
+    "{ userErrors { code } } }"
+)
+"""A mutation sent with an Idempotency-Key, whose answer is kept (idempotency_keys)."""
+
+
 async def fill_every_table(api: Api) -> uuid.UUID:
     """Rows of this firm in every table; the id of its API key."""
     world = await build_world(api)
@@ -51,6 +58,12 @@ async def fill_every_table(api: Api) -> uuid.UUID:
     email = await give_password(api.db, api.firm_id, api.user_id, PASSWORD)
     signed_in = await api.http.post("/auth/login", json={"email": email, "password": PASSWORD})
     assert signed_in.status_code == 200, signed_in.text
+    kept = await api.http.post(
+        "/graphql",
+        json={"query": KEPT_RENAME, "variables": {"id": world["account"]}},
+        headers={"Authorization": f"Bearer {api.token}", "Idempotency-Key": "fill-1"},
+    )
+    assert kept.json()["data"]["updateAccount"]["userErrors"] == [], kept.text
     key = decode_id(world["api_key"], "ApiKey")
     assert key is not None
     return key

@@ -2,9 +2,9 @@
 
 A preflight (`OPTIONS` with `Access-Control-Request-Method`) from an allowed origin is
 answered here, before any route: `/graphql` itself takes only GET and POST. Answers to an
-allowed origin name it in `Access-Control-Allow-Origin` and expose `X-Request-Id` and the
-rate-limit headers. Requests from any other origin get no CORS header at all, so the browser
-keeps their answers from the page.
+allowed origin name it in `Access-Control-Allow-Origin` and expose `X-Request-Id`, the
+rate-limit headers and `Idempotent-Replayed`. Requests from any other origin get no CORS
+header at all, so the browser keeps their answers from the page.
 
 Only `/auth/*` allows credentials (its refresh-token cookie), and only for origins listed by
 name: `*` lets any origin call the API with a bearer token, which a browser never sends on
@@ -31,6 +31,7 @@ EXPOSED_HEADERS = (
     "RateLimit-Remaining",
     "RateLimit-Reset",
     "Retry-After",
+    "Idempotent-Replayed",
 )
 MAX_AGE_S = 600
 ANY_ORIGIN = "*"

@@ -2,8 +2,8 @@
 order: the client address's failed-authentication budget, the token (401 before a byte of the
 body is read), the caller's node budget, the body (counted while it streams; then not empty, of
 a media type web/media_type.py admits, a JSON object, without NUL in its decoded text), and
-only then one session, whose first transaction loads the user of a user token and runs the
-operation."""
+only then one session, whose first transaction loads the user of a user token; a mutation
+sent with an `Idempotency-Key` then claims it (web/idempotency.py), and the operation runs."""
 
 from __future__ import annotations
 
@@ -41,6 +41,7 @@ from clientgraph.web.deadline import Deadline, within_deadline
 from clientgraph.web.errors import HttpError, error_response
 from clientgraph.web.graphiql import GraphiQLPage
 from clientgraph.web.graphql_request import require_graphql_request
+from clientgraph.web.idempotency import Claim, IdempotencyKeys, request_hash, requested_key
 from clientgraph.web.media_type import (
     GRAPHQL_BODIES,
     require_body_type,
@@ -112,6 +113,7 @@ class GraphQLApp(GraphQL[Context, None]):
         self.planner = Planner(schema._schema, limits) if settings.planned_reads else None
         self.oidc = OidcSignIn.configured(settings, db)
         self.graphiql = GraphiQLPage(settings)
+        self.idempotency = IdempotencyKeys.for_requests(db, settings.request_timeout_s)
 
     async def render_graphql_ide(self, request: Request) -> Response:
         return await self.graphiql.response()
@@ -180,8 +182,15 @@ class GraphQLApp(GraphQL[Context, None]):
                 orjson.dumps({"data": None, "errors": [NUL_ERROR]}),
                 media_type="application/json",
             )
+        key = requested_key(request, payload, self.settings.max_tokens)
         session = self.db.firm_session(who.firm_id)
         viewer = await self._viewer(who, session, address, rate_headers)
+        claim = None if key is None else Claim(who.firm_id, caller, key, request_hash(payload))
+        if claim is not None:
+            stored = await self._claim(claim, session)
+            if stored is not None:
+                _noted(rate_headers, await self.rate_limits.charge_nodes(caller, 1))
+                return stored
         context = Context(
             db=self.db,
             viewer=viewer,
@@ -196,8 +205,14 @@ class GraphQLApp(GraphQL[Context, None]):
             replayed = with_body(request, body)
             work = self._execute(payload, request, body, context)
             response = await within_deadline(work, replayed, context, deadline)
+        except BaseException:
+            if claim is not None and not context.may_have_written:
+                await self.idempotency.settle(claim, None)
+            raise
         finally:
             await context.close()
+        if claim is not None:
+            await self.idempotency.settle(claim, response if context.may_have_written else None)
         context.raise_if_unavailable()
         nodes = _charge(context.cost.requested_nodes, self.settings.max_nodes)
         _noted(rate_headers, await self.rate_limits.charge_nodes(caller, nodes))
@@ -213,6 +228,20 @@ class GraphQLApp(GraphQL[Context, None]):
             if planned is not None:
                 return planned
         return await super().run(with_body(request, body), context)
+
+    async def _claim(self, claim: Claim, session: AsyncSession) -> Response | None:
+        """Claim the request's Idempotency-Key; the stored answer to give instead of running,
+        if there is one. The read session ends its transaction first, as before a mutation
+        (`Context.write`), so the request never holds two connections."""
+        try:
+            await self.db.end_read(session)
+            stored = await self.idempotency.claim(claim)
+        except BaseException:
+            await session.close()
+            raise
+        if stored is not None:
+            await session.close()
+        return stored
 
     async def _authenticate(
         self, request: Request, address: str, rate_headers: dict[str, str], deadline: Deadline

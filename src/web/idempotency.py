@@ -1,0 +1,229 @@
+"""`Idempotency-Key` on mutations (API.md §9): a POST to /graphql that carries a mutation and
+the header runs once per caller and key; the same request sent again within 24 hours gets the
+stored answer without running again.
+
+The key is claimed before the mutation runs, by an INSERT that only one request can win (the
+primary key is firm, principal, key), in a transaction of its own: a second request meanwhile
+finds the claim and is told the key is in use. After the request the claim is settled: when a
+mutation of it committed, its answer (status and body) is stored for 24 hours; when nothing
+was committed (refused, userErrors, the database unavailable, out of time) the claim is
+released, since running the request again can do no harm. A claim is leased for the request's
+time limit plus a margin: one whose request died before settling it lapses then. Expired rows of
+the firm are deleted by the next claim in it."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import orjson
+from clientgraph.db import models
+from clientgraph.db.engine import (
+    CommitOutcomeUnknown,
+    Database,
+    DatabaseUnavailable,
+    describe_loss,
+)
+from clientgraph.db.models import IdempotencyKey
+from clientgraph.web.errors import HttpError
+from graphql import GraphQLError, OperationType, get_operation_ast, parse
+from sqlalchemy import delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+from starlette.responses import Response
+
+logger = logging.getLogger("clientgraph.web.idempotency")
+
+HEADER = "Idempotency-Key"
+REPLAYED_HEADER = "Idempotent-Replayed"
+LIFETIME = timedelta(hours=24)
+LEASE_MARGIN = timedelta(seconds=60)
+"""What a claim's lease adds to the request's time limit: the grace a stopped request has to
+unwind, and the write that settles the claim."""
+IN_USE_RETRY_AFTER_S = 1
+IN_PROGRESS = "IN_PROGRESS"
+DONE = "DONE"
+VALID_KEY = re.compile(r"[\x20-\x7e]{1,255}")
+KEY_RULE = "1 to 255 printable ASCII characters"
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """One request's hold on a key: whose (firm and principal), which, and the hash of the
+    request it holds it for."""
+
+    firm_id: uuid.UUID
+    principal: str
+    key: str
+    request_hash: str
+
+
+def requested_key(request: Request, payload: dict[str, Any], max_tokens: int) -> str | None:
+    """The request's Idempotency-Key when it is a POST carrying a mutation; None when it has
+    none or is anything else (it then just runs). HttpError 400 for a key that breaks the
+    rule or is sent twice."""
+    keys = request.headers.getlist(HEADER)
+    if not keys or request.method != "POST" or not carries_mutation(payload, max_tokens):
+        return None
+    if len(keys) > 1:
+        raise HttpError(400, f"Send one {HEADER} header, not {len(keys)}.")
+    if VALID_KEY.fullmatch(keys[0]) is None:
+        raise HttpError(400, f"The {HEADER} header must be {KEY_RULE}.")
+    return keys[0]
+
+
+def carries_mutation(payload: dict[str, Any], max_tokens: int) -> bool:
+    """Whether the operation the request runs is a mutation. A document that does not parse
+    is none: execution answers it as it would without the header."""
+    query = payload.get("query")
+    if not isinstance(query, str):
+        return False
+    try:
+        document = parse(query, no_location=True, max_tokens=max_tokens)
+    except GraphQLError:
+        return False
+    name = payload.get("operationName")
+    operation = get_operation_ast(document, name if isinstance(name, str) else None)
+    return operation is not None and operation.operation == OperationType.MUTATION
+
+
+def request_hash(payload: dict[str, Any]) -> str:
+    """SHA-256 of the request in canonical JSON (sorted keys): its query, operation name and
+    variables (absent and null variables count as none)."""
+    canonical = {
+        "query": payload.get("query"),
+        "operationName": payload.get("operationName"),
+        "variables": payload.get("variables") or {},
+    }
+    return hashlib.sha256(orjson.dumps(canonical, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+@dataclass
+class IdempotencyKeys:
+    """The claims and stored answers of `idempotency_keys`."""
+
+    db: Database
+    lease: timedelta
+    clock: Callable[[], datetime] = models.utcnow
+
+    @classmethod
+    def for_requests(cls, db: Database, request_timeout_s: float) -> IdempotencyKeys:
+        return cls(db, timedelta(seconds=request_timeout_s) + LEASE_MARGIN)
+
+    async def claim(self, claim: Claim) -> Response | None:
+        """None when the request now holds the key and is to run; otherwise its answer: the
+        stored one replayed, or why the key cannot be used."""
+        now = self.clock()
+
+        async def work(session: AsyncSession) -> IdempotencyKey | None:
+            await session.execute(
+                delete(IdempotencyKey).where(
+                    IdempotencyKey.firm_id == claim.firm_id, IdempotencyKey.expires_at <= now
+                )
+            )
+            claimed = await session.execute(self._insert(claim, now))
+            if claimed.first() is not None:
+                return None
+            return (await session.execute(select(IdempotencyKey).where(*_row(claim)))).scalar_one()
+
+        held = await self.db.write(work, firm_id=claim.firm_id)
+        return None if held is None else _answer_for(held, claim)
+
+    async def settle(self, claim: Claim, answer: Response | None) -> None:
+        """Keep `answer` as the key's (given when the request changed something), or release
+        the key (None).
+
+        A database that fails this write does not fail the request: its answer is given all
+        the same (what it committed stays committed), and the claim lapses with its lease."""
+        try:
+            if answer is None:
+                await self._release(claim)
+            else:
+                await self._keep(claim, answer)
+        except (DatabaseUnavailable, CommitOutcomeUnknown, SQLAlchemyError) as error:
+            logger.warning(
+                "the Idempotency-Key of this request could not be settled (%s); it stays in use "
+                "until its lease ends",
+                describe_loss(error),
+            )
+
+    async def _keep(self, claim: Claim, answer: Response) -> None:
+        now = self.clock()
+
+        async def work(session: AsyncSession) -> None:
+            await session.execute(
+                update(IdempotencyKey)
+                .where(*_row(claim))
+                .values(
+                    state=DONE,
+                    status=answer.status_code,
+                    body=bytes(answer.body).decode(),
+                    expires_at=now + LIFETIME,
+                )
+            )
+
+        await self.db.write(work, firm_id=claim.firm_id)
+
+    async def _release(self, claim: Claim) -> None:
+
+        async def work(session: AsyncSession) -> None:
+            await session.execute(
+                delete(IdempotencyKey).where(*_row(claim), IdempotencyKey.state == IN_PROGRESS)
+            )
+
+        await self.db.write(work, firm_id=claim.firm_id)
+
+    def _insert(self, claim: Claim, now: datetime) -> Any:
+        dialect = postgresql if self.db.dialect == "postgresql" else sqlite
+        return (
+            dialect.insert(IdempotencyKey)
+            .values(
+                firm_id=claim.firm_id,
+                principal=claim.principal,
+                key=claim.key,
+                request_hash=claim.request_hash,
+                state=IN_PROGRESS,
+                created_at=now,
+                expires_at=now + self.lease,
+            )
+            .on_conflict_do_nothing()
+            .returning(IdempotencyKey.key)
+        )
+
+
+def _row(claim: Claim) -> tuple[Any, ...]:
+    return (
+        IdempotencyKey.firm_id == claim.firm_id,
+        IdempotencyKey.principal == claim.principal,
+        IdempotencyKey.key == claim.key,
+    )
+
+
+def _answer_for(held: IdempotencyKey, claim: Claim) -> Response:
+    if held.request_hash != claim.request_hash:
+        raise HttpError(
+            422,
+            f"This {HEADER} was used for another request; use a new key for a new request.",
+            extensions={"code": "IDEMPOTENCY_KEY_REUSED"},
+        )
+    if held.state != DONE or held.status is None or held.body is None:
+        raise HttpError(
+            409,
+            f"A request with this {HEADER} is still running; retry shortly for its answer.",
+            {"Retry-After": str(IN_USE_RETRY_AFTER_S)},
+            extensions={"code": "IDEMPOTENCY_KEY_IN_USE"},
+        )
+    return Response(
+        held.body.encode(),
+        status_code=held.status,
+        headers={REPLAYED_HEADER: "true"},
+        media_type="application/json",
+    )

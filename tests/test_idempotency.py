@@ -1,0 +1,276 @@
+"""`Idempotency-Key` on mutations (issue 16 point 5, API.md §9): the same key and request from
+the same caller within 24 hours run once and replay the answer; another request with the key is
+IDEMPOTENCY_KEY_REUSED; a key still running is IDEMPOTENCY_KEY_IN_USE; a request that changed
+nothing releases its key."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+from clientgraph.db import models
+from clientgraph.db.engine import Database
+from clientgraph.resolvers.context import Context
+from sqlalchemy import event, func, select
+
+from tests.support import Api, expire_every
+
+CREATE_ACCOUNT = (
+    "mutation($name: String!) { createAccount(input: {name: $name}) "
+    "{ account { id name } userErrors { code } } }"
+)
+ACCOUNT_COUNT = "{ accounts { totalCount } }"
+
+
+async def send(
+    api: Api,
+    key: str | bytes | list[str],
+    query: str = CREATE_ACCOUNT,
+    variables: dict[str, Any] | None = None,
+    token: str | None = None,
+) -> httpx.Response:
+    keys = key if isinstance(key, list) else [key]
+    headers = [("Authorization", f"Bearer {token or api.token}")]
+    headers += [("Idempotency-Key", value) for value in keys]
+    body = {"query": query, "variables": {"name": "Acme"} if variables is None else variables}
+    return await api.http.post("/graphql", json=body, headers=headers)
+
+
+async def account_count(api: Api) -> int:
+    return (await api.data(ACCOUNT_COUNT))["accounts"]["totalCount"]
+
+
+async def stored_keys(api: Api) -> int:
+    async def count(session: Any) -> int:
+        rows = select(func.count()).where(models.IdempotencyKey.firm_id == api.firm_id)
+        return (await session.execute(rows)).scalar_one()
+
+    return await api.db.write(count, firm_id=api.firm_id)
+
+
+def error_code(response: httpx.Response) -> str:
+    return response.json()["errors"][0]["extensions"]["code"]
+
+
+async def test_a_repeated_mutation_replays_its_answer_and_creates_one_account(api: Api) -> None:
+    first = await send(api, "order-1")
+    again = await send(api, "order-1")
+
+    assert first.status_code == again.status_code == 200
+    assert again.content == first.content
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert "Idempotent-Replayed" not in first.headers
+    assert await account_count(api) == 1
+
+
+async def test_the_same_key_with_another_request_is_refused_as_reused(api: Api) -> None:
+    await send(api, "order-1", variables={"name": "Acme"})
+
+    response = await send(api, "order-1", variables={"name": "Other"})
+
+    assert response.status_code == 422
+    assert error_code(response) == "IDEMPOTENCY_KEY_REUSED"
+    assert await account_count(api) == 1
+
+
+async def another_user(api: Api) -> str:
+    return (await api.staff("CREATE_ACCOUNTS", "VIEW_ALL_ACCOUNTS"))[1]
+
+
+async def an_api_key_of_the_caller(api: Api) -> str:
+    permissions = ["CREATE_ACCOUNTS", "VIEW_ALL_ACCOUNTS"]
+    payload = await api.ok("createApiKey", {"name": "Feed", "permissions": permissions}, "key")
+    return payload["key"]
+
+
+@pytest.mark.parametrize("other_caller", [another_user, an_api_key_of_the_caller])
+async def test_a_key_is_the_callers_own_so_another_caller_with_it_runs(
+    api: Api, other_caller: Callable[[Api], Awaitable[str]]
+) -> None:
+    token = await other_caller(api)
+    mine = await send(api, "order-1")
+
+    theirs = await send(api, "order-1", token=token)
+
+    assert theirs.status_code == 200
+    assert "Idempotent-Replayed" not in theirs.headers
+    assert theirs.json()["data"] != mine.json()["data"]
+    assert await account_count(api) == 2
+
+
+async def test_a_users_new_token_replays_what_their_first_token_sent(api: Api) -> None:
+    first = await send(api, "order-1")
+
+    again = await send(api, "order-1", token=api.token_for(api.user_id, ttl_seconds=600))
+
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.content == first.content
+    assert await account_count(api) == 1
+
+
+async def test_another_firm_with_the_same_key_runs_on_its_own(api: Api, other_firm: Api) -> None:
+    await send(api, "order-1")
+
+    response = await send(other_firm, "order-1")
+
+    assert "Idempotent-Replayed" not in response.headers
+    assert await account_count(other_firm) == 1
+    assert await account_count(api) == 1
+
+
+async def test_a_key_still_running_is_in_use_for_a_second_request(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    entered, go_on = asyncio.Event(), asyncio.Event()
+    write = Context.write
+
+    async def held_back(self: Context, work: Callable[[Any], Awaitable[Any]]) -> Any:
+        entered.set()
+        await go_on.wait()
+        return await write(self, work)
+
+    monkeypatch.setattr(Context, "write", held_back)
+    first = asyncio.create_task(send(api, "order-1"))
+    await entered.wait()
+
+    second = await send(api, "order-1")
+    go_on.set()
+
+    assert second.status_code == 409
+    assert error_code(second) == "IDEMPOTENCY_KEY_IN_USE"
+    assert second.headers["Retry-After"] == "1"
+    assert (await first).status_code == 200
+    assert await account_count(api) == 1
+
+
+async def test_two_requests_sent_at_once_with_one_key_create_one_account(api: Api) -> None:
+    answers = await asyncio.gather(send(api, "order-1"), send(api, "order-1"))
+
+    assert sorted(answer.status_code for answer in answers) in ([200, 200], [200, 409])
+    assert await account_count(api) == 1
+
+
+async def test_a_request_the_database_fails_answers_503_and_releases_its_key(
+    api: Api, database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(database, "write_attempts", 1)
+
+    def cut_off(_: Any, __: Any, statement: str, *args: Any) -> None:
+        if statement.startswith("INSERT INTO accounts"):
+            raise OSError("connection reset by peer")
+
+    event.listen(database.engine.sync_engine, "before_cursor_execute", cut_off)
+    try:
+        failed = await send(api, "order-1")
+    finally:
+        event.remove(database.engine.sync_engine, "before_cursor_execute", cut_off)
+    retried = await send(api, "order-1")
+
+    assert failed.status_code == 503
+    assert retried.status_code == 200
+    assert "Idempotent-Replayed" not in retried.headers
+    assert await account_count(api) == 1
+
+
+async def test_an_answer_the_database_cannot_keep_is_still_given_and_its_key_stays_in_use(
+    api: Api, database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(database, "write_attempts", 1)
+
+    def cut_off(_: Any, __: Any, statement: str, *args: Any) -> None:
+        if statement.startswith("UPDATE idempotency_keys"):
+            raise OSError("connection reset by peer")
+
+    event.listen(database.engine.sync_engine, "before_cursor_execute", cut_off)
+    try:
+        answered = await send(api, "order-1")
+    finally:
+        event.remove(database.engine.sync_engine, "before_cursor_execute", cut_off)
+    again = await send(api, "order-1")
+
+    assert answered.status_code == 200
+    assert answered.json()["data"]["createAccount"]["account"]["name"] == "Acme"
+    assert error_code(again) == "IDEMPOTENCY_KEY_IN_USE"
+    assert await account_count(api) == 1
+
+
+async def test_a_claim_whose_request_never_settled_it_lapses_with_its_lease(api: Api) -> None:
+    async def abandoned(session: Any) -> None:
+        session.add(
+            models.IdempotencyKey(
+                firm_id=api.firm_id,
+                principal=f"user:{api.user_id}",
+                key="order-1",
+                request_hash="0" * 64,
+                state="IN_PROGRESS",
+                expires_at=models.utcnow() - timedelta(seconds=1),
+            )
+        )
+
+    await api.db.write(abandoned, firm_id=api.firm_id)
+
+    response = await send(api, "order-1")
+
+    assert response.json()["data"]["createAccount"]["account"]["name"] == "Acme"
+    assert await account_count(api) == 1
+
+
+async def test_a_mutation_that_changed_nothing_releases_its_key(api: Api) -> None:
+    refused = await send(api, "order-1", variables={"name": ""})
+    corrected = await send(api, "order-1", variables={"name": "Acme"})
+
+    assert refused.json()["data"]["createAccount"]["userErrors"] != []
+    assert corrected.json()["data"]["createAccount"]["account"]["name"] == "Acme"
+    assert await account_count(api) == 1
+
+
+async def test_an_expired_key_runs_the_request_again(api: Api) -> None:
+    await send(api, "order-1")
+    await expire_every(api, models.IdempotencyKey)
+
+    again = await send(api, "order-1")
+
+    assert "Idempotent-Replayed" not in again.headers
+    assert await account_count(api) == 2
+    assert await stored_keys(api) == 1
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        pytest.param("", id="empty"),
+        pytest.param("k" * 256, id="longer-than-255"),
+        pytest.param("tab\there", id="control-character"),
+        pytest.param("caf\u00e9".encode(), id="not-ascii"),
+        pytest.param(["order-1", "order-2"], id="sent-twice"),
+    ],
+)
+async def test_a_malformed_key_is_refused_with_400_and_runs_nothing(
+    api: Api, key: str | bytes | list[str]
+) -> None:
+    response = await send(api, key)
+
+    assert response.status_code == 400
+    assert "Idempotency-Key" in response.json()["errors"][0]["message"]
+    assert await account_count(api) == 0
+
+
+async def test_a_key_of_255_printable_characters_is_taken(api: Api) -> None:
+    response = await send(api, "~ !" * 85)
+
+    assert response.status_code == 200
+    assert await account_count(api) == 1
+
+
+async def test_a_query_with_the_header_just_runs_and_keeps_nothing(api: Api) -> None:
+    before = await send(api, "read-1", ACCOUNT_COUNT, {})
+    await api.create_account("Acme")
+    after = await send(api, "read-1", ACCOUNT_COUNT, {})
+
+    assert before.json()["data"]["accounts"]["totalCount"] == 0
+    assert after.json()["data"]["accounts"]["totalCount"] == 1
+    assert await stored_keys(api) == 0
