@@ -24,6 +24,7 @@ from clientgraph.resolvers.guards import (
 )
 from clientgraph.resolvers.inputs import parse_id, required_text
 from clientgraph.resolvers.policy import require_admin
+from clientgraph.resolvers.validation import checking
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -95,14 +96,15 @@ async def define_custom_field(
 ) -> CustomFieldDefinitionRow:
     require_admin(ctx.viewer)
     clean_key = key.strip()
-    if not KEY_PATTERN.match(clean_key):
-        raise fail(
-            ["key"],
-            UserErrorCode.INVALID,
-            "A key is 1-50 lower-case letters, digits or _, starting with a letter.",
-        )
-    clean_label = required_text(label, ["label"])
-    clean_options = _clean_options(type, options, ctx.lists.select_options)
+    with checking() as check:
+        if not KEY_PATTERN.match(clean_key):
+            check.add(
+                ["key"],
+                UserErrorCode.INVALID,
+                "A key is 1-50 lower-case letters, digits or _, starting with a letter.",
+            )
+        clean_label = check(required_text, label, ["label"])
+        clean_options = check(_clean_options, type, options, ctx.lists.select_options)
 
     def key_taken() -> UserErrors:
         return fail(["key"], UserErrorCode.TAKEN, f"{entity.value} already has a field {key}.")

@@ -28,6 +28,7 @@ from clientgraph.resolvers.inputs import (
 from clientgraph.resolvers.pagination import Page, PageRequest, paginate
 from clientgraph.resolvers.policy import Viewer, require_admin, visible_accounts
 from clientgraph.resolvers.teams import live_user
+from clientgraph.resolvers.validation import checking
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -292,18 +293,19 @@ async def transfer_clients(
     """Move all accounts of one owner, or the chosen ones, to another; all or nothing.
     How many moved, and the first `input_list` of them (the payload's list has a maximum)."""
     require_admin(ctx.viewer)
-    source_uuid = parse_id(from_owner_id, OWNER_TYPE, ["fromOwnerId"], OWNER_NOUN)
-    target_uuid = parse_id(to_owner_id, OWNER_TYPE, ["toOwnerId"], OWNER_NOUN)
-    if source_uuid == target_uuid:
-        raise _same_owner(["toOwnerId"])
-    chosen = (
-        [
-            parse_id(value, "Account", ["accountIds", str(index)], "account")
-            for index, value in enumerate(account_ids)
-        ]
-        if account_ids is not None
-        else None
-    )
+    with checking() as check:
+        source_uuid = check(parse_id, from_owner_id, OWNER_TYPE, ["fromOwnerId"], OWNER_NOUN)
+        target_uuid = check(parse_id, to_owner_id, OWNER_TYPE, ["toOwnerId"], OWNER_NOUN)
+        if source_uuid is not None and source_uuid == target_uuid:
+            check.extend(_same_owner(["toOwnerId"]))
+        chosen = (
+            [
+                check(parse_id, value, "Account", ["accountIds", str(index)], "account")
+                for index, value in enumerate(account_ids)
+            ]
+            if account_ids is not None
+            else None
+        )
 
     async def work(session: AsyncSession) -> list[uuid.UUID]:
         await require_ownership_enabled(session, ctx.viewer.firm_id)

@@ -25,6 +25,7 @@ from clientgraph.resolvers.owners import (
 from clientgraph.resolvers.pagination import Page, PageRequest, paginate
 from clientgraph.resolvers.policy import Viewer, require_admin
 from clientgraph.resolvers.teams import leave_all_teams, live_user
+from clientgraph.resolvers.validation import checking
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -117,8 +118,9 @@ async def create_user(
     from the start and no link is made or e-mailed."""
     require_admin(ctx.viewer)
     _guard_owner_role(ctx.viewer, role)
-    clean_name = required_text(name, ["name"])
-    clean = clean_email(email, ["email"])
+    with checking() as check:
+        clean_name = check(required_text, name, ["name"])
+        clean = check(clean_email, email, ["email"])
 
     async def work(session: AsyncSession) -> uuid.UUID:
         await _require_email_free(session, ctx.viewer.firm_id, clean)
@@ -150,11 +152,18 @@ async def _reload(ctx: Context, user_id: uuid.UUID) -> UserRow:
 async def update_user(ctx: Context, *, user_id: str, changes: dict[str, Any]) -> UserRow:
     """Apply the given changes (`name`, `role`, `permissions`, `is_active`)."""
     require_admin(ctx.viewer)
-    user_uuid = parse_id(user_id, "User", ["userId"], USER_NOUN)
-    for key, field in (("role", "role"), ("permissions", "permissions"), ("is_active", "isActive")):
-        if key in changes and changes[key] is None:
-            raise fail([field], UserErrorCode.REQUIRED, f"{field} must not be null.")
-    clean_name = required_text(changes["name"] or "", ["name"]) if "name" in changes else None
+    with checking() as check:
+        user_uuid = check(parse_id, user_id, "User", ["userId"], USER_NOUN)
+        clean_name = (
+            check(required_text, changes["name"] or "", ["name"]) if "name" in changes else None
+        )
+        for key, field in (
+            ("role", "role"),
+            ("permissions", "permissions"),
+            ("is_active", "isActive"),
+        ):
+            if key in changes and changes[key] is None:
+                check.add([field], UserErrorCode.REQUIRED, f"{field} must not be null.")
 
     async def work(session: AsyncSession) -> None:
         user = await live_user(session, ctx.viewer.firm_id, user_uuid, lock=True)
