@@ -104,8 +104,10 @@ def _reasons(target: Viewer, facts: _Facts) -> list[str]:
         role = f"Role STAFF: holds exactly the rights granted to them ({held})."
     reasons = [role]
     reasons.append(_reach_reason("see", view_reach(target), facts))
-    edit = _reach_reason("edit", edit_reach(target), facts)
-    if not facts.can_view and edit_reach(target).right is not None:
+    editing = edit_reach(target)
+    edit = _reach_reason("edit", editing, facts)
+    assigned = facts.on_team or facts.owns
+    if not facts.can_view and (editing.everywhere or (editing.right is not None and assigned)):
         edit += " But an account they cannot see, they cannot edit."
     reasons.append(edit)
     return reasons
