@@ -26,6 +26,9 @@ from clientgraph.resolvers.policy import (
 )
 from sqlalchemy import Row, and_, select
 
+REASONS = 3
+"""At most: the role and rights, why they may (not) see, why they may (not) edit."""
+
 
 @dataclass(frozen=True, slots=True)
 class AccessExplanation:

@@ -37,6 +37,8 @@ USER_NOUN = "user"
 class UserDeletion:
     deleted_user_id: uuid.UUID
     release: Release
+    team_count: int
+    """How many account teams the user left."""
 
 
 def clean_email(value: str, field: list[str]) -> str:
@@ -207,10 +209,11 @@ async def update_user(ctx: Context, *, user_id: str, changes: dict[str, Any]) ->
 
 
 async def delete_user(
-    ctx: Context, *, user_id: str, transfer_clients_to: str | None
+    ctx: Context, *, user_id: str, transfer_clients_to: str | None, dry_run: bool = False
 ) -> UserDeletion:
     """Remove a user: out of every team and the address book (their accounts transferred or
-    left unowned); the row stays, marked deleted, so history keeps their name."""
+    left unowned); the row stays, marked deleted, so history keeps their name. A dry run does
+    the same and rolls it back: the same rights, user errors and accounts."""
     require_admin(ctx.viewer)
     user_uuid = parse_id(user_id, "User", ["userId"], USER_NOUN)
     target_uuid = (
@@ -221,7 +224,7 @@ async def delete_user(
     if user_uuid == ctx.viewer.user_id:
         raise fail(["userId"], UserErrorCode.INVALID, "You cannot delete yourself.")
 
-    async def work(session: AsyncSession) -> Release:
+    async def work(session: AsyncSession) -> tuple[Release, int]:
         firm_id = ctx.viewer.firm_id
         user = await live_user(session, firm_id, user_uuid, lock=True)
         entry_id = (
@@ -254,7 +257,7 @@ async def delete_user(
         entry = locked.get(entry_id) if entry_id is not None else None
         if entry is not None:
             release = await release_owner(session, ctx.viewer, entry, target)
-        await leave_all_teams(session, ctx.viewer, user)
+        team_count = await leave_all_teams(session, ctx.viewer, user)
         user.deleted_at = models.utcnow()
         user.is_active = False
         history.record(
@@ -265,9 +268,10 @@ async def delete_user(
             action="user.deleted",
             changes=[history.Change("name", user.name, None)],
         )
-        return release
+        return release, team_count
 
-    return UserDeletion(user_uuid, await ctx.write(work))
+    release, team_count = await (ctx.rehearse(work) if dry_run else ctx.write(work))
+    return UserDeletion(user_uuid, release, team_count)
 
 
 async def users(ctx: Context, *, search: str | None, page: PageRequest) -> Page[UserRow]:
