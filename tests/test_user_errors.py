@@ -8,10 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from clientgraph.db import models
-from sqlalchemy import func, select
 
-from tests.support import Api
+from tests.support import Api, stored
 
 Fields = set[tuple[str, str]]
 TOO_LONG_DESCRIPTION = "d" * 501
@@ -150,48 +148,20 @@ def filled(value: Any, ids: dict[str, str]) -> Any:
     return value
 
 
-async def written(api: Api) -> dict[str, Any]:
-    """What a write would change: the firm's rows of each kind, its history, and the versions
-    and settings an update moves."""
-
-    counts: dict[str, Any] = {}
-    async with api.db.firm_session(api.firm_id) as session:
-        for model in (
-            models.Account,
-            models.Contact,
-            models.ContactEmail,
-            models.User,
-            models.AuditEvent,
-            models.CustomFieldDefinition,
-            models.ApiKey,
-            models.AccountContact,
-        ):
-            counts[model.__tablename__] = await session.scalar(
-                select(func.count()).select_from(model).where(model.firm_id == api.firm_id)
-            )
-        firm = await session.get_one(models.Firm, api.firm_id)
-        counts["settings"] = (firm.client_ownership_enabled, firm.customer_number_min_length)
-        for versioned in (models.Account, models.Contact):
-            counts[f"{versioned.__tablename__} versions"] = await session.scalar(
-                select(func.sum(versioned.version)).where(versioned.firm_id == api.firm_id)
-            )
-    return counts
-
-
 @pytest.mark.parametrize("case", list(CASES))
 async def test_every_bad_field_is_reported_at_once_and_nothing_is_written(
     api: Api, case: str
 ) -> None:
     mutation, input_, expected = CASES[case]
     ids = await world(api)
-    before = await written(api)
+    before = await stored(api)
 
     payload = await api.mutate(mutation, filled(input_, ids))
 
     reported = {(".".join(error["field"]), error["code"]) for error in payload["userErrors"]}
     assert reported == expected
     assert all(error["message"] for error in payload["userErrors"])
-    assert await written(api) == before
+    assert await stored(api) == before
 
 
 async def test_a_new_account_reports_a_missing_owner_and_a_taken_number_together(
@@ -199,13 +169,13 @@ async def test_a_new_account_reports_a_missing_owner_and_a_taken_number_together
 ) -> None:
     await api.create_account("First", customerNumber="1001")
     await api.enable_ownership()
-    before = await written(api)
+    before = await stored(api)
 
     payload = await api.mutate("createAccount", {"name": "Second", "customerNumber": "1001"})
 
     reported = {(".".join(error["field"]), error["code"]) for error in payload["userErrors"]}
     assert reported == {("ownerId", "OWNER_REQUIRED"), ("customerNumber", "TAKEN")}
-    assert await written(api) == before
+    assert await stored(api) == before
 
 
 async def test_a_right_the_caller_lacks_is_refused_before_the_input_is_checked(api: Api) -> None:
