@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import Api, stored
+from tests.support import EVERY_PERMISSION, Api, stored
 
 PREVIEW = (
     "preview { accountCount accounts { id owner { id } } byNewOwner { owner { id name } count } }"
@@ -171,6 +171,18 @@ async def test_a_dry_run_gives_the_real_run_s_user_errors(api: Api, refusal: str
     assert await stored(api) == before
 
 
+async def every_right_but_a_role(api: Api, caller: str) -> str:
+    """The token of a STAFF user, or the secret of an API key, holding every permission."""
+    if caller == "key":
+        created = await api.ok(
+            "createApiKey", {"name": "Partner", "permissions": list(EVERY_PERMISSION)}, "key"
+        )
+        return created["key"]
+    _, token = await api.staff(*EVERY_PERMISSION)
+    return token
+
+
+@pytest.mark.parametrize("caller", ["staff", "key"])
 @pytest.mark.parametrize(
     "mutation, input_",
     [
@@ -179,16 +191,9 @@ async def test_a_dry_run_gives_the_real_run_s_user_errors(api: Api, refusal: str
     ],
 )
 async def test_a_dry_run_needs_the_real_run_s_rights(
-    api: Api, mutation: str, input_: dict[str, Any]
+    api: Api, mutation: str, input_: dict[str, Any], caller: str
 ) -> None:
-    every_right = [
-        "VIEW_ALL_ACCOUNTS",
-        "EDIT_ALL_ACCOUNTS",
-        "ASSIGN_ACCOUNTS",
-        "DELETE_CLIENT_USERS",
-        "EDIT_CLIENT_USER_RIGHTS",
-    ]
-    _, token = await api.staff(*every_right)
+    token = await every_right_but_a_role(api, caller)
     input_type = mutation[0].upper() + mutation[1:] + "Input"
     query = (
         f"mutation($input: {input_type}!) "

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import Api
+from tests.support import EVERY_PERMISSION, Api
 
 EXPLAIN = """
 query($accountId: ID!, $userId: ID!) {
@@ -199,13 +199,14 @@ async def test_an_account_or_user_of_another_firm_or_none_at_all_is_null(
         assert await explain(api, account, user) is None
 
 
-@pytest.mark.parametrize(
-    "permissions", [("VIEW_ALL_ACCOUNTS", "EDIT_ALL_ACCOUNTS", "ASSIGN_ACCOUNTS"), ()]
-)
-async def test_only_an_owner_or_administrator_may_ask(
-    api: Api, permissions: tuple[str, ...]
-) -> None:
-    user_id, token = await api.staff(*permissions)
+@pytest.mark.parametrize("caller", ["staff", "key"])
+async def test_only_an_owner_or_administrator_may_ask(api: Api, caller: str) -> None:
+    user_id, token = await api.staff(*EVERY_PERMISSION)
+    if caller == "key":
+        created = await api.ok(
+            "createApiKey", {"name": "Partner", "permissions": list(EVERY_PERMISSION)}, "key"
+        )
+        token = created["key"]
     account_id = (await api.create_account("Acme"))["id"]
 
     body = await api.execute(EXPLAIN, {"accountId": account_id, "userId": user_id}, token)
