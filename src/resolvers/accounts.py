@@ -29,7 +29,7 @@ from clientgraph.resolvers.enums import (
     Permission,
     UserErrorCode,
 )
-from clientgraph.resolvers.errors import UserError, UserErrors, fail
+from clientgraph.resolvers.errors import UserErrors, fail
 from clientgraph.resolvers.guards import (
     flush_unique,
     lock_account,
@@ -200,26 +200,22 @@ async def owner_accounts(
 def clean_tags(tags: list[str], maximum: int) -> list[str]:
     """Tags stripped, without duplicates, sorted; a blank or overlong tag is rejected, and so
     are more than `maximum` distinct tags (the whole set an account will have)."""
-    errors = []
     cleaned = set()
-    for index, tag in enumerate(tags):
-        value = tag.strip()
-        if not value:
-            errors.append(UserError(["tags", str(index)], UserErrorCode.INVALID, "Blank tag."))
-        elif len(value) > TAG_MAX_LENGTH:
-            errors.append(
-                UserError(
+    with checking() as check:
+        for index, tag in enumerate(tags):
+            value = tag.strip()
+            if not value:
+                check.add(["tags", str(index)], UserErrorCode.INVALID, "Blank tag.")
+            elif len(value) > TAG_MAX_LENGTH:
+                check.add(
                     ["tags", str(index)],
                     UserErrorCode.TOO_LONG,
                     f"A tag may be at most {TAG_MAX_LENGTH} characters.",
                 )
-            )
-        cleaned.add(value)
-    if len(cleaned) > maximum:
-        message = f"An account may have at most {maximum} tags; {len(cleaned)} were given."
-        errors.append(UserError(["tags"], UserErrorCode.TOO_LONG, message))
-    if errors:
-        raise UserErrors(errors)
+            cleaned.add(value)
+        if len(cleaned) > maximum:
+            message = f"An account may have at most {maximum} tags; {len(cleaned)} were given."
+            check.add(["tags"], UserErrorCode.TOO_LONG, message)
     return sorted(cleaned)
 
 

@@ -22,7 +22,7 @@ from clientgraph.resolvers.enums import (
     PortalAccess,
     UserErrorCode,
 )
-from clientgraph.resolvers.errors import Forbidden, UserError, UserErrors, fail
+from clientgraph.resolvers.errors import Forbidden, UserErrors, fail
 from clientgraph.resolvers.guards import (
     lock_account,
     lock_contact,
@@ -89,22 +89,18 @@ def clean_emails(primary: str | None, extras: list[str], path: list[str]) -> lis
         if extras:
             raise fail([*path, "email"], UserErrorCode.REQUIRED, "Give a primary email first.")
         return []
-    emails = [clean_email(primary, [*path, "email"])]
-    seen = {fold(emails[0])}
-    errors: list[UserError] = []
-    for index, extra in enumerate(extras):
-        where = [*path, "extraEmails", str(index)]
-        try:
-            address = clean_email(extra, where)
-        except UserErrors as failure:
-            errors.extend(failure.errors)
-            continue
-        if fold(address) in seen:
-            errors.append(UserError(where, UserErrorCode.INVALID, "This email is listed twice."))
-        seen.add(fold(address))
-        emails.append(address)
-    if errors:
-        raise UserErrors(errors)
+    with checking() as check:
+        emails = [check(clean_email, primary, [*path, "email"])]
+        seen = {fold(emails[0])} if emails[0] is not None else set()
+        for index, extra in enumerate(extras):
+            where = [*path, "extraEmails", str(index)]
+            address = check(clean_email, extra, where)
+            if address is None:
+                continue
+            if fold(address) in seen:
+                check.add(where, UserErrorCode.INVALID, "This email is listed twice.")
+            seen.add(fold(address))
+            emails.append(address)
     return emails
 
 
