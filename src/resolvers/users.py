@@ -215,14 +215,15 @@ async def delete_user(
     left unowned); the row stays, marked deleted, so history keeps their name. A dry run does
     the same and rolls it back: the same rights, user errors and accounts."""
     require_admin(ctx.viewer)
-    user_uuid = parse_id(user_id, "User", ["userId"], USER_NOUN)
-    target_uuid = (
-        parse_id(transfer_clients_to, "ClientOwner", ["transferClientsTo"], OWNER_NOUN)
-        if transfer_clients_to is not None
-        else None
-    )
-    if user_uuid == ctx.viewer.user_id:
-        raise fail(["userId"], UserErrorCode.INVALID, "You cannot delete yourself.")
+    with checking() as check:
+        user_uuid = check(parse_id, user_id, "User", ["userId"], USER_NOUN)
+        target_uuid = (
+            check(parse_id, transfer_clients_to, "ClientOwner", ["transferClientsTo"], OWNER_NOUN)
+            if transfer_clients_to is not None
+            else None
+        )
+        if user_uuid == ctx.viewer.user_id:
+            check.add(["userId"], UserErrorCode.INVALID, "You cannot delete yourself.")
 
     async def work(session: AsyncSession) -> tuple[Release, int]:
         firm_id = ctx.viewer.firm_id
