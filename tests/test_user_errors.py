@@ -1,7 +1,8 @@
 """An input with several bad fields reports every one of them in `userErrors`, each with its
 field path, as Shopify does, and nothing is written when any is reported (issue 16 point 7).
 
-Inputs are data: "@account", "@contact" and "@user" stand for the ids of the world's rows."""
+Inputs are data: "@account", "@contact", "@user" and "@me" (the caller) stand for the ids of
+the world's rows."""
 
 from __future__ import annotations
 
@@ -119,6 +120,11 @@ CASES: dict[str, tuple[str, dict[str, Any], Fields]] = {
         },
         {("roles", "REQUIRED"), ("description", "TOO_LONG")},
     ),
+    "deleteUser: yourself, in favour of an unknown owner": (
+        "deleteUser",
+        {"userId": "@me", "transferClientsTo": "x"},
+        {("userId", "INVALID"), ("transferClientsTo", "NOT_FOUND")},
+    ),
     "transferClients: unknown source, target and account": (
         "transferClients",
         {"fromOwnerId": "x", "toOwnerId": "y", "accountIds": ["z"]},
@@ -135,7 +141,13 @@ async def world(api: Api) -> dict[str, str]:
         "contact { id }",
     )
     user_id, _ = await api.staff()
-    return {"account": account["id"], "contact": contact["contact"]["id"], "user": user_id}
+    me = (await api.data("{ viewer { user { id } } }"))["viewer"]["user"]["id"]
+    return {
+        "account": account["id"],
+        "contact": contact["contact"]["id"],
+        "user": user_id,
+        "me": me,
+    }
 
 
 def filled(value: Any, ids: dict[str, str]) -> Any:
