@@ -15,8 +15,7 @@ from clientgraph.resolvers.api_keys import (
     mark_used,
     viewer_of_key,
 )
-from clientgraph.resolvers.enums import Permission, UserRole
-from clientgraph.resolvers.policy import Viewer
+from clientgraph.resolvers.policy import Viewer, user_viewer
 from clientgraph.token_errors import (
     ACCESS_TOKEN,
     API_KEY,
@@ -152,11 +151,4 @@ async def load_viewer(
     name, role, permissions = found
     if key is not None:
         return viewer_of_key(key, name, role, permissions)
-    return Viewer(
-        user_id=user_id,
-        firm_id=firm_id,
-        name=name,
-        role=UserRole(role),
-        granted=frozenset(Permission(p) for p in permissions if p in Permission.__members__),
-        session_id=session_id,
-    )
+    return user_viewer(user_id, firm_id, name, role, permissions, session_id=session_id)

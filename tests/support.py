@@ -19,7 +19,7 @@ from clientgraph.db.engine import Database
 from clientgraph.ids import decode_id
 from clientgraph.resolvers.firms import create_firm
 from clientgraph.settings import Settings
-from sqlalchemy import event, update
+from sqlalchemy import event, func, select, update
 from sqlalchemy.engine import make_url
 
 EVERY_PERMISSION = (
@@ -225,3 +225,49 @@ def without_cost(body: dict[str, Any]) -> dict[str, Any]:
     extensions = {k: v for k, v in body.get("extensions", {}).items() if k != "cost"}
     rest = {k: v for k, v in body.items() if k != "extensions"}
     return {**rest, "extensions": extensions} if extensions else rest
+
+
+STORED_KINDS = (
+    models.Account,
+    models.AccountTag,
+    models.AccountTeamMember,
+    models.AccountContact,
+    models.Contact,
+    models.ContactEmail,
+    models.User,
+    models.ClientOwner,
+    models.AuditEvent,
+    models.Notification,
+    models.OutboxEvent,
+    models.CustomFieldDefinition,
+    models.ApiKey,
+)
+
+
+async def stored(api: Api) -> dict[str, Any]:
+    """What any write of the firm changes: its rows of each kind, its settings, each account's
+    owner and version, each contact's version and each user's state. Equal before and after
+    an operation means it wrote nothing."""
+    found: dict[str, Any] = {}
+    async with api.db.firm_session(api.firm_id) as session:
+        for model in STORED_KINDS:
+            found[model.__tablename__] = await session.scalar(
+                select(func.count()).select_from(model).where(model.firm_id == api.firm_id)
+            )
+        firm = await session.get_one(models.Firm, api.firm_id)
+        found["settings"] = (
+            firm.client_ownership_enabled,
+            firm.customer_number_min_length,
+            firm.customer_number_max_length,
+        )
+        account, contact, user = models.Account, models.Contact, models.User
+        for name, statement in (
+            ("accounts", select(account.id, account.owner_id, account.version, account.name)),
+            ("contacts", select(contact.id, contact.version)),
+            ("users", select(user.id, user.is_active, user.deleted_at, user.name, user.role)),
+        ):
+            rows = await session.execute(
+                statement.where(statement.selected_columns[0].table.c.firm_id == api.firm_id)
+            )
+            found[name] = sorted(tuple(row) for row in rows)
+    return found

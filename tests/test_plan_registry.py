@@ -13,6 +13,10 @@ from graphql import GraphQLObjectType, get_named_type
 PORTAL_ONLY = frozenset({("Query", "portal")})
 """Served to portal principals only, whose requests the planner leaves to PortalScope."""
 
+GENERIC_ONLY = frozenset({("Query", "explainAccess")})
+"""An administrator's review, computed in Python from the rules that enforce access (its
+reasons are sentences, not columns): rare, one row, left to the generic path on purpose."""
+
 BUILT_BY_THEIR_PARENT = frozenset({"PageInfo", "FieldChange"})
 """Built by `plan.connection` and by `AuditEvent.changes` respectively."""
 
@@ -28,7 +32,7 @@ def _reachable_object_types() -> dict[str, GraphQLObjectType]:
             continue
         found[type_.name] = type_
         for name, field in type_.fields.items():
-            if (type_.name, name) in PORTAL_ONLY:
+            if (type_.name, name) in PORTAL_ONLY | GENERIC_ONLY:
                 continue
             named = get_named_type(field.type)
             if isinstance(named, GraphQLObjectType):
@@ -50,6 +54,7 @@ def test_every_field_a_query_reaches_has_a_plan() -> None:
         missing.extend(
             f"{name}.{field}"
             for field in type_.fields
-            if field not in HANDLERS.get(name, {}) and (name, field) not in PORTAL_ONLY
+            if field not in HANDLERS.get(name, {})
+            and (name, field) not in PORTAL_ONLY | GENERIC_ONLY
         )
     assert missing == []

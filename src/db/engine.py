@@ -279,6 +279,27 @@ class Database:
             raise DatabaseUnavailable("The database is not reachable.") from error
         raise AssertionError("unreachable")
 
+    async def rehearse(
+        self, work: Callable[[AsyncSession], Awaitable[T]], *, firm_id: uuid.UUID | None
+    ) -> T:
+        """Run `work` as `write` would, taking the same locks and checks, then roll it back:
+        what it would do, with nothing written (a dry run). `work` returns plain values, since
+        the rollback expires the rows it loaded. Not retried: nothing is lost by asking again."""
+        try:
+            async with self.write_sessions(info=tenancy.for_firm(firm_id)) as session:
+                try:
+                    result = await work(session)
+                    await session.flush()
+                    return result
+                finally:
+                    await session.rollback()
+        except DBAPIError as error:
+            if connection_lost(error):
+                raise DatabaseUnavailable("The database connection was lost.") from error
+            raise
+        except OSError as error:
+            raise DatabaseUnavailable("The database is not reachable.") from error
+
     async def _write_once(
         self, work: Callable[[AsyncSession], Awaitable[T]], firm_id: uuid.UUID | None
     ) -> T:

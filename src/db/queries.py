@@ -67,15 +67,24 @@ def assigned_to(user_id: uuid.UUID, account: Any = models.Account) -> ColumnElem
     The subqueries use aliases of their own tables, so that a query joining those tables (the
     OWNER_NAME order joins client_owners) does not correlate them away.
     """
-    member, owner = aliased(models.AccountTeamMember), aliased(models.ClientOwner)
-    on_team = exists().where(
+    return or_(on_team_of(user_id, account), owned_through(user_id, account))
+
+
+def on_team_of(user_id: uuid.UUID, account: Any = models.Account) -> ColumnElement[bool]:
+    """The user is one of the account's team members."""
+    member = aliased(models.AccountTeamMember)
+    return exists().where(
         member.firm_id == account.firm_id,
         member.account_id == account.id,
         member.user_id == user_id,
     )
-    owns = exists().where(
+
+
+def owned_through(user_id: uuid.UUID, account: Any = models.Account) -> ColumnElement[bool]:
+    """The account's client owner is the user's address-book entry."""
+    owner = aliased(models.ClientOwner)
+    return exists().where(
         owner.firm_id == account.firm_id,
         owner.id == account.owner_id,
         owner.user_id == user_id,
     )
-    return or_(on_team, owns)

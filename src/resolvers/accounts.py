@@ -29,7 +29,7 @@ from clientgraph.resolvers.enums import (
     Permission,
     UserErrorCode,
 )
-from clientgraph.resolvers.errors import UserError, UserErrors, fail
+from clientgraph.resolvers.errors import UserErrors, fail
 from clientgraph.resolvers.guards import (
     flush_unique,
     lock_account,
@@ -49,6 +49,7 @@ from clientgraph.resolvers.pagination import (
     paginate,
 )
 from clientgraph.resolvers.policy import Viewer, require, require_admin, visible_accounts
+from clientgraph.resolvers.validation import checking
 from sqlalchemy import ColumnElement, Select, and_, delete, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -199,26 +200,22 @@ async def owner_accounts(
 def clean_tags(tags: list[str], maximum: int) -> list[str]:
     """Tags stripped, without duplicates, sorted; a blank or overlong tag is rejected, and so
     are more than `maximum` distinct tags (the whole set an account will have)."""
-    errors = []
     cleaned = set()
-    for index, tag in enumerate(tags):
-        value = tag.strip()
-        if not value:
-            errors.append(UserError(["tags", str(index)], UserErrorCode.INVALID, "Blank tag."))
-        elif len(value) > TAG_MAX_LENGTH:
-            errors.append(
-                UserError(
+    with checking() as check:
+        for index, tag in enumerate(tags):
+            value = tag.strip()
+            if not value:
+                check.add(["tags", str(index)], UserErrorCode.INVALID, "Blank tag.")
+            elif len(value) > TAG_MAX_LENGTH:
+                check.add(
                     ["tags", str(index)],
                     UserErrorCode.TOO_LONG,
                     f"A tag may be at most {TAG_MAX_LENGTH} characters.",
                 )
-            )
-        cleaned.add(value)
-    if len(cleaned) > maximum:
-        message = f"An account may have at most {maximum} tags; {len(cleaned)} were given."
-        errors.append(UserError(["tags"], UserErrorCode.TOO_LONG, message))
-    if errors:
-        raise UserErrors(errors)
+            cleaned.add(value)
+        if len(cleaned) > maximum:
+            message = f"An account may have at most {maximum} tags; {len(cleaned)} were given."
+            check.add(["tags"], UserErrorCode.TOO_LONG, message)
     return sorted(cleaned)
 
 
@@ -279,34 +276,33 @@ async def create_account(
     """The new account with its contacts (existing or new, each with roles and description);
     None when the caller's rights do not let them see it."""
     require(ctx.viewer, Permission.CREATE_ACCOUNTS)
-    if len(contacts) > ctx.lists.account_contacts:
-        raise fail(
-            ["contacts"],
-            UserErrorCode.TOO_LONG,
-            f"An account may have at most {ctx.lists.account_contacts} contacts.",
+    with checking() as check:
+        if len(contacts) > ctx.lists.account_contacts:
+            check.add(
+                ["contacts"],
+                UserErrorCode.TOO_LONG,
+                f"An account may have at most {ctx.lists.account_contacts} contacts.",
+            )
+            contacts = ()
+        prepared = [
+            check(_prepare_contact, spec, ["contacts", str(i)], ctx.lists.contact_emails)
+            for i, spec in enumerate(contacts)
+        ]
+        clean_name = check(required_text, name, ["name"], max_length=ACCOUNT_NAME_MAX_LENGTH)
+        number = clean_customer_number(customer_number)
+        clean_tag_list = check(clean_tags, tags, ctx.lists.tags_per_account)
+        owner_uuid = (
+            check(parse_id, owner_id, "ClientOwner", ["ownerId"], "client owner")
+            if owner_id
+            else None
         )
-    prepared = [
-        _prepare_contact(spec, ["contacts", str(i)], ctx.lists.contact_emails)
-        for i, spec in enumerate(contacts)
-    ]
-    clean_name = required_text(name, ["name"], max_length=ACCOUNT_NAME_MAX_LENGTH)
-    number = clean_customer_number(customer_number)
-    clean_tag_list = clean_tags(tags, ctx.lists.tags_per_account)
-    owner_uuid = (
-        parse_id(owner_id, "ClientOwner", ["ownerId"], "client owner") if owner_id else None
-    )
     firm_id = ctx.viewer.firm_id
 
     async def work(session: AsyncSession) -> uuid.UUID:
         firm = await session.get_one(models.Firm, firm_id)
-        owner = None
-        if owner_uuid is not None:
-            await require_ownership_enabled(session, firm_id, ["ownerId"])
-            owner = await require_owner(session, firm_id, owner_uuid, ["ownerId"])
-            await require_active_owner(session, owner, ["ownerId"])
-        elif firm.client_ownership_enabled:
-            raise fail(["ownerId"], UserErrorCode.OWNER_REQUIRED, "Choose the client owner.")
-        await check_customer_number(session, firm, number, None)
+        with checking() as check:
+            owner = await check.wait(_new_owner(session, firm, owner_uuid))
+            await check.wait(check_customer_number(session, firm, number, None))
         now = models.utcnow()
         account = models.Account(
             id=models.new_id(),
@@ -366,6 +362,21 @@ async def create_account(
     return await ctx.loaders.account.load(new_id)
 
 
+async def _new_owner(
+    session: AsyncSession, firm: models.Firm, owner_uuid: uuid.UUID | None
+) -> models.ClientOwner | None:
+    """The owner entry a new account gets: required when ownership is enabled, refused when
+    it is not, and active."""
+    if owner_uuid is None:
+        if firm.client_ownership_enabled:
+            raise fail(["ownerId"], UserErrorCode.OWNER_REQUIRED, "Choose the client owner.")
+        return None
+    await require_ownership_enabled(session, firm.id, ["ownerId"])
+    owner = await require_owner(session, firm.id, owner_uuid, ["ownerId"])
+    await require_active_owner(session, owner, ["ownerId"])
+    return owner
+
+
 @dataclass(frozen=True, slots=True)
 class AccountContactSpec:
     """A contact for a new account: an existing one (`contact_id`) or a new one
@@ -386,35 +397,41 @@ def _prepare_contact(
             UserErrorCode.REQUIRED,
             "Give exactly one of contactId or newContact.",
         )
-    description = clean_description(spec.description, [*path, "description"])
-    if spec.contact_id is not None:
-        return (
-            parse_id(spec.contact_id, "Contact", [*path, "contactId"], "contact"),
-            None,
-            description,
+    with checking() as check:
+        description = check(clean_description, spec.description, [*path, "description"])
+        contact_uuid = (
+            check(parse_id, spec.contact_id, "Contact", [*path, "contactId"], "contact")
+            if spec.contact_id is not None
+            else None
         )
-    assert spec.new_contact is not None
-    return None, clean_contact(spec.new_contact, [*path, "newContact"], max_emails), description
+        clean = (
+            check(clean_contact, spec.new_contact, [*path, "newContact"], max_emails)
+            if spec.new_contact is not None
+            else None
+        )
+    return contact_uuid, clean, description
 
 
 async def update_account(
     ctx: Context, *, account_id: str, expected_version: int | None, changes: dict[str, Any]
 ) -> AccountRow | None:
     """Apply the given changes (`name`, `customer_number`, `type`, `tags`) to one account."""
-    account_uuid = parse_id(account_id, "Account", ["accountId"], "account")
     wanted: dict[str, Any] = {}
-    if "name" in changes:
-        wanted["name"] = required_text(
-            changes["name"] or "", ["name"], max_length=ACCOUNT_NAME_MAX_LENGTH
-        )
-    if "type" in changes:
-        if changes["type"] is None:
-            raise fail(["type"], UserErrorCode.REQUIRED, "type must not be null.")
-        wanted["type"] = AccountType(changes["type"]).value
-    if "tags" in changes:
-        wanted["tags"] = clean_tags(changes["tags"] or [], ctx.lists.tags_per_account)
-    if "customer_number" in changes:
-        wanted["customerNumber"] = clean_customer_number(changes["customer_number"])
+    with checking() as check:
+        account_uuid = check(parse_id, account_id, "Account", ["accountId"], "account")
+        if "name" in changes:
+            wanted["name"] = check(
+                required_text, changes["name"] or "", ["name"], max_length=ACCOUNT_NAME_MAX_LENGTH
+            )
+        if "type" in changes:
+            if changes["type"] is None:
+                check.add(["type"], UserErrorCode.REQUIRED, "type must not be null.")
+            else:
+                wanted["type"] = AccountType(changes["type"]).value
+        if "tags" in changes:
+            wanted["tags"] = check(clean_tags, changes["tags"] or [], ctx.lists.tags_per_account)
+        if "customer_number" in changes:
+            wanted["customerNumber"] = clean_customer_number(changes["customer_number"])
 
     async def work(session: AsyncSession) -> None:
         account = await lock_account(session, ctx.viewer, account_uuid, ["accountId"])

@@ -34,6 +34,7 @@ from clientgraph.resolvers.policy import (
     key_permissions,
     require_admin,
 )
+from clientgraph.resolvers.validation import checking
 from clientgraph.token_errors import API_KEY, Reason
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -221,11 +222,12 @@ async def _issue(
 ) -> IssuedKey:
     """Make a key in `viewer`'s name, an OWNER or ADMIN who is a person, not a key."""
     require_admin(viewer)
-    clean_name = required_text(name, ["name"])
     now = models.utcnow()
-    expiry = _expiry(expires_at, now)
     creator = await _live_creator(session, viewer)
-    granted = _grantable(creator, permissions)
+    with checking() as check:
+        clean_name = check(required_text, name, ["name"])
+        expiry = check(_expiry, expires_at, now)
+        granted = check(_grantable, creator, permissions)
     secret = secrets.token_urlsafe(32)
     key = models.ApiKey(
         id=models.new_id(),

@@ -22,7 +22,7 @@ from clientgraph.resolvers.enums import (
     PortalAccess,
     UserErrorCode,
 )
-from clientgraph.resolvers.errors import Forbidden, UserError, UserErrors, fail
+from clientgraph.resolvers.errors import Forbidden, UserErrors, fail
 from clientgraph.resolvers.guards import (
     lock_account,
     lock_contact,
@@ -37,6 +37,7 @@ from clientgraph.resolvers.policy import (
     visible_contacts,
 )
 from clientgraph.resolvers.users import clean_email
+from clientgraph.resolvers.validation import Checks, checking
 from sqlalchemy import ColumnElement, and_, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -88,45 +89,41 @@ def clean_emails(primary: str | None, extras: list[str], path: list[str]) -> lis
         if extras:
             raise fail([*path, "email"], UserErrorCode.REQUIRED, "Give a primary email first.")
         return []
-    emails = [clean_email(primary, [*path, "email"])]
-    seen = {fold(emails[0])}
-    errors: list[UserError] = []
-    for index, extra in enumerate(extras):
-        where = [*path, "extraEmails", str(index)]
-        try:
-            address = clean_email(extra, where)
-        except UserErrors as failure:
-            errors.extend(failure.errors)
-            continue
-        if fold(address) in seen:
-            errors.append(UserError(where, UserErrorCode.INVALID, "This email is listed twice."))
-        seen.add(fold(address))
-        emails.append(address)
-    if errors:
-        raise UserErrors(errors)
+    with checking() as check:
+        emails = [check(clean_email, primary, [*path, "email"])]
+        seen = {fold(emails[0])} if emails[0] is not None else set()
+        for index, extra in enumerate(extras):
+            where = [*path, "extraEmails", str(index)]
+            address = check(clean_email, extra, where)
+            if address is None:
+                continue
+            if fold(address) in seen:
+                check.add(where, UserErrorCode.INVALID, "This email is listed twice.")
+            seen.add(fold(address))
+            emails.append(address)
     return emails
 
 
 def clean_contact(values: dict[str, Any], path: list[str], max_emails: int | None) -> CleanContact:
-    """All fields of a contact, checked; `values` has the keys of CONTACT_FIELDS. With
-    `max_emails`, the primary and extra emails together may be at most that many (None: an
-    update that keeps the stored extra emails, which may predate a lower maximum)."""
-    first_name = required_text(values.get("first_name") or "", [*path, "firstName"])
-    last_name = required_text(values.get("last_name") or "", [*path, "lastName"])
-    emails = clean_emails(values.get("email"), values.get("extra_emails") or [], path)
-    if max_emails is not None and len(emails) > max_emails:
-        raise fail(
-            [*path, "extraEmails"],
-            UserErrorCode.TOO_LONG,
-            f"A contact may have at most {max_emails} email addresses (the primary one and "
-            f"{max_emails - 1} extra); {len(emails)} were given.",
-        )
-    return CleanContact(
-        first_name=first_name,
-        last_name=last_name,
-        emails=emails,
-        phone=clean_phone(values.get("phone"), values.get("phone_country"), path),
-    )
+    """All fields of a contact, checked, every problem reported; `values` has the keys of
+    CONTACT_FIELDS. With `max_emails`, the primary and extra emails together may be at most
+    that many (None: an update that keeps the stored extra emails, which may predate a lower
+    maximum)."""
+    with checking() as check:
+        first_name = check(required_text, values.get("first_name") or "", [*path, "firstName"])
+        last_name = check(required_text, values.get("last_name") or "", [*path, "lastName"])
+        emails = check(clean_emails, values.get("email"), values.get("extra_emails") or [], path)
+        primary, extras = values.get("email"), values.get("extra_emails") or []
+        given = 1 + len(extras) if primary and primary.strip() else 0
+        if max_emails is not None and given > max_emails:
+            check.add(
+                [*path, "extraEmails"],
+                UserErrorCode.TOO_LONG,
+                f"A contact may have at most {max_emails} email addresses (the primary one and "
+                f"{max_emails - 1} extra); {given} were given.",
+            )
+        phone = check(clean_phone, values.get("phone"), values.get("phone_country"), path)
+    return CleanContact(first_name=first_name, last_name=last_name, emails=emails, phone=phone)
 
 
 def _contact_values(contact: models.Contact, emails: list[str]) -> dict[str, Any]:
@@ -351,27 +348,29 @@ async def create_contact(
 ) -> ContactRow | None:
     """A new contact, linked to the given accounts; None if the caller cannot see it."""
     _require_contact_writer(ctx.viewer)
-    if not links and not ctx.viewer.has(Permission.VIEW_ALL_ACCOUNTS):
-        raise fail(
-            ["links"],
-            UserErrorCode.REQUIRED,
-            "Link the contact to one of your accounts, or you could not see it afterwards.",
-        )
-    clean = clean_contact(values, [], ctx.lists.contact_emails)
-    if len(links) > ctx.lists.account_contacts:
-        raise fail(
-            ["links"],
-            UserErrorCode.TOO_LONG,
-            f"A contact may be linked to at most {ctx.lists.account_contacts} accounts.",
-        )
-    link_ids = [
-        parse_id(link.account_id, "Account", ["links", str(index), "accountId"], "account")
-        for index, link in enumerate(links)
-    ]
-    descriptions = [
-        clean_description(link.description, ["links", str(index), "description"])
-        for index, link in enumerate(links)
-    ]
+    with checking() as check:
+        if not links and not ctx.viewer.has(Permission.VIEW_ALL_ACCOUNTS):
+            check.add(
+                ["links"],
+                UserErrorCode.REQUIRED,
+                "Link the contact to one of your accounts, or you could not see it afterwards.",
+            )
+        clean = check(clean_contact, values, [], ctx.lists.contact_emails)
+        if len(links) > ctx.lists.account_contacts:
+            check.add(
+                ["links"],
+                UserErrorCode.TOO_LONG,
+                f"A contact may be linked to at most {ctx.lists.account_contacts} accounts.",
+            )
+            links = []
+        link_ids = [
+            check(parse_id, link.account_id, "Account", ["links", str(i), "accountId"], "account")
+            for i, link in enumerate(links)
+        ]
+        descriptions = [
+            check(clean_description, link.description, ["links", str(i), "description"])
+            for i, link in enumerate(links)
+        ]
 
     async def work(session: AsyncSession) -> uuid.UUID:
         contact = await new_contact(session, ctx.viewer, clean)
@@ -529,10 +528,10 @@ async def _link_row(
     return next(link for link in links if link.contact.id == contact_id)
 
 
-def _ids(account_id: str, contact_id: str) -> tuple[uuid.UUID, uuid.UUID]:
+def _ids(check: Checks, account_id: str, contact_id: str) -> tuple[uuid.UUID, uuid.UUID]:
     return (
-        parse_id(account_id, "Account", ["accountId"], "account"),
-        parse_id(contact_id, "Contact", ["contactId"], CONTACT_NOUN),
+        check(parse_id, account_id, "Account", ["accountId"], "account"),
+        check(parse_id, contact_id, "Contact", ["contactId"], CONTACT_NOUN),
     )
 
 
@@ -544,8 +543,9 @@ async def link_contact(
     roles: list[ContactRole],
     description: str | None,
 ) -> AccountContactRow:
-    account_uuid, contact_uuid = _ids(account_id, contact_id)
-    clean = clean_description(description, ["description"])
+    with checking() as check:
+        account_uuid, contact_uuid = _ids(check, account_id, contact_id)
+        clean = check(clean_description, description, ["description"])
 
     async def work(session: AsyncSession) -> None:
         account = await lock_account(session, ctx.viewer, account_uuid, ["accountId"])
@@ -581,10 +581,11 @@ async def update_account_contact(
     ctx: Context, *, account_id: str, contact_id: str, changes: dict[str, Any]
 ) -> AccountContactRow:
     """Change a link's `roles` (needs EDIT_CLIENT_USER_RIGHTS) and/or `description`."""
-    account_uuid, contact_uuid = _ids(account_id, contact_id)
-    if "roles" in changes and changes["roles"] is None:
-        raise fail(["roles"], UserErrorCode.REQUIRED, "Give the roles; [] for an employee.")
-    description = clean_description(changes.get("description"), ["description"])
+    with checking() as check:
+        account_uuid, contact_uuid = _ids(check, account_id, contact_id)
+        if "roles" in changes and changes["roles"] is None:
+            check.add(["roles"], UserErrorCode.REQUIRED, "Give the roles; [] for an employee.")
+        description = check(clean_description, changes.get("description"), ["description"])
 
     async def work(session: AsyncSession) -> None:
         account, contact, link = await _lock_link(session, ctx.viewer, account_uuid, contact_uuid)
@@ -605,7 +606,8 @@ async def update_account_contact(
 
 
 async def unlink_contact(ctx: Context, *, account_id: str, contact_id: str) -> AccountRow | None:
-    account_uuid, contact_uuid = _ids(account_id, contact_id)
+    with checking() as check:
+        account_uuid, contact_uuid = _ids(check, account_id, contact_id)
 
     async def work(session: AsyncSession) -> None:
         account, contact, link = await _lock_link(session, ctx.viewer, account_uuid, contact_uuid)

@@ -193,6 +193,24 @@ class Context:
         self._named_loaders.clear()
         return result
 
+    async def rehearse(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """A mutation's work run in its own transaction and rolled back (a dry run): the same
+        locks, rights and user errors as `write`, and nothing written."""
+        async with self.lock:
+            self.check_deadline()
+            await self.db.end_read(self.session)
+        try:
+            return await self.db.rehearse(work, firm_id=self.viewer.firm_id)
+        except DatabaseUnavailable as error:
+            self.unavailable = self.unavailable or error
+            raise
+        except DBAPIError as error:
+            if not tenancy.is_timeout(error):
+                raise
+            raise RequestTimeout(
+                "The dry run waited too long for the database (a lock or a slow statement)."
+            ) from error
+
     def raise_if_unavailable(self) -> None:
         """Fail the whole request with the database error if that is safe to retry."""
         if self.unavailable is not None and not self.may_have_written:

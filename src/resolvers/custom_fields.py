@@ -16,7 +16,7 @@ from clientgraph.db.rows import CustomFieldDefinitionRow
 from clientgraph.resolvers import history
 from clientgraph.resolvers.context import Context
 from clientgraph.resolvers.enums import CustomFieldEntity, CustomFieldType, UserErrorCode
-from clientgraph.resolvers.errors import UserError, UserErrors, fail
+from clientgraph.resolvers.errors import UserErrors, fail
 from clientgraph.resolvers.guards import (
     flush_unique,
     lock_account,
@@ -24,6 +24,7 @@ from clientgraph.resolvers.guards import (
 )
 from clientgraph.resolvers.inputs import parse_id, required_text
 from clientgraph.resolvers.policy import require_admin
+from clientgraph.resolvers.validation import checking
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -53,17 +54,13 @@ def _clean_options(kind: CustomFieldType, options: list[str], maximum: int) -> l
     if len(cleaned) > maximum:
         message = f"A SELECT field may have at most {maximum} options; {len(cleaned)} were given."
         raise fail(["options"], UserErrorCode.TOO_LONG, message)
-    errors = []
-    for index, option in enumerate(cleaned):
-        if not option or len(option) > OPTION_MAX_LENGTH:
-            message = f"An option must have 1 to {OPTION_MAX_LENGTH} characters."
-            errors.append(UserError(["options", str(index)], UserErrorCode.INVALID, message))
-        elif option in cleaned[:index]:
-            errors.append(
-                UserError(["options", str(index)], UserErrorCode.INVALID, "Listed twice.")
-            )
-    if errors:
-        raise UserErrors(errors)
+    with checking() as check:
+        for index, option in enumerate(cleaned):
+            if not option or len(option) > OPTION_MAX_LENGTH:
+                message = f"An option must have 1 to {OPTION_MAX_LENGTH} characters."
+                check.add(["options", str(index)], UserErrorCode.INVALID, message)
+            elif option in cleaned[:index]:
+                check.add(["options", str(index)], UserErrorCode.INVALID, "Listed twice.")
     return cleaned
 
 
@@ -95,14 +92,15 @@ async def define_custom_field(
 ) -> CustomFieldDefinitionRow:
     require_admin(ctx.viewer)
     clean_key = key.strip()
-    if not KEY_PATTERN.match(clean_key):
-        raise fail(
-            ["key"],
-            UserErrorCode.INVALID,
-            "A key is 1-50 lower-case letters, digits or _, starting with a letter.",
-        )
-    clean_label = required_text(label, ["label"])
-    clean_options = _clean_options(type, options, ctx.lists.select_options)
+    with checking() as check:
+        if not KEY_PATTERN.match(clean_key):
+            check.add(
+                ["key"],
+                UserErrorCode.INVALID,
+                "A key is 1-50 lower-case letters, digits or _, starting with a letter.",
+            )
+        clean_label = check(required_text, label, ["label"])
+        clean_options = check(_clean_options, type, options, ctx.lists.select_options)
 
     def key_taken() -> UserErrors:
         return fail(["key"], UserErrorCode.TAKEN, f"{entity.value} already has a field {key}.")
@@ -214,34 +212,28 @@ async def _apply_values(
             select(stored).where(stored.firm_id == subject.firm_id, stored.subject_id == subject.id)
         )
     }
-    errors: list[UserError] = []
     wanted: dict[str, tuple[models.CustomFieldDefinition, str | None]] = {}
-    for index, item in enumerate(values):
-        if any(earlier.key == item.key for earlier in values[:index]):
-            message = f"{item.key!r} is given twice."
-            errors.append(UserError(["values", str(index), "key"], UserErrorCode.INVALID, message))
-            continue
-        found = definitions.get(item.key)
-        if found is None:
-            message = f"No {entity.value.lower()} custom field has the key {item.key!r}."
-            errors.append(
-                UserError(["values", str(index), "key"], UserErrorCode.NOT_FOUND, message)
-            )
-            continue
-        try:
-            value = (
-                None
-                if item.value is None
-                else normalise_value(found.type, found.options, item.value)
-            )
-        except ValueError as error:
-            errors.append(
-                UserError(["values", str(index), "value"], UserErrorCode.INVALID, str(error))
-            )
-            continue
-        wanted[item.key] = (found, value)
-    if errors:
-        raise UserErrors(errors)
+    with checking() as check:
+        for index, item in enumerate(values):
+            where = ["values", str(index)]
+            if any(earlier.key == item.key for earlier in values[:index]):
+                check.add([*where, "key"], UserErrorCode.INVALID, f"{item.key!r} is given twice.")
+                continue
+            found = definitions.get(item.key)
+            if found is None:
+                message = f"No {entity.value.lower()} custom field has the key {item.key!r}."
+                check.add([*where, "key"], UserErrorCode.NOT_FOUND, message)
+                continue
+            try:
+                value = (
+                    None
+                    if item.value is None
+                    else normalise_value(found.type, found.options, item.value)
+                )
+            except ValueError as error:
+                check.add([*where, "value"], UserErrorCode.INVALID, str(error))
+                continue
+            wanted[item.key] = (found, value)
     changes = []
     for key, (found, value) in wanted.items():
         existing = current.get(found.id)

@@ -16,6 +16,7 @@ from clientgraph.resolvers.errors import fail
 from clientgraph.resolvers.inputs import required_text
 from clientgraph.resolvers.policy import require_admin
 from clientgraph.resolvers.users import clean_email, new_user
+from clientgraph.resolvers.validation import checking
 from sqlalchemy.ext.asyncio import AsyncSession
 
 SETTING_FIELDS = {
@@ -26,9 +27,13 @@ SETTING_FIELDS = {
 
 
 def _check_lengths(minimum: int | None, maximum: int | None) -> None:
-    for value, name in ((minimum, "customerNumberMinLength"), (maximum, "customerNumberMaxLength")):
-        if value is not None and not 1 <= value <= 100:
-            raise fail([name], UserErrorCode.INVALID, f"{name} must be between 1 and 100.")
+    with checking() as check:
+        for value, name in (
+            (minimum, "customerNumberMinLength"),
+            (maximum, "customerNumberMaxLength"),
+        ):
+            if value is not None and not 1 <= value <= 100:
+                check.add([name], UserErrorCode.INVALID, f"{name} must be between 1 and 100.")
     if minimum is not None and maximum is not None and minimum > maximum:
         raise fail(
             ["customerNumberMinLength"],
@@ -37,11 +42,17 @@ def _check_lengths(minimum: int | None, maximum: int | None) -> None:
         )
 
 
+def _given_lengths(changes: dict[str, Any]) -> tuple[int | None, int | None]:
+    return changes.get("customer_number_min_length"), changes.get("customer_number_max_length")
+
+
 async def update_firm_settings(ctx: Context, changes: dict[str, Any]) -> FirmRow:
     """Change the given settings (keys of SETTING_FIELDS); absent keys stay as they are."""
     require_admin(ctx.viewer)
-    if changes.get("client_ownership_enabled", False) is None:
-        raise fail(["clientOwnershipEnabled"], UserErrorCode.REQUIRED, "Pass true or false.")
+    with checking() as check:
+        if changes.get("client_ownership_enabled", False) is None:
+            check.add(["clientOwnershipEnabled"], UserErrorCode.REQUIRED, "Pass true or false.")
+        check(_check_lengths, *_given_lengths(changes))
 
     async def work(session: AsyncSession) -> None:
         firm = await session.get_one(models.Firm, ctx.viewer.firm_id, with_for_update=True)

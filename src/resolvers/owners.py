@@ -28,6 +28,7 @@ from clientgraph.resolvers.inputs import (
 from clientgraph.resolvers.pagination import Page, PageRequest, paginate
 from clientgraph.resolvers.policy import Viewer, require_admin, visible_accounts
 from clientgraph.resolvers.teams import live_user
+from clientgraph.resolvers.validation import checking
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -41,6 +42,19 @@ class Release:
 
     transferred_count: int
     unassigned_count: int
+    moved: tuple[uuid.UUID, ...] = ()
+    """The accounts that left the owner, by id: to `target_id`, or unowned when it is None."""
+    target_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Transfer:
+    """What `transferClients` moved (or, in a dry run, would move)."""
+
+    moved: list[uuid.UUID]
+    accounts: list[AccountRow]
+    """The first `input_list` of the moved accounts (the payload's list has a maximum)."""
+    target_id: uuid.UUID
 
 
 async def require_ownership_enabled(
@@ -147,7 +161,12 @@ async def release_owner(
     await session.flush()
     await session.delete(owner)
     moved_count = len(moved)
-    return Release(moved_count if target else 0, 0 if target else moved_count)
+    return Release(
+        moved_count if target else 0,
+        0 if target else moved_count,
+        tuple(account.id for account in moved),
+        target.id if target else None,
+    )
 
 
 async def _lock_pair(
@@ -287,23 +306,29 @@ async def remove_client_owner(
 
 
 async def transfer_clients(
-    ctx: Context, *, from_owner_id: str, to_owner_id: str, account_ids: list[str] | None
-) -> tuple[int, list[AccountRow]]:
-    """Move all accounts of one owner, or the chosen ones, to another; all or nothing.
-    How many moved, and the first `input_list` of them (the payload's list has a maximum)."""
+    ctx: Context,
+    *,
+    from_owner_id: str,
+    to_owner_id: str,
+    account_ids: list[str] | None,
+    dry_run: bool = False,
+) -> Transfer:
+    """Move all accounts of one owner, or the chosen ones, to another; all or nothing. A dry
+    run does the same and rolls it back: the same rights, user errors and accounts."""
     require_admin(ctx.viewer)
-    source_uuid = parse_id(from_owner_id, OWNER_TYPE, ["fromOwnerId"], OWNER_NOUN)
-    target_uuid = parse_id(to_owner_id, OWNER_TYPE, ["toOwnerId"], OWNER_NOUN)
-    if source_uuid == target_uuid:
-        raise _same_owner(["toOwnerId"])
-    chosen = (
-        [
-            parse_id(value, "Account", ["accountIds", str(index)], "account")
-            for index, value in enumerate(account_ids)
-        ]
-        if account_ids is not None
-        else None
-    )
+    with checking() as check:
+        source_uuid = check(parse_id, from_owner_id, OWNER_TYPE, ["fromOwnerId"], OWNER_NOUN)
+        target_uuid = check(parse_id, to_owner_id, OWNER_TYPE, ["toOwnerId"], OWNER_NOUN)
+        if source_uuid is not None and source_uuid == target_uuid:
+            check.extend(_same_owner(["toOwnerId"]))
+        chosen = (
+            [
+                check(parse_id, value, "Account", ["accountIds", str(index)], "account")
+                for index, value in enumerate(account_ids)
+            ]
+            if account_ids is not None
+            else None
+        )
 
     async def work(session: AsyncSession) -> list[uuid.UUID]:
         await require_ownership_enabled(session, ctx.viewer.firm_id)
@@ -315,9 +340,9 @@ async def transfer_clients(
             await _check_chosen(session, ctx.viewer, source, chosen, {a.id for a in moved})
         return [account.id for account in moved]
 
-    moved_ids = await ctx.write(work)
+    moved_ids = await (ctx.rehearse(work) if dry_run else ctx.write(work))
     rows = await ctx.loaders.account.load_many(moved_ids[: ctx.lists.input_list])
-    return len(moved_ids), [row for row in rows if row is not None]
+    return Transfer(moved_ids, [row for row in rows if row is not None], target_uuid)
 
 
 async def _check_chosen(

@@ -70,6 +70,27 @@ class Viewer:
         return not self.is_portal and (self.is_admin or permission in self.granted)
 
 
+def user_viewer(
+    user_id: uuid.UUID,
+    firm_id: uuid.UUID,
+    name: str,
+    role: str,
+    permissions: Iterable[str],
+    *,
+    session_id: uuid.UUID | None = None,
+) -> Viewer:
+    """A staff user as the caller, from their stored role and permissions (names no longer
+    in Permission are ignored)."""
+    return Viewer(
+        user_id=user_id,
+        firm_id=firm_id,
+        name=name,
+        role=UserRole(role),
+        granted=frozenset(Permission(p) for p in permissions if p in Permission.__members__),
+        session_id=session_id,
+    )
+
+
 def portal_viewer(firm_id: uuid.UUID, contact_id: uuid.UUID, name: str) -> Viewer:
     """A client contact signed in to the portal: no user, no role, no right."""
     return Viewer(
@@ -116,25 +137,46 @@ def require(viewer: Viewer, permission: Permission) -> None:
         raise Forbidden(f"You need the {permission.value} right to do this.")
 
 
-def _reach(
-    viewer: Viewer, all_right: Permission, assigned_right: Permission, account: Any
-) -> ColumnElement[bool]:
+@dataclass(frozen=True, slots=True)
+class Reach:
+    """How far one kind of access (seeing, editing) goes for a caller, and through which
+    right: every account of the firm, only those assigned to them, or none (`right` None)."""
+
+    right: Permission | None
+    everywhere: bool
+
+    def over(self, viewer: Viewer, account: Any) -> ColumnElement[bool]:
+        if self.everywhere:
+            return true()
+        if self.right is not None:
+            return assigned_to(viewer.user_id, account)
+        return false()
+
+
+def _reach(viewer: Viewer, all_right: Permission, assigned_right: Permission) -> Reach:
     if viewer.has(all_right):
-        return true()
+        return Reach(all_right, everywhere=True)
     if viewer.has(assigned_right):
-        return assigned_to(viewer.user_id, account)
-    return false()
+        return Reach(assigned_right, everywhere=False)
+    return Reach(None, everywhere=False)
+
+
+def view_reach(viewer: Viewer) -> Reach:
+    return _reach(viewer, Permission.VIEW_ALL_ACCOUNTS, Permission.VIEW_ASSIGNED_ACCOUNTS)
+
+
+def edit_reach(viewer: Viewer) -> Reach:
+    return _reach(viewer, Permission.EDIT_ALL_ACCOUNTS, Permission.EDIT_ASSIGNED_ACCOUNTS)
 
 
 def visible_accounts(viewer: Viewer, account: Any = models.Account) -> ColumnElement[bool]:
     """Accounts of the caller's firm that the caller may see."""
-    reach = _reach(viewer, Permission.VIEW_ALL_ACCOUNTS, Permission.VIEW_ASSIGNED_ACCOUNTS, account)
-    return and_(account.firm_id == viewer.firm_id, reach)
+    return and_(account.firm_id == viewer.firm_id, view_reach(viewer).over(viewer, account))
 
 
 def editable_accounts(viewer: Viewer, account: Any = models.Account) -> ColumnElement[bool]:
     """Of the visible accounts, those the caller may change."""
-    return _reach(viewer, Permission.EDIT_ALL_ACCOUNTS, Permission.EDIT_ASSIGNED_ACCOUNTS, account)
+    return edit_reach(viewer).over(viewer, account)
 
 
 def _linked_to(viewer: Viewer, reach: Any) -> ColumnElement[bool]:

@@ -29,18 +29,22 @@ async def live_user(
     return user
 
 
-async def leave_all_teams(session: AsyncSession, viewer: Viewer, user: models.User) -> None:
-    """Take a user off every team, each account recording it (a deleted user is not notified)."""
+async def leave_all_teams(session: AsyncSession, viewer: Viewer, user: models.User) -> int:
+    """Take a user off every team, each account recording it (a deleted user is not notified);
+    how many teams they left."""
     member = models.AccountTeamMember
-    accounts = await session.scalars(
-        select(models.Account)
-        .join(
-            member,
-            (member.firm_id == models.Account.firm_id) & (member.account_id == models.Account.id),
+    accounts = list(
+        await session.scalars(
+            select(models.Account)
+            .join(
+                member,
+                (member.firm_id == models.Account.firm_id)
+                & (member.account_id == models.Account.id),
+            )
+            .where(member.firm_id == user.firm_id, member.user_id == user.id)
+            .order_by(models.Account.id)
+            .with_for_update(of=models.Account)
         )
-        .where(member.firm_id == user.firm_id, member.user_id == user.id)
-        .order_by(models.Account.id)
-        .with_for_update(of=models.Account)
     )
     for account in accounts:
         await session.execute(
@@ -57,6 +61,7 @@ async def leave_all_teams(session: AsyncSession, viewer: Viewer, user: models.Us
             "account.team_member_removed",
             history.Change("teamMember", user.name, None),
         )
+    return len(accounts)
 
 
 def _record(

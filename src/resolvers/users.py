@@ -25,6 +25,7 @@ from clientgraph.resolvers.owners import (
 from clientgraph.resolvers.pagination import Page, PageRequest, paginate
 from clientgraph.resolvers.policy import Viewer, require_admin
 from clientgraph.resolvers.teams import leave_all_teams, live_user
+from clientgraph.resolvers.validation import checking
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,6 +37,8 @@ USER_NOUN = "user"
 class UserDeletion:
     deleted_user_id: uuid.UUID
     release: Release
+    team_count: int
+    """How many account teams the user left."""
 
 
 def clean_email(value: str, field: list[str]) -> str:
@@ -117,8 +120,9 @@ async def create_user(
     from the start and no link is made or e-mailed."""
     require_admin(ctx.viewer)
     _guard_owner_role(ctx.viewer, role)
-    clean_name = required_text(name, ["name"])
-    clean = clean_email(email, ["email"])
+    with checking() as check:
+        clean_name = check(required_text, name, ["name"])
+        clean = check(clean_email, email, ["email"])
 
     async def work(session: AsyncSession) -> uuid.UUID:
         await _require_email_free(session, ctx.viewer.firm_id, clean)
@@ -150,11 +154,18 @@ async def _reload(ctx: Context, user_id: uuid.UUID) -> UserRow:
 async def update_user(ctx: Context, *, user_id: str, changes: dict[str, Any]) -> UserRow:
     """Apply the given changes (`name`, `role`, `permissions`, `is_active`)."""
     require_admin(ctx.viewer)
-    user_uuid = parse_id(user_id, "User", ["userId"], USER_NOUN)
-    for key, field in (("role", "role"), ("permissions", "permissions"), ("is_active", "isActive")):
-        if key in changes and changes[key] is None:
-            raise fail([field], UserErrorCode.REQUIRED, f"{field} must not be null.")
-    clean_name = required_text(changes["name"] or "", ["name"]) if "name" in changes else None
+    with checking() as check:
+        user_uuid = check(parse_id, user_id, "User", ["userId"], USER_NOUN)
+        clean_name = (
+            check(required_text, changes["name"] or "", ["name"]) if "name" in changes else None
+        )
+        for key, field in (
+            ("role", "role"),
+            ("permissions", "permissions"),
+            ("is_active", "isActive"),
+        ):
+            if key in changes and changes[key] is None:
+                check.add([field], UserErrorCode.REQUIRED, f"{field} must not be null.")
 
     async def work(session: AsyncSession) -> None:
         user = await live_user(session, ctx.viewer.firm_id, user_uuid, lock=True)
@@ -198,21 +209,23 @@ async def update_user(ctx: Context, *, user_id: str, changes: dict[str, Any]) ->
 
 
 async def delete_user(
-    ctx: Context, *, user_id: str, transfer_clients_to: str | None
+    ctx: Context, *, user_id: str, transfer_clients_to: str | None, dry_run: bool = False
 ) -> UserDeletion:
     """Remove a user: out of every team and the address book (their accounts transferred or
-    left unowned); the row stays, marked deleted, so history keeps their name."""
+    left unowned); the row stays, marked deleted, so history keeps their name. A dry run does
+    the same and rolls it back: the same rights, user errors and accounts."""
     require_admin(ctx.viewer)
-    user_uuid = parse_id(user_id, "User", ["userId"], USER_NOUN)
-    target_uuid = (
-        parse_id(transfer_clients_to, "ClientOwner", ["transferClientsTo"], OWNER_NOUN)
-        if transfer_clients_to is not None
-        else None
-    )
-    if user_uuid == ctx.viewer.user_id:
-        raise fail(["userId"], UserErrorCode.INVALID, "You cannot delete yourself.")
+    with checking() as check:
+        user_uuid = check(parse_id, user_id, "User", ["userId"], USER_NOUN)
+        target_uuid = (
+            check(parse_id, transfer_clients_to, "ClientOwner", ["transferClientsTo"], OWNER_NOUN)
+            if transfer_clients_to is not None
+            else None
+        )
+        if user_uuid == ctx.viewer.user_id:
+            check.add(["userId"], UserErrorCode.INVALID, "You cannot delete yourself.")
 
-    async def work(session: AsyncSession) -> Release:
+    async def work(session: AsyncSession) -> tuple[Release, int]:
         firm_id = ctx.viewer.firm_id
         user = await live_user(session, firm_id, user_uuid, lock=True)
         entry_id = (
@@ -245,7 +258,7 @@ async def delete_user(
         entry = locked.get(entry_id) if entry_id is not None else None
         if entry is not None:
             release = await release_owner(session, ctx.viewer, entry, target)
-        await leave_all_teams(session, ctx.viewer, user)
+        team_count = await leave_all_teams(session, ctx.viewer, user)
         user.deleted_at = models.utcnow()
         user.is_active = False
         history.record(
@@ -256,9 +269,10 @@ async def delete_user(
             action="user.deleted",
             changes=[history.Change("name", user.name, None)],
         )
-        return release
+        return release, team_count
 
-    return UserDeletion(user_uuid, await ctx.write(work))
+    release, team_count = await (ctx.rehearse(work) if dry_run else ctx.write(work))
+    return UserDeletion(user_uuid, release, team_count)
 
 
 async def users(ctx: Context, *, search: str | None, page: PageRequest) -> Page[UserRow]:

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator, Mapping, Sized
 from typing import Any
 
 from clientgraph.list_limits import ListLimits
+from clientgraph.resolvers import access
 from clientgraph.resolvers.context import Context, Cost, PageLimits
 from clientgraph.schema.selections import Selections
 from graphql import (
@@ -67,6 +68,9 @@ PLAIN_LIST_MAXIMUM: dict[tuple[str, str], Callable[[ListLimits], int]] = {
     ("Query", "apiKeys"): lambda lists: lists.api_keys,
     ("TransferClientsPayload", "accounts"): lambda lists: lists.input_list,
     ("MarkNotificationsReadPayload", "notifications"): lambda lists: lists.input_list,
+    ("ClientMovePreview", "accounts"): lambda lists: lists.input_list,
+    ("ClientMovePreview", "byNewOwner"): lambda lists: 1,
+    ("AccessExplanation", "reasons"): lambda lists: access.REASONS,
 }
 """The plain lists of data, each at its maximum length."""
 

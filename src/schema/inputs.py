@@ -50,6 +50,12 @@ class AccountOrderInput:
     direction: OrderDirection = OrderDirection.ASC
 
 
+DRY_RUN = (
+    "Check and report what would move (the payload's counts and `preview`), with the same "
+    "rights and userErrors as the real run, and write nothing."
+)
+
+
 @strawberry.input
 class UpdateFirmSettingsInput:
     client_ownership_enabled: bool | None = strawberry.UNSET
@@ -82,6 +88,7 @@ class DeleteUserInput:
         description="The address-book entry that takes over the user's clients; "
         "without it they become unowned.",
     )
+    dry_run: bool = strawberry.field(default=False, description=DRY_RUN)
 
 
 @strawberry.input
@@ -108,6 +115,7 @@ class TransferClientsInput:
     account_ids: list[strawberry.ID] | None = strawberry.field(
         default=None, description="Only these accounts; all of the owner's when absent."
     )
+    dry_run: bool = strawberry.field(default=False, description=DRY_RUN)
 
 
 @strawberry.input

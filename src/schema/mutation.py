@@ -43,6 +43,7 @@ from clientgraph.schema.payloads import (
     UpdateUserPayload,
     respond,
 )
+from clientgraph.schema.previews import ClientMovePreview, move_preview
 from clientgraph.schema.types import (
     Account,
     ApiKey,
@@ -116,15 +117,15 @@ class OwnershipMutation:
     async def delete_user(self, info: Info, input: DeleteUserInput) -> DeleteUserPayload:
         return await respond(
             DeleteUserPayload,
-            users.delete_user(
-                info.context,
-                user_id=str(input.user_id),
-                transfer_clients_to=optional_id(input.transfer_clients_to),
-            ),
+            _delete_user(info, input),
             lambda result: {
-                "deleted_user_id": encode_id("User", result.deleted_user_id),
-                "transferred_count": result.release.transferred_count,
-                "unassigned_count": result.release.unassigned_count,
+                "deleted_user_id": None
+                if input.dry_run
+                else encode_id("User", result[0].deleted_user_id),
+                "transferred_count": result[0].release.transferred_count,
+                "unassigned_count": result[0].release.unassigned_count,
+                "team_count": result[0].team_count,
+                "preview": result[1],
             },
         )
 
@@ -156,17 +157,11 @@ class OwnershipMutation:
     ) -> TransferClientsPayload:
         return await respond(
             TransferClientsPayload,
-            owners.transfer_clients(
-                info.context,
-                from_owner_id=str(input.from_owner_id),
-                to_owner_id=str(input.to_owner_id),
-                account_ids=[str(i) for i in input.account_ids]
-                if input.account_ids is not None
-                else None,
-            ),
+            _transfer_clients(info, input),
             lambda result: {
-                "transferred_count": result[0],
-                "accounts": [Account.from_row(row) for row in result[1]],
+                "transferred_count": len(result[0].moved),
+                "accounts": [Account.from_row(row) for row in result[0].accounts],
+                "preview": result[1],
             },
         )
 
@@ -282,3 +277,39 @@ async def _assign_client_owner(info: Info, input: AssignClientOwnerInput) -> Any
     return await owners.assign_client_owner(
         info.context, account_id=str(input.account_id), owner_id=optional_id(input.owner_id)
     )
+
+
+async def _transfer_clients(
+    info: Info, input: TransferClientsInput
+) -> tuple[owners.Transfer, ClientMovePreview | None]:
+    transfer = await owners.transfer_clients(
+        info.context,
+        from_owner_id=str(input.from_owner_id),
+        to_owner_id=str(input.to_owner_id),
+        account_ids=[str(i) for i in input.account_ids] if input.account_ids is not None else None,
+        dry_run=input.dry_run,
+    )
+    preview = (
+        await move_preview(info.context, transfer.moved, transfer.target_id)
+        if input.dry_run
+        else None
+    )
+    return transfer, preview
+
+
+async def _delete_user(
+    info: Info, input: DeleteUserInput
+) -> tuple[users.UserDeletion, ClientMovePreview | None]:
+    deletion = await users.delete_user(
+        info.context,
+        user_id=str(input.user_id),
+        transfer_clients_to=optional_id(input.transfer_clients_to),
+        dry_run=input.dry_run,
+    )
+    release = deletion.release
+    preview = (
+        await move_preview(info.context, release.moved, release.target_id)
+        if input.dry_run
+        else None
+    )
+    return deletion, preview

@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 import strawberry
 from clientgraph.resolvers import errors
 from clientgraph.schema.enums import UserErrorCode
+from clientgraph.schema.previews import ClientMovePreview
 from clientgraph.schema.types import (
     Account,
     AccountContact,
@@ -72,9 +73,17 @@ class UpdateUserPayload:
 
 @strawberry.type
 class DeleteUserPayload:
-    deleted_user_id: strawberry.ID | None = None
+    deleted_user_id: strawberry.ID | None = strawberry.field(
+        default=None, description="null after a dry run: nobody was deleted."
+    )
     transferred_count: int | None = None
     unassigned_count: int | None = None
+    team_count: int | None = strawberry.field(
+        default=None, description="How many account teams the user left (would leave)."
+    )
+    preview: ClientMovePreview | None = strawberry.field(
+        default=None, description="With dryRun: what would move. null otherwise."
+    )
     user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
@@ -94,6 +103,9 @@ class AssignClientOwnerPayload:
 class TransferClientsPayload:
     transferred_count: int | None = None
     accounts: list[Account] | None = None
+    preview: ClientMovePreview | None = strawberry.field(
+        default=None, description="With dryRun: what would move. null otherwise."
+    )
     user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 

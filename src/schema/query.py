@@ -8,15 +8,16 @@ from typing import Any
 
 import strawberry
 from clientgraph.ids import decode_id
+from clientgraph.resolvers import access, email_deliveries, owners, users
 from clientgraph.resolvers import accounts as account_resolvers
 from clientgraph.resolvers import api_keys as api_key_resolvers
 from clientgraph.resolvers import contacts as contact_resolvers
-from clientgraph.resolvers import email_deliveries, owners, users
 from clientgraph.resolvers.accounts import AccountFilter, AccountOrder
 from clientgraph.resolvers.enums import CustomFieldEntity, EmailDeliveryStatus, OrderDirection
 from clientgraph.resolvers.errors import BadUserInput
 from clientgraph.resolvers.nodes import node_row
 from clientgraph.resolvers.pagination import PageRequest
+from clientgraph.schema.access import AccessExplanation
 from clientgraph.schema.connections import Connection
 from clientgraph.schema.inputs import AccountFilterInput, AccountOrderInput, ContactFilterInput
 from clientgraph.schema.portal import Portal, portal
@@ -217,3 +218,15 @@ class Query:
             info.context, search=search, page=PageRequest(first=first, after=after)
         )
         return Connection.of(page, User.from_row)
+
+    @strawberry.field(
+        description="Admin: whether the user can see and edit the account, and why, from the "
+        "rules that enforce it; null when either is not of your firm."
+    )
+    async def explain_access(
+        self, info: Info, account_id: strawberry.ID, user_id: strawberry.ID
+    ) -> AccessExplanation | None:
+        explanation = await access.explain_access(
+            info.context, account_id=str(account_id), user_id=str(user_id)
+        )
+        return AccessExplanation.of(explanation) if explanation is not None else None
