@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import secrets
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -12,6 +13,7 @@ from urllib.parse import urlsplit
 
 from clientgraph.db.tenancy import Timeouts
 from clientgraph.list_limits import ListLimits
+from clientgraph.resolvers.webhook_urls import WebhookPolicy
 from pydantic import AliasChoices, Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
@@ -93,6 +95,20 @@ class Settings(BaseSettings):
     smtp_url: str | None = None
     smtp_timeout_s: float = Field(default=30.0, gt=0)
     mail_from: str = "clientgraph <clientgraph@localhost>"
+    webhooks_allow_private: bool = False
+    """`CLIENTGRAPH_WEBHOOKS_ALLOW_PRIVATE=1`: webhooks may post to loopback, link-local and
+    private addresses (a receiver on the same machine or network); refused otherwise."""
+    webhook_timeout_s: float = Field(default=10.0, gt=0)
+    """How long one webhook delivery may take, connecting to the last byte of the answer."""
+    webhook_secret_grace_s: int = Field(default=24 * 3600, ge=0)
+    """How long the previous secret still signs after `rotateWebhookSecret`."""
+
+    def webhook_policy(self) -> WebhookPolicy:
+        return WebhookPolicy(
+            allow_private=self.webhooks_allow_private,
+            secret_grace=timedelta(seconds=self.webhook_secret_grace_s),
+        )
+
     portal_url: str | None = None
     """`CLIENTGRAPH_PORTAL_URL`: the firm's own portal; invitations open `/accept?token=…`
     there. Unset, the portal this service hosts, at the address it listens on."""

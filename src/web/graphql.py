@@ -105,6 +105,7 @@ class GraphQLApp(GraphQL[Context, None]):
         self.secret = settings.signing_secret()
         self.limits = PageLimits(settings.default_page_size, settings.max_page_size)
         self.lists = settings.list_limits()
+        self.webhooks = settings.webhook_policy()
         self.rate_limits = rate_limits
         self.readiness = readiness
         self.persisted = PersistedDocuments(settings)
@@ -188,6 +189,7 @@ class GraphQLApp(GraphQL[Context, None]):
             request_id=request_id_of(request.scope),
             password_attempts=self.rate_limits.sign_ins.from_address(address),
             server_url=server_url(request),
+            webhooks=self.webhooks,
         )
         try:
             replayed = with_body(request, body)
