@@ -141,8 +141,9 @@ def test_what_readme_says_migrate_prints_names_the_newest_revisions() -> None:
     scripts = ScriptDirectory.from_config(Config(str(ALEMBIC_INI)))
     [head] = scripts.get_heads()
     previous = scripts.get_revision(head).down_revision
-    reached = re.findall(r"(?:created the schema at|already at) (\d{4})", TEXT)
-    steps = re.findall(r"(\d{4}) → (\d{4})", TEXT)
+    revision = r"(\d{4}(?:_[a-z_]+)?)"
+    reached = re.findall(rf"(?:created the schema at|already at) {revision}", TEXT)
+    steps = re.findall(rf"{revision} → {revision}", TEXT)
 
     assert reached and steps
     assert set(reached) == {head}

@@ -13,10 +13,11 @@ from datetime import datetime
 from clientgraph.db import models
 from clientgraph.db.queries import select_rows, to_row
 from clientgraph.db.rows import WebhookDeliveryRow, WebhookRow
+from clientgraph.ids import decode_id
 from clientgraph.resolvers import history, webhook_urls
 from clientgraph.resolvers.context import Context
 from clientgraph.resolvers.enums import UserErrorCode, WebhookDeliveryStatus
-from clientgraph.resolvers.errors import UserError, UserErrors, fail
+from clientgraph.resolvers.errors import BadUserInput, UserError, UserErrors, fail
 from clientgraph.resolvers.inputs import not_found, parse_id
 from clientgraph.resolvers.pagination import Page, PageRequest, paginate
 from clientgraph.resolvers.policy import require_admin
@@ -285,7 +286,7 @@ async def webhooks(ctx: Context) -> list[WebhookRow]:
 
 async def webhook(ctx: Context, webhook_uuid: uuid.UUID) -> WebhookRow | None:
     """One of the firm's webhooks, for an administrator; None for anyone else."""
-    if not ctx.viewer.is_admin or ctx.viewer.api_key_id is not None:
+    if not ctx.viewer.is_admin:
         return None
     hook = models.Webhook
     found = await ctx.rows(
@@ -309,11 +310,12 @@ async def webhook_deliveries(
     status: WebhookDeliveryStatus | None,
     page: PageRequest,
 ) -> Page[WebhookDeliveryRow]:
-    """OWNER/ADMIN: one webhook's deliveries, newest first, of one status or all."""
+    """OWNER/ADMIN: one webhook's deliveries, newest first, of one status or all (none for a
+    webhook that does not exist)."""
     require_admin(ctx.viewer)
-    webhook_uuid = parse_id(webhook_id, "Webhook", ["webhookId"], NOUN)
-    if await webhook(ctx, webhook_uuid) is None:
-        raise not_found(["webhookId"], NOUN)
+    webhook_uuid = decode_id(webhook_id, "Webhook")
+    if webhook_uuid is None:
+        raise BadUserInput("webhookId is not the id of a webhook.")
     event = models.OutboxEvent
     query = select_rows(WebhookDeliveryRow).where(_deliveries_of(ctx, webhook_uuid))
     if status is not None:
@@ -330,7 +332,7 @@ async def webhook_deliveries(
 
 async def webhook_delivery(ctx: Context, delivery_uuid: uuid.UUID) -> WebhookDeliveryRow | None:
     """One of the firm's webhook deliveries, for an administrator; None for anyone else."""
-    if not ctx.viewer.is_admin or ctx.viewer.api_key_id is not None:
+    if not ctx.viewer.is_admin:
         return None
     found = await ctx.rows(
         select_rows(WebhookDeliveryRow).where(
