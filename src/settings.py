@@ -5,7 +5,6 @@ from __future__ import annotations
 import ipaddress
 import re
 import secrets
-from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -13,7 +12,6 @@ from urllib.parse import urlsplit
 
 from clientgraph.db.tenancy import Timeouts
 from clientgraph.list_limits import ListLimits
-from clientgraph.resolvers.webhook_urls import WebhookPolicy
 from pydantic import AliasChoices, Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
@@ -102,12 +100,6 @@ class Settings(BaseSettings):
     """How long one webhook delivery may take, connecting to the last byte of the answer."""
     webhook_secret_grace_s: int = Field(default=24 * 3600, ge=0)
     """How long the previous secret still signs after `rotateWebhookSecret`."""
-
-    def webhook_policy(self) -> WebhookPolicy:
-        return WebhookPolicy(
-            allow_private=self.webhooks_allow_private,
-            secret_grace=timedelta(seconds=self.webhook_secret_grace_s),
-        )
 
     portal_url: str | None = None
     """`CLIENTGRAPH_PORTAL_URL`: the firm's own portal; invitations open `/accept?token=…`

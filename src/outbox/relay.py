@@ -1,4 +1,5 @@
-"""The outbox relay: delivers the e-mails that mutations queue in `outbox_events`.
+"""The outbox relay: delivers what mutations queue in `outbox_events`, e-mails or webhook
+deliveries (one relay per kind of row, each with its `Sender`).
 
 Each round it asks which firms have mail due, then for each firm claims a batch of due rows in
 one short transaction (counting the attempt and leasing the rows), sends them outside any
@@ -11,7 +12,7 @@ Several relays (serve's workers, `clientgraph worker`s) may run at once: on Post
 skips rows another relay holds (`FOR UPDATE SKIP LOCKED`) and a claimed row is leased, so no
 two relays send the same row at the same time; SQLite runs one claim at a time.
 
-Without an SMTP server configured the relay sends nothing and changes nothing: the rows stay
+Without an SMTP server configured the e-mail relay sends nothing and changes nothing: the rows stay
 queued and each is logged once, so the mail goes out when SMTP is configured.
 """
 
