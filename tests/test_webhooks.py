@@ -5,6 +5,7 @@ are retried with backoff and given up after the limit; private addresses are ref
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import re
 import time
@@ -17,6 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
+from clientgraph.app import create_app
 from clientgraph.db import models
 from clientgraph.ids import encode_id
 from clientgraph.outbox import service
@@ -31,7 +33,7 @@ from starlette.routing import Route
 
 from tests.live_server import serve
 from tests.support import EVERY_PERMISSION, Api, served_with, settings_for
-from tests.test_outbox_relay import Clock
+from tests.test_outbox_relay import Clock, eventually
 from tests.test_plan_parity import assert_same
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -655,3 +657,24 @@ async def test_the_readme_receiver_verifies_what_the_relay_sends_and_refuses_a_f
     assert example["handled"] == {delivery["eventId"]}
     assert f"account.created {account}" in capsys.readouterr().out
     assert forged.status_code == 401
+
+
+async def test_the_server_runs_the_webhook_relay_beside_the_mail_relay(
+    api: Api, receiver: Receiver
+) -> None:
+    settings = settings_for(api.db.url, webhooks_allow_private=True, outbox_poll_interval_s=0.05)
+    app = create_app(settings, api.db)
+
+    async with app.router.lifespan_context(app), served_with(api, settings) as admin:
+        await eventually(lambda: "clientgraph-webhook-relay" in _task_names())
+        assert "clientgraph-outbox-relay" in _task_names()
+        _, secret = await create_webhook(admin, receiver.url, ["account.created"])
+        await _account(admin)
+        await eventually(lambda: bool(receiver.received))
+
+    assert verified(secret, receiver.received[0])["type"] == "account.created"
+    assert "clientgraph-webhook-relay" not in _task_names()
+
+
+def _task_names() -> set[str]:
+    return {task.get_name() for task in asyncio.all_tasks() if not task.done()}

@@ -78,6 +78,8 @@ class OutboxRelay:
     kinds: tuple[str, ...] = EMAIL_KINDS
     sender: Sender | None = None
     """How a row is delivered; by default an e-mail through `transport` (none without it)."""
+    name: str = "clientgraph-outbox-relay"
+    """Its task's name while it runs."""
     _logged: dict[uuid.UUID, datetime] = field(default_factory=dict)
     _logged_until: datetime = queue.ALWAYS
     _database_lost: bool = False
@@ -256,7 +258,7 @@ class RunningRelay:
     def __init__(self, relay: OutboxRelay) -> None:
         self.relay = relay
         self._stop = asyncio.Event()
-        self._task = asyncio.create_task(relay.run(self._stop), name="clientgraph-outbox-relay")
+        self._task = asyncio.create_task(relay.run(self._stop), name=relay.name)
 
     async def stop(self, grace_s: float = 10.0) -> None:
         """Let the round in progress finish (up to `grace_s`), then end. A message cut off

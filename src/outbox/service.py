@@ -56,7 +56,9 @@ def webhook_relay(settings: Settings, db: Database) -> OutboxRelay:
     within `CLIENTGRAPH_WEBHOOK_TIMEOUT_S`."""
     config = replace(relay_config(settings), send_timeout_s=settings.webhook_timeout_s)
     sender = WebhookSender(db, settings.webhooks_allow_private, settings.webhook_timeout_s)
-    return OutboxRelay(db, None, config, kinds=(WEBHOOK_KIND,), sender=sender)
+    return OutboxRelay(
+        db, None, config, kinds=(WEBHOOK_KIND,), sender=sender, name="clientgraph-webhook-relay"
+    )
 
 
 def relays(settings: Settings, db: Database) -> list[OutboxRelay]:
