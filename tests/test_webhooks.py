@@ -632,7 +632,7 @@ async def test_the_readme_receiver_verifies_what_the_relay_sends_and_refuses_a_f
         WEBHOOK_FIELDS,
     )
     webhook_id = created["webhook"]["id"]
-    monkeypatch.setenv("CLIENTGRAPH_WEBHOOK_SECRET", created["secret"])
+    monkeypatch.setenv("PARTNER_WEBHOOK_SECRET", created["secret"])
     example: dict[str, Any] = {}
     exec(compile(readme_receiver(), "receiver.py", "exec"), example)
 
