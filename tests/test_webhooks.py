@@ -678,3 +678,16 @@ async def test_the_server_runs_the_webhook_relay_beside_the_mail_relay(
 
 def _task_names() -> set[str]:
     return {task.get_name() for task in asyncio.all_tasks() if not task.done()}
+
+
+async def test_an_events_list_over_the_input_limit_is_refused_before_anything_runs(
+    api: Api,
+) -> None:
+    input_ = {"url": PUBLIC_URL, "events": ["account.created"] * 10_000}
+
+    answer = await api.execute(
+        "mutation($i: CreateWebhookInput!) { createWebhook(input: $i) { secret } }", {"i": input_}
+    )
+
+    assert [error["extensions"]["code"] for error in answer["errors"]] == ["BAD_USER_INPUT"]
+    assert (await api.data(WEBHOOKS))["webhooks"] == []
