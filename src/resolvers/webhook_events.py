@@ -43,6 +43,8 @@ EVENT_TYPES = (
 """What a webhook may listen to: the audit actions of the same names."""
 
 _RECORDED = "clientgraph.audit_events"
+_TYPE_NAMES = {"account": "Account", "contact": "Contact", "client_owner": "ClientOwner"}
+"""The GraphQL type of each kind of subject an event type names."""
 
 
 def recorded(session: AsyncSession, event: models.AuditEvent) -> None:
@@ -95,9 +97,6 @@ async def enqueue_recorded(session: AsyncSession) -> None:
                         next_attempt_at=models.utcnow(),
                     )
                 )
-
-
-_TYPE_NAMES = {"account": "Account", "contact": "Contact", "client_owner": "ClientOwner"}
 
 
 def _time(value: datetime | None) -> str | None:
