@@ -405,7 +405,7 @@ def parser() -> argparse.ArgumentParser:
         "migrate", help="bring the database to the newest migration and say what it did"
     ).set_defaults(handler=migrate)
     commands.add_parser(
-        "worker", help="run the outbox relay (e-mail) without serving HTTP"
+        "worker", help="run the outbox relay (e-mail, webhooks) without serving HTTP"
     ).set_defaults(handler=worker)
 
     firm_parser = commands.add_parser(

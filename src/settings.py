@@ -93,6 +93,14 @@ class Settings(BaseSettings):
     smtp_url: str | None = None
     smtp_timeout_s: float = Field(default=30.0, gt=0)
     mail_from: str = "clientgraph <clientgraph@localhost>"
+    webhooks_allow_private: bool = False
+    """`CLIENTGRAPH_WEBHOOKS_ALLOW_PRIVATE=1`: webhooks may post to loopback, link-local and
+    private addresses (a receiver on the same machine or network); refused otherwise."""
+    webhook_timeout_s: float = Field(default=10.0, gt=0)
+    """How long one webhook delivery may take, connecting to the last byte of the answer."""
+    webhook_secret_grace_s: int = Field(default=24 * 3600, ge=0)
+    """How long the previous secret still signs after `rotateWebhookSecret`."""
+
     portal_url: str | None = None
     """`CLIENTGRAPH_PORTAL_URL`: the firm's own portal; invitations open `/accept?token=…`
     there. Unset, the portal this service hosts, at the address it listens on."""

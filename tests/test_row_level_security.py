@@ -52,6 +52,9 @@ async def fill_every_table(api: Api) -> uuid.UUID:
         "setCustomFieldValues",
         {"accountId": world["account"], "values": [{"key": "tier", "value": "gold"}]},
     )
+    await api.ok(
+        "createWebhook", {"url": "https://partner.example/hook", "events": ["account.created"]}
+    )
     await api.ok("inviteContact", {"contactId": world["contact"]})
     token = (await queued_tokens(api, world["contact"]))[-1]
     assert (await accept(api, token)).status_code == 204

@@ -416,6 +416,8 @@ class OutboxEvent(Base):
     )
     last_attempt_at: Mapped[datetime | None] = mapped_column()
     last_error: Mapped[str | None] = mapped_column(Text)
+    last_response_code: Mapped[int | None] = mapped_column(Integer)
+    """The HTTP status the receiver answered the last attempt with (webhooks)."""
 
 
 class CustomFieldDefinition(Base):
@@ -477,6 +479,29 @@ class ApiKey(Base):
     expires_at: Mapped[datetime | None] = mapped_column()
     last_used_at: Mapped[datetime | None] = mapped_column()
     revoked_at: Mapped[datetime | None] = mapped_column()
+
+
+class Webhook(Base):
+    """A partner's endpoint and the events it hears of. `secret` signs every delivery; after a
+    rotation `previous_secret` signs too, until `previous_secret_expires_at`."""
+
+    __tablename__ = "webhooks"
+    __table_args__ = (
+        ForeignKeyConstraint(["firm_id"], ["firms.id"], ondelete="CASCADE"),
+        UniqueConstraint("firm_id", "id"),
+        Index("ix_webhooks_firm_id_created_at", "firm_id", "created_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    firm_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    url: Mapped[str] = mapped_column(String(2048))
+    description: Mapped[str] = mapped_column(String(500), default="")
+    events: Mapped[list[Any]] = mapped_column(default=list)
+    secret: Mapped[str] = mapped_column(String(100))
+    previous_secret: Mapped[str | None] = mapped_column(String(100))
+    previous_secret_expires_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class RefreshToken(Base):

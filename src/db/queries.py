@@ -18,6 +18,8 @@ from clientgraph.db.rows import (
     FirmRow,
     NotificationRow,
     UserRow,
+    WebhookDeliveryRow,
+    WebhookRow,
 )
 from sqlalchemy import ColumnElement, Row, Select, exists, or_, select
 from sqlalchemy.orm import aliased
@@ -36,6 +38,8 @@ TABLE_OF_ROW: dict[type, Any] = {
     NotificationRow: models.Notification.__table__,
     CustomFieldDefinitionRow: models.CustomFieldDefinition.__table__,
     EmailDeliveryRow: models.OutboxEvent.__table__,
+    WebhookRow: models.Webhook.__table__,
+    WebhookDeliveryRow: models.OutboxEvent.__table__,
 }
 
 

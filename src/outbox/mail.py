@@ -8,6 +8,9 @@ from typing import Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import aiosmtplib
+from clientgraph.outbox.queue import Claimed
+from clientgraph.outbox.render import Event, MailConfig, RenderError, render
+from clientgraph.outbox.sender import Sent, Undeliverable
 
 TRUE = frozenset({"1", "true", "yes", "on"})
 FALSE = frozenset({"0", "false", "no", "off"})
@@ -90,3 +93,21 @@ class SmtpTransport:
             start_tls=server.start_tls,
             timeout=self.timeout_s,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class MailSender:
+    """An outbox row as an e-mail, through `transport`."""
+
+    transport: MailTransport
+    config: MailConfig
+    noun: str = "e-mail"
+
+    async def send(self, row: Claimed, firm_name: str) -> Sent:
+        event = Event(row.id, row.kind, row.recipient, row.payload, row.created_at, firm_name)
+        try:
+            message = render(event, self.config)
+        except RenderError as error:
+            raise Undeliverable(f"cannot be written: {error}") from error
+        await self.transport.send(message)
+        return Sent(f"sent, Message-ID {message['Message-ID']}")

@@ -139,10 +139,17 @@ async def firm_name(session: AsyncSession, firm_id: uuid.UUID) -> str:
     return await session.scalar(select(models.Firm.name).where(models.Firm.id == firm_id)) or ""
 
 
-async def record_sent(session: AsyncSession, row: Claimed, *, now: datetime) -> bool:
+async def record_sent(
+    session: AsyncSession, row: Claimed, *, now: datetime, response_code: int | None = None
+) -> bool:
     """SENT, unless the row was claimed again meanwhile (its lease ran out); its secrets are
     dropped from the payload."""
-    values: dict[str, Any] = {"status": SENT, "delivered_at": now, "last_error": None}
+    values: dict[str, Any] = {
+        "status": SENT,
+        "delivered_at": now,
+        "last_error": None,
+        "last_response_code": response_code,
+    }
     if SECRET_PAYLOAD_KEYS & row.payload.keys():
         values["payload"] = {
             key: value for key, value in row.payload.items() if key not in SECRET_PAYLOAD_KEYS
@@ -151,10 +158,19 @@ async def record_sent(session: AsyncSession, row: Claimed, *, now: datetime) -> 
 
 
 async def record_failure(
-    session: AsyncSession, row: Claimed, error: str, *, retry_at: datetime | None
+    session: AsyncSession,
+    row: Claimed,
+    error: str,
+    *,
+    retry_at: datetime | None,
+    response_code: int | None = None,
 ) -> bool:
-    """Due again at `retry_at`, or FAILED when it is None; the error is kept either way."""
-    values: dict[str, Any] = {"last_error": error[:MAX_ERROR_LENGTH]}
+    """Due again at `retry_at`, or FAILED when it is None; the error (and the receiver's
+    response code, if it answered) is kept either way."""
+    values: dict[str, Any] = {
+        "last_error": error[:MAX_ERROR_LENGTH],
+        "last_response_code": response_code,
+    }
     if retry_at is None:
         values["status"] = FAILED
     else:

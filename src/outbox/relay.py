@@ -1,4 +1,5 @@
-"""The outbox relay: delivers the e-mails that mutations queue in `outbox_events`.
+"""The outbox relay: delivers what mutations queue in `outbox_events`, e-mails or webhook
+deliveries (one relay per kind of row, each with its `Sender`).
 
 Each round it asks which firms have mail due, then for each firm claims a batch of due rows in
 one short transaction (counting the attempt and leasing the rows), sends them outside any
@@ -11,7 +12,7 @@ Several relays (serve's workers, `clientgraph worker`s) may run at once: on Post
 skips rows another relay holds (`FOR UPDATE SKIP LOCKED`) and a claimed row is leased, so no
 two relays send the same row at the same time; SQLite runs one claim at a time.
 
-Without an SMTP server configured the relay sends nothing and changes nothing: the rows stay
+Without an SMTP server configured the e-mail relay sends nothing and changes nothing: the rows stay
 queued and each is logged once, so the mail goes out when SMTP is configured.
 """
 
@@ -29,8 +30,9 @@ from datetime import datetime, timedelta
 from clientgraph.db import models
 from clientgraph.db.engine import Database, connection_lost, describe_loss
 from clientgraph.outbox import queue
-from clientgraph.outbox.mail import MailTransport
-from clientgraph.outbox.render import Event, MailConfig, RenderError, render
+from clientgraph.outbox.mail import MailSender, MailTransport
+from clientgraph.outbox.render import MailConfig
+from clientgraph.outbox.sender import AttemptFailed, Sender, Undeliverable
 from clientgraph.resolvers.email_deliveries import EMAIL_KINDS
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -74,14 +76,22 @@ class OutboxRelay:
     config: RelayConfig
     clock: Callable[[], datetime] = models.utcnow
     kinds: tuple[str, ...] = EMAIL_KINDS
+    sender: Sender | None = None
+    """How a row is delivered; by default an e-mail through `transport` (none without it)."""
+    name: str = "clientgraph-outbox-relay"
+    """Its task's name while it runs."""
     _logged: dict[uuid.UUID, datetime] = field(default_factory=dict)
     _logged_until: datetime = queue.ALWAYS
     _database_lost: bool = False
 
+    def __post_init__(self) -> None:
+        if self.sender is None and self.transport is not None:
+            self.sender = MailSender(self.transport, self.config.mail)
+
     async def run_once(self) -> int:
         """One round over every firm with mail due; how many rows it handled (sent, retried
         later, failed, or without SMTP newly logged)."""
-        if self.transport is None:
+        if self.sender is None:
             return await self._log_queued()
         now = self.clock()
         handled = 0
@@ -92,7 +102,7 @@ class OutboxRelay:
     async def run_once_for(self, firm_id: uuid.UUID) -> int:
         """One round over one firm's due mail, which needs SMTP (`clientgraph create-firm`
         sends its owner's link this way at once); how many rows it handled."""
-        if self.transport is None:
+        if self.sender is None:
             raise ValueError("the relay has no SMTP server to send with")
         return await self._deliver_due(firm_id, self.clock())
 
@@ -105,7 +115,7 @@ class OutboxRelay:
     async def run(self, stop: asyncio.Event) -> None:
         """Rounds until `stop` is set: at once while rounds fill whole batches, else after the
         poll interval. A round that fails (the database is away) is logged and tried again."""
-        if self.transport is None:
+        if self.sender is None:
             logger.warning(
                 "No SMTP server is configured (CLIENTGRAPH_SMTP_URL): e-mails stay queued."
             )
@@ -117,7 +127,7 @@ class OutboxRelay:
                 handled = 0
             else:
                 self._round_done()
-            if handled >= self.config.batch_size and self.transport is not None:
+            if handled >= self.config.batch_size and self.sender is not None:
                 continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self.config.poll_interval_s)
@@ -159,43 +169,51 @@ class OutboxRelay:
         return await self.db.write(work, firm_id=firm_id)
 
     async def _deliver(self, row: queue.Claimed, firm_name: str) -> None:
+        assert self.sender is not None
+        noun = self.sender.noun
         if row.attempt > self.config.max_attempts:
-            logger.error("e-mail %s (%s): no outcome of its last attempt", row.id, row.kind)
+            logger.error("%s %s (%s): no outcome of its last attempt", noun, row.id, row.kind)
             error = "gave up: the relay stopped during the last attempt, whose outcome is unknown"
             await self._record_failure(row, error, final=True)
             return
-        event = Event(row.id, row.kind, row.recipient, row.payload, row.created_at, firm_name)
         try:
-            message = render(event, self.config.mail)
-        except RenderError as error:
-            logger.error("e-mail %s (%s) cannot be written: %s", row.id, row.kind, error)
-            await self._record_failure(row, f"cannot be written: {error}", final=True)
+            sent = await self.sender.send(row, firm_name)
+        except Undeliverable as error:
+            logger.error("%s %s (%s) cannot be delivered: %s", noun, row.id, row.kind, error)
+            await self._record_failure(row, str(error), final=True)
             return
-        assert self.transport is not None
-        try:
-            await self.transport.send(message)
         except Exception as error:
             final = row.attempt >= self.config.max_attempts
             logger.warning(
-                "e-mail %s (%s), attempt %d of %d, was not sent: %s",
+                "%s %s (%s), attempt %d of %d, was not delivered: %s",
+                noun,
                 row.id,
                 row.kind,
                 row.attempt,
                 self.config.max_attempts,
                 error,
             )
-            await self._record_failure(row, _describe(error), final=final)
+            code = error.response_code if isinstance(error, AttemptFailed) else None
+            await self._record_failure(row, _describe(error), final=final, response_code=code)
             return
-        await self._write(row.firm_id, lambda s: queue.record_sent(s, row, now=self.clock()))
-        logger.info("e-mail %s (%s) sent, Message-ID %s", row.id, row.kind, message["Message-ID"])
+        await self._write(
+            row.firm_id,
+            lambda s: queue.record_sent(s, row, now=self.clock(), response_code=sent.response_code),
+        )
+        logger.info("%s %s (%s) %s", noun, row.id, row.kind, sent.note)
 
-    async def _record_failure(self, row: queue.Claimed, error: str, *, final: bool) -> None:
+    async def _record_failure(
+        self, row: queue.Claimed, error: str, *, final: bool, response_code: int | None = None
+    ) -> None:
         retry_at = None
         if not final:
             wait = backoff_s(row.attempt, self.config.backoff_s, self.config.backoff_max_s)
             retry_at = self.clock() + timedelta(seconds=wait)
         await self._write(
-            row.firm_id, lambda s: queue.record_failure(s, row, error, retry_at=retry_at)
+            row.firm_id,
+            lambda s: queue.record_failure(
+                s, row, error, retry_at=retry_at, response_code=response_code
+            ),
         )
 
     async def _write(
@@ -240,7 +258,7 @@ class RunningRelay:
     def __init__(self, relay: OutboxRelay) -> None:
         self.relay = relay
         self._stop = asyncio.Event()
-        self._task = asyncio.create_task(relay.run(self._stop), name="clientgraph-outbox-relay")
+        self._task = asyncio.create_task(relay.run(self._stop), name=relay.name)
 
     async def stop(self, grace_s: float = 10.0) -> None:
         """Let the round in progress finish (up to `grace_s`), then end. A message cut off

@@ -7,6 +7,7 @@ import contextlib
 import logging
 import signal
 import uuid
+from dataclasses import replace
 
 from clientgraph.db.engine import Database
 from clientgraph.db.readiness import Readiness
@@ -14,6 +15,8 @@ from clientgraph.outbox import queue
 from clientgraph.outbox.mail import MailTransport, SmtpServer, SmtpTransport
 from clientgraph.outbox.relay import OutboxRelay, RelayConfig, RunningRelay
 from clientgraph.outbox.render import MailConfig
+from clientgraph.outbox.webhook import WebhookSender
+from clientgraph.resolvers.webhook_events import WEBHOOK_KIND
 from clientgraph.settings import Settings
 
 logger = logging.getLogger("clientgraph.outbox")
@@ -44,7 +47,22 @@ def transport(settings: Settings) -> MailTransport | None:
 
 
 def relay(settings: Settings, db: Database) -> OutboxRelay:
+    """The relay of e-mails."""
     return OutboxRelay(db, transport(settings), relay_config(settings))
+
+
+def webhook_relay(settings: Settings, db: Database) -> OutboxRelay:
+    """The relay of webhook deliveries: the outbox's claims, backoff and limit, each attempt
+    within `CLIENTGRAPH_WEBHOOK_TIMEOUT_S`."""
+    config = replace(relay_config(settings), send_timeout_s=settings.webhook_timeout_s)
+    sender = WebhookSender(db, settings.webhooks_allow_private, settings.webhook_timeout_s)
+    return OutboxRelay(
+        db, None, config, kinds=(WEBHOOK_KIND,), sender=sender, name="clientgraph-webhook-relay"
+    )
+
+
+def relays(settings: Settings, db: Database) -> list[OutboxRelay]:
+    return [relay(settings, db), webhook_relay(settings, db)]
 
 
 async def send_now(
@@ -60,46 +78,44 @@ async def send_now(
 
 
 class RelayWhenReady:
-    """The relay, started in the current event loop once the database is reachable and at
-    the newest migration: before that, every round would fail on tables and functions that
-    do not exist yet."""
+    """The relays (e-mail, webhooks), started in the current event loop once the database is
+    reachable and at the newest migration: before that, every round would fail on tables and
+    functions that do not exist yet."""
 
-    def __init__(self, relay: OutboxRelay, readiness: Readiness) -> None:
-        self.running: RunningRelay | None = None
+    def __init__(self, relays: list[OutboxRelay], readiness: Readiness) -> None:
+        self.running: list[RunningRelay] = []
         self._starting = asyncio.create_task(
-            self._start(relay, readiness), name="clientgraph-outbox-relay-start"
+            self._start(relays, readiness), name="clientgraph-outbox-relay-start"
         )
 
-    async def _start(self, relay: OutboxRelay, readiness: Readiness) -> None:
+    async def _start(self, relays: list[OutboxRelay], readiness: Readiness) -> None:
         try:
             await readiness.wait_until_ready("the outbox relay")
         except Exception:
             logger.exception("the outbox relay cannot start")
             return
-        self.running = RunningRelay(relay)
+        self.running = [RunningRelay(relay) for relay in relays]
 
     async def stop(self) -> None:
         self._starting.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._starting
-        if self.running is not None:
-            await self.running.stop()
+        await asyncio.gather(*(running.stop() for running in self.running))
 
 
 def start(settings: Settings, db: Database, readiness: Readiness) -> RelayWhenReady:
-    """The relay of the server's lifespan, once `readiness` says the database is ready."""
-    return RelayWhenReady(relay(settings, db), readiness)
+    """The relays of the server's lifespan, once `readiness` says the database is ready."""
+    return RelayWhenReady(relays(settings, db), readiness)
 
 
 async def run_worker(settings: Settings) -> None:
     """`clientgraph worker`: the relay alone, until SIGINT or SIGTERM."""
-    mail, config = transport(settings), relay_config(settings)
     db = Database(
         settings.server_database_url(),
         pool_size=2,
         timeouts=settings.database_timeouts(),
     )
-    running = RelayWhenReady(OutboxRelay(db, mail, config), Readiness(db))
+    running = RelayWhenReady(relays(settings, db), Readiness(db))
     stopped = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -13,8 +13,10 @@ from clientgraph.db import tenancy
 from clientgraph.db.engine import CommitOutcomeUnknown, Database, DatabaseUnavailable
 from clientgraph.db.loaders import DataLoader, Loaders, keyed_loader
 from clientgraph.list_limits import ListLimits
+from clientgraph.resolvers import webhook_events
 from clientgraph.resolvers.errors import RequestTimeout
 from clientgraph.resolvers.policy import Viewer, visible_accounts, visible_contacts
+from clientgraph.resolvers.webhook_urls import WebhookPolicy
 from sqlalchemy import Row, Select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -73,6 +75,7 @@ class Context:
     server_url: str | None = None
     """The address of the server answering (its listening socket): the pages of the links a
     mutation e-mails, where the settings name none (clientgraph.links)."""
+    webhooks: WebhookPolicy = field(default_factory=WebhookPolicy)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _loaders: Loaders | None = field(init=False, default=None)
     _named_loaders: dict[str, DataLoader[Any, Any]] = field(init=False, default_factory=dict)
@@ -165,7 +168,8 @@ class Context:
                 raise RequestTimeout("The database did not answer in time.") from error
 
     async def write(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-        """Run a mutation's work in its own transaction, then let reads see what it committed.
+        """Run a mutation's work in its own transaction, with the webhook deliveries of the
+        audit events it records, then let reads see what it committed.
 
         The read session ends its transaction first, handing its connection back to the pool:
         a request never holds two connections, so a burst of mutations cannot starve the pool.
@@ -173,8 +177,14 @@ class Context:
         async with self.lock:
             self.check_deadline()
             await self.db.end_read(self.session)
+
+        async def work_and_tell(session: AsyncSession) -> T:
+            result = await work(session)
+            await webhook_events.enqueue_recorded(session)
+            return result
+
         try:
-            result = await self.db.write(work, firm_id=self.viewer.firm_id)
+            result = await self.db.write(work_and_tell, firm_id=self.viewer.firm_id)
         except DatabaseUnavailable as error:
             self.unavailable = self.unavailable or error
             raise

@@ -51,6 +51,14 @@ class EmailDeliveryStatus(StrEnum):
     FAILED = "FAILED"
 
 
+class WebhookDeliveryStatus(StrEnum):
+    """The outbox's states (EmailDeliveryStatus) of a webhook delivery."""
+
+    QUEUED = "QUEUED"
+    SENT = "SENT"
+    FAILED = "FAILED"
+
+
 class AccountOrderField(StrEnum):
     NAME = "NAME"
     CUSTOMER_NUMBER = "CUSTOMER_NUMBER"

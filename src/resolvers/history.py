@@ -10,6 +10,7 @@ from typing import Any
 from clientgraph.db import models
 from clientgraph.db.queries import select_rows
 from clientgraph.db.rows import AuditEventRow
+from clientgraph.resolvers import webhook_events
 from clientgraph.resolvers.context import Context
 from clientgraph.resolvers.enums import Permission
 from clientgraph.resolvers.pagination import Page, PageRequest, batched_page
@@ -70,20 +71,20 @@ def record(
 ) -> None:
     """Add one event; `related_id` is an account the event names besides its subject, so that
     callers who may not see that account do not see the event either."""
-    session.add(
-        models.AuditEvent(
-            firm_id=viewer.firm_id,
-            subject_type=subject_type,
-            subject_id=subject_id,
-            action=action,
-            actor_id=viewer.actor_id,
-            actor_name=viewer.name,
-            actor_api_key_id=viewer.api_key_id,
-            occurred_at=_next_timestamp(),
-            changes=[change.as_json() for change in changes],
-            related_id=related_id,
-        )
+    event = models.AuditEvent(
+        firm_id=viewer.firm_id,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        action=action,
+        actor_id=viewer.actor_id,
+        actor_name=viewer.name,
+        actor_api_key_id=viewer.api_key_id,
+        occurred_at=_next_timestamp(),
+        changes=[change.as_json() for change in changes],
+        related_id=related_id,
     )
+    session.add(event)
+    webhook_events.recorded(session, event)
 
 
 def _versioned(session: AsyncSession) -> set[uuid.UUID]:

@@ -11,6 +11,7 @@ from clientgraph.ids import decode_any_id
 from clientgraph.resolvers.context import Context
 from clientgraph.resolvers.email_deliveries import email_delivery
 from clientgraph.resolvers.history import named_accounts_visible
+from clientgraph.resolvers.webhooks import webhook, webhook_delivery
 
 RowT = TypeVar("RowT")
 
@@ -72,6 +73,10 @@ async def node_row(ctx: Context, global_id: str) -> tuple[str, Any] | None:
             )
         case "EmailDelivery":
             row = await email_delivery(ctx, key)
+        case "Webhook":
+            row = await webhook(ctx, key)
+        case "WebhookDelivery":
+            row = await webhook_delivery(ctx, key)
         case "ApiKey" if ctx.viewer.is_admin:
             api_key = models.ApiKey
             row = await _one(

@@ -139,6 +139,18 @@ async def move_accounts(
     accounts = list(await session.scalars(query))
     for account in accounts:
         set_owner(session, viewer, account, source, target)
+    if accounts and target is not None:
+        history.record(
+            session,
+            viewer,
+            subject_type="client_owner",
+            subject_id=target.id,
+            action="clients.transferred",
+            changes=[
+                history.Change("from", source.name, None),
+                history.Change("accounts", None, len(accounts)),
+            ],
+        )
     return accounts
 
 

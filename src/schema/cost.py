@@ -23,6 +23,8 @@ from typing import Any
 from clientgraph.list_limits import ListLimits
 from clientgraph.resolvers import access
 from clientgraph.resolvers.context import Context, Cost, PageLimits
+from clientgraph.resolvers.webhook_events import EVENT_TYPES
+from clientgraph.resolvers.webhooks import MAX_WEBHOOKS
 from clientgraph.schema.selections import Selections
 from graphql import (
     DocumentNode,
@@ -66,6 +68,8 @@ PLAIN_LIST_MAXIMUM: dict[tuple[str, str], Callable[[ListLimits], int]] = {
     ("CustomFieldDefinition", "options"): lambda lists: lists.select_options,
     ("AuditEvent", "changes"): lambda lists: lists.audit_changes,
     ("Query", "apiKeys"): lambda lists: lists.api_keys,
+    ("Query", "webhooks"): lambda lists: MAX_WEBHOOKS,
+    ("Webhook", "events"): lambda lists: len(EVENT_TYPES),
     ("TransferClientsPayload", "accounts"): lambda lists: lists.input_list,
     ("MarkNotificationsReadPayload", "notifications"): lambda lists: lists.input_list,
     ("ClientMovePreview", "accounts"): lambda lists: lists.input_list,

@@ -8,12 +8,17 @@ from typing import Any
 
 import strawberry
 from clientgraph.ids import decode_id
-from clientgraph.resolvers import access, email_deliveries, owners, users
+from clientgraph.resolvers import access, email_deliveries, owners, users, webhooks
 from clientgraph.resolvers import accounts as account_resolvers
 from clientgraph.resolvers import api_keys as api_key_resolvers
 from clientgraph.resolvers import contacts as contact_resolvers
 from clientgraph.resolvers.accounts import AccountFilter, AccountOrder
-from clientgraph.resolvers.enums import CustomFieldEntity, EmailDeliveryStatus, OrderDirection
+from clientgraph.resolvers.enums import (
+    CustomFieldEntity,
+    EmailDeliveryStatus,
+    OrderDirection,
+    WebhookDeliveryStatus,
+)
 from clientgraph.resolvers.errors import BadUserInput
 from clientgraph.resolvers.nodes import node_row
 from clientgraph.resolvers.pagination import PageRequest
@@ -36,6 +41,7 @@ from clientgraph.schema.types import (
     Viewer,
     load_optional,
 )
+from clientgraph.schema.webhooks import Webhook, WebhookDelivery
 from strawberry import relay
 
 NODE_TYPES: dict[str, Callable[[Any], relay.Node]] = {
@@ -48,6 +54,8 @@ NODE_TYPES: dict[str, Callable[[Any], relay.Node]] = {
     "Notification": Notification.from_row,
     "ApiKey": ApiKey.from_row,
     "EmailDelivery": EmailDelivery.from_row,
+    "Webhook": Webhook.from_row,
+    "WebhookDelivery": WebhookDelivery.from_row,
 }
 
 
@@ -192,6 +200,30 @@ class Query:
             info.context, status=status, page=PageRequest(first=first, after=after)
         )
         return Connection.of(page, EmailDelivery.from_row)
+
+    @strawberry.field(description="Admin: the firm's webhooks, oldest first.")
+    async def webhooks(self, info: Info) -> list[Webhook]:
+        return [Webhook.from_row(row) for row in await webhooks.webhooks(info.context)]
+
+    @strawberry.field(
+        description="Admin: one webhook's deliveries, newest first; `status: FAILED` lists "
+        "those the relay gave up on."
+    )
+    async def webhook_deliveries(
+        self,
+        info: Info,
+        webhook_id: strawberry.ID,
+        status: WebhookDeliveryStatus | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[WebhookDelivery]:
+        page = await webhooks.webhook_deliveries(
+            info.context,
+            webhook_id=str(webhook_id),
+            status=status,
+            page=PageRequest(first=first, after=after),
+        )
+        return Connection.of(page, WebhookDelivery.from_row)
 
     @strawberry.field(description="The address book of client owners, by name.")
     async def client_owners(

@@ -23,6 +23,7 @@ from clientgraph.schema.types import (
     Notification,
     User,
 )
+from clientgraph.schema.webhooks import Webhook, WebhookDelivery, WebhookMutation
 from graphql import GraphQLError
 from strawberry.tools import merge_types
 from strawberry.types.execution import ExecutionContext
@@ -36,6 +37,7 @@ Mutation = merge_types(
         ApiKeyMutation,
         EmailMutation,
         PasswordMutation,
+        WebhookMutation,
     ),
 )
 
@@ -77,6 +79,8 @@ def build_schema(
             Firm,
             Notification,
             User,
+            Webhook,
+            WebhookDelivery,
         ],
         extensions=schema_extensions(
             limits or QueryLimits(), introspection=introspection, suggestions=suggestions

@@ -8,6 +8,7 @@ sent with an `Idempotency-Key` then claims it (web/idempotency.py), and the oper
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 import orjson
@@ -32,6 +33,7 @@ from clientgraph.portal_auth import (
 from clientgraph.resolvers.api_keys import parse_key
 from clientgraph.resolvers.context import Context, PageLimits
 from clientgraph.resolvers.policy import Viewer
+from clientgraph.resolvers.webhook_urls import WebhookPolicy
 from clientgraph.schema.extensions import QueryLimits
 from clientgraph.schema.schema import build_schema
 from clientgraph.settings import Settings
@@ -107,6 +109,10 @@ class GraphQLApp(GraphQL[Context, None]):
         self.secret = settings.signing_secret()
         self.limits = PageLimits(settings.default_page_size, settings.max_page_size)
         self.lists = settings.list_limits()
+        self.webhooks = WebhookPolicy(
+            allow_private=settings.webhooks_allow_private,
+            secret_grace=timedelta(seconds=settings.webhook_secret_grace_s),
+        )
         self.rate_limits = rate_limits
         self.readiness = readiness
         self.persisted = PersistedDocuments(settings)
@@ -200,6 +206,7 @@ class GraphQLApp(GraphQL[Context, None]):
             request_id=request_id_of(request.scope),
             password_attempts=self.rate_limits.sign_ins.from_address(address),
             server_url=server_url(request),
+            webhooks=self.webhooks,
         )
         try:
             replayed = with_body(request, body)

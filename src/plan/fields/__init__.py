@@ -16,4 +16,5 @@ from clientgraph.plan.fields import (  # noqa: F401
     query,
     user,
     viewer,
+    webhook,
 )

@@ -15,6 +15,7 @@ from clientgraph.plan.errors import Unplanned
 from clientgraph.resolvers.email_deliveries import EMAIL_KINDS
 from clientgraph.resolvers.history import named_accounts_visible
 from clientgraph.resolvers.policy import visible_accounts, visible_contacts
+from clientgraph.resolvers.webhook_events import WEBHOOK_KIND
 from sqlalchemy import (
     ColumnElement,
     String,
@@ -103,6 +104,17 @@ def _email_delivery(build: Build, key: Any, parent: Any) -> tuple[Any, list[Colu
     return row, criteria
 
 
+def _webhook(build: Build, key: Any, parent: Any) -> tuple[Any, list[ColumnElement[bool]]]:
+    row = aliased(models.Webhook)
+    return row, [row.firm_id == build.viewer.firm_id, row.id == key]
+
+
+def _webhook_delivery(build: Build, key: Any, parent: Any) -> tuple[Any, list[ColumnElement[bool]]]:
+    row = aliased(models.OutboxEvent)
+    criteria = [row.firm_id == build.viewer.firm_id, row.kind == WEBHOOK_KIND, row.id == key]
+    return row, criteria
+
+
 def _api_key(build: Build, key: Any, parent: Any) -> tuple[Any, list[ColumnElement[bool]]]:
     row = aliased(models.ApiKey)
     return row, [row.firm_id == build.viewer.firm_id, row.id == key]
@@ -118,8 +130,10 @@ LOOKUPS: dict[str, Lookup] = {
     "Notification": _notification,
     "EmailDelivery": _email_delivery,
     "ApiKey": _api_key,
+    "Webhook": _webhook,
+    "WebhookDelivery": _webhook_delivery,
 }
-ADMIN_ONLY = frozenset({"EmailDelivery", "ApiKey"})
+ADMIN_ONLY = frozenset({"EmailDelivery", "ApiKey", "Webhook", "WebhookDelivery"})
 
 
 def _decoded(value: Any) -> tuple[str | None, Any]:

@@ -21,8 +21,10 @@ from clientgraph.resolvers.enums import AccountOrderField, OrderDirection
 from clientgraph.resolvers.errors import BadUserInput
 from clientgraph.resolvers.inputs import search_text
 from clientgraph.resolvers.policy import visible_accounts, visible_contacts
+from clientgraph.resolvers.webhook_events import WEBHOOK_KIND
+from clientgraph.resolvers.webhooks import MAX_WEBHOOKS
 from clientgraph.schema.query import MAX_FILTER_TAGS
-from sqlalchemy import ColumnElement, Uuid, select
+from sqlalchemy import ColumnElement, String, Uuid, select
 from sqlalchemy.orm import aliased
 
 TYPE = "Query"
@@ -226,3 +228,47 @@ def email_deliveries(build: Build, row: Any, field: Field) -> tuple[ColumnElemen
         statement = statement.where(event.status == status.value)
     keys = [event.created_at, event.id]
     return _root_connection(build, field, "EmailDelivery", statement, event, keys, descending=True)
+
+
+@planned(TYPE, "webhooks")
+def webhooks(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix | None]:
+    """Oldest first (ties by id)."""
+    _require_admin(build)
+    hook = aliased(models.Webhook)
+    value, fix = build.object("Webhook", field, hook)
+    statement = select(value.label("j")).where(hook.firm_id == build.viewer.firm_id)
+    array = build.array(statement, None, [hook.created_at, hook.id], MAX_WEBHOOKS)
+    return array, list_fix(fix)
+
+
+def _webhook_recipient(value: Any, parameter: str) -> dict[str, Any]:
+    webhook_id = decode_id(str(value), "Webhook")
+    if webhook_id is None:
+        raise Unplanned("not a webhook's id")
+    return {parameter: str(webhook_id)}
+
+
+@planned(TYPE, "webhookDeliveries")
+def webhook_deliveries(
+    build: Build, row: Any, field: Field
+) -> tuple[ColumnElement[Any], Fix | None]:
+    _require_admin(build)
+    event = models.OutboxEvent
+    recipient = build.parameter(String)
+    build.bind(field, "webhookId", lambda value: _webhook_recipient(value, recipient.key))
+    statement = (
+        select()
+        .select_from(event)
+        .where(
+            event.firm_id == build.viewer.firm_id,
+            event.kind == WEBHOOK_KIND,
+            event.recipient == recipient,
+        )
+    )
+    status = field.args.get("status")
+    if status is not None:
+        statement = statement.where(event.status == status.value)
+    keys = [event.created_at, event.id]
+    return _root_connection(
+        build, field, "WebhookDelivery", statement, event, keys, descending=True
+    )

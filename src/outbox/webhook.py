@@ -1,0 +1,105 @@
+"""Delivering a webhook: the outbox row's body, signed by the Standard Webhooks
+specification (`standardwebhooks`), POSTed with httpx to the address its URL resolves to now,
+once that address is checked (clientgraph.resolvers.webhook_urls).
+
+The request goes to the checked address itself, with the URL's host in the Host header and
+as the TLS server name, so a name that resolves elsewhere a moment later (DNS rebinding)
+cannot steer it. Redirects are not followed, and the answer's body is not read."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import httpx
+from clientgraph.db import models
+from clientgraph.db.engine import Database
+from clientgraph.outbox.queue import Claimed
+from clientgraph.outbox.sender import AttemptFailed, Sent, Undeliverable
+from clientgraph.resolvers import webhook_urls
+from clientgraph.resolvers.webhooks import signing_secrets
+from sqlalchemy import select
+from standardwebhooks import Webhook
+
+USER_AGENT = "clientgraph-webhooks/1"
+
+
+def sign(secrets: list[str], event_id: str, at: datetime, body: str) -> str:
+    """The `webhook-signature` header: one `v1,<base64>` per secret, space-separated."""
+    return " ".join(Webhook(secret).sign(event_id, at, body) for secret in secrets)
+
+
+def _netloc(target: webhook_urls.Target) -> str:
+    address = target.address
+    host = f"[{address}]" if isinstance(address, ipaddress.IPv6Address) else str(address)
+    return f"{host}:{target.port}"
+
+
+def _host_header(target: webhook_urls.Target) -> str:
+    default = 443 if target.parts.scheme == "https" else 80
+    host = f"[{target.host}]" if ":" in target.host else target.host
+    return host if target.port == default else f"{host}:{target.port}"
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookSender:
+    db: Database
+    allow_private: bool = False
+    timeout_s: float = 10.0
+    noun: str = "webhook delivery"
+
+    async def send(self, row: Claimed, firm_name: str) -> Sent:
+        event_id, body = row.payload.get("eventId"), row.payload.get("body")
+        if not isinstance(event_id, str) or not isinstance(body, str):
+            raise Undeliverable("the delivery carries no event (payload.eventId, payload.body)")
+        now = datetime.now(UTC)
+        async with self.db.firm_session(row.firm_id) as session:
+            webhook = (
+                await session.scalars(
+                    select(models.Webhook).where(
+                        models.Webhook.firm_id == row.firm_id,
+                        models.Webhook.id == uuid.UUID(row.recipient),
+                    )
+                )
+            ).first()
+            secrets = signing_secrets(webhook, now) if webhook is not None else []
+        if webhook is None:
+            raise Undeliverable("its webhook was deleted")
+        try:
+            target = await webhook_urls.target(webhook.url, allow_private=self.allow_private)
+        except webhook_urls.RefusedUrl as error:
+            raise AttemptFailed(str(error)) from None
+        headers = {
+            "host": _host_header(target),
+            "content-type": "application/json",
+            "user-agent": USER_AGENT,
+            "webhook-id": event_id,
+            "webhook-timestamp": str(int(now.timestamp())),
+            "webhook-signature": sign(secrets, event_id, now, body),
+        }
+        url = target.parts._replace(netloc=_netloc(target)).geturl()
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                async with (
+                    httpx.AsyncClient(
+                        timeout=self.timeout_s, follow_redirects=False, trust_env=False
+                    ) as client,
+                    client.stream(
+                        "POST",
+                        url,
+                        content=body.encode(),
+                        headers=headers,
+                        extensions={"sni_hostname": target.host},
+                    ) as response,
+                ):
+                    code = response.status_code
+        except TimeoutError:
+            raise AttemptFailed(f"no answer within {self.timeout_s:g} s") from None
+        except httpx.HTTPError as error:
+            raise AttemptFailed(f"{type(error).__name__}: {error}") from None
+        if 200 <= code < 300:
+            return Sent(f"delivered to {webhook.url}: HTTP {code}", code)
+        raise AttemptFailed(f"the receiver answered HTTP {code}", response_code=code)

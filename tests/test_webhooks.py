@@ -1,0 +1,693 @@
+"""Webhooks (issue 16, point 3): administrators register partners' endpoints; each change a
+mutation records goes out, signed by the Standard Webhooks specification, through the outbox
+relay to a real HTTP receiver that verifies it with the `standardwebhooks` library; failures
+are retried with backoff and given up after the limit; private addresses are refused."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import re
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from clientgraph.app import create_app
+from clientgraph.db import models
+from clientgraph.ids import encode_id
+from clientgraph.outbox import service
+from clientgraph.outbox.relay import OutboxRelay
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from standardwebhooks import Webhook, WebhookVerificationError
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from tests.live_server import serve
+from tests.support import EVERY_PERMISSION, Api, served_with, settings_for
+from tests.test_outbox_relay import Clock, eventually
+from tests.test_plan_parity import assert_same
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+PUBLIC_URL = "https://partner.example/clientgraph"
+WEBHOOK_FIELDS = "webhook { id url events description previousSecretExpiresAt } secret"
+DELIVERIES = """
+query($id: ID!, $status: WebhookDeliveryStatus) {
+  webhookDeliveries(webhookId: $id, status: $status, first: 100) {
+    totalCount
+    nodes { id eventId eventType status attempts lastResponseCode lastError lastAttemptAt
+            nextAttemptAt deliveredAt createdAt }
+  }
+}
+"""
+WEBHOOKS = "{ webhooks { id url events description previousSecretExpiresAt createdAt updatedAt } }"
+
+
+@dataclass(frozen=True)
+class Received:
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class Receiver:
+    """A partner's endpoint: keeps every request, answers `status`."""
+
+    url: str = ""
+    status: int = 200
+    received: list[Received] = field(default_factory=list)
+
+    async def receive(self, request: Request) -> Response:
+        self.received.append(Received(dict(request.headers), await request.body()))
+        return Response(status_code=self.status)
+
+    def types(self) -> list[str]:
+        return [_event_type(item.body) for item in self.received]
+
+
+def _event_type(body: bytes) -> str:
+    found = re.search(rb'"type":"([a-z_.]+)"', body)
+    assert found is not None
+    return found.group(1).decode()
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    partner = Receiver()
+    app = Starlette(routes=[Route("/hook", partner.receive, methods=["POST"])])
+    async with serve(app) as port:
+        partner.url = f"http://127.0.0.1:{port}/hook"
+        yield partner
+
+
+@pytest.fixture
+async def admin(api: Api) -> AsyncIterator[Api]:
+    """The firm's owner, on a server that lets webhooks post to this machine's receiver."""
+    async with served_with(api, settings_for(api.db.url, webhooks_allow_private=True)) as client:
+        yield client
+
+
+def webhook_relay(
+    api: Api, clock: Clock, *, allow_private: bool = True, **values: Any
+) -> OutboxRelay:
+    settings = settings_for(api.db.url, webhooks_allow_private=allow_private, **values)
+    relay = service.webhook_relay(settings, api.db)
+    relay.clock = clock
+    return relay
+
+
+async def deliver(api: Api, **values: Any) -> int:
+    """One round of the webhook relay over the firm's due deliveries: how many it handled."""
+    return await webhook_relay(api, Clock(), **values).run_once_for(api.firm_id)
+
+
+async def create_webhook(api: Api, url: str, events: list[str]) -> tuple[str, str]:
+    """(id, secret) of a new webhook."""
+    payload = await api.ok("createWebhook", {"url": url, "events": events}, WEBHOOK_FIELDS)
+    return payload["webhook"]["id"], payload["secret"]
+
+
+async def deliveries(api: Api, webhook_id: str, status: str | None = None) -> list[dict[str, Any]]:
+    data = await api.data(DELIVERIES, {"id": webhook_id, "status": status})
+    return data["webhookDeliveries"]["nodes"]
+
+
+async def outbox_rows(api: Api) -> int:
+    async def count(session: AsyncSession) -> int:
+        return await session.scalar(
+            select(func.count())
+            .select_from(models.OutboxEvent)
+            .where(models.OutboxEvent.firm_id == api.firm_id, models.OutboxEvent.kind == "webhook")
+        )
+
+    return await api.db.write(count, firm_id=api.firm_id)
+
+
+def verified(secret: str, item: Received) -> dict[str, Any]:
+    return Webhook(secret).verify(item.body, item.headers)
+
+
+async def test_a_change_reaches_the_receiver_signed_with_the_secret_shown_once(
+    admin: Api, receiver: Receiver
+) -> None:
+    webhook_id, secret = await create_webhook(admin, receiver.url, ["account.created"])
+    account = await admin.create_account("Bageriet Solsikken", tags=["vip"])
+
+    assert await deliver(admin) == 1
+
+    [item] = receiver.received
+    event = verified(secret, item)
+    assert event["id"] == item.headers["webhook-id"]
+    assert event["type"] == "account.created"
+    assert event["firmId"] == encode_id("Firm", admin.firm_id)
+    assert event["data"]["id"] == account["id"]
+    assert (event["data"]["name"], event["data"]["tags"]) == ("Bageriet Solsikken", ["vip"])
+    assert item.headers["content-type"] == "application/json"
+    assert secret.startswith("whsec_") and len(base64.b64decode(secret[6:])) == 32
+    [delivery] = await deliveries(admin, webhook_id)
+    assert (delivery["status"], delivery["attempts"], delivery["lastResponseCode"]) == (
+        "SENT",
+        1,
+        200,
+    )
+    assert (delivery["eventId"], delivery["eventType"]) == (event["id"], "account.created")
+
+
+async def _account(api: Api) -> str:
+    return (await api.create_account(f"Konto {uuid.uuid4().hex[:6]}"))["id"]
+
+
+async def _contact(api: Api, **fields: Any) -> str:
+    payload = await api.ok(
+        "createContact", {"firstName": "Mette", "lastName": "Hansen", **fields}, "contact { id }"
+    )
+    return payload["contact"]["id"]
+
+
+async def _owned_account(api: Api) -> tuple[str, str]:
+    """(account id, owner id) with client ownership switched on."""
+    await api.enable_ownership()
+    owner = await api.add_owner(name=f"Ejer {uuid.uuid4().hex[:6]}")
+    account = await api.create_account(f"Konto {uuid.uuid4().hex[:6]}", ownerId=owner)
+    return account["id"], owner
+
+
+async def _team(api: Api, *, leave: bool) -> None:
+    account = await _account(api)
+    user_id, _ = await api.staff("VIEW_ASSIGNED_ACCOUNTS")
+    await api.ok("assignTeamMember", {"accountId": account, "userId": user_id})
+    if leave:
+        await api.ok("unassignTeamMember", {"accountId": account, "userId": user_id})
+
+
+async def _unlink(api: Api) -> None:
+    account = await _account(api)
+    first, second = await _contact(api), await _contact(api)
+    for contact in (first, second):
+        await api.ok("linkContact", {"accountId": account, "contactId": contact, "roles": []})
+    await api.ok("unlinkContact", {"accountId": account, "contactId": second})
+
+
+async def _transfer(api: Api) -> None:
+    _, source = await _owned_account(api)
+    target = await api.add_owner(name=f"Ny ejer {uuid.uuid4().hex[:6]}")
+    await api.ok("transferClients", {"fromOwnerId": source, "toOwnerId": target})
+
+
+async def _change_owner(api: Api) -> None:
+    account, _ = await _owned_account(api)
+    other = await api.add_owner(name=f"Anden ejer {uuid.uuid4().hex[:6]}")
+    await api.ok("assignClientOwner", {"accountId": account, "ownerId": other})
+
+
+async def _remove_owner(api: Api) -> None:
+    _, owner = await _owned_account(api)
+    await api.ok("removeClientOwner", {"ownerId": owner})
+
+
+async def _updated_contact(api: Api) -> None:
+    contact = await _contact(api)
+    await api.ok("updateContact", {"contactId": contact, "firstName": "Mads"})
+
+
+async def _invited(api: Api) -> None:
+    contact = await _contact(api, email=f"{uuid.uuid4().hex[:8]}@example.dk")
+    await api.ok("inviteContact", {"contactId": contact})
+
+
+async def _linked(api: Api) -> None:
+    account, contact = await _account(api), await _contact(api)
+    await api.ok("linkContact", {"accountId": account, "contactId": contact, "roles": []})
+
+
+async def _updated_account(api: Api) -> None:
+    account = await _account(api)
+    await api.ok("updateAccount", {"accountId": account, "name": "Nyt navn"})
+
+
+async def _account_mutation(api: Api, mutation: str) -> None:
+    await api.ok(mutation, {"accountId": await _account(api)})
+
+
+CHANGES: dict[str, Callable[[Api], Awaitable[Any]]] = {
+    "account.created": _account,
+    "account.updated": _updated_account,
+    "account.deactivated": lambda api: _account_mutation(api, "deactivateAccount"),
+    "account.deleted": lambda api: _account_mutation(api, "deleteAccount"),
+    "account.owner_changed": _change_owner,
+    "account.team_member_added": lambda api: _team(api, leave=False),
+    "account.team_member_removed": lambda api: _team(api, leave=True),
+    "contact.created": _contact,
+    "contact.updated": _updated_contact,
+    "contact.linked": _linked,
+    "contact.unlinked": _unlink,
+    "contact.invited": _invited,
+    "client_owner.removed": _remove_owner,
+    "clients.transferred": _transfer,
+}
+
+
+@pytest.mark.parametrize("event_type", list(CHANGES))
+async def test_each_event_type_reaches_the_webhooks_that_listen_to_it_only(
+    admin: Api, receiver: Receiver, event_type: str
+) -> None:
+    _, secret = await create_webhook(admin, receiver.url, [event_type])
+
+    await CHANGES[event_type](admin)
+    await deliver(admin)
+
+    assert receiver.types() == [event_type]
+    assert verified(secret, receiver.received[0])["type"] == event_type
+
+
+async def test_a_mutation_refused_halfway_queues_no_delivery(
+    admin: Api, receiver: Receiver
+) -> None:
+    await create_webhook(admin, receiver.url, ["account.owner_changed", "clients.transferred"])
+    account, source = await _owned_account(admin)
+    target = await admin.add_owner(name="Modtager")
+    foreign = encode_id("Account", uuid.uuid4())
+
+    payload = await admin.mutate(
+        "transferClients",
+        {"fromOwnerId": source, "toOwnerId": target, "accountIds": [account, foreign]},
+    )
+
+    assert [error["code"] for error in payload["userErrors"]] == ["NOT_FOUND"]
+    assert await outbox_rows(admin) == 0
+    assert await deliver(admin) == 0
+    assert receiver.received == []
+
+
+async def test_during_a_rotation_both_secrets_sign(admin: Api, receiver: Receiver) -> None:
+    webhook_id, old = await create_webhook(admin, receiver.url, ["account.created"])
+    rotated = await admin.ok("rotateWebhookSecret", {"webhookId": webhook_id}, WEBHOOK_FIELDS)
+    new = rotated["secret"]
+
+    await _account(admin)
+    await deliver(admin)
+
+    [item] = receiver.received
+    assert new != old
+    assert len(item.headers["webhook-signature"].split(" ")) == 2
+    assert verified(old, item) == verified(new, item)
+    assert rotated["webhook"]["previousSecretExpiresAt"] is not None
+
+
+async def test_after_the_grace_period_only_the_new_secret_signs(
+    admin: Api, receiver: Receiver
+) -> None:
+    webhook_id, old = await create_webhook(admin, receiver.url, ["account.created"])
+    new = (await admin.ok("rotateWebhookSecret", {"webhookId": webhook_id}, "secret"))["secret"]
+
+    async def grace_over(session: AsyncSession) -> None:
+        await session.execute(
+            update(models.Webhook)
+            .where(models.Webhook.firm_id == admin.firm_id)
+            .values(previous_secret_expires_at=models.utcnow() - timedelta(seconds=1))
+        )
+
+    await admin.db.write(grace_over, firm_id=admin.firm_id)
+    await _account(admin)
+    await deliver(admin)
+
+    [item] = receiver.received
+    assert verified(new, item)["type"] == "account.created"
+    with pytest.raises(WebhookVerificationError):
+        verified(old, item)
+
+
+async def test_a_failing_receiver_is_retried_with_backoff_then_given_up(
+    admin: Api, receiver: Receiver
+) -> None:
+    receiver.status = 500
+    webhook_id, secret = await create_webhook(admin, receiver.url, ["account.created"])
+    await _account(admin)
+    clock = Clock()
+    relay = webhook_relay(admin, clock, outbox_max_attempts=3, outbox_backoff_s=30)
+
+    assert await relay.run_once_for(admin.firm_id) == 1
+    [first] = await deliveries(admin, webhook_id)
+    assert await relay.run_once_for(admin.firm_id) == 0
+    clock.advance(seconds=31)
+    assert await relay.run_once_for(admin.firm_id) == 1
+    clock.advance(seconds=61)
+    assert await relay.run_once_for(admin.firm_id) == 1
+    clock.advance(days=1)
+    assert await relay.run_once_for(admin.firm_id) == 0
+
+    assert (first["status"], first["attempts"], first["lastResponseCode"]) == ("QUEUED", 1, 500)
+    assert "HTTP 500" in first["lastError"]
+    waited = datetime.fromisoformat(first["nextAttemptAt"]) - datetime.fromisoformat(
+        first["lastAttemptAt"]
+    )
+    assert timedelta(seconds=15) <= waited <= timedelta(seconds=30)
+    [failed] = await deliveries(admin, webhook_id, "FAILED")
+    assert (failed["attempts"], failed["lastResponseCode"], failed["nextAttemptAt"]) == (
+        3,
+        500,
+        None,
+    )
+    assert len({item.headers["webhook-id"] for item in receiver.received}) == 1
+    assert len({verified(secret, item)["id"] for item in receiver.received}) == 1
+    assert len(receiver.received) == 3
+
+
+async def test_a_given_up_delivery_is_redelivered_with_the_same_event_id(
+    admin: Api, receiver: Receiver
+) -> None:
+    receiver.status = 503
+    webhook_id, secret = await create_webhook(admin, receiver.url, ["account.created"])
+    await _account(admin)
+    await deliver(admin, outbox_max_attempts=1)
+    [failed] = await deliveries(admin, webhook_id, "FAILED")
+    receiver.status = 204
+
+    again = await admin.ok(
+        "redeliverWebhook", {"deliveryId": failed["id"]}, "delivery { id status eventId attempts }"
+    )
+    await deliver(admin)
+
+    assert again["delivery"]["status"] == "QUEUED"
+    assert again["delivery"]["eventId"] == failed["eventId"]
+    assert [(d["status"], d["lastResponseCode"]) for d in await deliveries(admin, webhook_id)] == [
+        ("SENT", 204),
+        ("FAILED", 503),
+    ]
+    first, second = receiver.received
+    assert first.headers["webhook-id"] == second.headers["webhook-id"] == failed["eventId"]
+    assert verified(secret, second)["id"] == failed["eventId"]
+
+
+async def test_a_delivery_still_queued_is_not_redelivered(admin: Api, receiver: Receiver) -> None:
+    webhook_id, _ = await create_webhook(admin, receiver.url, ["account.created"])
+    await _account(admin)
+    [queued] = await deliveries(admin, webhook_id)
+
+    payload = await admin.mutate("redeliverWebhook", {"deliveryId": queued["id"]})
+
+    assert [(e["field"], e["code"]) for e in payload["userErrors"]] == [(["deliveryId"], "INVALID")]
+    assert len(await deliveries(admin, webhook_id)) == 1
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:9000/hook",
+        "http://localhost/hook",
+        "http://[::1]/hook",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://10.1.2.3/hook",
+        "http://172.16.0.1/hook",
+        "http://192.168.0.10/hook",
+        "http://100.64.0.1/hook",
+        "http://0.0.0.0/hook",
+        "http://[::ffff:127.0.0.1]/hook",
+        "http://[fd00::1]/hook",
+    ],
+)
+async def test_a_private_or_loopback_url_is_refused_without_the_setting(api: Api, url: str) -> None:
+    payload = await api.mutate("createWebhook", {"url": url, "events": ["account.created"]})
+
+    [error] = payload["userErrors"]
+    assert (error["field"], error["code"]) == (["url"], "INVALID")
+    assert "public addresses only" in error["message"] or "this machine" in error["message"]
+    assert (await api.data(WEBHOOKS))["webhooks"] == []
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "ftp://partner.example/hook",
+        "javascript:alert(1)",
+        "https:///no-host",
+        "https://user:password@partner.example/hook",
+        "https://partner.example/hook with spaces",
+        "https://partner.example:99999/hook",
+    ],
+)
+async def test_a_url_that_is_not_http_to_a_host_is_refused(api: Api, url: str) -> None:
+    payload = await api.mutate("createWebhook", {"url": url, "events": ["account.created"]})
+
+    assert [(e["field"], e["code"]) for e in payload["userErrors"]] == [(["url"], "INVALID")]
+    assert (await api.data(WEBHOOKS))["webhooks"] == []
+
+
+async def test_a_receiver_on_a_private_address_is_refused_at_delivery_too(
+    admin: Api, receiver: Receiver
+) -> None:
+    webhook_id, _ = await create_webhook(admin, receiver.url, ["account.created"])
+    await _account(admin)
+
+    await deliver(admin, allow_private=False)
+
+    [delivery] = await deliveries(admin, webhook_id)
+    assert (delivery["status"], delivery["attempts"]) == ("QUEUED", 1)
+    assert "127.0.0.1" in delivery["lastError"]
+    assert delivery["lastResponseCode"] is None
+    assert receiver.received == []
+
+
+@pytest.mark.parametrize(
+    ("field_name", "value", "path", "code"),
+    [
+        ("url", "https://partner.example/" + "a" * 3000, ["url"], "TOO_LONG"),
+        ("url", "https://partner.example/" + "a" * 500_000, ["url"], "TOO_LONG"),
+        ("description", "x" * 501, ["description"], "TOO_LONG"),
+        ("events", ["account.created", "account.hacked"], ["events", "1"], "INVALID"),
+        ("events", [], ["events"], "REQUIRED"),
+    ],
+)
+async def test_oversized_or_unknown_input_is_refused_clearly(
+    api: Api, field_name: str, value: Any, path: list[str], code: str
+) -> None:
+    input_ = {"url": PUBLIC_URL, "events": ["account.created"], field_name: value}
+
+    payload = await api.mutate("createWebhook", input_)
+
+    assert [(e["field"], e["code"]) for e in payload["userErrors"]] == [(path, code)]
+    assert (await api.data(WEBHOOKS))["webhooks"] == []
+
+
+def _operations(webhook_id: str, delivery_id: str) -> dict[str, tuple[str, dict[str, Any]]]:
+    return {
+        "createWebhook": (
+            "mutation($i: CreateWebhookInput!) { createWebhook(input: $i) { secret } }",
+            {"i": {"url": PUBLIC_URL, "events": ["account.created"]}},
+        ),
+        "updateWebhook": (
+            "mutation($i: UpdateWebhookInput!) { updateWebhook(input: $i) { webhook { id } } }",
+            {"i": {"webhookId": webhook_id, "url": PUBLIC_URL + "/new"}},
+        ),
+        "deleteWebhook": (
+            "mutation($i: DeleteWebhookInput!) { deleteWebhook(input: $i) { deletedWebhookId } }",
+            {"i": {"webhookId": webhook_id}},
+        ),
+        "rotateWebhookSecret": (
+            "mutation($i: RotateWebhookSecretInput!) { rotateWebhookSecret(input: $i) { secret } }",
+            {"i": {"webhookId": webhook_id}},
+        ),
+        "redeliverWebhook": (
+            "mutation($i: RedeliverWebhookInput!) {"
+            " redeliverWebhook(input: $i) { delivery { id } } }",
+            {"i": {"deliveryId": delivery_id}},
+        ),
+        "webhooks": ("{ webhooks { id url } }", {}),
+        "webhookDeliveries": (
+            "query($id: ID!) { webhookDeliveries(webhookId: $id) { nodes { id } } }",
+            {"id": webhook_id},
+        ),
+    }
+
+
+async def _staff_token(api: Api) -> str:
+    return (await api.staff(*EVERY_PERMISSION))[1]
+
+
+async def _key_token(api: Api) -> str:
+    payload = await api.ok(
+        "createApiKey", {"name": "Partner", "permissions": list(EVERY_PERMISSION)}, "key"
+    )
+    return payload["key"]
+
+
+@pytest.mark.parametrize("operation", list(_operations("", "")))
+@pytest.mark.parametrize("principal", [_staff_token, _key_token], ids=["staff", "api_key"])
+async def test_staff_and_api_keys_may_not_touch_webhooks(
+    api: Api,
+    principal: Callable[[Api], Awaitable[str]],
+    operation: str,
+) -> None:
+    webhook_id, _ = await create_webhook(api, PUBLIC_URL, ["account.created"])
+    await _account(api)
+    [delivery] = await deliveries(api, webhook_id)
+    query, variables = _operations(webhook_id, delivery["id"])[operation]
+
+    answer = await api.execute(query, variables, await principal(api))
+
+    assert [error["extensions"]["code"] for error in answer["errors"]] == ["FORBIDDEN"]
+    assert answer["data"] is None
+    assert [hook["url"] for hook in (await api.data(WEBHOOKS))["webhooks"]] == [PUBLIC_URL]
+    assert len(await deliveries(api, webhook_id)) == 1
+
+
+async def test_another_firms_webhook_is_not_found(api: Api, other_firm: Api) -> None:
+    webhook_id, _ = await create_webhook(api, PUBLIC_URL, ["account.created"])
+    await _account(api)
+
+    changed = [
+        await other_firm.mutate(name, {"webhookId": webhook_id})
+        for name in ("updateWebhook", "deleteWebhook", "rotateWebhookSecret")
+    ]
+    [delivery] = await deliveries(api, webhook_id)
+    redelivered = await other_firm.mutate("redeliverWebhook", {"deliveryId": delivery["id"]})
+
+    for payload in [*changed, redelivered]:
+        assert [error["code"] for error in payload["userErrors"]] == ["NOT_FOUND"]
+    assert await deliveries(other_firm, webhook_id) == []
+    assert (await other_firm.data("query($id: ID!) { node(id: $id) { id } }", {"id": webhook_id}))[
+        "node"
+    ] is None
+    assert len((await api.data(WEBHOOKS))["webhooks"]) == 1
+
+
+async def test_an_updated_webhook_hears_its_new_events_at_its_new_url(
+    admin: Api, receiver: Receiver
+) -> None:
+    webhook_id, _ = await create_webhook(admin, PUBLIC_URL, ["account.created"])
+
+    updated = await admin.ok(
+        "updateWebhook",
+        {"webhookId": webhook_id, "url": receiver.url, "events": ["contact.created"]},
+        "webhook { url events }",
+    )
+    await _account(admin)
+    await _contact(admin)
+    await deliver(admin)
+
+    assert updated["webhook"] == {"url": receiver.url, "events": ["contact.created"]}
+    assert receiver.types() == ["contact.created"]
+
+
+async def test_a_deleted_webhook_and_its_queued_deliveries_are_gone(
+    admin: Api, receiver: Receiver
+) -> None:
+    webhook_id, _ = await create_webhook(admin, receiver.url, ["account.created"])
+    await _account(admin)
+
+    deleted = await admin.ok("deleteWebhook", {"webhookId": webhook_id}, "deletedWebhookId")
+    await _account(admin)
+
+    assert deleted["deletedWebhookId"] == webhook_id
+    assert (await admin.data(WEBHOOKS))["webhooks"] == []
+    assert await outbox_rows(admin) == 0
+    assert await deliver(admin) == 0
+    assert receiver.received == []
+
+
+async def test_the_planned_read_path_answers_webhooks_as_the_generic_one(
+    admin: Api, receiver: Receiver
+) -> None:
+    receiver.status = 500
+    webhook_id, _ = await create_webhook(
+        admin, receiver.url, ["account.created", "contact.created"]
+    )
+    await _account(admin)
+    await _contact(admin)
+    await deliver(admin)
+
+    await assert_same(admin, WEBHOOKS)
+    listed = await assert_same(admin, DELIVERIES, {"id": webhook_id, "status": None})
+    await assert_same(
+        admin,
+        "query($id: ID!) { node(id: $id) { ... on Webhook { url events } } }",
+        {"id": webhook_id},
+    )
+
+    assert listed["data"]["webhookDeliveries"]["totalCount"] == 2
+
+
+def readme_receiver() -> str:
+    """The receiver example of README's Webhooks section."""
+    section = README.read_text().split("\n## Webhooks\n", 1)[1].split("\n## ", 1)[0]
+    found = re.search(r"```python\n(# receiver\.py.*?)```", section, re.DOTALL)
+    assert found is not None
+    return found.group(1)
+
+
+async def test_the_readme_receiver_verifies_what_the_relay_sends_and_refuses_a_forgery(
+    admin: Api, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    created = await admin.ok(
+        "createWebhook",
+        {"url": "http://127.0.0.1:1/clientgraph", "events": ["account.created"]},
+        WEBHOOK_FIELDS,
+    )
+    webhook_id = created["webhook"]["id"]
+    monkeypatch.setenv("PARTNER_WEBHOOK_SECRET", created["secret"])
+    example: dict[str, Any] = {}
+    exec(compile(readme_receiver(), "receiver.py", "exec"), example)
+
+    async with serve(example["app"]) as port:
+        url = f"http://127.0.0.1:{port}/clientgraph"
+        await admin.ok("updateWebhook", {"webhookId": webhook_id, "url": url})
+        account = await _account(admin)
+        await deliver(admin)
+        async with httpx.AsyncClient() as client:
+            forged = await client.post(
+                url,
+                content=b'{"id":"x","type":"account.deleted"}',
+                headers={
+                    "webhook-id": "x",
+                    "webhook-timestamp": str(int(time.time())),
+                    "webhook-signature": "v1,bm90IGEgc2lnbmF0dXJl",
+                },
+            )
+
+    [delivery] = await deliveries(admin, webhook_id)
+    assert (delivery["status"], delivery["lastResponseCode"]) == ("SENT", 204)
+    assert example["handled"] == {delivery["eventId"]}
+    assert f"account.created {account}" in capsys.readouterr().out
+    assert forged.status_code == 401
+
+
+async def test_the_server_runs_the_webhook_relay_beside_the_mail_relay(
+    api: Api, receiver: Receiver
+) -> None:
+    settings = settings_for(api.db.url, webhooks_allow_private=True, outbox_poll_interval_s=0.05)
+    app = create_app(settings, api.db)
+
+    async with app.router.lifespan_context(app), served_with(api, settings) as admin:
+        await eventually(lambda: "clientgraph-webhook-relay" in _task_names())
+        assert "clientgraph-outbox-relay" in _task_names()
+        _, secret = await create_webhook(admin, receiver.url, ["account.created"])
+        await _account(admin)
+        await eventually(lambda: bool(receiver.received))
+
+    assert verified(secret, receiver.received[0])["type"] == "account.created"
+    assert "clientgraph-webhook-relay" not in _task_names()
+
+
+def _task_names() -> set[str]:
+    return {task.get_name() for task in asyncio.all_tasks() if not task.done()}
+
+
+async def test_an_events_list_over_the_input_limit_is_refused_before_anything_runs(
+    api: Api,
+) -> None:
+    input_ = {"url": PUBLIC_URL, "events": ["account.created"] * 10_000}
+
+    answer = await api.execute(
+        "mutation($i: CreateWebhookInput!) { createWebhook(input: $i) { secret } }", {"i": input_}
+    )
+
+    assert [error["extensions"]["code"] for error in answer["errors"]] == ["BAD_USER_INPUT"]
+    assert (await api.data(WEBHOOKS))["webhooks"] == []
