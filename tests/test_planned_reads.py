@@ -21,6 +21,7 @@ import graphql
 import orjson
 import pytest
 from clientgraph.db.engine import Database
+from clientgraph.schema.graphql_core import graphql_schema
 from clientgraph.schema.schema import build_schema
 
 from bench.operations import ACCOUNT_PAGE, DASHBOARD
@@ -98,7 +99,7 @@ def test_documents_are_collected_from_the_tests_and_the_readme() -> None:
 def test_generated_documents_are_valid_distinct_and_reproducible() -> None:
     documents = generated_queries(GENERATED)
     assert len(set(documents)) == GENERATED
-    schema = build_schema()._schema
+    schema = graphql_schema(build_schema())
     invalid = [
         document
         for document in documents

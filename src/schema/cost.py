@@ -22,6 +22,7 @@ from typing import Any
 
 from clientgraph.list_limits import ListLimits
 from clientgraph.resolvers.context import Context, Cost, PageLimits
+from clientgraph.schema.graphql_core import graphql_schema
 from clientgraph.schema.selections import Selections
 from graphql import (
     DocumentNode,
@@ -260,7 +261,7 @@ class NodeLimit(SchemaExtension):
         context = execution.context
         if isinstance(context, Context) and execution.graphql_document is not None:
             requested = requested_nodes(
-                execution.schema._schema,
+                graphql_schema(execution.schema),
                 execution.graphql_document,
                 execution.operation_name,
                 execution.variables,

@@ -14,6 +14,7 @@ import sqlalchemy.exc
 from clientgraph.db.engine import CommitOutcomeUnknown, DatabaseUnavailable
 from clientgraph.resolvers.errors import BadUserInput, Forbidden, RateLimited, RequestTimeout
 from clientgraph.schema.cost import NodeLimit
+from clientgraph.schema.graphql_core import graphql_schema
 from clientgraph.schema.portal_scope import PortalScope
 from graphql import (
     ASTValidationRule,
@@ -222,7 +223,7 @@ class HideSuggestions(SchemaExtension):
         context = self.execution_context
         if context.graphql_document is not None and context.pre_execution_errors is None:
             errors = _validate_without_suggestions(
-                context.schema._schema, context.graphql_document, context.validation_rules
+                graphql_schema(context.schema), context.graphql_document, context.validation_rules
             )
             context.pre_execution_errors = list(errors)
         yield

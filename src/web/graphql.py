@@ -22,7 +22,8 @@ from clientgraph.auth import (
 )
 from clientgraph.db.engine import Database, DatabaseUnavailable
 from clientgraph.db.readiness import Readiness
-from clientgraph.plan.planner import READ_PATH_HEADER, Planner
+from clientgraph.plan.errors import PlannerCrash
+from clientgraph.plan.planner import CRASHED_READ_PATH, READ_PATH_HEADER, Planner
 from clientgraph.portal_auth import (
     PortalClaims,
     is_portal_token,
@@ -33,6 +34,7 @@ from clientgraph.resolvers.api_keys import parse_key
 from clientgraph.resolvers.context import Context, PageLimits
 from clientgraph.resolvers.policy import Viewer
 from clientgraph.schema.extensions import QueryLimits
+from clientgraph.schema.graphql_core import graphql_schema
 from clientgraph.schema.schema import build_schema
 from clientgraph.settings import Settings
 from clientgraph.token_errors import InvalidToken
@@ -108,7 +110,11 @@ class GraphQLApp(GraphQL[Context, None]):
         self.rate_limits = rate_limits
         self.readiness = readiness
         self.persisted = PersistedDocuments(settings)
-        self.planner = Planner(schema._schema, limits) if settings.planned_reads else None
+        self.planner = (
+            Planner(graphql_schema(schema), limits, strict=settings.planner_strict)
+            if settings.planned_reads
+            else None
+        )
         self.oidc = OidcSignIn.configured(settings, db)
         self.graphiql = GraphiQLPage(settings)
 
@@ -206,7 +212,12 @@ class GraphQLApp(GraphQL[Context, None]):
         """The planned read path's answer if it has one, else Strawberry's (which reads the
         body from a replay of its own: the deadline's disconnect watch reads the other)."""
         if self.planner is not None:
-            planned = await self.planner.answer(payload, context)
+            try:
+                planned = await self.planner.answer(payload, context)
+            except PlannerCrash:
+                return error_response(
+                    500, "Internal server error.", {READ_PATH_HEADER: CRASHED_READ_PATH}
+                )
             if planned is not None:
                 return planned
         return await super().run(with_body(request, body), context)
