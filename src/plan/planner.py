@@ -32,7 +32,7 @@ from clientgraph.plan.sqljson import register_sqlite_functions
 from clientgraph.resolvers.context import Context, Cost
 from clientgraph.resolvers.errors import RequestTimeout
 from clientgraph.schema.cost import cost_extension, requested_nodes
-from clientgraph.schema.extensions import QueryLimits, _longest_variable_list, error_code
+from clientgraph.schema.extensions import QueryLimits, error_code, longest_variable_list
 from graphql import (
     FieldNode,
     GraphQLError,
@@ -155,7 +155,7 @@ class Planner:
         if isinstance(coerced, list):
             return None
         maximum = context.lists.input_list
-        if max(prepared.longest_literal_list, _longest_variable_list(variables)[1]) > maximum:
+        if max(prepared.longest_literal_list, longest_variable_list(variables)[1]) > maximum:
             return None
         key = (
             prepared.digest,
@@ -313,4 +313,4 @@ async def _read(context: Context, statement: Any, parameters: dict[str, Any]) ->
                 raw.info[SQLITE_FUNCTIONS] = True
         return (await session.execute(statement, parameters)).scalar_one()
 
-    return await context._read(run)
+    return await context.read(run)
