@@ -20,6 +20,7 @@ from clientgraph.auth import (
     read_claims,
     viewer_for_key,
 )
+from clientgraph.db import tenancy
 from clientgraph.db.engine import Database, DatabaseUnavailable
 from clientgraph.db.readiness import Readiness
 from clientgraph.plan.errors import PlannerCrash
@@ -145,11 +146,16 @@ class GraphQLApp(GraphQL[Context, None]):
                 request_id_of(request.scope),
                 self.settings.db_pool_timeout_s,
             )
-            response = error_response(
-                503,
-                "The service is busy; retry shortly.",
-                {"Retry-After": str(POOL_RETRY_AFTER_S)},
+            response = busy_response()
+        except sqlalchemy.exc.DBAPIError as error:
+            if not tenancy.is_timeout(error):
+                raise
+            logger.warning(
+                "request %s: the database did not answer in time before execution (%s)",
+                request_id_of(request.scope),
+                error.orig,
             )
+            response = busy_response()
         for name, value in rate_headers.items():
             response.headers.setdefault(name, value)
         response.headers.setdefault(READ_PATH_HEADER, "generic")
@@ -274,6 +280,9 @@ class GraphQLApp(GraphQL[Context, None]):
         except InvalidToken as error:
             await session.close()
             raise await self._unauthorized(address, rate_headers, error) from error
+        except Exception:
+            await session.close()
+            raise
 
     async def _unauthorized(
         self, address: str, rate_headers: dict[str, str], error: InvalidToken
@@ -297,6 +306,14 @@ def unavailable_response(request: Request, error: DatabaseUnavailable) -> Respon
         error.__cause__ or "-",
     )
     return error_response(503, str(error), {"Retry-After": str(error.retry_after_s)})
+
+
+def busy_response() -> Response:
+    """503 for a database too busy to answer before anything ran (no connection free, or the
+    caller's own lookup past the statement timeout): nothing was changed, send it again."""
+    return error_response(
+        503, "The service is busy; retry shortly.", {"Retry-After": str(POOL_RETRY_AFTER_S)}
+    )
 
 
 def _charge(requested_nodes: int, max_nodes: int) -> int:

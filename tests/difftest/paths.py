@@ -28,7 +28,10 @@ VERDICTS = {
 }
 """What the planned app's `X-Read-Path` says about the planner (a strict one, as in every
 test: a crash fails the request rather than falling back)."""
-TIMEOUT_ATTEMPTS = 3
+ATTEMPTS = 3
+LOAD_CODES = ("TIMEOUT", "SERVICE_UNAVAILABLE")
+"""What a loaded machine answers (the request's deadline, or a database too busy to look up
+the caller), whatever the read path: such a request is asked again."""
 
 
 @dataclass(frozen=True)
@@ -100,19 +103,19 @@ class Paths:
     ) -> tuple[Mismatch | None, str | None]:
         """(None if both apps answer alike — status, and the body with its keys in order —
         else the mismatch; the planned app's read path). Both apps are asked at once. A
-        request stopped by its deadline on a loaded machine is asked again: its TIMEOUT says
+        request stopped by the machine's load (`LOAD_CODES`) is asked again: that says
         nothing about the read path.
 
         No pair is excused: errors are alike only when both bodies are, and an
         INTERNAL_SERVER_ERROR (a masked defect, or a crash of the strict planner) is never
         alike, even from both paths at once."""
         variables = variables or {}
-        for _ in range(TIMEOUT_ATTEMPTS):
+        for _ in range(ATTEMPTS):
             planned, generic = await asyncio.gather(
                 self._answer(self.planned, query, variables, token),
                 self._answer(self.generic, query, variables, token),
             )
-            if not (_timed_out(planned) or _timed_out(generic)):
+            if not (_overloaded(planned) or _overloaded(generic)):
                 break
         self.read_paths[planned.read_path or "none"] += 1
         alike = planned.status == generic.status and _exact(planned.body) == _exact(generic.body)
@@ -139,9 +142,9 @@ def failed_inside(answer: Answer) -> bool:
     )
 
 
-def _timed_out(answer: Answer) -> bool:
+def _overloaded(answer: Answer) -> bool:
     errors = answer.body.get("errors") if isinstance(answer.body, dict) else None
-    return any((error.get("extensions") or {}).get("code") == "TIMEOUT" for error in errors or [])
+    return any((error.get("extensions") or {}).get("code") in LOAD_CODES for error in errors or [])
 
 
 def _exact(body: Any) -> bytes:
