@@ -74,7 +74,7 @@ async def _find_user(db: Database, email: str, firm: str | None) -> models.User:
     return found[0]
 
 
-async def _demo(settings: Settings, server_url: str) -> None:
+async def prepare_demo(settings: Settings, server_url: str) -> None:
     from clientgraph.demo import DEMO_PASSWORD, DEMO_PORTAL_EMAIL, DEMO_PORTAL_PASSWORD, seed_demo
 
     db = _owner_database(settings)
@@ -124,7 +124,7 @@ def serve(args: argparse.Namespace) -> None:
         upgrade_for_server(settings)
         factory = "clientgraph.app:create_app"
     if args.demo:
-        asyncio.run(_demo(settings, links.base_url(args.host, args.port)))
+        asyncio.run(prepare_demo(settings, links.base_url(args.host, args.port)))
     run_server(
         ServeOptions(
             factory=factory,

@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     request_timeout_s: float = Field(default=10.0, gt=0)
     planned_reads: bool = True
     """Queries run through `clientgraph.plan` (one SQL statement) where it covers them."""
+    planner_strict: bool = False
+    """A planner crash fails the request (INTERNAL_SERVER_ERROR) instead of falling back to the
+    generic path: for tests, where a planner defect must fail loudly."""
 
     max_related_accounts: int = Field(default=LIST_DEFAULTS.related_accounts, gt=0)
     max_team_members: int = Field(default=LIST_DEFAULTS.team_members, gt=0)

@@ -34,14 +34,19 @@ NOT_INHERITED = ("DATABASE_URL", "REDIS_URL", "FORWARDED_ALLOW_IPS")
 change uvicorn's defaults, from this process's environment."""
 
 
+STRICT = {"CLIENTGRAPH_PLANNER_STRICT": "true"}
+"""A test server's planner fails the request it crashes on, as the tests' apps do."""
+
+
 def server_environment(**variables: str) -> dict[str, str]:
-    """This process's environment without its clientgraph settings, plus `variables`."""
+    """This process's environment without its clientgraph settings, plus a strict planner and
+    `variables`."""
     inherited = {
         key: value
         for key, value in os.environ.items()
         if not key.startswith("CLIENTGRAPH_") and key not in NOT_INHERITED
     }
-    return inherited | variables
+    return inherited | STRICT | variables
 
 
 def wait_until_ready(

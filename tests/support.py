@@ -48,6 +48,7 @@ within a minute; tests/test_rate_limits.py sets the budgets it is about."""
 
 def settings_for(url: str, **overrides: Any) -> Settings:
     overrides.setdefault("rate_limit_nodes_per_minute", UNTHROTTLED)
+    overrides.setdefault("planner_strict", True)
     return Settings(database_url=url, secret=SECRET, app_role=APP_ROLE, **overrides)
 
 

@@ -196,6 +196,38 @@ async def test_a_planned_read_past_the_statement_timeout_answers_timeout_without
     timeout_error(response.json(), "accounts")
 
 
+async def test_a_caller_whose_own_lookup_passes_the_statement_timeout_is_told_to_retry(
+    api: Api, database: Database
+) -> None:
+    """Loading the caller, before anything runs, is bounded like every statement: a database
+    too busy for it answers 503 with Retry-After, not a masked 500."""
+    async with (
+        server(database, db_statement_timeout_s=0.5, db_lock_timeout_s=0) as http,
+        holding(database, "LOCK TABLE users IN ACCESS EXCLUSIVE MODE"),
+    ):
+        response = await asyncio.wait_for(
+            http.post(
+                "/graphql",
+                json={"query": ACCOUNT_NAMES},
+                headers={"Authorization": f"Bearer {api.token}"},
+            ),
+            WAIT_AT_MOST_S,
+        )
+        again = await asyncio.wait_for(
+            http.post(
+                "/graphql",
+                json={"query": ACCOUNT_NAMES},
+                headers={"Authorization": f"Bearer {api.token}"},
+            ),
+            WAIT_AT_MOST_S,
+        )
+
+    assert response.status_code == 503, response.text
+    assert response.headers["Retry-After"] == "1"
+    assert response.json()["errors"][0]["extensions"]["code"] == "SERVICE_UNAVAILABLE"
+    assert again.status_code == 503
+
+
 @contextlib.contextmanager
 def observed_in_transactions(statement: str) -> Iterator[list[Any]]:
     """What `statement` answers inside each transaction of the app, asked right after the

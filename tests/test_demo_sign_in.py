@@ -8,7 +8,7 @@ import re
 import httpx
 import pytest
 from clientgraph.app import create_app
-from clientgraph.cli import _demo
+from clientgraph.cli import prepare_demo
 from clientgraph.db.engine import Database
 from clientgraph.demo import DEMO_ADMIN_EMAIL, DEMO_PASSWORD, STAFF, seed_demo
 from clientgraph.resolvers.credentials import SET_PASSWORD_KIND
@@ -22,7 +22,7 @@ async def test_the_demo_banner_prints_the_owners_email_and_a_password_that_signs
 ) -> None:
     settings = settings_for(owner_url(database))
 
-    await _demo(settings, "127.0.0.1:8000")
+    await prepare_demo(settings, "127.0.0.1:8000")
 
     banner = capsys.readouterr().out
     email = re.search(r"e-mail:\s+(\S+)", banner)

@@ -7,6 +7,7 @@ from clientgraph.plan import fields as _fields  # noqa: F401
 from clientgraph.plan.build import HANDLERS
 from clientgraph.schema.cost import is_connection
 from clientgraph.schema.extensions import QueryLimits
+from clientgraph.schema.graphql_core import graphql_schema
 from clientgraph.schema.schema import build_schema
 from graphql import GraphQLObjectType, get_named_type
 
@@ -22,7 +23,7 @@ BUILT_BY_THEIR_PARENT = frozenset({"PageInfo", "FieldChange"})
 
 
 def _reachable_object_types() -> dict[str, GraphQLObjectType]:
-    schema = build_schema(QueryLimits())._schema
+    schema = graphql_schema(build_schema(QueryLimits()))
     assert schema.query_type is not None
     found: dict[str, GraphQLObjectType] = {}
     pending = [schema.query_type]

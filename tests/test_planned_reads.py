@@ -16,11 +16,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import graphql
+import httpx
 import orjson
 import pytest
 from clientgraph.db.engine import Database
+from clientgraph.schema.graphql_core import graphql_schema
 from clientgraph.schema.schema import build_schema
 
 from bench.operations import ACCOUNT_PAGE, DASHBOARD
@@ -86,6 +89,83 @@ async def test_a_difference_between_the_apps_is_reported_with_query_caller_and_d
     assert '+"hasNextPage":true' in changed
 
 
+INTERNAL = {
+    "data": None,
+    "errors": [
+        {"message": "Internal server error.", "extensions": {"code": "INTERNAL_SERVER_ERROR"}}
+    ],
+}
+CRASHED = {"errors": INTERNAL["errors"]}
+REFUSED = {
+    "data": None,
+    "errors": [{"message": "Not a cursor.", "extensions": {"code": "BAD_USER_INPUT"}}],
+}
+OTHERWISE_REFUSED = {
+    "data": None,
+    "errors": [{"message": "Too long.", "extensions": {"code": "BAD_USER_INPUT"}}],
+}
+DATA = {"data": {"viewer": {"permissions": []}}}
+
+
+def canned(status: int, body: dict[str, Any], read_path: str) -> httpx.AsyncClient:
+    """A client of an app that gives every request this answer."""
+    answer = httpx.Response(status, json=body, headers={"X-Read-Path": read_path})
+    return httpx.AsyncClient(
+        transport=httpx.MockTransport(lambda _: answer), base_url="http://canned"
+    )
+
+
+@pytest.mark.parametrize(
+    ("planned", "generic", "alike"),
+    [
+        ((200, DATA, "planned"), (200, DATA, "generic"), True),
+        ((200, REFUSED, "generic"), (200, REFUSED, "generic"), True),
+        ((200, REFUSED, "planned"), (200, OTHERWISE_REFUSED, "generic"), False),
+        ((200, DATA, "generic"), (200, INTERNAL, "generic"), False),
+        ((200, INTERNAL, "generic"), (200, INTERNAL, "generic"), False),
+        ((500, CRASHED, "crashed"), (200, DATA, "generic"), False),
+    ],
+    ids=[
+        "same-data",
+        "same-error",
+        "other-error",
+        "generic-fails-inside",
+        "both-fail-inside",
+        "planner-crash",
+    ],
+)
+async def test_no_pair_is_excused_errors_alike_only_when_equal_and_a_failure_inside_never(
+    planned: tuple[int, dict[str, Any], str],
+    generic: tuple[int, dict[str, Any], str],
+    alike: bool,
+) -> None:
+    async with canned(*planned) as planned_client, canned(*generic) as generic_client:
+        paths = Paths(planned_client, generic_client)
+        mismatch, read_path = await paths.compare("owner", "token", "{ viewer { permissions } }")
+    assert (mismatch is None) is alike
+    assert read_path == planned[2]
+
+
+@pytest.mark.parametrize(
+    ("planned", "verdict"),
+    [
+        ((500, CRASHED, "crashed"), "the planner CRASHED"),
+        ((200, INTERNAL, "generic"), "declined by the planner"),
+    ],
+)
+async def test_a_mismatch_tells_a_planner_crash_from_a_decline(
+    planned: tuple[int, dict[str, Any], str], verdict: str
+) -> None:
+    async with canned(*planned) as planned_client, canned(200, DATA, "generic") as generic_client:
+        paths = Paths(planned_client, generic_client)
+        mismatch, _ = await paths.compare("owner", "token", "{ viewer { permissions } }")
+    assert mismatch is not None
+    first = mismatch.report().splitlines()[0]
+    assert verdict in first
+    assert "INTERNAL_SERVER_ERROR from planned" in first
+    assert paths.read_paths == {planned[2]: 1}
+
+
 def test_documents_are_collected_from_the_tests_and_the_readme() -> None:
     found = operations()
     sources = {operation.source.split(":")[0] for operation in found}
@@ -98,7 +178,7 @@ def test_documents_are_collected_from_the_tests_and_the_readme() -> None:
 def test_generated_documents_are_valid_distinct_and_reproducible() -> None:
     documents = generated_queries(GENERATED)
     assert len(set(documents)) == GENERATED
-    schema = build_schema()._schema
+    schema = graphql_schema(build_schema())
     invalid = [
         document
         for document in documents

@@ -19,6 +19,7 @@ from clientgraph.db.engine import Database
 from clientgraph.demo import DEMO_PORTAL_EMAIL, DEMO_PORTAL_PASSWORD, seed_demo
 from clientgraph.ids import decode_id, encode_id
 from clientgraph.portal_auth import read_portal_token
+from clientgraph.schema.graphql_core import graphql_schema
 from clientgraph.schema.schema import build_schema
 from clientgraph.token_errors import InvalidToken
 from graphql import (
@@ -488,7 +489,7 @@ def _document(operation: str, name: str, field: GraphQLField) -> str:
     return f"{operation} {{ {call} {selection} }}"
 
 
-SCHEMA = build_schema()._schema
+SCHEMA = graphql_schema(build_schema())
 OTHER_OPERATIONS = {
     **{
         f"query {name}": _document("query", name, field)

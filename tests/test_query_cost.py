@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from clientgraph.db.engine import Database
 from clientgraph.ids import encode_id
+from clientgraph.schema.graphql_core import graphql_schema
 from clientgraph.schema.schema import build_schema
 from clientgraph.settings import Settings
 
@@ -225,7 +226,7 @@ async def test_max_nodes_is_a_setting(database: Database, monkeypatch: pytest.Mo
 def test_every_list_field_has_a_maximum() -> None:
     from clientgraph.schema.cost import lists_without_maximum
 
-    assert lists_without_maximum(build_schema()._schema) == []
+    assert lists_without_maximum(graphql_schema(build_schema())) == []
 
 
 async def _shared_contact_accounts(api: Api, names: list[str]) -> list[str]:

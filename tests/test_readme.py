@@ -15,6 +15,7 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 from clientgraph.db.migrate import ALEMBIC_INI
 from clientgraph.mail_sink import DEFAULT_HOST, DEFAULT_PORT
+from clientgraph.schema.graphql_core import graphql_schema
 from clientgraph.schema.schema import build_schema
 from clientgraph.settings import Settings
 from graphql import OperationDefinitionNode, parse, validate
@@ -24,7 +25,7 @@ from tests.cli_help import arguments, commands
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 BLOCKS = re.findall(r"```graphql\n(.*?)```", README.read_text(), re.S)
-SCHEMA = build_schema()._schema
+SCHEMA = graphql_schema(build_schema())
 
 
 def test_the_readme_has_graphql_examples() -> None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from clientgraph.list_limits import ListLimits
-from clientgraph.plan.errors import Unplanned
+from clientgraph.plan.errors import Decline, Unplanned
 from clientgraph.plan.sqljson import Json, quoted
 from clientgraph.resolvers.context import PageLimits
 from clientgraph.resolvers.policy import Viewer
@@ -170,11 +170,11 @@ class Build:
         for entry in collected:
             if entry.name.startswith("__"):
                 if entry.name != "__typename":
-                    raise Unplanned(f"introspection field {entry.name}")
+                    raise Unplanned(Decline.INTROSPECTION, entry.name)
                 continue
             definition = type_.fields.get(entry.name)
             if definition is None:
-                raise Unplanned(f"{type_.name}.{entry.name}")
+                raise Unplanned(Decline.NO_PLAN, f"{type_.name}.{entry.name}")
             entry.definition = definition
             entry.args = get_argument_values(definition, entry.nodes[0], self.variables)
         return collected
@@ -216,7 +216,7 @@ class Build:
                 continue
             handler = handlers.get(entry.name)
             if handler is None:
-                raise Unplanned(f"{type_name}.{entry.name}")
+                raise Unplanned(Decline.NO_PLAN, f"{type_name}.{entry.name}")
             value, fix = handler(self, row, entry)
             pairs.append((entry.key, value))
             if fix is not None:

@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 from clientgraph.db.models import UTCDateTime
 from clientgraph.plan.build import Build, Counter, Field, Fix
-from clientgraph.plan.errors import Unplanned
+from clientgraph.plan.errors import Decline, Unplanned
 from clientgraph.plan.sqljson import quoted
 from clientgraph.resolvers.errors import BadUserInput
 from clientgraph.resolvers.pagination import PageRequest, _page_size, decode_cursor
@@ -73,7 +73,7 @@ def _bound_cursor(
         try:
             values = decode_cursor(cursor, keys)
         except BadUserInput as error:
-            raise Unplanned(str(error)) from error
+            raise Unplanned(Decline.REFUSED_INPUT, str(error)) from error
         return {p.key: v for p, v in zip(parameters, values, strict=True)}
 
     build.bind(field, argument, convert)
@@ -89,10 +89,10 @@ def connection(
     try:
         size, backwards = _page_size(request, build.pages.default, build.pages.maximum)
     except BadUserInput as error:
-        raise Unplanned(str(error)) from error
+        raise Unplanned(Decline.REFUSED_INPUT, str(error)) from error
     connection_type = build.schema.get_type(f"{node_type}Connection")
     if connection_type is None:
-        raise Unplanned(f"{node_type}Connection")
+        raise Unplanned(Decline.NO_PLAN, f"{node_type}Connection")
     fields = build.subfields(connection_type.name, field)
 
     keys = list(keyset.keys)
@@ -137,7 +137,7 @@ def connection(
                 elif edge_field.name == "__typename":
                     edge_pairs.append((edge_field.key, quoted(f"{node_type}Edge")))
                 else:
-                    raise Unplanned(f"{node_type}Edge.{edge_field.name}")
+                    raise Unplanned(Decline.NO_PLAN, f"{node_type}Edge.{edge_field.name}")
             item_pairs.append((slot, build.json.object(edge_pairs)))
             layout.append((entry.key, "edges", (slot, tuple(cursor_keys))))
         elif entry.name == "pageInfo":
@@ -147,7 +147,7 @@ def connection(
                 if info.name in ("startCursor", "endCursor"):
                     needs_cursor = True
                 elif info.name not in ("hasNextPage", "hasPreviousPage", "__typename"):
-                    raise Unplanned(f"PageInfo.{info.name}")
+                    raise Unplanned(Decline.NO_PLAN, f"PageInfo.{info.name}")
                 info_fields.append((info.key, info.name))
             layout.append((entry.key, "pageInfo", tuple(info_fields)))
         elif entry.name == "totalCount":
@@ -155,7 +155,7 @@ def connection(
         elif entry.name == "__typename":
             layout.append((entry.key, "__typename", connection_type.name))
         else:
-            raise Unplanned(f"{connection_type.name}.{entry.name}")
+            raise Unplanned(Decline.NO_PLAN, f"{connection_type.name}.{entry.name}")
     if needs_cursor:
         item_pairs.append(("c", build.json.array([_key_json(build, key) for key in keys])))
 

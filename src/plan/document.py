@@ -7,7 +7,7 @@ import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from clientgraph.schema.extensions import QueryLimits, _LongestLiteralList
+from clientgraph.schema.extensions import LongestLiteralList, QueryLimits
 from graphql import (
     ArgumentNode,
     DirectiveNode,
@@ -106,7 +106,7 @@ class Documents:
             for definition in document.definitions
             if isinstance(definition, FragmentDefinitionNode)
         }
-        literals = _LongestLiteralList()
+        literals = LongestLiteralList()
         visit(document, literals)
         longest = len(literals.longest.values) if literals.longest is not None else 0
         uses = _VariableUses()

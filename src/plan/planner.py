@@ -1,7 +1,12 @@
 """The planned read path's entry: a request payload in, a finished response or None out.
 None hands the request to Strawberry's executor, which answers it as it always has: every
 operation that would give any error, every field without a plan, and every request of a
-portal principal (whose one field, `portal`, PortalScope guards) goes there."""
+portal principal (whose one field, `portal`, PortalScope guards) goes there.
+
+Declining (`Unplanned`) is one thing, crashing another (see `clientgraph.plan.errors`): an
+unexpected exception is logged at ERROR with the document's digest and counted, and fails the
+request when the planner is strict. What the database does to the planned statement and to the
+generic path's alike (a timeout, a lost connection, SQLite's parser depth) is neither."""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
+from clientgraph.db.engine import DatabaseUnavailable, connection_lost
 from clientgraph.plan import fields as _fields  # noqa: F401  (registers the field handlers)
 from clientgraph.plan.build import (
     Binder,
@@ -21,12 +27,12 @@ from clientgraph.plan.build import (
     viewer_shape,
 )
 from clientgraph.plan.document import Documents, Prepared
-from clientgraph.plan.errors import Unplanned
+from clientgraph.plan.errors import CRASHES, PlannerCrash, Stage, Unplanned
 from clientgraph.plan.sqljson import register_sqlite_functions
 from clientgraph.resolvers.context import Context, Cost
 from clientgraph.resolvers.errors import RequestTimeout
 from clientgraph.schema.cost import cost_extension, requested_nodes
-from clientgraph.schema.extensions import QueryLimits, _longest_variable_list, error_code
+from clientgraph.schema.extensions import QueryLimits, error_code, longest_variable_list
 from graphql import (
     FieldNode,
     GraphQLError,
@@ -37,12 +43,15 @@ from graphql import (
 )
 from graphql.execution.values import VariableValues
 from sqlalchemy import Select, Text, cast, select
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 logger = logging.getLogger("clientgraph.plan")
 
 READ_PATH_HEADER = "X-Read-Path"
+CRASHED_READ_PATH = "crashed"
+"""`X-Read-Path` of a request a strict planner failed (`PlannerCrash`)."""
 SQLITE_FUNCTIONS = "clientgraph.plan.functions"
 
 
@@ -87,9 +96,10 @@ within a worker's memory budget, and an app sends a few dozen kinds of operation
 
 
 class Planner:
-    def __init__(self, schema: GraphQLSchema, limits: QueryLimits) -> None:
+    def __init__(self, schema: GraphQLSchema, limits: QueryLimits, *, strict: bool = False) -> None:
         self.schema = schema
         self.limits = limits
+        self.strict = strict
         self.documents = Documents(schema, limits, DOCUMENTS_CACHED)
         self.plans = Lru(PLANS_CACHED)
 
@@ -115,11 +125,11 @@ class Planner:
             assert root is not None
             fields = build.fields(root, [operation.selection_set])
             value, fix = build.object_of("Query", fields, None)
-        except Unplanned as reason:
-            logger.debug("not planned: %s", reason)
+        except Unplanned as decline:
+            logger.debug("not planned: %s", decline)
             return UNPLANNED
         except Exception:
-            logger.exception("planning failed; the generic path answers this operation")
+            self._crashed(Stage.PLANNING, prepared, context)
             return UNPLANNED
         return Plan(select(cast(value, Text)), fix, tuple(build.binders), requested)
 
@@ -145,7 +155,7 @@ class Planner:
         if isinstance(coerced, list):
             return None
         maximum = context.lists.input_list
-        if max(prepared.longest_literal_list, _longest_variable_list(variables)[1]) > maximum:
+        if max(prepared.longest_literal_list, longest_variable_list(variables)[1]) > maximum:
             return None
         key = (
             prepared.digest,
@@ -179,8 +189,11 @@ class Planner:
         try:
             for binder in plan.binders:
                 parameters.update(binder(coerced))
-        except Unplanned as reason:
-            logger.debug("not planned: %s", reason)
+        except Unplanned as decline:
+            logger.debug("not planned: %s", decline)
+            return None
+        except Exception:
+            self._crashed(Stage.BINDING, prepared, context)
             return None
         unavailable = context.unavailable
         try:
@@ -190,14 +203,17 @@ class Planner:
             return _timed_out(context, operation, timeout)
         except Exception as error:
             context.unavailable = unavailable
+            await context.end_transaction()
             if too_deep_for(error):
                 self.plans.put(key, UNPLANNED)
                 logger.info("too deeply nested for SQLite's parser; the generic path answers")
-            else:
+            elif database_condition(error):
                 logger.warning(
-                    "the planned statement failed; the generic path answers", exc_info=True
+                    "the planned statement met the database's trouble; the generic path answers",
+                    exc_info=True,
                 )
-            await context.end_transaction()
+            else:
+                self._crashed(Stage.READING, prepared, context)
             return None
         counter = Counter()
         try:
@@ -205,7 +221,7 @@ class Planner:
             if plan.fix is not None:
                 data = plan.fix(data, counter)
         except Exception:
-            logger.exception("finishing a planned answer failed; the generic path answers")
+            self._crashed(Stage.FINISHING, prepared, context)
             return None
         context.cost = Cost(requested_nodes=requested, actual_nodes=counter.nodes)
         body = {"data": data, "extensions": {"cost": cost_extension(context.cost)}}
@@ -214,6 +230,22 @@ class Planner:
             media_type="application/json",
             headers={READ_PATH_HEADER: "planned"},
         )
+
+    def _crashed(self, stage: Stage, prepared: Prepared, context: Context) -> None:
+        """A planner defect met while handling the current exception: logged and counted;
+        raised as `PlannerCrash` when strict, else the generic path answers."""
+        CRASHES.record(stage)
+        digest = prepared.digest.hex()
+        logger.error(
+            "request %s: the planner crashed while %s document %s%s",
+            context.request_id,
+            stage.value,
+            digest,
+            "" if self.strict else "; the generic path answers",
+            exc_info=True,
+        )
+        if self.strict:
+            raise PlannerCrash(stage, digest)
 
 
 def _timed_out(
@@ -249,6 +281,12 @@ def too_deep_for(error: Exception) -> bool:
     return "parser stack overflow" in str(error)
 
 
+def database_condition(error: Exception) -> bool:
+    """Whether `error` is the database's doing, which the generic path meets and answers the
+    same way (503, or a read retried on a fresh connection), not a planner defect."""
+    return isinstance(error, DatabaseUnavailable | PoolTimeout) or connection_lost(error)
+
+
 def _structural_variables(
     operation: OperationDefinitionNode, bindable: frozenset[str], variables: VariableValues
 ) -> tuple[Any, ...]:
@@ -275,4 +313,4 @@ async def _read(context: Context, statement: Any, parameters: dict[str, Any]) ->
                 raw.info[SQLITE_FUNCTIONS] = True
         return (await session.execute(statement, parameters)).scalar_one()
 
-    return await context._read(run)
+    return await context.read(run)

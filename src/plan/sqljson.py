@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from clientgraph.plan.errors import Unplanned
+from clientgraph.plan.errors import Decline, Unplanned
 from sqlalchemy import (
     ColumnElement,
     Integer,
@@ -82,7 +82,7 @@ class Json:
 
     def object(self, pairs: Sequence[tuple[str, ColumnElement[Any]]]) -> ColumnElement[Any]:
         if len(pairs) > MAX_OBJECT_KEYS:
-            raise Unplanned(f"an object of {len(pairs)} keys")
+            raise Unplanned(Decline.TOO_WIDE, f"an object of {len(pairs)} keys")
         args: list[Any] = []
         for key, value in pairs:
             args.extend((quoted(key), value))

@@ -141,15 +141,15 @@ class Context:
         async def run(session: AsyncSession) -> Sequence[Row[Any]]:
             return (await session.execute(statement)).all()
 
-        return await self._read(run)
+        return await self.read(run)
 
     async def scalar(self, statement: Select[Any]) -> Any:
         async def run(session: AsyncSession) -> Any:
             return (await session.execute(statement)).scalar_one()
 
-        return await self._read(run)
+        return await self.read(run)
 
-    async def _read(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    async def read(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         """`work` on the read session, once more on a fresh connection if its own died.
 
         The deadline is checked once the lock is held: a loader that waited for it behind the

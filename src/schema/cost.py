@@ -25,6 +25,7 @@ from clientgraph.resolvers import access
 from clientgraph.resolvers.context import Context, Cost, PageLimits
 from clientgraph.resolvers.webhook_events import EVENT_TYPES
 from clientgraph.resolvers.webhooks import MAX_WEBHOOKS
+from clientgraph.schema.graphql_core import graphql_schema
 from clientgraph.schema.selections import Selections
 from graphql import (
     DocumentNode,
@@ -268,7 +269,7 @@ class NodeLimit(SchemaExtension):
         context = execution.context
         if isinstance(context, Context) and execution.graphql_document is not None:
             requested = requested_nodes(
-                execution.schema._schema,
+                graphql_schema(execution.schema),
                 execution.graphql_document,
                 execution.operation_name,
                 execution.variables,

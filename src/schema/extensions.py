@@ -14,6 +14,7 @@ import sqlalchemy.exc
 from clientgraph.db.engine import CommitOutcomeUnknown, DatabaseUnavailable
 from clientgraph.resolvers.errors import BadUserInput, Forbidden, RateLimited, RequestTimeout
 from clientgraph.schema.cost import NodeLimit
+from clientgraph.schema.graphql_core import graphql_schema
 from clientgraph.schema.portal_scope import PortalScope
 from graphql import (
     ASTValidationRule,
@@ -100,7 +101,7 @@ def error_code(error: GraphQLError) -> str | None:
     return "GRAPHQL_VALIDATION_FAILED"
 
 
-class _LongestLiteralList(Visitor):
+class LongestLiteralList(Visitor):
     def __init__(self) -> None:
         super().__init__()
         self.longest: ListValueNode | None = None
@@ -110,7 +111,7 @@ class _LongestLiteralList(Visitor):
             self.longest = node
 
 
-def _longest_variable_list(variables: dict[str, Any]) -> tuple[str, int]:
+def longest_variable_list(variables: dict[str, Any]) -> tuple[str, int]:
     """(path, length) of the longest list anywhere in the variables; ("", 0) if none."""
     longest = ("", 0)
     pending: list[tuple[str, Any]] = [(f"${name}", value) for name, value in variables.items()]
@@ -133,8 +134,8 @@ class InputListLimit(SchemaExtension):
     def on_execute(self) -> Iterator[None]:
         execution = self.execution_context
         maximum = execution.context.lists.input_list
-        where, length = _longest_variable_list(execution.variables or {})
-        literals = _LongestLiteralList()
+        where, length = longest_variable_list(execution.variables or {})
+        literals = LongestLiteralList()
         if execution.graphql_document is not None:
             visit(execution.graphql_document, literals)
         node = literals.longest
@@ -222,7 +223,7 @@ class HideSuggestions(SchemaExtension):
         context = self.execution_context
         if context.graphql_document is not None and context.pre_execution_errors is None:
             errors = _validate_without_suggestions(
-                context.schema._schema, context.graphql_document, context.validation_rules
+                graphql_schema(context.schema), context.graphql_document, context.validation_rules
             )
             context.pre_execution_errors = list(errors)
         yield

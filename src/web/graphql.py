@@ -21,9 +21,11 @@ from clientgraph.auth import (
     read_claims,
     viewer_for_key,
 )
+from clientgraph.db import tenancy
 from clientgraph.db.engine import Database, DatabaseUnavailable
 from clientgraph.db.readiness import Readiness
-from clientgraph.plan.planner import READ_PATH_HEADER, Planner
+from clientgraph.plan.errors import PlannerCrash
+from clientgraph.plan.planner import CRASHED_READ_PATH, READ_PATH_HEADER, Planner
 from clientgraph.portal_auth import (
     PortalClaims,
     is_portal_token,
@@ -35,6 +37,7 @@ from clientgraph.resolvers.context import Context, PageLimits
 from clientgraph.resolvers.policy import Viewer
 from clientgraph.resolvers.webhook_urls import WebhookPolicy
 from clientgraph.schema.extensions import QueryLimits
+from clientgraph.schema.graphql_core import graphql_schema
 from clientgraph.schema.schema import build_schema
 from clientgraph.settings import Settings
 from clientgraph.token_errors import InvalidToken
@@ -116,7 +119,11 @@ class GraphQLApp(GraphQL[Context, None]):
         self.rate_limits = rate_limits
         self.readiness = readiness
         self.persisted = PersistedDocuments(settings)
-        self.planner = Planner(schema._schema, limits) if settings.planned_reads else None
+        self.planner = (
+            Planner(graphql_schema(schema), limits, strict=settings.planner_strict)
+            if settings.planned_reads
+            else None
+        )
         self.oidc = OidcSignIn.configured(settings, db)
         self.graphiql = GraphiQLPage(settings)
         self.idempotency = IdempotencyKeys.for_requests(db, settings.request_timeout_s)
@@ -149,11 +156,16 @@ class GraphQLApp(GraphQL[Context, None]):
                 request_id_of(request.scope),
                 self.settings.db_pool_timeout_s,
             )
-            response = error_response(
-                503,
-                "The service is busy; retry shortly.",
-                {"Retry-After": str(POOL_RETRY_AFTER_S)},
+            response = busy_response()
+        except sqlalchemy.exc.DBAPIError as error:
+            if not tenancy.is_timeout(error):
+                raise
+            logger.warning(
+                "request %s: the database did not answer in time before execution (%s)",
+                request_id_of(request.scope),
+                error.orig,
             )
+            response = busy_response()
         for name, value in rate_headers.items():
             response.headers.setdefault(name, value)
         response.headers.setdefault(READ_PATH_HEADER, "generic")
@@ -231,7 +243,12 @@ class GraphQLApp(GraphQL[Context, None]):
         """The planned read path's answer if it has one, else Strawberry's (which reads the
         body from a replay of its own: the deadline's disconnect watch reads the other)."""
         if self.planner is not None:
-            planned = await self.planner.answer(payload, context)
+            try:
+                planned = await self.planner.answer(payload, context)
+            except PlannerCrash:
+                return error_response(
+                    500, "Internal server error.", {READ_PATH_HEADER: CRASHED_READ_PATH}
+                )
             if planned is not None:
                 return planned
         return await super().run(with_body(request, body), context)
@@ -302,6 +319,9 @@ class GraphQLApp(GraphQL[Context, None]):
         except InvalidToken as error:
             await session.close()
             raise await self._unauthorized(address, rate_headers, error) from error
+        except Exception:
+            await session.close()
+            raise
 
     async def _unauthorized(
         self, address: str, rate_headers: dict[str, str], error: InvalidToken
@@ -325,6 +345,14 @@ def unavailable_response(request: Request, error: DatabaseUnavailable) -> Respon
         error.__cause__ or "-",
     )
     return error_response(503, str(error), {"Retry-After": str(error.retry_after_s)})
+
+
+def busy_response() -> Response:
+    """503 for a database too busy to answer before anything ran (no connection free, or the
+    caller's own lookup past the statement timeout): nothing was changed, send it again."""
+    return error_response(
+        503, "The service is busy; retry shortly.", {"Retry-After": str(POOL_RETRY_AFTER_S)}
+    )
 
 
 def _charge(requested_nodes: int, max_nodes: int) -> int:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import graphql
+from clientgraph.schema.graphql_core import graphql_schema
 from clientgraph.schema.schema import build_schema
 
 from tests.difftest.world import World
@@ -169,7 +170,7 @@ _OMIT = object()
 
 @functools.cache
 def _schema() -> graphql.GraphQLSchema:
-    return build_schema()._schema
+    return graphql_schema(build_schema())
 
 
 def _is_bare_id(variable: graphql.VariableDefinitionNode) -> bool:

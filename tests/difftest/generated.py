@@ -23,6 +23,7 @@ import random
 import re
 
 import graphql
+from clientgraph.schema.graphql_core import graphql_schema
 from clientgraph.schema.schema import build_schema
 from hypothesis import strategies as st
 from hypothesis.control import BuildContext
@@ -134,7 +135,7 @@ def _print(document: graphql.DocumentNode) -> str:
 @functools.cache
 def generated_queries(count: int) -> tuple[str, ...]:
     """`count` distinct query operations, in a fixed order."""
-    schema = build_schema()._schema
+    schema = graphql_schema(build_schema())
     assert schema.query_type is not None
     roots = list(schema.query_type.fields)
     strategies = {

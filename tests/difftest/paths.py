@@ -21,7 +21,17 @@ from tests.difftest.world import World
 from tests.support import settings_for
 
 READ_PATH_HEADER = "x-read-path"
-TIMEOUT_ATTEMPTS = 3
+VERDICTS = {
+    "planned": "planned",
+    "generic": "declined by the planner, answered by the generic path",
+    "crashed": "the planner CRASHED (a defect, not a decline)",
+}
+"""What the planned app's `X-Read-Path` says about the planner (a strict one, as in every
+test: a crash fails the request rather than falling back)."""
+ATTEMPTS = 3
+LOAD_CODES = ("TIMEOUT", "SERVICE_UNAVAILABLE")
+"""What a loaded machine answers (the request's deadline, or a database too busy to look up
+the caller), whatever the read path: such a request is asked again."""
 
 
 @dataclass(frozen=True)
@@ -47,8 +57,15 @@ class Mismatch:
                 generic.splitlines(), planned.splitlines(), "generic", "planned", lineterm="", n=2
             )
         )
+        verdict = VERDICTS.get(self.planned.read_path or "", repr(self.planned.read_path))
+        failed = [
+            name
+            for name, answer in (("planned", self.planned), ("generic", self.generic))
+            if failed_inside(answer)
+        ]
+        inside = f"; INTERNAL_SERVER_ERROR from {' and '.join(failed)}" if failed else ""
         return (
-            f"--- caller {self.caller}, read path {self.planned.read_path!r}\n"
+            f"--- caller {self.caller}: {verdict}{inside}\n"
             f"{self.query}\nvariables: {orjson.dumps(self.variables).decode()}\n{diff}"
         )
 
@@ -86,21 +103,23 @@ class Paths:
     ) -> tuple[Mismatch | None, str | None]:
         """(None if both apps answer alike — status, and the body with its keys in order —
         else the mismatch; the planned app's read path). Both apps are asked at once. A
-        request stopped by its deadline on a loaded machine is asked again: its TIMEOUT says
-        nothing about the read path."""
+        request stopped by the machine's load (`LOAD_CODES`) is asked again: that says
+        nothing about the read path.
+
+        No pair is excused: errors are alike only when both bodies are, and an
+        INTERNAL_SERVER_ERROR (a masked defect, or a crash of the strict planner) is never
+        alike, even from both paths at once."""
         variables = variables or {}
-        for _ in range(TIMEOUT_ATTEMPTS):
+        for _ in range(ATTEMPTS):
             planned, generic = await asyncio.gather(
                 self._answer(self.planned, query, variables, token),
                 self._answer(self.generic, query, variables, token),
             )
-            if not (_timed_out(planned) or _timed_out(generic)):
+            if not (_overloaded(planned) or _overloaded(generic)):
                 break
         self.read_paths[planned.read_path or "none"] += 1
-        if _failed_inside(generic) and planned.read_path == "generic":
-            self.read_paths["reference failed inside"] += 1
-            return None, planned.read_path
-        if planned.status == generic.status and _exact(planned.body) == _exact(generic.body):
+        alike = planned.status == generic.status and _exact(planned.body) == _exact(generic.body)
+        if alike and not (failed_inside(planned) or failed_inside(generic)):
             return None, planned.read_path
         return Mismatch(caller, query, variables, planned, generic), planned.read_path
 
@@ -114,10 +133,8 @@ class Paths:
         return [mismatch for mismatch, _ in found if mismatch is not None]
 
 
-def _failed_inside(answer: Answer) -> bool:
-    """Whether Strawberry's executor itself failed (a masked INTERNAL_SERVER_ERROR): then both
-    apps ran the same generic path and its answer says nothing about the planner. Known case:
-    `nodes(ids:)` asking an ApiKey's `user` beside other loaders on PostgreSQL."""
+def failed_inside(answer: Answer) -> bool:
+    """Whether the answer holds an INTERNAL_SERVER_ERROR: a defect of either path."""
     errors = answer.body.get("errors") if isinstance(answer.body, dict) else None
     return any(
         (error.get("extensions") or {}).get("code") == "INTERNAL_SERVER_ERROR"
@@ -125,9 +142,9 @@ def _failed_inside(answer: Answer) -> bool:
     )
 
 
-def _timed_out(answer: Answer) -> bool:
+def _overloaded(answer: Answer) -> bool:
     errors = answer.body.get("errors") if isinstance(answer.body, dict) else None
-    return any((error.get("extensions") or {}).get("code") == "TIMEOUT" for error in errors or [])
+    return any((error.get("extensions") or {}).get("code") in LOAD_CODES for error in errors or [])
 
 
 def _exact(body: Any) -> bytes:

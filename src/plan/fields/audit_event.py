@@ -7,7 +7,7 @@ from typing import Any
 from clientgraph.db import models
 from clientgraph.plan.build import Build, Field, Fix, list_fix, planned
 from clientgraph.plan.connection import Keyset, connection, page_request
-from clientgraph.plan.errors import Unplanned
+from clientgraph.plan.errors import Decline, Unplanned
 from clientgraph.plan.fields import scalars
 from clientgraph.plan.fields.user import user_by_id
 from clientgraph.plan.sqljson import quoted
@@ -83,7 +83,7 @@ def changes(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], F
         elif change.name in ("field", "from", "to"):
             pairs.append((change.key, part(change.name)))
         else:
-            raise Unplanned(f"FieldChange.{change.name}")
+            raise Unplanned(Decline.NO_PLAN, f"FieldChange.{change.name}")
     statement = select(json.object(pairs).label("j")).select_from(elements)
     array = build.array(statement, row, [position], build.lists.audit_changes)
     return array, list_fix(None)

@@ -11,7 +11,7 @@ import orjson
 from clientgraph.db import models
 from clientgraph.ids import decode_any_id
 from clientgraph.plan.build import Build, Counter, Field, Fix, list_fix, planned
-from clientgraph.plan.errors import Unplanned
+from clientgraph.plan.errors import Decline, Unplanned
 from clientgraph.resolvers.email_deliveries import EMAIL_KINDS
 from clientgraph.resolvers.history import named_accounts_visible
 from clientgraph.resolvers.policy import visible_accounts, visible_contacts
@@ -234,5 +234,5 @@ def nodes(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix
 
 def _all_decoded(ids: Any, maximum: int) -> list[tuple[str | None, Any]]:
     if ids is None or len(ids) > maximum:
-        raise Unplanned("too many ids")
+        raise Unplanned(Decline.REFUSED_INPUT, "too many ids")
     return [_decoded(value) for value in ids]

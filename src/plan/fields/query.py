@@ -9,7 +9,7 @@ from clientgraph.db.queries import fold
 from clientgraph.ids import decode_id
 from clientgraph.plan.build import Build, Field, Fix, list_fix, planned
 from clientgraph.plan.connection import Keyset, connection, page_request
-from clientgraph.plan.errors import Unplanned
+from clientgraph.plan.errors import Decline, Unplanned
 from clientgraph.resolvers.accounts import (
     AccountFilter,
     AccountOrder,
@@ -36,12 +36,12 @@ def _account_filter(spec: dict[str, Any] | None, search_length: int) -> AccountF
         return AccountFilter()
     tags = spec.get("tags")
     if tags is not None and len(set(tags)) > MAX_FILTER_TAGS:
-        raise Unplanned("too many tags")
+        raise Unplanned(Decline.REFUSED_INPUT, "too many tags")
     owner_ids = spec.get("ownerIds")
     try:
         search = search_text(spec.get("search"), search_length)
     except BadUserInput as error:
-        raise Unplanned(str(error)) from error
+        raise Unplanned(Decline.REFUSED_INPUT, str(error)) from error
     return AccountFilter(
         search=search,
         owner_ids=[str(owner_id) for owner_id in owner_ids] if owner_ids else None,
@@ -106,7 +106,7 @@ def _search(build: Build, field: Field, value: Any) -> str | None:
     try:
         text = search_text(value, build.lists.search_length)
     except BadUserInput as error:
-        raise Unplanned(str(error)) from error
+        raise Unplanned(Decline.REFUSED_INPUT, str(error)) from error
     return fold(text) if text is not None else None
 
 
@@ -194,7 +194,7 @@ def custom_field_definitions(
 
 def _require_admin(build: Build) -> None:
     if not build.viewer.is_admin:
-        raise Unplanned("administrators only")
+        raise Unplanned(Decline.FORBIDDEN, "administrators only")
 
 
 @planned(TYPE, "apiKeys")
