@@ -73,6 +73,23 @@ POOL_WAITS = Counter(
     "Requests answered 503 because no database connection came free in time.",
 )
 
+PLANNER_CRASHES = Counter(
+    "clientgraph_planner_crashes",
+    "Planner defects (not declines) by stage; the generic path answered unless strict.",
+    ["stage"],
+)
+PLAN_CACHE = Counter(
+    "clientgraph_plan_cache_lookups",
+    "Planned-path lookups of a plan for a document, variables' shape and caller's shape.",
+    ["result"],
+)
+OUTBOX_DELIVERIES = Counter(
+    "clientgraph_outbox_deliveries",
+    "Outbox rows the relay tried to deliver, by kind (e-mail, webhook delivery) and result: "
+    "sent, retry (due again after a backoff) or failed (given up).",
+    ["kind", "result"],
+)
+
 _watched: weakref.WeakSet[object] = weakref.WeakSet()
 
 current_statements: contextvars.ContextVar[StatementCount | None] = contextvars.ContextVar(

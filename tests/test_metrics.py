@@ -12,12 +12,17 @@ import httpx
 import pytest
 from clientgraph.app import create_app
 from clientgraph.db.engine import Database
-from clientgraph.metrics import MAX_OPERATION_NAME_LENGTH, OperationNames
+from clientgraph.metrics import MAX_OPERATION_NAME_LENGTH, OperationNames, exposition
+from clientgraph.plan.build import HANDLERS
+from clientgraph.plan.errors import Stage
 from clientgraph.settings import Settings
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import ValidationError
 
+from tests.server_process import free_port
 from tests.support import Api, served_with, settings_for
+from tests.test_outbox_relay import Clock, Inbox, invite, make_relay, smtp_server
+from tests.test_plan_crashes import broken
 from tests.test_serve import clientgraph_serve
 
 TOKEN = "a-metrics-token-for-tests"
@@ -210,3 +215,53 @@ def test_the_workers_of_one_server_report_their_counts_added_up(tmp_path: Path) 
         healthy = count(text, "clientgraph_requests_total", route="health", operation="-",
                         outcome="ok")  # fmt: skip
         assert healthy >= requests
+
+
+async def test_the_planners_crashes_are_counted_by_stage(
+    open_metrics: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await open_metrics.create_account("Crash Test Ltd")
+    handler = HANDLERS["Account"]["name"]
+    monkeypatch.setitem(HANDLERS["Account"], "name", broken(Stage.FINISHING, handler))
+    before = await scrape(open_metrics)
+    response = await open_metrics.post("{ accounts(first: 5) { nodes { name } } }")
+    after = await scrape(open_metrics)
+
+    assert response.headers["X-Read-Path"] == "crashed"
+    crashes = "clientgraph_planner_crashes_total"
+    assert count(after, crashes, stage="finishing") == (
+        count(before, crashes, stage="finishing") + 1
+    )
+
+
+async def test_a_plan_asked_for_again_is_a_cache_hit(open_metrics: Api) -> None:
+    query = f"query Names{uuid.uuid4().hex} {{ accounts(first: 3) {{ nodes {{ name }} }} }}"
+    lookups = "clientgraph_plan_cache_lookups_total"
+    before = await scrape(open_metrics)
+    await open_metrics.data(query)
+    between = await scrape(open_metrics)
+    await open_metrics.data(query)
+    after = await scrape(open_metrics)
+
+    assert count(between, lookups, result="miss") == count(before, lookups, result="miss") + 1
+    assert count(after, lookups, result="hit") == count(between, lookups, result="hit") + 1
+
+
+async def test_outbox_deliveries_are_counted_by_kind_and_result(api: Api) -> None:
+    received, port = Inbox(), free_port()
+    await invite(api)
+    clock = Clock()
+    relay = make_relay(api.db, port, clock, outbox_backoff_s=1, outbox_backoff_max_s=1)
+    deliveries = "clientgraph_outbox_deliveries_total"
+    before, _ = exposition()
+
+    await relay.run_once()
+    with smtp_server(received, port):
+        clock.advance(seconds=5)
+        await relay.run_once()
+    after, _ = exposition()
+
+    for result in ("retry", "sent"):
+        assert count(after.decode(), deliveries, kind="e-mail", result=result) == (
+            count(before.decode(), deliveries, kind="e-mail", result=result) + 1
+        )

@@ -40,8 +40,12 @@ class Crossing:
         return f"{self.path}:{self.line}: {self.how} {self.name}"
 
 
+NAMED_TUPLE_API = frozenset({"_replace", "_asdict", "_fields", "_field_defaults", "_make"})
+"""A named tuple's public methods, underscored so as not to clash with its fields."""
+
+
 def private(name: str) -> bool:
-    return name.startswith("_") and not name.startswith("__")
+    return name.startswith("_") and not name.startswith("__") and name not in NAMED_TUPLE_API
 
 
 def modules() -> Iterator[tuple[str, str, ast.Module]]:
@@ -166,6 +170,7 @@ class Context:
         ("def f(schema):\n    return schema._schema", "app.resolvers", ["_schema"]),
         ("class A(B):\n    def f(self):\n        return super()._x() + self._y", "app.plan", []),
         ("def f(context):\n    return context.__class__", "app.plan", []),
+        ("def f(parts):\n    return parts._replace(path='/')._asdict()", "app.plan", []),
     ],
 )
 def test_a_private_name_across_packages_is_found_and_one_within_is_not(

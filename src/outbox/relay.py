@@ -27,6 +27,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from clientgraph import metrics
 from clientgraph.db import models
 from clientgraph.db.engine import Database, connection_lost, describe_loss
 from clientgraph.outbox import queue
@@ -200,11 +201,14 @@ class OutboxRelay:
             row.firm_id,
             lambda s: queue.record_sent(s, row, now=self.clock(), response_code=sent.response_code),
         )
+        metrics.OUTBOX_DELIVERIES.labels(noun, "sent").inc()
         logger.info("%s %s (%s) %s", noun, row.id, row.kind, sent.note)
 
     async def _record_failure(
         self, row: queue.Claimed, error: str, *, final: bool, response_code: int | None = None
     ) -> None:
+        assert self.sender is not None
+        metrics.OUTBOX_DELIVERIES.labels(self.sender.noun, "failed" if final else "retry").inc()
         retry_at = None
         if not final:
             wait = backoff_s(row.attempt, self.config.backoff_s, self.config.backoff_max_s)

@@ -12,6 +12,8 @@ import enum
 import threading
 from collections import Counter
 
+from clientgraph import metrics
+
 
 class Decline(enum.Enum):
     """The known reasons an operation is left to the generic path."""
@@ -61,6 +63,7 @@ class Crashes:
     def record(self, stage: Stage) -> None:
         with self._lock:
             self._counts[stage] += 1
+        metrics.PLANNER_CRASHES.labels(stage.value).inc()
 
     def count(self, stage: Stage | None = None) -> int:
         with self._lock:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
+from clientgraph import metrics
 from clientgraph.db.engine import DatabaseUnavailable, connection_lost
 from clientgraph.plan import fields as _fields  # noqa: F401  (registers the field handlers)
 from clientgraph.plan.build import (
@@ -165,6 +166,7 @@ class Planner:
             _structural_variables(operation, prepared.bindable, coerced),
         )
         plan = self.plans.get(key)
+        metrics.PLAN_CACHE.labels("miss" if plan is None else "hit").inc()
         if isinstance(plan, Plan) and not prepared.sized_by_variables:
             requested = plan.requested_nodes
         else:
