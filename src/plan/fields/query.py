@@ -244,7 +244,7 @@ def webhooks(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], 
 def _webhook_recipient(value: Any, parameter: str) -> dict[str, Any]:
     webhook_id = decode_id(str(value), "Webhook")
     if webhook_id is None:
-        raise Unplanned("not a webhook's id")
+        raise Unplanned(Decline.REFUSED_INPUT, "not a webhook's id")
     return {parameter: str(webhook_id)}
 
 
