@@ -32,8 +32,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tests.difftest.paths import READ_PATH_HEADER, Paths, both_paths
 from tests.support import Api, new_firm
 
-PAGE = 2
-"""Smaller than every group of ties, so that groups span pages."""
+PAGE = 1
+"""One row a page, so that a cursor falls inside every group of ties."""
 INSTANT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 PAGE_ARGUMENTS = "first: $first, after: $after, last: $last, before: $before"
 PAGE_VARIABLES = "$first: Int, $after: String, $last: Int, $before: String"
@@ -193,13 +193,20 @@ class Listing:
     key: Callable[[dict[str, Any]], tuple[Any, Any]]
     reverse: bool = False
     caller: str = "owner"
+    parent: str | None = None
+    """The field of `Ties` whose id the document's `$id` is."""
 
     def items(self, data: dict[str, Any]) -> Any:
         for step in self.at:
             data = data[step]
         return data
 
+    def variables(self, ties: Ties) -> dict[str, Any]:
+        return {"id": getattr(ties, self.parent)} if self.parent else {}
 
+
+ROOT = f"query({PAGE_VARIABLES})"
+NESTED = f"query({PAGE_VARIABLES}, $id: ID!)"
 ACCOUNT_NODE = "id name customerNumber createdAt updatedAt owner { name }"
 ACCOUNT_KEYS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "NAME": lambda node: fold(node["name"]),
@@ -208,21 +215,6 @@ ACCOUNT_KEYS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "UPDATED_AT": lambda node: _time(node["updatedAt"]),
     "OWNER_NAME": lambda node: _nulls_last(node["owner"] and node["owner"]["name"]),
 }
-
-
-def _accounts(field: str, direction: str) -> Listing:
-    sort = ACCOUNT_KEYS[field]
-    return Listing(
-        f"accounts-{field}-{direction}",
-        f"""query({PAGE_VARIABLES}) {{
-          accounts({PAGE_ARGUMENTS}, orderBy: {{field: {field}, direction: {direction}}}) {{
-            {PAGE_INFO} edges {{ cursor node {{ {ACCOUNT_NODE} }} }}
-          }}
-        }}""",
-        ("accounts",),
-        lambda node: (sort(node), _uuid(node)),
-        reverse=direction == "DESC",
-    )
 
 
 def _connection(
@@ -234,9 +226,10 @@ def _connection(
     *,
     reverse: bool = False,
     caller: str = "owner",
+    parent: str | None = None,
 ) -> Listing:
     """A connection whose `document` says ARGUMENTS for its paging arguments and SELECTION
-    for its own."""
+    for its own, its items ordered by `key` and then by id."""
     selection = f"{{ {PAGE_INFO} edges {{ cursor node {{ {node} }} }} }}"
     return Listing(
         name,
@@ -245,11 +238,22 @@ def _connection(
         lambda item: (key(item), _uuid(item)),
         reverse=reverse,
         caller=caller,
+        parent=parent,
     )
 
 
-ROOT = f"query({PAGE_VARIABLES})"
-NESTED = f"query({PAGE_VARIABLES}, $id: ID!)"
+def _accounts(field: str, direction: str) -> Listing:
+    return _connection(
+        f"accounts-{field}-{direction}",
+        f"{ROOT} {{ accounts(ARGUMENTS, orderBy: {{field: {field}, direction: {direction}}}) "
+        "SELECTION }",
+        ("accounts",),
+        ACCOUNT_NODE,
+        ACCOUNT_KEYS[field],
+        reverse=direction == "DESC",
+    )
+
+
 CONNECTIONS = [
     *(_accounts(field, direction) for field in ACCOUNT_KEYS for direction in ("ASC", "DESC")),
     _connection(
@@ -297,6 +301,7 @@ CONNECTIONS = [
         "id occurredAt",
         lambda node: _time(node["occurredAt"]),
         reverse=True,
+        parent="account",
     ),
     _connection(
         "contact-history",
@@ -305,6 +310,7 @@ CONNECTIONS = [
         "id occurredAt",
         lambda node: _time(node["occurredAt"]),
         reverse=True,
+        parent="contact",
     ),
     _connection(
         "owner-accounts",
@@ -312,19 +318,9 @@ CONNECTIONS = [
         ("node", "accounts"),
         "id name",
         lambda node: fold(node["name"]),
+        parent="entry",
     ),
 ]
-
-
-def _parent(listing: Listing, ties: Ties) -> dict[str, Any]:
-    parent = listing.at[0]
-    if parent == "account":
-        return {"id": ties.account}
-    if parent == "contact":
-        return {"id": ties.contact}
-    if parent == "node":
-        return {"id": ties.entry}
-    return {}
 
 
 def _assert_ordered_with_ties(listing: Listing, items: list[dict[str, Any]]) -> None:
@@ -339,7 +335,7 @@ async def test_every_connection_pages_through_its_ties_forward_alike_on_both_pat
     paths: Paths, ties: Ties, listing: Listing
 ) -> None:
     token = getattr(ties, listing.caller)
-    parent = _parent(listing, ties)
+    parent = listing.variables(ties)
     whole = listing.items(await ask(paths, token, listing.document, {**parent, "first": 100}))
     assert not whole["pageInfo"]["hasNextPage"] and not whole["pageInfo"]["hasPreviousPage"]
     _assert_ordered_with_ties(listing, [edge["node"] for edge in whole["edges"]])
@@ -379,7 +375,7 @@ async def test_every_connection_pages_through_its_ties_backward_alike_on_both_pa
     paths: Paths, ties: Ties, listing: Listing
 ) -> None:
     token = getattr(ties, listing.caller)
-    parent = _parent(listing, ties)
+    parent = listing.variables(ties)
     whole = listing.items(await ask(paths, token, listing.document, {**parent, "first": 100}))
 
     walked: list[dict[str, Any]] = []
@@ -406,20 +402,15 @@ async def test_every_connection_pages_through_its_ties_backward_alike_on_both_pa
     assert beyond["pageInfo"]["hasNextPage"] and not beyond["pageInfo"]["hasPreviousPage"]
 
 
-def _list(
-    name: str, document: str, at: tuple[str, ...], key: Callable[[dict[str, Any]], Any]
-) -> Listing:
-    return Listing(name, document, at, key)
-
-
 LISTS = [
-    _list(
+    Listing(
         "teamMembers",
         "query($id: ID!) { account(id: $id) { teamMembers { id name } } }",
         ("account", "teamMembers"),
         lambda user: (fold(user["name"]), _uuid(user)),
+        parent="account",
     ),
-    _list(
+    Listing(
         "account-contacts",
         "query($id: ID!) { account(id: $id) { contacts { contact { id firstName lastName } } } }",
         ("account", "contacts"),
@@ -427,32 +418,36 @@ LISTS = [
             (fold(link["contact"]["lastName"]), fold(link["contact"]["firstName"])),
             _uuid(link["contact"]),
         ),
+        parent="account",
     ),
-    _list(
+    Listing(
         "relatedAccounts",
         "query($id: ID!) { account(id: $id) { relatedAccounts { id name } } }",
         ("account", "relatedAccounts"),
         lambda account: (fold(account["name"]), _uuid(account)),
+        parent="account",
     ),
-    _list(
+    Listing(
         "contact-accounts",
         "query($id: ID!) { contact(id: $id) { accounts { account { id name } } } }",
         ("contact", "accounts"),
         lambda link: (fold(link["account"]["name"]), _uuid(link["account"])),
+        parent="contact",
     ),
-    _list(
+    Listing(
         "customFieldDefinitions",
         "{ customFieldDefinitions(entity: ACCOUNT) { key label } }",
         ("customFieldDefinitions",),
         lambda field: (fold(field["label"]), field["key"]),
     ),
-    _list(
+    Listing(
         "account-customFields",
         "query($id: ID!) { account(id: $id) { customFields { key label } } }",
         ("account", "customFields"),
         lambda field: (fold(field["label"]), field["key"]),
+        parent="account",
     ),
-    _list(
+    Listing(
         "apiKeys",
         "{ apiKeys { id createdAt } }",
         ("apiKeys",),
@@ -465,8 +460,5 @@ LISTS = [
 async def test_every_ordered_list_answers_its_ties_alike_in_id_order(
     paths: Paths, ties: Ties, listing: Listing
 ) -> None:
-    variables = {"id": ties.contact if listing.at[0] == "contact" else ties.account}
-    if "$id" not in listing.document:
-        variables = {}
-    items = listing.items(await ask(paths, ties.owner, listing.document, variables))
+    items = listing.items(await ask(paths, ties.owner, listing.document, listing.variables(ties)))
     _assert_ordered_with_ties(listing, items)
