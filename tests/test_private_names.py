@@ -23,9 +23,6 @@ TREES = {"src": "clientgraph", "tests": "tests"}
 KNOWN = {
     ("src/schema/graphql_core.py", "_schema"),
     # Strawberry's GraphQLSchema has no public accessor: this is the one wrapper.
-    ("src/plan/connection.py", "_page_size"),
-    ("src/plan/fields/query.py", "_order_keys"),
-    # Both belong to branch h17-read-orders, which makes them public.
 }
 
 

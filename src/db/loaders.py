@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
-from clientgraph.db import models
+from clientgraph.db import models, orders
 from clientgraph.db.one_of import one_of
 from clientgraph.db.queries import columns_of, select_rows, to_row
 from clientgraph.db.rows import (
@@ -151,7 +151,7 @@ class Loaders:
                 .where(
                     models.AccountTag.firm_id == firm_id, one_of(models.AccountTag.account_id, ids)
                 )
-                .order_by(models.AccountTag.tag)
+                .order_by(*orders.tags_in_order().clauses())
             ),
             lambda row: row[1],
             lists.tags_per_account,
@@ -166,7 +166,7 @@ class Loaders:
                     & (user.id == models.AccountTeamMember.user_id),
                 )
                 .where(live_users, one_of(models.AccountTeamMember.account_id, ids))
-                .order_by(user.name_folded, user.id)
+                .order_by(*orders.users_by_name(user).clauses())
             ),
             lambda row: to_row(UserRow, row, offset=1),
             lists.team_members,
@@ -186,7 +186,7 @@ class Loaders:
                 select(link.account_id, *link_columns)
                 .join(contact, contact_join)
                 .where(link.firm_id == firm_id, one_of(link.account_id, ids))
-                .order_by(contact.last_name_folded, contact.first_name_folded, contact.id)
+                .order_by(*orders.contacts_by_name(contact).clauses())
             ),
             _link_row,
             lists.account_contacts,
@@ -198,7 +198,7 @@ class Loaders:
                 .join(contact, contact_join)
                 .join(account, (account.firm_id == link.firm_id) & (account.id == link.account_id))
                 .where(visible_accounts, one_of(link.contact_id, ids))
-                .order_by(account.name_folded, account.id)
+                .order_by(*orders.accounts_by_name(account).clauses())
             ),
             _link_row,
             lists.account_contacts,
@@ -211,7 +211,7 @@ class Loaders:
                     models.ContactEmail.firm_id == firm_id,
                     one_of(models.ContactEmail.contact_id, ids),
                 )
-                .order_by(models.ContactEmail.position)
+                .order_by(*orders.emails_in_order().clauses())
             ),
             lambda row: row[1],
             lists.contact_emails,
@@ -245,11 +245,14 @@ class Loaders:
             )
             rank = (
                 func.row_number()
-                .over(partition_by=pairs.c.source, order_by=(account.name_folded, account.id))
+                .over(
+                    partition_by=pairs.c.source,
+                    order_by=orders.accounts_by_name(account).clauses(),
+                )
                 .label("rank")
             )
             ranked = (
-                select(pairs.c.source, account.name_folded, *columns_of(AccountRow), rank)
+                select(pairs.c.source, *columns_of(AccountRow), rank)
                 .join(account, (account.firm_id == firm_id) & (account.id == pairs.c.target))
                 .where(visible_accounts)
                 .subquery()
@@ -259,7 +262,7 @@ class Loaders:
                     ranked.c.source, *(ranked.c[column.name] for column in columns_of(AccountRow))
                 )
                 .where(ranked.c.rank <= lists.related_accounts)
-                .order_by(ranked.c.source, ranked.c.name_folded, ranked.c.id)
+                .order_by(ranked.c.source, ranked.c.rank)
             )
 
         self.related_accounts: DataLoader[uuid.UUID, list[AccountRow]] = _grouped(
@@ -271,7 +274,7 @@ class Loaders:
             lambda entities: (
                 select(definition.entity, *columns_of(CustomFieldDefinitionRow))
                 .where(definition.firm_id == firm_id, one_of(definition.entity, entities))
-                .order_by(definition.label_folded, definition.key)
+                .order_by(*orders.custom_fields_by_label(definition).clauses())
             ),
             lambda row: to_row(CustomFieldDefinitionRow, row, offset=1),
             lists.custom_fields,

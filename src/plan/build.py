@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from clientgraph.db.orders import Order
 from clientgraph.list_limits import ListLimits
 from clientgraph.plan.errors import Decline, Unplanned
 from clientgraph.plan.sqljson import Json, quoted
@@ -231,32 +232,17 @@ class Build:
         self,
         statement: Select[Any],
         parent: Any,
-        keys: Sequence[ColumnElement[Any]],
+        order: Order,
         limit: int | None,
         *,
-        descending: bool | Sequence[bool] = False,
         json_items: bool = True,
     ) -> ColumnElement[Any]:
-        """The JSON array of a statement's first column (labelled "j"), its rows in `keys`
-        order (each key descending or not), at most `limit` of them."""
-        directions = [descending] * len(keys) if isinstance(descending, bool) else list(descending)
-        labelled = [key.label(f"o{index}") for index, key in enumerate(keys)]
-        inner = (
-            statement.correlate(parent)
-            .add_columns(*labelled)
-            .order_by(
-                *(
-                    key.desc() if down else key.asc()
-                    for key, down in zip(keys, directions, strict=True)
-                )
-            )
-        )
+        """The JSON array of a statement's first column (labelled "j"), its rows in `order`, at
+        most `limit` of them."""
+        labelled = [key.label(f"o{index}") for index, key in enumerate(order.keys)]
+        inner = statement.correlate(parent).add_columns(*labelled).order_by(*order.clauses())
         if limit is not None:
             inner = inner.limit(limit)
         sub = inner.subquery()
-        columns = [sub.c[f"o{index}"] for index in range(len(keys))]
-        ordering = [
-            column.desc() if down else column.asc()
-            for column, down in zip(columns, directions, strict=True)
-        ]
-        return self.json.aggregate(sub, "j", ordering, json_items=json_items)
+        outer = Order(tuple(sub.c[f"o{index}"] for index in range(len(labelled))), order.descending)
+        return self.json.aggregate(sub, "j", outer.clauses(), json_items=json_items)

@@ -1,22 +1,30 @@
 """Keyset-paginated connections as the generic `Connection` gives them: the page (one more
 row than asked, to know whether more follow) is a JSON array built in SQL, each item holding
 its node objects and its cursor's key values; `totalCount` is a `count(*)` only when selected.
-Cursors, `pageInfo` and the edges/nodes lists are finished in Python."""
+Cursors, `pageInfo` and the edges/nodes lists are finished in Python, by the same
+`resolvers.pagination.Window` the generic path pages with."""
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
 from clientgraph.db.models import UTCDateTime
+from clientgraph.db.orders import Order
 from clientgraph.plan.build import Build, Counter, Field, Fix
 from clientgraph.plan.errors import Decline, Unplanned
 from clientgraph.plan.sqljson import quoted
 from clientgraph.resolvers.errors import BadUserInput
-from clientgraph.resolvers.pagination import PageRequest, _page_size, decode_cursor
+from clientgraph.resolvers.pagination import (
+    PageRequest,
+    Window,
+    after_cursor,
+    before_cursor,
+    cursor_text,
+    decode_cursor,
+    window,
+)
 from sqlalchemy import (
     ColumnElement,
     Select,
@@ -32,12 +40,11 @@ from sqlalchemy import (
 @dataclass(frozen=True, slots=True)
 class Keyset:
     """Rows of one connection: `statement` selects from `row` (filtered, joined, without
-    columns of its own), ordered by `keys`."""
+    columns of its own), in `order`."""
 
     statement: Select[Any]
     row: Any
-    keys: Sequence[ColumnElement[Any]]
-    descending: bool
+    order: Order
     parent: Any = None
 
 
@@ -48,11 +55,6 @@ def page_request(args: dict[str, Any]) -> PageRequest:
         last=args.get("last"),
         before=args.get("before"),
     )
-
-
-def encode_cursor_values(values: list[Any]) -> str:
-    """`resolvers.pagination.encode_cursor` of values already in their JSON form."""
-    return base64.urlsafe_b64encode(orjson.dumps(values)).decode()
 
 
 def _key_json(build: Build, key: ColumnElement[Any]) -> ColumnElement[Any]:
@@ -87,7 +89,7 @@ def connection(
     returned fix; an item holds each `nodes`/`edges` selection's object and, when a cursor is
     asked for, its key values ("c"). A page size the generic path refuses is `Unplanned`."""
     try:
-        size, backwards = _page_size(request, build.pages.default, build.pages.maximum)
+        page = window(request, build.pages.default, build.pages.maximum)
     except BadUserInput as error:
         raise Unplanned(Decline.REFUSED_INPUT, str(error)) from error
     connection_type = build.schema.get_type(f"{node_type}Connection")
@@ -95,15 +97,15 @@ def connection(
         raise Unplanned(Decline.NO_PLAN, f"{node_type}Connection")
     fields = build.subfields(connection_type.name, field)
 
-    keys = list(keyset.keys)
-    key_tuple = tuple_(*keys)
+    order = keyset.order
+    keys = order.keys
     statement = keyset.statement
     if request.after is not None:
-        bound = _bound_cursor(build, field, "after", keys)
-        statement = statement.where(key_tuple < bound if keyset.descending else key_tuple > bound)
+        statement = statement.where(after_cursor(order, _bound_cursor(build, field, "after", keys)))
     if request.before is not None:
-        bound = _bound_cursor(build, field, "before", keys)
-        statement = statement.where(key_tuple > bound if keyset.descending else key_tuple < bound)
+        statement = statement.where(
+            before_cursor(order, _bound_cursor(build, field, "before", keys))
+        )
 
     item_pairs: list[tuple[str, ColumnElement[Any]]] = []
     item_fixes: list[tuple[str, str | None, Fix]] = []
@@ -162,10 +164,8 @@ def connection(
     pairs: list[tuple[str, ColumnElement[Any]]] = []
     if needs_items:
         item = build.json.object(item_pairs).label("j")
-        page = statement.with_only_columns(item, maintain_column_froms=True)
-        limit = size + 1 if size else 0
-        descending = keyset.descending != backwards
-        pairs.append(("i", build.array(page, keyset.parent, keys, limit, descending=descending)))
+        items = statement.with_only_columns(item, maintain_column_froms=True)
+        pairs.append(("i", build.array(items, keyset.parent, page.scan(order), page.fetch)))
     if any(name == "totalCount" for _, name, _ in layout):
         rows = keyset.statement.with_only_columns(literal_column("1"), maintain_column_froms=True)
         counted = select(func.count()).select_from(rows.correlate(keyset.parent).subquery())
@@ -173,25 +173,19 @@ def connection(
     if not pairs:
         pairs.append(("t", literal_column("0")))
     counted_items = any(name in ("nodes", "edges") for _, name, _ in layout)
-    fix = _page_fix(layout, size, backwards, request, item_fixes, counted=counted_items)
+    fix = _page_fix(layout, page, item_fixes, counted=counted_items)
     return build.json.object(pairs), fix
 
 
 def _page_fix(
     layout: list[tuple[str, str, Any]],
-    size: int,
-    backwards: bool,
-    request: PageRequest,
+    page: Window,
     item_fixes: list[tuple[str, str | None, Fix]],
     *,
     counted: bool,
 ) -> Fix:
     def fix(raw: Any, counter: Counter) -> Any:
-        items = raw.get("i", [])
-        more = len(items) > size
-        del items[size:]
-        if backwards:
-            items.reverse()
+        items, more = page.cut(raw.get("i", []))
         if counted:
             counter.nodes += len(items)
         for slot, key, child in item_fixes:
@@ -201,10 +195,7 @@ def _page_fix(
                 else:
                     edge = item[slot]
                     edge[key] = child(edge[key], counter)
-        if backwards:
-            has_next, has_previous = request.before is not None, more
-        else:
-            has_next, has_previous = more, request.after is not None
+        has_next, has_previous = page.page_info(more)
         result: dict[str, Any] = {}
         for key, name, detail in layout:
             if name == "totalCount":
@@ -219,7 +210,7 @@ def _page_fix(
                 for item in items:
                     edge = item[slot]
                     if cursor_keys:
-                        cursor = encode_cursor_values(item["c"])
+                        cursor = cursor_text(item["c"])
                         for cursor_key in cursor_keys:
                             edge[cursor_key] = cursor
                     edges.append(edge)
@@ -241,9 +232,9 @@ def _page_info(
         elif name == "hasPreviousPage":
             info[key] = has_previous
         elif name == "startCursor":
-            info[key] = encode_cursor_values(items[0]["c"]) if items else None
+            info[key] = cursor_text(items[0]["c"]) if items else None
         elif name == "endCursor":
-            info[key] = encode_cursor_values(items[-1]["c"]) if items else None
+            info[key] = cursor_text(items[-1]["c"]) if items else None
         else:
             info[key] = "PageInfo"
     return info

@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from clientgraph.db import models
+from clientgraph.db import models, orders
+from clientgraph.db.orders import Order
 from clientgraph.db.queries import assigned_to, fold, select_rows
 from clientgraph.db.rows import AccountRow
 from clientgraph.ids import decode_id
@@ -41,16 +42,10 @@ from clientgraph.resolvers.owners import (
     require_owner,
     require_ownership_enabled,
 )
-from clientgraph.resolvers.pagination import (
-    Page,
-    PageRequest,
-    batched_page,
-    nulls_last_key,
-    paginate,
-)
+from clientgraph.resolvers.pagination import Page, PageRequest, batched_page, paginate
 from clientgraph.resolvers.policy import Viewer, require, require_admin, visible_accounts
 from clientgraph.resolvers.validation import checking
-from sqlalchemy import ColumnElement, Select, and_, delete, exists, or_, select
+from sqlalchemy import ColumnElement, Select, delete, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -145,38 +140,28 @@ def filtered_accounts(viewer: Viewer, spec: AccountFilter) -> Select[Any]:
     return query
 
 
-def _order_keys(query: Select[Any], field: AccountOrderField) -> tuple[Select[Any], list[Any]]:
-    account = models.Account
-    match field:
+def ordered_accounts(query: Select[Any], order: AccountOrder) -> tuple[Select[Any], Order]:
+    """`query` over accounts (joined where the order needs it), and the order asked for."""
+    match order.field:
         case AccountOrderField.NAME:
-            return query, [account.name_folded, account.id]
+            keys = orders.accounts_by_name()
         case AccountOrderField.CUSTOMER_NUMBER:
-            return query, [*nulls_last_key(account.customer_number_folded, ""), account.id]
+            keys = orders.accounts_by_customer_number()
         case AccountOrderField.CREATED_AT:
-            return query, [account.created_at, account.id]
+            keys = orders.accounts_by_created_at()
         case AccountOrderField.UPDATED_AT:
-            return query, [account.updated_at, account.id]
+            keys = orders.accounts_by_updated_at()
         case AccountOrderField.OWNER_NAME:
-            owner = models.ClientOwner
-            joined = query.outerjoin(
-                owner, and_(owner.firm_id == account.firm_id, owner.id == account.owner_id)
-            )
-            return joined, [*nulls_last_key(owner.name_folded, ""), account.id]
+            query, keys = orders.accounts_by_owner_name(query)
+    return query, keys.reverse() if order.descending else keys
 
 
 async def accounts(
     ctx: Context, *, spec: AccountFilter, order: AccountOrder, page: PageRequest
 ) -> Page[AccountRow]:
     spec = replace(spec, search=search_text(spec.search, ctx.lists.search_length))
-    query, keys = _order_keys(filtered_accounts(ctx.viewer, spec), order.field)
-    return await paginate(
-        ctx,
-        query,
-        keys,
-        descending=order.descending,
-        request=page,
-        row_type=AccountRow,
-    )
+    query, ordered = ordered_accounts(filtered_accounts(ctx.viewer, spec), order)
+    return await paginate(ctx, query, ordered, request=page, row_type=AccountRow)
 
 
 async def owner_accounts(
@@ -191,8 +176,7 @@ async def owner_accounts(
         page,
         query=select_rows(AccountRow).where(visible_accounts(ctx.viewer)),
         partition=account.owner_id,
-        keys=[account.name_folded, account.id],
-        descending=False,
+        order=orders.accounts_by_name(),
         row_type=AccountRow,
     )
 
@@ -448,7 +432,7 @@ async def update_account(
                     models.AccountTag.firm_id == account.firm_id,
                     models.AccountTag.account_id == account.id,
                 )
-                .order_by(models.AccountTag.tag)
+                .order_by(*orders.tags_in_order().clauses())
             )
         )
         before = {

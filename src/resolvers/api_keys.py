@@ -18,7 +18,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from clientgraph.db import models
+from clientgraph.db import models, orders
 from clientgraph.db.engine import Database
 from clientgraph.db.queries import select_rows, to_row
 from clientgraph.db.rows import ApiKeyRow
@@ -346,6 +346,6 @@ async def api_keys(ctx: Context) -> list[ApiKeyRow]:
     rows = await ctx.rows(
         select_rows(ApiKeyRow)
         .where(key.firm_id == ctx.viewer.firm_id)
-        .order_by(key.created_at.desc(), key.id)
+        .order_by(*orders.api_keys_newest_first().clauses())
     )
     return [to_row(ApiKeyRow, row) for row in rows]

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import phonenumbers
-from clientgraph.db import models
+from clientgraph.db import models, orders
 from clientgraph.db.queries import fold, select_rows
 from clientgraph.db.rows import AccountContactRow, AccountRow, ContactRow
 from clientgraph.ids import decode_id
@@ -151,7 +151,7 @@ async def current_emails(session: AsyncSession, contact: models.Contact) -> list
         await session.scalars(
             select(email.email)
             .where(email.firm_id == contact.firm_id, email.contact_id == contact.id)
-            .order_by(email.position)
+            .order_by(*orders.emails_in_order().clauses())
         )
     )
 
@@ -643,11 +643,4 @@ async def contacts(
             )
             .exists()
         )
-    return await paginate(
-        ctx,
-        query,
-        [contact.last_name_folded, contact.first_name_folded, contact.id],
-        descending=False,
-        request=page,
-        row_type=ContactRow,
-    )
+    return await paginate(ctx, query, orders.contacts_by_name(), request=page, row_type=ContactRow)

@@ -3,7 +3,7 @@ on, and sending a failed one again."""
 
 from __future__ import annotations
 
-from clientgraph.db import models
+from clientgraph.db import models, orders
 from clientgraph.db.queries import select_rows, to_row
 from clientgraph.db.rows import EmailDeliveryRow
 from clientgraph.resolvers import history
@@ -38,12 +38,7 @@ async def email_deliveries(
     if status is not None:
         query = query.where(event.status == status.value)
     return await paginate(
-        ctx,
-        query,
-        [event.created_at, event.id],
-        descending=True,
-        request=page,
-        row_type=EmailDeliveryRow,
+        ctx, query, orders.deliveries_newest_first(), request=page, row_type=EmailDeliveryRow
     )
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from clientgraph.db import models
+from clientgraph.db import models, orders
 from clientgraph.db.queries import select_rows
 from clientgraph.db.rows import AuditEventRow
 from clientgraph.resolvers import webhook_events
@@ -150,7 +150,6 @@ async def subject_history(
             event.firm_id == ctx.viewer.firm_id, named_accounts_visible(ctx.viewer)
         ),
         partition=event.subject_id,
-        keys=[event.occurred_at, event.id],
-        descending=True,
+        order=orders.history_newest_first(),
         row_type=AuditEventRow,
     )

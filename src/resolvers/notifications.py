@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from clientgraph.db import models
+from clientgraph.db import models, orders
 from clientgraph.db.queries import select_rows
 from clientgraph.db.rows import NotificationRow
 from clientgraph.resolvers.context import Context
@@ -58,12 +58,7 @@ async def notifications(
     if unread_only:
         query = query.where(notification.read_at.is_(None))
     return await paginate(
-        ctx,
-        query,
-        [notification.created_at, notification.id],
-        descending=True,
-        request=page,
-        row_type=NotificationRow,
+        ctx, query, orders.notifications_newest_first(), request=page, row_type=NotificationRow
     )
 
 

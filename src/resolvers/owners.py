@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from clientgraph.db import models
+from clientgraph.db import models, orders
 from clientgraph.db.queries import fold, select_rows
 from clientgraph.db.rows import AccountRow, ClientOwnerRow
 from clientgraph.resolvers import history
@@ -423,10 +423,5 @@ async def client_owners(
     if text is not None:
         query = query.where(owner.name_folded.contains(fold(text), autoescape=True))
     return await paginate(
-        ctx,
-        query,
-        [owner.name_folded, owner.id],
-        descending=False,
-        request=page,
-        row_type=ClientOwnerRow,
+        ctx, query, orders.owners_by_name(), request=page, row_type=ClientOwnerRow
     )

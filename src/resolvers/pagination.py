@@ -1,9 +1,10 @@
-"""Keyset pagination over a SQLAlchemy Select, shared by every connection.
+"""Keyset pagination, written once for both read paths: the page size a request asks for,
+the cursor comparisons, `hasNextPage`/`hasPreviousPage` and the cursor text. The generic path
+runs it here (`paginate`, `batched_page`); the planner (`plan.connection`) builds the same
+comparisons into its SQL and finishes its pages with the same `Window`.
 
-The order key is a list of expressions ending in the primary key, all sorted one way, so it
-is total: a cursor is the key of a row, and the next page is the rows strictly after it.
-Nullable values are sorted through a (is-null flag, coalesced value) pair so that no key part
-is ever NULL and row-value comparison works the same on SQLite and PostgreSQL.
+The order is a `db.orders.Order` whose keys all go one way and end in a unique key, so it is
+total: a cursor is the key of a row, and the next page is the rows strictly after it.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any, Generic, TypeVar
 
 import orjson
 from clientgraph.db.one_of import one_of
+from clientgraph.db.orders import Order
 from clientgraph.db.queries import to_row
 from clientgraph.resolvers.context import Context
 from clientgraph.resolvers.errors import BadUserInput
@@ -26,7 +28,6 @@ from sqlalchemy import (
     Row,
     Select,
     TypeDecorator,
-    case,
     func,
     literal,
     select,
@@ -42,11 +43,6 @@ class PageRequest:
     after: str | None = None
     last: int | None = None
     before: str | None = None
-
-
-def nulls_last_key(expression: ColumnElement[Any], blank: Any) -> list[ColumnElement[Any]]:
-    """Key parts for a nullable value: NULLs after every value ascending, before descending."""
-    return [case((expression.is_(None), 1), else_=0), func.coalesce(expression, blank)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,8 +69,14 @@ def _encode_value(value: Any) -> Any:
     return value
 
 
+def cursor_text(values: Sequence[Any]) -> str:
+    """The cursor of a row whose key values are given in their JSON form (times in ISO 8601,
+    uuids as text), as the planner reads them from its SQL."""
+    return base64.urlsafe_b64encode(orjson.dumps(values)).decode()
+
+
 def encode_cursor(values: Sequence[Any]) -> str:
-    return base64.urlsafe_b64encode(orjson.dumps([_encode_value(v) for v in values])).decode()
+    return cursor_text([_encode_value(v) for v in values])
 
 
 def decode_cursor(cursor: str, keys: Sequence[ColumnElement[Any]]) -> list[Any]:
@@ -119,67 +121,93 @@ def _python_value(raw: Any, key: ColumnElement[Any]) -> Any:
     raise ValueError(raw)
 
 
-def _page_size(request: PageRequest, limits_default: int, limits_maximum: int) -> tuple[int, bool]:
-    """(size, backwards) for a request; bad sizes are BAD_USER_INPUT."""
+@dataclass(frozen=True, slots=True)
+class Window:
+    """The rows of an ordered set one page request asks for: `size` of them from the start
+    (or after the `after` cursor), or, `backwards`, from the end (or before `before`)."""
+
+    request: PageRequest
+    size: int
+    backwards: bool
+
+    @property
+    def fetch(self) -> int:
+        """Rows to read: one more than the page holds, to know whether more follow."""
+        return self.size + 1 if self.size else 0
+
+    def scan(self, order: Order) -> Order:
+        """The order to read rows in: the page's, or its reverse when reading from the end."""
+        return order.reverse() if self.backwards else order
+
+    def cut(self, rows: list[T]) -> tuple[list[T], bool]:
+        """The page of `rows` read in `scan` order, in the page's order, and whether rows
+        follow beyond it."""
+        more = len(rows) > self.size
+        page = rows[: self.size]
+        if self.backwards:
+            page.reverse()
+        return page, more
+
+    def page_info(self, more: bool) -> tuple[bool, bool]:
+        """(hasNextPage, hasPreviousPage) of the page `cut` found, `more` as it said."""
+        if self.backwards:
+            return self.request.before is not None, more
+        return more, self.request.after is not None
+
+
+def window(request: PageRequest, default: int, maximum: int) -> Window:
+    """The window a request asks for; a bad size is BAD_USER_INPUT."""
     if request.first is not None and request.last is not None:
         raise BadUserInput("Pass either `first` or `last`, not both.")
     size = request.last if request.last is not None else request.first
     if size is None:
-        return limits_default, request.before is not None and request.after is None
+        backwards = request.before is not None and request.after is None
+        return Window(request, default, backwards)
     if size < 0:
         raise BadUserInput("`first` and `last` must not be negative.")
-    if size > limits_maximum:
-        raise BadUserInput(
-            f"`first` and `last` may be at most {limits_maximum}; {size} was requested."
-        )
-    return size, request.last is not None
+    if size > maximum:
+        raise BadUserInput(f"`first` and `last` may be at most {maximum}; {size} was requested.")
+    return Window(request, size, request.last is not None)
+
+
+def after_cursor(order: Order, bound: ColumnElement[Any]) -> ColumnElement[bool]:
+    """The rows strictly after the row whose key values `bound` holds (a row value), in
+    `order`."""
+    keys = tuple_(*order.keys)
+    return keys < bound if order.is_descending() else keys > bound
+
+
+def before_cursor(order: Order, bound: ColumnElement[Any]) -> ColumnElement[bool]:
+    """The rows strictly before the row whose key values `bound` holds, in `order`."""
+    return after_cursor(order.reverse(), bound)
+
+
+def _literal_row(values: list[Any], order: Order) -> ColumnElement[Any]:
+    return tuple_(*(literal(v, type_=k.type) for v, k in zip(values, order.keys, strict=True)))
 
 
 async def paginate(
-    ctx: Context,
-    query: Select[Any],
-    keys: Sequence[ColumnElement[Any]],
-    *,
-    descending: bool,
-    request: PageRequest,
-    row_type: type[T],
+    ctx: Context, query: Select[Any], order: Order, *, request: PageRequest, row_type: type[T]
 ) -> Page[T]:
-    """One page of `query` (filtered, selecting the columns of `row_type`) in `keys` order."""
-    size, backwards = _page_size(request, ctx.limits.default, ctx.limits.maximum)
-    key_tuple = tuple_(*keys)
-
-    def after(values: list[Any]) -> ColumnElement[bool]:
-        bound = tuple_(*(literal(v, type_=k.type) for v, k in zip(values, keys, strict=True)))
-        return key_tuple < bound if descending else key_tuple > bound
-
-    def before(values: list[Any]) -> ColumnElement[bool]:
-        bound = tuple_(*(literal(v, type_=k.type) for v, k in zip(values, keys, strict=True)))
-        return key_tuple > bound if descending else key_tuple < bound
-
+    """One page of `query` (filtered, selecting the columns of `row_type`) in `order`."""
+    page = window(request, ctx.limits.default, ctx.limits.maximum)
+    keys = order.keys
     filtered = query
     if request.after is not None:
-        filtered = filtered.where(after(decode_cursor(request.after, keys)))
+        bound = _literal_row(decode_cursor(request.after, keys), order)
+        filtered = filtered.where(after_cursor(order, bound))
     if request.before is not None:
-        filtered = filtered.where(before(decode_cursor(request.before, keys)))
+        bound = _literal_row(decode_cursor(request.before, keys), order)
+        filtered = filtered.where(before_cursor(order, bound))
 
-    forward_desc = descending != backwards
-    ordering = [key.desc() if forward_desc else key.asc() for key in keys]
-    page_query = filtered.add_columns(*keys).order_by(*ordering).limit(size + 1)
-    rows = list(await ctx.rows(page_query)) if size > 0 else []
-    has_more = len(rows) > size
-    rows = rows[:size]
-    if backwards:
-        rows.reverse()
-
-    key_count = len(keys)
-    edges = [(encode_cursor(row[-key_count:]), to_row(row_type, row)) for row in rows]
+    page_query = filtered.add_columns(*keys).order_by(*page.scan(order).clauses()).limit(page.fetch)
+    rows, more = page.cut(list(await ctx.rows(page_query)) if page.fetch else [])
+    edges = [(encode_cursor(row[-len(keys) :]), to_row(row_type, row)) for row in rows]
 
     async def count() -> int:
         return int(await ctx.scalar(select(func.count()).select_from(query.subquery())))
 
-    if backwards:
-        return Page(edges, request.before is not None, has_more, count)
-    return Page(edges, has_more, request.after is not None, count)
+    return Page(edges, *page.page_info(more), count)
 
 
 async def batched_page(
@@ -190,29 +218,23 @@ async def batched_page(
     *,
     query: Select[Any],
     partition: ColumnElement[Any],
-    keys: Sequence[ColumnElement[Any]],
-    descending: bool,
+    order: Order,
     row_type: type[T],
 ) -> Page[T]:
     """The page of `query` whose `partition` column equals `parent`, for a connection nested in
     a list: first pages (no cursor) of all parents load in one statement (a row_number window
     per parent), and their totalCounts in another. Pages after a cursor load one by one."""
-    size, backwards = _page_size(request, ctx.limits.default, ctx.limits.maximum)
-    if backwards or request.after is not None or request.before is not None:
+    page = window(request, ctx.limits.default, ctx.limits.maximum)
+    if page.backwards or request.after is not None or request.before is not None:
         return await paginate(
-            ctx,
-            query.where(partition == parent),
-            keys,
-            descending=descending,
-            request=request,
-            row_type=row_type,
+            ctx, query.where(partition == parent), order, request=request, row_type=row_type
         )
 
     async def load_pages(wanted: list[tuple[Any, int]]) -> list[tuple[list[Any], bool]]:
         pages: dict[tuple[Any, int], tuple[list[Any], bool]] = {}
         for page_size in {size for _, size in wanted}:
             parents = [key for key, size in wanted if size == page_size]
-            found = await _first_pages(ctx, query, partition, keys, descending, page_size, parents)
+            found = await _first_pages(ctx, query, partition, order, page_size, parents)
             for key in parents:
                 rows = found.get(key, [])
                 edges = [
@@ -233,7 +255,7 @@ async def batched_page(
 
     pages = ctx.loader(f"{name}.first_pages", load_pages)
     counts = ctx.loader(f"{name}.counts", load_counts)
-    edges, has_next = await pages.load((parent, size))
+    edges, has_next = await pages.load((parent, page.size))
 
     async def count() -> int:
         return int(await counts.load(parent))
@@ -245,22 +267,20 @@ async def _first_pages(
     ctx: Context,
     query: Select[Any],
     partition: ColumnElement[Any],
-    keys: Sequence[ColumnElement[Any]],
-    descending: bool,
+    order: Order,
     size: int,
     parents: list[Any],
 ) -> dict[Any, list[tuple[Row[Any], list[Any]]]]:
-    """Up to size + 1 rows per parent, in key order: (row, its cursor values)."""
+    """Up to size + 1 rows per parent, in `order`: (row, its cursor values)."""
     if size == 0:
         return {}
-    ordering = [key.desc() if descending else key.asc() for key in keys]
-    rank = func.row_number().over(partition_by=partition, order_by=ordering)
+    rank = func.row_number().over(partition_by=partition, order_by=order.clauses())
     width = len(query.selected_columns)
     ranked = (
         query.where(one_of(partition, parents))
         .add_columns(
             partition.label("cg_parent"),
-            *(key.label(f"cg_key{index}") for index, key in enumerate(keys)),
+            *(key.label(f"cg_key{index}") for index, key in enumerate(order.keys)),
             rank.label("cg_rank"),
         )
         .subquery()

@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from clientgraph.db import models
+from clientgraph.db import models, orders
 from clientgraph.db.queries import select_rows, to_row
 from clientgraph.db.rows import ContactRow
 from clientgraph.resolvers.context import Context
@@ -62,7 +62,7 @@ async def portal_links(ctx: Context) -> list[PortalLinkRow]:
             link.contact_id == contact_id,
             account.status == AccountStatus.ACTIVE.value,
         )
-        .order_by(account.name_folded, account.id)
+        .order_by(*orders.accounts_by_name().clauses())
         .limit(ctx.lists.account_contacts)
     )
     return [PortalLinkRow(*row) for row in rows]

@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from clientgraph.db import models
+from clientgraph.db import models, orders
 from clientgraph.db.queries import fold, select_rows
 from clientgraph.db.rows import UserRow
 from clientgraph.resolvers import credentials, history
@@ -287,11 +287,4 @@ async def users(ctx: Context, *, search: str | None, page: PageRequest) -> Page[
             user.name_folded.contains(term, autoescape=True)
             | user.email_folded.contains(term, autoescape=True)
         )
-    return await paginate(
-        ctx,
-        query,
-        [user.name_folded, user.id],
-        descending=False,
-        request=page,
-        row_type=UserRow,
-    )
+    return await paginate(ctx, query, orders.users_by_name(), request=page, row_type=UserRow)

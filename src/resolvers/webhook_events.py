@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from clientgraph.db import models
+from clientgraph.db import models, orders
 from clientgraph.ids import encode_id
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -63,7 +63,7 @@ async def enqueue_recorded(session: AsyncSession) -> None:
         await session.scalars(
             select(models.Webhook)
             .where(models.Webhook.firm_id == firm_id)
-            .order_by(models.Webhook.created_at, models.Webhook.id)
+            .order_by(*orders.webhooks_oldest_first().clauses())
         )
     )
     wanted = [e for e in events if any(e.action in hook.events for hook in webhooks)]
@@ -111,7 +111,7 @@ async def _accounts(
     for account_id, name in await session.execute(
         select(tag.account_id, tag.tag)
         .where(tag.firm_id == firm_id, tag.account_id.in_(ids))
-        .order_by(tag.tag)
+        .order_by(*orders.tags_in_order(tag).clauses())
     ):
         tags[account_id].append(name)
     rows = await session.execute(
@@ -143,7 +143,7 @@ async def _contacts(
     for contact_id, address in await session.execute(
         select(email.contact_id, email.email)
         .where(email.firm_id == firm_id, email.contact_id.in_(ids))
-        .order_by(email.position)
+        .order_by(*orders.emails_in_order(email).clauses())
     ):
         emails[contact_id].append(address)
     rows = await session.execute(

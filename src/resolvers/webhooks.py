@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from clientgraph.db import models
+from clientgraph.db import models, orders
 from clientgraph.db.queries import select_rows, to_row
 from clientgraph.db.rows import WebhookDeliveryRow, WebhookRow
 from clientgraph.ids import decode_id
@@ -279,7 +279,7 @@ async def webhooks(ctx: Context) -> list[WebhookRow]:
     rows = await ctx.rows(
         select_rows(WebhookRow)
         .where(hook.firm_id == ctx.viewer.firm_id)
-        .order_by(hook.created_at, hook.id)
+        .order_by(*orders.webhooks_oldest_first(hook).clauses())
     )
     return [to_row(WebhookRow, row) for row in rows]
 
@@ -321,12 +321,7 @@ async def webhook_deliveries(
     if status is not None:
         query = query.where(event.status == status.value)
     return await paginate(
-        ctx,
-        query,
-        [event.created_at, event.id],
-        descending=True,
-        request=page,
-        row_type=WebhookDeliveryRow,
+        ctx, query, orders.deliveries_newest_first(event), request=page, row_type=WebhookDeliveryRow
     )
 
 

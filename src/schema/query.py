@@ -163,13 +163,15 @@ class Query:
         info: Info,
         first: int | None = None,
         after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
         filter: ContactFilterInput | None = None,
     ) -> Connection[Contact]:
         page = await contact_resolvers.contacts(
             info.context,
             search=filter.search if filter else None,
             account_id=str(filter.account_id) if filter and filter.account_id is not None else None,
-            page=PageRequest(first=first, after=after),
+            page=PageRequest(first=first, after=after, last=last, before=before),
         )
         return Connection.of(page, Contact.from_row)
 
@@ -195,9 +197,13 @@ class Query:
         status: EmailDeliveryStatus | None = None,
         first: int | None = None,
         after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
     ) -> Connection[EmailDelivery]:
         page = await email_deliveries.email_deliveries(
-            info.context, status=status, page=PageRequest(first=first, after=after)
+            info.context,
+            status=status,
+            page=PageRequest(first=first, after=after, last=last, before=before),
         )
         return Connection.of(page, EmailDelivery.from_row)
 
@@ -231,10 +237,14 @@ class Query:
         info: Info,
         first: int | None = None,
         after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
         search: str | None = None,
     ) -> Connection[ClientOwner]:
         page = await owners.client_owners(
-            info.context, search=search, page=PageRequest(first=first, after=after)
+            info.context,
+            search=search,
+            page=PageRequest(first=first, after=after, last=last, before=before),
         )
         return Connection.of(page, ClientOwner.from_row)
 
@@ -244,10 +254,14 @@ class Query:
         info: Info,
         first: int | None = None,
         after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
         search: str | None = None,
     ) -> Connection[User]:
         page = await users.users(
-            info.context, search=search, page=PageRequest(first=first, after=after)
+            info.context,
+            search=search,
+            page=PageRequest(first=first, after=after, last=last, before=before),
         )
         return Connection.of(page, User.from_row)
 

@@ -189,10 +189,17 @@ class ClientOwner(relay.Node):
 
     @strawberry.field(description="The accounts this owner owns (any status), by name.")
     async def accounts(
-        self, info: Info, first: int | None = None, after: str | None = None
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
     ) -> Connection[Account]:
         page = await account_resolvers.owner_accounts(
-            info.context, owner_id=self.row.id, page=PageRequest(first=first, after=after)
+            info.context,
+            owner_id=self.row.id,
+            page=PageRequest(first=first, after=after, last=last, before=before),
         )
         return Connection.of(page, Account.from_row)
 
@@ -280,10 +287,17 @@ class Contact(relay.Node):
 
     @strawberry.field(description="Every change to this contact, newest first.")
     async def history(
-        self, info: Info, first: int | None = None, after: str | None = None
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
     ) -> Connection[AuditEvent]:
         page = await history.subject_history(
-            info.context, subject_id=self.row.id, page=PageRequest(first=first, after=after)
+            info.context,
+            subject_id=self.row.id,
+            page=PageRequest(first=first, after=after, last=last, before=before),
         )
         return Connection.of(page, AuditEvent.from_row)
 
@@ -369,10 +383,17 @@ class Account(relay.Node):
 
     @strawberry.field(description="Every change to this account, newest first.")
     async def history(
-        self, info: Info, first: int | None = None, after: str | None = None
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
     ) -> Connection[AuditEvent]:
         page = await history.subject_history(
-            info.context, subject_id=self.row.id, page=PageRequest(first=first, after=after)
+            info.context,
+            subject_id=self.row.id,
+            page=PageRequest(first=first, after=after, last=last, before=before),
         )
         return Connection.of(page, AuditEvent.from_row)
 
@@ -518,11 +539,13 @@ class Viewer:
         info: Info,
         first: int | None = None,
         after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
         unread_only: bool | None = None,
     ) -> Connection[Notification]:
         page = await notifications.notifications(
             info.context,
             unread_only=bool(unread_only),
-            page=PageRequest(first=first, after=after),
+            page=PageRequest(first=first, after=after, last=last, before=before),
         )
         return Connection.of(page, Notification.from_row)

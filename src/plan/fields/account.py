@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from clientgraph.db import models
+from clientgraph.db import models, orders
 from clientgraph.plan.build import Build, Field, Fix, list_fix, planned
 from clientgraph.plan.connection import Keyset, connection, page_request
 from clientgraph.plan.fields import custom_fields, scalars
@@ -47,7 +47,8 @@ def team_members(build: Build, row: Any, field: Field) -> tuple[ColumnElement[An
         .join(user, and_(user.firm_id == member.firm_id, user.id == member.user_id))
         .where(live_users(build, user), member.firm_id == row.firm_id, member.account_id == row.id)
     )
-    array = build.array(statement, row, [user.name_folded, user.id], build.lists.team_members)
+    order = orders.users_by_name(user)
+    array = build.array(statement, row, order, build.lists.team_members)
     return array, list_fix(fix)
 
 
@@ -57,7 +58,8 @@ def tags(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix 
     statement = select(tag.tag.label("j")).where(
         tag.firm_id == build.viewer.firm_id, tag.account_id == row.id
     )
-    array = build.array(statement, row, [tag.tag], build.lists.tags_per_account, json_items=False)
+    order = orders.tags_in_order(tag)
+    array = build.array(statement, row, order, build.lists.tags_per_account, json_items=False)
     return array, list_fix(None)
 
 
@@ -71,8 +73,8 @@ def contacts(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], 
         .join(contact, and_(contact.firm_id == link.firm_id, contact.id == link.contact_id))
         .where(link.firm_id == build.viewer.firm_id, link.account_id == row.id)
     )
-    keys = [contact.last_name_folded, contact.first_name_folded, contact.id]
-    return build.array(statement, row, keys, build.lists.account_contacts), list_fix(fix)
+    order = orders.contacts_by_name(contact)
+    return build.array(statement, row, order, build.lists.account_contacts), list_fix(fix)
 
 
 @planned(TYPE, "relatedAccounts")
@@ -97,8 +99,8 @@ def related_accounts(build: Build, row: Any, field: Field) -> tuple[ColumnElemen
     statement = select(value.label("j")).where(
         visible_accounts(build.viewer, other), other.id.in_(shares_contact)
     )
-    keys = [other.name_folded, other.id]
-    return build.array(statement, row, keys, build.lists.related_accounts), list_fix(fix)
+    order = orders.accounts_by_name(other)
+    return build.array(statement, row, order, build.lists.related_accounts), list_fix(fix)
 
 
 @planned(TYPE, "history")
@@ -123,5 +125,5 @@ def accounts_of_owner(
         .select_from(account)
         .where(visible_accounts(build.viewer, account), account.owner_id == row.id)
     )
-    keyset = Keyset(statement, account, [account.name_folded, account.id], False, row)
+    keyset = Keyset(statement, account, orders.accounts_by_name(account), row)
     return connection(build, field, TYPE, keyset, page_request(field.args))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from clientgraph.db import models
+from clientgraph.db import models, orders
+from clientgraph.db.orders import Order
 from clientgraph.plan.build import Build, Field, Fix, list_fix, planned
 from clientgraph.plan.connection import Keyset, connection, page_request
 from clientgraph.plan.errors import Decline, Unplanned
@@ -35,7 +36,7 @@ def subject_history(build: Build, row: Any, field: Field) -> tuple[ColumnElement
             event.subject_id == row.id,
         )
     )
-    keyset = Keyset(statement, event, [event.occurred_at, event.id], True, row)
+    keyset = Keyset(statement, event, orders.history_newest_first(event), row)
     return connection(build, field, TYPE, keyset, page_request(field.args))
 
 
@@ -85,5 +86,5 @@ def changes(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], F
         else:
             raise Unplanned(Decline.NO_PLAN, f"FieldChange.{change.name}")
     statement = select(json.object(pairs).label("j")).select_from(elements)
-    array = build.array(statement, row, [position], build.lists.audit_changes)
+    array = build.array(statement, row, Order.of(position), build.lists.audit_changes)
     return array, list_fix(None)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from clientgraph.db import models
+from clientgraph.db import models, orders
 from clientgraph.plan.build import Build, Counter, Field, Fix, list_fix, planned
 from clientgraph.plan.fields import custom_fields, scalars
 from clientgraph.plan.fields.audit_event import subject_history
@@ -47,16 +47,16 @@ def _emails(build: Build, row: Any) -> tuple[Any, Any]:
 @planned(TYPE, "email")
 def primary_email(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix | None]:
     statement, email = _emails(build, row)
-    first = statement.order_by(email.position).limit(1).correlate(row).scalar_subquery()
+    ordered = statement.order_by(*orders.emails_in_order(email).clauses())
+    first = ordered.limit(1).correlate(row).scalar_subquery()
     return first, None
 
 
 @planned(TYPE, "emails")
 def emails(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix | None]:
     statement, email = _emails(build, row)
-    array = build.array(
-        statement, row, [email.position], build.lists.contact_emails, json_items=False
-    )
+    order = orders.emails_in_order(email)
+    array = build.array(statement, row, order, build.lists.contact_emails, json_items=False)
     return array, list_fix(None)
 
 
@@ -71,8 +71,8 @@ def accounts(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], 
         .join(account, and_(account.firm_id == link.firm_id, account.id == link.account_id))
         .where(visible_accounts(build.viewer, account), link.contact_id == row.id)
     )
-    keys = [account.name_folded, account.id]
-    return build.array(statement, row, keys, build.lists.account_contacts), list_fix(fix)
+    order = orders.accounts_by_name(account)
+    return build.array(statement, row, order, build.lists.account_contacts), list_fix(fix)
 
 
 @planned(TYPE, "customFields")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from clientgraph.db import models
+from clientgraph.db import models, orders
 from clientgraph.plan.build import Build, Field, Fix, list_fix, planned
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import aliased
@@ -21,8 +21,8 @@ def values(
     statement = select(value.label("j")).where(
         definition.firm_id == build.viewer.firm_id, definition.entity == entity
     )
-    keys = [definition.label_folded, definition.key]
-    return build.array(statement, row, keys, build.lists.custom_fields), list_fix(fix)
+    order = orders.custom_fields_by_label(definition)
+    return build.array(statement, row, order, build.lists.custom_fields), list_fix(fix)
 
 
 @planned(TYPE, "key", "label", "type")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from clientgraph.db import models
+from clientgraph.db import models, orders
+from clientgraph.db.orders import Order
 from clientgraph.db.queries import fold
 from clientgraph.ids import decode_id
 from clientgraph.plan.build import Build, Field, Fix, list_fix, planned
@@ -13,8 +14,8 @@ from clientgraph.plan.errors import Decline, Unplanned
 from clientgraph.resolvers.accounts import (
     AccountFilter,
     AccountOrder,
-    _order_keys,
     filtered_accounts,
+    ordered_accounts,
 )
 from clientgraph.resolvers.email_deliveries import EMAIL_KINDS
 from clientgraph.resolvers.enums import AccountOrderField, OrderDirection
@@ -67,9 +68,9 @@ def accounts(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], 
         else AccountOrder()
     )
     spec = _account_filter(args.get("filter"), build.lists.search_length)
-    query, keys = _order_keys(filtered_accounts(build.viewer, spec), order.field)
+    query, ordered = ordered_accounts(filtered_accounts(build.viewer, spec), order)
     statement = query.with_only_columns(maintain_column_froms=True)
-    keyset = Keyset(statement, models.Account, keys, order.descending, None)
+    keyset = Keyset(statement, models.Account, ordered, None)
     return connection(build, field, "Account", keyset, page_request(args))
 
 
@@ -94,11 +95,9 @@ def _root_connection(
     node_type: str,
     statement: Any,
     row: Any,
-    keys: list[Any],
-    *,
-    descending: bool = False,
+    order: Order,
 ) -> tuple[ColumnElement[Any], Fix | None]:
-    keyset = Keyset(statement, row, keys, descending, None)
+    keyset = Keyset(statement, row, order, None)
     return connection(build, field, node_type, keyset, page_request(field.args))
 
 
@@ -146,8 +145,8 @@ def contacts(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], 
             )
             .exists()
         )
-    keys = [contact.last_name_folded, contact.first_name_folded, contact.id]
-    return _root_connection(build, field, "Contact", statement, contact, keys)
+    order = orders.contacts_by_name(contact)
+    return _root_connection(build, field, "Contact", statement, contact, order)
 
 
 @planned(TYPE, "clientOwners")
@@ -157,8 +156,8 @@ def client_owners(build: Build, row: Any, field: Field) -> tuple[ColumnElement[A
     term = _search(build, field, field.args.get("search"))
     if term is not None:
         statement = statement.where(owner.name_folded.contains(term, autoescape=True))
-    keys = [owner.name_folded, owner.id]
-    return _root_connection(build, field, "ClientOwner", statement, owner, keys)
+    order = orders.owners_by_name(owner)
+    return _root_connection(build, field, "ClientOwner", statement, owner, order)
 
 
 @planned(TYPE, "users")
@@ -175,7 +174,8 @@ def users(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix
             user.name_folded.contains(term, autoescape=True)
             | user.email_folded.contains(term, autoescape=True)
         )
-    return _root_connection(build, field, "User", statement, user, [user.name_folded, user.id])
+    order = orders.users_by_name(user)
+    return _root_connection(build, field, "User", statement, user, order)
 
 
 @planned(TYPE, "customFieldDefinitions")
@@ -188,8 +188,8 @@ def custom_field_definitions(
         definition.firm_id == build.viewer.firm_id,
         definition.entity == field.args["entity"].value,
     )
-    keys = [definition.label_folded, definition.key]
-    return build.array(statement, None, keys, build.lists.custom_fields), list_fix(fix)
+    order = orders.custom_fields_by_label(definition)
+    return build.array(statement, None, order, build.lists.custom_fields), list_fix(fix)
 
 
 def _require_admin(build: Build) -> None:
@@ -204,13 +204,8 @@ def api_keys(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], 
     key = aliased(models.ApiKey)
     value, fix = build.object("ApiKey", field, key)
     statement = select(value.label("j")).where(key.firm_id == build.viewer.firm_id)
-    array = build.array(
-        statement,
-        None,
-        [key.created_at, key.id],
-        build.lists.api_keys,
-        descending=(True, False),
-    )
+    order = orders.api_keys_newest_first(key)
+    array = build.array(statement, None, order, build.lists.api_keys)
     return array, list_fix(fix)
 
 
@@ -226,8 +221,8 @@ def email_deliveries(build: Build, row: Any, field: Field) -> tuple[ColumnElemen
     status = field.args.get("status")
     if status is not None:
         statement = statement.where(event.status == status.value)
-    keys = [event.created_at, event.id]
-    return _root_connection(build, field, "EmailDelivery", statement, event, keys, descending=True)
+    order = orders.deliveries_newest_first(event)
+    return _root_connection(build, field, "EmailDelivery", statement, event, order)
 
 
 @planned(TYPE, "webhooks")
@@ -237,7 +232,7 @@ def webhooks(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], 
     hook = aliased(models.Webhook)
     value, fix = build.object("Webhook", field, hook)
     statement = select(value.label("j")).where(hook.firm_id == build.viewer.firm_id)
-    array = build.array(statement, None, [hook.created_at, hook.id], MAX_WEBHOOKS)
+    array = build.array(statement, None, orders.webhooks_oldest_first(hook), MAX_WEBHOOKS)
     return array, list_fix(fix)
 
 
@@ -268,7 +263,5 @@ def webhook_deliveries(
     status = field.args.get("status")
     if status is not None:
         statement = statement.where(event.status == status.value)
-    keys = [event.created_at, event.id]
-    return _root_connection(
-        build, field, "WebhookDelivery", statement, event, keys, descending=True
-    )
+    order = orders.deliveries_newest_first(event)
+    return _root_connection(build, field, "WebhookDelivery", statement, event, order)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from clientgraph.db import models
+from clientgraph.db import models, orders
 from clientgraph.plan.build import Build, Field, Fix, list_fix, planned
 from clientgraph.plan.connection import Keyset, connection, page_request
 from clientgraph.plan.fields.user import user_by_id
@@ -60,6 +60,6 @@ def notifications(build: Build, row: Any, field: Field) -> tuple[ColumnElement[A
     )
     if field.args.get("unreadOnly"):
         statement = statement.where(notification.read_at.is_(None))
-    keys = [notification.created_at, notification.id]
-    keyset = Keyset(statement, notification, keys, True, row)
+    order = orders.notifications_newest_first(notification)
+    keyset = Keyset(statement, notification, order, row)
     return connection(build, field, "Notification", keyset, page_request(field.args))
