@@ -6,11 +6,11 @@ portal principal (whose one field, `portal`, PortalScope guards) goes there."""
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
+from clientgraph.caches import BoundedLru
 from clientgraph.plan import fields as _fields  # noqa: F401  (registers the field handlers)
 from clientgraph.plan.build import (
     Binder,
@@ -26,7 +26,7 @@ from clientgraph.plan.sqljson import register_sqlite_functions
 from clientgraph.resolvers.context import Context, Cost
 from clientgraph.resolvers.errors import RequestTimeout
 from clientgraph.schema.cost import cost_extension, requested_nodes
-from clientgraph.schema.extensions import QueryLimits, _longest_variable_list, error_code
+from clientgraph.schema.extensions import QueryLimits, error_code, longest_variable_list
 from graphql import (
     FieldNode,
     GraphQLError,
@@ -63,35 +63,28 @@ UNPLANNED = object()
 """A cached "the generic path answers this"."""
 
 
-class Lru:
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._entries: OrderedDict[Any, Any] = OrderedDict()
-
-    def get(self, key: Any) -> Any:
-        entry = self._entries.get(key)
-        if entry is not None:
-            self._entries.move_to_end(key)
-        return entry
-
-    def put(self, key: Any, value: Any) -> None:
-        self._entries[key] = value
-        if len(self._entries) > self.size:
-            self._entries.popitem(last=False)
-
-
 DOCUMENTS_CACHED = 1000
 PLANS_CACHED = 128
-"""A plan of the dashboard holds about 650 KB of SQL expression objects: 128 of that size stay
-within a worker's memory budget, and an app sends a few dozen kinds of operation."""
+PLAN_BYTES_PER_FIELD = 32 * 1024
+"""A plan's SQL expression objects per response key it builds: 20 to 25 KiB measured for the
+dashboard and the account page (560 to 870 KiB each), up to 49 KiB for nested lists, 1 KiB
+for scalars side by side (`bench/cache_sizes.py`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CacheBounds:
+    """Per worker: the prepared documents' and the plans' byte budgets."""
+
+    document_bytes: int
+    plan_bytes: int
 
 
 class Planner:
-    def __init__(self, schema: GraphQLSchema, limits: QueryLimits) -> None:
+    def __init__(self, schema: GraphQLSchema, limits: QueryLimits, bounds: CacheBounds) -> None:
         self.schema = schema
         self.limits = limits
-        self.documents = Documents(schema, limits, DOCUMENTS_CACHED)
-        self.plans = Lru(PLANS_CACHED)
+        self.documents = Documents(schema, limits, DOCUMENTS_CACHED, bounds.document_bytes)
+        self.plans: BoundedLru[PlanKey, Plan | object] = BoundedLru(PLANS_CACHED, bounds.plan_bytes)
 
     def _plan(
         self,
@@ -100,7 +93,8 @@ class Planner:
         variables: VariableValues,
         context: Context,
         requested: int,
-    ) -> Plan | object:
+    ) -> tuple[Plan | object, int]:
+        """The plan, or UNPLANNED; and its estimated bytes."""
         build = Build(
             self.schema,
             prepared.fragments,
@@ -117,11 +111,12 @@ class Planner:
             value, fix = build.object_of("Query", fields, None)
         except Unplanned as reason:
             logger.debug("not planned: %s", reason)
-            return UNPLANNED
+            return UNPLANNED, 0
         except Exception:
             logger.exception("planning failed; the generic path answers this operation")
-            return UNPLANNED
-        return Plan(select(cast(value, Text)), fix, tuple(build.binders), requested)
+            return UNPLANNED, 0
+        plan = Plan(select(cast(value, Text)), fix, tuple(build.binders), requested)
+        return plan, PLAN_BYTES_PER_FIELD * build.fields_built
 
     async def answer(self, payload: dict[str, Any] | None, context: Context) -> Response | None:
         """The response to a query the plan covers, or None for Strawberry to answer."""
@@ -145,9 +140,9 @@ class Planner:
         if isinstance(coerced, list):
             return None
         maximum = context.lists.input_list
-        if max(prepared.longest_literal_list, _longest_variable_list(variables)[1]) > maximum:
+        if max(prepared.longest_literal_list, longest_variable_list(variables)[1]) > maximum:
             return None
-        key = (
+        key: PlanKey = (
             prepared.digest,
             operation_name,
             viewer_shape(context.viewer),
@@ -170,8 +165,8 @@ class Planner:
             return None
         context.cost = Cost(requested_nodes=requested)
         if plan is None:
-            plan = self._plan(prepared, operation, coerced, context, requested)
-            self.plans.put(key, plan)
+            plan, size = self._plan(prepared, operation, coerced, context, requested)
+            self.plans.put(key, plan, size + _key_bytes(key))
         if plan is UNPLANNED:
             return None
         assert isinstance(plan, Plan)
@@ -191,7 +186,7 @@ class Planner:
         except Exception as error:
             context.unavailable = unavailable
             if too_deep_for(error):
-                self.plans.put(key, UNPLANNED)
+                self.plans.put(key, UNPLANNED, _key_bytes(key))
                 logger.info("too deeply nested for SQLite's parser; the generic path answers")
             else:
                 logger.warning(
@@ -249,12 +244,22 @@ def too_deep_for(error: Exception) -> bool:
     return "parser stack overflow" in str(error)
 
 
+PlanKey = tuple[bytes, str | None, tuple[Any, ...], str, tuple[tuple[str, Any], ...]]
+"""The document's digest, the operation's name, the caller's shape, the dialect and the
+structural variables."""
+
+
+def _key_bytes(key: PlanKey) -> int:
+    """The key's own size: a structural variable's value is kept in it, as JSON."""
+    return sum(len(shaped) for _, shaped in key[4] if isinstance(shaped, bytes))
+
+
 def _structural_variables(
     operation: OperationDefinitionNode, bindable: frozenset[str], variables: VariableValues
-) -> tuple[Any, ...]:
+) -> tuple[tuple[str, Any], ...]:
     """The variables that shape the SQL, as coerced (defaults applied): a bindable one by
     whether it has a value, any other by its value."""
-    shaped = []
+    shaped: list[tuple[str, Any]] = []
     for definition in operation.variable_definitions or ():
         name = definition.variable.name.value
         value = variables.coerced.get(name)

@@ -22,7 +22,7 @@ from clientgraph.auth import (
 )
 from clientgraph.db.engine import Database, DatabaseUnavailable
 from clientgraph.db.readiness import Readiness
-from clientgraph.plan.planner import READ_PATH_HEADER, Planner
+from clientgraph.plan.planner import READ_PATH_HEADER, CacheBounds, Planner
 from clientgraph.portal_auth import (
     PortalClaims,
     is_portal_token,
@@ -97,7 +97,10 @@ class GraphQLApp(GraphQL[Context, None]):
             max_nodes=settings.max_nodes,
         )
         schema = build_schema(
-            limits, introspection=settings.introspection, suggestions=settings.dev
+            limits,
+            introspection=settings.introspection,
+            suggestions=settings.dev,
+            document_cache_bytes=settings.document_cache_bytes,
         )
         super().__init__(schema, graphql_ide="graphiql", subscription_protocols=())
         self.settings = settings
@@ -108,7 +111,15 @@ class GraphQLApp(GraphQL[Context, None]):
         self.rate_limits = rate_limits
         self.readiness = readiness
         self.persisted = PersistedDocuments(settings)
-        self.planner = Planner(schema._schema, limits) if settings.planned_reads else None
+        self.planner = (
+            Planner(
+                schema._schema,
+                limits,
+                CacheBounds(settings.document_cache_bytes, settings.plan_cache_bytes),
+            )
+            if settings.planned_reads
+            else None
+        )
         self.oidc = OidcSignIn.configured(settings, db)
         self.graphiql = GraphiQLPage(settings)
 
