@@ -68,7 +68,8 @@ PLANS_CACHED = 128
 PLAN_BYTES_PER_FIELD = 32 * 1024
 """A plan's SQL expression objects per response key it builds: 20 to 25 KiB measured for the
 dashboard and the account page (560 to 870 KiB each), up to 49 KiB for nested lists, 1 KiB
-for scalars side by side (`bench/cache_sizes.py`)."""
+for scalars side by side (`bench/cache_sizes.py`). A plan's estimate adds the document's
+length, for the literal values it binds, and its key's structural variables."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,7 +167,7 @@ class Planner:
         context.cost = Cost(requested_nodes=requested)
         if plan is None:
             plan, size = self._plan(prepared, operation, coerced, context, requested)
-            self.plans.put(key, plan, size + _key_bytes(key))
+            self.plans.put(key, plan, size + len(query) + _key_bytes(key))
         if plan is UNPLANNED:
             return None
         assert isinstance(plan, Plan)
