@@ -107,4 +107,3 @@ async def test_documents_too_large_for_every_cache_are_answered_each_time(
     read_path = "planned" if planned else "generic"
     assert [answer.headers.get("X-Read-Path", "generic") for answer in valid] == [read_path] * 2
     assert [codes(body) for body in invalid] == [["GRAPHQL_VALIDATION_FAILED"]] * 2
-
