@@ -20,6 +20,7 @@ from clientgraph.plan.build import (
     viewer_parameters,
     viewer_shape,
 )
+from clientgraph.plan.compiled import CompiledStatements
 from clientgraph.plan.document import Documents, Prepared
 from clientgraph.plan.errors import Unplanned
 from clientgraph.plan.sqljson import register_sqlite_functions
@@ -86,6 +87,7 @@ class Planner:
         self.limits = limits
         self.documents = Documents(schema, limits, DOCUMENTS_CACHED, bounds.document_bytes)
         self.plans: BoundedLru[PlanKey, Plan | object] = BoundedLru(PLANS_CACHED, bounds.plan_bytes)
+        self.compiled = CompiledStatements(PLANS_CACHED, bounds.plan_bytes)
 
     def _plan(
         self,
@@ -180,7 +182,7 @@ class Planner:
             return None
         unavailable = context.unavailable
         try:
-            text = await _read(context, plan.statement, parameters)
+            text = await _read(context, plan.statement, parameters, self.compiled)
         except RequestTimeout as timeout:
             logger.warning("the planned statement ran past the database's time limit")
             return _timed_out(context, operation, timeout)
@@ -271,7 +273,9 @@ def _structural_variables(
     return tuple(shaped)
 
 
-async def _read(context: Context, statement: Any, parameters: dict[str, Any]) -> str:
+async def _read(
+    context: Context, statement: Any, parameters: dict[str, Any], compiled: CompiledStatements
+) -> str:
     async def run(session: AsyncSession) -> str:
         if context.db.dialect == "sqlite":
             connection = await session.connection()
@@ -279,6 +283,9 @@ async def _read(context: Context, statement: Any, parameters: dict[str, Any]) ->
             if not raw.info.get(SQLITE_FUNCTIONS):
                 await register_sqlite_functions(raw.driver_connection)
                 raw.info[SQLITE_FUNCTIONS] = True
-        return (await session.execute(statement, parameters)).scalar_one()
+        options = {"compiled_cache": compiled}
+        return (
+            await session.execute(statement, parameters, execution_options=options)
+        ).scalar_one()
 
     return await context._read(run)
