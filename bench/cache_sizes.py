@@ -5,7 +5,8 @@
 For documents of several kinds (a page, a megabyte string literal, a megabyte of comments,
 5,000 tokens): the bytes of the parsed document with locations (the generic path's cache) and
 without (the planned path's), each measured by walking the objects it alone holds, beside the
-estimate. For plans: the bytes a plan allocates (tracemalloc), beside the estimate. The
+estimate. For plans: the bytes a plan allocates (tracemalloc), and those of its compiled
+SQL, beside the estimates. The
 estimates should be at or above what is measured, but for nested lists (about half)."""
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 
 from clientgraph.list_limits import ListLimits
 from clientgraph.plan.build import Build
+from clientgraph.plan.compiled import BYTES_PER_SQL_CHARACTER
 from clientgraph.plan.document import BYTES_PER_NODE, Documents, Prepared
 from clientgraph.plan.planner import PLAN_BYTES_PER_FIELD, Plan
 from clientgraph.resolvers.context import PageLimits
@@ -30,6 +32,7 @@ from clientgraph.schema.schema import build_schema
 from graphql import GraphQLSchema, Visitor, get_variable_values, parse, visit
 from graphql.execution.values import VariableValues
 from sqlalchemy import Text, cast, select
+from sqlalchemy.dialects import postgresql
 
 from bench.operations import ACCOUNT_PAGE, DASHBOARD
 
@@ -118,13 +121,28 @@ def built_plan(
     return plan, measured, build.fields_built
 
 
+def compiled_bytes(plan: Plan) -> tuple[int, int]:
+    """What the plan's statement compiled for PostgreSQL keeps in a compiled cache (with its
+    cache key, the cache's key); and the length of its SQL."""
+    gc.collect()
+    tracemalloc.start()
+    key = plan.statement._generate_cache_key()
+    compiled = plan.statement.compile(dialect=postgresql.asyncpg.dialect())
+    gc.collect()
+    measured = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    del key
+    return measured, len(compiled.string)
+
+
 def plans() -> None:
     """Each plan is built twice and the second measured: the first also fills what
     SQLAlchemy and the handlers set up once."""
     schema = build_schema()._schema
     prepared_documents = Documents(schema, QueryLimits(), 100, 10**9)
     viewer = Viewer(uuid.uuid4(), uuid.uuid4(), "Bench", UserRole.OWNER, frozenset())
-    print(f"\n{'plan':16} {'fields':>6} | {'measured':>9} {'estimate':>9}")
+    print(f"\n{'plan':16} {'fields':>6} | {'measured':>9} {'estimate':>9}", end="")
+    print(f" | {'compiled':>9} {'estimate':>9}")
     for name, text in PLANNED.items():
         prepared = prepared_documents.get(text)
         assert prepared is not None, name
@@ -134,9 +152,11 @@ def plans() -> None:
         coerced = get_variable_values(schema, operation.variable_definitions or (), variables)
         assert not isinstance(coerced, list)
         kept = [built_plan(schema, prepared, coerced, viewer) for _ in range(2)]
-        _, measured, fields = kept[-1]
+        plan, measured, fields = kept[-1]
         estimate = PLAN_BYTES_PER_FIELD * fields + len(text)
-        print(f"{name:16} {fields:6} | {measured // KIB:7} Ki {estimate // KIB:7} Ki")
+        print(f"{name:16} {fields:6} | {measured // KIB:7} Ki {estimate // KIB:7} Ki", end="")
+        compiled, characters = compiled_bytes(plan)
+        print(f" | {compiled // KIB:7} Ki {BYTES_PER_SQL_CHARACTER * characters // KIB:7} Ki")
 
 
 if __name__ == "__main__":

@@ -70,4 +70,5 @@ DOCUMENT_CACHE_BYTES = 8 * MIB
 """Default budget of each of the three caches of documents: the generic path's parsed documents
 and its validation results, and the planned path's prepared documents."""
 PLAN_CACHE_BYTES = 32 * MIB
-"""Default budget of the planned path's plans."""
+"""Default budget of each of the planned path's caches of plans: the plans, and their compiled
+SQL."""

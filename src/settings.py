@@ -66,7 +66,7 @@ class Settings(BaseSettings):
     document_cache_bytes: int = Field(default=DOCUMENT_CACHE_BYTES, gt=0)
     """Per worker, each cache of documents (parsed, validated, prepared for a plan) at most."""
     plan_cache_bytes: int = Field(default=PLAN_CACHE_BYTES, gt=0)
-    """Per worker, the planned path's plans at most (as estimated, `clientgraph.plan.planner`)."""
+    """Per worker, the planned path's plans, and their compiled SQL, at most (each)."""
 
     max_related_accounts: int = Field(default=LIST_DEFAULTS.related_accounts, gt=0)
     max_team_members: int = Field(default=LIST_DEFAULTS.team_members, gt=0)

@@ -24,8 +24,8 @@ LARGE_DOCUMENTS = 80
 DOCUMENT_CHARACTERS = 900_000
 MANY_TOKEN_DOCUMENTS = 40
 RSS_GROWTH_LIMIT_MIB = 80
-"""README's figure (Caches): what the caches may hold at their default budgets (72 MiB of
-estimated bytes), with room for the allocator's own."""
+"""README's figure (Caches): what the caches of documents and persisted queries may hold at
+their default budgets (40 MiB of estimated bytes), with room for the allocator's own."""
 MIB = 1024 * 1024
 
 
@@ -111,7 +111,7 @@ def test_distinct_documents_of_many_tokens_grow_a_worker_less_than_the_stated_fi
     server_directory: tuple[Path, str],
 ) -> None:
     """A document's memory goes by its tokens more than by its length: bounded by count
-    alone, the caches grew this worker by 126 MiB."""
+    alone, the caches grew this worker by 127 MiB."""
     directory, token = server_directory
     documents = [many_token_mutation(number) for number in range(MANY_TOKEN_DOCUMENTS + 1)]
 
