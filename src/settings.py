@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
+from clientgraph.caches import DOCUMENT_CACHE_BYTES, PLAN_CACHE_BYTES
 from clientgraph.db.tenancy import Timeouts
 from clientgraph.list_limits import ListLimits
 from pydantic import AliasChoices, Field, ValidationInfo, field_validator, model_validator
@@ -65,6 +66,10 @@ class Settings(BaseSettings):
     planner_strict: bool = False
     """A planner crash fails the request (INTERNAL_SERVER_ERROR) instead of falling back to the
     generic path: for tests, where a planner defect must fail loudly."""
+    document_cache_bytes: int = Field(default=DOCUMENT_CACHE_BYTES, gt=0)
+    """Per worker, each cache of documents (parsed, validated, prepared for a plan) at most."""
+    plan_cache_bytes: int = Field(default=PLAN_CACHE_BYTES, gt=0)
+    """Per worker, the planned path's plans, and their compiled SQL, at most (each)."""
 
     max_related_accounts: int = Field(default=LIST_DEFAULTS.related_accounts, gt=0)
     max_team_members: int = Field(default=LIST_DEFAULTS.team_members, gt=0)

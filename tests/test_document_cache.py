@@ -11,7 +11,7 @@ import httpx
 import pytest
 from clientgraph.app import create_app
 
-from tests.support import Api, settings_for
+from tests.support import Api, served_with, settings_for
 
 NESTED = (
     "query($first: Int) { accounts(first: $first) "
@@ -86,3 +86,24 @@ async def test_a_document_valid_for_one_schema_is_validated_again_for_another(ap
         )
 
     assert set(codes(response.json())) == {"FORBIDDEN"}
+
+
+NOTHING_FITS = {"document_cache_bytes": 1, "plan_cache_bytes": 1}
+"""Budgets no entry fits in: every document, validation and plan is too large to keep."""
+
+
+@pytest.mark.parametrize("planned", [True, False], ids=["planned path", "generic path"])
+async def test_documents_too_large_for_every_cache_are_answered_each_time(
+    api: Api, planned: bool
+) -> None:
+    settings = settings_for(api.db.url, planned_reads=planned, **NOTHING_FITS)
+    async with served_with(api, settings) as uncached:
+        valid = [await uncached.post("{ viewer { user { name } } }") for _ in range(2)]
+        invalid = [await uncached.execute("{ viewer { nope } }") for _ in range(2)]
+
+    assert [answer.json()["data"] for answer in valid] == [
+        {"viewer": {"user": {"name": "Firm Owner"}}}
+    ] * 2
+    read_path = "planned" if planned else "generic"
+    assert [answer.headers.get("X-Read-Path", "generic") for answer in valid] == [read_path] * 2
+    assert [codes(body) for body in invalid] == [["GRAPHQL_VALIDATION_FAILED"]] * 2

@@ -17,6 +17,7 @@ import httpx
 import orjson
 import pytest
 from clientgraph.app import create_app
+from clientgraph.caches import ENTRY_OVERHEAD_BYTES
 
 from tests.support import Api, settings_for
 
@@ -226,7 +227,8 @@ async def test_many_distinct_documents_keep_memory_bounded(api: Api) -> None:
 async def test_the_byte_bound_evicts_documents_as_well(api: Api) -> None:
     big = "query Big { __typename }" + " " * 460
     small = "query Small { __typename }"
-    async with app_for(api, persisted_queries_max_bytes=500) as client:
+    budget = len(big) + ENTRY_OVERHEAD_BYTES + 10
+    async with app_for(api, persisted_queries_max_bytes=budget) as client:
         await client.with_document(small)
         await client.with_document(big)
 

@@ -151,6 +151,8 @@ class Build:
         self.selections = Selections(schema, fragments, variables.coerced)
         self.viewer = _parameter_viewer(viewer)
         self.binders: list[Binder] = []
+        self.fields_built = 0
+        """Response keys collected so far, in every object: what a plan's size goes by."""
         self._parameters = 0
         self.lists = lists
         self.pages = pages
@@ -168,6 +170,7 @@ class Build:
             Field(key, nodes[0].name.value, nodes)
             for key, nodes in self.selections.collect(sets, type_).items()
         ]
+        self.fields_built += len(collected)
         for entry in collected:
             if entry.name.startswith("__"):
                 if entry.name != "__typename":

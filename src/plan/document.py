@@ -4,9 +4,9 @@ document, with the limits Strawberry's execution applies (tokens, depth, aliases
 from __future__ import annotations
 
 import hashlib
-from collections import OrderedDict
 from dataclasses import dataclass
 
+from clientgraph.caches import BoundedLru
 from clientgraph.schema.extensions import LongestLiteralList, QueryLimits
 from graphql import (
     ArgumentNode,
@@ -17,6 +17,7 @@ from graphql import (
     GraphQLError,
     GraphQLSchema,
     OperationDefinitionNode,
+    ParallelVisitor,
     VariableDefinitionNode,
     VariableNode,
     Visitor,
@@ -59,16 +60,24 @@ class Prepared:
         return None
 
 
-class Documents:
-    """A bounded LRU of prepared documents by their text's digest; an invalid document is
-    remembered as None. Documents are parsed without locations, so an entry keeps no text (a
-    document of comments is as long as a body may be, and a cache of a thousand of them must
-    stay small)."""
+BYTES_PER_NODE = 128
+"""An AST node parsed without locations: 84 to 110 bytes measured (`bench/cache_sizes.py`)."""
+INVALID_BYTES = 0
+"""An invalid document is remembered as None under its digest: the entry's overhead alone."""
 
-    def __init__(self, schema: GraphQLSchema, limits: QueryLimits, size: int = 1000) -> None:
+
+class Documents:
+    """Prepared documents by their text's digest, least recently used out, bounded in count
+    and bytes; an invalid document is remembered as None. Documents are parsed without
+    locations, so an entry keeps no comment, whitespace or location: its names and literal
+    values (a string literal may be nearly as long as a body), estimated at the text's length
+    plus `BYTES_PER_NODE` per AST node."""
+
+    def __init__(
+        self, schema: GraphQLSchema, limits: QueryLimits, max_count: int, max_bytes: int
+    ) -> None:
         self.schema = schema
         self.limits = limits
-        self.size = size
         self.rules = (
             *specified_rules,
             max_depth_rule(limits.max_depth, None),
@@ -76,26 +85,25 @@ class Documents:
             MaybeNullValidationRule,
             OneOfInputValidationRule,
         )
-        self._cache: OrderedDict[bytes, Prepared | None] = OrderedDict()
+        self.cache: BoundedLru[bytes, Prepared | None] = BoundedLru(max_count, max_bytes)
 
     def get(self, text: str) -> Prepared | None:
         digest = hashlib.sha256(text.encode()).digest()
-        if digest in self._cache:
-            self._cache.move_to_end(digest)
-            return self._cache[digest]
-        prepared = self._prepare(text, digest)
-        self._cache[digest] = prepared
-        if len(self._cache) > self.size:
-            self._cache.popitem(last=False)
+        if digest in self.cache:
+            return self.cache.get(digest)
+        prepared, nodes = self._prepare(text, digest)
+        size = INVALID_BYTES if prepared is None else len(text) + BYTES_PER_NODE * nodes
+        self.cache.put(digest, prepared, size)
         return prepared
 
-    def _prepare(self, text: str, digest: bytes) -> Prepared | None:
+    def _prepare(self, text: str, digest: bytes) -> tuple[Prepared | None, int]:
+        """The prepared document, or None if it is invalid; and how many AST nodes it has."""
         try:
             document = parse(text, no_location=True, max_tokens=self.limits.max_tokens)
         except GraphQLError:
-            return None
+            return None, 0
         if validate(self.schema, document, self.rules):
-            return None
+            return None, 0
         operations = tuple(
             definition
             for definition in document.definitions
@@ -106,14 +114,13 @@ class Documents:
             for definition in document.definitions
             if isinstance(definition, FragmentDefinitionNode)
         }
-        literals = LongestLiteralList()
-        visit(document, literals)
+        literals, uses, nodes = LongestLiteralList(), _VariableUses(), _Nodes()
+        visit(document, ParallelVisitor([literals, uses, nodes]))
         longest = len(literals.longest.values) if literals.longest is not None else 0
-        uses = _VariableUses()
-        visit(document, uses)
         bindable = frozenset(uses.bound - uses.structural)
         sized = bool(bindable & uses.sizing)
-        return Prepared(digest, document, operations, fragments, longest, bindable, sized)
+        prepared = Prepared(digest, document, operations, fragments, longest, bindable, sized)
+        return prepared, nodes.count
 
 
 LISTS_BY_ARGUMENT_POSITIONS = frozenset({("nodes", "ids")})
@@ -131,6 +138,15 @@ BINDABLE = frozenset(
 )
 """(field, argument) positions whose value a plan binds as SQL parameters ("*": any field);
 their handlers build the same SQL whatever the value, given whether there is one."""
+
+
+class _Nodes(Visitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.count = 0
+
+    def enter(self, *_: object) -> None:
+        self.count += 1
 
 
 class _VariableUses(Visitor):

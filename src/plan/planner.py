@@ -11,12 +11,12 @@ generic path's alike (a timeout, a lost connection, SQLite's parser depth) is ne
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 from clientgraph import metrics
+from clientgraph.caches import BoundedLru
 from clientgraph.db.engine import DatabaseUnavailable, connection_lost
 from clientgraph.plan import fields as _fields  # noqa: F401  (registers the field handlers)
 from clientgraph.plan.build import (
@@ -27,6 +27,7 @@ from clientgraph.plan.build import (
     viewer_parameters,
     viewer_shape,
 )
+from clientgraph.plan.compiled import CompiledStatements
 from clientgraph.plan.document import Documents, Prepared
 from clientgraph.plan.errors import CRASHES, PlannerCrash, Stage, Unplanned
 from clientgraph.plan.sqljson import register_sqlite_functions
@@ -73,36 +74,38 @@ UNPLANNED = object()
 """A cached "the generic path answers this"."""
 
 
-class Lru:
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._entries: OrderedDict[Any, Any] = OrderedDict()
-
-    def get(self, key: Any) -> Any:
-        entry = self._entries.get(key)
-        if entry is not None:
-            self._entries.move_to_end(key)
-        return entry
-
-    def put(self, key: Any, value: Any) -> None:
-        self._entries[key] = value
-        if len(self._entries) > self.size:
-            self._entries.popitem(last=False)
-
-
 DOCUMENTS_CACHED = 1000
 PLANS_CACHED = 128
-"""A plan of the dashboard holds about 650 KB of SQL expression objects: 128 of that size stay
-within a worker's memory budget, and an app sends a few dozen kinds of operation."""
+PLAN_BYTES_PER_FIELD = 32 * 1024
+"""A plan's SQL expression objects per response key it builds: 20 to 25 KiB measured for the
+dashboard and the account page (560 to 870 KiB each), up to 49 KiB for nested lists, 1 KiB
+for scalars side by side (`bench/cache_sizes.py`). A plan's estimate adds the document's
+length, for the literal values it binds, and its key's structural variables."""
+
+
+@dataclass(frozen=True, slots=True)
+class CacheBounds:
+    """Per worker: the prepared documents' and the plans' byte budgets."""
+
+    document_bytes: int
+    plan_bytes: int
 
 
 class Planner:
-    def __init__(self, schema: GraphQLSchema, limits: QueryLimits, *, strict: bool = False) -> None:
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        limits: QueryLimits,
+        bounds: CacheBounds,
+        *,
+        strict: bool = False,
+    ) -> None:
         self.schema = schema
         self.limits = limits
         self.strict = strict
-        self.documents = Documents(schema, limits, DOCUMENTS_CACHED)
-        self.plans = Lru(PLANS_CACHED)
+        self.documents = Documents(schema, limits, DOCUMENTS_CACHED, bounds.document_bytes)
+        self.plans: BoundedLru[PlanKey, Plan | object] = BoundedLru(PLANS_CACHED, bounds.plan_bytes)
+        self.compiled = CompiledStatements(PLANS_CACHED, bounds.plan_bytes)
 
     def _plan(
         self,
@@ -111,7 +114,8 @@ class Planner:
         variables: VariableValues,
         context: Context,
         requested: int,
-    ) -> Plan | object:
+    ) -> tuple[Plan | object, int]:
+        """The plan, or UNPLANNED; and its estimated bytes."""
         build = Build(
             self.schema,
             prepared.fragments,
@@ -128,11 +132,12 @@ class Planner:
             value, fix = build.object_of("Query", fields, None)
         except Unplanned as decline:
             logger.debug("not planned: %s", decline)
-            return UNPLANNED
+            return UNPLANNED, 0
         except Exception:
             self._crashed(Stage.PLANNING, prepared, context)
-            return UNPLANNED
-        return Plan(select(cast(value, Text)), fix, tuple(build.binders), requested)
+            return UNPLANNED, 0
+        plan = Plan(select(cast(value, Text)), fix, tuple(build.binders), requested)
+        return plan, PLAN_BYTES_PER_FIELD * build.fields_built
 
     async def answer(self, payload: dict[str, Any] | None, context: Context) -> Response | None:
         """The response to a query the plan covers, or None for Strawberry to answer."""
@@ -158,7 +163,7 @@ class Planner:
         maximum = context.lists.input_list
         if max(prepared.longest_literal_list, longest_variable_list(variables)[1]) > maximum:
             return None
-        key = (
+        key: PlanKey = (
             prepared.digest,
             operation_name,
             viewer_shape(context.viewer),
@@ -182,8 +187,8 @@ class Planner:
             return None
         context.cost = Cost(requested_nodes=requested)
         if plan is None:
-            plan = self._plan(prepared, operation, coerced, context, requested)
-            self.plans.put(key, plan)
+            plan, size = self._plan(prepared, operation, coerced, context, requested)
+            self.plans.put(key, plan, size + len(query) + _key_bytes(key))
         if plan is UNPLANNED:
             return None
         assert isinstance(plan, Plan)
@@ -199,7 +204,7 @@ class Planner:
             return None
         unavailable = context.unavailable
         try:
-            text = await _read(context, plan.statement, parameters)
+            text = await _read(context, plan.statement, parameters, self.compiled)
         except RequestTimeout as timeout:
             logger.warning("the planned statement ran past the database's time limit")
             return _timed_out(context, operation, timeout)
@@ -207,7 +212,7 @@ class Planner:
             context.unavailable = unavailable
             await context.end_transaction()
             if too_deep_for(error):
-                self.plans.put(key, UNPLANNED)
+                self.plans.put(key, UNPLANNED, _key_bytes(key))
                 logger.info("too deeply nested for SQLite's parser; the generic path answers")
             elif database_condition(error):
                 logger.warning(
@@ -289,12 +294,22 @@ def database_condition(error: Exception) -> bool:
     return isinstance(error, DatabaseUnavailable | PoolTimeout) or connection_lost(error)
 
 
+PlanKey = tuple[bytes, str | None, tuple[Any, ...], str, tuple[tuple[str, Any], ...]]
+"""The document's digest, the operation's name, the caller's shape, the dialect and the
+structural variables."""
+
+
+def _key_bytes(key: PlanKey) -> int:
+    """The key's own size: a structural variable's value is kept in it, as JSON."""
+    return sum(len(shaped) for _, shaped in key[4] if isinstance(shaped, bytes))
+
+
 def _structural_variables(
     operation: OperationDefinitionNode, bindable: frozenset[str], variables: VariableValues
-) -> tuple[Any, ...]:
+) -> tuple[tuple[str, Any], ...]:
     """The variables that shape the SQL, as coerced (defaults applied): a bindable one by
     whether it has a value, any other by its value."""
-    shaped = []
+    shaped: list[tuple[str, Any]] = []
     for definition in operation.variable_definitions or ():
         name = definition.variable.name.value
         value = variables.coerced.get(name)
@@ -305,7 +320,9 @@ def _structural_variables(
     return tuple(shaped)
 
 
-async def _read(context: Context, statement: Any, parameters: dict[str, Any]) -> str:
+async def _read(
+    context: Context, statement: Any, parameters: dict[str, Any], compiled: CompiledStatements
+) -> str:
     async def run(session: AsyncSession) -> str:
         if context.db.dialect == "sqlite":
             connection = await session.connection()
@@ -313,6 +330,9 @@ async def _read(context: Context, statement: Any, parameters: dict[str, Any]) ->
             if not raw.info.get(SQLITE_FUNCTIONS):
                 await register_sqlite_functions(raw.driver_connection)
                 raw.info[SQLITE_FUNCTIONS] = True
-        return (await session.execute(statement, parameters)).scalar_one()
+        options = {"compiled_cache": compiled}
+        return (
+            await session.execute(statement, parameters, execution_options=options)
+        ).scalar_one()
 
     return await context.read(run)

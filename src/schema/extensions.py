@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 import re
 from collections.abc import Callable, Iterator
@@ -14,17 +13,13 @@ import sqlalchemy.exc
 from clientgraph.db.engine import CommitOutcomeUnknown, DatabaseUnavailable
 from clientgraph.resolvers.errors import BadUserInput, Forbidden, RateLimited, RequestTimeout
 from clientgraph.schema.cost import NodeLimit
-from clientgraph.schema.graphql_core import graphql_schema
+from clientgraph.schema.document_cache import CachedParse, CachedValidation, DocumentCaches
 from clientgraph.schema.portal_scope import PortalScope
 from graphql import (
-    ASTValidationRule,
-    DocumentNode,
     ExecutionResult,
     GraphQLError,
-    GraphQLSchema,
     ListValueNode,
     Visitor,
-    validate,
     visit,
 )
 from strawberry.extensions import (
@@ -32,20 +27,12 @@ from strawberry.extensions import (
     DisableIntrospection,
     MaskErrors,
     MaxTokensLimiter,
-    ParserCache,
     SchemaExtension,
-    ValidationCache,
 )
 from strawberry.extensions.max_aliases import create_validator as max_aliases_rule
 from strawberry.extensions.query_depth_limiter import create_validator as max_depth_rule
-from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
-from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
 logger = logging.getLogger("clientgraph.errors")
-
-DOCUMENTS_CACHED = 256
-"""Parsed and validated documents kept per process (least recently used first out). A client
-sending ever new documents only evicts; it cannot grow the caches."""
 
 TOO_COMPLEX_MESSAGES = (
     re.compile(r"exceeds maximum operation depth of \d+"),
@@ -179,58 +166,12 @@ class ErrorPolicy(MaskErrors):
         return processed
 
 
-class CachedParse(ParserCache):
-    """Strawberry's ParserCache, except that a document that does not parse (syntax, too many
-    tokens) is left to Strawberry's own parse step, which reports it as a GraphQL error of the
-    response: raised from the extension, it would skip the error policy."""
-
-    def on_parse(self) -> Iterator[None]:
-        context = self.execution_context
-        try:
-            context.graphql_document = self.cached_parse_document(
-                context.query, **context.parse_options
-            )
-        except GraphQLError:
-            context.graphql_document = None
-        yield
-
-
-@functools.lru_cache(maxsize=DOCUMENTS_CACHED)
-def _validate_without_suggestions(
-    schema: GraphQLSchema, document: DocumentNode, rules: tuple[type[ASTValidationRule], ...]
-) -> tuple[GraphQLError, ...]:
-    return tuple(
-        validate(
-            schema,
-            document,
-            (*rules, MaybeNullValidationRule, OneOfInputValidationRule),
-            hide_suggestions=True,
-        )
-    )
-
-
-class HideSuggestions(SchemaExtension):
-    """Validation without "Did you mean …?" (graphql-core's `hide_suggestions`, which
-    Strawberry does not pass on): outside development, suggestions spell out the schema to
-    anyone guessing names, even with introspection off.
-
-    Cached like Strawberry's ValidationCache (which it replaces when suggestions are hidden):
-    by schema, parsed document (the same object for the same text, from the ParserCache) and
-    rules. Every rule depends on the document alone; what depends on variables is checked at
-    execution (NodeLimit, InputListLimit)."""
-
-    def on_validate(self) -> Iterator[None]:
-        context = self.execution_context
-        if context.graphql_document is not None and context.pre_execution_errors is None:
-            errors = _validate_without_suggestions(
-                graphql_schema(context.schema), context.graphql_document, context.validation_rules
-            )
-            context.pre_execution_errors = list(errors)
-        yield
-
-
 def schema_extensions(
-    limits: QueryLimits, *, introspection: bool = True, suggestions: bool = False
+    limits: QueryLimits,
+    caches: DocumentCaches,
+    *,
+    introspection: bool = True,
+    suggestions: bool = False,
 ) -> list[Callable[[], SchemaExtension]]:
     """Factories, never shared instances: extensions keep per-operation state.
 
@@ -240,17 +181,14 @@ def schema_extensions(
     document_limits = (max_depth_rule(limits.max_depth, None), max_aliases_rule(limits.max_aliases))
     extensions: list[Callable[[], SchemaExtension]] = [
         lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
-        lambda: CachedParse(maxsize=DOCUMENTS_CACHED),
+        lambda: CachedParse(caches),
         lambda: AddValidationRules(list(document_limits)),
         InputListLimit,
         lambda: NodeLimit(max_nodes=limits.max_nodes),
     ]
     if not introspection:
         extensions.append(DisableIntrospection)
-    if suggestions:
-        extensions.append(lambda: ValidationCache(maxsize=DOCUMENTS_CACHED))
-    else:
-        extensions.append(HideSuggestions)
+    extensions.append(lambda: CachedValidation(caches, suggestions=suggestions))
     extensions.append(PortalScope)
     extensions.append(ErrorPolicy)
     return extensions

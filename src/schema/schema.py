@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import strawberry
+from clientgraph.caches import DOCUMENT_CACHE_BYTES
 from clientgraph.schema.contact_mutation import ContactMutation
 from clientgraph.schema.cost import CountingExecutionContext
+from clientgraph.schema.document_cache import DocumentCaches
 from clientgraph.schema.extensions import QueryLimits, schema_extensions
 from clientgraph.schema.mutation import ApiKeyMutation, EmailMutation, OwnershipMutation
 from clientgraph.schema.password_mutation import PasswordMutation
@@ -56,13 +58,17 @@ class Schema(strawberry.Schema):
         self, operation_extensions: dict[str, Any] | None = None, *, sync: bool = False
     ) -> dict[str, Any]:
         """graphql-core's `hide_suggestions` for execution too (bad variable values), which
-        Strawberry has no option for; validation hides them in the HideSuggestions extension."""
+        Strawberry has no option for; validation hides them in the CachedValidation extension."""
         kwargs = super()._get_custom_context_kwargs(operation_extensions, sync=sync)
         return {**kwargs, "hide_suggestions": self.hide_suggestions}
 
 
 def build_schema(
-    limits: QueryLimits | None = None, *, introspection: bool = True, suggestions: bool = False
+    limits: QueryLimits | None = None,
+    *,
+    introspection: bool = True,
+    suggestions: bool = False,
+    document_cache_bytes: int = DOCUMENT_CACHE_BYTES,
 ) -> Schema:
     """`introspection` off refuses `__schema` and `__type` (FORBIDDEN); `suggestions` ("Did you
     mean …?") are for development only."""
@@ -83,7 +89,10 @@ def build_schema(
             WebhookDelivery,
         ],
         extensions=schema_extensions(
-            limits or QueryLimits(), introspection=introspection, suggestions=suggestions
+            limits or QueryLimits(),
+            DocumentCaches.bounded(document_cache_bytes),
+            introspection=introspection,
+            suggestions=suggestions,
         ),
         hide_suggestions=not suggestions,
         execution_context_class=CountingExecutionContext,

@@ -25,7 +25,7 @@ from clientgraph.db import tenancy
 from clientgraph.db.engine import Database, DatabaseUnavailable
 from clientgraph.db.readiness import Readiness
 from clientgraph.plan.errors import PlannerCrash
-from clientgraph.plan.planner import CRASHED_READ_PATH, READ_PATH_HEADER, Planner
+from clientgraph.plan.planner import CRASHED_READ_PATH, READ_PATH_HEADER, CacheBounds, Planner
 from clientgraph.portal_auth import (
     PortalClaims,
     is_portal_token,
@@ -104,7 +104,10 @@ class GraphQLApp(GraphQL[Context, None]):
             max_nodes=settings.max_nodes,
         )
         schema = build_schema(
-            limits, introspection=settings.introspection, suggestions=settings.dev
+            limits,
+            introspection=settings.introspection,
+            suggestions=settings.dev,
+            document_cache_bytes=settings.document_cache_bytes,
         )
         super().__init__(schema, graphql_ide="graphiql", subscription_protocols=())
         self.settings = settings
@@ -120,7 +123,12 @@ class GraphQLApp(GraphQL[Context, None]):
         self.readiness = readiness
         self.persisted = PersistedDocuments(settings)
         self.planner = (
-            Planner(graphql_schema(schema), limits, strict=settings.planner_strict)
+            Planner(
+                graphql_schema(schema),
+                limits,
+                CacheBounds(settings.document_cache_bytes, settings.plan_cache_bytes),
+                strict=settings.planner_strict,
+            )
             if settings.planned_reads
             else None
         )

@@ -28,7 +28,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -37,6 +36,7 @@ from urllib.parse import urlencode
 import orjson
 import redis.asyncio
 import redis.exceptions
+from clientgraph.caches import BoundedLru
 from clientgraph.settings import Settings
 from clientgraph.web.errors import HttpError
 from starlette.requests import Request
@@ -128,39 +128,6 @@ def register(directory: Path, documents: Iterable[str]) -> list[str]:
     return hashes
 
 
-class BoundedDocuments:
-    """Least recently used documents, at most `max_count` of them and `max_bytes` of text:
-    however many distinct documents clients send, memory stays bounded."""
-
-    def __init__(self, max_count: int, max_bytes: int) -> None:
-        self.max_count = max_count
-        self.max_bytes = max_bytes
-        self.bytes = 0
-        self._documents: OrderedDict[str, str] = OrderedDict()
-
-    def __len__(self) -> int:
-        return len(self._documents)
-
-    def get(self, key: str) -> str | None:
-        document = self._documents.get(key)
-        if document is not None:
-            self._documents.move_to_end(key)
-        return document
-
-    def put(self, key: str, document: str) -> None:
-        size = len(document.encode())
-        if size > self.max_bytes:
-            return
-        previous = self._documents.pop(key, None)
-        if previous is not None:
-            self.bytes -= len(previous.encode())
-        self._documents[key] = document
-        self.bytes += size
-        while len(self._documents) > self.max_count or self.bytes > self.max_bytes:
-            _, evicted = self._documents.popitem(last=False)
-            self.bytes -= len(evicted.encode())
-
-
 class SharedDocuments:
     """Documents in Redis, shared by every worker; a Redis that does not answer is logged and
     skipped (the document is then known to this process only)."""
@@ -195,7 +162,7 @@ class PersistedDocuments:
         self.max_document_bytes = settings.persisted_queries_max_document_bytes
         if self.mode == "registered" and not self.registered:
             logger.warning("registered-only persisted queries, but no document is registered")
-        self.local = BoundedDocuments(
+        self.local: BoundedLru[str, str] = BoundedLru(
             settings.persisted_queries_max_count, settings.persisted_queries_max_bytes
         )
         self.shared = (
@@ -287,7 +254,7 @@ class PersistedDocuments:
         if document is None and self.shared is not None:
             document = await self.shared.get(key)
             if document is not None and document_hash(document) == key:
-                self.local.put(key, document)
+                self.local.put(key, document, len(document.encode()))
             else:
                 document = None
         return document
@@ -299,7 +266,7 @@ class PersistedDocuments:
             return
         if self._registered(key) is not None or self.local.get(key) is not None:
             return
-        self.local.put(key, document)
+        self.local.put(key, document, len(document.encode()))
         if self.shared is not None:
             await self.shared.put(key, document)
 
