@@ -27,6 +27,9 @@ USER_ERROR_CODES = {code.value for code in UserErrorCode}
 NOWHERE = "5f0c2b1e-9d7a-4e51-8b3c-000000000000"
 ID_KEYS = {"Account": "account", "Contact": "contact", "User": "user", "ClientOwner": "owner"}
 ID_KEYS |= {"ApiKey": "api_key", "Notification": "notification", "EmailDelivery": "delivery"}
+ID_KEYS |= {"Webhook": "webhook", "WebhookDelivery": "webhook_delivery"}
+HOOK_URL = "https://93.184.215.14/hook"
+"""A public address, written as one: no name to resolve."""
 TEXTS = {
     "empty": "",
     "blank": "   ",
@@ -86,6 +89,8 @@ async def build_world(api: Api) -> World:
     two custom fields."""
     await api.enable_ownership()
     world = {"owner": await api.add_owner(name="Olga Owner")}
+    hook = {"url": HOOK_URL, "events": ["account.created"]}
+    world["webhook"] = (await api.ok("createWebhook", hook, "webhook { id }"))["webhook"]["id"]
     world["owner2"] = await api.add_owner(name="Per Other")
     world["user"], _ = await api.staff("VIEW_ALL_ACCOUNTS", "EDIT_ALL_ACCOUNTS")
     contacts = [
@@ -112,6 +117,11 @@ async def build_world(api: Api) -> World:
     await api.ok("inviteContact", {"contactId": world["contact"]})
     mail = await api.data("{ emailDeliveries(first: 1) { nodes { id } } }")
     world["delivery"] = mail["emailDeliveries"]["nodes"][0]["id"]
+    hooked = await api.data(
+        "query($id: ID!) { webhookDeliveries(webhookId: $id, first: 1) { nodes { id } } }",
+        {"id": world["webhook"]},
+    )
+    world["webhook_delivery"] = hooked["webhookDeliveries"]["nodes"][0]["id"]
     for entity, name, kind in (("ACCOUNT", "tier", "TEXT"), ("CONTACT", "size", "NUMBER")):
         field = {"entity": entity, "key": name, "label": name.title(), "type": kind}
         await api.ok("defineCustomField", field)
@@ -248,6 +258,11 @@ BASES: dict[str, dict[str, Any]] = {
     "retryEmailDelivery": {"deliveryId": "@delivery"},
     "changePassword": {"currentPassword": "not the password", "newPassword": "a new password!"},
     "resetUserPassword": {"userId": "@user"},
+    "createWebhook": {"url": HOOK_URL, "events": ["account.created"], "description": "Books"},
+    "updateWebhook": {"webhookId": "@webhook", "description": "Ledger"},
+    "deleteWebhook": {"webhookId": "@webhook"},
+    "rotateWebhookSecret": {"webhookId": "@webhook"},
+    "redeliverWebhook": {"deliveryId": "@webhook_delivery"},
 }
 # path:kind, where a kind is an id type, text, texts (a list of them), list or int
 CONTACT_TEXTS = "firstName:text lastName:text email:text phone:text phoneCountry:text"
@@ -292,6 +307,11 @@ FIELDS = {
     "retryEmailDelivery": "deliveryId:EmailDelivery",
     "changePassword": "currentPassword:text newPassword:text",
     "resetUserPassword": "userId:User",
+    "createWebhook": "url:text events:texts description:text",
+    "updateWebhook": "webhookId:Webhook url:text events:texts description:text",
+    "deleteWebhook": "webhookId:Webhook",
+    "rotateWebhookSecret": "webhookId:Webhook",
+    "redeliverWebhook": "deliveryId:WebhookDelivery",
 }
 FIELD_CASES = [(base, *item.split(":")) for base, spec in FIELDS.items() for item in spec.split()]
 

@@ -262,6 +262,6 @@ async def test_outbox_deliveries_are_counted_by_kind_and_result(api: Api) -> Non
     after, _ = exposition()
 
     for result in ("retry", "sent"):
-        assert count(after.decode(), deliveries, kind="e-mail", result=result) == (
+        assert count(after.decode(), deliveries, kind="e-mail", result=result) >= (
             count(before.decode(), deliveries, kind="e-mail", result=result) + 1
-        )
+        ), "at least this relay's attempt (relays of other tests may still be running)"
