@@ -21,7 +21,7 @@ from typing import Any
 from clientgraph.list_limits import ListLimits
 from clientgraph.plan.build import Build
 from clientgraph.plan.compiled import BYTES_PER_SQL_CHARACTER
-from clientgraph.plan.document import BYTES_PER_NODE, Documents, Prepared
+from clientgraph.plan.document import BYTES_PER_NODE, Documents, NodeCount, Prepared
 from clientgraph.plan.planner import PLAN_BYTES_PER_FIELD, Plan
 from clientgraph.resolvers.context import PageLimits
 from clientgraph.resolvers.enums import UserRole
@@ -29,7 +29,7 @@ from clientgraph.resolvers.policy import Viewer
 from clientgraph.schema.document_cache import located_document_bytes
 from clientgraph.schema.extensions import QueryLimits
 from clientgraph.schema.schema import build_schema
-from graphql import GraphQLSchema, Visitor, get_variable_values, parse, visit
+from graphql import GraphQLSchema, get_variable_values, parse, visit
 from graphql.execution.values import VariableValues
 from sqlalchemy import Text, cast, select
 from sqlalchemy.dialects import postgresql
@@ -75,22 +75,13 @@ def held_bytes(root: object) -> int:
     return total
 
 
-class _Nodes(Visitor):
-    def __init__(self) -> None:
-        super().__init__()
-        self.count = 0
-
-    def enter(self, *_: object) -> None:
-        self.count += 1
-
-
 def documents() -> None:
     print(f"{'document':16} {'chars':>8} | {'generic':>9} {'estimate':>9} |", end="")
     print(f" {'planned':>9} {'estimate':>9}")
     for name, text in DOCUMENTS.items():
         located = parse(text, max_tokens=5000)
         bare = parse(text, no_location=True, max_tokens=5000)
-        nodes = _Nodes()
+        nodes = NodeCount()
         visit(bare, nodes)
         print(
             f"{name:16} {len(text):8} | {held_bytes(located) // KIB:7} Ki "

@@ -114,7 +114,7 @@ class Documents:
             for definition in document.definitions
             if isinstance(definition, FragmentDefinitionNode)
         }
-        literals, uses, nodes = LongestLiteralList(), _VariableUses(), _Nodes()
+        literals, uses, nodes = LongestLiteralList(), _VariableUses(), NodeCount()
         visit(document, ParallelVisitor([literals, uses, nodes]))
         longest = len(literals.longest.values) if literals.longest is not None else 0
         bindable = frozenset(uses.bound - uses.structural)
@@ -140,7 +140,9 @@ BINDABLE = frozenset(
 their handlers build the same SQL whatever the value, given whether there is one."""
 
 
-class _Nodes(Visitor):
+class NodeCount(Visitor):
+    """Counts the nodes of a document (what its parsed form costs in memory)."""
+
     def __init__(self) -> None:
         super().__init__()
         self.count = 0

@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 from clientgraph.db import models, orders
 from clientgraph.ids import encode_id
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 WEBHOOK_KIND = "webhook"
@@ -103,17 +103,24 @@ def _time(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+async def _grouped(session: AsyncSession, statement: Select[Any]) -> dict[uuid.UUID, list[str]]:
+    """The (parent id, value) rows of `statement`, as each parent's values in their order."""
+    grouped: dict[uuid.UUID, list[str]] = defaultdict(list)
+    for parent_id, value in await session.execute(statement):
+        grouped[parent_id].append(value)
+    return grouped
+
+
 async def _accounts(
     session: AsyncSession, firm_id: uuid.UUID, ids: list[uuid.UUID]
 ) -> dict[uuid.UUID, dict[str, Any]]:
     account, tag = models.Account, models.AccountTag
-    tags: dict[uuid.UUID, list[str]] = defaultdict(list)
-    for account_id, name in await session.execute(
+    tags = await _grouped(
+        session,
         select(tag.account_id, tag.tag)
         .where(tag.firm_id == firm_id, tag.account_id.in_(ids))
-        .order_by(*orders.tags_in_order(tag).clauses())
-    ):
-        tags[account_id].append(name)
+        .order_by(*orders.tags_in_order(tag).clauses()),
+    )
     rows = await session.execute(
         select(account).where(account.firm_id == firm_id, account.id.in_(ids))
     )
@@ -139,13 +146,12 @@ async def _contacts(
     session: AsyncSession, firm_id: uuid.UUID, ids: list[uuid.UUID]
 ) -> dict[uuid.UUID, dict[str, Any]]:
     contact, email = models.Contact, models.ContactEmail
-    emails: dict[uuid.UUID, list[str]] = defaultdict(list)
-    for contact_id, address in await session.execute(
+    emails = await _grouped(
+        session,
         select(email.contact_id, email.email)
         .where(email.firm_id == firm_id, email.contact_id.in_(ids))
-        .order_by(*orders.emails_in_order(email).clauses())
-    ):
-        emails[contact_id].append(address)
+        .order_by(*orders.emails_in_order(email).clauses()),
+    )
     rows = await session.execute(
         select(contact).where(contact.firm_id == firm_id, contact.id.in_(ids))
     )
