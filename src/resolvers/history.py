@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from clientgraph.db import models
+from clientgraph.db.live import LiveEvent, announce
 from clientgraph.db.queries import select_rows
 from clientgraph.db.rows import AuditEventRow
 from clientgraph.resolvers.context import Context
@@ -84,6 +85,7 @@ def record(
             related_id=related_id,
         )
     )
+    announce(session, LiveEvent(viewer.firm_id, subject_type, subject_id, action))
 
 
 def _versioned(session: AsyncSession) -> set[uuid.UUID]:
