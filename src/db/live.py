@@ -53,7 +53,11 @@ class LiveEvent:
     user_id: uuid.UUID | None = None
 
     def to_json(self) -> str:
-        return orjson.dumps(asdict(self)).decode()
+        """Ids as text: asyncpg's own UUID type is not one orjson knows."""
+        fields = {
+            name: str(value) if value is not None else None for name, value in asdict(self).items()
+        }
+        return orjson.dumps(fields).decode()
 
     @classmethod
     def from_json(cls, payload: str | bytes) -> LiveEvent | None:
