@@ -210,6 +210,40 @@ async def test_a_filter_narrows_what_is_heard(firm: Api, servers: list[int]) -> 
         assert (await change(socket))["accountId"] == wanted["id"]
 
 
+async def test_a_dry_run_is_heard_by_no_one(firm: Api, servers: list[int]) -> None:
+    await firm.enable_ownership()
+    anna, bo = await firm.add_owner(name="Anna"), await firm.add_owner(name="Bo")
+    await firm.create_account("Would move", ownerId=anna)
+    probe = await firm.create_account("Probe", ownerId=bo)
+    async with connected(servers, {"token": firm.token}) as socket:
+        await subscribe(socket, ACCOUNT_CHANGED)
+        await listening(socket, lambda: touch(firm, probe["id"]))
+
+        await firm.ok(
+            "transferClients",
+            {"fromOwnerId": anna, "toOwnerId": bo, "dryRun": True},
+            "preview { __typename }",
+        )
+        await rename(firm, probe["id"], "After the dry run")
+
+        assert (await change(socket))["account"]["name"] == "After the dry run"
+
+
+async def test_a_deleted_users_subscription_ends_at_the_next_change(
+    firm: Api, servers: list[int]
+) -> None:
+    user_id, token = await firm.staff("VIEW_ALL_ACCOUNTS")
+    probe = await firm.create_account("Probe")
+    async with connected(servers, {"token": token}) as socket:
+        await subscribe(socket, ACCOUNT_CHANGED)
+        await listening(socket, lambda: touch(firm, probe["id"]))
+
+        await firm.ok("deleteUser", {"userId": user_id})
+        await touch(firm, probe["id"])
+
+        assert await received(socket) == {"id": "1", "type": "complete"}
+
+
 async def test_a_user_hears_of_their_own_new_notifications(firm: Api, servers: list[int]) -> None:
     user_id, token = await firm.staff("VIEW_ASSIGNED_ACCOUNTS")
     other_id, _ = await firm.staff("VIEW_ASSIGNED_ACCOUNTS")
