@@ -88,7 +88,10 @@ async def connected(
 
 
 async def received(socket: ClientConnection) -> dict[str, Any]:
-    return json.loads(await asyncio.wait_for(socket.recv(), WAIT_S))
+    """The next message, which graphql-transport-ws sends as a text frame."""
+    message = await asyncio.wait_for(socket.recv(), WAIT_S)
+    assert isinstance(message, str), message
+    return json.loads(message)
 
 
 async def subscribe(

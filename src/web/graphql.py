@@ -36,7 +36,13 @@ from clientgraph.web.errors import HttpError, error_response
 from clientgraph.web.graphiql import GraphiQLPage
 from clientgraph.web.graphql_request import require_graphql_request
 from clientgraph.web.idempotency import Claim, IdempotencyKeys, request_hash, requested_key
-from clientgraph.web.live import MAX_SUBSCRIPTIONS, Handshake, LiveHandler, init_token
+from clientgraph.web.live import (
+    MAX_SUBSCRIPTIONS,
+    Handshake,
+    LiveHandler,
+    TextFrames,
+    init_token,
+)
 from clientgraph.web.media_type import (
     GRAPHQL_BODIES,
     require_body_type,
@@ -87,6 +93,8 @@ def server_url(request: Request) -> str | None:
 
 
 class GraphQLApp(GraphQL[Context, None]):
+    websocket_adapter_class = TextFrames
+
     def __init__(
         self, settings: Settings, db: Database, rate_limits: RateLimits, readiness: Readiness
     ) -> None:

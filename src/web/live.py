@@ -13,13 +13,18 @@ subscribe gets an error message, the others go on.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from clientgraph.auth import bearer_token
 from clientgraph.resolvers.context import Context
 from clientgraph.token_errors import missing
 from graphql import GraphQLError, OperationType, get_operation_ast, parse
+from starlette.websockets import WebSocketDisconnect
+from strawberry.asgi import ASGIWebSocketAdapter
+from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
@@ -68,6 +73,18 @@ def is_subscription(payload: Any, max_tokens: int) -> bool:
     except GraphQLError:
         return True
     return operation is None or operation.operation == OperationType.SUBSCRIPTION
+
+
+class TextFrames(ASGIWebSocketAdapter):
+    """Every message a text frame, as graphql-transport-ws requires (a browser's graphql-ws
+    client closes the socket on a binary one); the view's `encode_json` gives bytes, for
+    HTTP."""
+
+    async def send_json(self, message: Mapping[str, object]) -> None:
+        try:
+            await self.ws.send_text(orjson.dumps(message).decode())
+        except WebSocketDisconnect as error:
+            raise WebSocketDisconnected from error
 
 
 class LiveHandler(BaseGraphQLTransportWSHandler[Context, None]):
