@@ -11,15 +11,17 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 from clientgraph.auth import issue_token
 from clientgraph.db.engine import Database
+from clientgraph.db.live import APPLICATION_NAME
 from clientgraph.resolvers.firms import create_firm
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from tests.support import APP_ROLE, SECRET, Api, owner_url
+from tests.support import APP_ROLE, SECRET, Api, asyncpg_dsn, owner_url
 from tests.test_serve import Served, clientgraph_serve
 
 PROTOCOL = "graphql-transport-ws"
@@ -148,6 +150,30 @@ async def test_a_subscriber_hears_an_account_change_made_through_another_server(
             "account": {"id": created["id"], "name": "Acme", "status": "ACTIVE"},
         }
         assert (await change(socket))["account"]["name"] == "Acme Ltd"
+
+
+async def test_subscribers_hear_again_once_the_listening_connection_is_back(
+    firm: Api, servers: list[int]
+) -> None:
+    if firm.db.dialect != "postgresql":
+        pytest.skip("one process on SQLite: no listening connection")
+    probe = await firm.create_account("Probe")
+    async with connected(servers, {"token": firm.token}) as socket:
+        await subscribe(socket, ACCOUNT_CHANGED)
+        await listening(socket, lambda: touch(firm, probe["id"]))
+
+        admin = await asyncpg.connect(asyncpg_dsn(owner_url(firm.db)))
+        try:
+            ended = await admin.fetchval(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE application_name = $1 AND datname = current_database()",
+                APPLICATION_NAME,
+            )
+        finally:
+            await admin.close()
+
+        assert ended == 1
+        await listening(socket, lambda: touch(firm, probe["id"]))
 
 
 async def test_a_deactivated_and_a_deleted_account_are_told_as_such(

@@ -36,6 +36,8 @@ PENDING = "clientgraph.live_events"
 QUEUE_SIZE = 1000
 """Events one subscriber may fall behind by; past it its newest events are dropped (logged)."""
 RECONNECT_S = 1.0
+APPLICATION_NAME = "clientgraph-live"
+"""The listening connection's name in `pg_stat_activity`."""
 
 _NOTIFY = text(
     f"SELECT pg_notify('{CHANNEL}', payload) FROM unnest(:payloads) AS payload"
@@ -96,7 +98,7 @@ class LiveEvents:
         )
         self.subscribers: set[asyncio.Queue[LiveEvent]] = set()
         self.listening: asyncio.Task[None] | None = None
-        self.connected = asyncio.Event()
+        self.connected: asyncio.Event | None = None
 
     def watch(self, session_class: type[Session]) -> None:
         """Send the events announced in `session_class`'s transactions when they commit."""
@@ -133,8 +135,9 @@ class LiveEvents:
         try:
             if self.listens:
                 if self.listening is None or self.listening.done():
-                    self.connected.clear()
-                    self.listening = asyncio.create_task(self._listen())
+                    self.connected = asyncio.Event()
+                    self.listening = asyncio.create_task(self._listen(self.connected))
+                assert self.connected is not None
                 await self.connected.wait()
             yield queue
         finally:
@@ -143,27 +146,29 @@ class LiveEvents:
                 self.listening.cancel()
                 self.listening = None
 
-    async def _listen(self) -> None:
+    async def _listen(self, connected: asyncio.Event) -> None:
         """LISTEN on one connection while there are subscribers; connect again if it drops."""
         while True:
             try:
-                connection = await asyncpg.connect(self.dsn)
+                connection = await asyncpg.connect(
+                    self.dsn, server_settings={"application_name": APPLICATION_NAME}
+                )
             except (OSError, asyncpg.PostgresError) as error:
                 logger.warning("live events: cannot LISTEN (%s); retrying", error)
             else:
-                await self._listen_on(connection)
+                await self._listen_on(connection, connected)
                 logger.warning("live events: the listening connection was lost; reconnecting")
             await asyncio.sleep(RECONNECT_S)
 
-    async def _listen_on(self, connection: asyncpg.Connection) -> None:
+    async def _listen_on(self, connection: asyncpg.Connection, connected: asyncio.Event) -> None:
         lost = asyncio.Event()
         try:
             connection.add_termination_listener(lambda _: lost.set())
             await connection.add_listener(CHANNEL, self._received)
-            self.connected.set()
+            connected.set()
             await lost.wait()
         finally:
-            self.connected.clear()
+            connected.clear()
             if not connection.is_closed():
                 await asyncio.shield(connection.close(timeout=5))
 
