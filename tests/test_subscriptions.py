@@ -309,6 +309,22 @@ async def test_a_connection_without_a_valid_token_is_closed_forbidden(
     assert socket.close_code == 4403
 
 
+@pytest.mark.parametrize(
+    ("payload", "code"),
+    [([], 4400), ("token", 4400), ({"token": 42}, 4403), ({"Authorization": ["Bearer x"]}, 4403)],
+    ids=["a list", "a string", "a number for a token", "a list for a header"],
+)
+async def test_a_malformed_connection_init_is_closed(
+    servers: list[int], payload: Any, code: int
+) -> None:
+    async with connect(listening_url(servers), subprotocols=[PROTOCOL]) as socket:
+        await socket.send(json.dumps({"type": "connection_init", "payload": payload}))
+        with pytest.raises(ConnectionClosed):
+            await received(socket)
+
+    assert socket.close_code == code
+
+
 async def test_an_expired_token_is_refused(firm: Api, servers: list[int]) -> None:
     expired = issue_token(SECRET, user_id=firm.user_id, firm_id=firm.firm_id, ttl_seconds=-60)
     async with connect(listening_url(servers), subprotocols=[PROTOCOL]) as socket:

@@ -3,7 +3,10 @@ order: the client address's failed-authentication budget, the token (401 before 
 body is read), the caller's node budget, the body (counted while it streams; then not empty, of
 a media type web/media_type.py admits, a JSON object, without NUL in its decoded text), and
 only then one session, whose first transaction loads the user of a user token; a mutation
-sent with an `Idempotency-Key` then claims it (web/idempotency.py), and the operation runs."""
+sent with an `Idempotency-Key` then claims it (web/idempotency.py), and the operation runs.
+
+A websocket on the same path serves subscriptions (web/live.py): its token comes in
+`connection_init` and is checked by the same `Authenticator`."""
 
 from __future__ import annotations
 
