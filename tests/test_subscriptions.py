@@ -14,6 +14,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from clientgraph.app import create_app
 from clientgraph.auth import issue_token
 from clientgraph.db.engine import Database
 from clientgraph.db.live import APPLICATION_NAME
@@ -21,7 +22,8 @@ from clientgraph.resolvers.firms import create_firm
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from tests.support import APP_ROLE, SECRET, Api, asyncpg_dsn, owner_url
+from tests.live_server import serve
+from tests.support import APP_ROLE, SECRET, Api, asyncpg_dsn, owner_url, settings_for
 from tests.test_serve import Served, clientgraph_serve
 
 PROTOCOL = "graphql-transport-ws"
@@ -323,6 +325,30 @@ async def test_a_malformed_connection_init_is_closed(
             await received(socket)
 
     assert socket.close_code == code
+
+
+async def closed_with(url: str, payload: dict[str, Any]) -> int | None:
+    """The close code of a connection whose `connection_init` carried `payload`; None if
+    it was acknowledged."""
+    async with connect(url, subprotocols=[PROTOCOL]) as socket:
+        await socket.send(json.dumps({"type": "connection_init", "payload": payload}))
+        with contextlib.suppress(ConnectionClosed):
+            await received(socket)
+            return None
+    return socket.close_code
+
+
+async def test_bad_tokens_spend_the_addresss_budget_of_failed_authentications(
+    firm: Api,
+) -> None:
+    settings = settings_for(firm.db.url, rate_limit_failed_auth_per_minute=2)
+    async with serve(create_app(settings, firm.db)) as port:
+        url = f"ws://127.0.0.1:{port}/graphql"
+        assert await closed_with(url, {"token": firm.token}) is None
+        for _ in range(2):
+            assert await closed_with(url, {"token": "not-a-token"}) == 4403
+
+        assert await closed_with(url, {"token": firm.token}) == 4403
 
 
 async def test_an_expired_token_is_refused(firm: Api, servers: list[int]) -> None:
