@@ -46,6 +46,7 @@ PASSWORD = "correct horse battery staple"
 WAIT_S = 30
 ACCOUNTS_QUERY = "query Clients { accounts(first: 10) { totalCount nodes { name } } }"
 VIEWER_QUERY = "query Whoami { viewer { user { email } firm { name } } }"
+SUBSCRIPTION = "subscription Live { accountChanged { action account { name } } }"
 
 T = TypeVar("T")
 
@@ -139,10 +140,10 @@ class GraphiQL:
 
     def run(self, query: str) -> dict[str, Any]:
         """Type `query` into the editor, press the run button, and read the result pane."""
-        before = self._result_text()
+        before = self.result_text()
         self.submit(query)
         text = self.wait(
-            lambda _: (t := self._result_text()) != before and t.strip() and t, "a result"
+            lambda _: (t := self.result_text()) != before and t.strip() and t, "a result"
         )
         return json.loads(text)
 
@@ -161,7 +162,7 @@ class GraphiQL:
         )
         self.driver.find_element(By.CSS_SELECTOR, ".graphiql-execute-button").click()
 
-    def _result_text(self) -> str:
+    def result_text(self) -> str:
         return str(
             self.driver.execute_script(
                 "const pane = document.querySelector('.result-window .CodeMirror');"
@@ -661,3 +662,26 @@ async def test_the_identity_providers_token_is_renewed_before_it_expires(
             assert grants.count("refresh_token") >= 2
             posts = await in_browser(graphiql.graphql_posts)
             assert 401 not in {post.status for post in posts}
+
+
+async def test_a_subscription_in_graphiql_shows_a_change_as_it_happens(
+    browser: WebDriver, database: Database, staff: Staff, api: Api
+) -> None:
+    async with page(browser, database) as graphiql:
+        await in_browser(lambda: graphiql.sign_in(staff.email, PASSWORD))
+        await in_browser(graphiql.wait_for_graphiql)
+        await in_browser(lambda: graphiql.submit(SUBSCRIPTION))
+
+        async def a_new_account() -> str:
+            name = f"Live {uuid.uuid4().hex[:6]}"
+            await api.create_account(name)
+            return name
+
+        async with asyncio.timeout(WAIT_S):
+            while True:
+                name = await a_new_account()
+                if name in await in_browser(graphiql.result_text):
+                    break
+                await asyncio.sleep(0.5)
+
+        assert await in_browser(graphiql.console_errors) == []

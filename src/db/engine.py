@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 from asyncpg.exceptions import InternalClientError
 from clientgraph.db import tenancy
+from clientgraph.db.live import LiveEvents
 from sqlalchemy import event, text
 from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.exc import DBAPIError
@@ -222,6 +223,8 @@ class Database:
             _mark_disconnects(self.engine)
         write_engine = self.engine.execution_options(**{WRITE_OPTION: True})
         sessions = tenancy.session_class(timeouts or tenancy.Timeouts())
+        self.live = LiveEvents(url)
+        self.live.watch(sessions)
         self.read_sessions = async_sessionmaker(
             self.engine,
             class_=DatabaseSession,

@@ -76,6 +76,9 @@ class Context:
     """The address of the server answering (its listening socket): the pages of the links a
     mutation e-mails, where the settings name none (clientgraph.links)."""
     webhooks: WebhookPolicy = field(default_factory=WebhookPolicy)
+    reauthenticate: Callable[[AsyncSession], Awaitable[Viewer]] | None = None
+    """On a websocket, which outlives its token's checks: the caller loaded again (raising
+    InvalidToken once the token or its user is no longer valid), before each live event."""
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _loaders: Loaders | None = field(init=False, default=None)
     _named_loaders: dict[str, DataLoader[Any, Any]] = field(init=False, default_factory=dict)
@@ -220,6 +223,21 @@ class Context:
             raise RequestTimeout(
                 "The dry run waited too long for the database (a lock or a slow statement)."
             ) from error
+
+    async def renew(self) -> None:
+        """Before a live event on a long-lived context: the caller as the database says now,
+        and loaders that forget what they read for the previous event."""
+        if self.reauthenticate is not None:
+            async with self.lock:
+                self.viewer = await self.reauthenticate(self.session)
+        self._loaders = None
+        self._named_loaders.clear()
+
+    async def end_read(self) -> None:
+        """End the read transaction and hand its connection back while nothing is read (a
+        websocket waiting for its next event)."""
+        async with self.lock:
+            await self.db.end_read(self.session)
 
     def raise_if_unavailable(self) -> None:
         """Fail the whole request with the database error if that is safe to retry."""

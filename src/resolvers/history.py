@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from clientgraph.db import models, orders
+from clientgraph.db.live import LiveEvent, announce
 from clientgraph.db.queries import select_rows
 from clientgraph.db.rows import AuditEventRow
 from clientgraph.resolvers import webhook_events
@@ -85,6 +86,7 @@ def record(
     )
     session.add(event)
     webhook_events.recorded(session, event)
+    announce(session, LiveEvent(viewer.firm_id, subject_type, subject_id, action))
 
 
 def _versioned(session: AsyncSession) -> set[uuid.UUID]:

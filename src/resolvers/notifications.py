@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from clientgraph.db import models, orders
+from clientgraph.db.live import LiveEvent, announce
 from clientgraph.db.queries import select_rows
 from clientgraph.db.rows import NotificationRow
 from clientgraph.resolvers.context import Context
@@ -30,19 +31,23 @@ def message(kind: str, account_name: str | None) -> str:
 
 
 def notify(session: AsyncSession, user: models.User, kind: str, account: models.Account) -> None:
-    session.add(
-        models.Notification(
-            firm_id=user.firm_id,
-            user_id=user.id,
-            kind=kind,
-            message=message(kind, account.name),
-            account_id=account.id,
-            created_at=models.utcnow(),
-        )
+    notification = models.Notification(
+        id=models.new_id(),
+        firm_id=user.firm_id,
+        user_id=user.id,
+        kind=kind,
+        message=message(kind, account.name),
+        account_id=account.id,
+        created_at=models.utcnow(),
+    )
+    session.add(notification)
+    announce(
+        session,
+        LiveEvent(user.firm_id, "notification", notification.id, kind, user_id=user.id),
     )
 
 
-def _own_notifications(viewer: Viewer) -> Select[Any]:
+def own_notifications(viewer: Viewer) -> Select[Any]:
     notification = models.Notification
     return select_rows(NotificationRow).where(
         notification.firm_id == viewer.firm_id, notification.user_id == viewer.user_id
@@ -54,7 +59,7 @@ async def notifications(
 ) -> Page[NotificationRow]:
     """The caller's notifications, newest first."""
     notification = models.Notification
-    query = _own_notifications(ctx.viewer)
+    query = own_notifications(ctx.viewer)
     if unread_only:
         query = query.where(notification.read_at.is_(None))
     return await paginate(
@@ -98,6 +103,6 @@ async def mark_notifications_read(ctx: Context, *, ids: Sequence[str]) -> list[N
         )
 
     await ctx.write(work)
-    rows = await ctx.rows(_own_notifications(ctx.viewer).where(notification.id.in_(parsed)))
+    rows = await ctx.rows(own_notifications(ctx.viewer).where(notification.id.in_(parsed)))
     by_id = {row.id: NotificationRow(*row) for row in rows}
     return [by_id[key] for key in dict.fromkeys(parsed)]

@@ -70,7 +70,7 @@ async def _node(info: Info, global_id: str) -> relay.Node | None:
 MAX_FILTER_TAGS = 50
 
 
-def _filter(spec: AccountFilterInput | None) -> AccountFilter:
+def account_filter(spec: AccountFilterInput | None) -> AccountFilter:
     if spec is None:
         return AccountFilter()
     if spec.tags is not None and len(set(spec.tags)) > MAX_FILTER_TAGS:
@@ -145,7 +145,7 @@ class Query:
         )
         page = await account_resolvers.accounts(
             info.context,
-            spec=_filter(filter),
+            spec=account_filter(filter),
             order=order,
             page=PageRequest(first=first, after=after, last=last, before=before),
         )

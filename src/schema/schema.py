@@ -14,6 +14,7 @@ from clientgraph.schema.mutation import ApiKeyMutation, EmailMutation, Ownership
 from clientgraph.schema.password_mutation import PasswordMutation
 from clientgraph.schema.query import Query
 from clientgraph.schema.register_mutation import RegisterMutation
+from clientgraph.schema.subscription import Subscription
 from clientgraph.schema.types import (
     Account,
     ApiKey,
@@ -75,6 +76,7 @@ def build_schema(
     return Schema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=[
             Account,
             ApiKey,

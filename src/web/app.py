@@ -32,7 +32,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, WebSocketRoute
 
 logger = logging.getLogger("clientgraph")
 
@@ -97,6 +97,7 @@ def create_app(
     return Starlette(
         routes=[
             Route("/graphql", graphql),
+            WebSocketRoute("/graphql", graphql),
             Mount(ASSETS_PATH, GraphiQLAssets(), name="graphiql"),
             Route("/healthz", healthz),
             Route("/readyz", readyz),

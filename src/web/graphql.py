@@ -3,7 +3,10 @@ order: the client address's failed-authentication budget, the token (401 before 
 body is read), the caller's node budget, the body (counted while it streams; then not empty, of
 a media type web/media_type.py admits, a JSON object, without NUL in its decoded text), and
 only then one session, whose first transaction loads the user of a user token; a mutation
-sent with an `Idempotency-Key` then claims it (web/idempotency.py), and the operation runs."""
+sent with an `Idempotency-Key` then claims it (web/idempotency.py), and the operation runs.
+
+A websocket on the same path serves subscriptions (web/live.py): its token comes in
+`connection_init` and is checked by the same `Authenticator`."""
 
 from __future__ import annotations
 
@@ -17,9 +20,6 @@ from clientgraph import links, metrics
 from clientgraph.auth import (
     UserClaims,
     bearer_token,
-    load_viewer,
-    read_claims,
-    viewer_for_key,
 )
 from clientgraph.db import tenancy
 from clientgraph.db.engine import Database, DatabaseUnavailable
@@ -28,11 +28,7 @@ from clientgraph.plan.errors import PlannerCrash
 from clientgraph.plan.planner import CRASHED_READ_PATH, READ_PATH_HEADER, CacheBounds, Planner
 from clientgraph.portal_auth import (
     PortalClaims,
-    is_portal_token,
-    load_portal_viewer,
-    read_portal_token,
 )
-from clientgraph.resolvers.api_keys import parse_key
 from clientgraph.resolvers.context import Context, PageLimits
 from clientgraph.resolvers.policy import Viewer
 from clientgraph.resolvers.webhook_urls import WebhookPolicy
@@ -41,12 +37,20 @@ from clientgraph.schema.graphql_core import graphql_schema
 from clientgraph.schema.schema import build_schema
 from clientgraph.settings import Settings
 from clientgraph.token_errors import InvalidToken
+from clientgraph.web.authentication import Authenticator
 from clientgraph.web.body import read_body, with_body
 from clientgraph.web.deadline import Deadline, within_deadline
 from clientgraph.web.errors import HttpError, error_response
 from clientgraph.web.graphiql import GraphiQLPage
 from clientgraph.web.graphql_request import require_graphql_request
 from clientgraph.web.idempotency import Claim, IdempotencyKeys, request_hash, requested_key
+from clientgraph.web.live import (
+    MAX_SUBSCRIPTIONS,
+    Handshake,
+    LiveHandler,
+    TextFrames,
+    init_token,
+)
 from clientgraph.web.media_type import (
     GRAPHQL_BODIES,
     require_body_type,
@@ -63,8 +67,11 @@ from cross_web import HTTPException
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.types.unset import UNSET
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types.unset import UNSET, UnsetType
 
 logger = logging.getLogger("clientgraph")
 
@@ -94,6 +101,8 @@ def server_url(request: Request) -> str | None:
 
 
 class GraphQLApp(GraphQL[Context, None]):
+    websocket_adapter_class = TextFrames
+
     def __init__(
         self, settings: Settings, db: Database, rate_limits: RateLimits, readiness: Readiness
     ) -> None:
@@ -109,7 +118,14 @@ class GraphQLApp(GraphQL[Context, None]):
             suggestions=settings.dev,
             document_cache_bytes=settings.document_cache_bytes,
         )
-        super().__init__(schema, graphql_ide="graphiql", subscription_protocols=())
+        super().__init__(
+            schema,
+            graphql_ide="graphiql",
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            max_subscriptions_per_connection=MAX_SUBSCRIPTIONS,
+            allowed_origins=settings.cors_origin_list(),
+        )
+        self.graphql_transport_ws_handler_class = LiveHandler.limited(settings.max_tokens)
         self.settings = settings
         self.db = db
         self.secret = settings.signing_secret()
@@ -133,6 +149,7 @@ class GraphQLApp(GraphQL[Context, None]):
             else None
         )
         self.oidc = OidcSignIn.configured(settings, db)
+        self.authenticator = Authenticator(db, self.secret, self.oidc)
         self.graphiql = GraphiQLPage(settings)
         self.idempotency = IdempotencyKeys.for_requests(db, settings.request_timeout_s)
 
@@ -146,6 +163,13 @@ class GraphQLApp(GraphQL[Context, None]):
         return orjson.dumps(data)
 
     async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
+        if isinstance(request, WebSocket):
+            handshake = Handshake(address=client_address(request))
+            try:
+                return await super().run(request, handshake, root_value)
+            finally:
+                if handshake.context is not None:
+                    await handshake.context.close()
         if not isinstance(request, Request):
             return await super().run(request, context, root_value)
         rate_headers: dict[str, str] = {}
@@ -278,32 +302,15 @@ class GraphQLApp(GraphQL[Context, None]):
     async def _authenticate(
         self, request: Request, address: str, rate_headers: dict[str, str], deadline: Deadline
     ) -> tuple[str, Viewer | UserClaims | PortalClaims]:
-        """(whose budget, who) of the request's token, before a byte of the body is read. The
-        budget is the user's or the API key's, never the raw token's, so a user's fresh tokens
-        share one.
-
-        A user token's signature and expiry are checked here without the database; its user
-        is loaded after the body, in the request's own session and transaction (see
-        `_viewer`). An API key, or the user of an identity provider's token (web/oidc.py), is
-        looked up now, in a short session closed before the body is read, so a slow sender
-        holds no connection; the identity provider's keys are waited for within `deadline`."""
+        """(whose budget, who) of the request's token, before a byte of the body is read (see
+        `Authenticator.identify`): a user token's user is loaded after the body, in the
+        request's own session and transaction (`_viewer`), so a slow sender holds no
+        connection."""
         try:
             token = bearer_token(request.headers.get("authorization"))
-            key = parse_key(token)
-            if key is None and is_portal_token(token):
-                portal = read_portal_token(self.secret, token)
-                return f"portal:{portal.contact_id}", portal
-            if key is None and self.oidc is not None and self.oidc.issued_by_provider(token):
-                viewer = await self.oidc.viewer(token, wait_s=deadline.remaining_s())
-                return f"user:{viewer.user_id}", viewer
-            if key is None:
-                claims = read_claims(self.secret, token)
-                return f"user:{claims.user_id}", claims
-            async with self.db.read_sessions() as session:
-                viewer = await self.db.read(session, lambda s: viewer_for_key(s, key[0], token))
+            return await self.authenticator.identify(token, wait_s=deadline.remaining_s())
         except InvalidToken as error:
             raise await self._unauthorized(address, rate_headers, error) from error
-        return f"key:{key[0]}", viewer
 
     async def _viewer(
         self,
@@ -315,15 +322,8 @@ class GraphQLApp(GraphQL[Context, None]):
         """The caller, loaded through the request's session when only the token's claims are
         known: the user may have been deleted or deactivated, or the contact's portal access
         revoked, since the token was signed."""
-        if isinstance(who, Viewer):
-            return who
         try:
-            if isinstance(who, PortalClaims):
-                return await self.db.read(session, lambda s: load_portal_viewer(s, who))
-            return await self.db.read(
-                session,
-                lambda s: load_viewer(s, who.user_id, who.firm_id, session_id=who.session_id),
-            )
+            return await self.authenticator.viewer(who, session)
         except InvalidToken as error:
             await session.close()
             raise await self._unauthorized(address, rate_headers, error) from error
@@ -341,6 +341,49 @@ class GraphQLApp(GraphQL[Context, None]):
 
     async def get_context(self, request: Any, response: Any) -> Context:
         raise AssertionError("the context is opened in run()")
+
+    async def on_ws_connect(self, context: Any) -> UnsetType | dict[str, object] | None:
+        """Accept a websocket's `connection_init` (web/live.py) and open its context."""
+        handshake: Handshake = context
+        budget = await self.rate_limits.failed_auth_budget(handshake.address)
+        if budget is not None and budget.spent:
+            raise ConnectionRejectionError({"message": "Too many failed authentications."})
+        try:
+            self.readiness.require_started()
+            token = init_token(handshake.connection_params)
+            _, who = await self.authenticator.identify(
+                token, wait_s=self.settings.request_timeout_s
+            )
+            if isinstance(who, PortalClaims):
+                raise ConnectionRejectionError({"message": "Portal tokens cannot subscribe."})
+            session = self.db.firm_session(who.firm_id)
+            try:
+                viewer = await self.authenticator.viewer(who, session)
+            except BaseException:
+                await session.close()
+                raise
+        except InvalidToken as error:
+            await self.rate_limits.record_failed_auth(handshake.address)
+            raise ConnectionRejectionError({"message": error.message}) from error
+        except (HttpError, DatabaseUnavailable) as error:
+            raise ConnectionRejectionError({"message": str(error)}) from error
+
+        async def reauthenticate(session: AsyncSession) -> Viewer:
+            _, now = await self.authenticator.identify(
+                token, wait_s=self.settings.request_timeout_s
+            )
+            return await self.authenticator.viewer(now, session)
+
+        handshake.context = Context(
+            db=self.db,
+            viewer=viewer,
+            limits=self.limits,
+            lists=self.lists,
+            session=session,
+            request_id=handshake.request_id,
+            reauthenticate=reauthenticate,
+        )
+        return UNSET
 
 
 def unavailable_response(request: Request, error: DatabaseUnavailable) -> Response:

@@ -32,7 +32,7 @@ TYPE = "Query"
 
 
 def _account_filter(spec: dict[str, Any] | None, search_length: int) -> AccountFilter:
-    """`schema.query._filter` over the coerced argument."""
+    """`schema.query.account_filter` over the coerced argument."""
     if spec is None:
         return AccountFilter()
     tags = spec.get("tags")

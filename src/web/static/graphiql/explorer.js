@@ -286,10 +286,36 @@ query Me {
     });
   }
 
+  // Subscriptions go over the websocket on the same path (graphql-transport-ws, through the
+  // graphql-ws client GraphiQL bundles). Its fetcher sends the headers it is given as the
+  // connection_init payload: the session's current token among them.
+  const liveFetcher = GraphiQL.createFetcher({
+    url: GRAPHQL_PATH,
+    subscriptionUrl: `${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}${GRAPHQL_PATH}`,
+  });
+
+  function isSubscription(params, options) {
+    const document = options && options.documentAST;
+    return Boolean(
+      document &&
+        document.definitions.some(
+          (definition) =>
+            definition.kind === "OperationDefinition" &&
+            definition.operation === "subscription" &&
+            (!params.operationName ||
+              (definition.name && definition.name.value === params.operationName)),
+        ),
+    );
+  }
+
   // GraphiQL's fetcher. Every answer of the API is JSON (errors included); anything else
   // becomes a GraphQL error GraphiQL can show, never a JSON parse failure.
   async function fetcher(params, options) {
     const headers = (options && options.headers) || {};
+    if (isSubscription(params, options)) {
+      const token = { Authorization: `Bearer ${session.token}` };
+      return liveFetcher(params, { ...options, headers: { ...headers, ...token } });
+    }
     let response = await postGraphQL(params, headers);
     if (response.status === 401 && (await refresh()) === "ok") {
       response = await postGraphQL(params, headers);

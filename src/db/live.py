@@ -1,0 +1,178 @@
+"""Live events: what a committed transaction changed, told to every process's subscribers.
+
+A writer `announce`s an event in its session; the event leaves only if that transaction
+commits. On PostgreSQL it leaves as `NOTIFY` inside the transaction (PostgreSQL delivers it on
+COMMIT, to every process that LISTENs, the writer's own included); each process LISTENs on one
+dedicated connection, opened while it has subscribers. On SQLite, where there is one process,
+the events go straight to this process's subscribers after COMMIT.
+
+An event is small (firm, subject, action): a subscriber reads the object again with its own
+rights when it delivers it, so nothing a subscriber may not see travels in the event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import asyncpg
+import orjson
+from sqlalchemy import bindparam, event, text
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+from sqlalchemy.types import Text
+
+logger = logging.getLogger("clientgraph")
+
+CHANNEL = "clientgraph_live"
+PENDING = "clientgraph.live_events"
+QUEUE_SIZE = 1000
+"""Events one subscriber may fall behind by; past it its newest events are dropped (logged)."""
+RECONNECT_S = 1.0
+APPLICATION_NAME = "clientgraph-live"
+"""The listening connection's name in `pg_stat_activity`."""
+
+_NOTIFY = text(
+    f"SELECT pg_notify('{CHANNEL}', payload) FROM unnest(:payloads) AS payload"
+).bindparams(bindparam("payloads", type_=ARRAY(Text)))
+
+
+@dataclass(frozen=True, slots=True)
+class LiveEvent:
+    """`subject_type` is "account" or "notification"; `user_id` is a notification's reader."""
+
+    firm_id: uuid.UUID
+    subject_type: str
+    subject_id: uuid.UUID
+    action: str
+    user_id: uuid.UUID | None = None
+
+    def to_json(self) -> str:
+        """Ids as text: asyncpg's own UUID type is not one orjson knows."""
+        fields = {
+            name: str(value) if value is not None else None for name, value in asdict(self).items()
+        }
+        return orjson.dumps(fields).decode()
+
+    @classmethod
+    def from_json(cls, payload: str | bytes) -> LiveEvent | None:
+        try:
+            data = orjson.loads(payload)
+            return cls(
+                firm_id=uuid.UUID(data["firm_id"]),
+                subject_type=str(data["subject_type"]),
+                subject_id=uuid.UUID(data["subject_id"]),
+                action=str(data["action"]),
+                user_id=uuid.UUID(data["user_id"]) if data.get("user_id") else None,
+            )
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+            logger.warning("live events: ignored a malformed notification %.200r", payload)
+            return None
+
+
+def announce(session: AsyncSession | Session, live_event: LiveEvent) -> None:
+    """Tell subscribers about `live_event` once `session`'s transaction commits."""
+    session.info.setdefault(PENDING, []).append(live_event)
+
+
+def _pending(session: Session) -> list[LiveEvent]:
+    return session.info.pop(PENDING, [])
+
+
+class LiveEvents:
+    """This process's subscribers, and the one listening connection that feeds them."""
+
+    def __init__(self, url: str) -> None:
+        self.listens = not url.startswith("sqlite")
+        self.dsn = (
+            make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+            if self.listens
+            else ""
+        )
+        self.subscribers: set[asyncio.Queue[LiveEvent]] = set()
+        self.listening: asyncio.Task[None] | None = None
+        self.connected: asyncio.Event | None = None
+
+    def watch(self, session_class: type[Session]) -> None:
+        """Send the events announced in `session_class`'s transactions when they commit."""
+
+        @event.listens_for(session_class, "before_commit")
+        def before_commit(session: Session) -> None:
+            if session.get_bind().dialect.name != "postgresql":
+                return
+            payloads = sorted({pending.to_json() for pending in _pending(session)})
+            if payloads:
+                session.execute(_NOTIFY, {"payloads": payloads})
+
+        @event.listens_for(session_class, "after_commit")
+        def after_commit(session: Session) -> None:
+            self.deliver(_pending(session))
+
+        @event.listens_for(session_class, "after_soft_rollback")
+        def after_rollback(session: Session, _: Any) -> None:
+            _pending(session)
+
+    def deliver(self, events: Iterable[LiveEvent]) -> None:
+        for live_event in events:
+            for queue in self.subscribers:
+                try:
+                    queue.put_nowait(live_event)
+                except asyncio.QueueFull:
+                    logger.warning("live events: a subscriber fell behind; event dropped")
+
+    @contextlib.asynccontextmanager
+    async def subscription(self) -> AsyncIterator[asyncio.Queue[LiveEvent]]:
+        """A queue of every event committed from now on (on PostgreSQL, once listening)."""
+        queue: asyncio.Queue[LiveEvent] = asyncio.Queue(QUEUE_SIZE)
+        self.subscribers.add(queue)
+        try:
+            if self.listens:
+                if self.listening is None or self.listening.done():
+                    self.connected = asyncio.Event()
+                    self.listening = asyncio.create_task(self._listen(self.connected))
+                assert self.connected is not None
+                await self.connected.wait()
+            yield queue
+        finally:
+            self.subscribers.discard(queue)
+            if not self.subscribers and self.listening is not None:
+                self.listening.cancel()
+                self.listening = None
+
+    async def _listen(self, connected: asyncio.Event) -> None:
+        """LISTEN on one connection while there are subscribers; connect again if it drops."""
+        while True:
+            try:
+                connection = await asyncpg.connect(
+                    self.dsn, server_settings={"application_name": APPLICATION_NAME}
+                )
+            except (OSError, asyncpg.PostgresError) as error:
+                logger.warning("live events: cannot LISTEN (%s); retrying", error)
+            else:
+                await self._listen_on(connection, connected)
+                logger.warning("live events: the listening connection was lost; reconnecting")
+            await asyncio.sleep(RECONNECT_S)
+
+    async def _listen_on(self, connection: asyncpg.Connection, connected: asyncio.Event) -> None:
+        lost = asyncio.Event()
+        try:
+            connection.add_termination_listener(lambda _: lost.set())
+            await connection.add_listener(CHANNEL, self._received)
+            connected.set()
+            await lost.wait()
+        finally:
+            connected.clear()
+            if not connection.is_closed():
+                await asyncio.shield(connection.close(timeout=5))
+
+    def _received(self, _connection: Any, _pid: int, _channel: str, payload: str) -> None:
+        live_event = LiveEvent.from_json(payload)
+        if live_event is not None:
+            self.deliver([live_event])

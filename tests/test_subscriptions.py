@@ -1,0 +1,426 @@
+"""Live updates: a real websocket client (`websockets`, graphql-transport-ws) against real
+`clientgraph serve` processes. On PostgreSQL the change is made through one server and heard
+through the other (LISTEN/NOTIFY between processes); on SQLite one process does both."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from clientgraph.app import create_app
+from clientgraph.auth import issue_token
+from clientgraph.db.engine import Database
+from clientgraph.db.live import APPLICATION_NAME
+from clientgraph.resolvers.firms import create_firm
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from tests.live_server import serve
+from tests.support import APP_ROLE, SECRET, Api, asyncpg_dsn, owner_url, settings_for
+from tests.test_serve import Served, clientgraph_serve
+
+PROTOCOL = "graphql-transport-ws"
+ALLOWED_ORIGIN = "https://app.example.com"
+WAIT_S = 15.0
+
+ACCOUNT_CHANGED = """
+subscription($filter: AccountFilter) {
+  accountChanged(filter: $filter) { accountId action deleted account { id name status } }
+}"""
+NOTIFICATION_ADDED = "subscription { notificationAdded { id kind } }"
+RENAME = """
+mutation($id: ID!, $name: String!) {
+  updateAccount(input: {accountId: $id, name: $name}) { userErrors { code } }
+}"""
+
+
+@pytest.fixture(scope="module")
+def servers(database: Database, tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[int]]:
+    """Ports of (the server changes are sent to, the server subscribers listen on): two
+    processes on PostgreSQL, the same one on SQLite."""
+    directory = tmp_path_factory.mktemp("subscriptions")
+    env = {
+        "DATABASE_URL": owner_url(database),
+        "CLIENTGRAPH_APP_ROLE": APP_ROLE,
+        "CLIENTGRAPH_CORS_ORIGINS": ALLOWED_ORIGIN,
+    }
+    with contextlib.ExitStack() as stack:
+        first: Served = stack.enter_context(clientgraph_serve(directory, env=env))
+        if database.dialect != "postgresql":
+            yield [first.port, first.port]
+            return
+        second: Served = stack.enter_context(clientgraph_serve(directory, env=env))
+        yield [first.port, second.port]
+
+
+@pytest.fixture
+async def firm(database: Database, servers: list[int]) -> AsyncIterator[Api]:
+    """A new firm's owner, talking HTTP to the server changes are sent to."""
+    firm_id, user_id = await create_firm(
+        database,
+        name=f"Firm {uuid.uuid4().hex[:8]}",
+        admin_email=f"owner-{uuid.uuid4().hex[:8]}@example.com",
+        admin_name="Firm Owner",
+    )
+    token = issue_token(SECRET, user_id=user_id, firm_id=firm_id, ttl_seconds=3600)
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{servers[0]}") as http:
+        yield Api(http=http, db=database, firm_id=firm_id, user_id=user_id, token=token)
+
+
+def listening_url(servers: list[int]) -> str:
+    return f"ws://127.0.0.1:{servers[1]}/graphql"
+
+
+@contextlib.asynccontextmanager
+async def connected(
+    servers: list[int], payload: dict[str, Any], origin: str | None = None
+) -> AsyncIterator[ClientConnection]:
+    """A websocket whose `connection_init` was acknowledged."""
+    async with connect(
+        listening_url(servers), subprotocols=[PROTOCOL], origin=origin, open_timeout=WAIT_S
+    ) as socket:
+        await socket.send(json.dumps({"type": "connection_init", "payload": payload}))
+        assert await received(socket) == {"type": "connection_ack"}
+        yield socket
+
+
+async def received(socket: ClientConnection) -> dict[str, Any]:
+    """The next message, which graphql-transport-ws sends as a text frame."""
+    message = await asyncio.wait_for(socket.recv(), WAIT_S)
+    assert isinstance(message, str), message
+    return json.loads(message)
+
+
+async def subscribe(
+    socket: ClientConnection, query: str, variables: dict[str, Any] | None = None, id: str = "1"
+) -> None:
+    message = {"id": id, "type": "subscribe", "payload": {"query": query, "variables": variables}}
+    await socket.send(json.dumps(message))
+
+
+async def listening(socket: ClientConnection, poke: Callable[[], Awaitable[None]]) -> None:
+    """Until the subscription hears a change `poke` makes (a subscribe is not acknowledged
+    in graphql-transport-ws); what it heard is dropped."""
+    async with asyncio.timeout(WAIT_S * 2):
+        while True:
+            await poke()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(socket.recv(), 0.5)
+                break
+    with contextlib.suppress(TimeoutError):
+        while True:
+            await asyncio.wait_for(socket.recv(), 0.5)
+
+
+async def change(socket: ClientConnection) -> dict[str, Any]:
+    message = await received(socket)
+    assert message["type"] == "next", message
+    return message["payload"]["data"]["accountChanged"]
+
+
+async def touch(api: Api, account_id: str, name: str = "Touched") -> None:
+    await rename(api, account_id, f"{name} {uuid.uuid4().hex[:6]}")
+
+
+async def rename(api: Api, account_id: str, name: str) -> None:
+    payload = (await api.data(RENAME, {"id": account_id, "name": name}))["updateAccount"]
+    assert payload["userErrors"] == []
+
+
+async def test_a_subscriber_hears_an_account_change_made_through_another_server(
+    firm: Api, servers: list[int]
+) -> None:
+    probe = await firm.create_account("Probe")
+    async with connected(servers, {"Authorization": f"Bearer {firm.token}"}) as socket:
+        await subscribe(socket, ACCOUNT_CHANGED)
+        await listening(socket, lambda: touch(firm, probe["id"]))
+
+        created = await firm.create_account("Acme")
+        await rename(firm, created["id"], "Acme Ltd")
+
+        assert await change(socket) == {
+            "accountId": created["id"],
+            "action": "account.created",
+            "deleted": False,
+            "account": {"id": created["id"], "name": "Acme", "status": "ACTIVE"},
+        }
+        assert (await change(socket))["account"]["name"] == "Acme Ltd"
+
+
+async def test_subscribers_hear_again_once_the_listening_connection_is_back(
+    firm: Api, servers: list[int]
+) -> None:
+    if firm.db.dialect != "postgresql":
+        pytest.skip("one process on SQLite: no listening connection")
+    probe = await firm.create_account("Probe")
+    async with connected(servers, {"token": firm.token}) as socket:
+        await subscribe(socket, ACCOUNT_CHANGED)
+        await listening(socket, lambda: touch(firm, probe["id"]))
+
+        admin = await asyncpg.connect(asyncpg_dsn(owner_url(firm.db)))
+        try:
+            ended = await admin.fetchval(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE application_name = $1 AND datname = current_database()",
+                APPLICATION_NAME,
+            )
+        finally:
+            await admin.close()
+
+        assert ended == 1
+        await listening(socket, lambda: touch(firm, probe["id"]))
+
+
+async def test_a_deactivated_and_a_deleted_account_are_told_as_such(
+    firm: Api, servers: list[int]
+) -> None:
+    account = await firm.create_account("Short-lived")
+    async with connected(servers, {"token": firm.token}) as socket:
+        await subscribe(socket, ACCOUNT_CHANGED)
+        await listening(socket, lambda: touch(firm, account["id"]))
+
+        await firm.ok("deactivateAccount", {"accountId": account["id"]})
+        await firm.ok("deleteAccount", {"accountId": account["id"]})
+
+        deactivated = await change(socket)
+        assert (deactivated["action"], deactivated["account"]["status"]) == (
+            "account.deactivated",
+            "INACTIVE",
+        )
+        assert await change(socket) == {
+            "accountId": account["id"],
+            "action": "account.deleted",
+            "deleted": True,
+            "account": None,
+        }
+
+
+async def test_an_assigned_only_user_stops_hearing_of_an_account_once_unassigned(
+    firm: Api, servers: list[int]
+) -> None:
+    user_id, token = await firm.staff("VIEW_ASSIGNED_ACCOUNTS")
+    taken_away = await firm.create_account("Taken away")
+    kept = await firm.create_account("Kept")
+    hidden = await firm.create_account("Never assigned")
+    for account in (taken_away, kept):
+        await firm.ok("assignTeamMember", {"accountId": account["id"], "userId": user_id})
+    async with connected(servers, {"token": token}) as socket:
+        await subscribe(socket, ACCOUNT_CHANGED)
+        await listening(socket, lambda: touch(firm, kept["id"]))
+
+        await rename(firm, hidden["id"], "Still hidden")
+        await firm.ok("unassignTeamMember", {"accountId": taken_away["id"], "userId": user_id})
+        await rename(firm, taken_away["id"], "Renamed after")
+        await firm.ok("deleteAccount", {"accountId": taken_away["id"]})
+        await rename(firm, kept["id"], "Kept, renamed")
+
+        assert (await change(socket))["account"] == {
+            "id": kept["id"],
+            "name": "Kept, renamed",
+            "status": "ACTIVE",
+        }
+
+
+async def test_a_filter_narrows_what_is_heard(firm: Api, servers: list[int]) -> None:
+    other = await firm.create_account("Other")
+    wanted = await firm.create_account("Wanted")
+    async with connected(servers, {"token": firm.token}) as socket:
+        await subscribe(socket, ACCOUNT_CHANGED, {"filter": {"search": "wanted"}})
+        await listening(socket, lambda: touch(firm, wanted["id"], "Wanted"))
+
+        await rename(firm, other["id"], "Other, renamed")
+        await rename(firm, wanted["id"], "Wanted, renamed")
+
+        assert (await change(socket))["accountId"] == wanted["id"]
+
+
+async def test_a_dry_run_is_heard_by_no_one(firm: Api, servers: list[int]) -> None:
+    await firm.enable_ownership()
+    anna, bo = await firm.add_owner(name="Anna"), await firm.add_owner(name="Bo")
+    await firm.create_account("Would move", ownerId=anna)
+    probe = await firm.create_account("Probe", ownerId=bo)
+    async with connected(servers, {"token": firm.token}) as socket:
+        await subscribe(socket, ACCOUNT_CHANGED)
+        await listening(socket, lambda: touch(firm, probe["id"]))
+
+        await firm.ok(
+            "transferClients",
+            {"fromOwnerId": anna, "toOwnerId": bo, "dryRun": True},
+            "preview { __typename }",
+        )
+        await rename(firm, probe["id"], "After the dry run")
+
+        assert (await change(socket))["account"]["name"] == "After the dry run"
+
+
+async def test_a_deleted_users_subscription_ends_at_the_next_change(
+    firm: Api, servers: list[int]
+) -> None:
+    user_id, token = await firm.staff("VIEW_ALL_ACCOUNTS")
+    probe = await firm.create_account("Probe")
+    async with connected(servers, {"token": token}) as socket:
+        await subscribe(socket, ACCOUNT_CHANGED)
+        await listening(socket, lambda: touch(firm, probe["id"]))
+
+        await firm.ok("deleteUser", {"userId": user_id})
+        await touch(firm, probe["id"])
+
+        assert await received(socket) == {"id": "1", "type": "complete"}
+
+
+async def test_a_user_hears_of_their_own_new_notifications(firm: Api, servers: list[int]) -> None:
+    user_id, token = await firm.staff("VIEW_ASSIGNED_ACCOUNTS")
+    other_id, _ = await firm.staff("VIEW_ASSIGNED_ACCOUNTS")
+    account = await firm.create_account("Assigned")
+
+    async def toggle(user: str) -> None:
+        await firm.ok("assignTeamMember", {"accountId": account["id"], "userId": user})
+        await firm.ok("unassignTeamMember", {"accountId": account["id"], "userId": user})
+
+    async with connected(servers, {"token": token}) as socket:
+        await subscribe(socket, NOTIFICATION_ADDED)
+        await listening(socket, lambda: toggle(user_id))
+
+        await toggle(other_id)
+        await firm.ok("assignTeamMember", {"accountId": account["id"], "userId": user_id})
+
+        message = await received(socket)
+        assert message["payload"]["data"]["notificationAdded"]["kind"] == "account.assigned"
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [{}, {"token": "not-a-token"}, {"Authorization": "Basic abc"}, {"token": ""}],
+    ids=["no token", "bad token", "not bearer", "empty token"],
+)
+async def test_a_connection_without_a_valid_token_is_closed_forbidden(
+    servers: list[int], payload: dict[str, Any]
+) -> None:
+    async with connect(listening_url(servers), subprotocols=[PROTOCOL]) as socket:
+        await socket.send(json.dumps({"type": "connection_init", "payload": payload}))
+        with pytest.raises(ConnectionClosed):
+            await received(socket)
+
+    assert socket.close_code == 4403
+
+
+@pytest.mark.parametrize(
+    ("payload", "code"),
+    [([], 4400), ("token", 4400), ({"token": 42}, 4403), ({"Authorization": ["Bearer x"]}, 4403)],
+    ids=["a list", "a string", "a number for a token", "a list for a header"],
+)
+async def test_a_malformed_connection_init_is_closed(
+    servers: list[int], payload: Any, code: int
+) -> None:
+    async with connect(listening_url(servers), subprotocols=[PROTOCOL]) as socket:
+        await socket.send(json.dumps({"type": "connection_init", "payload": payload}))
+        with pytest.raises(ConnectionClosed):
+            await received(socket)
+
+    assert socket.close_code == code
+
+
+async def closed_with(url: str, payload: dict[str, Any]) -> int | None:
+    """The close code of a connection whose `connection_init` carried `payload`; None if
+    it was acknowledged."""
+    async with connect(url, subprotocols=[PROTOCOL]) as socket:
+        await socket.send(json.dumps({"type": "connection_init", "payload": payload}))
+        with contextlib.suppress(ConnectionClosed):
+            await received(socket)
+            return None
+    return socket.close_code
+
+
+async def test_bad_tokens_spend_the_addresss_budget_of_failed_authentications(
+    firm: Api,
+) -> None:
+    settings = settings_for(firm.db.url, rate_limit_failed_auth_per_minute=2)
+    async with serve(create_app(settings, firm.db)) as port:
+        url = f"ws://127.0.0.1:{port}/graphql"
+        assert await closed_with(url, {"token": firm.token}) is None
+        for _ in range(2):
+            assert await closed_with(url, {"token": "not-a-token"}) == 4403
+
+        assert await closed_with(url, {"token": firm.token}) == 4403
+
+
+async def test_an_expired_token_is_refused(firm: Api, servers: list[int]) -> None:
+    expired = issue_token(SECRET, user_id=firm.user_id, firm_id=firm.firm_id, ttl_seconds=-60)
+    async with connect(listening_url(servers), subprotocols=[PROTOCOL]) as socket:
+        await socket.send(json.dumps({"type": "connection_init", "payload": {"token": expired}}))
+        with pytest.raises(ConnectionClosed):
+            await received(socket)
+
+    assert socket.close_code == 4403
+
+
+async def test_subscribing_before_connection_init_is_closed_unauthorized(
+    servers: list[int],
+) -> None:
+    async with connect(listening_url(servers), subprotocols=[PROTOCOL]) as socket:
+        await subscribe(socket, NOTIFICATION_ADDED)
+        with pytest.raises(ConnectionClosed):
+            await received(socket)
+
+    assert socket.close_code == 4401
+
+
+async def test_the_101st_subscription_of_a_connection_is_refused(
+    firm: Api, servers: list[int]
+) -> None:
+    async with connected(servers, {"token": firm.token}) as socket:
+        for number in range(100):
+            await subscribe(socket, NOTIFICATION_ADDED, id=str(number))
+        await subscribe(socket, NOTIFICATION_ADDED, id="one too many")
+
+        refused = await received(socket)
+
+        assert refused["id"] == "one too many"
+        assert refused["type"] == "error"
+        assert refused["payload"][0]["message"] == "Subscription limit reached"
+
+
+@pytest.mark.parametrize(
+    "operation",
+    [
+        "{ viewer { user { id } } }",
+        'mutation { deleteAccount(input: {accountId: "x"}) { userErrors { code } } }',
+    ],
+)
+async def test_queries_and_mutations_are_not_served_over_the_websocket(
+    firm: Api, servers: list[int], operation: str
+) -> None:
+    async with connected(servers, {"token": firm.token}) as socket:
+        await subscribe(socket, operation)
+
+        refused = await received(socket)
+
+        assert (refused["type"], refused["payload"][0]["extensions"]["code"]) == (
+            "error",
+            "BAD_REQUEST",
+        )
+
+
+async def test_a_foreign_origin_is_refused_before_the_upgrade(servers: list[int]) -> None:
+    with pytest.raises(InvalidStatus) as refused:
+        async with connect(
+            listening_url(servers), subprotocols=[PROTOCOL], origin="https://evil.example"
+        ):
+            pass
+
+    assert refused.value.response.status_code == 403
+
+
+@pytest.mark.parametrize("origin", [ALLOWED_ORIGIN, "http://127.0.0.1:{port}"])
+async def test_an_allowed_or_the_services_own_origin_may_connect(
+    firm: Api, servers: list[int], origin: str
+) -> None:
+    async with connected(servers, {"token": firm.token}, origin=origin.format(port=servers[1])):
+        pass
