@@ -156,11 +156,18 @@ def ordered_accounts(query: Select[Any], order: AccountOrder) -> tuple[Select[An
     return query, keys.reverse() if order.descending else keys
 
 
+def listed_accounts(
+    viewer: Viewer, spec: AccountFilter, order: AccountOrder, *, search_length: int
+) -> tuple[Select[Any], Order]:
+    """What `accounts` lists for `spec` (its search checked), and the order it lists them in."""
+    spec = replace(spec, search=search_text(spec.search, search_length))
+    return ordered_accounts(filtered_accounts(viewer, spec), order)
+
+
 async def accounts(
     ctx: Context, *, spec: AccountFilter, order: AccountOrder, page: PageRequest
 ) -> Page[AccountRow]:
-    spec = replace(spec, search=search_text(spec.search, ctx.lists.search_length))
-    query, ordered = ordered_accounts(filtered_accounts(ctx.viewer, spec), order)
+    query, ordered = listed_accounts(ctx.viewer, spec, order, search_length=ctx.lists.search_length)
     return await paginate(ctx, query, ordered, request=page, row_type=AccountRow)
 
 

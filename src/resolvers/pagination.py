@@ -182,7 +182,8 @@ def before_cursor(order: Order, bound: ColumnElement[Any]) -> ColumnElement[bool
     return after_cursor(order.reverse(), bound)
 
 
-def _literal_row(values: list[Any], order: Order) -> ColumnElement[Any]:
+def literal_row(values: list[Any], order: Order) -> ColumnElement[Any]:
+    """The key values of a row (a cursor's) as a row value to compare `order`'s keys with."""
     return tuple_(*(literal(v, type_=k.type) for v, k in zip(values, order.keys, strict=True)))
 
 
@@ -194,10 +195,10 @@ async def paginate(
     keys = order.keys
     filtered = query
     if request.after is not None:
-        bound = _literal_row(decode_cursor(request.after, keys), order)
+        bound = literal_row(decode_cursor(request.after, keys), order)
         filtered = filtered.where(after_cursor(order, bound))
     if request.before is not None:
-        bound = _literal_row(decode_cursor(request.before, keys), order)
+        bound = literal_row(decode_cursor(request.before, keys), order)
         filtered = filtered.where(before_cursor(order, bound))
 
     page_query = filtered.add_columns(*keys).order_by(*page.scan(order).clauses()).limit(page.fetch)

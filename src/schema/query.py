@@ -87,6 +87,12 @@ def account_filter(spec: AccountFilterInput | None) -> AccountFilter:
     )
 
 
+def account_order(order_by: AccountOrderInput | None) -> AccountOrder:
+    if order_by is None:
+        return AccountOrder()
+    return AccountOrder(order_by.field, order_by.direction == OrderDirection.DESC)
+
+
 @strawberry.type
 class Query:
     @strawberry.field(description="Any object by its id; null if it does not exist for you.")
@@ -138,15 +144,10 @@ class Query:
         filter: AccountFilterInput | None = None,
         order_by: AccountOrderInput | None = None,
     ) -> Connection[Account]:
-        order = (
-            AccountOrder(order_by.field, order_by.direction == OrderDirection.DESC)
-            if order_by
-            else AccountOrder()
-        )
         page = await account_resolvers.accounts(
             info.context,
             spec=account_filter(filter),
-            order=order,
+            order=account_order(order_by),
             page=PageRequest(first=first, after=after, last=last, before=before),
         )
         return Connection.of(page, Account.from_row)

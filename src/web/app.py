@@ -1,6 +1,7 @@
 """The ASGI application: /graphql (GraphiQL in a browser, its assets under /graphiql/), /auth
 (staff sign-in), /portal (client portal sign-in and page), the pages the e-mailed links open
-(/set-password, /portal/accept; their assets under /pages/), /healthz, /readyz, /metrics."""
+(/set-password, /portal/accept; their assets under /pages/), the register as CSV
+(/export/accounts.csv), /healthz, /readyz, /metrics."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from clientgraph.web.metrics import MetricsRoute, RequestMetrics
 from clientgraph.web.pages import LinkPages
 from clientgraph.web.portal_routes import PortalRoutes
 from clientgraph.web.rate_limits import RateLimits
+from clientgraph.web.register_csv import RegisterCsvRoutes
 from clientgraph.web.request_id import RequestIds, log_request_ids
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -105,6 +107,7 @@ def create_app(
             *portal.routes(),
             *LinkPages().routes(),
             *MetricsRoute(settings).routes(),
+            *RegisterCsvRoutes(graphql).routes(),
         ],
         middleware=_middleware(settings),
         exception_handlers={HTTPException: http_exception_handler},

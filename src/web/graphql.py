@@ -11,6 +11,7 @@ A websocket on the same path serves subscriptions (web/live.py): its token comes
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -172,9 +173,18 @@ class GraphQLApp(GraphQL[Context, None]):
                     await handshake.context.close()
         if not isinstance(request, Request):
             return await super().run(request, context, root_value)
+        response = await self.answered(request, self._answer)
+        response.headers.setdefault(READ_PATH_HEADER, "generic")
+        return response
+
+    async def answered(
+        self, request: Request, answer: Callable[[Request, dict[str, str]], Awaitable[Response]]
+    ) -> Response:
+        """`answer`'s response, or the one its refusal or the database's failure gives, with
+        the `RateLimit-*` headers of the budgets it consulted (which it notes in the dict)."""
         rate_headers: dict[str, str] = {}
         try:
-            response = await self._answer(request, rate_headers)
+            response = await answer(request, rate_headers)
         except HttpError as error:
             response = error.response()
         except HTTPException as error:
@@ -200,7 +210,6 @@ class GraphQLApp(GraphQL[Context, None]):
             response = busy_response()
         for name, value in rate_headers.items():
             response.headers.setdefault(name, value)
-        response.headers.setdefault(READ_PATH_HEADER, "generic")
         return response
 
     async def _answer(self, request: Request, rate_headers: dict[str, str]) -> Response:
@@ -211,15 +220,7 @@ class GraphQLApp(GraphQL[Context, None]):
             raise HttpError(405, "Method Not Allowed", {"Allow": ", ".join(ALLOWED_METHODS)})
         if self.should_render_graphql_ide(self.request_adapter_class(request)):
             return await self.render_graphql_ide(request)
-        if address_budget is not None and address_budget.spent:
-            raise address_budget.exceeded(
-                "Too many failed authentications from this address; retry later."
-            )
-        self.readiness.require_started()
-        caller, who = await self._authenticate(request, address, rate_headers, deadline)
-        budget = _noted(rate_headers, await self.rate_limits.nodes_budget(caller))
-        if budget is not None and budget.spent:
-            raise budget.exceeded("This caller's budget of nodes for the minute is spent.")
+        caller, who = await self._admit(request, address, address_budget, rate_headers, deadline)
         body = await read_body(request, self.settings.max_body_bytes)
         if request.method == "POST":
             body_type = require_body_type(request, body, GRAPHQL_BODIES)
@@ -268,6 +269,39 @@ class GraphQLApp(GraphQL[Context, None]):
         nodes = _charge(context.cost.requested_nodes, self.settings.max_nodes)
         _noted(rate_headers, await self.rate_limits.charge_nodes(caller, nodes))
         return response
+
+    async def signed_in(
+        self, request: Request, rate_headers: dict[str, str]
+    ) -> tuple[Viewer, AsyncSession]:
+        """The caller of a request to another route that authenticates as /graphql does (the
+        CSV export and import), through the same budgets and checks, before its body is read;
+        and a read session of the caller's firm, which the route closes."""
+        deadline = Deadline.starting_now(self.settings.request_timeout_s)
+        address = client_address(request)
+        address_budget = _noted(rate_headers, await self.rate_limits.failed_auth_budget(address))
+        _, who = await self._admit(request, address, address_budget, rate_headers, deadline)
+        session = self.db.firm_session(who.firm_id)
+        return await self._viewer(who, session, address, rate_headers), session
+
+    async def _admit(
+        self,
+        request: Request,
+        address: str,
+        address_budget: Budget | None,
+        rate_headers: dict[str, str],
+        deadline: Deadline,
+    ) -> tuple[str, Viewer | UserClaims | PortalClaims]:
+        """(whose budget, who) of an authenticated request whose budgets are not spent."""
+        if address_budget is not None and address_budget.spent:
+            raise address_budget.exceeded(
+                "Too many failed authentications from this address; retry later."
+            )
+        self.readiness.require_started()
+        caller, who = await self._authenticate(request, address, rate_headers, deadline)
+        budget = _noted(rate_headers, await self.rate_limits.nodes_budget(caller))
+        if budget is not None and budget.spent:
+            raise budget.exceeded("This caller's budget of nodes for the minute is spent.")
+        return caller, who
 
     async def _execute(
         self, payload: dict[str, Any] | None, request: Request, body: bytes, context: Context
