@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any, TypeVar, cast
 
 import orjson
+from clientgraph.schema.graphql_core import graphql_schema
 from graphql import GraphQLError, GraphQLInputType, Undefined, coerce_input_value
 from graphql.utilities import validate_input_value
 from strawberry import Schema
@@ -23,7 +24,7 @@ class BadJsonInput(ValueError):
 def input_from_json(schema: Schema, python_type: type[T], text: str) -> T:
     """The Strawberry input `python_type` written as JSON in `text`."""
     definition = get_object_definition(python_type, strict=True)
-    graphql_type = cast(GraphQLInputType, schema._schema.get_type(definition.name))
+    graphql_type = cast(GraphQLInputType, graphql_schema(schema).get_type(definition.name))
     try:
         raw: Any = orjson.loads(text)
     except orjson.JSONDecodeError as error:
