@@ -295,6 +295,24 @@ async def test_a_user_hears_of_their_own_new_notifications(firm: Api, servers: l
         assert message["payload"]["data"]["notificationAdded"]["kind"] == "account.assigned"
 
 
+async def test_connections_waiting_to_subscribe_hold_no_database_connection(
+    firm: Api, servers: list[int]
+) -> None:
+    """More signed-in sockets than the pool has connections, none subscribing: requests to
+    the same server are answered (the user is loaded, then the read transaction ends)."""
+    idle = 25
+    auth = {"Authorization": f"Bearer {firm.token}"}
+    async with contextlib.AsyncExitStack() as sockets:
+        for _ in range(idle):
+            await sockets.enter_async_context(connected(servers, auth))
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{servers[1]}") as http:
+            response = await http.post(
+                "/graphql", json={"query": "{ viewer { user { name } } }"}, headers=auth
+            )
+
+    assert response.status_code == 200, response.text
+
+
 @pytest.mark.parametrize(
     "payload",
     [{}, {"token": "not-a-token"}, {"Authorization": "Basic abc"}, {"token": ""}],

@@ -393,6 +393,7 @@ class GraphQLApp(GraphQL[Context, None]):
             session = self.db.firm_session(who.firm_id)
             try:
                 viewer = await self.authenticator.viewer(who, session)
+                await self.db.end_read(session)
             except BaseException:
                 await session.close()
                 raise
