@@ -143,14 +143,35 @@ async def test_each_column_holds_the_account_its_owner_tags_contacts_and_custom_
         'a "quoted" word',
         "two\nlines",
         "crlf\r\nlines",
-        "=1+1",
         "tab\tinside",
+        "a = b + c",
     ],
 )
 async def test_text_with_csv_syntax_comes_back_exactly(api: Api, text: str) -> None:
     await api.create_account(text, customerNumber="Q-1")
     rows = await _records(api)
     assert rows[1][:2] == [text, "Q-1"]
+
+
+@pytest.mark.parametrize(
+    ("text", "written"),
+    [
+        ("=1+1", "'=1+1"),
+        ('=HYPERLINK("http://evil.example","x")', '\'=HYPERLINK("http://evil.example","x")'),
+        ("+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"),
+        ("@SUM(A1:A9)", "'@SUM(A1:A9)"),
+        ("-2+3+cmd|' /C calc'!A0", "'-2+3+cmd|' /C calc'!A0"),
+        ("+45 20 12 34 56", "+45 20 12 34 56"),
+        ("-42", "-42"),
+    ],
+    ids=["sum", "hyperlink", "dde", "at", "minus-dde", "phone", "negative"],
+)
+async def test_text_a_spreadsheet_would_run_is_written_inert(
+    api: Api, text: str, written: str
+) -> None:
+    await api.create_account(text, customerNumber="Q-1")
+    rows = await _records(api)
+    assert rows[1][0] == written
 
 
 async def test_an_assigned_only_user_exports_only_the_accounts_assigned_to_them(

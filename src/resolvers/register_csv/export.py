@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator, Sequence
@@ -253,5 +254,21 @@ async def _values(
 def _csv_text(records: list[list[str]], prefix: str = "") -> bytes:
     out = io.StringIO()
     out.write(prefix)
-    csv.writer(out, lineterminator="\r\n").writerows(records)
+    csv.writer(out, lineterminator="\r\n").writerows(
+        [[inert(cell) for cell in record] for record in records]
+    )
     return out.getvalue().encode()
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+NUMBER_LIKE = re.compile(r"[+-]?[0-9][0-9 ().-]*")
+"""A phone number or a number: a spreadsheet reads it as a value, whatever its sign."""
+
+
+def inert(cell: str) -> str:
+    """`cell` as a spreadsheet will not run it: text that a spreadsheet would take for a
+    formula gets a leading `'` (OWASP's CSV injection advice), numbers and phone numbers
+    stay as they are."""
+    if cell.startswith(FORMULA_STARTS) and not NUMBER_LIKE.fullmatch(cell):
+        return "'" + cell
+    return cell
