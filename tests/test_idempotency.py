@@ -274,3 +274,54 @@ async def test_a_query_with_the_header_just_runs_and_keeps_nothing(api: Api) -> 
     assert before.json()["data"]["accounts"]["totalCount"] == 0
     assert after.json()["data"]["accounts"]["totalCount"] == 1
     assert await stored_keys(api) == 0
+
+
+SECRET_BEARING = {
+    "api-key": (
+        "mutation($name: String!) { createApiKey(input: {name: $name, "
+        "permissions: [VIEW_ALL_ACCOUNTS]}) { key apiKey { id } userErrors { code } } }",
+        "key",
+    ),
+    "webhook-aliased": (
+        "mutation($name: String!) { made: createWebhook(input: {url: "
+        '"https://93.184.215.14/hook", events: ["account.created"], description: $name}) '
+        "{ secret webhook { id } userErrors { code } } }",
+        "secret",
+    ),
+}
+
+
+@pytest.mark.parametrize(("query", "secret_field"), SECRET_BEARING.values(), ids=SECRET_BEARING)
+async def test_an_answer_carrying_a_secret_is_not_stored_and_a_retry_is_told_it_ran(
+    api: Api, query: str, secret_field: str
+) -> None:
+    first = await send(api, "secret-1", query=query)
+    again = await send(api, "secret-1", query=query)
+
+    [payload] = first.json()["data"].values()
+    secret = payload[secret_field]
+    assert first.status_code == 200 and secret
+    assert again.status_code == 409
+    assert error_code(again) == "IDEMPOTENCY_ANSWER_NOT_KEPT"
+    assert secret not in again.text
+
+    async def bodies(session: Any) -> list[str | None]:
+        rows = select(models.IdempotencyKey.body).where(
+            models.IdempotencyKey.firm_id == api.firm_id
+        )
+        return list((await session.execute(rows)).scalars())
+
+    stored = await api.db.write(bodies, firm_id=api.firm_id)
+    assert stored and not any(secret in (body or "") for body in stored)
+
+
+async def test_a_secret_mutation_behind_a_fragment_is_found(api: Api) -> None:
+    query = (
+        "mutation M($name: String!) { ...Make } fragment Make on Mutation { createApiKey("
+        "input: {name: $name, permissions: [VIEW_ALL_ACCOUNTS]}) { key } }"
+    )
+    await send(api, "secret-2", query=query)
+
+    again = await send(api, "secret-2", query=query)
+
+    assert error_code(again) == "IDEMPOTENCY_ANSWER_NOT_KEPT"

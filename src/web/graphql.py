@@ -233,10 +233,16 @@ class GraphQLApp(GraphQL[Context, None]):
                 orjson.dumps({"data": None, "errors": [NUL_ERROR]}),
                 media_type="application/json",
             )
-        key = requested_key(request, payload, self.settings.max_tokens)
+        requested = requested_key(request, payload, self.settings.max_tokens)
         session = self.db.firm_session(who.firm_id)
         viewer = await self._viewer(who, session, address, rate_headers)
-        claim = None if key is None else Claim(who.firm_id, caller, key, request_hash(payload))
+        claim = (
+            None
+            if requested is None
+            else Claim(
+                who.firm_id, caller, requested.key, request_hash(payload), requested.answer_kept
+            )
+        )
         if claim is not None:
             stored = await self._claim(claim, session)
             if stored is not None:

@@ -17,7 +17,7 @@ import hashlib
 import logging
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -31,8 +31,18 @@ from clientgraph.db.engine import (
     describe_loss,
 )
 from clientgraph.db.models import IdempotencyKey
-from clientgraph.web.errors import HttpError
-from graphql import GraphQLError, OperationType, get_operation_ast, parse
+from clientgraph.web.errors import HttpError, error_response
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    InlineFragmentNode,
+    OperationType,
+    SelectionSetNode,
+    get_operation_ast,
+    parse,
+)
 from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
@@ -52,6 +62,13 @@ IN_USE_RETRY_AFTER_S = 1
 IN_PROGRESS = "IN_PROGRESS"
 DONE = "DONE"
 VALID_KEY = re.compile(r"[\x20-\x7e]{1,255}")
+SECRET_BEARING = frozenset({"createApiKey", "createWebhook", "rotateWebhookSecret"})
+"""Mutations whose answer carries a secret shown once. It is never stored (the row would keep
+it in plain text for a day): a retry with the key is told the request ran, not given it."""
+NOT_KEPT = (
+    f"A request with this {HEADER} ran already. Its answer carried a secret, shown once and "
+    "not kept: look up what it made (apiKeys, webhooks), or make a new secret."
+)
 KEY_RULE = "1 to 255 printable ASCII characters"
 
 
@@ -64,35 +81,70 @@ class Claim:
     principal: str
     key: str
     request_hash: str
+    answer_kept: bool = True
 
 
-def requested_key(request: Request, payload: dict[str, Any], max_tokens: int) -> str | None:
+def requested_key(request: Request, payload: dict[str, Any], max_tokens: int) -> Requested | None:
     """The request's Idempotency-Key when it is a POST carrying a mutation; None when it has
     none or is anything else (it then just runs). HttpError 400 for a key that breaks the
     rule or is sent twice."""
     keys = request.headers.getlist(HEADER)
-    if not keys or request.method != "POST" or not carries_mutation(payload, max_tokens):
+    if not keys or request.method != "POST":
+        return None
+    fields = mutation_fields(payload, max_tokens)
+    if fields is None:
         return None
     if len(keys) > 1:
         raise HttpError(400, f"Send one {HEADER} header, not {len(keys)}.")
     if VALID_KEY.fullmatch(keys[0]) is None:
         raise HttpError(400, f"The {HEADER} header must be {KEY_RULE}.")
-    return keys[0]
+    return Requested(keys[0], answer_kept=not fields & SECRET_BEARING)
 
 
-def carries_mutation(payload: dict[str, Any], max_tokens: int) -> bool:
-    """Whether the operation the request runs is a mutation. A document that does not parse
-    is none: execution answers it as it would without the header."""
+@dataclass(frozen=True, slots=True)
+class Requested:
+    """A request's key, and whether its answer may be stored for replay."""
+
+    key: str
+    answer_kept: bool
+
+
+def mutation_fields(payload: dict[str, Any], max_tokens: int) -> frozenset[str] | None:
+    """The root fields of the mutation the request runs, or None when it runs no mutation.
+    A document that does not parse runs none: execution answers it as it would without the
+    header."""
     query = payload.get("query")
     if not isinstance(query, str):
-        return False
+        return None
     try:
         document = parse(query, no_location=True, max_tokens=max_tokens)
     except GraphQLError:
-        return False
+        return None
     name = payload.get("operationName")
     operation = get_operation_ast(document, name if isinstance(name, str) else None)
-    return operation is not None and operation.operation == OperationType.MUTATION
+    if operation is None or operation.operation != OperationType.MUTATION:
+        return None
+    fragments = {
+        definition.name.value: definition
+        for definition in document.definitions
+        if isinstance(definition, FragmentDefinitionNode)
+    }
+    return frozenset(_root_fields(operation.selection_set, fragments, set()))
+
+
+def _root_fields(
+    selections: SelectionSetNode, fragments: dict[str, FragmentDefinitionNode], seen: set[str]
+) -> Iterator[str]:
+    for selection in selections.selections:
+        if isinstance(selection, FieldNode):
+            yield selection.name.value
+        elif isinstance(selection, InlineFragmentNode):
+            yield from _root_fields(selection.selection_set, fragments, seen)
+        elif isinstance(selection, FragmentSpreadNode) and selection.name.value not in seen:
+            seen.add(selection.name.value)
+            fragment = fragments.get(selection.name.value)
+            if fragment is not None:
+                yield from _root_fields(fragment.selection_set, fragments, seen)
 
 
 def request_hash(payload: dict[str, Any]) -> str:
@@ -164,8 +216,8 @@ class IdempotencyKeys:
                 .where(*_row(claim))
                 .values(
                     state=DONE,
-                    status=answer.status_code,
-                    body=bytes(answer.body).decode(),
+                    status=answer.status_code if claim.answer_kept else 409,
+                    body=bytes(answer.body).decode() if claim.answer_kept else _NOT_KEPT_BODY,
                     expires_at=now + LIFETIME,
                 )
             )
@@ -197,6 +249,11 @@ class IdempotencyKeys:
             .on_conflict_do_nothing()
             .returning(IdempotencyKey.key)
         )
+
+
+_NOT_KEPT_BODY = bytes(
+    error_response(409, NOT_KEPT, extensions={"code": "IDEMPOTENCY_ANSWER_NOT_KEPT"}).body
+).decode()
 
 
 def _row(claim: Claim) -> tuple[Any, ...]:
