@@ -513,6 +513,21 @@ async def test_the_server_runs_the_relay_and_stops_it_on_shutdown(
     assert running.done() and relay_tasks(others) == set()
 
 
+async def test_a_server_stopped_by_an_error_stops_its_relay(
+    api: Api, inbox: tuple[Inbox, int]
+) -> None:
+    _, port = inbox
+    others = relay_tasks()
+    app = create_app(mail_settings(api.db, port, outbox_poll_interval_s=0.05), api.db)
+
+    with pytest.raises(RuntimeError):
+        async with app.router.lifespan_context(app):
+            await eventually(lambda: len(relay_tasks(others)) == 1)
+            raise RuntimeError("the server stops on an error")
+
+    assert relay_tasks(others) == set()
+
+
 async def test_the_server_runs_no_relay_when_switched_off(api: Api) -> None:
     others = relay_tasks()
     app = create_app(mail_settings(api.db, None, outbox_relay=False), api.db)

@@ -88,13 +88,15 @@ def create_app(
             migrating = asyncio.create_task(readiness.migrate_until_done())
             await readiness.first_migration_attempt(settings.db_connect_timeout_s)
         relay = outbox.start(settings, database, readiness) if settings.outbox_relay else None
-        yield
-        if relay is not None:
-            await relay.stop()
-        if migrating is not None:
-            migrating.cancel()
-        if db is None:
-            await database.dispose()
+        try:
+            yield
+        finally:
+            if relay is not None:
+                await relay.stop()
+            if migrating is not None:
+                migrating.cancel()
+            if db is None:
+                await database.dispose()
 
     return Starlette(
         routes=[
