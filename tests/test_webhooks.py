@@ -663,7 +663,9 @@ async def test_the_server_runs_the_webhook_relay_beside_the_mail_relay(
     api: Api, receiver: Receiver
 ) -> None:
     settings = settings_for(api.db.url, webhooks_allow_private=True, outbox_poll_interval_s=0.05)
-    app = create_app(settings, api.db)
+    # A database pool of its own, as a server has: its relays and its readiness check wait
+    # for no other test's connections.
+    app = create_app(settings)
 
     async with app.router.lifespan_context(app), served_with(api, settings) as admin:
         await eventually(lambda: "clientgraph-webhook-relay" in _task_names())
