@@ -83,6 +83,9 @@ PLAN_CACHE = Counter(
     "Planned-path lookups of a plan for a document, variables' shape and caller's shape.",
     ["result"],
 )
+PLAN_CACHE_HIT = PLAN_CACHE.labels("hit")
+PLAN_CACHE_MISS = PLAN_CACHE.labels("miss")
+"""Looked up once: the planned path counts one of them on every request."""
 OUTBOX_DELIVERIES = Counter(
     "clientgraph_outbox_deliveries",
     "Outbox rows the relay tried to deliver, by kind (e-mail, webhook delivery) and result: "

@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -209,13 +209,33 @@ def transaction_setup(db: Database) -> int:
 def count_statements(db: Database) -> Iterator[list[str]]:
     """Collects every SQL statement the engine sends while the block runs."""
     statements: list[str] = []
+    with before_each_statement(db, statements.append):
+        yield statements
+
+
+@contextlib.contextmanager
+def connection_lost_at(db: Database, prefix: str) -> Iterator[None]:
+    """While the block runs, a statement starting with `prefix` fails as a reset connection
+    does, before it reaches the database."""
+
+    def cut_off(statement: str) -> None:
+        if statement.startswith(prefix):
+            raise OSError("connection reset by peer")
+
+    with before_each_statement(db, cut_off):
+        yield
+
+
+@contextlib.contextmanager
+def before_each_statement(db: Database, call: Callable[[str], None]) -> Iterator[None]:
+    """`call` with the text of every SQL statement the engine sends while the block runs."""
 
     def before_cursor_execute(*args: Any) -> None:
-        statements.append(args[2])
+        call(args[2])
 
     event.listen(db.engine.sync_engine, "before_cursor_execute", before_cursor_execute)
     try:
-        yield statements
+        yield
     finally:
         event.remove(db.engine.sync_engine, "before_cursor_execute", before_cursor_execute)
 

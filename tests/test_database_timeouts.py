@@ -63,7 +63,16 @@ async def post(
 ) -> tuple[dict[str, Any], float]:
     """The body of a request that must answer 200, and how long it took."""
     started = time.monotonic()
-    response = await asyncio.wait_for(
+    response = await send(http, api, query, variables)
+    assert response.status_code == 200, response.text
+    return response.json(), time.monotonic() - started
+
+
+async def send(
+    http: httpx.AsyncClient, api: Api, query: str, variables: dict[str, Any] | None = None
+) -> httpx.Response:
+    """The answer to `api`'s request, which must come within `WAIT_AT_MOST_S`."""
+    return await asyncio.wait_for(
         http.post(
             "/graphql",
             json={"query": query, "variables": variables or {}},
@@ -71,8 +80,6 @@ async def post(
         ),
         WAIT_AT_MOST_S,
     )
-    assert response.status_code == 200, response.text
-    return response.json(), time.monotonic() - started
 
 
 @contextlib.asynccontextmanager
@@ -183,14 +190,7 @@ async def test_a_planned_read_past_the_statement_timeout_answers_timeout_without
         server(database, db_statement_timeout_s=0.5, db_lock_timeout_s=0) as http,
         holding(database, "LOCK TABLE accounts IN ACCESS EXCLUSIVE MODE"),
     ):
-        response = await asyncio.wait_for(
-            http.post(
-                "/graphql",
-                json={"query": ACCOUNT_NAMES},
-                headers={"Authorization": f"Bearer {api.token}"},
-            ),
-            WAIT_AT_MOST_S,
-        )
+        response = await send(http, api, ACCOUNT_NAMES)
 
     assert response.headers["x-read-path"] == "planned"
     timeout_error(response.json(), "accounts")
@@ -205,22 +205,8 @@ async def test_a_caller_whose_own_lookup_passes_the_statement_timeout_is_told_to
         server(database, db_statement_timeout_s=0.5, db_lock_timeout_s=0) as http,
         holding(database, "LOCK TABLE users IN ACCESS EXCLUSIVE MODE"),
     ):
-        response = await asyncio.wait_for(
-            http.post(
-                "/graphql",
-                json={"query": ACCOUNT_NAMES},
-                headers={"Authorization": f"Bearer {api.token}"},
-            ),
-            WAIT_AT_MOST_S,
-        )
-        again = await asyncio.wait_for(
-            http.post(
-                "/graphql",
-                json={"query": ACCOUNT_NAMES},
-                headers={"Authorization": f"Bearer {api.token}"},
-            ),
-            WAIT_AT_MOST_S,
-        )
+        response = await send(http, api, ACCOUNT_NAMES)
+        again = await send(http, api, ACCOUNT_NAMES)
 
     assert response.status_code == 503, response.text
     assert response.headers["Retry-After"] == "1"

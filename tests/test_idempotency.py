@@ -15,9 +15,9 @@ import pytest
 from clientgraph.db import models
 from clientgraph.db.engine import Database
 from clientgraph.resolvers.context import Context
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
-from tests.support import Api, expire_every
+from tests.support import Api, connection_lost_at, expire_every
 
 CREATE_ACCOUNT = (
     "mutation($name: String!) { createAccount(input: {name: $name}) "
@@ -159,15 +159,8 @@ async def test_a_request_the_database_fails_answers_503_and_releases_its_key(
 ) -> None:
     monkeypatch.setattr(database, "write_attempts", 1)
 
-    def cut_off(_: Any, __: Any, statement: str, *args: Any) -> None:
-        if statement.startswith("INSERT INTO accounts"):
-            raise OSError("connection reset by peer")
-
-    event.listen(database.engine.sync_engine, "before_cursor_execute", cut_off)
-    try:
+    with connection_lost_at(database, "INSERT INTO accounts"):
         failed = await send(api, "order-1")
-    finally:
-        event.remove(database.engine.sync_engine, "before_cursor_execute", cut_off)
     retried = await send(api, "order-1")
 
     assert failed.status_code == 503
@@ -181,15 +174,8 @@ async def test_an_answer_the_database_cannot_keep_is_still_given_and_its_key_sta
 ) -> None:
     monkeypatch.setattr(database, "write_attempts", 1)
 
-    def cut_off(_: Any, __: Any, statement: str, *args: Any) -> None:
-        if statement.startswith("UPDATE idempotency_keys"):
-            raise OSError("connection reset by peer")
-
-    event.listen(database.engine.sync_engine, "before_cursor_execute", cut_off)
-    try:
+    with connection_lost_at(database, "UPDATE idempotency_keys"):
         answered = await send(api, "order-1")
-    finally:
-        event.remove(database.engine.sync_engine, "before_cursor_execute", cut_off)
     again = await send(api, "order-1")
 
     assert answered.status_code == 200

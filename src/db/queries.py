@@ -55,6 +55,12 @@ def to_row(row_type: type[RowT], row: Row[Any], offset: int = 0) -> RowT:
     return row_type(*row[offset : offset + count])
 
 
+def from_model(row_type: type[RowT], model: Any) -> RowT:
+    """Build `row_type` from an ORM object a mutation just wrote, field by field (the row's
+    fields are named as its table's columns, see `columns_of`)."""
+    return row_type(*(getattr(model, field.name) for field in fields(row_type)))  # type: ignore[arg-type]
+
+
 def select_rows(row_type: type) -> Select[Any]:
     return select(*columns_of(row_type))
 

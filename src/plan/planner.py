@@ -171,7 +171,7 @@ class Planner:
             _structural_variables(operation, prepared.bindable, coerced),
         )
         plan = self.plans.get(key)
-        metrics.PLAN_CACHE.labels("miss" if plan is None else "hit").inc()
+        (metrics.PLAN_CACHE_MISS if plan is None else metrics.PLAN_CACHE_HIT).inc()
         if isinstance(plan, Plan) and not prepared.sized_by_variables:
             requested = plan.requested_nodes
         else:

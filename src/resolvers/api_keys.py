@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 
 from clientgraph.db import models, orders
 from clientgraph.db.engine import Database
-from clientgraph.db.queries import select_rows, to_row
+from clientgraph.db.queries import from_model, select_rows, to_row
 from clientgraph.db.rows import ApiKeyRow
 from clientgraph.ids import decode_id
 from clientgraph.resolvers import history
@@ -153,19 +153,6 @@ async def mark_used(session: AsyncSession, key: PresentedKey) -> None:
     await session.commit()
 
 
-def _row(key: models.ApiKey) -> ApiKeyRow:
-    return ApiKeyRow(
-        id=key.id,
-        created_by_id=key.created_by_id,
-        name=key.name,
-        permissions=list(key.permissions),
-        created_at=key.created_at,
-        expires_at=key.expires_at,
-        last_used_at=key.last_used_at,
-        revoked_at=key.revoked_at,
-    )
-
-
 def _expiry(expires_at: datetime | None, now: datetime) -> datetime | None:
     """A moment in the future, with its time zone; anything else is INVALID."""
     if expires_at is None:
@@ -255,7 +242,7 @@ async def _issue(
             },
         ),
     )
-    return IssuedKey(_row(key), f"{PREFIX}{key.id.hex}_{secret}")
+    return IssuedKey(from_model(ApiKeyRow, key), f"{PREFIX}{key.id.hex}_{secret}")
 
 
 async def create_api_key(
@@ -334,7 +321,7 @@ async def revoke_api_key(ctx: Context, *, api_key_id: str) -> ApiKeyRow:
                 action="api_key.revoked",
                 changes=[history.Change("revokedAt", None, key.revoked_at.isoformat())],
             )
-        return _row(key)
+        return from_model(ApiKeyRow, key)
 
     return await ctx.write(work)
 

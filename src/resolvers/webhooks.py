@@ -9,9 +9,10 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from clientgraph.db import models, orders
-from clientgraph.db.queries import select_rows, to_row
+from clientgraph.db.queries import from_model, select_rows, to_row
 from clientgraph.db.rows import WebhookDeliveryRow, WebhookRow
 from clientgraph.ids import decode_id
 from clientgraph.resolvers import history, webhook_urls
@@ -52,19 +53,6 @@ def signing_secrets(webhook: models.Webhook, now: datetime) -> list[str]:
     if webhook.previous_secret and expires is not None and expires > now:
         found.append(webhook.previous_secret)
     return found
-
-
-def _row(webhook: models.Webhook) -> WebhookRow:
-    return WebhookRow(
-        webhook.id,
-        webhook.firm_id,
-        webhook.url,
-        webhook.description,
-        list(webhook.events),
-        webhook.previous_secret_expires_at,
-        webhook.created_at,
-        webhook.updated_at,
-    )
 
 
 async def _checked_url(ctx: Context, url: str) -> str:
@@ -156,7 +144,7 @@ async def create_webhook(
             action="webhook.created",
             changes=history.changes_between({}, _described(webhook)),
         )
-        return IssuedSecret(_row(webhook), secret)
+        return IssuedSecret(from_model(WebhookRow, webhook), secret)
 
     return await ctx.write(work)
 
@@ -210,7 +198,7 @@ async def update_webhook(
                 action="webhook.updated",
                 changes=changes,
             )
-        return _row(webhook)
+        return from_model(WebhookRow, webhook)
 
     return await ctx.write(work)
 
@@ -224,7 +212,7 @@ async def delete_webhook(ctx: Context, *, webhook_id: str) -> uuid.UUID:
         webhook = await _lock(session, ctx, webhook_uuid)
         event = models.OutboxEvent
         await session.execute(
-            delete(event).where(_deliveries_of(ctx, webhook.id)),
+            delete(event).where(deliveries_of(ctx.viewer.firm_id, str(webhook.id))),
             execution_options={"synchronize_session": False},
         )
         history.record(
@@ -267,7 +255,7 @@ async def rotate_webhook_secret(ctx: Context, *, webhook_id: str) -> IssuedSecre
                 )
             ],
         )
-        return IssuedSecret(_row(webhook), secret)
+        return IssuedSecret(from_model(WebhookRow, webhook), secret)
 
     return await ctx.write(work)
 
@@ -295,11 +283,13 @@ async def webhook(ctx: Context, webhook_uuid: uuid.UUID) -> WebhookRow | None:
     return to_row(WebhookRow, found[0]) if found else None
 
 
-def _deliveries_of(ctx: Context, webhook_uuid: uuid.UUID | None = None) -> ColumnElement[bool]:
+def deliveries_of(firm_id: uuid.UUID, webhook: Any = None) -> ColumnElement[bool]:
+    """The firm's webhook deliveries (outbox rows), of one webhook when `webhook` is given:
+    its id as text, or a bound parameter holding it (the planned read path's)."""
     event = models.OutboxEvent
-    condition = and_(event.firm_id == ctx.viewer.firm_id, event.kind == WEBHOOK_KIND)
-    if webhook_uuid is not None:
-        condition = and_(condition, event.recipient == str(webhook_uuid))
+    condition = and_(event.firm_id == firm_id, event.kind == WEBHOOK_KIND)
+    if webhook is not None:
+        condition = and_(condition, event.recipient == webhook)
     return condition
 
 
@@ -317,7 +307,9 @@ async def webhook_deliveries(
     if webhook_uuid is None:
         raise BadUserInput("webhookId is not the id of a webhook.")
     event = models.OutboxEvent
-    query = select_rows(WebhookDeliveryRow).where(_deliveries_of(ctx, webhook_uuid))
+    query = select_rows(WebhookDeliveryRow).where(
+        deliveries_of(ctx.viewer.firm_id, str(webhook_uuid))
+    )
     if status is not None:
         query = query.where(event.status == status.value)
     return await paginate(
@@ -331,7 +323,7 @@ async def webhook_delivery(ctx: Context, delivery_uuid: uuid.UUID) -> WebhookDel
         return None
     found = await ctx.rows(
         select_rows(WebhookDeliveryRow).where(
-            _deliveries_of(ctx), models.OutboxEvent.id == delivery_uuid
+            deliveries_of(ctx.viewer.firm_id), models.OutboxEvent.id == delivery_uuid
         )
     )
     return to_row(WebhookDeliveryRow, found[0]) if found else None
@@ -347,7 +339,7 @@ async def redeliver_webhook(ctx: Context, *, delivery_id: str) -> WebhookDeliver
     async def work(session: AsyncSession) -> uuid.UUID:
         original = (
             await session.scalars(
-                select(event).where(_deliveries_of(ctx), event.id == delivery_uuid)
+                select(event).where(deliveries_of(ctx.viewer.firm_id), event.id == delivery_uuid)
             )
         ).first()
         if original is None:

@@ -22,8 +22,7 @@ from clientgraph.resolvers.enums import AccountOrderField, OrderDirection
 from clientgraph.resolvers.errors import BadUserInput
 from clientgraph.resolvers.inputs import search_text
 from clientgraph.resolvers.policy import visible_accounts, visible_contacts
-from clientgraph.resolvers.webhook_events import WEBHOOK_KIND
-from clientgraph.resolvers.webhooks import MAX_WEBHOOKS
+from clientgraph.resolvers.webhooks import MAX_WEBHOOKS, deliveries_of
 from clientgraph.schema.query import MAX_FILTER_TAGS
 from sqlalchemy import ColumnElement, String, Uuid, select
 from sqlalchemy.orm import aliased
@@ -251,15 +250,7 @@ def webhook_deliveries(
     event = models.OutboxEvent
     recipient = build.parameter(String)
     build.bind(field, "webhookId", lambda value: _webhook_recipient(value, recipient.key))
-    statement = (
-        select()
-        .select_from(event)
-        .where(
-            event.firm_id == build.viewer.firm_id,
-            event.kind == WEBHOOK_KIND,
-            event.recipient == recipient,
-        )
-    )
+    statement = select().select_from(event).where(deliveries_of(build.viewer.firm_id, recipient))
     status = field.args.get("status")
     if status is not None:
         statement = statement.where(event.status == status.value)
