@@ -12,6 +12,7 @@ import uuid
 from collections.abc import AsyncIterator
 
 import asyncpg
+import httpx
 import pytest
 from clientgraph.app import create_app
 from clientgraph.db.engine import Database
@@ -171,7 +172,9 @@ async def test_concurrent_requests_share_pgbouncers_few_server_connections(
 async def test_a_subscriber_on_the_listen_url_hears_a_change_made_through_pgbouncer(
     api: Api, bouncer: PgBouncer, direct_url: str
 ) -> None:
-    app = create_app(settings_behind(bouncer, direct_url), api.db)
+    """The serving app is built from the settings alone, as `clientgraph serve` builds it:
+    requests through PgBouncer, the listening connection on the direct URL."""
+    app = create_app(settings_behind(bouncer, direct_url))
     async with (
         serve(app) as port,
         connect(f"ws://127.0.0.1:{port}/graphql", subprotocols=["graphql-transport-ws"]) as socket,
@@ -196,6 +199,28 @@ async def test_a_subscriber_on_the_listen_url_hears_a_change_made_through_pgboun
 
 
 ROUNDS = 3
+
+
+async def test_a_server_built_from_the_settings_answers_every_request_through_pgbouncer(
+    api: Api, bouncer: PgBouncer, direct_url: str
+) -> None:
+    """`CLIENTGRAPH_PGBOUNCER` and the URLs reach the engine the app makes for itself."""
+    await api.create_account("Acme")
+    app = create_app(settings_behind(bouncer, direct_url))
+    statuses = []
+    async with (
+        serve(app) as port,
+        httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {api.token}"}
+        ) as http,
+    ):
+        for _ in range(ROUNDS):
+            responses = await asyncio.gather(
+                *(http.post("/graphql", json={"query": ACCOUNTS}) for _ in range(CLIENTS))
+            )
+            statuses += [response.status_code for response in responses]
+
+    assert statuses == [200] * ROUNDS * CLIENTS
 
 
 async def concurrent_reads(db: Database, bouncer: PgBouncer, direct_url: str) -> list[int]:
