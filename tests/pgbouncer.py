@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import pwd
 import shutil
 import signal
 import subprocess
@@ -39,6 +40,14 @@ def pgbouncer_binary() -> str:
             pytest.fail(message + " (CLIENTGRAPH_REQUIRE_PGBOUNCER=1)")
         pytest.skip(message)
     return found
+
+
+def unprivileged_user() -> str:
+    try:
+        pwd.getpwnam("postgres")
+    except KeyError:
+        return "nobody"
+    return "postgres"
 
 
 @dataclass(frozen=True)
@@ -103,8 +112,8 @@ async def running_pgbouncer(
     """PgBouncer in transaction mode in front of the server `direct_url` names, letting
     `users` in (trust, as the test server does), until the block ends.
 
-    PgBouncer refuses to run as root: as root it is started with `-u postgres`, so its
-    directory is readable by that user."""
+    PgBouncer refuses to run as root: as root it is started as `postgres` (`-u`), or `nobody`
+    where there is no such user, so its directory is readable by every user."""
     binary = pgbouncer_binary()
     upstream = make_url(direct_url)
     with tempfile.TemporaryDirectory(prefix="clientgraph-pgbouncer-") as name:
@@ -120,7 +129,7 @@ async def running_pgbouncer(
         for written in (auth_file, ini):
             written.chmod(0o644)
         log = directory / "pgbouncer.log"
-        as_user = ["-u", "postgres"] if os.geteuid() == 0 else []
+        as_user = ["-u", unprivileged_user()] if os.geteuid() == 0 else []
         with log.open("wb") as output:
             process = subprocess.Popen(
                 [binary, *as_user, str(ini)], stdout=output, stderr=subprocess.STDOUT
