@@ -39,11 +39,17 @@ EVENT_TYPES = (
     "contact.invited",
     "client_owner.removed",
     "clients.transferred",
+    "import.completed",
 )
 """What a webhook may listen to: the audit actions of the same names."""
 
 _RECORDED = "clientgraph.audit_events"
-_TYPE_NAMES = {"account": "Account", "contact": "Contact", "client_owner": "ClientOwner"}
+_TYPE_NAMES = {
+    "firm": "Firm",
+    "account": "Account",
+    "contact": "Contact",
+    "client_owner": "ClientOwner",
+}
 """The GraphQL type of each kind of subject an event type names."""
 
 
