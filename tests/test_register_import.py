@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from typing import Any
 
 import httpx
@@ -504,3 +505,73 @@ async def test_bad_parameters_are_400(api: Api, params: dict[str, str], message:
     response = await _upload(api, _csv(*FJORD_ROWS), **params)
     assert response.status_code == 400
     assert message in response.json()["errors"][0]["message"]
+
+
+IMPORT_MUTATION = """
+mutation($input: ImportAccountsInput!) {
+  importAccounts(input: $input) {
+    report { created updated unchanged failed written rows { row column code message } }
+    userErrors { field code message }
+  }
+}
+"""
+
+
+async def _mutation(
+    api: Api, body: bytes, token: str | None = None, **input_: Any
+) -> httpx.Response:
+    """importAccounts by the GraphQL multipart request specification."""
+    operations = {"query": IMPORT_MUTATION, "variables": {"input": {"file": None, **input_}}}
+    return await api.http.post(
+        "/graphql",
+        headers={"Authorization": f"Bearer {token or api.token}"},
+        data={
+            "operations": json.dumps(operations),
+            "map": json.dumps({"0": ["variables.input.file"]}),
+        },
+        files={"0": ("accounts.csv", body, "text/csv")},
+    )
+
+
+async def _payload(api: Api, body: bytes, token: str | None = None, **input_: Any) -> Any:
+    response = await _mutation(api, body, token, **input_)
+    assert response.status_code == 200, response.text
+    assert "errors" not in response.json(), response.json()
+    return response.json()["data"]["importAccounts"]
+
+
+async def test_the_mutation_imports_an_uploaded_file(api: Api) -> None:
+    payload = await _payload(api, _csv(*FJORD_ROWS))
+    assert payload == {"report": _report_of(created=2), "userErrors": []}
+    assert len(await _exported(api)) == 4
+
+
+async def test_the_mutation_takes_dry_run_and_mode(api: Api) -> None:
+    before = await stored(api)
+    dry = await _payload(api, _csv(*FJORD_ROWS), dryRun=True)
+    assert dry["report"] == {**_report_of(created=2), "written": False}
+    assert await stored(api) == before
+    partial = await _payload(api, _csv(*FJORD_ROWS, BAD_ROW), mode="PARTIAL")
+    assert (partial["report"]["created"], partial["report"]["failed"]) == (2, 1)
+
+
+async def test_the_mutation_reports_an_unreadable_file_as_a_user_error(api: Api) -> None:
+    payload = await _payload(api, b"colour\r\nred\r\n")
+    assert payload["report"] is None
+    assert [(e["field"], e["code"]) for e in payload["userErrors"]] == [(["file"], "INVALID")]
+
+
+async def test_the_mutation_needs_the_import_right(api: Api) -> None:
+    _, token = await api.staff("VIEW_ALL_ACCOUNTS", "EDIT_ALL_ACCOUNTS", "CREATE_ACCOUNTS")
+    before = await stored(api)
+    response = await _mutation(api, _csv(*FJORD_ROWS), token)
+    assert response.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert await stored(api) == before
+
+
+async def test_the_mutation_refuses_an_upload_over_the_byte_limit(database: Database) -> None:
+    settings = settings_for(database.url, max_import_bytes=10_000)
+    async with new_firm(database, settings=settings) as api:
+        rows = [f"Account {n},{n},COMPANY,,,,,,,,,," for n in range(1000)]
+        response = await _mutation(api, _csv(*rows))
+        assert response.status_code == 413

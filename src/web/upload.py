@@ -11,8 +11,9 @@ import tempfile
 from collections.abc import AsyncIterator
 from email.headerregistry import ContentTypeHeader
 from email.policy import HTTP
-from typing import IO
+from typing import IO, Any
 
+from clientgraph.web.body import json_object, with_body
 from clientgraph.web.errors import HttpError
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -86,3 +87,19 @@ async def uploaded_file(request: Request, limit: int) -> AsyncIterator[IO[bytes]
         except ClientDisconnect as error:
             raise HttpError(400, "The client went away before sending the whole body.") from error
         yield spool  # type: ignore[misc]
+
+
+async def multipart_operations(request: Request, body: bytes) -> dict[str, Any]:
+    """The GraphQL request (`operations`) of a multipart body, for the checks every request
+    passes before Strawberry reads the body again with its files."""
+    try:
+        form = await with_body(request, body).form(max_files=10, max_fields=10)
+    except (MultiPartException, StarletteHTTPException):
+        raise HttpError(400, "The multipart body is malformed.") from None
+    try:
+        operations = form.get("operations")
+        if not isinstance(operations, str):
+            raise HttpError(400, "A multipart request needs its `operations` part (JSON).")
+        return json_object(operations.encode())
+    finally:
+        await form.close()
