@@ -277,8 +277,16 @@ async def test_custom_fields_are_imported_by_key_and_checked_by_their_type(api: 
         (_csv(header=HEADER + ",cf:unknown"), "INVALID"),
         (_csv('"Unclosed,1001,COMPANY,,,,,,,,,,'), "INVALID"),
         ("name,customer_number\r\nÆrø,1\r\n".encode("latin-1"), "INVALID"),
+        (_csv(f'"{"x" * 200_000}",1001,COMPANY,,,,,,,,,,'), "INVALID"),
     ],
-    ids=["empty", "wrong-header", "unknown-custom-field", "unclosed-quote", "latin-1"],
+    ids=[
+        "empty",
+        "wrong-header",
+        "unknown-custom-field",
+        "unclosed-quote",
+        "latin-1",
+        "huge-field",
+    ],
 )
 async def test_a_file_that_cannot_be_read_is_refused_whole(
     api: Api, body: bytes, code: str

@@ -10,7 +10,7 @@ from typing import TypeVar
 
 from clientgraph.resolvers.context import Context
 from clientgraph.resolvers.enums import ImportMode, Permission
-from clientgraph.resolvers.errors import BadUserInput, Forbidden, UserErrors
+from clientgraph.resolvers.errors import BadUserInput, Forbidden, RequestTimeout, UserErrors
 from clientgraph.resolvers.policy import require
 from clientgraph.resolvers.register_csv.export import RegisterExport
 from clientgraph.resolvers.register_csv.upload import ImportReport, import_accounts
@@ -70,6 +70,8 @@ class RegisterCsvRoutes:
                 report = await import_accounts(context, file, dry_run=dry_run, mode=mode)
         except Forbidden as error:
             raise HttpError(403, str(error)) from None
+        except RequestTimeout as error:
+            raise HttpError(503, str(error), {"Retry-After": "1"}) from None
         except UserErrors as failure:
             errors = [
                 {"field": error.field, "code": error.code.value, "message": error.message}

@@ -57,7 +57,7 @@ from clientgraph.resolvers.register_csv.columns import (
     LIST_SEPARATOR,
 )
 from clientgraph.resolvers.register_csv.export import revived
-from sqlalchemy import and_, select
+from sqlalchemy import and_, insert, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 BATCH_ACCOUNTS = 500
@@ -501,16 +501,20 @@ class Importer:
                 await self._create(group, errors, by_email)
             else:
                 await self._update(group, current, errors, by_email)
-        for kind in WRITE_ORDER:
-            if self.pending[kind]:
-                self.session.add_all(self.pending[kind])
-                self.pending[kind] = []
-                await self.session.flush()
         await self.session.flush()
+        for kind in WRITE_ORDER:
+            rows, self.pending[kind] = self.pending[kind], []
+            by_keys: dict[frozenset[str], list[dict[str, Any]]] = {}
+            for row in rows:
+                values = dict(inspect(row).dict)
+                by_keys.setdefault(frozenset(values), []).append(values)
+            for values_list in by_keys.values():
+                await self.session.execute(insert(kind), values_list)
 
     def _add(self, row: Any) -> None:
-        """Written at the end of the batch, one INSERT of many rows per table, in the order
-        of the database's foreign keys (which the models do not declare)."""
+        """Written at the end of the batch, one INSERT of many rows per table (no ORM unit of
+        work: the rows are new and nothing reads them back), in the order of the database's
+        foreign keys. A new row changed later in the batch is written as it ends up."""
         self.pending[type(row)].append(row)
 
     def _add_all(self, rows: Iterable[Any]) -> None:
@@ -557,22 +561,23 @@ class Importer:
             )
         ):
             custom.setdefault(value.subject_id, {})[value.definition_id] = value
-        link, contact, email = models.AccountContact, models.Contact, models.ContactEmail
-        links: dict[uuid.UUID, list[tuple[models.AccountContact, models.Contact, str | None]]] = {}
-        for found_link, found_contact, primary in await self.session.execute(
-            select(link, contact, email.email)
-            .join(contact, and_(contact.firm_id == link.firm_id, contact.id == link.contact_id))
-            .outerjoin(
-                email,
-                and_(
-                    email.firm_id == contact.firm_id,
-                    email.contact_id == contact.id,
-                    email.position == 0,
-                ),
+        link = models.AccountContact
+        found_links = list(
+            await self.session.scalars(
+                select(link).where(link.firm_id == firm_id, link.account_id.in_(ids))
             )
-            .where(link.firm_id == firm_id, link.account_id.in_(ids))
-        ):
-            links.setdefault(found_link.account_id, []).append((found_link, found_contact, primary))
+        )
+        contacts = await self._contacts({found.contact_id for found in found_links})
+        primaries = await self._primary_emails(set(contacts))
+        links: dict[uuid.UUID, list[tuple[models.AccountContact, models.Contact, str | None]]] = {}
+        for found_link in found_links:
+            links.setdefault(found_link.account_id, []).append(
+                (
+                    found_link,
+                    contacts[found_link.contact_id],
+                    primaries.get(found_link.contact_id),
+                )
+            )
         found: dict[str, _Existing] = {}
         for row in accounts:
             assert row.customer_number is not None
@@ -590,20 +595,49 @@ class Importer:
     async def _contacts_by_email(self, emails: set[str]) -> dict[str, models.Contact]:
         if not emails:
             return {}
-        email, contact = models.ContactEmail, models.Contact
-        found: dict[str, models.Contact] = {}
-        for address, row in await self.session.execute(
-            select(email.email_folded, contact)
-            .join(contact, and_(contact.firm_id == email.firm_id, contact.id == email.contact_id))
-            .where(
-                email.firm_id == self.viewer.firm_id,
-                email.position == 0,
-                email.email_folded.in_(sorted(emails)),
+        email = models.ContactEmail
+        owners = list(
+            await self.session.execute(
+                select(email.email_folded, email.contact_id).where(
+                    email.firm_id == self.viewer.firm_id,
+                    email.position == 0,
+                    email.email_folded.in_(sorted(emails)),
+                )
             )
-            .order_by(contact.created_at, contact.id)
+        )
+        contacts = await self._contacts({contact_id for _, contact_id in owners})
+        found: dict[str, models.Contact] = {}
+        for address, contact_id in sorted(
+            owners, key=lambda owner: (contacts[owner[1]].created_at, owner[1])
         ):
-            found.setdefault(address, row)
+            found.setdefault(address, contacts[contact_id])
         return found
+
+    async def _contacts(self, ids: set[uuid.UUID]) -> dict[uuid.UUID, models.Contact]:
+        """By id, one statement on the key: these reads join nothing, so that no plan made
+        from the statistics of tables the import is filling can make them slow."""
+        if not ids:
+            return {}
+        contact = models.Contact
+        rows = await self.session.scalars(
+            select(contact).where(
+                contact.firm_id == self.viewer.firm_id, contact.id.in_(sorted(ids))
+            )
+        )
+        return {row.id: row for row in rows}
+
+    async def _primary_emails(self, ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
+        if not ids:
+            return {}
+        email = models.ContactEmail
+        rows = await self.session.execute(
+            select(email.contact_id, email.email).where(
+                email.firm_id == self.viewer.firm_id,
+                email.contact_id.in_(sorted(ids)),
+                email.position == 0,
+            )
+        )
+        return {contact_id: address for contact_id, address in rows}
 
     def _ownership(self, owner_id: uuid.UUID | None, errors: list[RowError], row: int) -> None:
         if owner_id is not None and not self.firm.client_ownership_enabled:
