@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import csv
 import io
 import os
@@ -25,9 +26,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 from clientgraph.auth import issue_token
 from clientgraph.db.engine import Database
+from sqlalchemy.engine import URL, make_url
 
 from bench.common import SECRET, seed_firm
 from bench.server import Server, fresh_database, running_server, temporary_directory
@@ -126,6 +129,33 @@ def cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+async def database_cpu_s(database_url: str) -> float:
+    """CPU seconds of the PostgreSQL backends serving the benchmark's database so far (the
+    server's pooled connections live through both uploads); 0 on SQLite."""
+    if not database_url.startswith("postgresql"):
+        return 0.0
+    name = make_url(database_url).database
+    connection = await asyncpg.connect(
+        _libpq(database_url).set(database="postgres").render_as_string(hide_password=False)
+    )
+    try:
+        pids = await connection.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+            name,
+        )
+    finally:
+        await connection.close()
+    total = 0.0
+    for row in pids:
+        with contextlib.suppress(OSError):
+            total += cpu_s(row["pid"])
+    return total
+
+
+def _libpq(url: str) -> URL:
+    return make_url(url).set(drivername="postgresql")
+
+
 def loadavg() -> str:
     return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
@@ -151,18 +181,22 @@ async def run(database_url: str | None, rows: int) -> int:
         with running_server(url, directory / "server.log", {}) as server:
             await prepare(server.base_url, token)
             print(f"load average before: {loadavg()}", flush=True)
-            cpu = cpu_s(server.pid)
+            cpu, db_cpu = cpu_s(server.pid), await database_cpu_s(url)
             first_s, first = await upload(server.base_url, token, body)
             first_cpu, cpu = cpu_s(server.pid) - cpu, cpu_s(server.pid)
+            first_db, db_cpu = await database_cpu_s(url) - db_cpu, await database_cpu_s(url)
             print(
-                f"import of {rows} rows ({len(body) / 1e6:.1f} MB): {first_s:.1f} s, server CPU "
-                f"{first_cpu:.1f} s ({_summary(first)}); load average {loadavg()}",
+                f"import of {rows} rows ({len(body) / 1e6:.1f} MB): {first_s:.1f} s; CPU: server "
+                f"{first_cpu:.1f} s, PostgreSQL {first_db:.1f} s ({_summary(first)}); "
+                f"load average {loadavg()}",
                 flush=True,
             )
             second_s, second = await upload(server.base_url, token, body)
             print(
-                f"the same file again: {second_s:.1f} s, server CPU "
-                f"{cpu_s(server.pid) - cpu:.1f} s ({_summary(second)}); load average {loadavg()}",
+                f"the same file again: {second_s:.1f} s; CPU: server "
+                f"{cpu_s(server.pid) - cpu:.1f} s, PostgreSQL "
+                f"{await database_cpu_s(url) - db_cpu:.1f} s ({_summary(second)}); "
+                f"load average {loadavg()}",
                 flush=True,
             )
             print(f"server peak memory (VmHWM): {peak_rss_mib(server):.0f} MiB", flush=True)

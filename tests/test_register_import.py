@@ -583,3 +583,27 @@ async def test_the_mutation_refuses_an_upload_over_the_byte_limit(database: Data
         rows = [f"Account {n},{n},COMPANY,,,,,,,,,," for n in range(1000)]
         response = await _mutation(api, _csv(*rows))
         assert response.status_code == 413
+
+
+async def test_columns_left_out_of_the_file_are_left_alone(api: Api) -> None:
+    await _report(api, _csv(*FJORD_ROWS))
+    header = "name,customer_number,contact_first_name,contact_last_name,contact_email"
+    body = _csv("Fjord Fiskeri,1001,Mette,Hansen-Berg,mette@fjord.example", header=header)
+    report = await _report(api, body)
+    assert report == _report_of(updated=1, unchanged=0)
+    mette = next(record for record in (await _exported(api))[1:] if record[6] == "Mette")
+    assert mette[4:] == [
+        "vat|vip",
+        "",
+        "Mette",
+        "Hansen-Berg",
+        "mette@fjord.example",
+        "+4520123456",
+        "",
+        "COMMERCIAL",
+        "CEO",
+    ]
+    found = await api.data(
+        '{ contacts(first: 5, filter: {search: "hansen-berg"}) { nodes { lastName } } }'
+    )
+    assert found["contacts"]["nodes"] == [{"lastName": "Hansen-Berg"}]

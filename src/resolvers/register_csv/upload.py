@@ -16,10 +16,11 @@ import io
 import itertools
 import uuid
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import IO, Any
 
 from clientgraph.db import models
+from clientgraph.db.one_of import one_of
 from clientgraph.db.queries import fold
 from clientgraph.resolvers import history
 from clientgraph.resolvers.accounts import (
@@ -34,6 +35,7 @@ from clientgraph.resolvers.contacts import (
     clean_contact,
     clean_description,
     contact_columns,
+    current_emails,
     full_name,
 )
 from clientgraph.resolvers.context import Context
@@ -529,7 +531,7 @@ class Importer:
         accounts = list(
             await self.session.scalars(
                 select(account)
-                .where(account.firm_id == firm_id, account.customer_number.in_(numbers))
+                .where(account.firm_id == firm_id, one_of(account.customer_number, numbers))
                 .with_for_update()
             )
         )
@@ -538,18 +540,18 @@ class Importer:
         ids = [row.id for row in accounts]
         editable = set(
             await self.session.scalars(
-                select(account.id).where(account.id.in_(ids), editable_accounts(self.viewer))
+                select(account.id).where(one_of(account.id, ids), editable_accounts(self.viewer))
             )
         )
         visible = set(
             await self.session.scalars(
-                select(account.id).where(account.id.in_(ids), visible_accounts(self.viewer))
+                select(account.id).where(one_of(account.id, ids), visible_accounts(self.viewer))
             )
         )
         tags: dict[uuid.UUID, list[str]] = {}
         for account_id, tag in await self.session.execute(
             select(models.AccountTag.account_id, models.AccountTag.tag)
-            .where(models.AccountTag.firm_id == firm_id, models.AccountTag.account_id.in_(ids))
+            .where(models.AccountTag.firm_id == firm_id, one_of(models.AccountTag.account_id, ids))
             .order_by(models.AccountTag.tag)
         ):
             tags.setdefault(account_id, []).append(tag)
@@ -557,14 +559,14 @@ class Importer:
         for value in await self.session.scalars(
             select(models.CustomFieldValue).where(
                 models.CustomFieldValue.firm_id == firm_id,
-                models.CustomFieldValue.subject_id.in_(ids),
+                one_of(models.CustomFieldValue.subject_id, ids),
             )
         ):
             custom.setdefault(value.subject_id, {})[value.definition_id] = value
         link = models.AccountContact
         found_links = list(
             await self.session.scalars(
-                select(link).where(link.firm_id == firm_id, link.account_id.in_(ids))
+                select(link).where(link.firm_id == firm_id, one_of(link.account_id, ids))
             )
         )
         contacts = await self._contacts({found.contact_id for found in found_links})
@@ -601,7 +603,7 @@ class Importer:
                 select(email.email_folded, email.contact_id).where(
                     email.firm_id == self.viewer.firm_id,
                     email.position == 0,
-                    email.email_folded.in_(sorted(emails)),
+                    one_of(email.email_folded, sorted(emails)),
                 )
             )
         )
@@ -621,7 +623,7 @@ class Importer:
         contact = models.Contact
         rows = await self.session.scalars(
             select(contact).where(
-                contact.firm_id == self.viewer.firm_id, contact.id.in_(sorted(ids))
+                contact.firm_id == self.viewer.firm_id, one_of(contact.id, sorted(ids))
             )
         )
         return {row.id: row for row in rows}
@@ -633,7 +635,7 @@ class Importer:
         rows = await self.session.execute(
             select(email.contact_id, email.email).where(
                 email.firm_id == self.viewer.firm_id,
-                email.contact_id.in_(sorted(ids)),
+                one_of(email.contact_id, sorted(ids)),
                 email.position == 0,
             )
         )
@@ -708,7 +710,7 @@ class Importer:
         }
         changes = history.changes_between({}, described)
         changes += await self._write_custom(account, group.custom, {})
-        changes += self._write_contacts(account, group.contacts, [], by_email)
+        changes += await self._write_contacts(account, group.contacts, [], by_email)
         history.record(
             self.session,
             self.viewer,
@@ -770,7 +772,7 @@ class Importer:
                     f"{account.name} is inactive and takes no new contacts.",
                 )
             )
-        changed_contacts = [s for s, match in plan if _contact_differs(s, match)]
+        changed_contacts = [s for s, match in plan if self._contact_differs(s, match)]
         if not diff and not custom_changes and not changed_contacts:
             if errors:
                 self.report.fail(errors)
@@ -818,7 +820,7 @@ class Importer:
                     )
             changes.append(change)
         changes += await self._write_custom(account, group.custom, current.custom)
-        changes += self._write_contacts(account, group.contacts, current.links, by_email)
+        changes += await self._write_contacts(account, group.contacts, current.links, by_email)
         history.record_change(self.session, self.viewer, account, "account.updated", changes)
         self.report.updated += 1
 
@@ -914,7 +916,7 @@ class Importer:
             plan.append((spec, match))
         return plan
 
-    def _write_contacts(
+    async def _write_contacts(
         self,
         account: models.Account,
         contacts: list[_ContactSpec],
@@ -932,7 +934,7 @@ class Importer:
                 link = None
             else:
                 link, contact = match
-                self._update_contact(contact, spec.clean)
+                await self._update_contact(contact, spec.clean)
             name = full_name(contact.first_name, contact.last_name)
             roles = [role.value for role in spec.roles]
             if link is None:
@@ -960,11 +962,11 @@ class Importer:
                     )
                 continue
             current_roles = [role.value for role in _roles(link)]
-            if current_roles != roles:
+            if "contact_roles" in self.header and current_roles != roles:
                 changes.append(history.Change(f"contact.{name}.roles", current_roles, roles))
                 link.is_commercial = ContactRole.COMMERCIAL in spec.roles
                 link.is_operational = ContactRole.OPERATIONAL in spec.roles
-            if link.description != spec.description:
+            if "contact_description" in self.header and link.description != spec.description:
                 changes.append(
                     history.Change(
                         f"contact.{name}.description", link.description, spec.description
@@ -1013,21 +1015,39 @@ class Importer:
         )
         return contact
 
-    def _update_contact(self, contact: models.Contact, clean: CleanContact) -> None:
-        before = {
-            "firstName": contact.first_name,
-            "lastName": contact.last_name,
-            "phone": contact.phone,
-        }
-        after = {"firstName": clean.first_name, "lastName": clean.last_name, "phone": clean.phone}
+    async def _update_contact(self, contact: models.Contact, clean: CleanContact) -> None:
+        """The names, and the phone when the file has the column, as the row says."""
+        before = {"firstName": contact.first_name, "lastName": contact.last_name}
+        after = {"firstName": clean.first_name, "lastName": clean.last_name}
+        if "contact_phone" in self.header:
+            before["phone"], after["phone"] = contact.phone, clean.phone
         diff = history.changes_between(before, after)
         if not diff:
             return
-        contact.first_name, contact.last_name = clean.first_name, clean.last_name
-        contact.first_name_folded = fold(clean.first_name)
-        contact.last_name_folded = fold(clean.last_name)
-        contact.phone = clean.phone
+        emails = clean.emails
+        if contact in self.session:
+            emails = await current_emails(self.session, contact)
+        columns = contact_columns(replace(clean, emails=emails, phone=after.get("phone")))
+        if "phone" not in after:
+            del columns["phone"]
+        for name, value in columns.items():
+            setattr(contact, name, value)
         history.record_change(self.session, self.viewer, contact, "contact.updated", diff)
+
+    def _contact_differs(
+        self, spec: _ContactSpec, match: tuple[models.AccountContact | None, models.Contact] | None
+    ) -> bool:
+        if match is None or match[0] is None:
+            return True
+        link, contact = match
+        given = self.header
+        return (
+            contact.first_name != spec.clean.first_name
+            or contact.last_name != spec.clean.last_name
+            or ("contact_phone" in given and contact.phone != spec.clean.phone)
+            or ("contact_roles" in given and _roles(link) != spec.roles)
+            or ("contact_description" in given and link.description != spec.description)
+        )
 
 
 def _roles(link: models.AccountContact | None) -> list[ContactRole]:
@@ -1042,21 +1062,6 @@ def _roles(link: models.AccountContact | None) -> list[ContactRole]:
 
 def _stored(current: dict[uuid.UUID, models.CustomFieldValue], definition: uuid.UUID) -> str | None:
     return current[definition].value if definition in current else None
-
-
-def _contact_differs(
-    spec: _ContactSpec, match: tuple[models.AccountContact | None, models.Contact] | None
-) -> bool:
-    if match is None or match[0] is None:
-        return True
-    link, contact = match
-    return (
-        contact.first_name != spec.clean.first_name
-        or contact.last_name != spec.clean.last_name
-        or contact.phone != spec.clean.phone
-        or _roles(link) != spec.roles
-        or link.description != spec.description
-    )
 
 
 def _required_name(text: str, row: int, errors: list[RowError]) -> str | None:
