@@ -130,8 +130,9 @@ def cpu_s(pid: int) -> float:
 
 
 async def database_cpu_s(database_url: str) -> float:
-    """CPU seconds of the PostgreSQL backends serving the benchmark's database so far (the
-    server's pooled connections live through both uploads); 0 on SQLite."""
+    """CPU seconds of the PostgreSQL backends serving the server's connections to the
+    benchmark's database so far (pooled, they live through both uploads; autovacuum's workers
+    are left out); 0 on SQLite."""
     if not database_url.startswith("postgresql"):
         return 0.0
     name = make_url(database_url).database
@@ -140,7 +141,8 @@ async def database_cpu_s(database_url: str) -> float:
     )
     try:
         pids = await connection.fetch(
-            "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+            "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()"
+            " AND backend_type = 'client backend'",
             name,
         )
     finally:
