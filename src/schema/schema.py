@@ -10,6 +10,7 @@ from clientgraph.schema.contact_mutation import ContactMutation
 from clientgraph.schema.cost import CountingExecutionContext
 from clientgraph.schema.document_cache import DocumentCaches
 from clientgraph.schema.extensions import QueryLimits, schema_extensions
+from clientgraph.schema.import_mutation import ImportMutation
 from clientgraph.schema.mutation import ApiKeyMutation, EmailMutation, OwnershipMutation
 from clientgraph.schema.password_mutation import PasswordMutation
 from clientgraph.schema.query import Query
@@ -41,6 +42,7 @@ Mutation = merge_types(
         EmailMutation,
         PasswordMutation,
         WebhookMutation,
+        ImportMutation,
     ),
 )
 
