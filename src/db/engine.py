@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from asyncpg.exceptions import InternalClientError
 from clientgraph.db import tenancy
 from clientgraph.db.live import LiveEvents
+from clientgraph.metrics import WatchedPool
 from sqlalchemy import event, text
 from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.exc import DBAPIError
@@ -208,13 +209,14 @@ class Database:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         self.write_attempts = write_attempts
-        options: dict[str, Any] = {"echo": echo}
+        options: dict[str, Any] = {"echo": echo, "hide_parameters": True}
         if not self.is_sqlite:
             options.update(
                 pool_size=pool_size,
                 max_overflow=pool_size if max_overflow is None else max_overflow,
                 pool_timeout=pool_timeout,
                 connect_args={"timeout": connect_timeout_s},
+                poolclass=WatchedPool,
             )
         self.engine = create_async_engine(url, **options)
         if self.is_sqlite:

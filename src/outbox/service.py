@@ -9,6 +9,7 @@ import signal
 import uuid
 from dataclasses import replace
 
+from clientgraph import tracing
 from clientgraph.db.engine import Database
 from clientgraph.db.readiness import Readiness
 from clientgraph.outbox import queue
@@ -115,6 +116,8 @@ async def run_worker(settings: Settings) -> None:
         pool_size=2,
         timeouts=settings.database_timeouts(),
     )
+    tracing.start(settings.otel_endpoint, settings.otel_service_name)
+    tracing.watch_engine(db.engine)
     running = RelayWhenReady(relays(settings, db), Readiness(db))
     stopped = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -126,4 +129,5 @@ async def run_worker(settings: Settings) -> None:
     finally:
         await running.stop()
         await db.dispose()
+        tracing.TRACING.flush()
         logger.info("outbox relay stopped")

@@ -11,7 +11,7 @@ import functools
 import logging
 from collections.abc import AsyncIterator
 
-from clientgraph import metrics
+from clientgraph import metrics, tracing
 from clientgraph.db.engine import Database, DatabaseUnavailable
 from clientgraph.db.migrate import upgrade_for_server
 from clientgraph.db.readiness import Readiness
@@ -63,6 +63,8 @@ def create_app(
         connect_timeout_s=settings.db_connect_timeout_s,
     )
     metrics.watch_engine(database.engine)
+    tracing.start(settings.otel_endpoint, settings.otel_service_name)
+    tracing.watch_engine(database.engine)
     readiness = Readiness(
         database, migrate=functools.partial(upgrade_for_server, settings) if migrate else None
     )
@@ -97,6 +99,7 @@ def create_app(
                 migrating.cancel()
             if db is None:
                 await database.dispose()
+            tracing.TRACING.flush()
 
     return Starlette(
         routes=[
