@@ -369,9 +369,10 @@ async def scrape_with(http: httpx.AsyncClient) -> str:
     return response.text
 
 
-def test_the_workers_of_one_server_add_up_refusals_and_show_the_backlog(tmp_path: Path) -> None:
-    """Under `--workers 2` (multiprocess mode) the refusals of both workers are added up, and
-    the backlog is what the relays counted last."""
+def test_the_workers_of_one_server_show_every_metric_of_issue_17(tmp_path: Path) -> None:
+    """Under `--workers 2` (multiprocess mode): the counts of both workers added up (requests
+    by operation and outcome, latency, read paths, statements, plan cache, refusals), the
+    pool's gauges, and the backlog as the relays counted it last."""
     env = {
         "CLIENTGRAPH_METRICS_ALLOW_IPS": "127.0.0.1",
         "CLIENTGRAPH_RATE_LIMIT_FAILED_AUTH_PER_MINUTE": "1",
@@ -392,6 +393,11 @@ def test_the_workers_of_one_server_add_up_refusals_and_show_the_backlog(tmp_path
         )
         token = json.loads(created.stdout.splitlines()[0])["token"]
         invited = invite_over_http(base, token)
+        read = httpx.post(
+            f"{base}/graphql",
+            json={"query": NAMED, "operationName": "AccountNames"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
         statuses = []
         for _ in range(8):
             with httpx.Client(base_url=base) as fresh_connection:
@@ -416,6 +422,17 @@ def test_the_workers_of_one_server_add_up_refusals_and_show_the_backlog(tmp_path
     assert 429 in statuses
     refused = count(text, "clientgraph_rate_limit_refusals_total", limit="failed-auth")
     assert refused == statuses.count(429)
+    assert read.status_code == 200
+    graphql = {"route": "graphql"}
+    ok = {**graphql, "operation": "AccountNames", "outcome": "ok"}
+    assert count(text, "clientgraph_requests_total", **ok) == 1
+    assert count(text, "clientgraph_request_duration_seconds_count", **graphql) >= 3
+    assert count(text, "clientgraph_statements_per_request_count", **graphql) >= 3
+    assert count(text, "clientgraph_graphql_reads_total", path="generic") >= 2, "the mutations"
+    assert count(text, "clientgraph_graphql_reads_total", path="planned") == 1
+    assert count(text, "clientgraph_plan_cache_lookups_total", result="miss") == 1
+    families = {name for name, _ in samples(text)}
+    assert "clientgraph_db_connections_in_use" in families
 
 
 def invite_over_http(base: str, token: str) -> bool:
