@@ -10,21 +10,27 @@ import subprocess
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import httpx
 import pytest
 from clientgraph.app import create_app
+from clientgraph.db import models
 from clientgraph.db.engine import Database
 from clientgraph.metrics import MAX_OPERATION_NAME_LENGTH, OperationNames, exposition
+from clientgraph.outbox.queue import QUEUED
 from clientgraph.plan.build import HANDLERS
 from clientgraph.plan.errors import Stage
+from clientgraph.resolvers.email_deliveries import EMAIL_KINDS
 from clientgraph.settings import Settings
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import ValidationError
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.server_process import CLIENTGRAPH, free_port, server_environment
-from tests.support import SECRET, Api, served_with, settings_for
+from tests.support import SECRET, Api, owner_url, served_with, settings_for
 from tests.test_outbox_relay import Clock, Inbox, invite, make_relay, smtp_server
 from tests.test_plan_crashes import broken
 from tests.test_serve import clientgraph_serve
@@ -276,18 +282,37 @@ def backlog(kind: str = "e-mail") -> float:
     return count(text.decode(), "clientgraph_outbox_backlog", kind=kind)
 
 
+async def due_and_not_sent(api: Api, now: datetime) -> int:
+    """E-mails of every firm due at `now` and not sent, read as the tables' owner."""
+    event = models.OutboxEvent
+    engine = create_async_engine(owner_url(api.db))
+    try:
+        async with engine.connect() as connection:
+            found = await connection.scalar(
+                select(func.count()).where(
+                    event.status == QUEUED,
+                    event.kind.in_(EMAIL_KINDS),
+                    event.next_attempt_at <= now,
+                )
+            )
+    finally:
+        await engine.dispose()
+    return int(found or 0)
+
+
 async def test_the_outbox_backlog_counts_the_rows_due_and_not_sent(api: Api) -> None:
-    """Without SMTP nothing leaves the queue: each new row due is one more."""
+    """Without SMTP nothing leaves the queue: a new row due is one more."""
     clock = Clock()
     relay = make_relay(api.db, None, clock)
     await relay.run_once()
     before = backlog()
 
     await invite(api)
-    clock.advance(seconds=1)
+    clock.now = models.utcnow()
     await relay.run_once()
 
-    assert backlog() == before + 1
+    assert backlog() == await due_and_not_sent(api, clock.now)
+    assert backlog() >= before + 1
 
 
 async def test_rows_a_relay_tried_and_will_retry_later_leave_the_backlog(api: Api) -> None:
@@ -295,14 +320,14 @@ async def test_rows_a_relay_tried_and_will_retry_later_leave_the_backlog(api: Ap
     relay = make_relay(api.db, free_port(), clock, outbox_backoff_s=60, outbox_backoff_max_s=60)
     await relay.run_once()
     await invite(api)
-    clock.advance(seconds=1)
+    clock.now = models.utcnow()
 
     await relay.run_once()
     due_then = backlog()
     await relay.run_once()
 
-    assert due_then == 1, "the new row; every older one was tried and waits for its retry"
-    assert backlog() == 0
+    assert due_then >= 1, "at least the new row"
+    assert backlog() == await due_and_not_sent(api, clock.now) == 0, "each waits for its retry"
 
 
 async def test_a_refusal_by_a_rate_limit_is_counted_by_the_limits_name(api: Api) -> None:

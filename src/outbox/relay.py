@@ -108,11 +108,9 @@ class OutboxRelay:
             return await self._log_queued()
         handled = backlog = 0
         for firm_id in await self._firms(due_before=now):
-            claimed, due = await self._claim(firm_id, now)
+            delivered, due = await self._deliver_due(firm_id, now)
+            handled += delivered
             backlog += due
-            for row, firm_name in claimed:
-                await self._deliver(row, firm_name)
-            handled += len(claimed)
         metrics.OUTBOX_BACKLOG.labels(self.noun).set(backlog)
         return handled
 
@@ -121,13 +119,15 @@ class OutboxRelay:
         sends its owner's link this way at once); how many rows it handled."""
         if self.sender is None:
             raise ValueError("the relay has no SMTP server to send with")
-        return await self._deliver_due(firm_id, self.clock())
+        handled, _ = await self._deliver_due(firm_id, self.clock())
+        return handled
 
-    async def _deliver_due(self, firm_id: uuid.UUID, now: datetime) -> int:
-        claimed, _ = await self._claim(firm_id, now)
+    async def _deliver_due(self, firm_id: uuid.UUID, now: datetime) -> tuple[int, int]:
+        """(rows handled, rows due before they were claimed) of one firm."""
+        claimed, due = await self._claim(firm_id, now)
         for row, firm_name in claimed:
             await self._deliver(row, firm_name)
-        return len(claimed)
+        return len(claimed), due
 
     async def run(self, stop: asyncio.Event) -> None:
         """Rounds until `stop` is set: at once while rounds fill whole batches, else after the
