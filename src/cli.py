@@ -139,6 +139,7 @@ def serve(args: argparse.Namespace) -> None:
             gc_freeze=settings.gc_freeze,
             gc_threshold=settings.gc_threshold,
             tracemalloc=settings.tracemalloc,
+            log_format=settings.log_format,
         )
     )
 
@@ -148,7 +149,7 @@ def worker(_: argparse.Namespace) -> None:
     from clientgraph.outbox.render import InvalidMailFrom
     from clientgraph.outbox.service import run_worker
 
-    configure_worker_logging()
+    configure_worker_logging(get_settings().log_format)
     try:
         asyncio.run(run_worker(get_settings()))
     except (InvalidSmtpUrl, InvalidMailFrom) as error:

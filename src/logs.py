@@ -1,25 +1,48 @@
 """How the server and the worker write their logs: one line per record, naming the request
-it was written in (`clientgraph.web.request_id`), "-" outside requests."""
+it was written in (`clientgraph.web.request_id`), "-" outside requests.
+
+`CLIENTGRAPH_LOG_FORMAT=text` (the default) writes `LOG_FORMAT`; `json` writes every line, of
+the service, of uvicorn and of any library, as one JSON object (python-json-logger) with
+`timestamp`, `level`, `logger`, `request_id`, `message` and the record's extra fields, and
+turns on the line per request on `REQUEST_LOGGER` (web/request_log.py)."""
 
 from __future__ import annotations
 
 import copy
 import logging
-from typing import Any
+from typing import Any, Literal
 
 from clientgraph.web.request_id import RequestIdFilter, log_request_ids
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
+JSON_FIELDS = "%(levelname)s %(name)s %(request_id)s %(message)s"
+JSON_RENAMED = {"levelname": "level", "name": "logger"}
+REQUEST_LOGGER = "clientgraph.requests"
+
+LogFormat = Literal["text", "json"]
 
 
-def server_log_config() -> dict[str, Any]:
+def json_formatter() -> logging.Formatter:
+    from pythonjsonlogger.json import JsonFormatter
+
+    return JsonFormatter(JSON_FIELDS, rename_fields=JSON_RENAMED, timestamp=True)
+
+
+def _formatter(log_format: LogFormat) -> dict[str, Any]:
+    if log_format == "json":
+        return {"()": json_formatter}
+    return {"format": LOG_FORMAT}
+
+
+def server_log_config(log_format: LogFormat = "text") -> dict[str, Any]:
     """uvicorn's own logging, plus the service's loggers (and any library's warnings) in
-    LOG_FORMAT; for `uvicorn.run(log_config=...)`, which applies it in every worker."""
+    LOG_FORMAT, or all of them as JSON; for `uvicorn.run(log_config=...)`, which applies it
+    in every worker."""
     from uvicorn.config import LOGGING_CONFIG
 
     config = copy.deepcopy(LOGGING_CONFIG)
     config["filters"] = {"request_id": {"()": RequestIdFilter}}
-    config["formatters"]["clientgraph"] = {"format": LOG_FORMAT}
+    config["formatters"]["clientgraph"] = _formatter(log_format)
     config["handlers"]["clientgraph"] = {
         "class": "logging.StreamHandler",
         "stream": "ext://sys.stderr",
@@ -31,12 +54,19 @@ def server_log_config() -> dict[str, Any]:
         "level": "INFO",
         "propagate": False,
     }
+    config["loggers"][REQUEST_LOGGER] = {"level": "INFO" if log_format == "json" else "WARNING"}
+    if log_format == "json":
+        for handler in ("default", "access"):
+            config["handlers"][handler]["formatter"] = "clientgraph"
+            config["handlers"][handler]["filters"] = ["request_id"]
     config["root"] = {"handlers": ["clientgraph"], "level": "WARNING"}
     return config
 
 
-def configure_worker_logging() -> None:
+def configure_worker_logging(log_format: LogFormat = "text") -> None:
     log_request_ids()
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     for handler in logging.getLogger().handlers:
         handler.addFilter(RequestIdFilter())
+        if log_format == "json":
+            handler.setFormatter(json_formatter())

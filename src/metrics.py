@@ -31,6 +31,7 @@ from prometheus_client import (
 from prometheus_client import REGISTRY as PROCESS_REGISTRY
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.pool import AsyncAdaptedQueuePool, ConnectionPoolEntry
 
 MULTIPROCESS_DIRECTORY = "PROMETHEUS_MULTIPROC_DIR"
 MAX_OPERATION_NAMES = 200
@@ -68,6 +69,12 @@ POOL_IN_USE = Gauge(
     "Database connections checked out of the pools, summed over live processes.",
     multiprocess_mode="livesum",
 )
+POOL_WAITING = Gauge(
+    "clientgraph_db_connections_waiting",
+    "Checkouts waiting for a database connection (a free one, or a new one being opened), "
+    "summed over live processes.",
+    multiprocess_mode="livesum",
+)
 POOL_WAITS = Counter(
     "clientgraph_db_pool_timeouts",
     "Requests answered 503 because no database connection came free in time.",
@@ -93,6 +100,20 @@ OUTBOX_DELIVERIES = Counter(
     ["kind", "result"],
 )
 
+OUTBOX_BACKLOG = Gauge(
+    "clientgraph_outbox_backlog",
+    "Outbox rows due and not sent, by kind (e-mail, webhook delivery), as a relay counted "
+    "them at the start of its latest round.",
+    ["kind"],
+    multiprocess_mode="livemostrecent",
+)
+RATE_LIMIT_REFUSALS = Counter(
+    "clientgraph_rate_limit_refusals",
+    "Requests answered 429, by the limit that refused them (nodes, failed-auth, "
+    "failed-sign-in, failed-sign-in-any-address).",
+    ["limit"],
+)
+
 _watched: weakref.WeakSet[object] = weakref.WeakSet()
 
 current_statements: contextvars.ContextVar[StatementCount | None] = contextvars.ContextVar(
@@ -107,6 +128,20 @@ class StatementCount:
     sent: int = 0
 
 
+def operation_name(name: object) -> str | None:
+    """A client's operation name when it is of a GraphQL name's shape and not too long,
+    `other` when it is not, None when there is none."""
+    if name is None or name == "":
+        return None
+    if (
+        not isinstance(name, str)
+        or len(name) > MAX_OPERATION_NAME_LENGTH
+        or not OPERATION_NAME.fullmatch(name)
+    ):
+        return OTHER
+    return name
+
+
 class OperationNames:
     """The operation label of a request: its name when it is of a GraphQL name's shape and
     among the first `limit` names this process has seen, else `other`."""
@@ -116,14 +151,12 @@ class OperationNames:
         self.seen: set[str] = set()
 
     def label(self, name: object) -> str:
-        if name is None or name == "":
+        shaped = operation_name(name)
+        if shaped is None:
             return NO_OPERATION
-        if (
-            not isinstance(name, str)
-            or len(name) > MAX_OPERATION_NAME_LENGTH
-            or not OPERATION_NAME.fullmatch(name)
-        ):
+        if shaped == OTHER:
             return OTHER
+        name = shaped
         if name in self.seen:
             return name
         if len(self.seen) >= self.limit:
@@ -154,6 +187,19 @@ def watch_engine(engine: AsyncEngine) -> None:
     @event.listens_for(sync_engine.pool, "checkin")
     def checked_in(*_: object) -> None:
         POOL_IN_USE.dec()
+
+
+class WatchedPool(AsyncAdaptedQueuePool):
+    """SQLAlchemy's pool for asyncio engines, counting the checkouts in progress into
+    `POOL_WAITING`: a checkout that finds a free connection is over at once, so what the
+    gauge shows is the checkouts waiting for one to come free or to be opened."""
+
+    def _do_get(self) -> ConnectionPoolEntry:
+        POOL_WAITING.inc()
+        try:
+            return super()._do_get()
+        finally:
+            POOL_WAITING.dec()
 
 
 def exposition() -> tuple[bytes, str]:

@@ -200,6 +200,20 @@ class Settings(BaseSettings):
 
     access_log: bool = False
     """One log line per request (uvicorn's access log); `clientgraph serve --access-log`."""
+    log_format: Literal["text", "json"] = "text"
+    """`json`: every log line a JSON object, and one line per HTTP request on
+    `clientgraph.requests` with what it did (clientgraph.logs, web/request_log.py)."""
+    otel_endpoint: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("CLIENTGRAPH_OTEL_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"),
+    )
+    """An OTLP/HTTP collector (`http://collector:4318`) to send traces to; off when unset
+    (clientgraph.tracing, the `otel` extra)."""
+    otel_service_name: str = Field(
+        default="clientgraph",
+        min_length=1,
+        validation_alias=AliasChoices("CLIENTGRAPH_OTEL_SERVICE_NAME", "OTEL_SERVICE_NAME"),
+    )
     gc_freeze: bool = True
     """Freeze what start-up and the first request built out of the cyclic collector's reach."""
     gc_threshold: int = Field(default=0, ge=0)

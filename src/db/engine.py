@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from asyncpg.exceptions import InternalClientError
 from clientgraph.db import tenancy
 from clientgraph.db.live import LiveEvents
+from clientgraph.metrics import WatchedPool
 from sqlalchemy import event, text
 from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.exc import DBAPIError
@@ -236,7 +237,7 @@ class Database:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         self.write_attempts = write_attempts
-        options: dict[str, Any] = {"echo": echo}
+        options: dict[str, Any] = {"echo": echo, "hide_parameters": True}
         if not self.is_sqlite:
             options.update(
                 pool_size=pool_size,
@@ -246,6 +247,7 @@ class Database:
                     "timeout": connect_timeout_s,
                     **(pooler_connect_args() if pgbouncer else {}),
                 },
+                poolclass=WatchedPool,
             )
         self.engine = create_async_engine(url, **options)
         if self.is_sqlite:

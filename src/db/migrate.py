@@ -95,7 +95,7 @@ def _heads_of(connection: Connection) -> tuple[str, ...]:
 
 
 async def _current_revisions(url: str) -> tuple[str, ...]:
-    engine = create_async_engine(url)
+    engine = create_async_engine(url, hide_parameters=True)
     try:
         async with engine.connect() as connection:
             return await connection.run_sync(_heads_of)

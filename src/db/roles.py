@@ -75,7 +75,7 @@ async def ensure_app_role(url: str, role: str, password: str | None = None) -> N
 
     Runs as the tables' owner (`DATABASE_URL`), which needs CREATEROLE only while the role does
     not exist yet. Refuses a role that is a superuser, has BYPASSRLS or owns a table."""
-    engine = create_async_engine(url)
+    engine = create_async_engine(url, hide_parameters=True)
     try:
         async with engine.begin() as connection:
             await _apply(connection, role, password)

@@ -95,13 +95,17 @@ class SmtpTransport:
         )
 
 
+EMAIL = "e-mail"
+"""What the mail relay delivers, as its log lines and metrics name the kind."""
+
+
 @dataclass(frozen=True, slots=True)
 class MailSender:
     """An outbox row as an e-mail, through `transport`."""
 
     transport: MailTransport
     config: MailConfig
-    noun: str = "e-mail"
+    noun: str = EMAIL
 
     async def send(self, row: Claimed, firm_name: str) -> Sent:
         event = Event(row.id, row.kind, row.recipient, row.payload, row.created_at, firm_name)

@@ -17,7 +17,7 @@ from typing import Any
 
 from clientgraph.db import models
 from clientgraph.resolvers.enums import EmailDeliveryStatus
-from sqlalchemy import select, text, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 QUEUED = EmailDeliveryStatus.QUEUED.value
@@ -75,6 +75,22 @@ async def queued_firms(
             )
         )
     )
+
+
+async def due_count(
+    session: AsyncSession, firm_id: uuid.UUID, kinds: Sequence[str], *, now: datetime
+) -> int:
+    """How many of the firm's rows of `kinds` are due and not sent (the relay's backlog)."""
+    event = models.OutboxEvent
+    found = await session.scalar(
+        select(func.count()).where(
+            event.firm_id == firm_id,
+            event.status == QUEUED,
+            event.kind.in_(kinds),
+            event.next_attempt_at <= now,
+        )
+    )
+    return int(found or 0)
 
 
 async def claim(

@@ -27,11 +27,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from clientgraph import metrics
+from clientgraph import metrics, tracing
 from clientgraph.db import models
 from clientgraph.db.engine import Database, connection_lost, describe_loss
 from clientgraph.outbox import queue
-from clientgraph.outbox.mail import MailSender, MailTransport
+from clientgraph.outbox.mail import EMAIL, MailSender, MailTransport
 from clientgraph.outbox.render import MailConfig
 from clientgraph.outbox.sender import AttemptFailed, Sender, Undeliverable
 from clientgraph.resolvers.email_deliveries import EMAIL_KINDS
@@ -89,15 +89,29 @@ class OutboxRelay:
         if self.sender is None and self.transport is not None:
             self.sender = MailSender(self.transport, self.config.mail)
 
+    @property
+    def noun(self) -> str:
+        """What it delivers (`e-mail`, `webhook delivery`), as the metrics name the kind."""
+        return self.sender.noun if self.sender is not None else EMAIL
+
     async def run_once(self) -> int:
         """One round over every firm with mail due; how many rows it handled (sent, retried
-        later, failed, or without SMTP newly logged)."""
-        if self.sender is None:
-            return await self._log_queued()
+        later, failed, or without SMTP newly logged). The rows due when it began are the
+        backlog `/metrics` shows (`clientgraph_outbox_backlog`)."""
         now = self.clock()
-        handled = 0
+        if self.sender is None:
+            backlog = 0
+            for firm_id in await self._firms(due_before=now):
+                async with self.db.firm_session(firm_id) as session:
+                    backlog += await queue.due_count(session, firm_id, self.kinds, now=now)
+            metrics.OUTBOX_BACKLOG.labels(self.noun).set(backlog)
+            return await self._log_queued()
+        handled = backlog = 0
         for firm_id in await self._firms(due_before=now):
-            handled += await self._deliver_due(firm_id, now)
+            delivered, due = await self._deliver_due(firm_id, now)
+            handled += delivered
+            backlog += due
+        metrics.OUTBOX_BACKLOG.labels(self.noun).set(backlog)
         return handled
 
     async def run_once_for(self, firm_id: uuid.UUID) -> int:
@@ -105,13 +119,15 @@ class OutboxRelay:
         sends its owner's link this way at once); how many rows it handled."""
         if self.sender is None:
             raise ValueError("the relay has no SMTP server to send with")
-        return await self._deliver_due(firm_id, self.clock())
+        handled, _ = await self._deliver_due(firm_id, self.clock())
+        return handled
 
-    async def _deliver_due(self, firm_id: uuid.UUID, now: datetime) -> int:
-        claimed = await self._claim(firm_id, now)
+    async def _deliver_due(self, firm_id: uuid.UUID, now: datetime) -> tuple[int, int]:
+        """(rows handled, rows due before they were claimed) of one firm."""
+        claimed, due = await self._claim(firm_id, now)
         for row, firm_name in claimed:
             await self._deliver(row, firm_name)
-        return len(claimed)
+        return len(claimed), due
 
     async def run(self, stop: asyncio.Event) -> None:
         """Rounds until `stop` is set: at once while rounds fill whole batches, else after the
@@ -154,8 +170,13 @@ class OutboxRelay:
         async with self.db.read_sessions() as session:
             return await queue.queued_firms(session, self.kinds, **criteria)
 
-    async def _claim(self, firm_id: uuid.UUID, now: datetime) -> list[tuple[queue.Claimed, str]]:
-        async def work(session: AsyncSession) -> list[tuple[queue.Claimed, str]]:
+    async def _claim(
+        self, firm_id: uuid.UUID, now: datetime
+    ) -> tuple[list[tuple[queue.Claimed, str]], int]:
+        """The rows claimed, with their firm's name, and how many were due before the claim."""
+
+        async def work(session: AsyncSession) -> tuple[list[tuple[queue.Claimed, str]], int]:
+            due = await queue.due_count(session, firm_id, self.kinds, now=now)
             rows = await queue.claim(
                 session,
                 firm_id,
@@ -165,24 +186,43 @@ class OutboxRelay:
                 lease_until=now + self.config.lease,
             )
             name = await queue.firm_name(session, firm_id) if rows else ""
-            return [(row, name) for row in rows]
+            return [(row, name) for row in rows], due
 
         return await self.db.write(work, firm_id=firm_id)
 
     async def _deliver(self, row: queue.Claimed, firm_name: str) -> None:
+        """One attempt at `row`, traced as a span of its own (clientgraph.tracing) with the
+        statements that record its outcome."""
+        assert self.sender is not None
+        attributes = {
+            "clientgraph.outbox.kind": self.sender.noun,
+            "clientgraph.outbox.row_kind": row.kind,
+            "clientgraph.outbox.row_id": str(row.id),
+            "clientgraph.outbox.attempt": row.attempt,
+            "clientgraph.firm_id": str(row.firm_id),
+        }
+        with tracing.span(f"outbox deliver {self.sender.noun}", attributes) as span:
+            result = await self._attempt(row, firm_name)
+            if span is not None:
+                span.set_attribute("clientgraph.outbox.result", result)
+                if result != "sent":
+                    tracing.failed(span, result)
+
+    async def _attempt(self, row: queue.Claimed, firm_name: str) -> str:
+        """Deliver `row` and record the outcome: `sent`, `retry` or `failed`."""
         assert self.sender is not None
         noun = self.sender.noun
         if row.attempt > self.config.max_attempts:
             logger.error("%s %s (%s): no outcome of its last attempt", noun, row.id, row.kind)
             error = "gave up: the relay stopped during the last attempt, whose outcome is unknown"
             await self._record_failure(row, error, final=True)
-            return
+            return "failed"
         try:
             sent = await self.sender.send(row, firm_name)
         except Undeliverable as error:
             logger.error("%s %s (%s) cannot be delivered: %s", noun, row.id, row.kind, error)
             await self._record_failure(row, str(error), final=True)
-            return
+            return "failed"
         except Exception as error:
             final = row.attempt >= self.config.max_attempts
             logger.warning(
@@ -196,13 +236,14 @@ class OutboxRelay:
             )
             code = error.response_code if isinstance(error, AttemptFailed) else None
             await self._record_failure(row, _describe(error), final=final, response_code=code)
-            return
+            return "failed" if final else "retry"
         await self._write(
             row.firm_id,
             lambda s: queue.record_sent(s, row, now=self.clock(), response_code=sent.response_code),
         )
         metrics.OUTBOX_DELIVERIES.labels(noun, "sent").inc()
         logger.info("%s %s (%s) %s", noun, row.id, row.kind, sent.note)
+        return "sent"
 
     async def _record_failure(
         self, row: queue.Claimed, error: str, *, final: bool, response_code: int | None = None

@@ -9,6 +9,7 @@ import signal
 import uuid
 from dataclasses import replace
 
+from clientgraph import tracing
 from clientgraph.db.engine import Database
 from clientgraph.db.readiness import Readiness
 from clientgraph.outbox import queue
@@ -116,6 +117,8 @@ async def run_worker(settings: Settings) -> None:
         timeouts=settings.database_timeouts(),
         pgbouncer=settings.pgbouncer,
     )
+    tracing.start(settings.otel_endpoint, settings.otel_service_name)
+    tracing.watch_engine(db.engine)
     running = RelayWhenReady(relays(settings, db), Readiness(db))
     stopped = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -127,4 +130,5 @@ async def run_worker(settings: Settings) -> None:
     finally:
         await running.stop()
         await db.dispose()
+        tracing.TRACING.flush()
         logger.info("outbox relay stopped")

@@ -11,7 +11,7 @@ import functools
 import logging
 from collections.abc import AsyncIterator
 
-from clientgraph import metrics
+from clientgraph import metrics, tracing
 from clientgraph.db.engine import Database, DatabaseUnavailable
 from clientgraph.db.migrate import upgrade_for_server
 from clientgraph.db.readiness import Readiness
@@ -65,6 +65,8 @@ def create_app(
         listen_url=settings.listen_database_url,
     )
     metrics.watch_engine(database.engine)
+    tracing.start(settings.otel_endpoint, settings.otel_service_name)
+    tracing.watch_engine(database.engine)
     readiness = Readiness(
         database, migrate=functools.partial(upgrade_for_server, settings) if migrate else None
     )
@@ -99,6 +101,7 @@ def create_app(
                 migrating.cancel()
             if db is None:
                 await database.dispose()
+            tracing.TRACING.flush()
 
     return Starlette(
         routes=[

@@ -12,6 +12,7 @@ import math
 import time
 from dataclasses import dataclass
 
+from clientgraph import metrics
 from clientgraph.settings import Settings
 from clientgraph.web.errors import HttpError
 from limits import RateLimitItem
@@ -31,6 +32,8 @@ class Budget:
     limit: int
     remaining: int
     reset_in: int
+    name: str = "other"
+    """The limit's name (its `limits` namespace), for the count of refusals."""
 
     @property
     def spent(self) -> bool:
@@ -44,6 +47,8 @@ class Budget:
         }
 
     def exceeded(self, message: str) -> HttpError:
+        """The 429 refusal (counted by the limit's name)."""
+        metrics.RATE_LIMIT_REFUSALS.labels(self.name).inc()
         return HttpError(429, message, {**self.headers(), "Retry-After": str(self.reset_in)})
 
 
@@ -75,4 +80,6 @@ async def budget(
     reset_in = math.ceil(stats.reset_time - time.time())
     if reset_in <= 0:
         reset_in = item.get_expiry()
-    return Budget(limit=item.amount, remaining=stats.remaining, reset_in=reset_in)
+    return Budget(
+        limit=item.amount, remaining=stats.remaining, reset_in=reset_in, name=item.namespace
+    )

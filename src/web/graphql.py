@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 import sqlalchemy.exc
-from clientgraph import links, metrics
+from clientgraph import links, metrics, tracing
 from clientgraph.auth import (
     UserClaims,
     bearer_token,
@@ -65,6 +65,7 @@ from clientgraph.web.persisted import PersistedDocuments
 from clientgraph.web.planned import request_payload
 from clientgraph.web.rate_limits import Budget, RateLimits
 from clientgraph.web.request_id import request_id_of
+from clientgraph.web.request_log import facts_of, note_caller
 from clientgraph.web.upload import is_multipart, multipart_operations
 from cross_web import HTTPException
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -224,6 +225,7 @@ class GraphQLApp(GraphQL[Context, None]):
         if self.should_render_graphql_ide(self.request_adapter_class(request)):
             return await self.render_graphql_ide(request)
         caller, who = await self._admit(request, address, address_budget, rate_headers, deadline)
+        note_caller(request.scope, who)
         multipart = request.method == "POST" and is_multipart(request)
         limit = self.lists.import_bytes if multipart else self.settings.max_body_bytes
         body = await read_body(request, limit)
@@ -245,6 +247,7 @@ class GraphQLApp(GraphQL[Context, None]):
         requested = requested_key(request, payload, self.settings.max_tokens)
         session = self.db.firm_session(who.firm_id)
         viewer = await self._viewer(who, session, address, rate_headers)
+        note_caller(request.scope, viewer)
         claim = (
             None
             if requested is None
@@ -275,7 +278,20 @@ class GraphQLApp(GraphQL[Context, None]):
         try:
             replayed = with_body(request, body)
             work = self._execute(payload, request, body, context)
-            response = await within_deadline(work, replayed, context, deadline)
+            with tracing.span("graphql.operation", _operation_attributes(payload)) as span:
+                response = await within_deadline(work, replayed, context, deadline)
+                if span is not None:
+                    span.set_attributes(
+                        {
+                            "clientgraph.read_path": response.headers.get(
+                                READ_PATH_HEADER, "generic"
+                            ),
+                            "clientgraph.cost": context.cost.requested_nodes,
+                            "clientgraph.mutation_wrote": context.may_have_written,
+                        }
+                    )
+                    if response.status_code >= 500:
+                        tracing.failed(span, f"HTTP {response.status_code}")
         except BaseException:
             if claim is not None and not context.may_have_written:
                 await self.idempotency.settle(claim, None)
@@ -285,6 +301,8 @@ class GraphQLApp(GraphQL[Context, None]):
         if claim is not None:
             await self.idempotency.settle(claim, response if context.may_have_written else None)
         context.raise_if_unavailable()
+        if context.cost.requested_nodes > 0:
+            facts_of(request.scope).cost = context.cost.requested_nodes
         nodes = _charge(context.cost.requested_nodes, self.settings.max_nodes)
         _noted(rate_headers, await self.rate_limits.charge_nodes(caller, nodes))
         return response
@@ -299,8 +317,11 @@ class GraphQLApp(GraphQL[Context, None]):
         address = client_address(request)
         address_budget = _noted(rate_headers, await self.rate_limits.failed_auth_budget(address))
         _, who = await self._admit(request, address, address_budget, rate_headers, deadline)
+        note_caller(request.scope, who)
         session = self.db.firm_session(who.firm_id)
-        return await self._viewer(who, session, address, rate_headers), session
+        viewer = await self._viewer(who, session, address, rate_headers)
+        note_caller(request.scope, viewer)
+        return viewer, session
 
     async def _admit(
         self,
@@ -458,6 +479,13 @@ def busy_response() -> Response:
     return error_response(
         503, "The service is busy; retry shortly.", {"Retry-After": str(POOL_RETRY_AFTER_S)}
     )
+
+
+def _operation_attributes(payload: dict[str, Any] | None) -> dict[str, Any]:
+    """The operation's name, when it has one of a GraphQL name's shape; never its document
+    or variables (a mutation's may carry a password)."""
+    name = metrics.operation_name((payload or {}).get("operationName"))
+    return {} if name is None else {"graphql.operation.name": name}
 
 
 def _charge(requested_nodes: int, max_nodes: int) -> int:

@@ -7,18 +7,25 @@ what the service counts (operation names, load, pool use) is not for the public.
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import ipaddress
 import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
-from clientgraph import metrics
+from clientgraph import metrics, tracing
 from clientgraph.plan.planner import READ_PATH_HEADER
 from clientgraph.settings import Settings
+from clientgraph.web.request_log import FACTS_STATE, Answered, log_request
 from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import Span
 
 OPERATION_STATE = "graphql_operation"
 """Where /graphql leaves the request's operation name (`scope["state"]`) for the count."""
@@ -32,6 +39,10 @@ ROUTES = (
     ("/healthz", "health"),
     ("/readyz", "health"),
 )
+
+
+ROUTE_TEMPLATES = {route: prefix for prefix, route in reversed(ROUTES)}
+"""A route's path for a span's `http.route` (the first prefix that names it)."""
 
 
 def route_of(path: str) -> str:
@@ -55,7 +66,8 @@ def outcome_of(status: int) -> str:
 
 class RequestMetrics:
     """Pure ASGI middleware: counts each HTTP request by route, operation and outcome, times
-    it, counts its SQL statements, and the reads by the path that answered them."""
+    it, counts its SQL statements, and the reads by the path that answered them; then writes
+    its log line (web/request_log.py)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -70,6 +82,7 @@ class RequestMetrics:
         read_path: str | None = None
         statements = metrics.StatementCount()
         token = metrics.current_statements.set(statements)
+        route = route_of(scope["path"])
 
         async def counting_send(message: Message) -> None:
             nonlocal status, read_path
@@ -78,17 +91,70 @@ class RequestMetrics:
                 read_path = Headers(raw=message.get("headers", [])).get(READ_PATH_HEADER)
             await send(message)
 
-        try:
-            await self.app(scope, receive, counting_send)
-        finally:
-            metrics.current_statements.reset(token)
-            route = route_of(scope["path"])
-            operation = self.operations.label(scope.get("state", {}).get(OPERATION_STATE))
-            metrics.REQUESTS.labels(route, operation, outcome_of(status)).inc()
-            metrics.LATENCY.labels(route).observe(time.perf_counter() - started)
-            metrics.STATEMENTS.labels(route).observe(statements.sent)
-            if route == "graphql" and read_path is not None:
-                metrics.READS.labels(read_path).inc()
+        with traced_request(scope, route) as span:
+            try:
+                await self.app(scope, receive, counting_send)
+            finally:
+                metrics.current_statements.reset(token)
+                duration_s = time.perf_counter() - started
+                requested = scope.get("state", {}).get(OPERATION_STATE)
+                outcome = outcome_of(status)
+                metrics.REQUESTS.labels(route, self.operations.label(requested), outcome).inc()
+                metrics.LATENCY.labels(route).observe(duration_s)
+                metrics.STATEMENTS.labels(route).observe(statements.sent)
+                if route == "graphql" and read_path is not None:
+                    metrics.READS.labels(read_path).inc()
+                answered = Answered(
+                    method=scope["method"],
+                    route=route,
+                    status=status,
+                    outcome=outcome,
+                    duration_s=duration_s,
+                    statements=statements.sent,
+                    read_path=read_path,
+                )
+                log_request(scope, requested, answered)
+                if span is not None:
+                    trace_answer(span, scope, answered)
+
+
+@contextlib.contextmanager
+def traced_request(scope: Scope, route: str) -> Iterator[Span | None]:
+    """The request's server span while traces are on (clientgraph.tracing)."""
+    if tracing.TRACING.tracer is None:
+        yield None
+        return
+    template = ROUTE_TEMPLATES.get(route, scope["path"])
+    attributes = {
+        "http.request.method": scope["method"],
+        "url.path": scope["path"],
+        "url.scheme": scope.get("scheme", "http"),
+        "http.route": template,
+        "clientgraph.route": route,
+    }
+    headers = {key.decode("latin-1"): value.decode("latin-1") for key, value in scope["headers"]}
+    with tracing.server_span(f"{scope['method']} {template}", headers, attributes) as span:
+        yield span
+
+
+def trace_answer(span: Span, scope: Scope, answered: Answered) -> None:
+    state = scope.get("state", {})
+    facts = state.get(FACTS_STATE)
+    attributes: dict[str, Any] = {
+        "http.response.status_code": answered.status,
+        "clientgraph.outcome": answered.outcome,
+        "clientgraph.statements": answered.statements,
+        "clientgraph.request_id": state.get("request_id", "-"),
+    }
+    if answered.read_path is not None:
+        attributes["clientgraph.read_path"] = answered.read_path
+    if facts is not None and facts.firm_id is not None:
+        attributes["clientgraph.firm_id"] = str(facts.firm_id)
+        attributes["clientgraph.principal"] = facts.principal or ""
+        attributes["clientgraph.principal_id"] = str(facts.principal_id)
+    span.set_attributes(attributes)
+    if answered.status >= 500:
+        tracing.failed(span, f"HTTP {answered.status}")
 
 
 class MetricsRoute:

@@ -35,7 +35,7 @@ from types import FrameType
 
 import uvicorn
 from clientgraph import metrics
-from clientgraph.logs import server_log_config
+from clientgraph.logs import LogFormat, server_log_config
 from clientgraph.metrics import MULTIPROCESS_DIRECTORY
 from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.config import STARTUP_FAILURE
@@ -98,6 +98,7 @@ class ServeOptions:
     CPython's default."""
     tracemalloc: int = 0
     log_level: str = "info"
+    log_format: LogFormat = "text"
 
 
 def http_protocol(options: ServeOptions) -> type[asyncio.Protocol]:
@@ -247,7 +248,7 @@ def run_worker(options: ServeOptions, shared: socket.socket | None = None) -> No
         proxy_headers=False,
         access_log=options.access_log,
         log_level=options.log_level,
-        log_config=server_log_config(),
+        log_config=server_log_config(options.log_format),
     )
     WorkerServer(config, freeze=options.gc_freeze).run(sockets=[sock])
 
@@ -329,7 +330,7 @@ def serve(options: ServeOptions) -> None:
     if options.workers <= 1:
         run_worker(replace(options, reuse_port=False))
         return
-    logging.config.dictConfig(server_log_config())
+    logging.config.dictConfig(server_log_config(options.log_format))
     logger.info(
         "clientgraph on http://%s:%d with %d workers", options.host, options.port, options.workers
     )

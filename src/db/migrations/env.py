@@ -28,7 +28,7 @@ def run_with_connection(connection: Connection) -> None:
 async def run_online() -> None:
     url = context.config.get_main_option("sqlalchemy.url")
     connect_args = {} if url.startswith("sqlite") else {"timeout": CONNECT_TIMEOUT_S}
-    engine = create_async_engine(url, connect_args=connect_args)
+    engine = create_async_engine(url, connect_args=connect_args, hide_parameters=True)
     async with engine.connect() as connection:
         await connection.run_sync(run_with_connection)
     await engine.dispose()
