@@ -301,6 +301,25 @@ async def test_every_connection_pages_forward_and_back_alike_on_real_cursors(
     tally.check()
 
 
+LISTS = [
+    """{ accounts(first: 100, filter: {status: []}) { nodes {
+         id contacts { contact { id } } teamMembers { id } } } }""",
+    "{ contacts(first: 100) { nodes { id accounts { account { id } } } } }",
+]
+"""Lists in name order read through a join (an account's contacts and team, a contact's
+accounts), where the database gives ties in no particular order unless the id breaks them."""
+
+
+async def test_lists_in_name_order_answer_alike_across_ties(
+    paths: Paths, world: World, shares: Shares
+) -> None:
+    tally = Tally("lists", shares)
+    for query in LISTS:
+        for caller in ALL_CALLERS:
+            tally.add(caller, await paths.exchange(caller, world.tokens[caller], query))
+    tally.check()
+
+
 ACCOUNT_PAYLOAD = """
 mutation Rename($id: ID!, $name: String!) {
   updateAccount(input: {accountId: $id, name: $name}) {

@@ -327,6 +327,9 @@ async def _firm_a(db: Database, world: World, owner: Viewer) -> uuid.UUID:
             await _as(db, owner, teams.assign_team_member, account_id=gid, user_id=member)
     for gid in account_gids[0:12:6]:
         await _as(db, owner, teams.unassign_team_member, account_id=gid, user_id=staff_gid)
+    for gid in same_gids:
+        for account_gid in (account_gids[3], account_gids[36]):
+            await _as(db, owner, teams.assign_team_member, account_id=account_gid, user_id=gid)
 
     contact_gids = await _contacts(db, world, owner, account_gids)
     await _custom_fields(db, owner, account_gids, contact_gids)
