@@ -58,9 +58,10 @@ async def world(database: Database, paths: Paths) -> World:
 async def _compare_all(
     paths: Paths, world: World, requests: list[tuple[str, dict[str, object]]]
 ) -> list[Mismatch]:
+    tokens = {caller: world.tokens[caller] for caller in CALLERS}
     mismatches = []
     for query, variables in requests:
-        mismatches.extend(await paths.compare_callers(world.tokens, query, variables))
+        mismatches.extend(await paths.compare_callers(tokens, query, variables))
     return mismatches
 
 

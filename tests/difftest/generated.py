@@ -168,18 +168,29 @@ def _draw(strategy: st.SearchStrategy[str], source: random.Random) -> str:
 
 def fill(document: str, world: World) -> str:
     """The document with each placeholder replaced by a real value of the fixture."""
+    return PLACEHOLDER.sub(lambda match: _escaped(_real(match, world)), document)
 
-    def value(match: re.Match[str]) -> str:
-        kind, index = match.group(1), int(match.group(2))
-        if kind.startswith("cursor_"):
-            pool = world.cursors.get(kind.removeprefix("cursor_")) or world.words
-        elif kind == "word":
-            pool = world.words
-        else:
-            pool = world.ids[kind]
-        return _escaped(pool[index % len(pool)])
 
-    return PLACEHOLDER.sub(value, document)
+def fill_value(value: object, world: World) -> object:
+    """A variable's value (JSON) with each placeholder in its strings replaced."""
+    if isinstance(value, str):
+        return PLACEHOLDER.sub(lambda match: _real(match, world), value)
+    if isinstance(value, list):
+        return [fill_value(item, world) for item in value]
+    if isinstance(value, dict):
+        return {key: fill_value(item, world) for key, item in value.items()}
+    return value
+
+
+def _real(match: re.Match[str], world: World) -> str:
+    kind, index = match.group(1), int(match.group(2))
+    if kind.startswith("cursor_"):
+        pool = world.cursors.get(kind.removeprefix("cursor_")) or world.words
+    elif kind == "word":
+        pool = world.words
+    else:
+        pool = world.ids[kind]
+    return pool[index % len(pool)]
 
 
 def _escaped(text: str) -> str:

@@ -76,6 +76,21 @@ def _pretty(answer: Answer) -> str:
     )
 
 
+@dataclass(frozen=True)
+class Exchange:
+    query: str
+    variables: dict[str, Any]
+    mismatch: Mismatch | None
+    planned: Answer
+    generic: Answer
+
+    @property
+    def clean(self) -> bool:
+        """Whether the generic path answered without an error: a document the planner is
+        expected to plan."""
+        return isinstance(self.generic.body, dict) and "errors" not in self.generic.body
+
+
 @dataclass
 class Paths:
     """Sends each request to both apps; counts the read path the planned app reports."""
@@ -102,7 +117,14 @@ class Paths:
         self, caller: str, token: str, query: str, variables: dict[str, Any] | None = None
     ) -> tuple[Mismatch | None, str | None]:
         """(None if both apps answer alike — status, and the body with its keys in order —
-        else the mismatch; the planned app's read path). Both apps are asked at once. A
+        else the mismatch; the planned app's read path); see `exchange`."""
+        exchange = await self.exchange(caller, token, query, variables)
+        return exchange.mismatch, exchange.planned.read_path
+
+    async def exchange(
+        self, caller: str, token: str, query: str, variables: dict[str, Any] | None = None
+    ) -> Exchange:
+        """Both apps' answers, and the mismatch if they differ. Both apps are asked at once. A
         request stopped by the machine's load (`LOAD_CODES`) is asked again: that says
         nothing about the read path.
 
@@ -120,8 +142,10 @@ class Paths:
         self.read_paths[planned.read_path or "none"] += 1
         alike = planned.status == generic.status and _exact(planned.body) == _exact(generic.body)
         if alike and not (failed_inside(planned) or failed_inside(generic)):
-            return None, planned.read_path
-        return Mismatch(caller, query, variables, planned, generic), planned.read_path
+            return Exchange(query, variables, None, planned, generic)
+        return Exchange(
+            query, variables, Mismatch(caller, query, variables, planned, generic), planned, generic
+        )
 
     async def compare_callers(
         self, tokens: dict[str, str], query: str, variables: dict[str, Any] | None = None

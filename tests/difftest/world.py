@@ -6,12 +6,16 @@ outbox e-mails); the few states no use case makes any more (an address-book entr
 user, an e-mail the relay sent or gave up on) are written with SQL afterwards.
 
 Firm A has accounts of every type and status (with and without customer numbers, tags and
-owners, two with the same name so ties are broken by id, names outside ASCII), owners backed by
-users, by name only and by a deleted user, team members, contacts with up to three e-mails linked
-to several accounts with roles and descriptions, custom fields of every type on accounts and
-contacts, history with changes by users since deleted, read and unread notifications, API keys
-and e-mail deliveries in every status. Its three callers: the OWNER, a STAFF user holding only
-the `…ASSIGNED…` rights (on the team of some accounts, owner of others), and the OWNER of firm B.
+owners, names outside ASCII), owners backed by users, by name only and by a deleted user, team
+members, contacts with up to three e-mails linked to several accounts with roles and
+descriptions, custom fields of every type on accounts and contacts, history with changes by users
+since deleted, read and unread notifications, API keys and e-mail deliveries in every status.
+Every name ordering meets ties that only the id breaks, visible to each caller: accounts,
+contacts, users and address-book entries of one name, accounts without a customer number or an
+owner, accounts of owners of one name. Its callers (`ALL_CALLERS`): the OWNER, a non-owner ADMIN,
+a STAFF user holding only the `…ASSIGNED…` rights (on the team of some accounts, owner of
+others), a STAFF user who views all accounts, two API keys with subsets of the rights, and the
+OWNER of firm B.
 """
 
 from __future__ import annotations
@@ -62,6 +66,20 @@ T = TypeVar("T")
 TOKEN_TTL_S = 4 * 3600
 """Longer than the slowest run of the test module on one database."""
 CALLERS = ("owner", "assigned_staff", "other_firm")
+"""The callers of the long differential test (tests/test_planned_reads.py)."""
+ALL_CALLERS = (
+    *CALLERS,
+    "admin",
+    "view_all_staff",
+    "key_all",
+    "key_assigned",
+)
+"""Every kind of caller: besides CALLERS, a non-owner ADMIN, a STAFF user who may view all
+accounts, and two API keys with subsets of the rights (view and edit all accounts; view
+assigned ones)."""
+TIED_CONTACTS = 5
+"""Contacts of one name (first and last), three of them on one account the assigned STAFF
+user sees."""
 ACCOUNT_WORDS = [
     "Ærø Færgefart",
     "Bageriet Solsikken",
@@ -99,7 +117,13 @@ ACCOUNT_WORDS = [
     "Other Things I/S",
     "Nordic Holding",
     "Zenith",
+    "Tie Tømrer",
+    "Tie Tømrer",
+    "Tie Tømrer",
+    "Tie Tømrer",
 ]
+"""Names repeat (the last four; two of them on the assigned STAFF user's teams) so that every
+name ordering meets ties, which only the id breaks."""
 TAG_SETS = [
     ["vip"],
     ["annual-report", "vat"],
@@ -232,24 +256,31 @@ async def _firm_a(db: Database, world: World, owner: Viewer) -> uuid.UUID:
         ("Vera Viewer", UserRole.STAFF, [Permission.VIEW_ALL_ACCOUNTS, Permission.ASSIGN_ACCOUNTS]),
         ("Dennis Departed", UserRole.ADMIN, []),
         ("Ines Inactive", UserRole.STAFF, [Permission.VIEW_ALL_ACCOUNTS]),
+        ("Sam Same", UserRole.STAFF, [Permission.VIEW_ALL_ACCOUNTS]),
+        ("Sam Same", UserRole.STAFF, [Permission.VIEW_ASSIGNED_ACCOUNTS]),
+        ("Sam Same", UserRole.ADMIN, []),
     ]
     made = []
-    for name, role, rights in people:
+    for number, (name, role, rights) in enumerate(people):
         row = await _as(
             db,
             owner,
             users.create_user,
             name=name,
-            email=f"{name.split()[0].lower()}@a.example",
+            email=f"{name.split()[0].lower()}{number}@a.example",
             role=role,
             permissions=rights,
         )
         made.append(row)
         world.add("user", encode_id("User", row.id))
-    staff, _, viewer_user, departed, inactive = made
-    staff_gid, admin_gid, viewer_gid, departed_gid, inactive_gid = (
+    staff, admin, viewer_user, departed, inactive = made[:5]
+    staff_gid, admin_gid, viewer_gid, departed_gid, inactive_gid, *same_gids = (
         encode_id("User", row.id) for row in made
     )
+    for caller, user in (("admin", admin), ("view_all_staff", viewer_user)):
+        world.tokens[caller] = issue_token(
+            SECRET, user_id=user.id, firm_id=owner.firm_id, ttl_seconds=TOKEN_TTL_S
+        )
 
     book = [
         await _as(db, owner, owners.add_client_owner, user_id=staff_gid, name=None),
@@ -258,12 +289,16 @@ async def _firm_a(db: Database, world: World, owner: Viewer) -> uuid.UUID:
         await _as(db, owner, owners.add_client_owner, user_id=None, name="Åke Partner"),
         await _as(db, owner, owners.add_client_owner, user_id=departed_gid, name=None),
         await _as(db, owner, owners.add_client_owner, user_id=None, name="Nobody Owns"),
+        *[
+            await _as(db, owner, owners.add_client_owner, user_id=gid, name=None)
+            for gid in same_gids[:2]
+        ],
     ]
     owner_gids = [world.add("owner", encode_id("ClientOwner", row.id)) for row in book]
 
     account_gids: list[str] = []
     for index, name in enumerate(ACCOUNT_WORDS):
-        owner_gid = owner_gids[index % 5]
+        owner_gid = owner_gids[index % 5 if index < 36 else 6 + index % 2]
         row = await _as(
             db,
             owner,
@@ -292,6 +327,9 @@ async def _firm_a(db: Database, world: World, owner: Viewer) -> uuid.UUID:
             await _as(db, owner, teams.assign_team_member, account_id=gid, user_id=member)
     for gid in account_gids[0:12:6]:
         await _as(db, owner, teams.unassign_team_member, account_id=gid, user_id=staff_gid)
+    for gid in same_gids:
+        for account_gid in (account_gids[3], account_gids[36]):
+            await _as(db, owner, teams.assign_team_member, account_id=account_gid, user_id=gid)
 
     contact_gids = await _contacts(db, world, owner, account_gids)
     await _custom_fields(db, owner, account_gids, contact_gids)
@@ -333,9 +371,9 @@ async def _contacts(
         [ContactRole.COMMERCIAL, ContactRole.OPERATIONAL],
     ]
     descriptions = [None, "CEO", "Bookkeeper", "primary contact for the family", ""]
-    for index in range(48):
-        first = FIRST_NAMES[index % len(FIRST_NAMES)]
-        last = LAST_NAMES[index * 3 % len(LAST_NAMES)]
+    for index in range(48 + TIED_CONTACTS):
+        first = FIRST_NAMES[index % len(FIRST_NAMES)] if index < 48 else "Ib"
+        last = LAST_NAMES[index * 3 % len(LAST_NAMES)] if index < 48 else "Tie"
         emails = [f"{fold(first)}.{index}@client{index % 4}.example"]
         extra = [f"{fold(first)}{index}@home.example", f"x{index}@other.example"][: index % 3]
         links = []
@@ -352,6 +390,10 @@ async def _contacts(
                         descriptions[(index + step) % len(descriptions)] or None,
                     )
                 )
+        if index >= 48 + TIED_CONTACTS - 3 and all(
+            link.account_id != account_gids[3] for link in links
+        ):
+            links.append(LinkSpec(account_gids[3], [], None))
         row = await _as(
             db,
             owner,
@@ -553,6 +595,9 @@ async def _keys(db: Database, world: World, owner: Viewer, account_gids: list[st
         )
         issued_ids.append(issued.row.id)
         world.add("api_key", encode_id("ApiKey", issued.row.id))
+        caller = {"Bank feed": "key_all", "Assigned sync": "key_assigned"}.get(name)
+        if caller is not None:
+            world.tokens[caller] = issued.key
     await _as(db, owner, api_keys.revoke_api_key, api_key_id=world.ids["api_key"][-1])
     through_key = Viewer(
         owner.user_id,
