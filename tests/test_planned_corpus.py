@@ -42,7 +42,9 @@ from tests.difftest.paths import Exchange, Paths, both_paths, gather_cursors, su
 from tests.difftest.variants import variant
 from tests.difftest.world import ALL_CALLERS, World, build_world
 
-DOCUMENTS = 160
+DOCUMENTS = 48
+"""Each caller asks each twice: 160 were used to measure the injected bugs below (README); 48
+keep the suite inside its time."""
 AT_ONCE = 4
 PLANNED_SHARE = 0.9
 PAGE = 4
