@@ -412,6 +412,13 @@ async def test_a_delivery_still_queued_is_not_redelivered(admin: Api, receiver: 
         "http://0.0.0.0/hook",
         "http://[::ffff:127.0.0.1]/hook",
         "http://[fd00::1]/hook",
+        "http://[::ffff:7f00:1]/hook",
+        "http://[::7f00:1]/hook",
+        "http://[64:ff9b::7f00:1]/hook",
+        "http://[64:ff9b::a9fe:a9fe]/latest/meta-data/",
+        "http://[64:ff9b:1::808:808]/hook",
+        "http://[2002:7f00:1::]/hook",
+        "http://[2002:a00:102::1]/hook",
     ],
 )
 async def test_a_private_or_loopback_url_is_refused_without_the_setting(api: Api, url: str) -> None:
@@ -432,6 +439,10 @@ async def test_a_private_or_loopback_url_is_refused_without_the_setting(api: Api
         "https://user:password@partner.example/hook",
         "https://partner.example/hook with spaces",
         "https://partner.example:99999/hook",
+        "https://partner.example:22/hook",
+        "http://partner.example:25/hook",
+        "http://partner.example:0/hook",
+        "https://partner.example:1023/hook",
     ],
 )
 async def test_a_url_that_is_not_http_to_a_host_is_refused(api: Api, url: str) -> None:
@@ -439,6 +450,51 @@ async def test_a_url_that_is_not_http_to_a_host_is_refused(api: Api, url: str) -
 
     assert [(e["field"], e["code"]) for e in payload["userErrors"]] == [(["url"], "INVALID")]
     assert (await api.data(WEBHOOKS))["webhooks"] == []
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://partner.example:80/hook",
+        "https://partner.example:443/hook",
+        "https://partner.example:1024/hook",
+        "https://partner.example:8443/hook",
+    ],
+)
+async def test_a_url_on_port_80_443_or_an_unprivileged_port_is_accepted(api: Api, url: str) -> None:
+    payload = await api.mutate("createWebhook", {"url": url, "events": ["account.created"]})
+
+    assert payload["userErrors"] == []
+    assert [hook["url"] for hook in (await api.data(WEBHOOKS))["webhooks"]] == [url]
+
+
+BANNER = b"SSH-2.0-OpenSSH_9.6 db-primary.internal\r\nProtocol mismatch.\r\n\r\n"
+"""What a service that does not speak HTTP may answer; httpx's error quotes its first line."""
+
+
+async def test_what_a_non_http_service_answers_is_not_shown_in_the_delivery(
+    admin: Api,
+) -> None:
+    async def greet(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(65536)
+        writer.write(BANNER)
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(greet, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with server:
+        webhook_id, _ = await create_webhook(
+            admin, f"http://127.0.0.1:{port}/hook", ["account.created"]
+        )
+        await _account(admin)
+        await deliver(admin)
+
+    [delivery] = await deliveries(admin, webhook_id)
+    assert (delivery["status"], delivery["lastResponseCode"]) == ("QUEUED", None)
+    assert "valid HTTP" in delivery["lastError"]
+    assert "SSH" not in delivery["lastError"]
+    assert "internal" not in delivery["lastError"]
 
 
 async def test_a_receiver_on_a_private_address_is_refused_at_delivery_too(
@@ -628,7 +684,7 @@ async def test_the_readme_receiver_verifies_what_the_relay_sends_and_refuses_a_f
 ) -> None:
     created = await admin.ok(
         "createWebhook",
-        {"url": "http://127.0.0.1:1/clientgraph", "events": ["account.created"]},
+        {"url": "http://127.0.0.1:1024/clientgraph", "events": ["account.created"]},
         WEBHOOK_FIELDS,
     )
     webhook_id = created["webhook"]["id"]

@@ -4,7 +4,8 @@ once that address is checked (clientgraph.resolvers.webhook_urls).
 
 The request goes to the checked address itself, with the URL's host in the Host header and
 as the TLS server name, so a name that resolves elsewhere a moment later (DNS rebinding)
-cannot steer it. Redirects are not followed, and the answer's body is not read."""
+cannot steer it. Redirects are not followed, the answer's body is not read, and a failure is
+recorded as its status code or a fixed reason, never as text the other end sent."""
 
 from __future__ import annotations
 
@@ -42,6 +43,25 @@ def _host_header(target: webhook_urls.Target) -> str:
     default = 443 if target.parts.scheme == "https" else 80
     host = f"[{target.host}]" if ":" in target.host else target.host
     return host if target.port == default else f"{host}:{target.port}"
+
+
+FAILURE_REASONS: tuple[tuple[type[httpx.HTTPError], str], ...] = (
+    (httpx.TimeoutException, "no answer in time"),
+    (httpx.ConnectError, "could not connect (refused, unreachable or TLS failed)"),
+    (httpx.RemoteProtocolError, "the receiver did not answer with valid HTTP"),
+    (httpx.ReadError, "the connection broke while waiting for the answer"),
+    (httpx.WriteError, "the connection broke while sending"),
+)
+
+
+def failure_reason(error: httpx.HTTPError) -> str:
+    """A fixed reason for a failed send. Never the error's own text: h11 and the TLS layer
+    quote what the other end sent (an SSH or SMTP banner), and the delivery's `lastError`
+    would hand an administrator a view of whatever listens at the URL."""
+    for kind, reason in FAILURE_REASONS:
+        if isinstance(error, kind):
+            return reason
+    return "the request failed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +119,7 @@ class WebhookSender:
         except TimeoutError:
             raise AttemptFailed(f"no answer within {self.timeout_s:g} s") from None
         except httpx.HTTPError as error:
-            raise AttemptFailed(f"{type(error).__name__}: {error}") from None
+            raise AttemptFailed(failure_reason(error)) from None
         if 200 <= code < 300:
             return Sent(f"delivered to {webhook.url}: HTTP {code}", code)
         raise AttemptFailed(f"the receiver answered HTTP {code}", response_code=code)

@@ -60,14 +60,52 @@ def parse(url: str) -> SplitResult:
         raise RefusedUrl("The URL names no host.")
     if parts.username is not None or parts.password is not None:
         raise RefusedUrl("The URL may not carry a user name or password.")
+    port = parts.port
+    if port is not None and port not in ALLOWED_PORTS and port < LOWEST_HIGH_PORT:
+        raise RefusedUrl(
+            f"The URL's port {port} is not allowed; use 80, 443 or a port from"
+            f" {LOWEST_HIGH_PORT} up."
+        )
     return parts
+
+
+NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+"""The well-known NAT64 prefix (RFC 6052): a gateway forwards to the IPv4 address in the last
+32 bits."""
+LOCAL_NAT64 = ipaddress.IPv6Network("64:ff9b:1::/48")
+"""NAT64 for local use (RFC 8215): whatever it reaches is the operator's own network."""
+IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+"""IPv4-compatible addresses (deprecated, RFC 4291): the IPv4 address in the last 32 bits."""
+ALLOWED_PORTS = frozenset({80, 443})
+LOWEST_HIGH_PORT = 1024
+"""Webhooks post to 80, 443 or an unprivileged port, never to a system service's port (SSH,
+SMTP, a database) that a URL would otherwise let the relay probe."""
+
+
+def embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address carries and reaches: IPv4-mapped, IPv4-compatible,
+    NAT64 or 6to4."""
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if address in NAT64 or address in IPV4_COMPATIBLE:
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
 
 
 def is_private(address: IpAddress) -> bool:
     """Loopback, link-local, private, shared, reserved, multicast or unspecified: anything not
-    reachable on the public internet (an IPv4 address mapped into IPv6 counts as itself)."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    reachable on the public internet. An IPv6 address that carries an IPv4 address (mapped,
+    compatible, NAT64, 6to4) is judged by that IPv4 address too, since a gateway or the host's
+    own stack delivers it there."""
+    if isinstance(address, ipaddress.IPv6Address):
+        if address in LOCAL_NAT64:
+            return True
+        if address not in (ipaddress.IPv6Address("::"), ipaddress.IPv6Address("::1")):
+            embedded = embedded_ipv4(address)
+            if embedded is not None and is_private(embedded):
+                return True
     return not address.is_global or address.is_multicast
 
 
