@@ -139,6 +139,7 @@ def serve(args: argparse.Namespace) -> None:
             gc_freeze=settings.gc_freeze,
             gc_threshold=settings.gc_threshold,
             tracemalloc=settings.tracemalloc,
+            ws_max_size=settings.ws_max_message_bytes,
         )
     )
 

@@ -108,6 +108,12 @@ class Settings(BaseSettings):
     """How long one webhook delivery may take, connecting to the last byte of the answer."""
     webhook_secret_grace_s: int = Field(default=24 * 3600, ge=0)
     """How long the previous secret still signs after `rotateWebhookSecret`."""
+    ws_max_message_bytes: int = Field(default=65536, ge=1024)
+    """The largest websocket message `clientgraph serve` reads (uvicorn's `ws_max_size`); a
+    larger one closes the socket (1009) before it is buffered, signed in or not."""
+    ws_connection_init_timeout_s: float = Field(default=10.0, gt=0)
+    """How long a websocket may stay open without `connection_init` before it is closed
+    (4408)."""
 
     portal_url: str | None = None
     """`CLIENTGRAPH_PORTAL_URL`: the firm's own portal; invitations open `/accept?token=…`

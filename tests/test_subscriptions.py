@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
@@ -29,6 +30,10 @@ from tests.test_serve import Served, clientgraph_serve
 PROTOCOL = "graphql-transport-ws"
 ALLOWED_ORIGIN = "https://app.example.com"
 WAIT_S = 15.0
+INIT_TIMEOUT_S = 2
+"""The servers' `CLIENTGRAPH_WS_CONNECTION_INIT_TIMEOUT_S`; the largest message they read is
+the default `CLIENTGRAPH_WS_MAX_MESSAGE_BYTES`."""
+MAX_MESSAGE_BYTES = 65536
 
 ACCOUNT_CHANGED = """
 subscription($filter: AccountFilter) {
@@ -50,6 +55,7 @@ def servers(database: Database, tmp_path_factory: pytest.TempPathFactory) -> Ite
         "DATABASE_URL": owner_url(database),
         "CLIENTGRAPH_APP_ROLE": APP_ROLE,
         "CLIENTGRAPH_CORS_ORIGINS": ALLOWED_ORIGIN,
+        "CLIENTGRAPH_WS_CONNECTION_INIT_TIMEOUT_S": str(INIT_TIMEOUT_S),
     }
     with contextlib.ExitStack() as stack:
         first: Served = stack.enter_context(clientgraph_serve(directory, env=env))
@@ -388,6 +394,49 @@ async def test_subscribing_before_connection_init_is_closed_unauthorized(
             await received(socket)
 
     assert socket.close_code == 4401
+
+
+async def test_a_socket_that_never_sends_connection_init_is_closed_after_the_timeout(
+    servers: list[int],
+) -> None:
+    async with connect(listening_url(servers), subprotocols=[PROTOCOL]) as socket:
+        started = time.monotonic()
+        with pytest.raises(ConnectionClosed):
+            await received(socket)
+        waited = time.monotonic() - started
+
+    assert socket.close_code == 4408
+    assert INIT_TIMEOUT_S - 0.5 <= waited < INIT_TIMEOUT_S + 5
+
+
+@pytest.mark.parametrize("signed_in", [False, True], ids=["before sign-in", "signed in"])
+async def test_a_message_over_the_size_limit_closes_the_socket(
+    firm: Api, servers: list[int], signed_in: bool
+) -> None:
+    padding = " " * MAX_MESSAGE_BYTES
+    message = json.dumps({"type": "connection_init", "payload": {"token": firm.token}})
+    async with contextlib.AsyncExitStack() as stack:
+        if signed_in:
+            socket = await stack.enter_async_context(connected(servers, {"token": firm.token}))
+            message = json.dumps({"id": "1", "type": "subscribe", "payload": {}})
+        else:
+            socket = await stack.enter_async_context(
+                connect(listening_url(servers), subprotocols=[PROTOCOL])
+            )
+        await socket.send(message[:-1] + padding + "}")
+        with pytest.raises(ConnectionClosed):
+            await received(socket)
+
+    assert socket.close_code == 1009
+
+
+async def test_a_message_just_under_the_size_limit_is_read(firm: Api, servers: list[int]) -> None:
+    message = json.dumps({"type": "connection_init", "payload": {"token": firm.token}})
+    padding = " " * (MAX_MESSAGE_BYTES - len(message) - 16)
+    async with connect(listening_url(servers), subprotocols=[PROTOCOL]) as socket:
+        await socket.send(message[:-1] + padding + "}")
+
+        assert await received(socket) == {"type": "connection_ack"}
 
 
 async def test_the_101st_subscription_of_a_connection_is_refused(

@@ -125,6 +125,7 @@ class GraphQLApp(GraphQL[Context, None]):
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
             max_subscriptions_per_connection=MAX_SUBSCRIPTIONS,
             allowed_origins=settings.cors_origin_list(),
+            connection_init_wait_timeout=timedelta(seconds=settings.ws_connection_init_timeout_s),
         )
         self.graphql_transport_ws_handler_class = LiveHandler.limited(settings.max_tokens)
         self.settings = settings
