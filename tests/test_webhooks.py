@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
+import dataclasses
 import re
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -20,9 +23,11 @@ import httpx
 import pytest
 from clientgraph.app import create_app
 from clientgraph.db import models
+from clientgraph.db.engine import Database
 from clientgraph.ids import encode_id
 from clientgraph.outbox import service
 from clientgraph.outbox.relay import OutboxRelay
+from clientgraph.resolvers.webhook_urls import HostResolver
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from standardwebhooks import Webhook, WebhookVerificationError
@@ -753,3 +758,87 @@ async def test_an_events_list_over_the_input_limit_is_refused_before_anything_ru
 
     assert [error["extensions"]["code"] for error in answer["errors"]] == ["BAD_USER_INPUT"]
     assert (await api.data(WEBHOOKS))["webhooks"] == []
+
+
+class HangingLookup:
+    """A system resolver that does not answer: each lookup blocks its thread until `release`."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.calls = 0
+
+    def __call__(self, host: str, port: int) -> list[str]:
+        self.calls += 1
+        self.release.wait(30)
+        return ["203.0.113.7"]
+
+
+@contextlib.asynccontextmanager
+async def hanging_resolver(threads: int) -> AsyncIterator[tuple[HostResolver, HangingLookup]]:
+    lookup = HangingLookup()
+    try:
+        yield HostResolver(lookup, threads=threads, timeout_s=4.0), lookup
+    finally:
+        lookup.release.set()
+
+
+@contextlib.asynccontextmanager
+async def small_pool_app(api: Api, resolver: HostResolver) -> AsyncIterator[Api]:
+    """`api`'s firm on an app whose database pool has one connection (PostgreSQL; SQLite keeps
+    SQLAlchemy's pool) and whose webhook hosts `resolver` resolves."""
+    db = Database(api.db.url, pool_size=1, max_overflow=0, pool_timeout=1.0)
+    app = create_app(settings_for(api.db.url), db, webhook_resolver=resolver)
+    try:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://test", timeout=30
+        ) as http:
+            yield dataclasses.replace(api, http=http)
+    finally:
+        await db.dispose()
+
+
+async def _create_at(api: Api, host: str) -> dict[str, Any]:
+    url = f"https://{host}/hook"
+    return await api.mutate("createWebhook", {"url": url, "events": ["account.created"]})
+
+
+async def test_a_webhook_host_that_does_not_resolve_keeps_no_connection_from_other_requests(
+    api: Api,
+) -> None:
+    async with (
+        hanging_resolver(threads=4) as (resolver, lookup),
+        small_pool_app(api, resolver) as client,
+    ):
+        creating = [
+            asyncio.create_task(_create_at(client, f"slow-{number}.partner.example"))
+            for number in range(4)
+        ]
+        await eventually(lambda: lookup.calls == 4)
+        started = time.monotonic()
+        viewer = await client.data("{ viewer { user { id } } }")
+        answered_s = time.monotonic() - started
+        created = await asyncio.gather(*creating)
+
+    assert viewer["viewer"]["user"]["id"] == encode_id("User", api.user_id)
+    assert answered_s < 1.0
+    assert [payload["userErrors"] for payload in created] == [[]] * 4
+
+
+async def test_lookups_beyond_the_resolvers_threads_are_refused_at_once(api: Api) -> None:
+    async with (
+        hanging_resolver(threads=2) as (resolver, lookup),
+        small_pool_app(api, resolver) as client,
+    ):
+        hanging = [
+            asyncio.create_task(_create_at(client, f"slow-{number}.partner.example"))
+            for number in range(2)
+        ]
+        await eventually(lambda: lookup.calls == 2)
+        started = time.monotonic()
+        more = [await _create_at(client, f"more-{number}.partner.example") for number in range(3)]
+        answered_s = time.monotonic() - started
+        await asyncio.gather(*hanging)
+
+    assert answered_s < 2.0
+    assert [payload["userErrors"] for payload in more] == [[]] * 3
+    assert lookup.calls == 2

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import httpx
@@ -70,6 +70,7 @@ class WebhookSender:
     allow_private: bool = False
     timeout_s: float = 10.0
     noun: str = "webhook delivery"
+    resolver: webhook_urls.HostResolver = field(default_factory=webhook_urls.default_resolver)
 
     async def send(self, row: Claimed, firm_name: str) -> Sent:
         event_id, body = row.payload.get("eventId"), row.payload.get("body")
@@ -89,7 +90,9 @@ class WebhookSender:
         if webhook is None:
             raise Undeliverable("its webhook was deleted")
         try:
-            target = await webhook_urls.target(webhook.url, allow_private=self.allow_private)
+            target = await webhook_urls.target(
+                webhook.url, allow_private=self.allow_private, resolver=self.resolver
+            )
         except webhook_urls.RefusedUrl as error:
             raise AttemptFailed(str(error)) from None
         headers = {

@@ -11,12 +11,14 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import timedelta
 from urllib.parse import SplitResult, urlsplit
 
 MAX_URL_LENGTH = 2048
-RESOLVE_TIMEOUT_S = 5.0
 
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -27,6 +29,8 @@ class WebhookPolicy:
     """`CLIENTGRAPH_WEBHOOKS_ALLOW_PRIVATE`."""
     secret_grace: timedelta = timedelta(hours=24)
     """How long the previous secret still signs after a rotation."""
+    resolver: HostResolver = field(default_factory=lambda: default_resolver())
+    """Resolves the URL's host when a webhook is created or changed."""
 
 
 class RefusedUrl(ValueError):
@@ -116,22 +120,72 @@ def _literal(host: str) -> IpAddress | None:
         return None
 
 
-async def resolve(host: str, port: int) -> list[IpAddress]:
-    """Every address `host` resolves to; RefusedUrl if it resolves to none in time."""
-    literal = _literal(host)
-    if literal is not None:
-        return [literal]
-    loop = asyncio.get_running_loop()
-    try:
-        infos = await asyncio.wait_for(
-            loop.getaddrinfo(host, port, type=socket.SOCK_STREAM), RESOLVE_TIMEOUT_S
-        )
-    except (OSError, TimeoutError) as error:
-        raise RefusedUrl(f"The host {host} could not be resolved ({error}).") from None
-    found = [ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos]
-    if not found:
-        raise RefusedUrl(f"The host {host} resolves to no address.")
-    return found
+Lookup = Callable[[str, int], list[str]]
+"""A blocking name lookup: the addresses (text) `host` has for TCP to `port`."""
+
+
+def system_lookup(host: str, port: int) -> list[str]:
+    """The operating system's resolver (`getaddrinfo`)."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return [str(info[4][0]) for info in infos]
+
+
+class HostResolver:
+    """Resolves the host names of webhook URLs on `threads` threads of its own, at most that
+    many lookups at a time, each awaited for at most `timeout_s`.
+
+    A `getaddrinfo` that hangs cannot be cancelled: it keeps its thread until the system
+    resolver gives up. On the event loop's default executor, names that resolve slowly (an
+    administrator's, or a partner's broken DNS) would take the threads other work needs; here
+    they take at most this resolver's threads, and once all are busy a lookup is refused at
+    once instead of queueing behind them."""
+
+    def __init__(
+        self, lookup: Lookup = system_lookup, *, threads: int = 4, timeout_s: float = 5.0
+    ) -> None:
+        self.lookup = lookup
+        self.timeout_s = timeout_s
+        self._executor = ThreadPoolExecutor(threads, thread_name_prefix="clientgraph-webhook-dns")
+        self._slots = threading.BoundedSemaphore(threads)
+
+    async def resolve(
+        self, host: str, port: int, timeout_s: float | None = None
+    ) -> list[IpAddress]:
+        """Every address `host` resolves to; RefusedUrl if it resolves to none in time, or
+        every thread is still busy with earlier lookups."""
+        literal = _literal(host)
+        if literal is not None:
+            return [literal]
+        if not self._slots.acquire(blocking=False):
+            raise RefusedUrl(f"The host {host} could not be resolved now (too many lookups).")
+        try:
+            running = self._executor.submit(self.lookup, host, port)
+        except BaseException:
+            self._slots.release()
+            raise
+        running.add_done_callback(lambda _: self._slots.release())
+        wait_s = self.timeout_s if timeout_s is None else min(timeout_s, self.timeout_s)
+        try:
+            found = await asyncio.wait_for(asyncio.wrap_future(running), wait_s)
+        except TimeoutError:
+            raise RefusedUrl(f"The host {host} could not be resolved in time.") from None
+        except (OSError, UnicodeError) as error:
+            raise RefusedUrl(f"The host {host} could not be resolved ({error}).") from None
+        addresses = [ipaddress.ip_address(text.split("%", 1)[0]) for text in found]
+        if not addresses:
+            raise RefusedUrl(f"The host {host} resolves to no address.")
+        return addresses
+
+
+_default_resolver: HostResolver | None = None
+
+
+def default_resolver() -> HostResolver:
+    """The process's resolver of webhook hosts, made on first use."""
+    global _default_resolver
+    if _default_resolver is None:
+        _default_resolver = HostResolver()
+    return _default_resolver
 
 
 def _refuse_private(host: str, addresses: list[IpAddress]) -> None:
@@ -143,9 +197,10 @@ def _refuse_private(host: str, addresses: list[IpAddress]) -> None:
         )
 
 
-async def check(url: str, *, allow_private: bool) -> None:
+async def check(url: str, *, allow_private: bool, resolver: HostResolver | None = None) -> None:
     """For a webhook being created or changed: the URL's form, and its host's addresses where
-    it resolves now (one that does not resolve yet is checked again at delivery)."""
+    it resolves now (one that does not resolve yet is checked again at delivery). Called with
+    no database connection held: a lookup may take the resolver's whole timeout."""
     parts = parse(url)
     if allow_private:
         return
@@ -153,18 +208,25 @@ async def check(url: str, *, allow_private: bool) -> None:
     if host == "localhost" or host.endswith(".localhost"):
         raise RefusedUrl(f"The URL's host {host} is this machine; use a public address.")
     try:
-        addresses = await resolve(host, parts.port or 443)
+        addresses = await (resolver or default_resolver()).resolve(host, parts.port or 443)
     except RefusedUrl:
         return
     _refuse_private(host, addresses)
 
 
-async def target(url: str, *, allow_private: bool) -> Target:
-    """For a delivery: the address to connect to, resolved now and checked."""
+async def target(
+    url: str,
+    *,
+    allow_private: bool,
+    resolver: HostResolver | None = None,
+    timeout_s: float | None = None,
+) -> Target:
+    """For a delivery: the address to connect to, resolved now (within `timeout_s`) and
+    checked."""
     parts = parse(url)
     host = parts.hostname or ""
     port = parts.port or (443 if parts.scheme == "https" else 80)
-    addresses = await resolve(host, port)
+    addresses = await (resolver or default_resolver()).resolve(host, port, timeout_s)
     if not allow_private:
         _refuse_private(host, addresses)
     return Target(parts, host, port, addresses[0])

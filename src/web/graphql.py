@@ -32,7 +32,7 @@ from clientgraph.portal_auth import (
 )
 from clientgraph.resolvers.context import Context, PageLimits
 from clientgraph.resolvers.policy import Viewer
-from clientgraph.resolvers.webhook_urls import WebhookPolicy
+from clientgraph.resolvers.webhook_urls import HostResolver, WebhookPolicy, default_resolver
 from clientgraph.schema.extensions import QueryLimits
 from clientgraph.schema.graphql_core import graphql_schema
 from clientgraph.schema.schema import build_schema
@@ -105,7 +105,13 @@ class GraphQLApp(GraphQL[Context, None]):
     websocket_adapter_class = TextFrames
 
     def __init__(
-        self, settings: Settings, db: Database, rate_limits: RateLimits, readiness: Readiness
+        self,
+        settings: Settings,
+        db: Database,
+        rate_limits: RateLimits,
+        readiness: Readiness,
+        *,
+        webhook_resolver: HostResolver | None = None,
     ) -> None:
         limits = QueryLimits(
             max_depth=settings.max_query_depth,
@@ -136,6 +142,7 @@ class GraphQLApp(GraphQL[Context, None]):
         self.webhooks = WebhookPolicy(
             allow_private=settings.webhooks_allow_private,
             secret_grace=timedelta(seconds=settings.webhook_secret_grace_s),
+            resolver=webhook_resolver or default_resolver(),
         )
         self.rate_limits = rate_limits
         self.readiness = readiness
