@@ -105,7 +105,11 @@ class Settings(BaseSettings):
     """`CLIENTGRAPH_WEBHOOKS_ALLOW_PRIVATE=1`: webhooks may post to loopback, link-local and
     private addresses (a receiver on the same machine or network); refused otherwise."""
     webhook_timeout_s: float = Field(default=10.0, gt=0)
-    """How long one webhook delivery may take, connecting to the last byte of the answer."""
+    """How long one webhook delivery may take, resolving the host to the answer's status."""
+    webhook_concurrency: int = Field(default=8, gt=0, le=100)
+    """Firms whose webhook deliveries one relay sends at once."""
+    webhook_concurrency_per_firm: int = Field(default=2, gt=0, le=100)
+    """Deliveries of one firm one relay sends at once."""
     webhook_secret_grace_s: int = Field(default=24 * 3600, ge=0)
     """How long the previous secret still signs after `rotateWebhookSecret`."""
     ws_max_message_bytes: int = Field(default=65536, ge=1024)

@@ -36,8 +36,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from tests.conftest import DATABASE_URLS
 from tests.live_server import serve
-from tests.support import EVERY_PERMISSION, Api, served_with, settings_for
+from tests.support import (
+    EVERY_PERMISSION,
+    OWNER_URLS,
+    Api,
+    new_firm,
+    served_with,
+    settings_for,
+)
 from tests.test_outbox_relay import Clock, eventually
 from tests.test_plan_parity import assert_same
 
@@ -842,3 +850,123 @@ async def test_lookups_beyond_the_resolvers_threads_are_refused_at_once(api: Api
     assert answered_s < 2.0
     assert [payload["userErrors"] for payload in more] == [[]] * 3
     assert lookup.calls == 2
+
+
+@dataclass
+class Tarpit:
+    """A receiver that accepts connections, reads what comes and never answers."""
+
+    url: str = ""
+    open_now: int = 0
+    most_open: int = 0
+    accepted: int = 0
+    writers: list[asyncio.StreamWriter] = field(default_factory=list)
+
+    async def hold(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.accepted += 1
+        self.open_now += 1
+        self.most_open = max(self.most_open, self.open_now)
+        self.writers.append(writer)
+        try:
+            while await reader.read(65536):
+                pass
+        finally:
+            self.open_now -= 1
+            writer.close()
+
+
+@pytest.fixture
+async def tarpit() -> AsyncIterator[Tarpit]:
+    pit = Tarpit()
+    server = await asyncio.start_server(pit.hold, "127.0.0.1", 0)
+    pit.url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/hook"
+    try:
+        yield pit
+    finally:
+        server.close()
+        for writer in pit.writers:
+            writer.close()
+        await server.wait_closed()
+
+
+TARPIT_TIMEOUT_S = 2.0
+
+
+@pytest.fixture
+async def quiet_database(database: Database) -> AsyncIterator[Database]:
+    """A database of its own on the same backend: a relay round over every firm there sees
+    this test's firms only, not the deliveries other tests left due."""
+    async with DATABASE_URLS[database.dialect]() as url:
+        server_url = settings_for(url).server_database_url()
+        OWNER_URLS[server_url] = url
+        db = Database(server_url)
+        try:
+            yield db
+        finally:
+            await db.dispose()
+
+
+STUCK_TIMEOUT_S = 3.0
+"""One after the other, the stuck firm's two deliveries take twice this at least."""
+
+
+async def test_a_firm_whose_receiver_never_answers_does_not_hold_up_another_firms_delivery(
+    quiet_database: Database, tarpit: Tarpit, receiver: Receiver
+) -> None:
+    settings = settings_for(quiet_database.url, webhooks_allow_private=True)
+    async with new_firm(quiet_database, settings=settings) as stuck:
+        for _ in range(2):
+            await create_webhook(stuck, tarpit.url, ["account.created"])
+        await _account(stuck)
+    async with new_firm(quiet_database, settings=settings) as other:
+        await create_webhook(other, receiver.url, ["account.created"])
+        await _account(other)
+    relay = webhook_relay(stuck, Clock(), webhook_timeout_s=STUCK_TIMEOUT_S)
+
+    started = time.monotonic()
+    round_ = asyncio.create_task(relay.run_once())
+    await eventually(lambda: bool(receiver.received), timeout_s=STUCK_TIMEOUT_S * 3)
+    heard_s = time.monotonic() - started
+    assert await round_ == 3
+    round_s = time.monotonic() - started
+
+    assert heard_s < STUCK_TIMEOUT_S
+    assert round_s < STUCK_TIMEOUT_S * 2, "the stuck firm's two deliveries went one by one"
+    assert tarpit.accepted == 2
+
+
+async def test_one_firms_deliveries_go_out_a_few_at_a_time(admin: Api, tarpit: Tarpit) -> None:
+    for _ in range(3):
+        await create_webhook(admin, tarpit.url, ["account.created"])
+    await _account(admin)
+    relay = webhook_relay(
+        admin, Clock(), webhook_timeout_s=TARPIT_TIMEOUT_S, webhook_concurrency_per_firm=2
+    )
+
+    started = time.monotonic()
+    assert await relay.run_once_for(admin.firm_id) == 3
+    round_s = time.monotonic() - started
+
+    assert (tarpit.accepted, tarpit.most_open) == (3, 2)
+    assert TARPIT_TIMEOUT_S * 2 <= round_s < TARPIT_TIMEOUT_S * 3
+
+
+async def test_a_host_that_does_not_resolve_counts_against_the_delivery_time_limit(
+    admin: Api,
+) -> None:
+    webhook_id, _ = await create_webhook(
+        admin, "https://slow.partner.example/hook", ["account.created"]
+    )
+    await _account(admin)
+    async with hanging_resolver(threads=1) as (resolver, _lookup):
+        settings = settings_for(
+            admin.db.url, webhooks_allow_private=True, webhook_timeout_s=TARPIT_TIMEOUT_S
+        )
+        relay = service.webhook_relay(settings, admin.db, resolver)
+        started = time.monotonic()
+        assert await relay.run_once_for(admin.firm_id) == 1
+        took_s = time.monotonic() - started
+
+    [delivery] = await deliveries(admin, webhook_id)
+    assert TARPIT_TIMEOUT_S - 0.1 <= took_s < TARPIT_TIMEOUT_S + 1
+    assert delivery["lastError"] == f"AttemptFailed: no answer within {TARPIT_TIMEOUT_S:g} s"

@@ -56,9 +56,14 @@ def webhook_relay(
     settings: Settings, db: Database, resolver: HostResolver | None = None
 ) -> OutboxRelay:
     """The relay of webhook deliveries: the outbox's claims, backoff and limit, each attempt
-    within `CLIENTGRAPH_WEBHOOK_TIMEOUT_S`, its host resolved by `resolver` (the process's
-    own by default)."""
-    config = replace(relay_config(settings), send_timeout_s=settings.webhook_timeout_s)
+    within `CLIENTGRAPH_WEBHOOK_TIMEOUT_S` (the name lookup by `resolver`, the process's own
+    by default, included), several firms and a few deliveries of each at once."""
+    config = replace(
+        relay_config(settings),
+        send_timeout_s=settings.webhook_timeout_s,
+        concurrency=settings.webhook_concurrency,
+        per_firm=settings.webhook_concurrency_per_firm,
+    )
     sender = WebhookSender(
         db,
         settings.webhooks_allow_private,

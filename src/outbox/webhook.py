@@ -90,8 +90,22 @@ class WebhookSender:
         if webhook is None:
             raise Undeliverable("its webhook was deleted")
         try:
+            async with asyncio.timeout(self.timeout_s):
+                target, code = await self._post(webhook.url, event_id, now, body, secrets)
+        except TimeoutError:
+            raise AttemptFailed(f"no answer within {self.timeout_s:g} s") from None
+        if 200 <= code < 300:
+            return Sent(f"delivered to {webhook.url} ({target.address}): HTTP {code}", code)
+        raise AttemptFailed(f"the receiver answered HTTP {code}", response_code=code)
+
+    async def _post(
+        self, url: str, event_id: str, now: datetime, body: str, secrets: list[str]
+    ) -> tuple[webhook_urls.Target, int]:
+        """Resolve the URL's host, check the address and POST to it: the whole of it within
+        the caller's one time limit (`timeout_s`), the name lookup included."""
+        try:
             target = await webhook_urls.target(
-                webhook.url, allow_private=self.allow_private, resolver=self.resolver
+                url, allow_private=self.allow_private, resolver=self.resolver
             )
         except webhook_urls.RefusedUrl as error:
             raise AttemptFailed(str(error)) from None
@@ -103,26 +117,20 @@ class WebhookSender:
             "webhook-timestamp": str(int(now.timestamp())),
             "webhook-signature": sign(secrets, event_id, now, body),
         }
-        url = target.parts._replace(netloc=_netloc(target)).geturl()
+        address_url = target.parts._replace(netloc=_netloc(target)).geturl()
         try:
-            async with asyncio.timeout(self.timeout_s):
-                async with (
-                    httpx.AsyncClient(
-                        timeout=self.timeout_s, follow_redirects=False, trust_env=False
-                    ) as client,
-                    client.stream(
-                        "POST",
-                        url,
-                        content=body.encode(),
-                        headers=headers,
-                        extensions={"sni_hostname": target.host},
-                    ) as response,
-                ):
-                    code = response.status_code
-        except TimeoutError:
-            raise AttemptFailed(f"no answer within {self.timeout_s:g} s") from None
+            async with (
+                httpx.AsyncClient(
+                    timeout=self.timeout_s, follow_redirects=False, trust_env=False
+                ) as client,
+                client.stream(
+                    "POST",
+                    address_url,
+                    content=body.encode(),
+                    headers=headers,
+                    extensions={"sni_hostname": target.host},
+                ) as response,
+            ):
+                return target, response.status_code
         except httpx.HTTPError as error:
             raise AttemptFailed(failure_reason(error)) from None
-        if 200 <= code < 300:
-            return Sent(f"delivered to {webhook.url}: HTTP {code}", code)
-        raise AttemptFailed(f"the receiver answered HTTP {code}", response_code=code)
