@@ -112,6 +112,8 @@ class Settings(BaseSettings):
     """Deliveries of one firm one relay sends at once."""
     webhook_secret_grace_s: int = Field(default=24 * 3600, ge=0)
     """How long the previous secret still signs after `rotateWebhookSecret`."""
+    idempotency_max_keys_per_caller: int = Field(default=10_000, gt=0)
+    """`Idempotency-Key`s one caller may hold within their 24 hours; one more is 429."""
     ws_max_message_bytes: int = Field(default=65536, ge=1024)
     """The largest websocket message `clientgraph serve` reads (uvicorn's `ws_max_size`); a
     larger one closes the socket (1009) before it is buffered, signed in or not."""

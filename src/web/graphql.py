@@ -160,7 +160,9 @@ class GraphQLApp(GraphQL[Context, None]):
         self.oidc = OidcSignIn.configured(settings, db)
         self.authenticator = Authenticator(db, self.secret, self.oidc)
         self.graphiql = GraphiQLPage(settings)
-        self.idempotency = IdempotencyKeys.for_requests(db, settings.request_timeout_s)
+        self.idempotency = IdempotencyKeys.for_requests(
+            db, settings.request_timeout_s, settings.idempotency_max_keys_per_caller
+        )
 
     async def render_graphql_ide(self, request: Request) -> Response:
         return await self.graphiql.response()
