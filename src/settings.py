@@ -114,6 +114,10 @@ class Settings(BaseSettings):
     """How long the previous secret still signs after `rotateWebhookSecret`."""
     idempotency_max_keys_per_caller: int = Field(default=10_000, gt=0)
     """`Idempotency-Key`s one caller may hold within their 24 hours; one more is 429."""
+    live_max_subscriptions_per_user: int = Field(default=200, gt=0)
+    """Live subscriptions one user may hold on one server process, over all connections."""
+    live_max_subscriptions_per_process: int = Field(default=5000, gt=0)
+    """Live subscriptions one server process runs at most."""
     ws_max_message_bytes: int = Field(default=65536, ge=1024)
     """The largest websocket message `clientgraph serve` reads (uvicorn's `ws_max_size`); a
     larger one closes the socket (1009) before it is buffered, signed in or not."""

@@ -491,3 +491,93 @@ async def test_an_allowed_or_the_services_own_origin_may_connect(
 ) -> None:
     async with connected(servers, {"token": firm.token}, origin=origin.format(port=servers[1])):
         pass
+
+
+@contextlib.asynccontextmanager
+async def limited_server(api: Api, per_user: int, per_process: int) -> AsyncIterator[str]:
+    """The websocket URL of a server of its own with these subscription limits."""
+    settings = settings_for(
+        api.db.url,
+        live_max_subscriptions_per_user=per_user,
+        live_max_subscriptions_per_process=per_process,
+    )
+    async with serve(create_app(settings, api.db)) as port:
+        yield f"ws://127.0.0.1:{port}/graphql"
+
+
+@contextlib.asynccontextmanager
+async def signed_in(url: str, token: str) -> AsyncIterator[ClientConnection]:
+    async with connect(url, subprotocols=[PROTOCOL], open_timeout=WAIT_S) as socket:
+        await socket.send(json.dumps({"type": "connection_init", "payload": {"token": token}}))
+        assert await received(socket) == {"type": "connection_ack"}
+        yield socket
+
+
+async def refused_as_over_the_limit(socket: ClientConnection, id: str) -> str:
+    """The message of the error the subscription `id` was refused with."""
+    await subscribe(socket, NOTIFICATION_ADDED, id=id)
+    message = await received(socket)
+    assert message["id"] == id, message
+    errors = message["payload"] if message["type"] == "error" else message["payload"]["errors"]
+    assert errors[0]["extensions"]["code"] == "RATE_LIMITED", message
+    return errors[0]["message"]
+
+
+async def still_open(socket: ClientConnection) -> bool:
+    """No message arrives for a moment: the subscriptions on it wait for events."""
+    with contextlib.suppress(TimeoutError):
+        message = await asyncio.wait_for(socket.recv(), 0.5)
+        raise AssertionError(f"unexpected {message!r}")
+    return True
+
+
+async def test_a_user_past_the_subscription_limit_is_refused_over_all_connections(
+    firm: Api,
+) -> None:
+    other_user = (await firm.staff("VIEW_ALL_ACCOUNTS"))[1]
+    async with (
+        limited_server(firm, per_user=3, per_process=100) as url,
+        signed_in(url, firm.token) as first,
+        signed_in(url, firm.token) as second,
+        signed_in(url, other_user) as others,
+    ):
+        for number in range(2):
+            await subscribe(first, NOTIFICATION_ADDED, id=str(number))
+        await subscribe(second, NOTIFICATION_ADDED, id="2")
+        await still_open(second)
+
+        message = await refused_as_over_the_limit(second, "one too many")
+        await subscribe(others, NOTIFICATION_ADDED, id="theirs")
+
+        assert "3 subscriptions" in message
+        assert await still_open(others)
+
+
+async def test_a_server_past_its_subscription_limit_refuses_more(firm: Api) -> None:
+    other_user = (await firm.staff("VIEW_ALL_ACCOUNTS"))[1]
+    async with (
+        limited_server(firm, per_user=100, per_process=2) as url,
+        signed_in(url, firm.token) as mine,
+        signed_in(url, other_user) as others,
+    ):
+        await subscribe(mine, NOTIFICATION_ADDED, id="1")
+        await subscribe(others, NOTIFICATION_ADDED, id="2")
+        await still_open(others)
+
+        message = await refused_as_over_the_limit(others, "one too many")
+
+        assert "2 subscriptions" in message
+
+
+async def test_an_ended_subscription_frees_its_place(firm: Api) -> None:
+    async with (
+        limited_server(firm, per_user=1, per_process=100) as url,
+        signed_in(url, firm.token) as socket,
+    ):
+        await subscribe(socket, NOTIFICATION_ADDED, id="1")
+        await still_open(socket)
+        await socket.send(json.dumps({"id": "1", "type": "complete"}))
+        await asyncio.sleep(0.3)
+        await subscribe(socket, NOTIFICATION_ADDED, id="2")
+
+        assert await still_open(socket)

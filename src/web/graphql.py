@@ -30,7 +30,7 @@ from clientgraph.plan.planner import CRASHED_READ_PATH, READ_PATH_HEADER, CacheB
 from clientgraph.portal_auth import (
     PortalClaims,
 )
-from clientgraph.resolvers.context import Context, PageLimits
+from clientgraph.resolvers.context import Context, LiveSlots, PageLimits
 from clientgraph.resolvers.policy import Viewer
 from clientgraph.resolvers.webhook_urls import HostResolver, WebhookPolicy, default_resolver
 from clientgraph.schema.extensions import QueryLimits
@@ -146,6 +146,10 @@ class GraphQLApp(GraphQL[Context, None]):
         )
         self.rate_limits = rate_limits
         self.readiness = readiness
+        self.live_slots = LiveSlots(
+            per_user=settings.live_max_subscriptions_per_user,
+            per_process=settings.live_max_subscriptions_per_process,
+        )
         self.persisted = PersistedDocuments(settings)
         self.planner = (
             Planner(
@@ -433,6 +437,7 @@ class GraphQLApp(GraphQL[Context, None]):
             session=session,
             request_id=handshake.request_id,
             reauthenticate=reauthenticate,
+            live_slots=self.live_slots,
         )
         return UNSET
 
