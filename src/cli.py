@@ -140,6 +140,7 @@ def serve(args: argparse.Namespace) -> None:
             gc_threshold=settings.gc_threshold,
             tracemalloc=settings.tracemalloc,
             log_format=settings.log_format,
+            ws_max_size=settings.ws_max_message_bytes,
         )
     )
 

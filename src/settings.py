@@ -115,9 +115,25 @@ class Settings(BaseSettings):
     """`CLIENTGRAPH_WEBHOOKS_ALLOW_PRIVATE=1`: webhooks may post to loopback, link-local and
     private addresses (a receiver on the same machine or network); refused otherwise."""
     webhook_timeout_s: float = Field(default=10.0, gt=0)
-    """How long one webhook delivery may take, connecting to the last byte of the answer."""
+    """How long one webhook delivery may take, resolving the host to the answer's status."""
+    webhook_concurrency: int = Field(default=8, gt=0, le=100)
+    """Firms whose webhook deliveries one relay sends at once."""
+    webhook_concurrency_per_firm: int = Field(default=2, gt=0, le=100)
+    """Deliveries of one firm one relay sends at once."""
     webhook_secret_grace_s: int = Field(default=24 * 3600, ge=0)
     """How long the previous secret still signs after `rotateWebhookSecret`."""
+    idempotency_max_keys_per_caller: int = Field(default=10_000, gt=0)
+    """`Idempotency-Key`s one caller may hold within their 24 hours; one more is 429."""
+    live_max_subscriptions_per_user: int = Field(default=200, gt=0)
+    """Live subscriptions one user may hold on one server process, over all connections."""
+    live_max_subscriptions_per_process: int = Field(default=5000, gt=0)
+    """Live subscriptions one server process runs at most."""
+    ws_max_message_bytes: int = Field(default=65536, ge=1024)
+    """The largest websocket message `clientgraph serve` reads (uvicorn's `ws_max_size`); a
+    larger one closes the socket (1009) before it is buffered, signed in or not."""
+    ws_connection_init_timeout_s: float = Field(default=10.0, gt=0)
+    """How long a websocket may stay open without `connection_init` before it is closed
+    (4408)."""
 
     portal_url: str | None = None
     """`CLIENTGRAPH_PORTAL_URL`: the firm's own portal; invitations open `/accept?token=…`

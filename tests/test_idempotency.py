@@ -6,7 +6,8 @@ nothing releases its key."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -15,9 +16,10 @@ import pytest
 from clientgraph.db import models
 from clientgraph.db.engine import Database
 from clientgraph.resolvers.context import Context
+from clientgraph.web.idempotency import PURGE_BATCH
 from sqlalchemy import func, select
 
-from tests.support import Api, connection_lost_at, expire_every
+from tests.support import Api, connection_lost_at, expire_every, served_with, settings_for
 
 CREATE_ACCOUNT = (
     "mutation($name: String!) { createAccount(input: {name: $name}) "
@@ -311,3 +313,104 @@ async def test_a_secret_mutation_behind_a_fragment_is_found(api: Api) -> None:
     again = await send(api, "secret-2", query=query)
 
     assert error_code(again) == "IDEMPOTENCY_ANSWER_NOT_KEPT"
+
+
+@contextlib.asynccontextmanager
+async def served(api: Api, **values: Any) -> AsyncIterator[Api]:
+    async with served_with(api, settings_for(api.db.url, **values)) as client:
+        yield client
+
+
+async def test_a_caller_past_the_key_limit_gets_429_and_nothing_runs(api: Api) -> None:
+    async with served(api, idempotency_max_keys_per_caller=3) as client:
+        kept = [await send(client, f"order-{number}") for number in range(3)]
+        refused = await send(client, "order-3")
+        replayed = await send(client, "order-0")
+        without_key = await client.data(CREATE_ACCOUNT, {"name": "No key"})
+
+    assert [response.status_code for response in kept] == [200] * 3
+    assert (refused.status_code, error_code(refused)) == (429, "IDEMPOTENCY_KEY_LIMIT")
+    assert "Retry-After" in refused.headers
+    assert (replayed.status_code, replayed.headers.get("Idempotent-Replayed")) == (200, "true")
+    assert without_key["createAccount"]["userErrors"] == []
+    assert await account_count(api) == 4
+    assert await stored_keys(api) == 3
+
+
+async def test_the_key_limit_is_each_callers_own(api: Api) -> None:
+    staff_token = await another_user(api)
+    async with served(api, idempotency_max_keys_per_caller=1) as client:
+        await send(client, "order-1")
+        refused = await send(client, "order-2")
+        others = await send(client, "order-2", token=staff_token)
+
+    assert refused.status_code == 429
+    assert others.json()["data"]["createAccount"]["userErrors"] == []
+
+
+async def test_expired_keys_do_not_count_against_the_limit(api: Api) -> None:
+    async with served(api, idempotency_max_keys_per_caller=1) as client:
+        await send(client, "order-1")
+        await expire_every(api, models.IdempotencyKey)
+        again = await send(client, "order-2")
+
+    assert again.json()["data"]["createAccount"]["userErrors"] == []
+
+
+ALIASES = 800
+LARGE_ANSWER = (
+    "mutation($name: String!) { createAccount(input: {name: $name}) { account { "
+    + " ".join(f"n{number}: name" for number in range(ALIASES))
+    + " } userErrors { code } } }"
+)
+
+
+async def test_an_answer_over_64_kib_is_not_stored_and_a_retry_is_told_it_ran(api: Api) -> None:
+    name = "Large answer " + "x" * 90
+    async with served(api, max_aliases=ALIASES + 10) as client:
+        first = await send(client, "large-1", LARGE_ANSWER, {"name": name})
+        again = await send(client, "large-1", LARGE_ANSWER, {"name": name})
+
+    assert first.status_code == 200 and len(first.content) > 64 * 1024
+    assert (again.status_code, error_code(again)) == (409, "IDEMPOTENCY_ANSWER_NOT_KEPT")
+    assert "64 KiB" in again.json()["errors"][0]["message"]
+    assert await account_count(api) == 1
+
+    async def bodies(session: Any) -> list[str | None]:
+        rows = select(models.IdempotencyKey.body).where(
+            models.IdempotencyKey.firm_id == api.firm_id
+        )
+        return list((await session.execute(rows)).scalars())
+
+    [stored] = await api.db.write(bodies, firm_id=api.firm_id)
+    assert stored is not None and name not in stored and len(stored) < 1024
+
+
+async def test_expired_keys_are_purged_in_bounded_batches_as_answers_are_kept(
+    api: Api,
+) -> None:
+    async def expired(session: Any) -> None:
+        gone = models.utcnow() - timedelta(seconds=1)
+        session.add_all(
+            models.IdempotencyKey(
+                firm_id=api.firm_id,
+                principal=f"user:{api.user_id}",
+                key=f"old-{number}",
+                request_hash="0" * 64,
+                state="DONE",
+                status=200,
+                body="{}",
+                expires_at=gone,
+            )
+            for number in range(PURGE_BATCH + 20)
+        )
+
+    await api.db.write(expired, firm_id=api.firm_id)
+
+    await send(api, "order-1")
+    after_one = await stored_keys(api)
+    await send(api, "order-2")
+    after_two = await stored_keys(api)
+
+    assert after_one == 20 + 1
+    assert after_two == 2

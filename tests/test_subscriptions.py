@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
@@ -29,6 +30,10 @@ from tests.test_serve import Served, clientgraph_serve
 PROTOCOL = "graphql-transport-ws"
 ALLOWED_ORIGIN = "https://app.example.com"
 WAIT_S = 15.0
+INIT_TIMEOUT_S = 2
+"""The servers' `CLIENTGRAPH_WS_CONNECTION_INIT_TIMEOUT_S`; the largest message they read is
+the default `CLIENTGRAPH_WS_MAX_MESSAGE_BYTES`."""
+MAX_MESSAGE_BYTES = 65536
 
 ACCOUNT_CHANGED = """
 subscription($filter: AccountFilter) {
@@ -50,6 +55,7 @@ def servers(database: Database, tmp_path_factory: pytest.TempPathFactory) -> Ite
         "DATABASE_URL": owner_url(database),
         "CLIENTGRAPH_APP_ROLE": APP_ROLE,
         "CLIENTGRAPH_CORS_ORIGINS": ALLOWED_ORIGIN,
+        "CLIENTGRAPH_WS_CONNECTION_INIT_TIMEOUT_S": str(INIT_TIMEOUT_S),
     }
     with contextlib.ExitStack() as stack:
         first: Served = stack.enter_context(clientgraph_serve(directory, env=env))
@@ -390,6 +396,49 @@ async def test_subscribing_before_connection_init_is_closed_unauthorized(
     assert socket.close_code == 4401
 
 
+async def test_a_socket_that_never_sends_connection_init_is_closed_after_the_timeout(
+    servers: list[int],
+) -> None:
+    async with connect(listening_url(servers), subprotocols=[PROTOCOL]) as socket:
+        started = time.monotonic()
+        with pytest.raises(ConnectionClosed):
+            await received(socket)
+        waited = time.monotonic() - started
+
+    assert socket.close_code == 4408
+    assert INIT_TIMEOUT_S - 0.5 <= waited < INIT_TIMEOUT_S + 5
+
+
+@pytest.mark.parametrize("signed_in", [False, True], ids=["before sign-in", "signed in"])
+async def test_a_message_over_the_size_limit_closes_the_socket(
+    firm: Api, servers: list[int], signed_in: bool
+) -> None:
+    padding = " " * MAX_MESSAGE_BYTES
+    message = json.dumps({"type": "connection_init", "payload": {"token": firm.token}})
+    async with contextlib.AsyncExitStack() as stack:
+        if signed_in:
+            socket = await stack.enter_async_context(connected(servers, {"token": firm.token}))
+            message = json.dumps({"id": "1", "type": "subscribe", "payload": {}})
+        else:
+            socket = await stack.enter_async_context(
+                connect(listening_url(servers), subprotocols=[PROTOCOL])
+            )
+        await socket.send(message[:-1] + padding + "}")
+        with pytest.raises(ConnectionClosed):
+            await received(socket)
+
+    assert socket.close_code == 1009
+
+
+async def test_a_message_just_under_the_size_limit_is_read(firm: Api, servers: list[int]) -> None:
+    message = json.dumps({"type": "connection_init", "payload": {"token": firm.token}})
+    padding = " " * (MAX_MESSAGE_BYTES - len(message) - 16)
+    async with connect(listening_url(servers), subprotocols=[PROTOCOL]) as socket:
+        await socket.send(message[:-1] + padding + "}")
+
+        assert await received(socket) == {"type": "connection_ack"}
+
+
 async def test_the_101st_subscription_of_a_connection_is_refused(
     firm: Api, servers: list[int]
 ) -> None:
@@ -442,3 +491,93 @@ async def test_an_allowed_or_the_services_own_origin_may_connect(
 ) -> None:
     async with connected(servers, {"token": firm.token}, origin=origin.format(port=servers[1])):
         pass
+
+
+@contextlib.asynccontextmanager
+async def limited_server(api: Api, per_user: int, per_process: int) -> AsyncIterator[str]:
+    """The websocket URL of a server of its own with these subscription limits."""
+    settings = settings_for(
+        api.db.url,
+        live_max_subscriptions_per_user=per_user,
+        live_max_subscriptions_per_process=per_process,
+    )
+    async with serve(create_app(settings, api.db)) as port:
+        yield f"ws://127.0.0.1:{port}/graphql"
+
+
+@contextlib.asynccontextmanager
+async def signed_in(url: str, token: str) -> AsyncIterator[ClientConnection]:
+    async with connect(url, subprotocols=[PROTOCOL], open_timeout=WAIT_S) as socket:
+        await socket.send(json.dumps({"type": "connection_init", "payload": {"token": token}}))
+        assert await received(socket) == {"type": "connection_ack"}
+        yield socket
+
+
+async def refused_as_over_the_limit(socket: ClientConnection, id: str) -> str:
+    """The message of the error the subscription `id` was refused with."""
+    await subscribe(socket, NOTIFICATION_ADDED, id=id)
+    message = await received(socket)
+    assert message["id"] == id, message
+    errors = message["payload"] if message["type"] == "error" else message["payload"]["errors"]
+    assert errors[0]["extensions"]["code"] == "RATE_LIMITED", message
+    return errors[0]["message"]
+
+
+async def still_open(socket: ClientConnection) -> bool:
+    """No message arrives for a moment: the subscriptions on it wait for events."""
+    with contextlib.suppress(TimeoutError):
+        message = await asyncio.wait_for(socket.recv(), 0.5)
+        raise AssertionError(f"unexpected {message!r}")
+    return True
+
+
+async def test_a_user_past_the_subscription_limit_is_refused_over_all_connections(
+    firm: Api,
+) -> None:
+    other_user = (await firm.staff("VIEW_ALL_ACCOUNTS"))[1]
+    async with (
+        limited_server(firm, per_user=3, per_process=100) as url,
+        signed_in(url, firm.token) as first,
+        signed_in(url, firm.token) as second,
+        signed_in(url, other_user) as others,
+    ):
+        for number in range(2):
+            await subscribe(first, NOTIFICATION_ADDED, id=str(number))
+        await subscribe(second, NOTIFICATION_ADDED, id="2")
+        await still_open(second)
+
+        message = await refused_as_over_the_limit(second, "one too many")
+        await subscribe(others, NOTIFICATION_ADDED, id="theirs")
+
+        assert "3 subscriptions" in message
+        assert await still_open(others)
+
+
+async def test_a_server_past_its_subscription_limit_refuses_more(firm: Api) -> None:
+    other_user = (await firm.staff("VIEW_ALL_ACCOUNTS"))[1]
+    async with (
+        limited_server(firm, per_user=100, per_process=2) as url,
+        signed_in(url, firm.token) as mine,
+        signed_in(url, other_user) as others,
+    ):
+        await subscribe(mine, NOTIFICATION_ADDED, id="1")
+        await subscribe(others, NOTIFICATION_ADDED, id="2")
+        await still_open(others)
+
+        message = await refused_as_over_the_limit(others, "one too many")
+
+        assert "2 subscriptions" in message
+
+
+async def test_an_ended_subscription_frees_its_place(firm: Api) -> None:
+    async with (
+        limited_server(firm, per_user=1, per_process=100) as url,
+        signed_in(url, firm.token) as socket,
+    ):
+        await subscribe(socket, NOTIFICATION_ADDED, id="1")
+        await still_open(socket)
+        await socket.send(json.dumps({"id": "1", "type": "complete"}))
+        await asyncio.sleep(0.3)
+        await subscribe(socket, NOTIFICATION_ADDED, id="2")
+
+        assert await still_open(socket)

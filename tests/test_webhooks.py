@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
+import dataclasses
 import re
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -20,9 +23,11 @@ import httpx
 import pytest
 from clientgraph.app import create_app
 from clientgraph.db import models
+from clientgraph.db.engine import Database
 from clientgraph.ids import encode_id
 from clientgraph.outbox import service
 from clientgraph.outbox.relay import OutboxRelay
+from clientgraph.resolvers.webhook_urls import HostResolver
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from standardwebhooks import Webhook, WebhookVerificationError
@@ -31,8 +36,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from tests.conftest import DATABASE_URLS
 from tests.live_server import serve
-from tests.support import EVERY_PERMISSION, Api, served_with, settings_for
+from tests.support import (
+    EVERY_PERMISSION,
+    OWNER_URLS,
+    Api,
+    new_firm,
+    served_with,
+    settings_for,
+)
 from tests.test_outbox_relay import Clock, eventually
 from tests.test_plan_parity import assert_same
 
@@ -422,6 +435,13 @@ async def test_a_delivery_still_queued_is_not_redelivered(admin: Api, receiver: 
         "http://0.0.0.0/hook",
         "http://[::ffff:127.0.0.1]/hook",
         "http://[fd00::1]/hook",
+        "http://[::ffff:7f00:1]/hook",
+        "http://[::7f00:1]/hook",
+        "http://[64:ff9b::7f00:1]/hook",
+        "http://[64:ff9b::a9fe:a9fe]/latest/meta-data/",
+        "http://[64:ff9b:1::808:808]/hook",
+        "http://[2002:7f00:1::]/hook",
+        "http://[2002:a00:102::1]/hook",
     ],
 )
 async def test_a_private_or_loopback_url_is_refused_without_the_setting(api: Api, url: str) -> None:
@@ -442,6 +462,10 @@ async def test_a_private_or_loopback_url_is_refused_without_the_setting(api: Api
         "https://user:password@partner.example/hook",
         "https://partner.example/hook with spaces",
         "https://partner.example:99999/hook",
+        "https://partner.example:22/hook",
+        "http://partner.example:25/hook",
+        "http://partner.example:0/hook",
+        "https://partner.example:1023/hook",
     ],
 )
 async def test_a_url_that_is_not_http_to_a_host_is_refused(api: Api, url: str) -> None:
@@ -449,6 +473,51 @@ async def test_a_url_that_is_not_http_to_a_host_is_refused(api: Api, url: str) -
 
     assert [(e["field"], e["code"]) for e in payload["userErrors"]] == [(["url"], "INVALID")]
     assert (await api.data(WEBHOOKS))["webhooks"] == []
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://partner.example:80/hook",
+        "https://partner.example:443/hook",
+        "https://partner.example:1024/hook",
+        "https://partner.example:8443/hook",
+    ],
+)
+async def test_a_url_on_port_80_443_or_an_unprivileged_port_is_accepted(api: Api, url: str) -> None:
+    payload = await api.mutate("createWebhook", {"url": url, "events": ["account.created"]})
+
+    assert payload["userErrors"] == []
+    assert [hook["url"] for hook in (await api.data(WEBHOOKS))["webhooks"]] == [url]
+
+
+BANNER = b"SSH-2.0-OpenSSH_9.6 db-primary.internal\r\nProtocol mismatch.\r\n\r\n"
+"""What a service that does not speak HTTP may answer; httpx's error quotes its first line."""
+
+
+async def test_what_a_non_http_service_answers_is_not_shown_in_the_delivery(
+    admin: Api,
+) -> None:
+    async def greet(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(65536)
+        writer.write(BANNER)
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(greet, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with server:
+        webhook_id, _ = await create_webhook(
+            admin, f"http://127.0.0.1:{port}/hook", ["account.created"]
+        )
+        await _account(admin)
+        await deliver(admin)
+
+    [delivery] = await deliveries(admin, webhook_id)
+    assert (delivery["status"], delivery["lastResponseCode"]) == ("QUEUED", None)
+    assert "valid HTTP" in delivery["lastError"]
+    assert "SSH" not in delivery["lastError"]
+    assert "internal" not in delivery["lastError"]
 
 
 async def test_a_receiver_on_a_private_address_is_refused_at_delivery_too(
@@ -638,7 +707,7 @@ async def test_the_readme_receiver_verifies_what_the_relay_sends_and_refuses_a_f
 ) -> None:
     created = await admin.ok(
         "createWebhook",
-        {"url": "http://127.0.0.1:1/clientgraph", "events": ["account.created"]},
+        {"url": "http://127.0.0.1:1024/clientgraph", "events": ["account.created"]},
         WEBHOOK_FIELDS,
     )
     webhook_id = created["webhook"]["id"]
@@ -707,3 +776,207 @@ async def test_an_events_list_over_the_input_limit_is_refused_before_anything_ru
 
     assert [error["extensions"]["code"] for error in answer["errors"]] == ["BAD_USER_INPUT"]
     assert (await api.data(WEBHOOKS))["webhooks"] == []
+
+
+class HangingLookup:
+    """A system resolver that does not answer: each lookup blocks its thread until `release`."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.calls = 0
+
+    def __call__(self, host: str, port: int) -> list[str]:
+        self.calls += 1
+        self.release.wait(30)
+        return ["203.0.113.7"]
+
+
+@contextlib.asynccontextmanager
+async def hanging_resolver(threads: int) -> AsyncIterator[tuple[HostResolver, HangingLookup]]:
+    lookup = HangingLookup()
+    try:
+        yield HostResolver(lookup, threads=threads, timeout_s=4.0), lookup
+    finally:
+        lookup.release.set()
+
+
+@contextlib.asynccontextmanager
+async def small_pool_app(api: Api, resolver: HostResolver) -> AsyncIterator[Api]:
+    """`api`'s firm on an app whose database pool has one connection (PostgreSQL; SQLite keeps
+    SQLAlchemy's pool) and whose webhook hosts `resolver` resolves."""
+    db = Database(api.db.url, pool_size=1, max_overflow=0, pool_timeout=1.0)
+    app = create_app(settings_for(api.db.url), db, webhook_resolver=resolver)
+    try:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://test", timeout=30
+        ) as http:
+            yield dataclasses.replace(api, http=http)
+    finally:
+        await db.dispose()
+
+
+async def _create_at(api: Api, host: str) -> dict[str, Any]:
+    url = f"https://{host}/hook"
+    return await api.mutate("createWebhook", {"url": url, "events": ["account.created"]})
+
+
+async def test_a_webhook_host_that_does_not_resolve_keeps_no_connection_from_other_requests(
+    api: Api,
+) -> None:
+    async with (
+        hanging_resolver(threads=4) as (resolver, lookup),
+        small_pool_app(api, resolver) as client,
+    ):
+        creating = [
+            asyncio.create_task(_create_at(client, f"slow-{number}.partner.example"))
+            for number in range(4)
+        ]
+        await eventually(lambda: lookup.calls == 4)
+        started = time.monotonic()
+        viewer = await client.data("{ viewer { user { id } } }")
+        answered_s = time.monotonic() - started
+        created = await asyncio.gather(*creating)
+
+    assert viewer["viewer"]["user"]["id"] == encode_id("User", api.user_id)
+    assert answered_s < 1.0
+    assert [payload["userErrors"] for payload in created] == [[]] * 4
+
+
+async def test_lookups_beyond_the_resolvers_threads_are_refused_at_once(api: Api) -> None:
+    async with (
+        hanging_resolver(threads=2) as (resolver, lookup),
+        small_pool_app(api, resolver) as client,
+    ):
+        hanging = [
+            asyncio.create_task(_create_at(client, f"slow-{number}.partner.example"))
+            for number in range(2)
+        ]
+        await eventually(lambda: lookup.calls == 2)
+        started = time.monotonic()
+        more = [await _create_at(client, f"more-{number}.partner.example") for number in range(3)]
+        answered_s = time.monotonic() - started
+        await asyncio.gather(*hanging)
+
+    assert answered_s < 2.0
+    assert [payload["userErrors"] for payload in more] == [[]] * 3
+    assert lookup.calls == 2
+
+
+@dataclass
+class Tarpit:
+    """A receiver that accepts connections, reads what comes and never answers."""
+
+    url: str = ""
+    open_now: int = 0
+    most_open: int = 0
+    accepted: int = 0
+    writers: list[asyncio.StreamWriter] = field(default_factory=list)
+
+    async def hold(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.accepted += 1
+        self.open_now += 1
+        self.most_open = max(self.most_open, self.open_now)
+        self.writers.append(writer)
+        try:
+            while await reader.read(65536):
+                pass
+        finally:
+            self.open_now -= 1
+            writer.close()
+
+
+@pytest.fixture
+async def tarpit() -> AsyncIterator[Tarpit]:
+    pit = Tarpit()
+    server = await asyncio.start_server(pit.hold, "127.0.0.1", 0)
+    pit.url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/hook"
+    try:
+        yield pit
+    finally:
+        server.close()
+        for writer in pit.writers:
+            writer.close()
+        await server.wait_closed()
+
+
+TARPIT_TIMEOUT_S = 2.0
+
+
+@pytest.fixture
+async def quiet_database(database: Database) -> AsyncIterator[Database]:
+    """A database of its own on the same backend: a relay round over every firm there sees
+    this test's firms only, not the deliveries other tests left due."""
+    async with DATABASE_URLS[database.dialect]() as url:
+        server_url = settings_for(url).server_database_url()
+        OWNER_URLS[server_url] = url
+        db = Database(server_url)
+        try:
+            yield db
+        finally:
+            await db.dispose()
+
+
+STUCK_TIMEOUT_S = 3.0
+"""One after the other, the stuck firm's two deliveries take twice this at least."""
+
+
+async def test_a_firm_whose_receiver_never_answers_does_not_hold_up_another_firms_delivery(
+    quiet_database: Database, tarpit: Tarpit, receiver: Receiver
+) -> None:
+    settings = settings_for(quiet_database.url, webhooks_allow_private=True)
+    async with new_firm(quiet_database, settings=settings) as stuck:
+        for _ in range(2):
+            await create_webhook(stuck, tarpit.url, ["account.created"])
+        await _account(stuck)
+    async with new_firm(quiet_database, settings=settings) as other:
+        await create_webhook(other, receiver.url, ["account.created"])
+        await _account(other)
+    relay = webhook_relay(stuck, Clock(), webhook_timeout_s=STUCK_TIMEOUT_S)
+
+    started = time.monotonic()
+    round_ = asyncio.create_task(relay.run_once())
+    await eventually(lambda: bool(receiver.received), timeout_s=STUCK_TIMEOUT_S * 3)
+    heard_s = time.monotonic() - started
+    assert await round_ == 3
+    round_s = time.monotonic() - started
+
+    assert heard_s < STUCK_TIMEOUT_S
+    assert round_s < STUCK_TIMEOUT_S * 2, "the stuck firm's two deliveries went one by one"
+    assert tarpit.accepted == 2
+
+
+async def test_one_firms_deliveries_go_out_a_few_at_a_time(admin: Api, tarpit: Tarpit) -> None:
+    for _ in range(3):
+        await create_webhook(admin, tarpit.url, ["account.created"])
+    await _account(admin)
+    relay = webhook_relay(
+        admin, Clock(), webhook_timeout_s=TARPIT_TIMEOUT_S, webhook_concurrency_per_firm=2
+    )
+
+    started = time.monotonic()
+    assert await relay.run_once_for(admin.firm_id) == 3
+    round_s = time.monotonic() - started
+
+    assert (tarpit.accepted, tarpit.most_open) == (3, 2)
+    assert TARPIT_TIMEOUT_S * 2 <= round_s < TARPIT_TIMEOUT_S * 3
+
+
+async def test_a_host_that_does_not_resolve_counts_against_the_delivery_time_limit(
+    admin: Api,
+) -> None:
+    webhook_id, _ = await create_webhook(
+        admin, "https://slow.partner.example/hook", ["account.created"]
+    )
+    await _account(admin)
+    async with hanging_resolver(threads=1) as (resolver, _lookup):
+        settings = settings_for(
+            admin.db.url, webhooks_allow_private=True, webhook_timeout_s=TARPIT_TIMEOUT_S
+        )
+        relay = service.webhook_relay(settings, admin.db, resolver)
+        started = time.monotonic()
+        assert await relay.run_once_for(admin.firm_id) == 1
+        took_s = time.monotonic() - started
+
+    [delivery] = await deliveries(admin, webhook_id)
+    assert TARPIT_TIMEOUT_S - 0.1 <= took_s < TARPIT_TIMEOUT_S + 1
+    assert delivery["lastError"] == f"AttemptFailed: no answer within {TARPIT_TIMEOUT_S:g} s"

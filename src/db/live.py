@@ -96,7 +96,9 @@ class LiveEvents:
             if self.listens
             else ""
         )
-        self.subscribers: set[asyncio.Queue[LiveEvent]] = set()
+        self.routes: dict[tuple[uuid.UUID, str], set[asyncio.Queue[LiveEvent]]] = {}
+        """Subscribers' queues by (firm, subject type): an event goes only to the queues of
+        its own firm and kind, so one firm's bulk change fills no other firm's queue."""
         self.listening: asyncio.Task[None] | None = None
         self.connected: asyncio.Event | None = None
 
@@ -121,17 +123,21 @@ class LiveEvents:
 
     def deliver(self, events: Iterable[LiveEvent]) -> None:
         for live_event in events:
-            for queue in self.subscribers:
+            for queue in self.routes.get((live_event.firm_id, live_event.subject_type), ()):
                 try:
                     queue.put_nowait(live_event)
                 except asyncio.QueueFull:
                     logger.warning("live events: a subscriber fell behind; event dropped")
 
     @contextlib.asynccontextmanager
-    async def subscription(self) -> AsyncIterator[asyncio.Queue[LiveEvent]]:
-        """A queue of every event committed from now on (on PostgreSQL, once listening)."""
+    async def subscription(
+        self, firm_id: uuid.UUID, subject_type: str
+    ) -> AsyncIterator[asyncio.Queue[LiveEvent]]:
+        """A queue of the firm's events about `subject_type` committed from now on (on
+        PostgreSQL, once listening)."""
         queue: asyncio.Queue[LiveEvent] = asyncio.Queue(QUEUE_SIZE)
-        self.subscribers.add(queue)
+        route = (firm_id, subject_type)
+        self.routes.setdefault(route, set()).add(queue)
         try:
             if self.listens:
                 if self.listening is None or self.listening.done():
@@ -141,8 +147,11 @@ class LiveEvents:
                 await self.connected.wait()
             yield queue
         finally:
-            self.subscribers.discard(queue)
-            if not self.subscribers and self.listening is not None:
+            queues = self.routes.get(route, set())
+            queues.discard(queue)
+            if not queues:
+                self.routes.pop(route, None)
+            if not self.routes and self.listening is not None:
                 self.listening.cancel()
                 self.listening = None
 

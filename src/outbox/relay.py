@@ -23,9 +23,10 @@ import contextlib
 import logging
 import random
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from clientgraph import metrics, tracing
 from clientgraph.db import models
@@ -39,6 +40,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 logger = logging.getLogger("clientgraph.outbox")
 
+LEASE_MARGIN = timedelta(minutes=1)
+"""Beyond the sends of a batch: the statements that claim it and record its outcomes."""
 LOG_OVERLAP = timedelta(minutes=1)
 """How far back a relay without SMTP looks again for queued rows to log: a row committed a
 little after a later-written one is still logged, and only once."""
@@ -53,12 +56,21 @@ class RelayConfig:
     backoff_s: float = 30.0
     backoff_max_s: float = 3600.0
     send_timeout_s: float = 30.0
+    concurrency: int = 1
+    """Firms served at once in a round, each by one worker that claims its batch and sends it
+    before taking the next firm."""
+    per_firm: int = 1
+    """Rows of one firm's batch sent at once: a firm whose receivers never answer holds at
+    most this many of the round's sends, and no other firm's."""
 
     @property
     def lease(self) -> timedelta:
-        """Long enough to send a whole batch one message after another, each up to its
-        timeout: a live relay records every row it claimed before the lease ends."""
-        return timedelta(seconds=self.send_timeout_s * (self.batch_size + 1))
+        """Longer than it takes to send a whole batch one row after another, each up to its
+        timeout, and to record each outcome: a live relay records every row it claimed before
+        the lease ends, and no other relay sends it again meanwhile."""
+        return timedelta(
+            seconds=self.send_timeout_s * (self.batch_size + 1) + LEASE_MARGIN.total_seconds()
+        )
 
 
 def backoff_s(
@@ -106,11 +118,17 @@ class OutboxRelay:
                     backlog += await queue.due_count(session, firm_id, self.kinds, now=now)
             metrics.OUTBOX_BACKLOG.labels(self.noun).set(backlog)
             return await self._log_queued()
+        firms = iter(await self._firms(due_before=now))
         handled = backlog = 0
-        for firm_id in await self._firms(due_before=now):
-            delivered, due = await self._deliver_due(firm_id, now)
-            handled += delivered
-            backlog += due
+
+        async def worker() -> None:
+            nonlocal handled, backlog
+            for firm_id in firms:
+                delivered, due = await self._deliver_due(firm_id, self.clock())
+                handled += delivered
+                backlog += due
+
+        await _all_or_first_error([worker() for _ in range(self.config.concurrency)])
         metrics.OUTBOX_BACKLOG.labels(self.noun).set(backlog)
         return handled
 
@@ -123,10 +141,16 @@ class OutboxRelay:
         return handled
 
     async def _deliver_due(self, firm_id: uuid.UUID, now: datetime) -> tuple[int, int]:
-        """(rows handled, rows due before they were claimed) of one firm."""
+        """Claim the firm's due batch (leased from `now`, the moment of the claim) and send
+        it, `per_firm` rows at a time: (rows handled, rows due before they were claimed)."""
         claimed, due = await self._claim(firm_id, now)
-        for row, firm_name in claimed:
-            await self._deliver(row, firm_name)
+        slots = asyncio.Semaphore(self.config.per_firm)
+
+        async def deliver(row: queue.Claimed, firm_name: str) -> None:
+            async with slots:
+                await self._deliver(row, firm_name)
+
+        await _all_or_first_error([deliver(row, firm_name) for row, firm_name in claimed])
         return len(claimed), due
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -290,6 +314,20 @@ class OutboxRelay:
         horizon = self._logged_until - LOG_OVERLAP
         self._logged = {key: at for key, at in self._logged.items() if at > horizon}
         return logged
+
+
+async def _all_or_first_error(work: list[Coroutine[Any, Any, None]]) -> None:
+    """Run `work` at once; the first failure cancels the rest and is raised as itself (not as
+    an ExceptionGroup), for `run` to tell a lost database from a bug."""
+    if len(work) == 1:
+        await work[0]
+        return
+    try:
+        async with asyncio.TaskGroup() as group:
+            for item in work:
+                group.create_task(item)
+    except BaseExceptionGroup as failed:
+        raise failed.exceptions[0] from None
 
 
 def _describe(error: BaseException) -> str:

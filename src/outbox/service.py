@@ -18,6 +18,7 @@ from clientgraph.outbox.relay import OutboxRelay, RelayConfig, RunningRelay
 from clientgraph.outbox.render import MailConfig
 from clientgraph.outbox.webhook import WebhookSender
 from clientgraph.resolvers.webhook_events import WEBHOOK_KIND
+from clientgraph.resolvers.webhook_urls import HostResolver, default_resolver
 from clientgraph.settings import Settings
 
 logger = logging.getLogger("clientgraph.outbox")
@@ -52,18 +53,33 @@ def relay(settings: Settings, db: Database) -> OutboxRelay:
     return OutboxRelay(db, transport(settings), relay_config(settings))
 
 
-def webhook_relay(settings: Settings, db: Database) -> OutboxRelay:
+def webhook_relay(
+    settings: Settings, db: Database, resolver: HostResolver | None = None
+) -> OutboxRelay:
     """The relay of webhook deliveries: the outbox's claims, backoff and limit, each attempt
-    within `CLIENTGRAPH_WEBHOOK_TIMEOUT_S`."""
-    config = replace(relay_config(settings), send_timeout_s=settings.webhook_timeout_s)
-    sender = WebhookSender(db, settings.webhooks_allow_private, settings.webhook_timeout_s)
+    within `CLIENTGRAPH_WEBHOOK_TIMEOUT_S` (the name lookup by `resolver`, the process's own
+    by default, included), several firms and a few deliveries of each at once."""
+    config = replace(
+        relay_config(settings),
+        send_timeout_s=settings.webhook_timeout_s,
+        concurrency=settings.webhook_concurrency,
+        per_firm=settings.webhook_concurrency_per_firm,
+    )
+    sender = WebhookSender(
+        db,
+        settings.webhooks_allow_private,
+        settings.webhook_timeout_s,
+        resolver=resolver or default_resolver(),
+    )
     return OutboxRelay(
         db, None, config, kinds=(WEBHOOK_KIND,), sender=sender, name="clientgraph-webhook-relay"
     )
 
 
-def relays(settings: Settings, db: Database) -> list[OutboxRelay]:
-    return [relay(settings, db), webhook_relay(settings, db)]
+def relays(
+    settings: Settings, db: Database, resolver: HostResolver | None = None
+) -> list[OutboxRelay]:
+    return [relay(settings, db), webhook_relay(settings, db, resolver)]
 
 
 async def send_now(
@@ -104,9 +120,11 @@ class RelayWhenReady:
         await asyncio.gather(*(running.stop() for running in self.running))
 
 
-def start(settings: Settings, db: Database, readiness: Readiness) -> RelayWhenReady:
+def start(
+    settings: Settings, db: Database, readiness: Readiness, resolver: HostResolver | None = None
+) -> RelayWhenReady:
     """The relays of the server's lifespan, once `readiness` says the database is ready."""
-    return RelayWhenReady(relays(settings, db), readiness)
+    return RelayWhenReady(relays(settings, db, resolver), readiness)
 
 
 async def run_worker(settings: Settings) -> None:

@@ -4,14 +4,15 @@ once that address is checked (clientgraph.resolvers.webhook_urls).
 
 The request goes to the checked address itself, with the URL's host in the Host header and
 as the TLS server name, so a name that resolves elsewhere a moment later (DNS rebinding)
-cannot steer it. Redirects are not followed, and the answer's body is not read."""
+cannot steer it. Redirects are not followed, the answer's body is not read, and a failure is
+recorded as its status code or a fixed reason, never as text the other end sent."""
 
 from __future__ import annotations
 
 import asyncio
 import ipaddress
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import httpx
@@ -44,12 +45,32 @@ def _host_header(target: webhook_urls.Target) -> str:
     return host if target.port == default else f"{host}:{target.port}"
 
 
+FAILURE_REASONS: tuple[tuple[type[httpx.HTTPError], str], ...] = (
+    (httpx.TimeoutException, "no answer in time"),
+    (httpx.ConnectError, "could not connect (refused, unreachable or TLS failed)"),
+    (httpx.RemoteProtocolError, "the receiver did not answer with valid HTTP"),
+    (httpx.ReadError, "the connection broke while waiting for the answer"),
+    (httpx.WriteError, "the connection broke while sending"),
+)
+
+
+def failure_reason(error: httpx.HTTPError) -> str:
+    """A fixed reason for a failed send. Never the error's own text: h11 and the TLS layer
+    quote what the other end sent (an SSH or SMTP banner), and the delivery's `lastError`
+    would hand an administrator a view of whatever listens at the URL."""
+    for kind, reason in FAILURE_REASONS:
+        if isinstance(error, kind):
+            return reason
+    return "the request failed"
+
+
 @dataclass(frozen=True, slots=True)
 class WebhookSender:
     db: Database
     allow_private: bool = False
     timeout_s: float = 10.0
     noun: str = "webhook delivery"
+    resolver: webhook_urls.HostResolver = field(default_factory=webhook_urls.default_resolver)
 
     async def send(self, row: Claimed, firm_name: str) -> Sent:
         event_id, body = row.payload.get("eventId"), row.payload.get("body")
@@ -69,7 +90,23 @@ class WebhookSender:
         if webhook is None:
             raise Undeliverable("its webhook was deleted")
         try:
-            target = await webhook_urls.target(webhook.url, allow_private=self.allow_private)
+            async with asyncio.timeout(self.timeout_s):
+                target, code = await self._post(webhook.url, event_id, now, body, secrets)
+        except TimeoutError:
+            raise AttemptFailed(f"no answer within {self.timeout_s:g} s") from None
+        if 200 <= code < 300:
+            return Sent(f"delivered to {webhook.url} ({target.address}): HTTP {code}", code)
+        raise AttemptFailed(f"the receiver answered HTTP {code}", response_code=code)
+
+    async def _post(
+        self, url: str, event_id: str, now: datetime, body: str, secrets: list[str]
+    ) -> tuple[webhook_urls.Target, int]:
+        """Resolve the URL's host, check the address and POST to it: the whole of it within
+        the caller's one time limit (`timeout_s`), the name lookup included."""
+        try:
+            target = await webhook_urls.target(
+                url, allow_private=self.allow_private, resolver=self.resolver
+            )
         except webhook_urls.RefusedUrl as error:
             raise AttemptFailed(str(error)) from None
         headers = {
@@ -80,26 +117,20 @@ class WebhookSender:
             "webhook-timestamp": str(int(now.timestamp())),
             "webhook-signature": sign(secrets, event_id, now, body),
         }
-        url = target.parts._replace(netloc=_netloc(target)).geturl()
+        address_url = target.parts._replace(netloc=_netloc(target)).geturl()
         try:
-            async with asyncio.timeout(self.timeout_s):
-                async with (
-                    httpx.AsyncClient(
-                        timeout=self.timeout_s, follow_redirects=False, trust_env=False
-                    ) as client,
-                    client.stream(
-                        "POST",
-                        url,
-                        content=body.encode(),
-                        headers=headers,
-                        extensions={"sni_hostname": target.host},
-                    ) as response,
-                ):
-                    code = response.status_code
-        except TimeoutError:
-            raise AttemptFailed(f"no answer within {self.timeout_s:g} s") from None
+            async with (
+                httpx.AsyncClient(
+                    timeout=self.timeout_s, follow_redirects=False, trust_env=False
+                ) as client,
+                client.stream(
+                    "POST",
+                    address_url,
+                    content=body.encode(),
+                    headers=headers,
+                    extensions={"sni_hostname": target.host},
+                ) as response,
+            ):
+                return target, response.status_code
         except httpx.HTTPError as error:
-            raise AttemptFailed(f"{type(error).__name__}: {error}") from None
-        if 200 <= code < 300:
-            return Sent(f"delivered to {webhook.url}: HTTP {code}", code)
-        raise AttemptFailed(f"the receiver answered HTTP {code}", response_code=code)
+            raise AttemptFailed(failure_reason(error)) from None

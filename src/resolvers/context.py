@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
@@ -14,7 +15,7 @@ from clientgraph.db.engine import CommitOutcomeUnknown, Database, DatabaseUnavai
 from clientgraph.db.loaders import DataLoader, Loaders, keyed_loader
 from clientgraph.list_limits import ListLimits
 from clientgraph.resolvers import webhook_events
-from clientgraph.resolvers.errors import RequestTimeout
+from clientgraph.resolvers.errors import RateLimited, RequestTimeout
 from clientgraph.resolvers.policy import Viewer, visible_accounts, visible_contacts
 from clientgraph.resolvers.webhook_urls import WebhookPolicy
 from sqlalchemy import Row, Select
@@ -52,6 +53,49 @@ class PasswordAttempts(Protocol):
     async def succeeded(self, subject: str) -> None: ...
 
 
+class SubscriptionLimitReached(RateLimited):
+    """A caller or this process holds as many live subscriptions as it may: RATE_LIMITED."""
+
+
+@dataclass
+class LiveSlots:
+    """The live subscriptions this process runs, counted per user and in all, so that no user
+    (with any number of connections) and no crowd of them can hold more than the limits."""
+
+    per_user: int = 200
+    """`CLIENTGRAPH_LIVE_MAX_SUBSCRIPTIONS_PER_USER`."""
+    per_process: int = 5000
+    """`CLIENTGRAPH_LIVE_MAX_SUBSCRIPTIONS_PER_PROCESS`."""
+    by_user: dict[uuid.UUID, int] = field(default_factory=dict)
+    total: int = 0
+
+    @contextlib.contextmanager
+    def hold(self, user_id: uuid.UUID) -> Iterator[None]:
+        """One slot while the block runs; SubscriptionLimitReached when none is free."""
+        if self.total >= self.per_process:
+            raise SubscriptionLimitReached(
+                f"This server runs {self.per_process} subscriptions, the most it takes; "
+                "try again later or on another server."
+            )
+        held = self.by_user.get(user_id, 0)
+        if held >= self.per_user:
+            raise SubscriptionLimitReached(
+                f"You hold {self.per_user} subscriptions on this server, the most one user "
+                "may; end one first."
+            )
+        self.by_user[user_id] = held + 1
+        self.total += 1
+        try:
+            yield
+        finally:
+            self.total -= 1
+            left = self.by_user[user_id] - 1
+            if left:
+                self.by_user[user_id] = left
+            else:
+                del self.by_user[user_id]
+
+
 @dataclass
 class Context:
     """One read session shared by the request's loaders (guarded by `lock`), the caller,
@@ -76,6 +120,8 @@ class Context:
     """The address of the server answering (its listening socket): the pages of the links a
     mutation e-mails, where the settings name none (clientgraph.links)."""
     webhooks: WebhookPolicy = field(default_factory=WebhookPolicy)
+    live_slots: LiveSlots = field(default_factory=LiveSlots)
+    """The process's live subscriptions, which a subscription holds one of while it runs."""
     reauthenticate: Callable[[AsyncSession], Awaitable[Viewer]] | None = None
     """On a websocket, which outlives its token's checks: the caller loaded again (raising
     InvalidToken once the token or its user is no longer valid), before each live event."""

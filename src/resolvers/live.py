@@ -5,6 +5,7 @@ is taken from them, and a deactivated user or an expired token hears nothing mor
 from __future__ import annotations
 
 import uuid
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 
@@ -19,6 +20,9 @@ from clientgraph.resolvers.notifications import own_notifications
 from clientgraph.token_errors import InvalidToken
 
 DELETED = "account.deleted"
+MAX_TOLD = 10_000
+"""Accounts a subscription remembers telling of (for their deletion), the most recently told
+kept: a long-lived subscription's memory stays bounded."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,18 +36,18 @@ class AccountChange:
 async def _events(ctx: Context, subject_type: str) -> AsyncIterator[LiveEvent]:
     """The events about `subject_type` in the caller's firm, from now on; the read
     transaction is ended while waiting, and the caller renewed before each event. They end
-    (the subscription completes) once the caller's token or user is no longer valid."""
-    async with ctx.db.live.subscription() as queue:
-        while True:
-            await ctx.end_read()
-            live_event = await queue.get()
-            if live_event.firm_id != ctx.viewer.firm_id or live_event.subject_type != subject_type:
-                continue
-            try:
-                await ctx.renew()
-            except InvalidToken:
-                return
-            yield live_event
+    (the subscription completes) once the caller's token or user is no longer valid. Each
+    holds one of the process's live slots (SubscriptionLimitReached when none is free)."""
+    with ctx.live_slots.hold(ctx.viewer.user_id):
+        async with ctx.db.live.subscription(ctx.viewer.firm_id, subject_type) as queue:
+            while True:
+                await ctx.end_read()
+                live_event = await queue.get()
+                try:
+                    await ctx.renew()
+                except InvalidToken:
+                    return
+                yield live_event
 
 
 async def account_changes(ctx: Context, spec: AccountFilter) -> AsyncIterator[AccountChange]:
@@ -56,21 +60,24 @@ async def account_changes(ctx: Context, spec: AccountFilter) -> AsyncIterator[Ac
         search=search_text(spec.search, ctx.lists.search_length),
         status=[] if spec.status is None else spec.status,
     )
-    told: set[uuid.UUID] = set()
+    told: OrderedDict[uuid.UUID, None] = OrderedDict()
     async for live_event in _events(ctx, "account"):
         account_id = live_event.subject_id
         if live_event.action == DELETED:
             if account_id in told or ctx.viewer.has(Permission.VIEW_ALL_ACCOUNTS):
-                told.discard(account_id)
+                told.pop(account_id, None)
                 yield AccountChange(account_id, live_event.action, None)
             continue
         rows = await ctx.rows(
             filtered_accounts(ctx.viewer, spec).where(models.Account.id == account_id)
         )
         if not rows:
-            told.discard(account_id)
+            told.pop(account_id, None)
             continue
-        told.add(account_id)
+        told[account_id] = None
+        told.move_to_end(account_id)
+        if len(told) > MAX_TOLD:
+            told.popitem(last=False)
         yield AccountChange(account_id, live_event.action, AccountRow(*rows[0]))
 
 

@@ -56,6 +56,9 @@ def signing_secrets(webhook: models.Webhook, now: datetime) -> list[str]:
 
 
 async def _checked_url(ctx: Context, url: str) -> str:
+    """The URL as stored, once its form and its host's addresses are checked. The request's
+    read transaction ends first: resolving the host may take seconds, and no pooled connection
+    may wait on it."""
     cleaned = url.strip()
     if len(cleaned) > webhook_urls.MAX_URL_LENGTH:
         raise fail(
@@ -63,8 +66,11 @@ async def _checked_url(ctx: Context, url: str) -> str:
             UserErrorCode.TOO_LONG,
             f"url may be at most {webhook_urls.MAX_URL_LENGTH} characters.",
         )
+    await ctx.end_read()
     try:
-        await webhook_urls.check(cleaned, allow_private=ctx.webhooks.allow_private)
+        await webhook_urls.check(
+            cleaned, allow_private=ctx.webhooks.allow_private, resolver=ctx.webhooks.resolver
+        )
     except webhook_urls.RefusedUrl as error:
         raise fail(["url"], UserErrorCode.INVALID, str(error)) from None
     return cleaned

@@ -16,6 +16,7 @@ from clientgraph.db.engine import Database, DatabaseUnavailable
 from clientgraph.db.migrate import upgrade_for_server
 from clientgraph.db.readiness import Readiness
 from clientgraph.outbox import service as outbox
+from clientgraph.resolvers.webhook_urls import HostResolver
 from clientgraph.settings import Settings, get_settings
 from clientgraph.web.auth_routes import AuthRoutes
 from clientgraph.web.cors import Cors
@@ -40,13 +41,18 @@ logger = logging.getLogger("clientgraph")
 
 
 def create_app(
-    settings: Settings | None = None, db: Database | None = None, *, migrate: bool | None = None
+    settings: Settings | None = None,
+    db: Database | None = None,
+    *,
+    migrate: bool | None = None,
+    webhook_resolver: HostResolver | None = None,
 ) -> Starlette:
     """The service. With `migrate`, it starts even while its database is down: migrations
     run in the background until they succeed, and until then /readyz and /graphql answer 503.
     By default it migrates when it reads its settings from the environment: called without
     arguments, as uvicorn's `--factory`, gunicorn's `'clientgraph.app:create_app()'` and
     `clientgraph serve` call it, it is the whole service and brings its database up to date.
+    `webhook_resolver` resolves webhook hosts (the process's own by default).
 
     Work beside the requests (the outbox relay) starts once the database is reachable and
     migrated.
@@ -71,7 +77,9 @@ def create_app(
         database, migrate=functools.partial(upgrade_for_server, settings) if migrate else None
     )
     rate_limits = RateLimits(settings)
-    graphql = GraphQLApp(settings, database, rate_limits, readiness)
+    graphql = GraphQLApp(
+        settings, database, rate_limits, readiness, webhook_resolver=webhook_resolver
+    )
     auth = AuthRoutes(settings, database, rate_limits, readiness)
     portal = PortalRoutes(settings, database, rate_limits, readiness)
 
@@ -91,7 +99,11 @@ def create_app(
         if migrate:
             migrating = asyncio.create_task(readiness.migrate_until_done())
             await readiness.first_migration_attempt(settings.db_connect_timeout_s)
-        relay = outbox.start(settings, database, readiness) if settings.outbox_relay else None
+        relay = (
+            outbox.start(settings, database, readiness, webhook_resolver)
+            if settings.outbox_relay
+            else None
+        )
         try:
             yield
         finally:

@@ -30,9 +30,9 @@ from clientgraph.plan.planner import CRASHED_READ_PATH, READ_PATH_HEADER, CacheB
 from clientgraph.portal_auth import (
     PortalClaims,
 )
-from clientgraph.resolvers.context import Context, PageLimits
+from clientgraph.resolvers.context import Context, LiveSlots, PageLimits
 from clientgraph.resolvers.policy import Viewer
-from clientgraph.resolvers.webhook_urls import WebhookPolicy
+from clientgraph.resolvers.webhook_urls import HostResolver, WebhookPolicy, default_resolver
 from clientgraph.schema.extensions import QueryLimits
 from clientgraph.schema.graphql_core import graphql_schema
 from clientgraph.schema.schema import build_schema
@@ -108,7 +108,13 @@ class GraphQLApp(GraphQL[Context, None]):
     websocket_adapter_class = TextFrames
 
     def __init__(
-        self, settings: Settings, db: Database, rate_limits: RateLimits, readiness: Readiness
+        self,
+        settings: Settings,
+        db: Database,
+        rate_limits: RateLimits,
+        readiness: Readiness,
+        *,
+        webhook_resolver: HostResolver | None = None,
     ) -> None:
         limits = QueryLimits(
             max_depth=settings.max_query_depth,
@@ -129,6 +135,7 @@ class GraphQLApp(GraphQL[Context, None]):
             max_subscriptions_per_connection=MAX_SUBSCRIPTIONS,
             allowed_origins=settings.cors_origin_list(),
             multipart_uploads_enabled=True,
+            connection_init_wait_timeout=timedelta(seconds=settings.ws_connection_init_timeout_s),
         )
         self.graphql_transport_ws_handler_class = LiveHandler.limited(settings.max_tokens)
         self.settings = settings
@@ -139,9 +146,14 @@ class GraphQLApp(GraphQL[Context, None]):
         self.webhooks = WebhookPolicy(
             allow_private=settings.webhooks_allow_private,
             secret_grace=timedelta(seconds=settings.webhook_secret_grace_s),
+            resolver=webhook_resolver or default_resolver(),
         )
         self.rate_limits = rate_limits
         self.readiness = readiness
+        self.live_slots = LiveSlots(
+            per_user=settings.live_max_subscriptions_per_user,
+            per_process=settings.live_max_subscriptions_per_process,
+        )
         self.persisted = PersistedDocuments(settings)
         self.planner = (
             Planner(
@@ -156,7 +168,9 @@ class GraphQLApp(GraphQL[Context, None]):
         self.oidc = OidcSignIn.configured(settings, db)
         self.authenticator = Authenticator(db, self.secret, self.oidc)
         self.graphiql = GraphiQLPage(settings)
-        self.idempotency = IdempotencyKeys.for_requests(db, settings.request_timeout_s)
+        self.idempotency = IdempotencyKeys.for_requests(
+            db, settings.request_timeout_s, settings.idempotency_max_keys_per_caller
+        )
 
     async def render_graphql_ide(self, request: Request) -> Response:
         return await self.graphiql.response()
@@ -457,6 +471,7 @@ class GraphQLApp(GraphQL[Context, None]):
             session=session,
             request_id=handshake.request_id,
             reauthenticate=reauthenticate,
+            live_slots=self.live_slots,
         )
         return UNSET
 

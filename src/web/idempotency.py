@@ -8,8 +8,13 @@ finds the claim and is told the key is in use. After the request the claim is se
 mutation of it committed, its answer (status and body) is stored for 24 hours; when nothing
 was committed (refused, userErrors, the database unavailable, out of time) the claim is
 released, since running the request again can do no harm. A claim is leased for the request's
-time limit plus a margin: one whose request died before settling it lapses then. Expired rows of
-the firm are deleted by the next claim in it."""
+time limit plus a margin: one whose request died before settling it lapses then.
+
+A caller holds at most `max_keys_per_caller` live keys (a new one past that is 429
+`IDEMPOTENCY_KEY_LIMIT`), and an answer over `MAX_KEPT_ANSWER_BYTES` is not stored (a retry
+is told `IDEMPOTENCY_ANSWER_NOT_KEPT`, as for answers that carry a secret). Expired rows of the
+firm are deleted when a claim is settled, at most `PURGE_BATCH` at a time, outside the claim's
+transaction: a claim never waits on a large delete."""
 
 from __future__ import annotations
 
@@ -43,7 +48,7 @@ from graphql import (
     get_operation_ast,
     parse,
 )
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -70,6 +75,14 @@ NOT_KEPT = (
     "not kept: look up what it made (apiKeys, webhooks), or make a new secret."
 )
 KEY_RULE = "1 to 255 printable ASCII characters"
+MAX_KEPT_ANSWER_BYTES = 64 * 1024
+TOO_LARGE_TO_KEEP = (
+    f"A request with this {HEADER} ran already. Its answer was larger than "
+    f"{MAX_KEPT_ANSWER_BYTES // 1024} KiB and not kept: read what it changed with a query."
+)
+PURGE_BATCH = 500
+"""Expired rows deleted with each settled claim at most: a bounded statement, yet more than
+one settle adds, so the table does not grow."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,10 +181,18 @@ class IdempotencyKeys:
     db: Database
     lease: timedelta
     clock: Callable[[], datetime] = models.utcnow
+    max_keys_per_caller: int = 10_000
+    """`CLIENTGRAPH_IDEMPOTENCY_MAX_KEYS_PER_CALLER`: live keys (claimed or kept) per caller."""
 
     @classmethod
-    def for_requests(cls, db: Database, request_timeout_s: float) -> IdempotencyKeys:
-        return cls(db, timedelta(seconds=request_timeout_s) + LEASE_MARGIN)
+    def for_requests(
+        cls, db: Database, request_timeout_s: float, max_keys_per_caller: int = 10_000
+    ) -> IdempotencyKeys:
+        return cls(
+            db,
+            timedelta(seconds=request_timeout_s) + LEASE_MARGIN,
+            max_keys_per_caller=max_keys_per_caller,
+        )
 
     async def claim(self, claim: Claim) -> Response | None:
         """None when the request now holds the key and is to run; otherwise its answer: the
@@ -179,18 +200,44 @@ class IdempotencyKeys:
         now = self.clock()
 
         async def work(session: AsyncSession) -> IdempotencyKey | None:
-            await session.execute(
-                delete(IdempotencyKey).where(
-                    IdempotencyKey.firm_id == claim.firm_id, IdempotencyKey.expires_at <= now
+            if (await session.execute(self._insert(claim, now))).first() is None:
+                held = await _held(session, claim)
+                if held.expires_at > now:
+                    return held
+                await session.execute(
+                    delete(IdempotencyKey).where(*_row(claim), IdempotencyKey.expires_at <= now)
                 )
-            )
-            claimed = await session.execute(self._insert(claim, now))
-            if claimed.first() is not None:
-                return None
-            return (await session.execute(select(IdempotencyKey).where(*_row(claim)))).scalar_one()
+                if (await session.execute(self._insert(claim, now))).first() is None:
+                    return await _held(session, claim)
+            await self._within_limit(session, claim, now)
+            return None
 
         held = await self.db.write(work, firm_id=claim.firm_id)
         return None if held is None else _answer_for(held, claim)
+
+    async def _within_limit(self, session: AsyncSession, claim: Claim, now: datetime) -> None:
+        """HttpError 429 (rolling the new claim back) when the caller now holds more live keys
+        than the limit; counts no further than one past it."""
+        live = (
+            select(IdempotencyKey.key)
+            .where(
+                IdempotencyKey.firm_id == claim.firm_id,
+                IdempotencyKey.principal == claim.principal,
+                IdempotencyKey.expires_at > now,
+            )
+            .limit(self.max_keys_per_caller + 1)
+            .subquery()
+        )
+        held = await session.scalar(select(func.count()).select_from(live))
+        if (held or 0) > self.max_keys_per_caller:
+            raise HttpError(
+                429,
+                f"You hold {self.max_keys_per_caller} {HEADER}s used within the last 24 hours, "
+                "the most one caller may; send this request without the header, or wait for "
+                "older keys to expire.",
+                {"Retry-After": str(int(LIFETIME.total_seconds()))},
+                extensions={"code": "IDEMPOTENCY_KEY_LIMIT"},
+            )
 
     async def settle(self, claim: Claim, answer: Response | None) -> None:
         """Keep `answer` as the key's (given when the request changed something), or release
@@ -212,20 +259,46 @@ class IdempotencyKeys:
 
     async def _keep(self, claim: Claim, answer: Response) -> None:
         now = self.clock()
+        body = bytes(answer.body)
+        if not claim.answer_kept:
+            status, kept = 409, _NOT_KEPT_BODY
+        elif len(body) > MAX_KEPT_ANSWER_BYTES:
+            status, kept = 409, _TOO_LARGE_BODY
+        else:
+            status, kept = answer.status_code, body.decode()
 
         async def work(session: AsyncSession) -> None:
             await session.execute(
                 update(IdempotencyKey)
                 .where(*_row(claim))
-                .values(
-                    state=DONE,
-                    status=answer.status_code if claim.answer_kept else 409,
-                    body=bytes(answer.body).decode() if claim.answer_kept else _NOT_KEPT_BODY,
-                    expires_at=now + LIFETIME,
-                )
+                .values(state=DONE, status=status, body=kept, expires_at=now + LIFETIME)
             )
 
         await self.db.write(work, firm_id=claim.firm_id)
+        await self._purge_expired(claim.firm_id, now)
+
+    async def _purge_expired(self, firm_id: uuid.UUID, now: datetime) -> None:
+        """Delete up to PURGE_BATCH of the firm's expired rows, in a transaction of their own."""
+
+        async def work(session: AsyncSession) -> None:
+            expired = (
+                select(IdempotencyKey.principal, IdempotencyKey.key)
+                .where(IdempotencyKey.firm_id == firm_id, IdempotencyKey.expires_at <= now)
+                .limit(PURGE_BATCH)
+            )
+            rows = (await session.execute(expired)).all()
+            if rows:
+                await session.execute(
+                    delete(IdempotencyKey).where(
+                        IdempotencyKey.firm_id == firm_id,
+                        IdempotencyKey.expires_at <= now,
+                        tuple_(IdempotencyKey.principal, IdempotencyKey.key).in_(
+                            [(row.principal, row.key) for row in rows]
+                        ),
+                    )
+                )
+
+        await self.db.write(work, firm_id=firm_id)
 
     async def _release(self, claim: Claim) -> None:
 
@@ -257,6 +330,16 @@ class IdempotencyKeys:
 _NOT_KEPT_BODY = bytes(
     error_response(409, NOT_KEPT, extensions={"code": "IDEMPOTENCY_ANSWER_NOT_KEPT"}).body
 ).decode()
+_TOO_LARGE_BODY = bytes(
+    error_response(409, TOO_LARGE_TO_KEEP, extensions={"code": "IDEMPOTENCY_ANSWER_NOT_KEPT"}).body
+).decode()
+
+
+async def _held(session: AsyncSession, claim: Claim) -> IdempotencyKey:
+    found = await session.execute(
+        select(IdempotencyKey).where(*_row(claim)).execution_options(populate_existing=True)
+    )
+    return found.scalar_one()
 
 
 def _row(claim: Claim) -> tuple[Any, ...]:

@@ -99,6 +99,8 @@ class ServeOptions:
     tracemalloc: int = 0
     log_level: str = "info"
     log_format: LogFormat = "text"
+    ws_max_size: int = 65536
+    """The largest websocket message read, in bytes (`CLIENTGRAPH_WS_MAX_MESSAGE_BYTES`)."""
 
 
 def http_protocol(options: ServeOptions) -> type[asyncio.Protocol]:
@@ -249,6 +251,7 @@ def run_worker(options: ServeOptions, shared: socket.socket | None = None) -> No
         access_log=options.access_log,
         log_level=options.log_level,
         log_config=server_log_config(options.log_format),
+        ws_max_size=options.ws_max_size,
     )
     WorkerServer(config, freeze=options.gc_freeze).run(sockets=[sock])
 
