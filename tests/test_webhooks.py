@@ -32,8 +32,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from tests.live_server import serve
-from tests.support import EVERY_PERMISSION, Api, served_with, settings_for
-from tests.test_outbox_relay import Clock, eventually
+from tests.support import EVERY_PERMISSION, Api, eventually, served_with, settings_for
+from tests.test_outbox_relay import Clock
 from tests.test_plan_parity import assert_same
 
 README = Path(__file__).resolve().parents[1] / "README.md"
