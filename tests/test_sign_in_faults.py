@@ -7,7 +7,7 @@ import uuid
 
 import httpx
 from clientgraph.db.engine import Database
-from clientgraph.resolvers.credentials import link_token
+from clientgraph.link_tokens import link_token
 
 from tests.conftest import postgresql_url
 from tests.pg_proxy import Proxy

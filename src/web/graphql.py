@@ -25,6 +25,7 @@ from clientgraph.auth import (
 from clientgraph.db import tenancy
 from clientgraph.db.engine import Database, DatabaseUnavailable
 from clientgraph.db.readiness import Readiness
+from clientgraph.outbox.webhook_urls import WebhookPolicy
 from clientgraph.plan.errors import PlannerCrash
 from clientgraph.plan.planner import CRASHED_READ_PATH, READ_PATH_HEADER, CacheBounds, Planner
 from clientgraph.portal_auth import (
@@ -32,7 +33,6 @@ from clientgraph.portal_auth import (
 )
 from clientgraph.resolvers.context import Context, PageLimits
 from clientgraph.resolvers.policy import Viewer
-from clientgraph.resolvers.webhook_urls import WebhookPolicy
 from clientgraph.schema.extensions import QueryLimits
 from clientgraph.schema.graphql_core import graphql_schema
 from clientgraph.schema.schema import build_schema

@@ -10,12 +10,12 @@ from typing import Any
 import orjson
 from clientgraph.db import models
 from clientgraph.ids import decode_any_id
+from clientgraph.outbox.emails import EMAIL_KINDS
+from clientgraph.outbox.webhook import WEBHOOK_KIND
 from clientgraph.plan.build import Build, Counter, Field, Fix, list_fix, planned
 from clientgraph.plan.errors import Decline, Unplanned
-from clientgraph.resolvers.email_deliveries import EMAIL_KINDS
 from clientgraph.resolvers.history import named_accounts_visible
 from clientgraph.resolvers.policy import visible_accounts, visible_contacts
-from clientgraph.resolvers.webhook_events import WEBHOOK_KIND
 from sqlalchemy import (
     ColumnElement,
     String,
