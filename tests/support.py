@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 from clientgraph.app import create_app
-from clientgraph.auth import issue_token
+from clientgraph.auth.access_tokens import issue_token
 from clientgraph.db import models
 from clientgraph.db.engine import Database
 from clientgraph.ids import decode_id

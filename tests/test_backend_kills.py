@@ -27,7 +27,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from clientgraph.auth import issue_token
+from clientgraph.auth.access_tokens import issue_token
 from clientgraph.db.engine import Database
 from clientgraph.resolvers.firms import create_firm
 

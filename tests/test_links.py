@@ -23,7 +23,7 @@ import httpx
 import pytest
 from clientgraph import links
 from clientgraph.app import create_app
-from clientgraph.auth import issue_token
+from clientgraph.auth.access_tokens import issue_token
 from clientgraph.db.engine import Database
 from clientgraph.db.migrate import upgrade
 from clientgraph.demo import CONTACTS, DEMO_ADMIN_EMAIL, DEMO_PASSWORD

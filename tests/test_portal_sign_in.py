@@ -13,15 +13,15 @@ from urllib.parse import parse_qs, urlsplit
 import jwt
 import pytest
 from argon2 import PasswordHasher
-from clientgraph.auth import read_token
+from clientgraph.auth.access_tokens import read_token
+from clientgraph.auth.portal_tokens import read_portal_token
+from clientgraph.auth.token_errors import InvalidToken
 from clientgraph.db import models
 from clientgraph.db.engine import Database
 from clientgraph.demo import DEMO_PORTAL_EMAIL, DEMO_PORTAL_PASSWORD, seed_demo
 from clientgraph.ids import decode_id, encode_id
-from clientgraph.portal_auth import read_portal_token
 from clientgraph.schema.graphql_core import graphql_schema
 from clientgraph.schema.schema import build_schema
-from clientgraph.token_errors import InvalidToken
 from graphql import (
     GraphQLEnumType,
     GraphQLField,

@@ -17,10 +17,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from clientgraph import links, passwords
+from clientgraph.auth.link_tokens import signed_token_id
+from clientgraph.auth.viewer import Viewer
 from clientgraph.db import models, tenancy
 from clientgraph.db.engine import Database
 from clientgraph.db.rows import UserRow
-from clientgraph.link_tokens import signed_token_id
 from clientgraph.outbox.emails import SET_PASSWORD_KIND
 from clientgraph.outbox.queue import enqueue
 from clientgraph.resolvers import history
@@ -28,7 +29,7 @@ from clientgraph.resolvers.context import Context
 from clientgraph.resolvers.enums import UserErrorCode, UserRole
 from clientgraph.resolvers.errors import Forbidden, RateLimited, fail
 from clientgraph.resolvers.inputs import parse_id
-from clientgraph.resolvers.policy import Viewer, require_admin
+from clientgraph.resolvers.policy import require_admin
 from clientgraph.resolvers.sign_in import Issued, Lifetimes, new_sign_in, revoke_sign_ins
 from clientgraph.resolvers.teams import live_user
 from sqlalchemy import select, update
