@@ -46,6 +46,12 @@ class Settings(BaseSettings):
     db_idle_in_transaction_timeout_s: float = Field(default=30.0, ge=0)
     db_connect_timeout_s: float = Field(default=5.0, gt=0)
     db_pool_timeout_s: float = Field(default=5.0, gt=0)
+    pgbouncer: bool = False
+    """`CLIENTGRAPH_PGBOUNCER=1`: the server's database URL is a pooler in transaction mode
+    (PgBouncer): no named prepared statements (clientgraph.db.engine.pooler_connect_args)."""
+    listen_database_url: str | None = None
+    """A direct URL (not through a transaction pooler) on which subscriptions LISTEN; by
+    default the server's database URL."""
 
     max_query_depth: int = Field(default=12, gt=0)
     max_aliases: int = Field(default=100, gt=0)

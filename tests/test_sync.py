@@ -15,6 +15,7 @@ from clientgraph.ids import decode_id
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tests.server_process import eventually
 from tests.support import Api, asyncpg_dsn, owner_url
 from tests.test_plan_parity import assert_same
 
@@ -62,6 +63,18 @@ async def _feed(api: Api, token: str | None = None, **variables: Any) -> dict[st
     return await assert_same(api, FEED, variables, token)
 
 
+async def _settled(api: Api, count: int) -> None:
+    """Wait until the feed holds the firm's `count` events: it shows an event once every
+    transaction of the database cluster that began writing before it has ended, and other
+    work on the machine's PostgreSQL may be writing meanwhile."""
+
+    async def shown() -> bool:
+        body = await api.execute(FEED)
+        return len(body["data"]["auditEvents"]["edges"]) >= count
+
+    await eventually(shown, timeout=60.0)
+
+
 async def test_accounts_changed_since_a_time_are_the_ones_listed(api: Api) -> None:
     old = await api.create_account("Old Account")
     await api.create_account("New Account")
@@ -99,6 +112,7 @@ async def test_the_feed_gives_the_firms_changes_oldest_first_with_their_subjects
     account = await api.create_account("Feed One")
     await api.ok("updateAccount", {"accountId": account["id"], "name": "Feed Two"})
     contact = await _contact(api, "Feedson")
+    await _settled(api, 3)
 
     edges = (await _feed(api))["data"]["auditEvents"]["edges"]
 
@@ -114,8 +128,10 @@ async def test_the_feed_gives_the_firms_changes_oldest_first_with_their_subjects
 
 async def test_paging_after_the_last_cursor_gives_only_what_came_since(api: Api) -> None:
     await api.create_account("Before")
+    await _settled(api, 1)
     first = (await _feed(api))["data"]["auditEvents"]
     await api.create_account("After")
+    await _settled(api, 2)
 
     rest = (await _feed(api, after=first["pageInfo"]["endCursor"]))["data"]
 
@@ -127,6 +143,7 @@ async def test_paging_after_the_last_cursor_gives_only_what_came_since(api: Api)
 async def test_pages_of_the_feed_cover_every_event_once(api: Api) -> None:
     for index in range(5):
         await api.create_account(f"Paged {index}")
+    await _settled(api, 5)
     seen: list[str] = []
     after = None
     while True:
@@ -160,6 +177,7 @@ async def test_the_feed_filters_by_action_subject_type_and_time(
     account = await api.create_account("Filtered")
     await api.ok("updateAccount", {"accountId": account["id"], "name": "Filtered Too"})
     await _contact(api, "Filterson")
+    await _settled(api, 3)
 
     body = await _feed(api, filter=filter_)
 
@@ -169,6 +187,7 @@ async def test_the_feed_filters_by_action_subject_type_and_time(
 async def test_the_feed_holds_no_other_firms_events(api: Api, other_firm: Api) -> None:
     await other_firm.create_account("Elsewhere")
     await api.create_account("Here")
+    await _settled(api, 1)
 
     body = await _feed(api)
 
@@ -224,6 +243,7 @@ async def test_only_owners_and_administrators_read_the_feed(api: Api, caller: st
 async def test_an_administrator_reads_the_feed(api: Api) -> None:
     await api.create_account("Seen By Admin")
     _, token = await api.staff(role="ADMIN")
+    await _settled(api, 1)
 
     body = await _feed(api, token=token)
 
@@ -253,6 +273,7 @@ async def test_an_event_whose_transaction_commits_late_still_comes_after_the_cur
     if api.db.dialect != "postgresql":
         pytest.skip("one writer at a time on SQLite: no transaction commits out of order")
     await api.create_account("Settled")
+    await _settled(api, 1)
     cursor = (await _feed(api))["data"]["auditEvents"]["pageInfo"]["endCursor"]
     slow = await asyncpg.connect(asyncpg_dsn(owner_url(api.db)))
     try:
@@ -266,6 +287,7 @@ async def test_an_event_whose_transaction_commits_late_still_comes_after_the_cur
         await transaction.commit()
     finally:
         await slow.close()
+    await _settled(api, 3)
     after_commit = (await _feed(api, after=cursor))["data"]
 
     assert _feed_actions(while_open) == []

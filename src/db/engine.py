@@ -135,6 +135,28 @@ def _mark_disconnects(engine: AsyncEngine) -> None:
             context.is_disconnect = True
 
 
+def _unnamed_statement() -> str:
+    return ""
+
+
+def pooler_connect_args() -> dict[str, Any]:
+    """asyncpg's arguments for a pooler in transaction mode (PgBouncer before 1.21 keeps no
+    prepared statements; later ones only with `max_prepared_statements`): no statement is
+    named, so none outlives its transaction on a server connection another client gets next.
+
+    SQLAlchemy's dialect prepares every statement to learn its columns; with an empty name
+    (`prepared_statement_name_func`) that is PostgreSQL's unnamed statement, which asyncpg,
+    its own cache off (`statement_cache_size=0`), parses again in the message that binds and
+    runs it. SQLAlchemy's cache of prepared statements is off too: a cached one would be
+    unnamed, overwritten by the next. Every statement a transaction sends stays on the server
+    connection of that transaction; nothing is set for the session (see `tenancy`)."""
+    return {
+        "statement_cache_size": 0,
+        "prepared_statement_cache_size": 0,
+        "prepared_statement_name_func": _unnamed_statement,
+    }
+
+
 def _configure_sqlite(engine: AsyncEngine) -> None:
     """WAL for concurrent readers, enforced foreign keys, and BEGIN IMMEDIATE for writers.
 
@@ -193,6 +215,8 @@ class Database:
         timeouts: tenancy.Timeouts | None = None,
         connect_timeout_s: float = 5.0,
         write_attempts: int = 8,
+        pgbouncer: bool = False,
+        listen_url: str | None = None,
     ) -> None:
         """On PostgreSQL `pool_timeout` bounds the wait for a free connection: past it
         SQLAlchemy raises `sqlalchemy.exc.TimeoutError`, which the HTTP layer answers with 503.
@@ -204,7 +228,11 @@ class Database:
         disconnect has the pool drop every older connection, see `_mark_disconnects`), and
         `write` retries the whole transaction. On check-in the pool sends only the ROLLBACK of
         a transaction still open (asyncpg's own pool reset, `RESET ALL` and the rest, is not
-        used: SQLAlchemy pools the connections)."""
+        used: SQLAlchemy pools the connections).
+
+        With `pgbouncer` the engine is safe behind a pooler in transaction mode (see
+        `pooler_connect_args`). `listen_url` is where subscriptions LISTEN (a direct
+        connection: LISTEN cannot pass a transaction pooler); by default `url`."""
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         self.write_attempts = write_attempts
@@ -214,7 +242,10 @@ class Database:
                 pool_size=pool_size,
                 max_overflow=pool_size if max_overflow is None else max_overflow,
                 pool_timeout=pool_timeout,
-                connect_args={"timeout": connect_timeout_s},
+                connect_args={
+                    "timeout": connect_timeout_s,
+                    **(pooler_connect_args() if pgbouncer else {}),
+                },
             )
         self.engine = create_async_engine(url, **options)
         if self.is_sqlite:
@@ -223,7 +254,7 @@ class Database:
             _mark_disconnects(self.engine)
         write_engine = self.engine.execution_options(**{WRITE_OPTION: True})
         sessions = tenancy.session_class(timeouts or tenancy.Timeouts())
-        self.live = LiveEvents(url)
+        self.live = LiveEvents(listen_url or url)
         self.live.watch(sessions)
         self.read_sessions = async_sessionmaker(
             self.engine,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -41,54 +41,49 @@ NAMING_CONVENTION = {
 }
 
 
-class WritingTransaction(FunctionElement[int]):
+class TransactionOrder(FunctionElement[int]):
+    """A BIGINT written as `postgresql` on PostgreSQL and as `sqlite` elsewhere."""
+
+    type = BigInteger()
+    inherit_cache = True
+    postgresql: ClassVar[str]
+    sqlite: ClassVar[str]
+
+
+@compiles(TransactionOrder, "postgresql")
+def _transaction_order_postgresql(
+    element: TransactionOrder, compiler: SQLCompiler, **kw: Any
+) -> str:
+    return element.postgresql
+
+
+@compiles(TransactionOrder)
+def _transaction_order_sqlite(element: TransactionOrder, compiler: SQLCompiler, **kw: Any) -> str:
+    return element.sqlite
+
+
+class WritingTransaction(TransactionOrder):
     """The order in which the transaction that writes a row commits, against every other
     writing transaction: on PostgreSQL its transaction id (a transaction still running always
     has an id at or above the `xmin` of any snapshot taken meanwhile); on SQLite, where one
     writer holds the database from its first write to its commit, one past the highest
     order written so far."""
 
-    type = BigInteger()
     inherit_cache = True
     name = "writing_transaction"
+    postgresql = "CAST(CAST(pg_current_xact_id() AS TEXT) AS BIGINT)"
+    sqlite = "(SELECT coalesce(max(transaction_order), 0) + 1 FROM audit_events)"
 
 
-@compiles(WritingTransaction, "postgresql")
-def _writing_transaction_postgresql(
-    element: WritingTransaction, compiler: SQLCompiler, **kw: Any
-) -> str:
-    return "CAST(CAST(pg_current_xact_id() AS TEXT) AS BIGINT)"
-
-
-@compiles(WritingTransaction)
-def _writing_transaction_sqlite(
-    element: WritingTransaction, compiler: SQLCompiler, **kw: Any
-) -> str:
-    return "(SELECT coalesce(max(transaction_order), 0) + 1 FROM audit_events)"
-
-
-class OldestRunningTransaction(FunctionElement[int]):
+class OldestRunningTransaction(TransactionOrder):
     """The `WritingTransaction` order below which every writing transaction has ended: on
     PostgreSQL the `xmin` of the current snapshot; on SQLite, whose readers see only what
     committed while no writer can commit out of order, the largest order there is."""
 
-    type = BigInteger()
     inherit_cache = True
     name = "oldest_running_transaction"
-
-
-@compiles(OldestRunningTransaction, "postgresql")
-def _oldest_running_postgresql(
-    element: OldestRunningTransaction, compiler: SQLCompiler, **kw: Any
-) -> str:
-    return "CAST(CAST(pg_snapshot_xmin(pg_current_snapshot()) AS TEXT) AS BIGINT)"
-
-
-@compiles(OldestRunningTransaction)
-def _oldest_running_sqlite(
-    element: OldestRunningTransaction, compiler: SQLCompiler, **kw: Any
-) -> str:
-    return "9223372036854775807"
+    postgresql = "CAST(CAST(pg_snapshot_xmin(pg_current_snapshot()) AS TEXT) AS BIGINT)"
+    sqlite = "9223372036854775807"
 
 
 def utcnow() -> datetime:

@@ -113,6 +113,7 @@ async def run_worker(settings: Settings) -> None:
         settings.server_database_url(),
         pool_size=2,
         timeouts=settings.database_timeouts(),
+        pgbouncer=settings.pgbouncer,
     )
     running = RelayWhenReady(relays(settings, db), Readiness(db))
     stopped = asyncio.Event()

@@ -61,6 +61,8 @@ def create_app(
         pool_timeout=settings.db_pool_timeout_s,
         timeouts=settings.database_timeouts(),
         connect_timeout_s=settings.db_connect_timeout_s,
+        pgbouncer=settings.pgbouncer,
+        listen_url=settings.listen_database_url,
     )
     metrics.watch_engine(database.engine)
     readiness = Readiness(
