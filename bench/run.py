@@ -9,7 +9,9 @@ PostGraphile on the same database and measure the dashboard and the account page
 keep-alive clients: each case repeated, the two servers taking turns (A B A B), each run a
 separate load process (bench/load.py) with a warm-up, the median run by req/s reported. With the
 most workers, also createAccount and assignClientOwner at 16 clients (clientgraph only).
-Writes bench/RESULTS.md; the exit status is 1 if any request failed or a server died.
+Writes bench/RESULTS.md; then times the import of 10,000 rows (bench/register_import.py) on a
+database of its own. The exit status is 1 if any request failed, a server died or the import
+did not do what it should.
 
 Smoke run: `python -m bench.run --seconds 2 --warmup 1 --repeats 1 --scale 0.1`.
 """
@@ -34,7 +36,7 @@ import asyncpg
 import orjson
 from sqlalchemy.engine import make_url
 
-from bench import report
+from bench import register_import, report
 from bench.operations import Workload, mutations, reads
 from bench.peer import Peer, PeerUnavailable, install
 from bench.processes import Sampler, Server, ServerFailed, Usage, free_port
@@ -583,7 +585,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"wrote {options.results} (every figure: {raw})")
     for problem in outcome.problems:
         print(f"ERROR: {problem}", file=sys.stderr)
-    return 1 if outcome.problems else 0
+    print("the register import (bench/register_import.py):", flush=True)
+    import_url = make_url(options.postgres).set(drivername="postgresql+asyncpg")
+    imported = register_import.main(
+        ["--database-url", import_url.render_as_string(hide_password=False)]
+    )
+    return 1 if outcome.problems or imported else 0
 
 
 if __name__ == "__main__":

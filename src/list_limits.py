@@ -34,6 +34,10 @@ class ListLimits:
     search_length: int = 200
     api_keys: int = 100
     """Listed by `apiKeys`, newest first."""
+    import_rows: int = 50_000
+    """Data rows (records after the header) of one register import."""
+    import_bytes: int = 50 * 1024 * 1024
+    """Bytes of one register import's upload, refused (413) past this while it streams in."""
 
     @property
     def audit_changes(self) -> int:

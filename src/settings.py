@@ -83,6 +83,8 @@ class Settings(BaseSettings):
     max_contact_emails: int = Field(default=LIST_DEFAULTS.contact_emails, gt=0)
     max_custom_fields: int = Field(default=LIST_DEFAULTS.custom_fields, gt=0)
     max_api_keys: int = Field(default=LIST_DEFAULTS.api_keys, gt=0)
+    max_import_rows: int = Field(default=LIST_DEFAULTS.import_rows, gt=0)
+    max_import_bytes: int = Field(default=LIST_DEFAULTS.import_bytes, gt=0)
 
     def list_limits(self) -> ListLimits:
         return ListLimits(
@@ -96,6 +98,8 @@ class Settings(BaseSettings):
             input_list=self.max_input_list,
             search_length=self.max_search_length,
             api_keys=self.max_api_keys,
+            import_rows=self.max_import_rows,
+            import_bytes=self.max_import_bytes,
         )
 
     outbox_relay: bool = True

@@ -33,7 +33,6 @@ REFUSED_TYPES = {
     "text/plain naming JSON in a parameter": "text/plain; a=application/json",
     "text/plain": "text/plain",
     "a form": "application/x-www-form-urlencoded",
-    "multipart": "multipart/form-data; boundary=xyz",
     "a longer subtype": "application/jsonx",
     "JSON in another charset": "application/json; charset=latin-1",
     "JSON with another parameter": "application/json; a=b",
@@ -99,6 +98,16 @@ async def test_another_media_type_is_415_in_one_wording_on_every_route(
     assert {code for _, code, _ in outcomes.values()} == {"UNSUPPORTED_MEDIA_TYPE"}
     assert len({message for _, _, message in outcomes.values()}) == 1, outcomes
     assert "application/json" in outcomes["/graphql"][2]
+
+
+async def test_multipart_is_taken_by_graphql_alone_for_uploads(graphql_api: Api) -> None:
+    answers = await post_everywhere(graphql_api, "multipart/form-data; boundary=xyz")
+
+    outcomes = {path: outcome(response) for path, response in answers.items()}
+    graphql = outcomes.pop("/graphql")
+    assert graphql[:2] == (400, "BAD_REQUEST"), graphql
+    assert "multipart" in graphql[2]
+    assert {status for status, _, _ in outcomes.values()} == {415}, outcomes
 
 
 @pytest.mark.parametrize("content_type", ACCEPTED_TYPES)

@@ -237,6 +237,15 @@ async def _account_mutation(api: Api, mutation: str) -> None:
     await api.ok(mutation, {"accountId": await _account(api)})
 
 
+async def _import(api: Api) -> None:
+    response = await api.http.post(
+        "/import/accounts.csv",
+        headers={"Authorization": f"Bearer {api.token}", "Content-Type": "text/csv"},
+        content=b"name,customer_number\r\nImported,9001\r\n",
+    )
+    assert response.json()["report"]["created"] == 1
+
+
 CHANGES: dict[str, Callable[[Api], Awaitable[Any]]] = {
     "account.created": _account,
     "account.updated": _updated_account,
@@ -252,6 +261,7 @@ CHANGES: dict[str, Callable[[Api], Awaitable[Any]]] = {
     "contact.invited": _invited,
     "client_owner.removed": _remove_owner,
     "clients.transferred": _transfer,
+    "import.completed": _import,
 }
 
 

@@ -221,12 +221,9 @@ def clean_customer_number(value: str | None) -> str | None:
     return value.strip()
 
 
-async def check_customer_number(
-    session: AsyncSession, firm: models.Firm, number: str | None, account_id: uuid.UUID | None
-) -> None:
-    """Within the firm's length limits and not used by another account of the firm."""
-    if number is None:
-        return
+def check_customer_number_length(firm: models.Firm, number: str) -> None:
+    """Within the firm's length limits (the import checks a whole batch's numbers against
+    the database at once, so this half stands alone)."""
     field = ["customerNumber"]
     minimum = firm.customer_number_min_length
     maximum = firm.customer_number_max_length or CUSTOMER_NUMBER_MAX_LENGTH
@@ -234,6 +231,15 @@ async def check_customer_number(
         raise fail(field, UserErrorCode.TOO_SHORT, f"At least {minimum} characters are needed.")
     if len(number) > maximum:
         raise fail(field, UserErrorCode.TOO_LONG, f"At most {maximum} characters are allowed.")
+
+
+async def check_customer_number(
+    session: AsyncSession, firm: models.Firm, number: str | None, account_id: uuid.UUID | None
+) -> None:
+    """Within the firm's length limits and not used by another account of the firm."""
+    if number is None:
+        return
+    check_customer_number_length(firm, number)
     taken = select(models.Account.id).where(
         models.Account.firm_id == firm.id, models.Account.customer_number == number
     )

@@ -157,13 +157,22 @@ async def current_emails(session: AsyncSession, contact: models.Contact) -> list
     )
 
 
+def contact_columns(clean: CleanContact) -> dict[str, Any]:
+    """The columns of a contact that its checked fields set (with the search text)."""
+    return {
+        "first_name": clean.first_name,
+        "last_name": clean.last_name,
+        "first_name_folded": fold(clean.first_name),
+        "last_name_folded": fold(clean.last_name),
+        "phone": clean.phone,
+        "search_folded": fold(" ".join([clean.first_name, clean.last_name, *clean.emails])),
+    }
+
+
 async def _store(session: AsyncSession, contact: models.Contact, clean: CleanContact) -> None:
     """Write the fields, emails and search text of a contact (already added to the session)."""
-    contact.first_name, contact.last_name = clean.first_name, clean.last_name
-    contact.first_name_folded = fold(clean.first_name)
-    contact.last_name_folded = fold(clean.last_name)
-    contact.phone = clean.phone
-    contact.search_folded = fold(" ".join([clean.first_name, clean.last_name, *clean.emails]))
+    for name, value in contact_columns(clean).items():
+        setattr(contact, name, value)
     await session.flush()
     await session.execute(
         delete(models.ContactEmail).where(

@@ -86,6 +86,8 @@ class UserErrorCode(StrEnum):
     ACCOUNT_INACTIVE = "ACCOUNT_INACTIVE"
     USER_INACTIVE = "USER_INACTIVE"
     ALREADY_IN_ADDRESS_BOOK = "ALREADY_IN_ADDRESS_BOOK"
+    DUPLICATE = "DUPLICATE"
+    FORBIDDEN = "FORBIDDEN"
 
 
 class CustomFieldType(StrEnum):
@@ -99,3 +101,10 @@ class CustomFieldType(StrEnum):
 class CustomFieldEntity(StrEnum):
     ACCOUNT = "ACCOUNT"
     CONTACT = "CONTACT"
+
+
+class ImportMode(StrEnum):
+    """What an import does with a file some of whose rows fail: write nothing, or the rest."""
+
+    ALL_OR_NOTHING = "ALL_OR_NOTHING"
+    PARTIAL = "PARTIAL"

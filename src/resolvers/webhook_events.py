@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 from clientgraph.db import models, orders
+from clientgraph.db.one_of import one_of
 from clientgraph.ids import encode_id
 from clientgraph.outbox.queue import enqueue
 from clientgraph.outbox.webhook import WEBHOOK_KIND
@@ -38,11 +39,17 @@ EVENT_TYPES = (
     "contact.invited",
     "client_owner.removed",
     "clients.transferred",
+    "import.completed",
 )
 """What a webhook may listen to: the audit actions of the same names."""
 
 _RECORDED = "clientgraph.audit_events"
-_TYPE_NAMES = {"account": "Account", "contact": "Contact", "client_owner": "ClientOwner"}
+_TYPE_NAMES = {
+    "firm": "Firm",
+    "account": "Account",
+    "contact": "Contact",
+    "client_owner": "ClientOwner",
+}
 """The GraphQL type of each kind of subject an event type names."""
 
 
@@ -115,11 +122,11 @@ async def _accounts(
     tags = await _grouped(
         session,
         select(tag.account_id, tag.tag)
-        .where(tag.firm_id == firm_id, tag.account_id.in_(ids))
+        .where(tag.firm_id == firm_id, one_of(tag.account_id, ids))
         .order_by(*orders.tags_in_order(tag).clauses()),
     )
     rows = await session.execute(
-        select(account).where(account.firm_id == firm_id, account.id.in_(ids))
+        select(account).where(account.firm_id == firm_id, one_of(account.id, ids))
     )
     return {
         row.id: {
@@ -146,11 +153,11 @@ async def _contacts(
     emails = await _grouped(
         session,
         select(email.contact_id, email.email)
-        .where(email.firm_id == firm_id, email.contact_id.in_(ids))
+        .where(email.firm_id == firm_id, one_of(email.contact_id, ids))
         .order_by(*orders.emails_in_order(email).clauses()),
     )
     rows = await session.execute(
-        select(contact).where(contact.firm_id == firm_id, contact.id.in_(ids))
+        select(contact).where(contact.firm_id == firm_id, one_of(contact.id, ids))
     )
     return {
         row.id: {
@@ -174,7 +181,9 @@ async def _client_owners(
     session: AsyncSession, firm_id: uuid.UUID, ids: list[uuid.UUID]
 ) -> dict[uuid.UUID, dict[str, Any]]:
     owner = models.ClientOwner
-    rows = await session.execute(select(owner).where(owner.firm_id == firm_id, owner.id.in_(ids)))
+    rows = await session.execute(
+        select(owner).where(owner.firm_id == firm_id, one_of(owner.id, ids))
+    )
     return {
         row.id: {
             "__typename": "ClientOwner",

@@ -82,7 +82,7 @@ PLAIN_LIST_MAXIMUM: dict[tuple[str, str], Callable[[ListLimits], int]] = {
 LISTS_BY_ARGUMENT = {("Query", "nodes"): "ids"}
 """Lists as long as a list argument."""
 
-UNCOUNTED_ITEM_TYPES = frozenset({"UserError"})
+UNCOUNTED_ITEM_TYPES = frozenset({"UserError", "ImportRowError"})
 UNCOUNTED_LISTS = frozenset({("UserError", "field")})
 """What a mutation says about its input: no stored data, as long as the input at most."""
 

@@ -19,6 +19,7 @@ from clientgraph.schema.mutations.notifications import NotificationMutation
 from clientgraph.schema.mutations.owners import OwnerMutation
 from clientgraph.schema.mutations.passwords import PasswordMutation
 from clientgraph.schema.mutations.portal import PortalMutation
+from clientgraph.schema.mutations.register_import import ImportMutation
 from clientgraph.schema.mutations.teams import TeamMutation
 from clientgraph.schema.mutations.users import UserMutation
 from clientgraph.schema.query import Query
@@ -56,6 +57,7 @@ Mutation = merge_types(
         EmailMutation,
         PasswordMutation,
         WebhookMutation,
+        ImportMutation,
     ),
 )
 

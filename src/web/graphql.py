@@ -49,6 +49,7 @@ from clientgraph.web.live import (
 )
 from clientgraph.web.media_type import (
     GRAPHQL_BODIES,
+    MULTIPART_BODY,
     require_body_type,
     spelled_canonically,
 )
@@ -59,6 +60,7 @@ from clientgraph.web.persisted import PersistedDocuments
 from clientgraph.web.planned import request_payload
 from clientgraph.web.rate_limits import Budget, RateLimits
 from clientgraph.web.request_id import request_id_of
+from clientgraph.web.upload import is_multipart, multipart_operations
 from cross_web import HTTPException
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
@@ -120,6 +122,7 @@ class GraphQLApp(GraphQL[Context, None]):
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
             max_subscriptions_per_connection=MAX_SUBSCRIPTIONS,
             allowed_origins=settings.cors_origin_list(),
+            multipart_uploads_enabled=True,
         )
         self.graphql_transport_ws_handler_class = LiveHandler.limited(settings.max_tokens)
         self.settings = settings
@@ -216,12 +219,18 @@ class GraphQLApp(GraphQL[Context, None]):
         if self.should_render_graphql_ide(self.request_adapter_class(request)):
             return await self.render_graphql_ide(request)
         caller, who = await self._admit(request, address, address_budget, rate_headers, deadline)
-        body = await read_body(request, self.settings.max_body_bytes)
+        multipart = request.method == "POST" and is_multipart(request)
+        limit = self.lists.import_bytes if multipart else self.settings.max_body_bytes
+        body = await read_body(request, limit)
         if request.method == "POST":
             body_type = require_body_type(request, body, GRAPHQL_BODIES)
-            request = spelled_canonically(request, body_type)
-        request, body = await self.persisted.resolve(request, body)
-        payload = require_graphql_request(request_payload(request, body))
+            if body_type != MULTIPART_BODY:
+                request = spelled_canonically(request, body_type)
+        if multipart:
+            payload = require_graphql_request(await multipart_operations(request, body))
+        else:
+            request, body = await self.persisted.resolve(request, body)
+            payload = require_graphql_request(request_payload(request, body))
         request.scope.setdefault("state", {})[OPERATION_STATE] = payload.get("operationName")
         if carries_nul(payload, self.settings.max_tokens):
             return Response(
@@ -235,7 +244,11 @@ class GraphQLApp(GraphQL[Context, None]):
             None
             if requested is None
             else Claim(
-                who.firm_id, caller, requested.key, request_hash(payload), requested.answer_kept
+                who.firm_id,
+                caller,
+                requested.key,
+                request_hash(payload, body if multipart else None),
+                requested.answer_kept,
             )
         )
         if claim is not None:

@@ -5,9 +5,11 @@ never matched as a substring) and must be one the route accepts, with only the p
 that type allows, else 415 with one wording everywhere.
 
 Every route accepts `application/json`, with `charset=utf-8` as its one allowed parameter.
-`/graphql` takes its list from `GRAPHQL_BODIES`: that is where a later `multipart/form-data`
-(file uploads, with its `boundary` parameter) is to be added, with a reader of its own; until
-then it is refused like any other type."""
+`/graphql` takes its list from `GRAPHQL_BODIES`: JSON, and `multipart/form-data` (with its
+`boundary` parameter) for file uploads by the GraphQL multipart request specification
+(`importAccounts`), read by web/upload.py. Strawberry takes multipart bodies only when told
+to, as a defence against cross-site request forgery by plain HTML forms; here every request
+authenticates by its `Authorization` header, which no cross-site form can send."""
 
 from __future__ import annotations
 
@@ -51,7 +53,8 @@ class BodyType:
 
 JSON_BODY = BodyType("application/json", {"charset": "utf-8"})
 JSON_ONLY = (JSON_BODY,)
-GRAPHQL_BODIES = JSON_ONLY
+MULTIPART_BODY = BodyType("multipart/form-data", {"boundary": None})
+GRAPHQL_BODIES = (JSON_BODY, MULTIPART_BODY)
 """What POST /graphql takes."""
 
 

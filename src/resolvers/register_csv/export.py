@@ -266,6 +266,13 @@ NUMBER_LIKE = re.compile(r"[+-]?[0-9][0-9 ().-]*")
 """A phone number or a number: a spreadsheet reads it as a value, whatever its sign."""
 
 
+def revived(cell: str) -> str:
+    """`cell` as it was before `inert`: the import reads what the export wrote."""
+    if cell.startswith("'") and inert(cell[1:]) == cell:
+        return cell[1:]
+    return cell
+
+
 def inert(cell: str) -> str:
     """`cell` as a spreadsheet will not run it: text that a spreadsheet would take for a
     formula gets a leading `'` (OWASP's CSV injection advice), numbers and phone numbers
