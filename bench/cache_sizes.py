@@ -18,6 +18,7 @@ import types
 import uuid
 from typing import Any
 
+from clientgraph.auth.viewer import Viewer
 from clientgraph.list_limits import ListLimits
 from clientgraph.plan.build import Build
 from clientgraph.plan.compiled import BYTES_PER_SQL_CHARACTER
@@ -25,7 +26,6 @@ from clientgraph.plan.document import BYTES_PER_NODE, Documents, NodeCount, Prep
 from clientgraph.plan.planner import PLAN_BYTES_PER_FIELD, Plan
 from clientgraph.resolvers.context import PageLimits
 from clientgraph.resolvers.enums import UserRole
-from clientgraph.resolvers.policy import Viewer
 from clientgraph.schema.document_cache import located_document_bytes
 from clientgraph.schema.extensions import QueryLimits
 from clientgraph.schema.schema import build_schema

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from clientgraph.auth import issue_token
+from clientgraph.auth.access_tokens import issue_token
 from clientgraph.db.engine import Database
 
 from bench.common import SECRET, seed_firm

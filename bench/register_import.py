@@ -28,7 +28,7 @@ from typing import Any
 
 import asyncpg
 import httpx
-from clientgraph.auth import issue_token
+from clientgraph.auth.access_tokens import issue_token
 from clientgraph.db.engine import Database
 from sqlalchemy.engine import URL, make_url
 

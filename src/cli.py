@@ -12,7 +12,8 @@ from pathlib import Path
 
 import orjson
 from clientgraph import links, mail_sink, passwords
-from clientgraph.auth import issue_token
+from clientgraph.auth.access_tokens import issue_token
+from clientgraph.auth.link_tokens import link_token
 from clientgraph.db import models, tenancy
 from clientgraph.db.engine import Database
 from clientgraph.db.migrate import UnknownRevision, migrate_reporting, upgrade_for_server
@@ -20,7 +21,7 @@ from clientgraph.db.queries import fold
 from clientgraph.ids import decode_id
 from clientgraph.logs import configure_worker_logging
 from clientgraph.resolvers.api_keys import issue_for_operator
-from clientgraph.resolvers.credentials import LINK_LIFETIME, link_token, replace_password
+from clientgraph.resolvers.credentials import LINK_LIFETIME, replace_password
 from clientgraph.resolvers.enums import EmailDeliveryStatus, Permission
 from clientgraph.resolvers.errors import Forbidden, UserErrors
 from clientgraph.resolvers.firms import NewFirm, create_firm_with_owner_link

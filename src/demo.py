@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 
 from clientgraph import passwords
+from clientgraph.auth.viewer import Viewer
 from clientgraph.db import models, tenancy
 from clientgraph.db.engine import Database
 from clientgraph.db.rows import AccountRow, UserRow
@@ -35,7 +36,6 @@ from clientgraph.resolvers.enums import (
     Permission,
     UserRole,
 )
-from clientgraph.resolvers.policy import Viewer
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 

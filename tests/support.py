@@ -3,17 +3,19 @@ and a counter of SQL statements."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
+import inspect
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 import httpx
 from clientgraph.app import create_app
-from clientgraph.auth import issue_token
+from clientgraph.auth.access_tokens import issue_token
 from clientgraph.db import models
 from clientgraph.db.engine import Database
 from clientgraph.ids import decode_id
@@ -292,3 +294,38 @@ async def stored(api: Api) -> dict[str, Any]:
             )
             found[name] = sorted(tuple(row) for row in rows)
     return found
+
+
+def errors_of(payload: dict[str, Any]) -> list[tuple[list[str] | None, str]]:
+    """A mutation payload's userErrors as (field, code) pairs."""
+    return [(error["field"], error["code"]) for error in payload["userErrors"]]
+
+
+def top_level_codes(body: dict[str, Any]) -> list[str]:
+    """The `extensions.code` of each top-level error of an answer."""
+    return [error["extensions"]["code"] for error in body.get("errors") or []]
+
+
+async def new_contact(
+    api: Api, *account_ids: str, first: str = "Ann", last: str = "Hansen", **fields: Any
+) -> str:
+    """A contact linked to each of `account_ids`, its id; `fields` are more of createContact's
+    input (`email`, `extraEmails`, …)."""
+    links = [{"accountId": account_id} for account_id in account_ids]
+    payload = await api.ok(
+        "createContact",
+        {"firstName": first, "lastName": last, "links": links, **fields},
+        "contact { id }",
+    )
+    return payload["contact"]["id"]
+
+
+async def eventually(check: Callable[[], bool | Awaitable[bool]], timeout: float = 30.0) -> None:
+    """Wait until `check()` holds (it may be a coroutine function); fail if it does not within
+    `timeout` seconds."""
+    async with asyncio.timeout(timeout):
+        while True:
+            held = check()
+            if await held if inspect.isawaitable(held) else held:
+                return
+            await asyncio.sleep(0.05)

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import Api
+from tests.support import Api, errors_of, top_level_codes
 
 ACCOUNT = """
 query($id: ID!) {
@@ -31,14 +31,6 @@ mutation($input: UpdateAccountInput!) {
 }
 """
 ACCOUNT_SELECTION = "account { id name customerNumber type tags version }"
-
-
-def errors_of(payload: dict[str, Any]) -> list[tuple[list[str] | None, str]]:
-    return [(error["field"], error["code"]) for error in payload["userErrors"]]
-
-
-def top_level_codes(body: dict[str, Any]) -> list[str]:
-    return [error["extensions"]["code"] for error in body.get("errors") or []]
 
 
 async def read_account(api: Api, account_id: str, token: str | None = None) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from clientgraph.auth import issue_token
+from clientgraph.auth.access_tokens import issue_token
 from clientgraph.db.engine import Database
 from clientgraph.resolvers.firms import create_firm
 
@@ -35,12 +35,11 @@ from tests.conftest import postgresql_url
 from tests.server_process import (
     CLIENTGRAPH,
     ServerProcess,
-    eventually,
     free_port,
     server_environment,
     server_process,
 )
-from tests.support import APP_ROLE, SECRET, UNTHROTTLED, asyncpg_dsn
+from tests.support import APP_ROLE, SECRET, UNTHROTTLED, asyncpg_dsn, eventually
 
 CLIENTS = 8
 LOAD_S = 12.0

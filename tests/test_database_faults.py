@@ -24,8 +24,7 @@ from clientgraph.db.engine import Database
 from sqlalchemy import event
 
 from tests.pg_proxy import Proxy, Trigger, direct_url, proxy
-from tests.server_process import eventually
-from tests.support import Api, asyncpg_dsn, new_firm, without_cost
+from tests.support import Api, asyncpg_dsn, eventually, new_firm, without_cost
 
 __all__ = ["direct_url", "proxy"]
 

@@ -9,7 +9,7 @@ import contextlib
 import socket
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
@@ -21,7 +21,7 @@ from clientgraph.db.engine import Database
 from clientgraph.ids import decode_id
 from clientgraph.settings import Settings
 
-from tests.support import Api, asyncpg_dsn, owner_url, served_with, settings_for
+from tests.support import Api, asyncpg_dsn, eventually, owner_url, served_with, settings_for
 
 RELATED_THRICE = (
     "{ accounts(first: 100) { nodes { relatedAccounts { relatedAccounts { relatedAccounts "
@@ -37,16 +37,6 @@ LOCK_WAITS = """
 SELECT count(*) FROM pg_stat_activity
 WHERE datname = current_database() AND wait_event_type = 'Lock'
 """
-
-
-async def _until(condition: Callable[[], Awaitable[bool]], within_s: float) -> bool:
-    """Whether `condition` becomes true within `within_s` seconds (polled)."""
-    deadline = time.monotonic() + within_s
-    while time.monotonic() < deadline:
-        if await condition():
-            return True
-        await asyncio.sleep(0.05)
-    return await condition()
 
 
 def _checked_out(db: Database) -> int:
@@ -132,7 +122,7 @@ async def test_a_mutation_blocked_past_the_deadline_times_out_and_rolls_back_who
 
         assert [e["extensions"]["code"] for e in body["errors"]] == ["TIMEOUT"]
         assert 1.0 <= elapsed < 3.0
-        assert await _until(lambda: _no_lock_waits(locker), within_s=5)
+        await eventually(lambda: _no_lock_waits(locker), timeout=5)
     assert (await api.data(CONTACT_COUNT))["contacts"]["totalCount"] == 0
     assert _checked_out(postgresql) == 0
 
@@ -150,7 +140,7 @@ async def _serving(api: Api, **overrides: Any) -> AsyncIterator[int]:
     listening.bind(("127.0.0.1", 0))
     serving = asyncio.create_task(server.serve(sockets=[listening]))
     try:
-        assert await _until(lambda: _started(server), within_s=10)
+        await eventually(lambda: _started(server), timeout=10)
         yield listening.getsockname()[1]
     finally:
         server.should_exit = True
@@ -182,13 +172,13 @@ async def test_a_client_that_disconnects_cancels_its_work(postgresql: Database, 
                 api.token,
                 {"query": CREATE_LINKED_CONTACT, "variables": _linked_contact_input(account["id"])},
             )
-            assert await _until(lambda: _lock_waits(locker), within_s=10)
+            await eventually(lambda: _lock_waits(locker), timeout=10)
 
             client.close()
             await client.wait_closed()
 
-            assert await _until(lambda: _no_lock_waits(locker), within_s=5)
-            assert await _until(lambda: _pool_idle(postgresql), within_s=5)
+            await eventually(lambda: _no_lock_waits(locker), timeout=5)
+            await eventually(lambda: _pool_idle(postgresql), timeout=5)
         assert (await api.data(CONTACT_COUNT))["contacts"]["totalCount"] == 0
 
 

@@ -11,8 +11,7 @@ from clientgraph.app import create_app
 from clientgraph.cli import prepare_demo
 from clientgraph.db.engine import Database
 from clientgraph.demo import DEMO_ADMIN_EMAIL, DEMO_PASSWORD, STAFF, seed_demo
-from clientgraph.resolvers.credentials import SET_PASSWORD_KIND
-from clientgraph.resolvers.portal import INVITATION_KIND
+from clientgraph.outbox.emails import INVITATION_KIND, SET_PASSWORD_KIND
 
 from tests.support import SECRET, owner_url, settings_for
 

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 from clientgraph.app import create_app
-from clientgraph.auth import issue_token
+from clientgraph.auth.access_tokens import issue_token
 from clientgraph.resolvers import owners
 from clientgraph.settings import Settings
 

@@ -18,8 +18,8 @@ from clientgraph.db.engine import Database
 from clientgraph.ids import decode_id
 
 from tests.portal_support import accept, queued_tokens
-from tests.support import Api, expire_every, new_firm
-from tests.test_portal_sign_in import new_contact, unique_email
+from tests.support import Api, expire_every, new_contact, new_firm
+from tests.test_portal_sign_in import unique_email
 from tests.test_set_password import NEW_PASSWORD, new_user, newest_link_token, set_password
 from tests.test_sign_in import PASSWORD, error_of, give_password, login, refresh_with
 
@@ -233,7 +233,7 @@ async def test_sign_in_must_be_true_or_false(api: Api, sign_in: Any) -> None:
 
 async def _invitation(api: Api) -> tuple[str, str]:
     """(contact id, the token of a new invitation)."""
-    contact_id = await new_contact(api, unique_email("mette"))
+    contact_id = await new_contact(api, first="Mette", email=unique_email("mette"))
     await api.ok("inviteContact", {"contactId": contact_id})
     [token] = await queued_tokens(api, contact_id)
     return contact_id, token

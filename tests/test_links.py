@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from email.message import EmailMessage
@@ -24,7 +23,7 @@ import httpx
 import pytest
 from clientgraph import links
 from clientgraph.app import create_app
-from clientgraph.auth import issue_token
+from clientgraph.auth.access_tokens import issue_token
 from clientgraph.db.engine import Database
 from clientgraph.db.migrate import upgrade
 from clientgraph.demo import CONTACTS, DEMO_ADMIN_EMAIL, DEMO_PASSWORD
@@ -35,7 +34,7 @@ from pydantic import ValidationError
 
 from tests.live_server import serve
 from tests.server_process import free_port, running, server_environment, wait_until_ready
-from tests.support import SECRET, Api, settings_for
+from tests.support import SECRET, Api, eventually, settings_for
 from tests.test_outbox_relay import Inbox, inbox
 from tests.test_serve import clientgraph_serve
 
@@ -104,10 +103,7 @@ async def invite_contact(http: httpx.AsyncClient, token: str) -> str:
 
 async def mail_to(received: Inbox, email: str) -> EmailMessage:
     """The one message `email` receives, once it arrives."""
-    deadline = time.monotonic() + WAIT_FOR_MAIL_S
-    while not received.to(email):
-        assert time.monotonic() < deadline, f"no e-mail to {email} in {WAIT_FOR_MAIL_S} s"
-        await asyncio.sleep(0.1)
+    await eventually(lambda: bool(received.to(email)), timeout=WAIT_FOR_MAIL_S)
     [message] = received.to(email)
     return message
 

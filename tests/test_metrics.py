@@ -22,7 +22,7 @@ from clientgraph.metrics import MAX_OPERATION_NAME_LENGTH, OperationNames, expos
 from clientgraph.outbox.queue import QUEUED
 from clientgraph.plan.build import HANDLERS
 from clientgraph.plan.errors import Stage
-from clientgraph.resolvers.email_deliveries import EMAIL_KINDS
+from clientgraph.outbox.emails import EMAIL_KINDS
 from clientgraph.settings import Settings
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import ValidationError

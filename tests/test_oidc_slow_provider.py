@@ -17,7 +17,7 @@ import pytest
 from clientgraph.db.engine import Database
 
 from tests.oidc_provider import AUDIENCE, Provider, SigningKey, serve_provider
-from tests.support import Api, new_firm, settings_for
+from tests.support import Api, eventually, new_firm, settings_for
 from tests.test_graphiql_page import BROWSER
 from tests.test_oidc import ask, email_of_owner, sso_client
 
@@ -98,8 +98,9 @@ async def _during_a_slow_fetch(
         provider.seconds_per_byte = TRICKLE_S
         rotated = SigningKey.new("ES256")
         provider.keys = [key, rotated]
+        fetches = provider.hits["jwks"]
         first = asyncio.ensure_future(ask(http, provider.token(rotated, email)))
-        await asyncio.sleep(0.3)
+        await eventually(lambda: provider.hits["jwks"] > fetches)
         second = provider.token(key, email, kid=second_kid)
         response, seconds = await timed(asyncio.ensure_future(ask(http, second)))
         first_still_waiting = not first.done()

@@ -44,6 +44,7 @@ from tests.support import (
     SECRET,
     Api,
     asyncpg_dsn,
+    eventually,
     owner_url,
 )
 
@@ -534,15 +535,6 @@ async def test_the_server_runs_no_relay_when_switched_off(api: Api) -> None:
 
     async with app.router.lifespan_context(app):
         assert relay_tasks(others) == set()
-
-
-async def eventually(condition: Callable[[], bool], timeout_s: float = 20.0) -> None:
-    """Wait until `condition` holds, failing after `timeout_s`."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout_s
-    while not condition():
-        assert loop.time() < deadline, "the condition did not come true in time"
-        await asyncio.sleep(0.05)
 
 
 async def test_the_worker_command_delivers_and_stops_on_sigterm(

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import Api
+from tests.support import Api, top_level_codes
 
 ACCOUNTS_PAGE = """
 query($first: Int, $after: String, $last: Int, $before: String, $orderBy: AccountOrder) {
@@ -76,10 +76,6 @@ SEED = [
 EXCLUDED = ("Aardvark", "C0", "OTHER")
 # Which seed accounts each address-book entry owns; the rest stay unowned.
 OWNED_BY = {"Carl Dahl": [0, 2], "anna Berg": [1, 5]}
-
-
-def top_level_codes(body: dict[str, Any]) -> list[str]:
-    return [error["extensions"]["code"] for error in body.get("errors") or []]
 
 
 def _nulls_last(value: str | None) -> tuple[bool, str]:

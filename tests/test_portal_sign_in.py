@@ -13,15 +13,15 @@ from urllib.parse import parse_qs, urlsplit
 import jwt
 import pytest
 from argon2 import PasswordHasher
-from clientgraph.auth import read_token
+from clientgraph.auth.access_tokens import read_token
+from clientgraph.auth.portal_tokens import read_portal_token
+from clientgraph.auth.token_errors import InvalidToken
 from clientgraph.db import models
 from clientgraph.db.engine import Database
 from clientgraph.demo import DEMO_PORTAL_EMAIL, DEMO_PORTAL_PASSWORD, seed_demo
 from clientgraph.ids import decode_id, encode_id
-from clientgraph.portal_auth import read_portal_token
 from clientgraph.schema.graphql_core import graphql_schema
 from clientgraph.schema.schema import build_schema
-from clientgraph.token_errors import InvalidToken
 from graphql import (
     GraphQLEnumType,
     GraphQLField,
@@ -36,7 +36,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.portal_support import PASSWORD, accept, login, portal_contact, queued_tokens
-from tests.support import SECRET, Api, expire_every, new_firm, owner_url, settings_for
+from tests.support import SECRET, Api, expire_every, new_contact, new_firm, owner_url, settings_for
 from tests.test_outbox_relay import PORTAL_URL, Clock, Inbox, inbox, make_relay
 
 __all__ = ["inbox"]
@@ -52,21 +52,6 @@ query Portal {
 CONTACT = """
 query Contact($id: ID!) { contact(id: $id) { portalAccess lastLoginAt email } }
 """
-
-
-async def new_contact(api: Api, email: str, *extra: str, links: Any = ()) -> str:
-    created = await api.ok(
-        "createContact",
-        {
-            "firstName": "Mette",
-            "lastName": "Hansen",
-            "email": email,
-            "extraEmails": list(extra),
-            "links": list(links),
-        },
-        "contact { id }",
-    )
-    return created["contact"]["id"]
 
 
 async def contact_state(api: Api, contact_id: str) -> dict[str, Any]:
@@ -100,7 +85,7 @@ async def test_the_invitation_email_carries_a_link_that_activates_portal_access(
 ) -> None:
     received, port = inbox
     email = f"client-{uuid.uuid4().hex[:10]}@example.dk"
-    contact_id = await new_contact(api, email)
+    contact_id = await new_contact(api, first="Mette", email=email)
     await api.ok("inviteContact", {"contactId": contact_id})
 
     await make_relay(api.db, port, Clock()).run_once()
@@ -118,7 +103,7 @@ async def test_the_invitation_email_carries_a_link_that_activates_portal_access(
 async def test_an_invitation_goes_to_the_email_given_when_it_is_the_contacts(api: Api) -> None:
     mette = unique_email("mette")
     work = unique_email("m.hansen")
-    contact_id = await new_contact(api, mette, work)
+    contact_id = await new_contact(api, first="Mette", email=mette, extraEmails=[work])
 
     await api.ok("inviteContact", {"contactId": contact_id, "email": work.upper()})
 
@@ -132,7 +117,7 @@ async def test_an_invitation_goes_to_the_email_given_when_it_is_the_contacts(api
 
 async def test_an_invitation_to_an_email_not_of_the_contact_is_a_user_error(api: Api) -> None:
     mette = unique_email("mette")
-    contact_id = await new_contact(api, mette)
+    contact_id = await new_contact(api, first="Mette", email=mette)
 
     payload = await api.mutate(
         "inviteContact",
@@ -149,7 +134,7 @@ async def test_an_invitation_to_an_email_not_of_the_contact_is_a_user_error(api:
 
 async def test_a_resend_voids_the_previous_link(api: Api) -> None:
     mette = unique_email("mette")
-    contact_id = await new_contact(api, mette)
+    contact_id = await new_contact(api, first="Mette", email=mette)
     await api.ok("inviteContact", {"contactId": contact_id})
     await api.ok("inviteContact", {"contactId": contact_id})
 
@@ -162,7 +147,7 @@ async def test_a_resend_voids_the_previous_link(api: Api) -> None:
 
 async def test_an_accepted_link_cannot_be_used_again(api: Api) -> None:
     mette = unique_email("mette")
-    contact_id = await new_contact(api, mette)
+    contact_id = await new_contact(api, first="Mette", email=mette)
     await api.ok("inviteContact", {"contactId": contact_id})
     [token] = await queued_tokens(api, contact_id)
     assert (await accept(api, token)).status_code == 204
@@ -176,7 +161,7 @@ async def test_an_accepted_link_cannot_be_used_again(api: Api) -> None:
 
 async def test_an_expired_link_is_refused(api: Api) -> None:
     mette = unique_email("mette")
-    contact_id = await new_contact(api, mette)
+    contact_id = await new_contact(api, first="Mette", email=mette)
     await api.ok("inviteContact", {"contactId": contact_id})
     [token] = await queued_tokens(api, contact_id)
 
@@ -189,7 +174,7 @@ async def test_an_expired_link_is_refused(api: Api) -> None:
 
 async def test_revoking_an_invitation_voids_its_link(api: Api) -> None:
     mette = unique_email("mette")
-    contact_id = await new_contact(api, mette)
+    contact_id = await new_contact(api, first="Mette", email=mette)
     await api.ok("inviteContact", {"contactId": contact_id})
     [token] = await queued_tokens(api, contact_id)
 
@@ -203,7 +188,7 @@ async def test_revoking_an_invitation_voids_its_link(api: Api) -> None:
 async def test_removing_the_invited_address_from_the_contact_voids_the_link(api: Api) -> None:
     mette = unique_email("mette")
     work = unique_email("m.hansen")
-    contact_id = await new_contact(api, mette, work)
+    contact_id = await new_contact(api, first="Mette", email=mette, extraEmails=[work])
     await api.ok("inviteContact", {"contactId": contact_id, "email": work})
     [token] = await queued_tokens(api, contact_id)
 
@@ -230,7 +215,7 @@ async def test_a_token_with_the_wrong_secret_is_refused_and_the_real_one_still_w
     api: Api,
 ) -> None:
     mette = unique_email("mette")
-    contact_id = await new_contact(api, mette)
+    contact_id = await new_contact(api, first="Mette", email=mette)
     await api.ok("inviteContact", {"contactId": contact_id})
     [token] = await queued_tokens(api, contact_id)
     invitation, _, _ = token.partition(".")
@@ -250,7 +235,7 @@ async def test_an_unacceptable_password_is_refused_and_the_link_still_works(
     api: Api, password: str | None, why: str | None
 ) -> None:
     mette = unique_email("mette")
-    contact_id = await new_contact(api, mette)
+    contact_id = await new_contact(api, first="Mette", email=mette)
     await api.ok("inviteContact", {"contactId": contact_id})
     [token] = await queued_tokens(api, contact_id)
 
@@ -265,7 +250,7 @@ async def test_an_unacceptable_password_is_refused_and_the_link_still_works(
 async def test_an_address_can_sign_in_to_only_one_contact_of_a_firm(api: Api) -> None:
     shared = unique_email("shared")
     await portal_contact(api, email=shared)
-    other = await new_contact(api, shared)
+    other = await new_contact(api, first="Mette", email=shared)
 
     payload = await api.mutate("inviteContact", {"contactId": other})
 
@@ -407,7 +392,7 @@ async def test_an_email_shared_by_two_firms_signs_in_where_the_password_fits(api
     async with new_firm(api.db, settings=settings_for(api.db.url)) as other:
         email = f"client-{uuid.uuid4().hex[:10]}@example.dk"
         await portal_contact(api, email=email)
-        theirs = await new_contact(other, email)
+        theirs = await new_contact(other, first="Mette", email=email)
         await other.ok("inviteContact", {"contactId": theirs})
         [token] = await queued_tokens(other, theirs)
         assert (await accept(other, token, "their very own password")).status_code == 204
@@ -605,7 +590,7 @@ async def test_access_given_again_after_revocation_does_not_revive_old_tokens(ap
 
 async def test_two_acceptances_of_one_link_at_once_activate_it_once(api: Api) -> None:
     mette = unique_email("mette")
-    contact_id = await new_contact(api, mette)
+    contact_id = await new_contact(api, first="Mette", email=mette)
     await api.ok("inviteContact", {"contactId": contact_id})
     [token] = await queued_tokens(api, contact_id)
 
@@ -626,7 +611,7 @@ async def test_two_acceptances_of_one_link_at_once_activate_it_once(api: Api) ->
 
 async def test_the_invitation_row_keeps_only_a_hash_of_the_token(api: Api) -> None:
     mette = unique_email("mette")
-    contact_id = await new_contact(api, mette)
+    contact_id = await new_contact(api, first="Mette", email=mette)
     await api.ok("inviteContact", {"contactId": contact_id})
     [token] = await queued_tokens(api, contact_id)
 

@@ -197,7 +197,7 @@ def test_the_development_tree_names_every_package_and_module_of_src() -> None:
     assert [part for part in sorted(parts) if not re.search(rf"(?<![\w/]){part}", tree)] == []
 
 
-LAYERS = {"db": 0, "resolvers": 1, "schema": 2, "outbox": 2, "plan": 3, "web": 4}
+LAYERS = {"db": 0, "outbox": 1, "resolvers": 2, "schema": 3, "plan": 4, "web": 5}
 """The Development section's import direction: a package imports only packages of lower
 layers (and the modules beside them), never one of its own layer or above."""
 

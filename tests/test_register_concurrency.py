@@ -10,7 +10,7 @@ import asyncio
 import uuid
 from typing import Any
 
-from tests.support import Api
+from tests.support import Api, new_contact
 
 ROUNDS = 5
 PARALLEL = 6
@@ -88,20 +88,10 @@ def contact_ids(account: dict[str, Any]) -> set[str]:
     return {link["contact"]["id"] for link in account["contacts"]}
 
 
-async def new_contact(api: Api, last_name: str, *account_ids: str) -> str:
-    links = [{"accountId": account_id} for account_id in account_ids]
-    payload = await api.ok(
-        "createContact",
-        {"firstName": "Ann", "lastName": last_name, "links": links},
-        "contact { id }",
-    )
-    return payload["contact"]["id"]
-
-
 async def account_with_two_contacts(api: Api, label: str) -> tuple[str, str, str]:
     account = (await api.create_account(f"Account {label}"))["id"]
-    first = await new_contact(api, f"First {label}", account)
-    second = await new_contact(api, f"Second {label}", account)
+    first = await new_contact(api, account, last=f"First {label}")
+    second = await new_contact(api, account, last=f"Second {label}")
     assert contact_ids(await read_account(api, account) or {}) == {first, second}
     return account, first, second
 

@@ -8,11 +8,11 @@ import asyncio
 import uuid
 
 import pytest
+from clientgraph.auth.viewer import Viewer
 from clientgraph.db.engine import Database
 from clientgraph.resolvers.context import Context, PageLimits
 from clientgraph.resolvers.enums import UserRole
 from clientgraph.resolvers.firms import create_firm
-from clientgraph.resolvers.policy import Viewer
 from sqlalchemy import literal, select
 
 

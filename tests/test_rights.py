@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import EVERY_PERMISSION, Api
+from tests.support import EVERY_PERMISSION, Api, errors_of, top_level_codes
 
 ACCOUNTS = "{ accounts { totalCount nodes { id name } } }"
 SEARCH = """
@@ -28,14 +28,6 @@ mutation($input: UpdateAccountInput!) {
   updateAccount(input: $input) { account { id name version } userErrors { field code } }
 }
 """
-
-
-def top_level_codes(body: dict[str, Any]) -> list[str]:
-    return [error["extensions"]["code"] for error in body.get("errors") or []]
-
-
-def errors_of(payload: dict[str, Any]) -> list[tuple[list[str] | None, str]]:
-    return [(error["field"], error["code"]) for error in payload["userErrors"]]
 
 
 async def read_account(api: Api, account_id: str, token: str | None = None) -> Any:

@@ -19,7 +19,7 @@ import asyncpg
 import httpx
 import pytest
 from clientgraph.app import create_app
-from clientgraph.auth import issue_token
+from clientgraph.auth.access_tokens import issue_token
 from clientgraph.db.engine import Database
 from clientgraph.ids import encode_id
 

@@ -28,7 +28,7 @@ from clientgraph.app import create_app
 from clientgraph.web.server import FreezeAfterWarmup
 
 from tests.server_process import free_port, running, server_environment
-from tests.support import SECRET, Api, settings_for
+from tests.support import SECRET, Api, eventually, settings_for
 
 ROOT = Path(__file__).resolve().parents[1]
 CLIENTGRAPH = str(Path(sys.executable).with_name("clientgraph"))
@@ -203,10 +203,9 @@ async def test_the_access_log_flag_logs_a_line_per_request(directory: Path) -> N
             await _keep_alive_request(reader, writer, "/healthz?logged")
         finally:
             writer.close()
-        await asyncio.sleep(0.2)
-        log = served.log.read_text(errors="replace")
-
-    assert '"GET /healthz?logged HTTP/1.1" 200' in log
+        await eventually(
+            lambda: '"GET /healthz?logged HTTP/1.1" 200' in served.log.read_text(errors="replace")
+        )
 
 
 def test_a_second_server_on_a_port_in_use_refuses_to_start(

@@ -31,8 +31,8 @@ from clientgraph.db import models
 from clientgraph.db.engine import Database
 from clientgraph.ids import decode_id
 from clientgraph.outbox import service
+from clientgraph.outbox.emails import SET_PASSWORD_KIND
 from clientgraph.outbox.render import Event, MailConfig, render
-from clientgraph.resolvers.credentials import SET_PASSWORD_KIND
 from clientgraph.settings import Settings
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession

@@ -6,8 +6,8 @@ from __future__ import annotations
 import uuid
 
 import httpx
+from clientgraph.auth.link_tokens import link_token
 from clientgraph.db.engine import Database
-from clientgraph.resolvers.credentials import link_token
 
 from tests.conftest import postgresql_url
 from tests.pg_proxy import Proxy

@@ -17,7 +17,7 @@ import asyncpg
 import httpx
 import pytest
 from clientgraph.app import create_app
-from clientgraph.auth import issue_token
+from clientgraph.auth.access_tokens import issue_token
 from clientgraph.db.engine import Database
 from clientgraph.db.migrate import upgrade
 from clientgraph.resolvers.firms import create_firm
@@ -27,13 +27,12 @@ from tests.pg_proxy import Proxy, direct_url, proxy
 from tests.server_process import (
     BIN,
     CLIENTGRAPH,
-    eventually,
     free_port,
     logging_process,
     server_environment,
     server_process,
 )
-from tests.support import APP_ROLE, SECRET, asyncpg_dsn, settings_for, without_cost
+from tests.support import APP_ROLE, SECRET, asyncpg_dsn, eventually, settings_for, without_cost
 from tests.test_database_faults import assert_service_unavailable
 
 __all__ = ["direct_url", "proxy"]

@@ -16,9 +16,9 @@ from typing import Any
 import httpx
 import jwt
 import pytest
+from clientgraph.auth.portal_tokens import issue_portal_token
 from clientgraph.db import models
 from clientgraph.db.engine import Database
-from clientgraph.portal_auth import issue_portal_token
 from clientgraph.resolvers.portal_sign_in import PortalClaims
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import Api
+from tests.support import Api, errors_of, top_level_codes
 
 USER_SELECTION = "user { id name email role permissions isActive }"
 USER = """
@@ -26,14 +26,6 @@ mutation($input: CreateUserInput!) {
   createUser(input: $input) { user { id } userErrors { field code } }
 }
 """
-
-
-def top_level_codes(body: dict[str, Any]) -> list[str]:
-    return [error["extensions"]["code"] for error in body.get("errors") or []]
-
-
-def errors_of(payload: dict[str, Any]) -> list[tuple[list[str] | None, str]]:
-    return [(error["field"], error["code"]) for error in payload["userErrors"]]
 
 
 async def user_emails(api: Api, search: str | None = None) -> list[str]:

@@ -27,7 +27,7 @@ from clientgraph.db.engine import Database
 from clientgraph.ids import encode_id
 from clientgraph.outbox import service
 from clientgraph.outbox.relay import OutboxRelay
-from clientgraph.resolvers.webhook_urls import HostResolver
+from clientgraph.outbox.webhook_urls import HostResolver
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from standardwebhooks import Webhook, WebhookVerificationError
@@ -42,11 +42,12 @@ from tests.support import (
     EVERY_PERMISSION,
     OWNER_URLS,
     Api,
+    eventually,
     new_firm,
     served_with,
     settings_for,
 )
-from tests.test_outbox_relay import Clock, eventually
+from tests.test_outbox_relay import Clock
 from tests.test_plan_parity import assert_same
 
 README = Path(__file__).resolve().parents[1] / "README.md"

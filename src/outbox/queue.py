@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from clientgraph.db import models
-from clientgraph.resolvers.enums import EmailDeliveryStatus
+from clientgraph.outbox.emails import EmailDeliveryStatus
 from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -45,6 +45,30 @@ class Claimed:
     payload: dict[str, Any]
     created_at: datetime
     attempt: int
+
+
+def enqueue(
+    session: AsyncSession,
+    *,
+    firm_id: uuid.UUID,
+    kind: str,
+    recipient: str,
+    payload: dict[str, Any],
+    now: datetime | None = None,
+) -> models.OutboxEvent:
+    """Queue a message (an e-mail of `emails.EMAIL_KINDS`, or a webhook delivery) in the
+    caller's transaction: the relay sends it after, and only if, that transaction commits.
+    `now` stamps it and makes it due at that time; without it the row's defaults do."""
+    event = models.OutboxEvent(
+        id=models.new_id(),
+        firm_id=firm_id,
+        kind=kind,
+        recipient=recipient,
+        payload=payload,
+        **({"created_at": now, "next_attempt_at": now} if now is not None else {}),
+    )
+    session.add(event)
+    return event
 
 
 async def queued_firms(

@@ -32,10 +32,10 @@ from clientgraph import metrics, tracing
 from clientgraph.db import models
 from clientgraph.db.engine import Database, connection_lost, describe_loss
 from clientgraph.outbox import queue
+from clientgraph.outbox.emails import EMAIL_KINDS
 from clientgraph.outbox.mail import EMAIL, MailSender, MailTransport
 from clientgraph.outbox.render import MailConfig
 from clientgraph.outbox.sender import AttemptFailed, Sender, Undeliverable
-from clientgraph.resolvers.email_deliveries import EMAIL_KINDS
 from sqlalchemy.ext.asyncio import AsyncSession
 
 logger = logging.getLogger("clientgraph.outbox")

@@ -17,9 +17,8 @@ from email.utils import format_datetime, parseaddr
 from typing import Any
 
 from clientgraph import links
-from clientgraph.resolvers.credentials import SET_PASSWORD_KIND, link_token
-from clientgraph.resolvers.email_deliveries import EMAIL_KINDS
-from clientgraph.resolvers.portal import INVITATION_KIND
+from clientgraph.auth.link_tokens import link_token
+from clientgraph.outbox.emails import EMAIL_KINDS, INVITATION_KIND, SET_PASSWORD_KIND
 
 
 class RenderError(ValueError):
@@ -41,7 +40,7 @@ class MailConfig:
     """`CLIENTGRAPH_APP_URL`: where staff set a password (`/set-password?token=…`); unset, the
     page of the server that queued the e-mail."""
     link_secret: str | None = None
-    """The server's secret, which signs set-password links (resolvers/credentials.py)."""
+    """The server's secret, which signs set-password links (auth/link_tokens.py)."""
 
     def __post_init__(self) -> None:
         if "@" not in parseaddr(self.sender)[1] or "\n" in self.sender or "\r" in self.sender:

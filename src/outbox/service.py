@@ -16,9 +16,8 @@ from clientgraph.outbox import queue
 from clientgraph.outbox.mail import MailTransport, SmtpServer, SmtpTransport
 from clientgraph.outbox.relay import OutboxRelay, RelayConfig, RunningRelay
 from clientgraph.outbox.render import MailConfig
-from clientgraph.outbox.webhook import WebhookSender
-from clientgraph.resolvers.webhook_events import WEBHOOK_KIND
-from clientgraph.resolvers.webhook_urls import HostResolver, default_resolver
+from clientgraph.outbox.webhook import WEBHOOK_KIND, WebhookSender
+from clientgraph.outbox.webhook_urls import HostResolver, default_resolver
 from clientgraph.settings import Settings
 
 logger = logging.getLogger("clientgraph.outbox")

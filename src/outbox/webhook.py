@@ -1,6 +1,6 @@
 """Delivering a webhook: the outbox row's body, signed by the Standard Webhooks
 specification (`standardwebhooks`), POSTed with httpx to the address its URL resolves to now,
-once that address is checked (clientgraph.resolvers.webhook_urls).
+once that address is checked (clientgraph.outbox.webhook_urls).
 
 The request goes to the checked address itself, with the URL's host in the Host header and
 as the TLS server name, so a name that resolves elsewhere a moment later (DNS rebinding)
@@ -18,14 +18,25 @@ from datetime import UTC, datetime
 import httpx
 from clientgraph.db import models
 from clientgraph.db.engine import Database
+from clientgraph.outbox import webhook_urls
 from clientgraph.outbox.queue import Claimed
 from clientgraph.outbox.sender import AttemptFailed, Sent, Undeliverable
-from clientgraph.resolvers import webhook_urls
-from clientgraph.resolvers.webhooks import signing_secrets
 from sqlalchemy import select
 from standardwebhooks import Webhook
 
+WEBHOOK_KIND = "webhook"
+"""The kind of the outbox rows that are webhook deliveries; `recipient` is the webhook's id."""
 USER_AGENT = "clientgraph-webhooks/1"
+
+
+def signing_secrets(webhook: models.Webhook, now: datetime) -> list[str]:
+    """The secrets that sign a delivery now: the current one, and the previous one while its
+    grace period after a rotation lasts."""
+    found = [webhook.secret]
+    expires = webhook.previous_secret_expires_at
+    if webhook.previous_secret and expires is not None and expires > now:
+        found.append(webhook.previous_secret)
+    return found
 
 
 def sign(secrets: list[str], event_id: str, at: datetime, body: str) -> str:

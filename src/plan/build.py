@@ -12,12 +12,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from clientgraph.auth.viewer import Viewer
 from clientgraph.db.orders import Order
 from clientgraph.list_limits import ListLimits
 from clientgraph.plan.errors import Decline, Unplanned
 from clientgraph.plan.sqljson import Json, quoted
 from clientgraph.resolvers.context import PageLimits
-from clientgraph.resolvers.policy import Viewer
 from clientgraph.schema.selections import Selections
 from graphql import (
     FieldNode,

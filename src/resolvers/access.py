@@ -10,17 +10,16 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from clientgraph.auth.viewer import Viewer, user_viewer
 from clientgraph.db import models
 from clientgraph.db.queries import on_team_of, owned_through
 from clientgraph.ids import decode_id
 from clientgraph.resolvers.context import Context
 from clientgraph.resolvers.policy import (
     Reach,
-    Viewer,
     edit_reach,
     editable_accounts,
     require_admin,
-    user_viewer,
     view_reach,
     visible_accounts,
 )

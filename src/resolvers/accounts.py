@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from clientgraph.auth.viewer import Viewer
 from clientgraph.db import models, orders
 from clientgraph.db.orders import Order
 from clientgraph.db.queries import assigned_to, fold, select_rows
@@ -44,7 +45,7 @@ from clientgraph.resolvers.owners import (
     require_ownership_enabled,
 )
 from clientgraph.resolvers.pagination import Page, PageRequest, batched_page, paginate
-from clientgraph.resolvers.policy import Viewer, require, require_admin, visible_accounts
+from clientgraph.resolvers.policy import require, require_admin, visible_accounts
 from clientgraph.resolvers.validation import checking
 from sqlalchemy import ColumnElement, Select, delete, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession

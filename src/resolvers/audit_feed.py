@@ -16,13 +16,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from clientgraph.auth.viewer import Viewer
 from clientgraph.db import models, orders
 from clientgraph.db.queries import select_rows
 from clientgraph.db.rows import AuditEventRow
 from clientgraph.resolvers.context import Context
 from clientgraph.resolvers.errors import BadUserInput
 from clientgraph.resolvers.pagination import Page, PageRequest, paginate
-from clientgraph.resolvers.policy import Viewer, require_admin
+from clientgraph.resolvers.policy import require_admin
 from sqlalchemy import Select
 
 SUBJECT_TYPES: dict[str, str] = {

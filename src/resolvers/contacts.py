@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import phonenumbers
+from clientgraph.auth.viewer import Viewer
 from clientgraph.db import models, orders
 from clientgraph.db.queries import fold, select_rows
 from clientgraph.db.rows import AccountContactRow, AccountRow, ContactRow
@@ -31,7 +32,6 @@ from clientgraph.resolvers.guards import (
 from clientgraph.resolvers.inputs import parse_id, required_text, search_text
 from clientgraph.resolvers.pagination import Page, PageRequest, paginate
 from clientgraph.resolvers.policy import (
-    Viewer,
     editable_accounts,
     require,
     visible_accounts,

@@ -10,14 +10,15 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
+from clientgraph.auth.viewer import Viewer
 from clientgraph.db import tenancy
 from clientgraph.db.engine import CommitOutcomeUnknown, Database, DatabaseUnavailable
 from clientgraph.db.loaders import DataLoader, Loaders, keyed_loader
 from clientgraph.list_limits import ListLimits
+from clientgraph.outbox.webhook_urls import WebhookPolicy
 from clientgraph.resolvers import webhook_events
 from clientgraph.resolvers.errors import RateLimited, RequestTimeout
-from clientgraph.resolvers.policy import Viewer, visible_accounts, visible_contacts
-from clientgraph.resolvers.webhook_urls import WebhookPolicy
+from clientgraph.resolvers.policy import visible_accounts, visible_contacts
 from sqlalchemy import Row, Select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession

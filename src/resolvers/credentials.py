@@ -12,32 +12,31 @@ forged or unknown one is just UNKNOWN."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
 from clientgraph import links, passwords
+from clientgraph.auth.link_tokens import signed_token_id
+from clientgraph.auth.viewer import Viewer
 from clientgraph.db import models, tenancy
 from clientgraph.db.engine import Database
 from clientgraph.db.rows import UserRow
+from clientgraph.outbox.emails import SET_PASSWORD_KIND
+from clientgraph.outbox.queue import enqueue
 from clientgraph.resolvers import history
 from clientgraph.resolvers.context import Context
 from clientgraph.resolvers.enums import UserErrorCode, UserRole
 from clientgraph.resolvers.errors import Forbidden, RateLimited, fail
 from clientgraph.resolvers.inputs import parse_id
-from clientgraph.resolvers.policy import Viewer, require_admin
+from clientgraph.resolvers.policy import require_admin
 from clientgraph.resolvers.sign_in import Issued, Lifetimes, new_sign_in, revoke_sign_ins
 from clientgraph.resolvers.teams import live_user
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-SET_PASSWORD_KIND = "user.set_password"
 LINK_LIFETIME = timedelta(hours=72)
 PURPOSE = "set-password"
-_LINK_CONTEXT = b"clientgraph/set-password-link/"
 MAX_LINK_LENGTH = 200
 
 
@@ -65,26 +64,10 @@ class InvalidLink(Exception):
         self.message = LINK_REFUSALS[state]
 
 
-def _mac(secret: str, token_id: uuid.UUID) -> str:
-    digest = hmac.new(secret.encode(), _LINK_CONTEXT + token_id.bytes, hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
-
-
-def link_token(secret: str, token_id: uuid.UUID) -> str:
-    """The secret part of the link for `password_tokens` row `token_id`."""
-    return f"{token_id.hex}.{_mac(secret, token_id)}"
-
-
 def _token_id(secret: str, token: str) -> uuid.UUID:
     """The row id a link token names, if this server signed it."""
-    if len(token) > MAX_LINK_LENGTH:
-        raise InvalidLink("UNKNOWN")
-    id_part, _, mac = token.partition(".")
-    try:
-        token_id = uuid.UUID(hex=id_part)
-    except ValueError as error:
-        raise InvalidLink("UNKNOWN") from error
-    if not hmac.compare_digest(mac.encode(), _mac(secret, token_id).encode()):
+    token_id = signed_token_id(secret, token) if len(token) <= MAX_LINK_LENGTH else None
+    if token_id is None:
         raise InvalidLink("UNKNOWN")
     return token_id
 
@@ -119,8 +102,8 @@ def issue_link(
     session.add(token)
     if not email:
         return IssuedLink(token.id, None)
-    event = models.OutboxEvent(
-        id=models.new_id(),
+    event = enqueue(
+        session,
         firm_id=user.firm_id,
         kind=SET_PASSWORD_KIND,
         recipient=user.email,
@@ -133,7 +116,6 @@ def issue_link(
             **({links.SERVER_URL_KEY: server_url} if server_url else {}),
         },
     )
-    session.add(event)
     return IssuedLink(token.id, event.id)
 
 

@@ -6,21 +6,18 @@ from __future__ import annotations
 from clientgraph.db import models, orders
 from clientgraph.db.queries import select_rows, to_row
 from clientgraph.db.rows import EmailDeliveryRow
+from clientgraph.outbox.emails import EMAIL_KINDS
 from clientgraph.resolvers import history
 from clientgraph.resolvers.context import Context
-from clientgraph.resolvers.credentials import SET_PASSWORD_KIND
 from clientgraph.resolvers.enums import EmailDeliveryStatus, UserErrorCode
 from clientgraph.resolvers.errors import fail
 from clientgraph.resolvers.inputs import not_found, parse_id
 from clientgraph.resolvers.pagination import Page, PageRequest, paginate
 from clientgraph.resolvers.policy import require_admin
-from clientgraph.resolvers.portal import INVITATION_KIND
 from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 NOUN = "e-mail delivery"
-EMAIL_KINDS = (INVITATION_KIND, SET_PASSWORD_KIND)
-"""The kinds of outbox events that are e-mails; the outbox relay writes each (outbox.render)."""
 
 
 def _of_firm(ctx: Context) -> ColumnElement[bool]:

@@ -1,6 +1,9 @@
-"""The domain's closed vocabularies. Stored as their string values; exposed as GraphQL enums."""
+"""The domain's closed vocabularies. Stored as their string values; exposed as GraphQL enums.
+An e-mail's delivery states are the outbox's own (outbox/emails.py), named here with the rest."""
 
 from enum import StrEnum
+
+from clientgraph.outbox.emails import EmailDeliveryStatus as EmailDeliveryStatus
 
 
 class UserRole(StrEnum):
@@ -43,12 +46,6 @@ class PortalAccess(StrEnum):
     NONE = "NONE"
     INVITED = "INVITED"
     ACTIVE = "ACTIVE"
-
-
-class EmailDeliveryStatus(StrEnum):
-    QUEUED = "QUEUED"
-    SENT = "SENT"
-    FAILED = "FAILED"
 
 
 class WebhookDeliveryStatus(StrEnum):

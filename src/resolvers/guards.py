@@ -7,11 +7,11 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from clientgraph.auth.viewer import Viewer
 from clientgraph.db import models
 from clientgraph.resolvers.errors import Forbidden, UserErrors
 from clientgraph.resolvers.inputs import not_found
 from clientgraph.resolvers.policy import (
-    Viewer,
     editable_accounts,
     editable_contacts,
     visible_accounts,

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from clientgraph.auth.viewer import Viewer
 from clientgraph.db import models, orders
 from clientgraph.db.live import LiveEvent, announce
 from clientgraph.db.queries import select_rows
@@ -15,7 +16,7 @@ from clientgraph.resolvers import webhook_events
 from clientgraph.resolvers.context import Context
 from clientgraph.resolvers.enums import Permission
 from clientgraph.resolvers.pagination import Page, PageRequest, batched_page
-from clientgraph.resolvers.policy import Viewer, visible_accounts
+from clientgraph.resolvers.policy import visible_accounts
 from sqlalchemy import ColumnElement, exists, or_, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased

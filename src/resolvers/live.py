@@ -9,6 +9,7 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 
+from clientgraph.auth.token_errors import InvalidToken
 from clientgraph.db import models
 from clientgraph.db.live import LiveEvent
 from clientgraph.db.rows import AccountRow, NotificationRow
@@ -17,7 +18,6 @@ from clientgraph.resolvers.context import Context
 from clientgraph.resolvers.enums import Permission
 from clientgraph.resolvers.inputs import search_text
 from clientgraph.resolvers.notifications import own_notifications
-from clientgraph.token_errors import InvalidToken
 
 DELETED = "account.deleted"
 MAX_TOLD = 10_000

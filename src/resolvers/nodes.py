@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from clientgraph.auth.viewer import Viewer
 from clientgraph.db import models
 from clientgraph.db.queries import select_rows, to_row
 from clientgraph.db.rows import (
@@ -27,11 +28,11 @@ from clientgraph.db.rows import (
     WebhookRow,
 )
 from clientgraph.ids import decode_any_id
+from clientgraph.outbox.emails import EMAIL_KINDS
+from clientgraph.outbox.webhook import WEBHOOK_KIND
 from clientgraph.resolvers.context import Context
-from clientgraph.resolvers.email_deliveries import EMAIL_KINDS
 from clientgraph.resolvers.history import named_accounts_visible
-from clientgraph.resolvers.policy import Viewer, visible_accounts, visible_contacts
-from clientgraph.resolvers.webhook_events import WEBHOOK_KIND
+from clientgraph.resolvers.policy import visible_accounts, visible_contacts
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select
 from sqlalchemy.orm import aliased
 

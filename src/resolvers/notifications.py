@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from clientgraph.auth.viewer import Viewer
 from clientgraph.db import models, orders
 from clientgraph.db.live import LiveEvent, announce
 from clientgraph.db.queries import select_rows
@@ -13,7 +14,6 @@ from clientgraph.resolvers.context import Context
 from clientgraph.resolvers.errors import UserErrors
 from clientgraph.resolvers.inputs import not_found_error, parse_id
 from clientgraph.resolvers.pagination import Page, PageRequest, paginate
-from clientgraph.resolvers.policy import Viewer
 from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+from clientgraph.auth.viewer import Viewer
 from clientgraph.db import models, orders
 from clientgraph.db.queries import fold, select_rows
 from clientgraph.db.rows import AccountRow, ClientOwnerRow
@@ -26,7 +27,7 @@ from clientgraph.resolvers.inputs import (
     search_text,
 )
 from clientgraph.resolvers.pagination import Page, PageRequest, paginate
-from clientgraph.resolvers.policy import Viewer, require_admin, visible_accounts
+from clientgraph.resolvers.policy import require_admin, visible_accounts
 from clientgraph.resolvers.teams import live_user
 from clientgraph.resolvers.validation import checking
 from sqlalchemy import or_, select

@@ -6,101 +6,17 @@ search, `node` and nested fields all agree on it.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from clientgraph.auth.viewer import ADMIN_ROLES, Viewer
 from clientgraph.db import models
 from clientgraph.db.queries import assigned_to
-from clientgraph.resolvers.enums import Permission, UserRole
+from clientgraph.resolvers.enums import Permission
 from clientgraph.resolvers.errors import Forbidden
 from sqlalchemy import ColumnElement, and_, exists, false, true
 from sqlalchemy.orm import aliased
-
-ADMIN_ROLES = frozenset({UserRole.OWNER, UserRole.ADMIN})
-NO_USER = uuid.UUID(int=0)
-"""The `user_id` of a portal principal: no user has it, so nothing is assigned to it."""
-
-
-@dataclass(frozen=True, slots=True)
-class Viewer:
-    """The authenticated caller: a user, a partner API key (`api_key_id`), or a client
-    contact signed in to the portal (`contact_id`).
-
-    A portal principal holds no role and no right and is assigned nothing: every resolver
-    refuses it or finds nothing for it, and only the `portal` field serves it (the schema's
-    PortalScope refuses every other field before a resolver runs). Its `name` is the
-    contact's, for the history of what the contact did themselves.
-
-    For a key, `user_id`, `name` and `role` are its creator's: the key's `…ASSIGNED…` rights
-    reach the creator's assigned accounts and history names the creator as the actor. But a
-    key never holds a role: it is never an administrator, and `granted` is the key's own
-    permissions (already capped to the creator's).
-    """
-
-    user_id: uuid.UUID
-    firm_id: uuid.UUID
-    name: str
-    role: UserRole
-    granted: frozenset[Permission]
-    api_key_id: uuid.UUID | None = None
-    session_id: uuid.UUID | None = None
-    """The sign-in (refresh-token family) a user token was issued for, if any."""
-    contact_id: uuid.UUID | None = None
-
-    @property
-    def is_portal(self) -> bool:
-        return self.contact_id is not None
-
-    @property
-    def actor_id(self) -> uuid.UUID | None:
-        """The user history names as the actor; none for a contact acting in the portal."""
-        return None if self.is_portal else self.user_id
-
-    @property
-    def is_admin(self) -> bool:
-        return self.api_key_id is None and not self.is_portal and self.role in ADMIN_ROLES
-
-    @property
-    def permissions(self) -> list[Permission]:
-        return [permission for permission in Permission if self.has(permission)]
-
-    def has(self, permission: Permission) -> bool:
-        return not self.is_portal and (self.is_admin or permission in self.granted)
-
-
-def user_viewer(
-    user_id: uuid.UUID,
-    firm_id: uuid.UUID,
-    name: str,
-    role: str,
-    permissions: Iterable[str],
-    *,
-    session_id: uuid.UUID | None = None,
-) -> Viewer:
-    """A staff user as the caller, from their stored role and permissions (names no longer
-    in Permission are ignored)."""
-    return Viewer(
-        user_id=user_id,
-        firm_id=firm_id,
-        name=name,
-        role=UserRole(role),
-        granted=frozenset(Permission(p) for p in permissions if p in Permission.__members__),
-        session_id=session_id,
-    )
-
-
-def portal_viewer(firm_id: uuid.UUID, contact_id: uuid.UUID, name: str) -> Viewer:
-    """A client contact signed in to the portal: no user, no role, no right."""
-    return Viewer(
-        user_id=NO_USER,
-        firm_id=firm_id,
-        name=name,
-        role=UserRole.STAFF,
-        granted=frozenset(),
-        contact_id=contact_id,
-    )
 
 
 def effective_permissions(role: str, granted: Iterable[str]) -> list[Permission]:

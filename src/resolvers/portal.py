@@ -9,6 +9,8 @@ from clientgraph import links
 from clientgraph.db import models
 from clientgraph.db.queries import fold
 from clientgraph.db.rows import ContactRow
+from clientgraph.outbox.emails import INVITATION_KIND
+from clientgraph.outbox.queue import enqueue
 from clientgraph.resolvers import history, portal_invitations
 from clientgraph.resolvers.contacts import CONTACT_NOUN, contact_name, current_emails
 from clientgraph.resolvers.context import Context
@@ -20,8 +22,6 @@ from clientgraph.resolvers.policy import require
 from clientgraph.resolvers.users import clean_email
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
-
-INVITATION_KIND = "contact.portal_invitation"
 
 
 async def _invitee(session: AsyncSession, contact: models.Contact, email: str | None) -> str:
@@ -80,21 +80,20 @@ async def invite_contact(
         invitation, token = await portal_invitations.new_invitation(
             session, contact, address, invited_by=ctx.viewer.actor_id, now=models.utcnow()
         )
-        session.add(
-            models.OutboxEvent(
-                firm_id=contact.firm_id,
-                kind=INVITATION_KIND,
-                recipient=address,
-                payload={
-                    "invitationId": str(invitation.id),
-                    "contactId": str(contact.id),
-                    "name": contact_name(contact),
-                    "resend": resend,
-                    "invitedBy": str(ctx.viewer.user_id),
-                    "token": token,
-                    **({links.SERVER_URL_KEY: ctx.server_url} if ctx.server_url else {}),
-                },
-            )
+        enqueue(
+            session,
+            firm_id=contact.firm_id,
+            kind=INVITATION_KIND,
+            recipient=address,
+            payload={
+                "invitationId": str(invitation.id),
+                "contactId": str(contact.id),
+                "name": contact_name(contact),
+                "resend": resend,
+                "invitedBy": str(ctx.viewer.user_id),
+                "token": token,
+                **({links.SERVER_URL_KEY: ctx.server_url} if ctx.server_url else {}),
+            },
         )
         previous = contact.portal_access
         contact.portal_access = PortalAccess.INVITED.value

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
+from clientgraph.auth.viewer import portal_viewer
 from clientgraph.db import models
 from clientgraph.db.engine import Database
 from clientgraph.db.queries import fold
@@ -26,7 +27,6 @@ from clientgraph.passwords import (
 from clientgraph.resolvers import history, portal_invitations
 from clientgraph.resolvers.contacts import contact_name, current_emails
 from clientgraph.resolvers.enums import PortalAccess
-from clientgraph.resolvers.policy import portal_viewer
 from clientgraph.resolvers.sign_in import FirmChoice
 from sqlalchemy import Select, delete, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -40,7 +40,7 @@ MAX_CANDIDATE_FIRMS = 20
 
 @dataclass(frozen=True, slots=True)
 class PortalClaims:
-    """Who signed in, as a portal token says it (clientgraph.portal_auth): the contact, their
+    """Who signed in, as a portal token says it (clientgraph.auth.portal_tokens): the contact, their
     firm, and the credential they signed in with. Whether the contact still holds that
     credential is checked on every request."""
 

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from clientgraph import passwords
+from clientgraph.auth.token_errors import REFRESH_TOKEN, InvalidToken, Reason
 from clientgraph.db import models, tenancy
 from clientgraph.db.engine import Database
 from clientgraph.db.queries import fold
-from clientgraph.token_errors import REFRESH_TOKEN, InvalidToken, Reason
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 
+from clientgraph.auth.viewer import Viewer
 from clientgraph.db import models
 from clientgraph.db.rows import AccountRow
 from clientgraph.resolvers import history
@@ -14,7 +15,7 @@ from clientgraph.resolvers.errors import fail
 from clientgraph.resolvers.guards import lock_account
 from clientgraph.resolvers.inputs import not_found, parse_id
 from clientgraph.resolvers.notifications import notify
-from clientgraph.resolvers.policy import Viewer, require
+from clientgraph.resolvers.policy import require
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 

@@ -6,6 +6,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from clientgraph.auth.viewer import Viewer
 from clientgraph.db import models, orders
 from clientgraph.db.queries import fold, select_rows
 from clientgraph.db.rows import UserRow
@@ -23,7 +24,7 @@ from clientgraph.resolvers.owners import (
     require_active_owner,
 )
 from clientgraph.resolvers.pagination import Page, PageRequest, paginate
-from clientgraph.resolvers.policy import Viewer, require_admin
+from clientgraph.resolvers.policy import require_admin
 from clientgraph.resolvers.teams import leave_all_teams, live_user
 from clientgraph.resolvers.validation import checking
 from email_validator import EmailNotValidError, validate_email

@@ -18,11 +18,10 @@ import orjson
 from clientgraph.db import models, orders
 from clientgraph.db.one_of import one_of
 from clientgraph.ids import encode_id
+from clientgraph.outbox.queue import enqueue
+from clientgraph.outbox.webhook import WEBHOOK_KIND
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
-
-WEBHOOK_KIND = "webhook"
-"""The kind of the outbox rows that are webhook deliveries; `recipient` is the webhook's id."""
 
 EVENT_TYPES = (
     "account.created",
@@ -94,15 +93,13 @@ async def enqueue_recorded(session: AsyncSession) -> None:
         ).decode()
         for hook in webhooks:
             if event.action in hook.events:
-                session.add(
-                    models.OutboxEvent(
-                        firm_id=firm_id,
-                        kind=WEBHOOK_KIND,
-                        recipient=str(hook.id),
-                        payload={"eventId": event_id, "eventType": event.action, "body": body},
-                        created_at=models.utcnow(),
-                        next_attempt_at=models.utcnow(),
-                    )
+                enqueue(
+                    session,
+                    firm_id=firm_id,
+                    kind=WEBHOOK_KIND,
+                    recipient=str(hook.id),
+                    payload={"eventId": event_id, "eventType": event.action, "body": body},
+                    now=models.utcnow(),
                 )
 
 

@@ -8,21 +8,23 @@ import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from clientgraph.db import models, orders
 from clientgraph.db.queries import from_model, select_rows, to_row
 from clientgraph.db.rows import WebhookDeliveryRow, WebhookRow
 from clientgraph.ids import decode_id
-from clientgraph.resolvers import history, webhook_urls
+from clientgraph.outbox import webhook_urls
+from clientgraph.outbox.queue import enqueue
+from clientgraph.outbox.webhook import WEBHOOK_KIND
+from clientgraph.resolvers import history
 from clientgraph.resolvers.context import Context
 from clientgraph.resolvers.enums import UserErrorCode, WebhookDeliveryStatus
 from clientgraph.resolvers.errors import BadUserInput, UserError, UserErrors, fail
 from clientgraph.resolvers.inputs import not_found, parse_id
 from clientgraph.resolvers.pagination import Page, PageRequest, paginate
 from clientgraph.resolvers.policy import require_admin
-from clientgraph.resolvers.webhook_events import EVENT_TYPES, WEBHOOK_KIND
+from clientgraph.resolvers.webhook_events import EVENT_TYPES
 from sqlalchemy import ColumnElement, and_, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -43,16 +45,6 @@ class IssuedSecret:
 
 def new_secret() -> str:
     return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode()
-
-
-def signing_secrets(webhook: models.Webhook, now: datetime) -> list[str]:
-    """The secrets that sign a delivery now: the current one, and the previous one while its
-    grace period after a rotation lasts."""
-    found = [webhook.secret]
-    expires = webhook.previous_secret_expires_at
-    if webhook.previous_secret and expires is not None and expires > now:
-        found.append(webhook.previous_secret)
-    return found
 
 
 async def _checked_url(ctx: Context, url: str) -> str:
@@ -357,16 +349,14 @@ async def redeliver_webhook(ctx: Context, *, delivery_id: str) -> WebhookDeliver
                 "This delivery is still queued; the relay is trying it.",
             )
         now = models.utcnow()
-        again = models.OutboxEvent(
-            id=models.new_id(),
+        again = enqueue(
+            session,
             firm_id=original.firm_id,
             kind=WEBHOOK_KIND,
             recipient=original.recipient,
             payload=dict(original.payload),
-            created_at=now,
-            next_attempt_at=now,
+            now=now,
         )
-        session.add(again)
         history.record(
             session,
             ctx.viewer,

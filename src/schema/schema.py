@@ -6,15 +6,23 @@ from typing import Any
 
 import strawberry
 from clientgraph.caches import DOCUMENT_CACHE_BYTES
-from clientgraph.schema.contact_mutation import ContactMutation
 from clientgraph.schema.cost import CountingExecutionContext
 from clientgraph.schema.document_cache import DocumentCaches
 from clientgraph.schema.extensions import QueryLimits, schema_extensions
-from clientgraph.schema.import_mutation import ImportMutation
-from clientgraph.schema.mutation import ApiKeyMutation, EmailMutation, OwnershipMutation
-from clientgraph.schema.password_mutation import PasswordMutation
+from clientgraph.schema.mutations.accounts import AccountMutation, AccountStatusMutation
+from clientgraph.schema.mutations.api_keys import ApiKeyMutation
+from clientgraph.schema.mutations.contacts import ContactMutation
+from clientgraph.schema.mutations.custom_fields import CustomFieldMutation
+from clientgraph.schema.mutations.email_deliveries import EmailMutation
+from clientgraph.schema.mutations.firms import FirmMutation
+from clientgraph.schema.mutations.notifications import NotificationMutation
+from clientgraph.schema.mutations.owners import OwnerMutation
+from clientgraph.schema.mutations.passwords import PasswordMutation
+from clientgraph.schema.mutations.portal import PortalMutation
+from clientgraph.schema.mutations.register_import import ImportMutation
+from clientgraph.schema.mutations.teams import TeamMutation
+from clientgraph.schema.mutations.users import UserMutation
 from clientgraph.schema.query import Query
-from clientgraph.schema.register_mutation import RegisterMutation
 from clientgraph.schema.subscription import Subscription
 from clientgraph.schema.types import (
     Account,
@@ -35,9 +43,16 @@ from strawberry.types.execution import ExecutionContext
 Mutation = merge_types(
     "Mutation",
     (
-        OwnershipMutation,
+        FirmMutation,
+        UserMutation,
+        OwnerMutation,
+        AccountMutation,
         ContactMutation,
-        RegisterMutation,
+        PortalMutation,
+        AccountStatusMutation,
+        TeamMutation,
+        CustomFieldMutation,
+        NotificationMutation,
         ApiKeyMutation,
         EmailMutation,
         PasswordMutation,

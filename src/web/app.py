@@ -16,7 +16,7 @@ from clientgraph.db.engine import Database, DatabaseUnavailable
 from clientgraph.db.migrate import upgrade_for_server
 from clientgraph.db.readiness import Readiness
 from clientgraph.outbox import service as outbox
-from clientgraph.resolvers.webhook_urls import HostResolver
+from clientgraph.outbox.webhook_urls import HostResolver
 from clientgraph.settings import Settings, get_settings
 from clientgraph.web.auth_routes import AuthRoutes
 from clientgraph.web.cors import Cors

@@ -11,14 +11,14 @@ from typing import Any
 
 import orjson
 from clientgraph import passwords
-from clientgraph.auth import issue_token
+from clientgraph.auth.access_tokens import issue_token
+from clientgraph.auth.token_errors import InvalidToken, Reason
 from clientgraph.db.engine import Database
 from clientgraph.db.queries import fold
 from clientgraph.db.readiness import Readiness
 from clientgraph.ids import decode_id, encode_id
 from clientgraph.resolvers import credentials, sign_in
 from clientgraph.settings import Settings
-from clientgraph.token_errors import InvalidToken, Reason
 from clientgraph.web.body import read_json_object
 from clientgraph.web.errors import HttpError, error_response
 from clientgraph.web.graphql import client_address

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from clientgraph.auth import UserClaims, load_viewer, read_claims, viewer_for_key
-from clientgraph.db.engine import Database
-from clientgraph.portal_auth import (
+from clientgraph.auth.access_tokens import UserClaims, load_viewer, read_claims, viewer_for_key
+from clientgraph.auth.api_keys import parse_key
+from clientgraph.auth.portal_tokens import (
     PortalClaims,
     is_portal_token,
     load_portal_viewer,
     read_portal_token,
 )
-from clientgraph.resolvers.api_keys import parse_key
-from clientgraph.resolvers.policy import Viewer
+from clientgraph.auth.viewer import Viewer
+from clientgraph.db.engine import Database
 from clientgraph.web.oidc import OidcSignIn
 from sqlalchemy.ext.asyncio import AsyncSession
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import httpx
 import orjson
+from clientgraph.auth.provider_keys import is_trusted_url
 from clientgraph.settings import Settings
-from clientgraph.web.jwks import is_trusted_url
 
 logger = logging.getLogger("clientgraph.oidc")
 

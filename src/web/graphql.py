@@ -18,26 +18,21 @@ from typing import Any
 import orjson
 import sqlalchemy.exc
 from clientgraph import links, metrics, tracing
-from clientgraph.auth import (
-    UserClaims,
-    bearer_token,
-)
+from clientgraph.auth.access_tokens import UserClaims, bearer_token
+from clientgraph.auth.portal_tokens import PortalClaims
+from clientgraph.auth.token_errors import InvalidToken
+from clientgraph.auth.viewer import Viewer
 from clientgraph.db import tenancy
 from clientgraph.db.engine import Database, DatabaseUnavailable
 from clientgraph.db.readiness import Readiness
+from clientgraph.outbox.webhook_urls import HostResolver, WebhookPolicy, default_resolver
 from clientgraph.plan.errors import PlannerCrash
 from clientgraph.plan.planner import CRASHED_READ_PATH, READ_PATH_HEADER, CacheBounds, Planner
-from clientgraph.portal_auth import (
-    PortalClaims,
-)
 from clientgraph.resolvers.context import Context, LiveSlots, PageLimits
-from clientgraph.resolvers.policy import Viewer
-from clientgraph.resolvers.webhook_urls import HostResolver, WebhookPolicy, default_resolver
 from clientgraph.schema.extensions import QueryLimits
 from clientgraph.schema.graphql_core import graphql_schema
 from clientgraph.schema.schema import build_schema
 from clientgraph.settings import Settings
-from clientgraph.token_errors import InvalidToken
 from clientgraph.web.authentication import Authenticator
 from clientgraph.web.body import read_body, with_body
 from clientgraph.web.deadline import Deadline, within_deadline

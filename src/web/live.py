@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from clientgraph.auth import bearer_token
+from clientgraph.auth.access_tokens import bearer_token
+from clientgraph.auth.token_errors import missing
 from clientgraph.resolvers.context import Context
-from clientgraph.token_errors import missing
 from graphql import GraphQLError, OperationType, get_operation_ast, parse
 from starlette.websockets import WebSocketDisconnect
 from strawberry.asgi import ASGIWebSocketAdapter

@@ -17,19 +17,19 @@ from dataclasses import dataclass
 from typing import Any
 
 import jwt
-from clientgraph.db.engine import Database
-from clientgraph.identity import viewer_for_email
-from clientgraph.ids import decode_id
-from clientgraph.resolvers.policy import Viewer
-from clientgraph.settings import Settings
-from clientgraph.token_errors import PROVIDER_TOKEN, Reason
-from clientgraph.web.errors import HttpError
-from clientgraph.web.jwks import (
+from clientgraph.auth.provider_identity import viewer_for_email
+from clientgraph.auth.provider_keys import (
     ACCEPTED_ALGORITHMS,
     KeysUnavailable,
     ProviderKeys,
     is_trusted_url,
 )
+from clientgraph.auth.token_errors import PROVIDER_TOKEN, Reason
+from clientgraph.auth.viewer import Viewer
+from clientgraph.db.engine import Database
+from clientgraph.ids import decode_id
+from clientgraph.settings import Settings
+from clientgraph.web.errors import HttpError
 
 MAX_EMAIL_LENGTH = 320
 KEYS_RETRY_AFTER_S = 5

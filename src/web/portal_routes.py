@@ -9,11 +9,11 @@ from typing import Any
 
 import orjson
 from clientgraph import passwords
+from clientgraph.auth.portal_tokens import issue_portal_token
 from clientgraph.db.engine import Database
 from clientgraph.db.queries import fold
 from clientgraph.db.readiness import Readiness
 from clientgraph.ids import decode_id, encode_id
-from clientgraph.portal_auth import issue_portal_token
 from clientgraph.resolvers.portal_sign_in import (
     MAX_EMAIL_LENGTH,
     BadCredentials,

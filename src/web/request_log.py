@@ -14,10 +14,10 @@ import logging
 import uuid
 from dataclasses import dataclass
 
-from clientgraph.auth import UserClaims
+from clientgraph.auth.access_tokens import UserClaims
+from clientgraph.auth.portal_tokens import PortalClaims
+from clientgraph.auth.viewer import Viewer
 from clientgraph.metrics import operation_name
-from clientgraph.portal_auth import PortalClaims
-from clientgraph.resolvers.policy import Viewer
 from clientgraph.web.request_id import current_request_id
 from starlette.types import Scope
 

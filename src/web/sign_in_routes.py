@@ -9,9 +9,9 @@ import logging
 from collections.abc import Awaitable, Callable
 
 import sqlalchemy.exc
+from clientgraph.auth.token_errors import Reason
 from clientgraph.db.engine import DatabaseUnavailable
 from clientgraph.db.readiness import Readiness
-from clientgraph.token_errors import Reason
 from clientgraph.web.errors import HttpError, error_response
 from clientgraph.web.graphql import POOL_RETRY_AFTER_S, unavailable_response
 from clientgraph.web.rate_limits import RateLimits

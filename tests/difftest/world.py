@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from clientgraph.auth import issue_token
+from clientgraph.auth.access_tokens import issue_token
+from clientgraph.auth.viewer import Viewer
 from clientgraph.db import models
 from clientgraph.db.engine import Database
 from clientgraph.db.queries import fold
@@ -56,7 +57,6 @@ from clientgraph.resolvers.enums import (
     Permission,
     UserRole,
 )
-from clientgraph.resolvers.policy import Viewer
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 

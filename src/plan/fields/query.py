@@ -8,6 +8,7 @@ from clientgraph.db import models, orders
 from clientgraph.db.orders import Order
 from clientgraph.db.queries import fold
 from clientgraph.ids import decode_id
+from clientgraph.outbox.emails import EMAIL_KINDS
 from clientgraph.plan.build import Build, Field, Fix, list_fix, planned
 from clientgraph.plan.connection import Keyset, connection, page_request
 from clientgraph.plan.errors import Decline, Unplanned
@@ -18,7 +19,6 @@ from clientgraph.resolvers.accounts import (
     ordered_accounts,
 )
 from clientgraph.resolvers.audit_feed import AuditEventFilter, feed
-from clientgraph.resolvers.email_deliveries import EMAIL_KINDS
 from clientgraph.resolvers.enums import AccountOrderField, OrderDirection
 from clientgraph.resolvers.errors import BadUserInput
 from clientgraph.resolvers.inputs import search_text

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from clientgraph.auth.viewer import Viewer
 from clientgraph.db import models
 from clientgraph.db.engine import Database
 from clientgraph.db.one_of import one_of
@@ -23,7 +24,7 @@ from clientgraph.resolvers.accounts import AccountFilter, AccountOrder, listed_a
 from clientgraph.resolvers.enums import ContactRole, CustomFieldEntity
 from clientgraph.resolvers.errors import Forbidden
 from clientgraph.resolvers.pagination import after_cursor, literal_row
-from clientgraph.resolvers.policy import Viewer, view_reach
+from clientgraph.resolvers.policy import view_reach
 from clientgraph.resolvers.register_csv.columns import CONTACT_COLUMNS, header, joined
 from sqlalchemy import Select, and_, select
 from sqlalchemy.ext.asyncio import AsyncSession

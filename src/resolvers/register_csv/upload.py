@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import IO, Any
 
+from clientgraph.auth.viewer import Viewer
 from clientgraph.db import models
 from clientgraph.db.one_of import one_of
 from clientgraph.db.queries import fold
@@ -52,7 +53,7 @@ from clientgraph.resolvers.enums import (
 )
 from clientgraph.resolvers.errors import UserError, UserErrors
 from clientgraph.resolvers.inputs import required_text
-from clientgraph.resolvers.policy import Viewer, editable_accounts, require, visible_accounts
+from clientgraph.resolvers.policy import editable_accounts, require, visible_accounts
 from clientgraph.resolvers.register_csv.columns import (
     CUSTOM_FIELD_PREFIX,
     FIXED_COLUMNS,

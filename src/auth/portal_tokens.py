@@ -14,12 +14,12 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import jwt
-from clientgraph.auth import ALGORITHM
+from clientgraph.auth.access_tokens import ALGORITHM
+from clientgraph.auth.token_errors import PORTAL_TOKEN, Reason
+from clientgraph.auth.viewer import Viewer, portal_viewer
 from clientgraph.db import models
 from clientgraph.resolvers.contacts import full_name
-from clientgraph.resolvers.policy import Viewer, portal_viewer
 from clientgraph.resolvers.portal_sign_in import PortalClaims, live_credentials
-from clientgraph.token_errors import PORTAL_TOKEN, Reason
 from sqlalchemy.ext.asyncio import AsyncSession
 
 PORTAL_AUDIENCE = "clientgraph-portal"

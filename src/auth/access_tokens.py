@@ -1,5 +1,5 @@
 """Bearer tokens — user tokens, signed and expiring (HS256 via PyJWT), or partner API keys
-(principals of their own, see resolvers/api_keys.py) — resolved to the calling Viewer."""
+(principals of their own, see api_keys.py) — resolved to the calling Viewer."""
 
 from __future__ import annotations
 
@@ -8,21 +8,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import jwt
+from clientgraph.auth.api_keys import PresentedKey, find_key, mark_used, viewer_of_key
+from clientgraph.auth.token_errors import ACCESS_TOKEN, API_KEY, Reason, missing, not_bearer
+from clientgraph.auth.viewer import Viewer, user_viewer
 from clientgraph.db import models, tenancy
-from clientgraph.resolvers.api_keys import (
-    PresentedKey,
-    find_key,
-    mark_used,
-    viewer_of_key,
-)
-from clientgraph.resolvers.policy import Viewer, user_viewer
-from clientgraph.token_errors import (
-    ACCESS_TOKEN,
-    API_KEY,
-    Reason,
-    missing,
-    not_bearer,
-)
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 

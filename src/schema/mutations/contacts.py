@@ -1,4 +1,4 @@
-"""Mutations of contacts, their links to accounts, and portal access."""
+"""Mutations of contacts and their links to accounts."""
 
 from __future__ import annotations
 
@@ -6,25 +6,21 @@ from typing import Any
 
 import strawberry
 from clientgraph.ids import encode_id
-from clientgraph.resolvers import contacts, portal
+from clientgraph.resolvers import contacts
 from clientgraph.resolvers.contacts import CONTACT_FIELDS, LinkSpec
 from clientgraph.schema.inputs import (
     CreateContactInput,
     DeleteContactInput,
-    InviteContactInput,
     LinkContactInput,
-    RevokePortalAccessInput,
     UnlinkContactInput,
     UpdateAccountContactInput,
     UpdateContactInput,
 )
-from clientgraph.schema.mutation import given
+from clientgraph.schema.mutations.arguments import given
 from clientgraph.schema.payloads import (
     CreateContactPayload,
     DeleteContactPayload,
-    InviteContactPayload,
     LinkContactPayload,
-    RevokePortalAccessPayload,
     UnlinkContactPayload,
     UpdateAccountContactPayload,
     UpdateContactPayload,
@@ -33,7 +29,7 @@ from clientgraph.schema.payloads import (
 from clientgraph.schema.types import Account, AccountContact, Contact, Info
 
 
-def _contact(row: Any) -> dict[str, Any]:
+def contact_payload(row: Any) -> dict[str, Any]:
     return {"contact": Contact.from_row(row) if row is not None else None}
 
 
@@ -55,7 +51,7 @@ class ContactMutation:
                     for link in input.links
                 ],
             ),
-            _contact,
+            contact_payload,
         )
 
     @strawberry.mutation(description="Change a contact; omitted fields stay as they are.")
@@ -68,7 +64,7 @@ class ContactMutation:
                 expected_version=input.expected_version,
                 values=given(input, *CONTACT_FIELDS),
             ),
-            _contact,
+            contact_payload,
         )
 
     @strawberry.mutation(description="Delete a contact that is no account's last contact.")
@@ -116,27 +112,4 @@ class ContactMutation:
                 info.context, account_id=str(input.account_id), contact_id=str(input.contact_id)
             ),
             lambda row: {"account": Account.from_row(row) if row is not None else None},
-        )
-
-    @strawberry.mutation(
-        description="Invite to the client portal: an e-mail with a one-time link; again while "
-        "invited resends it, and the earlier link stops working."
-    )
-    async def invite_contact(self, info: Info, input: InviteContactInput) -> InviteContactPayload:
-        return await respond(
-            InviteContactPayload,
-            portal.invite_contact(
-                info.context, contact_id=str(input.contact_id), email=input.email
-            ),
-            _contact,
-        )
-
-    @strawberry.mutation(description="Take away a contact's portal access or invitation.")
-    async def revoke_portal_access(
-        self, info: Info, input: RevokePortalAccessInput
-    ) -> RevokePortalAccessPayload:
-        return await respond(
-            RevokePortalAccessPayload,
-            portal.revoke_portal_access(info.context, contact_id=str(input.contact_id)),
-            _contact,
         )

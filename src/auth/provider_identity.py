@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import uuid
 
-from clientgraph.auth import load_viewer
+from clientgraph.auth.access_tokens import load_viewer
+from clientgraph.auth.token_errors import PROVIDER_TOKEN, Reason
+from clientgraph.auth.viewer import Viewer
 from clientgraph.db import models, tenancy
 from clientgraph.db.queries import fold
-from clientgraph.resolvers.policy import Viewer
-from clientgraph.token_errors import PROVIDER_TOKEN, Reason
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 

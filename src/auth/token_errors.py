@@ -1,8 +1,8 @@
 """Why a credential is refused, in words a person can act on (API.md §3): a `reason` a client
 can branch on, and a message that says what is wrong and what to do.
 
-Every reader of a bearer credential — user access tokens (auth.py), portal tokens
-(portal_auth.py), partner API keys (resolvers/api_keys.py), identity-provider tokens
+Every reader of a bearer credential — user access tokens (access_tokens.py), portal tokens
+(portal_tokens.py), partner API keys (api_keys.py), identity-provider tokens
 (web/oidc.py) — and of a refresh token refuses it through a `Credential` of this module, and
 PyJWT's verdicts are translated here, once: no library's wording reaches a client."""
 
