@@ -44,6 +44,7 @@ from clientgraph.resolvers.owners import (
 )
 from clientgraph.resolvers.pagination import Page, PageRequest, batched_page, paginate
 from clientgraph.resolvers.policy import Viewer, require, require_admin, visible_accounts
+from clientgraph.resolvers.read_model import ACCOUNTS
 from clientgraph.resolvers.validation import checking
 from sqlalchemy import ColumnElement, Select, delete, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -350,7 +351,7 @@ async def create_account(
         return account.id
 
     new_id = await ctx.write(work)
-    return await ctx.loaders.account.load(new_id)
+    return await ctx.loaders.of(ACCOUNTS).load(new_id)
 
 
 async def _new_owner(
@@ -477,7 +478,7 @@ async def update_account(
         )
 
     await ctx.write(work)
-    return await ctx.loaders.account.load(account_uuid)
+    return await ctx.loaders.of(ACCOUNTS).load(account_uuid)
 
 
 async def set_account_status(
@@ -502,7 +503,7 @@ async def set_account_status(
         )
 
     await ctx.write(work)
-    return await ctx.loaders.account.load(account_uuid)
+    return await ctx.loaders.of(ACCOUNTS).load(account_uuid)
 
 
 async def delete_account(ctx: Context, *, account_id: str) -> uuid.UUID:

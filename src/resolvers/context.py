@@ -125,7 +125,7 @@ class Context:
     def _new_loaders(self) -> Loaders:
         return Loaders(
             self.rows,
-            self.viewer.firm_id,
+            self.viewer,
             visible_accounts(self.viewer),
             visible_contacts(self.viewer),
             self.lists,

@@ -11,6 +11,7 @@ from clientgraph.ids import decode_any_id
 from clientgraph.resolvers.context import Context
 from clientgraph.resolvers.email_deliveries import email_delivery
 from clientgraph.resolvers.history import named_accounts_visible
+from clientgraph.resolvers.read_model import ACCOUNTS, OWNERS, USERS
 from clientgraph.resolvers.webhooks import webhook, webhook_delivery
 
 RowT = TypeVar("RowT")
@@ -34,7 +35,7 @@ async def _audit_event(ctx: Context, event_id: Any) -> AuditEventRow | None:
     if row is None:
         return None
     if row.subject_type == "account":
-        return row if await ctx.loaders.account.load(row.subject_id) else None
+        return row if await ctx.loaders.of(ACCOUNTS).load(row.subject_id) else None
     if row.subject_type == "contact":
         return row if await ctx.loaders.contact.load(row.subject_id) else None
     return row if ctx.viewer.is_admin else None
@@ -50,11 +51,11 @@ async def node_row(ctx: Context, global_id: str) -> tuple[str, Any] | None:
     row: Any = None
     match type_name:
         case "Account":
-            row = await loaders.account.load(key)
+            row = await loaders.of(ACCOUNTS).load(key)
         case "ClientOwner":
-            row = await loaders.owner.load(key)
+            row = await loaders.of(OWNERS).load(key)
         case "User":
-            row = await loaders.user.load(key)
+            row = await loaders.of(USERS).load(key)
             row = row if row is not None and row.deleted_at is None else None
         case "Contact":
             row = await loaders.contact.load(key)

@@ -10,6 +10,7 @@ from clientgraph.ids import encode_id
 from clientgraph.resolvers import accounts, custom_fields, notifications, teams
 from clientgraph.resolvers.custom_fields import ValueInput
 from clientgraph.resolvers.enums import AccountStatus, CustomFieldEntity
+from clientgraph.resolvers.read_model import ACCOUNTS
 from clientgraph.schema.inputs import (
     AssignTeamMemberInput,
     DeactivateAccountInput,
@@ -45,7 +46,7 @@ async def _custom_field_subject(info: Info, outcome: Any) -> dict[str, Any]:
     entity, subject_id = outcome
     loaders = info.context.loaders
     if entity == CustomFieldEntity.ACCOUNT:
-        row = await loaders.account.load(subject_id)
+        row = await loaders.of(ACCOUNTS).load(subject_id)
         return {"account": Account.from_row(row) if row is not None else None}
     row = await loaders.contact.load(subject_id)
     return {"contact": Contact.from_row(row) if row is not None else None}

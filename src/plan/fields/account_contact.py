@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from clientgraph.db import models
 from clientgraph.plan.build import Build, Field, Fix, list_fix, planned
-from clientgraph.resolvers.policy import visible_accounts
-from sqlalchemy import ColumnElement, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import ColumnElement
 
 TYPE = "AccountContact"
 
@@ -33,14 +30,3 @@ def roles(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix
 @planned(TYPE, "contact")
 def contact(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix | None]:
     return build.object("Contact", field, row[1])
-
-
-@planned(TYPE, "account")
-def account(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix | None]:
-    link = row[0]
-    linked = aliased(models.Account)
-    value, fix = build.object("Account", field, linked)
-    statement = select(value).where(
-        visible_accounts(build.viewer, linked), linked.id == link.account_id
-    )
-    return build.one(statement, link), fix

@@ -6,7 +6,6 @@ from typing import Any
 
 from clientgraph.plan.build import Build, Counter, Field, Fix, planned
 from clientgraph.plan.fields import scalars
-from clientgraph.plan.fields.user import user_by_id
 from clientgraph.resolvers.enums import Permission
 from sqlalchemy import ColumnElement
 
@@ -33,8 +32,3 @@ def _given(value: Any, counter: Counter) -> Any:
 @planned(TYPE, "permissions")
 def permissions(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix | None]:
     return build.json.raw_json(row.permissions), _given
-
-
-@planned(TYPE, "createdBy", "user")
-def created_by(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix | None]:
-    return user_by_id(build, row, field, row.created_by_id, deleted_too=True)

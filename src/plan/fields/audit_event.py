@@ -10,11 +10,9 @@ from clientgraph.plan.build import Build, Field, Fix, list_fix, planned
 from clientgraph.plan.connection import Keyset, connection, page_request
 from clientgraph.plan.errors import Decline, Unplanned
 from clientgraph.plan.fields import scalars
-from clientgraph.plan.fields.user import user_by_id
 from clientgraph.plan.sqljson import quoted
 from clientgraph.resolvers.history import named_accounts_visible
 from sqlalchemy import ColumnElement, Integer, cast, func, literal_column, select
-from sqlalchemy.orm import aliased
 
 TYPE = "AuditEvent"
 
@@ -38,21 +36,6 @@ def subject_history(build: Build, row: Any, field: Field) -> tuple[ColumnElement
     )
     keyset = Keyset(statement, event, orders.history_newest_first(event), row)
     return connection(build, field, TYPE, keyset, page_request(field.args))
-
-
-@planned(TYPE, "actor")
-def actor(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix | None]:
-    return user_by_id(build, row, field, row.actor_id, deleted_too=True)
-
-
-@planned(TYPE, "apiKey")
-def api_key(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix | None]:
-    key = aliased(models.ApiKey)
-    value, fix = build.object("ApiKey", field, key)
-    statement = select(value).where(
-        key.firm_id == build.viewer.firm_id, key.id == row.actor_api_key_id
-    )
-    return build.one(statement, row), fix
 
 
 @planned(TYPE, "changes")

@@ -8,7 +8,6 @@ from clientgraph.db import models
 from clientgraph.plan.build import Build, Field, Fix, planned
 from clientgraph.plan.fields import scalars
 from clientgraph.plan.fields.account import accounts_of_owner
-from clientgraph.plan.fields.user import user_by_id
 from clientgraph.resolvers.policy import visible_accounts
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import aliased
@@ -17,11 +16,6 @@ TYPE = "ClientOwner"
 
 planned(TYPE, "id")(scalars.global_id(TYPE))
 planned(TYPE, "name")(scalars.column("name"))
-
-
-@planned(TYPE, "user")
-def user(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix | None]:
-    return user_by_id(build, row, field, row.user_id, deleted_too=False)
 
 
 @planned(TYPE, "accountCount")
