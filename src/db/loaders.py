@@ -120,7 +120,6 @@ class Loaders:
         self,
         run: Runner,
         viewer: Any,
-        visible_accounts: ColumnElement[bool],
         visible_contacts: ColumnElement[bool],
         lists: ListLimits,
     ) -> None:
@@ -128,8 +127,9 @@ class Loaders:
         self.viewer = viewer
         self.lists = lists
         self.relations: dict[Relation, DataLoader[Any, Any]] = {}
+        self.counts: dict[Relation, DataLoader[Any, int]] = {}
         firm_id: uuid.UUID = viewer.firm_id
-        account, contact = models.Account, models.Contact
+        contact = models.Contact
         self.firm = single(
             run, lambda ids: select_rows(FirmRow).where(one_of(models.Firm.id, ids)), FirmRow
         )
@@ -137,16 +137,6 @@ class Loaders:
             run,
             lambda ids: select_rows(ContactRow).where(visible_contacts, one_of(contact.id, ids)),
             ContactRow,
-        )
-        self.owner_account_count: DataLoader[uuid.UUID, list[int]] = grouped(
-            run,
-            lambda ids: (
-                select(account.owner_id, func.count())
-                .where(visible_accounts, one_of(account.owner_id, ids))
-                .group_by(account.owner_id)
-            ),
-            lambda row: row[1],
-            1,
         )
         definition, value = models.CustomFieldDefinition, models.CustomFieldValue
         self.custom_field_definitions: DataLoader[str, list[CustomFieldDefinitionRow]] = grouped(
@@ -167,6 +157,23 @@ class Loaders:
             lambda row: (row[1], row[2]),
             None,
         )
+
+    def count_of(self, relation: Relation) -> DataLoader[Any, int]:
+        """The request's loader of how many rows `relation` has for each parent (uncut)."""
+        loader = self.counts.get(relation)
+        if loader is None:
+            related = relation.rows(self.viewer, self.lists)
+
+            async def load(keys: list[Any]) -> list[int]:
+                statement = (
+                    related.for_keys(keys).add_columns(related.key, func.count())
+                ).group_by(related.key)
+                found = {row[0]: int(row[1]) for row in await self.run(statement)}
+                return [found.get(key, 0) for key in keys]
+
+            loader = DataLoader(load_fn=load)
+            self.counts[relation] = loader
+        return loader
 
     def of(self, relation: Relation) -> DataLoader[Any, Any]:
         """The request's loader of `relation`."""

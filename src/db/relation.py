@@ -58,6 +58,8 @@ class Shape:
     columns: Callable[[Any], Sequence[ColumnElement[Any]]]
     make: Callable[[Sequence[Any]], Any]
     scalar: bool = False
+    row_type: type | None = None
+    """The `db.rows` class `make` builds, for shapes of one whole row (`row_shape`)."""
 
 
 def row_shape(row_type: type) -> Shape:
@@ -70,7 +72,7 @@ def row_shape(row_type: type) -> Shape:
     def make(values: Sequence[Any]) -> Any:
         return row_type(*values)
 
-    return Shape(columns, make)
+    return Shape(columns, make, row_type=row_type)
 
 
 def column_shape(column: Callable[[Any], ColumnElement[Any]]) -> Shape:

@@ -42,7 +42,7 @@ from clientgraph.resolvers.owners import (
     require_owner,
     require_ownership_enabled,
 )
-from clientgraph.resolvers.pagination import Page, PageRequest, batched_page, paginate
+from clientgraph.resolvers.pagination import Page, PageRequest, paginate
 from clientgraph.resolvers.policy import Viewer, require, require_admin, visible_accounts
 from clientgraph.resolvers.read_model import ACCOUNTS
 from clientgraph.resolvers.validation import checking
@@ -170,23 +170,6 @@ async def accounts(
 ) -> Page[AccountRow]:
     query, ordered = listed_accounts(ctx.viewer, spec, order, search_length=ctx.lists.search_length)
     return await paginate(ctx, query, ordered, request=page, row_type=AccountRow)
-
-
-async def owner_accounts(
-    ctx: Context, *, owner_id: uuid.UUID, page: PageRequest
-) -> Page[AccountRow]:
-    """The visible accounts of one address-book entry, any status, by name."""
-    account = models.Account
-    return await batched_page(
-        ctx,
-        "owner_accounts",
-        owner_id,
-        page,
-        query=select_rows(AccountRow).where(visible_accounts(ctx.viewer)),
-        partition=account.owner_id,
-        order=orders.accounts_by_name(),
-        row_type=AccountRow,
-    )
 
 
 def clean_tags(tags: list[str], maximum: int) -> list[str]:

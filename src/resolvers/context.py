@@ -15,7 +15,7 @@ from clientgraph.db.loaders import DataLoader, Loaders, keyed_loader
 from clientgraph.list_limits import ListLimits
 from clientgraph.resolvers import webhook_events
 from clientgraph.resolvers.errors import RequestTimeout
-from clientgraph.resolvers.policy import Viewer, visible_accounts, visible_contacts
+from clientgraph.resolvers.policy import Viewer, visible_contacts
 from clientgraph.resolvers.webhook_urls import WebhookPolicy
 from sqlalchemy import Row, Select
 from sqlalchemy.exc import DBAPIError
@@ -126,7 +126,6 @@ class Context:
         return Loaders(
             self.rows,
             self.viewer,
-            visible_accounts(self.viewer),
             visible_contacts(self.viewer),
             self.lists,
         )

@@ -18,11 +18,14 @@ from clientgraph.db.rows import (
     AccountContactRow,
     AccountRow,
     ApiKeyRow,
+    AuditEventRow,
     ClientOwnerRow,
     ContactRow,
+    NotificationRow,
     UserRow,
 )
 from clientgraph.list_limits import ListLimits
+from clientgraph.resolvers.history import named_accounts_visible
 from clientgraph.resolvers.policy import Viewer, visible_accounts
 from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.orm import aliased
@@ -227,3 +230,50 @@ def _related_accounts(viewer: Viewer, lists: ListLimits) -> Related:
 RELATED_ACCOUNTS = Relation("related_accounts", _related_accounts, row_shape(AccountRow))
 """Other accounts the caller sees that share a contact with an account, by name; cut in SQL:
 two accounts sharing contacts with thousands of others must not load thousands of rows."""
+
+
+def _owned_accounts(viewer: Viewer, lists: ListLimits) -> Related:
+    account = aliased(models.Account)
+    statement = select().select_from(account).where(visible_accounts(viewer, account))
+    return Related(statement, account, account.owner_id, orders.accounts_by_name(account))
+
+
+OWNED_ACCOUNTS = Relation("owned_accounts", _owned_accounts, row_shape(AccountRow))
+"""The accounts of an address-book entry that the caller sees, any status, by name: a
+connection (paged, never cut), and counted by `ClientOwner.accountCount`."""
+
+
+def _history(viewer: Viewer, lists: ListLimits) -> Related:
+    event = models.AuditEvent
+    statement = (
+        select()
+        .select_from(event)
+        .where(event.firm_id == viewer.firm_id, named_accounts_visible(viewer))
+    )
+    return Related(statement, event, event.subject_id, orders.history_newest_first(event))
+
+
+HISTORY = Relation("history", _history, row_shape(AuditEventRow))
+"""The changes to an account or contact the caller reached (and so may see), newest first,
+without the events that name an account hidden from the caller (a connection). Not aliased:
+`named_accounts_visible` reads the events' table, and history never nests in history."""
+
+
+def _notifications(viewer: Viewer, lists: ListLimits) -> Related:
+    notification = aliased(models.Notification)
+    statement = select().select_from(notification).where(notification.firm_id == viewer.firm_id)
+    return Related(
+        statement,
+        notification,
+        notification.user_id,
+        orders.notifications_newest_first(notification),
+    )
+
+
+NOTIFICATIONS = Relation("notifications", _notifications, row_shape(NotificationRow))
+"""A user's notifications, newest first (a connection, read for the caller only)."""
+
+
+def unread(notification: Any) -> ColumnElement[bool]:
+    """`Viewer.notifications(unreadOnly: true)`."""
+    return notification.read_at.is_(None)  # type: ignore[no-any-return]

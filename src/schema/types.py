@@ -22,11 +22,10 @@ from clientgraph.db.rows import (
     NotificationRow,
     UserRow,
 )
-from clientgraph.resolvers import accounts as account_resolvers
-from clientgraph.resolvers import history, notifications
+from clientgraph.resolvers import notifications
 from clientgraph.resolvers.contacts import full_name, role_names
 from clientgraph.resolvers.context import Context
-from clientgraph.resolvers.pagination import PageRequest
+from clientgraph.resolvers.pagination import PageRequest, related_page
 from clientgraph.resolvers.policy import effective_permissions
 from clientgraph.resolvers.read_model import (
     ACCOUNT_CONTACTS,
@@ -34,13 +33,17 @@ from clientgraph.resolvers.read_model import (
     API_KEYS,
     CONTACT_EMAILS,
     CONTACT_LINKS,
+    HISTORY,
     LIVE_USERS,
+    NOTIFICATIONS,
+    OWNED_ACCOUNTS,
     OWNER_OF_USER,
     OWNERS,
     RELATED_ACCOUNTS,
     TAGS,
     TEAM_MEMBERS,
     USERS,
+    unread,
 )
 from clientgraph.schema.connections import Connection
 from clientgraph.schema.enums import (
@@ -202,8 +205,7 @@ class ClientOwner(relay.Node):
 
     @strawberry.field(description="How many accounts you can see that this owner owns.")
     async def account_count(self, info: Info) -> int:
-        counts = await info.context.loaders.owner_account_count.load(self.row.id)
-        return counts[0] if counts else 0
+        return await info.context.loaders.count_of(OWNED_ACCOUNTS).load(self.row.id)
 
     @strawberry.field(description="The accounts this owner owns (any status), by name.")
     async def accounts(
@@ -214,11 +216,8 @@ class ClientOwner(relay.Node):
         last: int | None = None,
         before: str | None = None,
     ) -> Connection[Account]:
-        page = await account_resolvers.owner_accounts(
-            info.context,
-            owner_id=self.row.id,
-            page=PageRequest(first=first, after=after, last=last, before=before),
-        )
+        request = PageRequest(first=first, after=after, last=last, before=before)
+        page = await related_page(info.context, OWNED_ACCOUNTS, self.row.id, request)
         return Connection.of(page, Account.from_row)
 
 
@@ -307,11 +306,8 @@ class Contact(relay.Node):
         last: int | None = None,
         before: str | None = None,
     ) -> Connection[AuditEvent]:
-        page = await history.subject_history(
-            info.context,
-            subject_id=self.row.id,
-            page=PageRequest(first=first, after=after, last=last, before=before),
-        )
+        request = PageRequest(first=first, after=after, last=last, before=before)
+        page = await related_page(info.context, HISTORY, self.row.id, request)
         return Connection.of(page, AuditEvent.from_row)
 
     @strawberry.field(description="+1 on every change; see expectedVersion.")
@@ -395,11 +391,8 @@ class Account(relay.Node):
         last: int | None = None,
         before: str | None = None,
     ) -> Connection[AuditEvent]:
-        page = await history.subject_history(
-            info.context,
-            subject_id=self.row.id,
-            page=PageRequest(first=first, after=after, last=last, before=before),
-        )
+        request = PageRequest(first=first, after=after, last=last, before=before)
+        page = await related_page(info.context, HISTORY, self.row.id, request)
         return Connection.of(page, AuditEvent.from_row)
 
     related_accounts = related(
@@ -552,9 +545,13 @@ class Viewer:
         before: str | None = None,
         unread_only: bool | None = None,
     ) -> Connection[Notification]:
-        page = await notifications.notifications(
+        viewer = info.context.viewer
+        page = await related_page(
             info.context,
-            unread_only=bool(unread_only),
-            page=PageRequest(first=first, after=after, last=last, before=before),
+            NOTIFICATIONS,
+            viewer.user_id,
+            PageRequest(first=first, after=after, last=last, before=before),
+            narrow=unread if unread_only else None,
+            batched=False,
         )
         return Connection.of(page, Notification.from_row)

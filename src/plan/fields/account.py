@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from clientgraph.db import models, orders
 from clientgraph.plan.build import Build, Field, Fix, planned
-from clientgraph.plan.connection import Keyset, connection, page_request
+from clientgraph.plan.connection import connection, page_request, related_keyset
 from clientgraph.plan.fields import custom_fields, scalars
 from clientgraph.plan.fields.audit_event import subject_history
-from clientgraph.resolvers.policy import visible_accounts
-from sqlalchemy import ColumnElement, select
-from sqlalchemy.orm import aliased
+from clientgraph.resolvers.read_model import OWNED_ACCOUNTS
+from sqlalchemy import ColumnElement
 
 TYPE = "Account"
 
@@ -43,12 +41,6 @@ def account_custom_fields(
 def accounts_of_owner(
     build: Build, row: Any, field: Field
 ) -> tuple[ColumnElement[Any], Fix | None]:
-    """ClientOwner.accounts: the visible accounts of one entry, any status, by name."""
-    account = aliased(models.Account)
-    statement = (
-        select()
-        .select_from(account)
-        .where(visible_accounts(build.viewer, account), account.owner_id == row.id)
-    )
-    keyset = Keyset(statement, account, orders.accounts_by_name(account), row)
+    """ClientOwner.accounts."""
+    keyset = related_keyset(build, OWNED_ACCOUNTS, row, row.id)
     return connection(build, field, TYPE, keyset, page_request(field.args))

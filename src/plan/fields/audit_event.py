@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from clientgraph.db import models, orders
 from clientgraph.db.orders import Order
 from clientgraph.plan.build import Build, Field, Fix, list_fix, planned
-from clientgraph.plan.connection import Keyset, connection, page_request
+from clientgraph.plan.connection import connection, page_request, related_keyset
 from clientgraph.plan.errors import Decline, Unplanned
 from clientgraph.plan.fields import scalars
 from clientgraph.plan.sqljson import quoted
-from clientgraph.resolvers.history import named_accounts_visible
+from clientgraph.resolvers.read_model import HISTORY
 from sqlalchemy import ColumnElement, Integer, cast, func, literal_column, select
 
 TYPE = "AuditEvent"
@@ -22,19 +21,7 @@ planned(TYPE, "occurredAt")(scalars.timestamp("occurred_at"))
 
 
 def subject_history(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix | None]:
-    """Newest first, without the events that name an account hidden from the caller
-    (`resolvers.history.subject_history`)."""
-    event = models.AuditEvent
-    statement = (
-        select()
-        .select_from(event)
-        .where(
-            event.firm_id == build.viewer.firm_id,
-            named_accounts_visible(build.viewer),
-            event.subject_id == row.id,
-        )
-    )
-    keyset = Keyset(statement, event, orders.history_newest_first(event), row)
+    keyset = related_keyset(build, HISTORY, row, row.id)
     return connection(build, field, TYPE, keyset, page_request(field.args))
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from clientgraph.db import models, orders
+from clientgraph.db import models
 from clientgraph.plan.build import Build, Field, Fix, list_fix, planned
-from clientgraph.plan.connection import Keyset, connection, page_request
+from clientgraph.plan.connection import connection, page_request, related_keyset
 from clientgraph.plan.sqljson import quoted
-from clientgraph.resolvers.read_model import API_KEYS, USERS
+from clientgraph.resolvers.read_model import API_KEYS, NOTIFICATIONS, USERS, unread
 from clientgraph.schema.related import Read
 from sqlalchemy import ColumnElement, null, select
 from sqlalchemy.orm import aliased
@@ -48,18 +48,6 @@ def api_key(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], F
 
 @planned(TYPE, "notifications")
 def notifications(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix | None]:
-    """The caller's own, newest first (`resolvers.notifications.notifications`)."""
-    notification = models.Notification
-    statement = (
-        select()
-        .select_from(notification)
-        .where(
-            notification.firm_id == build.viewer.firm_id,
-            notification.user_id == build.viewer.user_id,
-        )
-    )
-    if field.args.get("unreadOnly"):
-        statement = statement.where(notification.read_at.is_(None))
-    order = orders.notifications_newest_first(notification)
-    keyset = Keyset(statement, notification, order, row)
+    narrow = unread if field.args.get("unreadOnly") else None
+    keyset = related_keyset(build, NOTIFICATIONS, row, build.viewer.user_id, narrow)
     return connection(build, field, "Notification", keyset, page_request(field.args))
