@@ -211,10 +211,18 @@ def role_flags(roles: list[ContactRole]) -> tuple[bool, bool]:
     return ContactRole.COMMERCIAL in roles, ContactRole.OPERATIONAL in roles
 
 
+ROLE_FLAGS: tuple[tuple[ContactRole, str], ...] = (
+    (ContactRole.COMMERCIAL, "is_commercial"),
+    (ContactRole.OPERATIONAL, "is_operational"),
+)
+"""Each role a link may hold, and the link's column that says it does, in the order roles are
+listed: read by `role_names` and by the planner (`plan.fields.account_contact`)."""
+
+
 def role_names(is_commercial: bool, is_operational: bool) -> list[ContactRole]:
     """A link's roles, from its two flags; [] is an ordinary employee of the client."""
-    flags = ((ContactRole.COMMERCIAL, is_commercial), (ContactRole.OPERATIONAL, is_operational))
-    return [role for role, held in flags if held]
+    held = {"is_commercial": is_commercial, "is_operational": is_operational}
+    return [role for role, column in ROLE_FLAGS if held[column]]
 
 
 def roles_of(link: models.AccountContact) -> list[str]:

@@ -26,7 +26,7 @@ from clientgraph.resolvers import notifications
 from clientgraph.resolvers.contacts import full_name, role_names
 from clientgraph.resolvers.context import Context
 from clientgraph.resolvers.pagination import PageRequest, related_page
-from clientgraph.resolvers.policy import effective_permissions
+from clientgraph.resolvers.policy import effective_permissions, given_permissions
 from clientgraph.resolvers.read_model import (
     ACCOUNT_CONTACTS,
     ACCOUNTS,
@@ -470,8 +470,7 @@ class ApiKey(relay.Node):
 
     @strawberry.field(description="What the key was given; it never does more than its creator.")
     def permissions(self) -> list[Permission]:
-        given = set(self.row.permissions)
-        return [permission for permission in Permission if permission.value in given]
+        return given_permissions(self.row.permissions)
 
     created_by = related(
         USERS,

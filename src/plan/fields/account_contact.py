@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from clientgraph.plan.build import Build, Field, Fix, list_fix, planned
+from clientgraph.resolvers.contacts import ROLE_FLAGS
 from sqlalchemy import ColumnElement
 
 TYPE = "AccountContact"
@@ -23,7 +24,7 @@ def linked_at(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any],
 @planned(TYPE, "roles")
 def roles(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix | None]:
     link = row[0]
-    flags = [("COMMERCIAL", link.is_commercial), ("OPERATIONAL", link.is_operational)]
+    flags = [(role.value, getattr(link, column)) for role, column in ROLE_FLAGS]
     return build.json.flags(flags), list_fix(None)
 
 

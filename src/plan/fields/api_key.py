@@ -6,7 +6,7 @@ from typing import Any
 
 from clientgraph.plan.build import Build, Counter, Field, Fix, planned
 from clientgraph.plan.fields import scalars
-from clientgraph.resolvers.enums import Permission
+from clientgraph.resolvers.policy import given_permissions
 from sqlalchemy import ColumnElement
 
 TYPE = "ApiKey"
@@ -23,8 +23,7 @@ for _graphql, _column in (
 
 
 def _given(value: Any, counter: Counter) -> Any:
-    given = set(value or ())
-    names = [permission.value for permission in Permission if permission.value in given]
+    names = [permission.value for permission in given_permissions(value or ())]
     counter.nodes += len(names)
     return names
 
