@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     ForeignKeyConstraint,
@@ -26,7 +27,10 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -35,6 +39,56 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+class WritingTransaction(FunctionElement[int]):
+    """The order in which the transaction that writes a row commits, against every other
+    writing transaction: on PostgreSQL its transaction id (a transaction still running always
+    has an id at or above the `xmin` of any snapshot taken meanwhile); on SQLite, where one
+    writer holds the database from its first write to its commit, one past the highest
+    order written so far."""
+
+    type = BigInteger()
+    inherit_cache = True
+    name = "writing_transaction"
+
+
+@compiles(WritingTransaction, "postgresql")
+def _writing_transaction_postgresql(
+    element: WritingTransaction, compiler: SQLCompiler, **kw: Any
+) -> str:
+    return "CAST(CAST(pg_current_xact_id() AS TEXT) AS BIGINT)"
+
+
+@compiles(WritingTransaction)
+def _writing_transaction_sqlite(
+    element: WritingTransaction, compiler: SQLCompiler, **kw: Any
+) -> str:
+    return "(SELECT coalesce(max(transaction_order), 0) + 1 FROM audit_events)"
+
+
+class OldestRunningTransaction(FunctionElement[int]):
+    """The `WritingTransaction` order below which every writing transaction has ended: on
+    PostgreSQL the `xmin` of the current snapshot; on SQLite, whose readers see only what
+    committed while no writer can commit out of order, the largest order there is."""
+
+    type = BigInteger()
+    inherit_cache = True
+    name = "oldest_running_transaction"
+
+
+@compiles(OldestRunningTransaction, "postgresql")
+def _oldest_running_postgresql(
+    element: OldestRunningTransaction, compiler: SQLCompiler, **kw: Any
+) -> str:
+    return "CAST(CAST(pg_snapshot_xmin(pg_current_snapshot()) AS TEXT) AS BIGINT)"
+
+
+@compiles(OldestRunningTransaction)
+def _oldest_running_sqlite(
+    element: OldestRunningTransaction, compiler: SQLCompiler, **kw: Any
+) -> str:
+    return "9223372036854775807"
 
 
 def utcnow() -> datetime:
@@ -338,6 +392,14 @@ class AuditEvent(Base):
             "occurred_at",
             "id",
         ),
+        Index(
+            "ix_audit_events_firm_id_transaction_order_occurred_at_id",
+            "firm_id",
+            "transaction_order",
+            "occurred_at",
+            "id",
+        ),
+        Index("ix_audit_events_transaction_order", "transaction_order"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
@@ -355,6 +417,13 @@ class AuditEvent(Base):
     )
     occurred_at: Mapped[datetime] = mapped_column(default=utcnow)
     changes: Mapped[list[Any]] = mapped_column(default=list)
+    transaction_order: Mapped[int] = mapped_column(
+        BigInteger,
+        default=WritingTransaction(),
+        server_default="0",
+        doc="Where the writing transaction falls in commit order, for the firm-wide feed "
+        "(`resolvers.audit_feed`): 0 for events recorded before the feed existed.",
+    )
 
 
 class Notification(Base):

@@ -93,6 +93,11 @@ def history_newest_first(event: Any = models.AuditEvent) -> Order:
     return Order.of(event.occurred_at, event.id, descending=True)
 
 
+def audit_feed_in_commit_order(event: Any = models.AuditEvent) -> Order:
+    """Oldest transaction first (`models.WritingTransaction`), then time and id within one."""
+    return Order.of(event.transaction_order, event.occurred_at, event.id)
+
+
 def notifications_newest_first(notification: Any = models.Notification) -> Order:
     return Order.of(notification.created_at, notification.id, descending=True)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
 from clientgraph.db import models, orders
@@ -68,6 +69,7 @@ class AccountFilter:
     status: list[AccountStatus] | None = None
     types: list[AccountType] | None = None
     tags: list[str] | None = None
+    updated_since: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +140,8 @@ def filtered_accounts(viewer: Viewer, spec: AccountFilter) -> Select[Any]:
         )
     if spec.search:
         query = query.where(_search(spec.search))
+    if spec.updated_since is not None:
+        query = query.where(account.updated_at >= spec.updated_since)
     return query
 
 

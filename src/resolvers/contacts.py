@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import phonenumbers
@@ -631,11 +632,19 @@ async def unlink_contact(ctx: Context, *, account_id: str, contact_id: str) -> A
 
 
 async def contacts(
-    ctx: Context, *, search: str | None, account_id: str | None, page: PageRequest
+    ctx: Context,
+    *,
+    search: str | None,
+    account_id: str | None,
+    updated_since: datetime | None = None,
+    page: PageRequest,
 ) -> Page[ContactRow]:
-    """Visible contacts by last, first name; optionally those linked to one account."""
+    """Visible contacts by last, first name; optionally those linked to one account, or
+    changed since a time."""
     contact = models.Contact
     query = select_rows(ContactRow).where(visible_contacts(ctx.viewer))
+    if updated_since is not None:
+        query = query.where(contact.updated_at >= updated_since)
     text = search_text(search, ctx.lists.search_length)
     if text is not None:
         query = query.where(contact.search_folded.contains(fold(text), autoescape=True))

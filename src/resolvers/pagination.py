@@ -25,6 +25,7 @@ from clientgraph.db.relation import Relation
 from clientgraph.resolvers.context import Context
 from clientgraph.resolvers.errors import BadUserInput
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Row,
     Select,
@@ -105,6 +106,11 @@ def _python_type(sql_type: Any) -> Any:
         return None
 
 
+def _int_bound(key: ColumnElement[Any]) -> int:
+    """2 to the power of the key's bits less one: what its column can hold."""
+    return 2**63 if isinstance(key.type, BigInteger) else 2**31
+
+
 def _python_value(raw: Any, key: ColumnElement[Any]) -> Any:
     """A cursor part as the key's Python type; anything else is a forged cursor."""
     python_type = _python_type(key.type)
@@ -117,7 +123,7 @@ def _python_value(raw: Any, key: ColumnElement[Any]) -> Any:
         return uuid.UUID(raw)
     if python_type is str and type(raw) is str:
         return raw
-    if python_type is int and type(raw) is int and -(2**31) <= raw < 2**31:
+    if python_type is int and type(raw) is int and -_int_bound(key) <= raw < _int_bound(key):
         return raw
     raise ValueError(raw)
 

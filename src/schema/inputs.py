@@ -17,6 +17,12 @@ from clientgraph.schema.enums import (
     UserRole,
 )
 
+UPDATED_SINCE = (
+    "Changed at or after this time (`updatedAt >= updatedSince`): for a periodic refresh, ask "
+    "again from a little before the newest `updatedAt` you have; `auditEvents` never misses "
+    "a change."
+)
+
 
 @strawberry.input(name="AccountFilter")
 class AccountFilterInput:
@@ -42,6 +48,7 @@ class AccountFilterInput:
     )
     types: list[AccountType] | None = None
     tags: list[str] | None = strawberry.field(default=None, description="All must be present.")
+    updated_since: datetime | None = strawberry.field(default=None, description=UPDATED_SINCE)
 
 
 @strawberry.input(name="AccountOrder")
@@ -304,6 +311,21 @@ class MarkNotificationsReadInput:
     ids: list[strawberry.ID]
 
 
+@strawberry.input(name="AuditEventFilter")
+class AuditEventFilterInput:
+    since: datetime | None = strawberry.field(
+        default=None, description="Only events that occurred at or after this time."
+    )
+    actions: list[str] | None = strawberry.field(
+        default=None, description="Only these actions, e.g. `account.created` (at most 50)."
+    )
+    subject_types: list[str] | None = strawberry.field(
+        default=None,
+        description="Only events about these kinds of object: account, contact, client_owner, "
+        "user, api_key, webhook, email_delivery, firm (at most 50).",
+    )
+
+
 @strawberry.input(name="ContactFilter")
 class ContactFilterInput:
     search: str | None = strawberry.field(
@@ -312,6 +334,7 @@ class ContactFilterInput:
     account_id: strawberry.ID | None = strawberry.field(
         default=None, description="Only the contacts linked to this account."
     )
+    updated_since: datetime | None = strawberry.field(default=None, description=UPDATED_SINCE)
 
 
 @strawberry.input

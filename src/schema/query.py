@@ -8,7 +8,7 @@ from typing import Any
 
 import strawberry
 from clientgraph.ids import decode_id
-from clientgraph.resolvers import access, email_deliveries, owners, users, webhooks
+from clientgraph.resolvers import access, audit_feed, email_deliveries, owners, users, webhooks
 from clientgraph.resolvers import accounts as account_resolvers
 from clientgraph.resolvers import api_keys as api_key_resolvers
 from clientgraph.resolvers import contacts as contact_resolvers
@@ -25,7 +25,12 @@ from clientgraph.resolvers.pagination import PageRequest
 from clientgraph.resolvers.read_model import ACCOUNTS, API_KEYS, USERS
 from clientgraph.schema.access import AccessExplanation
 from clientgraph.schema.connections import Connection
-from clientgraph.schema.inputs import AccountFilterInput, AccountOrderInput, ContactFilterInput
+from clientgraph.schema.inputs import (
+    AccountFilterInput,
+    AccountOrderInput,
+    AuditEventFilterInput,
+    ContactFilterInput,
+)
 from clientgraph.schema.portal import Portal, portal
 from clientgraph.schema.types import (
     Account,
@@ -85,6 +90,7 @@ def account_filter(spec: AccountFilterInput | None) -> AccountFilter:
         status=spec.status,
         types=spec.types,
         tags=spec.tags,
+        updated_since=spec.updated_since,
     )
 
 
@@ -175,6 +181,7 @@ class Query:
             info.context,
             search=filter.search if filter else None,
             account_id=str(filter.account_id) if filter and filter.account_id is not None else None,
+            updated_since=filter.updated_since if filter else None,
             page=PageRequest(first=first, after=after, last=last, before=before),
         )
         return Connection.of(page, Contact.from_row)
@@ -268,6 +275,28 @@ class Query:
             page=PageRequest(first=first, after=after, last=last, before=before),
         )
         return Connection.of(page, User.from_row)
+
+    @strawberry.field(
+        description="Admin: every change recorded in the firm, in the order the changes "
+        "committed, oldest first. Keep the last `endCursor` and ask again `after` it: an event "
+        "that commits late still comes after every cursor already given out."
+    )
+    async def audit_events(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        filter: AuditEventFilterInput | None = None,
+    ) -> Connection[AuditEvent]:
+        spec = (
+            audit_feed.AuditEventFilter(filter.since, filter.actions, filter.subject_types)
+            if filter
+            else audit_feed.AuditEventFilter()
+        )
+        page = await audit_feed.audit_events(
+            info.context, spec=spec, page=PageRequest(first=first, after=after)
+        )
+        return Connection.of(page, AuditEvent.from_row)
 
     @strawberry.field(
         description="Admin: whether the user can see and edit the account, and why, from the "

@@ -22,7 +22,8 @@ from clientgraph.db.rows import (
     NotificationRow,
     UserRow,
 )
-from clientgraph.resolvers import notifications
+from clientgraph.ids import encode_id
+from clientgraph.resolvers import audit_feed, notifications
 from clientgraph.resolvers.contacts import full_name, role_names
 from clientgraph.resolvers.context import Context
 from clientgraph.resolvers.pagination import PageRequest, related_page
@@ -238,6 +239,21 @@ class AuditEvent(relay.Node):
     @classmethod
     def from_row(cls, row: AuditEventRow) -> AuditEvent:
         return cls(id=str(row.id), action=row.action, occurred_at=row.occurred_at, row=row)
+
+    @strawberry.field(
+        description="What kind of object changed: account, contact, client_owner, user, "
+        "api_key, webhook, email_delivery or firm."
+    )
+    def subject_type(self) -> str:
+        return self.row.subject_type
+
+    @strawberry.field(
+        description="The id of the object that changed (it may have been deleted since)."
+    )
+    def subject_id(self) -> strawberry.ID:
+        return strawberry.ID(
+            encode_id(audit_feed.SUBJECT_TYPES[self.row.subject_type], self.row.subject_id)
+        )
 
     actor = related(
         USERS,

@@ -10,14 +10,26 @@ from clientgraph.plan.connection import connection, page_request, related_keyset
 from clientgraph.plan.errors import Decline, Unplanned
 from clientgraph.plan.fields import scalars
 from clientgraph.plan.sqljson import quoted
+from clientgraph.resolvers.audit_feed import SUBJECT_TYPES
 from clientgraph.resolvers.read_model import HISTORY
-from sqlalchemy import ColumnElement, Integer, cast, func, literal_column, select
+from sqlalchemy import ColumnElement, Integer, case, cast, func, literal_column, select
 
 TYPE = "AuditEvent"
 
 planned(TYPE, "id")(scalars.global_id(TYPE))
 planned(TYPE, "action")(scalars.column("action"))
 planned(TYPE, "occurredAt")(scalars.timestamp("occurred_at"))
+planned(TYPE, "subjectType")(scalars.column("subject_type"))
+
+
+@planned(TYPE, "subjectId")
+def subject_id(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix | None]:
+    """The subject's global id, its type from `resolvers.audit_feed.SUBJECT_TYPES`."""
+    ids = [
+        (row.subject_type == subject_type, build.json.global_id(type_name, row.subject_id))
+        for subject_type, type_name in SUBJECT_TYPES.items()
+    ]
+    return case(*ids, else_=None), None
 
 
 def subject_history(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix | None]:

@@ -1,144 +1,33 @@
-"""`node(id:)` and `nodes(ids:)`: any object by its global id, as `resolvers.nodes.node_row`
-finds it. The id's type is a parameter: the statement holds one guarded lookup per type the
-caller could reach, and only the one whose type matches returns a row."""
+"""`node(id:)` and `nodes(ids:)`: any object by its global id, reachable as
+`resolvers.nodes.NODE_KINDS` says. The id's type is a parameter: the statement holds one
+guarded lookup per type the caller could reach, and only the one whose type matches returns a
+row."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import orjson
-from clientgraph.db import models
 from clientgraph.ids import decode_any_id
 from clientgraph.plan.build import Build, Counter, Field, Fix, list_fix, planned
 from clientgraph.plan.errors import Decline, Unplanned
-from clientgraph.resolvers.email_deliveries import EMAIL_KINDS
-from clientgraph.resolvers.history import named_accounts_visible
-from clientgraph.resolvers.policy import visible_accounts, visible_contacts
-from clientgraph.resolvers.webhook_events import WEBHOOK_KIND
+from clientgraph.resolvers.nodes import NODE_KINDS, reachable_types
 from sqlalchemy import (
     ColumnElement,
     String,
     Uuid,
-    and_,
-    exists,
-    false,
     func,
     literal_column,
-    or_,
     select,
 )
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import aliased
 
-Lookup = Callable[[Build, Any, Any], tuple[Any, list[ColumnElement[bool]]]]
-"""(row, criteria) finding the object of one type whose id is the given expression."""
-
-
-def _account(build: Build, key: Any, parent: Any) -> tuple[Any, list[ColumnElement[bool]]]:
-    row = aliased(models.Account)
-    return row, [visible_accounts(build.viewer, row), row.id == key]
-
-
-def _client_owner(build: Build, key: Any, parent: Any) -> tuple[Any, list[ColumnElement[bool]]]:
-    row = aliased(models.ClientOwner)
-    return row, [row.firm_id == build.viewer.firm_id, row.id == key]
-
-
-def _user(build: Build, key: Any, parent: Any) -> tuple[Any, list[ColumnElement[bool]]]:
-    row = aliased(models.User)
-    return row, [row.firm_id == build.viewer.firm_id, row.id == key, row.deleted_at.is_(None)]
-
-
-def _contact(build: Build, key: Any, parent: Any) -> tuple[Any, list[ColumnElement[bool]]]:
-    row = models.Contact
-    return row, [visible_contacts(build.viewer), row.id == key]
-
-
-def _firm(build: Build, key: Any, parent: Any) -> tuple[Any, list[ColumnElement[bool]]]:
-    row = aliased(models.Firm)
-    return row, [row.id == build.viewer.firm_id, row.id == key]
-
-
-def _audit_event(build: Build, key: Any, parent: Any) -> tuple[Any, list[ColumnElement[bool]]]:
-    """Visible history naming no hidden account, of a subject the caller may see (anything
-    other than an account or contact: administrators only)."""
-    event = models.AuditEvent
-    account = aliased(models.Account)
-    contact = models.Contact
-    account_seen = exists().where(
-        visible_accounts(build.viewer, account), account.id == event.subject_id
-    )
-    contact_seen = exists(
-        select(contact.id).where(visible_contacts(build.viewer), contact.id == event.subject_id)
-    )
-    other = event.subject_type.not_in(("account", "contact"))
-    subject_seen = or_(
-        and_(event.subject_type == "account", account_seen),
-        and_(event.subject_type == "contact", contact_seen),
-        other if build.viewer.is_admin else false(),
-    )
-    criteria = [
-        event.firm_id == build.viewer.firm_id,
-        event.id == key,
-        named_accounts_visible(build.viewer),
-        subject_seen,
-    ]
-    return event, criteria
-
-
-def _notification(build: Build, key: Any, parent: Any) -> tuple[Any, list[ColumnElement[bool]]]:
-    row = aliased(models.Notification)
-    criteria = [
-        row.firm_id == build.viewer.firm_id,
-        row.user_id == build.viewer.user_id,
-        row.id == key,
-    ]
-    return row, criteria
-
-
-def _email_delivery(build: Build, key: Any, parent: Any) -> tuple[Any, list[ColumnElement[bool]]]:
-    row = aliased(models.OutboxEvent)
-    criteria = [row.firm_id == build.viewer.firm_id, row.kind.in_(EMAIL_KINDS), row.id == key]
-    return row, criteria
-
-
-def _webhook(build: Build, key: Any, parent: Any) -> tuple[Any, list[ColumnElement[bool]]]:
-    row = aliased(models.Webhook)
-    return row, [row.firm_id == build.viewer.firm_id, row.id == key]
-
-
-def _webhook_delivery(build: Build, key: Any, parent: Any) -> tuple[Any, list[ColumnElement[bool]]]:
-    row = aliased(models.OutboxEvent)
-    criteria = [row.firm_id == build.viewer.firm_id, row.kind == WEBHOOK_KIND, row.id == key]
-    return row, criteria
-
-
-def _api_key(build: Build, key: Any, parent: Any) -> tuple[Any, list[ColumnElement[bool]]]:
-    row = aliased(models.ApiKey)
-    return row, [row.firm_id == build.viewer.firm_id, row.id == key]
-
-
-LOOKUPS: dict[str, Lookup] = {
-    "Account": _account,
-    "ClientOwner": _client_owner,
-    "User": _user,
-    "Contact": _contact,
-    "Firm": _firm,
-    "AuditEvent": _audit_event,
-    "Notification": _notification,
-    "EmailDelivery": _email_delivery,
-    "ApiKey": _api_key,
-    "Webhook": _webhook,
-    "WebhookDelivery": _webhook_delivery,
-}
-ADMIN_ONLY = frozenset({"EmailDelivery", "ApiKey", "Webhook", "WebhookDelivery"})
-
 
 def _decoded(value: Any) -> tuple[str | None, Any]:
     decoded = decode_any_id(str(value)) if value is not None else None
-    if decoded is None or decoded[0] not in LOOKUPS:
+    if decoded is None or decoded[0] not in NODE_KINDS:
         return None, None
     return decoded
 
@@ -161,13 +50,13 @@ def node_value(
 ) -> tuple[ColumnElement[Any], Fix]:
     lookups = []
     fixes: dict[str, Fix | None] = {}
-    for type_name, lookup in LOOKUPS.items():
-        if type_name in ADMIN_ONLY and not build.viewer.is_admin:
-            continue
-        row, criteria = lookup(build, key_param, parent)
+    for type_name in reachable_types(build.viewer):
+        kind = NODE_KINDS[type_name]
+        row = aliased(kind.entity) if kind.aliasable else kind.entity
         value, fix = build.object(type_name, field, row)
         pair = build.json.array([build.json.quoted(type_name), value])
-        statement = select(pair).where(type_param == type_name, *criteria)
+        criteria = kind.reachable(build.viewer, row)
+        statement = select(pair).where(type_param == type_name, row.id == key_param, *criteria)
         lookups.append(build.one(statement, parent))
         fixes[type_name] = fix
     return func.coalesce(*lookups), _typed(fixes)

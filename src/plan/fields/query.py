@@ -17,6 +17,7 @@ from clientgraph.resolvers.accounts import (
     filtered_accounts,
     ordered_accounts,
 )
+from clientgraph.resolvers.audit_feed import AuditEventFilter, feed
 from clientgraph.resolvers.email_deliveries import EMAIL_KINDS
 from clientgraph.resolvers.enums import AccountOrderField, OrderDirection
 from clientgraph.resolvers.errors import BadUserInput
@@ -51,6 +52,7 @@ def _account_filter(spec: dict[str, Any] | None, search_length: int) -> AccountF
         status=spec.get("status"),
         types=spec.get("types"),
         tags=tags,
+        updated_since=spec.get("updatedSince"),
     )
 
 
@@ -124,6 +126,8 @@ def contacts(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], 
     contact = models.Contact
     spec = field.args.get("filter") or {}
     statement = select().select_from(contact).where(visible_contacts(build.viewer))
+    if spec.get("updatedSince") is not None:
+        statement = statement.where(contact.updated_at >= spec["updatedSince"])
     term = _search(build, field, spec.get("search"))
     if term is not None:
         statement = statement.where(contact.search_folded.contains(term, autoescape=True))
@@ -240,6 +244,23 @@ def _webhook_recipient(value: Any, parameter: str) -> dict[str, Any]:
     if webhook_id is None:
         raise Unplanned(Decline.REFUSED_INPUT, "not a webhook's id")
     return {parameter: str(webhook_id)}
+
+
+@planned(TYPE, "auditEvents")
+def audit_events(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix | None]:
+    """`resolvers.audit_feed.audit_events`: the firm's settled events in commit order."""
+    _require_admin(build)
+    spec = field.args.get("filter") or {}
+    try:
+        checked = AuditEventFilter(
+            spec.get("since"), spec.get("actions"), spec.get("subjectTypes")
+        ).checked()
+    except BadUserInput as error:
+        raise Unplanned(Decline.REFUSED_INPUT, str(error)) from error
+    event = models.AuditEvent
+    statement = feed(build.viewer, checked, select().select_from(event))
+    order = orders.audit_feed_in_commit_order(event)
+    return _root_connection(build, field, "AuditEvent", statement, event, order)
 
 
 @planned(TYPE, "webhookDeliveries")
