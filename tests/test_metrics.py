@@ -19,10 +19,10 @@ from clientgraph.app import create_app
 from clientgraph.db import models
 from clientgraph.db.engine import Database
 from clientgraph.metrics import MAX_OPERATION_NAME_LENGTH, OperationNames, exposition
+from clientgraph.outbox.emails import EMAIL_KINDS
 from clientgraph.outbox.queue import QUEUED
 from clientgraph.plan.build import HANDLERS
 from clientgraph.plan.errors import Stage
-from clientgraph.outbox.emails import EMAIL_KINDS
 from clientgraph.settings import Settings
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import ValidationError

@@ -1,4 +1,5 @@
-"""Per-request DataLoaders: one batched `WHERE key IN (...)` statement per kind of relation.
+"""Per-request DataLoaders: one batched `WHERE key IN (...)` statement per declared relation
+(`clientgraph.db.relation`), and the few reads that are not relations.
 
 Every loader runs its statement through `run`, which serialises use of the request's one
 AsyncSession (DataLoader dispatches each batch as its own task, and a session refuses
@@ -15,19 +16,10 @@ from typing import Any, TypeVar
 from clientgraph.db import models, orders
 from clientgraph.db.one_of import one_of
 from clientgraph.db.queries import columns_of, select_rows, to_row
-from clientgraph.db.rows import (
-    AccountContactRow,
-    AccountRow,
-    ApiKeyRow,
-    ClientOwnerRow,
-    ContactRow,
-    CustomFieldDefinitionRow,
-    FirmRow,
-    UserRow,
-)
+from clientgraph.db.relation import Related, Relation, Shape
+from clientgraph.db.rows import ContactRow, CustomFieldDefinitionRow, FirmRow
 from clientgraph.list_limits import ListLimits
 from sqlalchemy import ColumnElement, Row, Select, func, select
-from sqlalchemy.orm import aliased
 from strawberry.dataloader import DataLoader
 
 K = TypeVar("K")
@@ -37,7 +29,7 @@ Runner = Callable[[Select[Any]], Awaitable[Sequence[Row[Any]]]]
 Ids = list[uuid.UUID]
 
 
-def _single(
+def single(
     run: Runner, build: Callable[[Ids], Select[Any]], row_type: type[RowT]
 ) -> DataLoader[uuid.UUID, RowT | None]:
     """Each key to the row whose `id` it is, or None."""
@@ -49,7 +41,7 @@ def _single(
     return DataLoader(load_fn=load)
 
 
-def _grouped(
+def grouped(
     run: Runner,
     build: Callable[[list[Any]], Select[Any]],
     value_of: Callable[[Row[Any]], V],
@@ -72,204 +64,82 @@ def _grouped(
     return DataLoader(load_fn=load)
 
 
+def relation_statement(related: Related, shape: Shape, keys: list[Any]) -> Select[Any]:
+    """The parent key and the shape's columns of every row of `keys`' parents, each parent's
+    rows in the relation's order; with `cut_in_sql`, at most `limit` of each in SQL (else
+    the loader cuts each list as it groups them)."""
+    columns = list(shape.columns(related.entity))
+    statement = related.for_keys(keys).add_columns(related.key, *columns)
+    if not (related.cut_in_sql and related.limit is not None):
+        return statement.order_by(*related.order.clauses())
+    rank = (
+        func.row_number()
+        .over(partition_by=related.key, order_by=related.order.clauses())
+        .label("rank")
+    )
+    ranked = statement.add_columns(rank).subquery()
+    selected = list(ranked.c)[: 1 + len(columns)]
+    return (
+        select(*selected).where(ranked.c.rank <= related.limit).order_by(selected[0], ranked.c.rank)
+    )
+
+
+def relation_loader(
+    run: Runner, relation: Relation, viewer: Any, lists: ListLimits
+) -> DataLoader[Any, Any]:
+    """The loader of one declared relation for one caller: each parent key to its list, or
+    (for a unique relation) to its one value or None."""
+    related = relation.rows(viewer, lists)
+    shape = relation.shape
+    limit = 1 if relation.unique else related.limit
+
+    async def load(keys: list[Any]) -> list[Any]:
+        groups: dict[Any, list[Any]] = defaultdict(list)
+        for row in await run(relation_statement(related, shape, keys)):
+            group = groups[row[0]]
+            if limit is None or len(group) < limit:
+                group.append(shape.make(row[1:]))
+        found = [groups.get(key, []) for key in keys]
+        if relation.unique:
+            return [values[0] if values else None for values in found]
+        return found
+
+    return DataLoader(load_fn=load)
+
+
 def keyed_loader(load: Callable[[list[K]], Awaitable[list[V]]]) -> DataLoader[K, V]:
     """A DataLoader for loads defined outside this module (e.g. batched first pages)."""
     return DataLoader(load_fn=load)
 
 
-def _link_row(row: Row[Any]) -> AccountContactRow:
-    link_columns = 5
-    return AccountContactRow(
-        account_id=row[1],
-        description=row[2],
-        is_commercial=row[3],
-        is_operational=row[4],
-        linked_at=row[5],
-        contact=to_row(ContactRow, row, offset=1 + link_columns),
-    )
-
-
 class Loaders:
-    """The loaders of one request, scoped to the caller's firm and account visibility."""
+    """The loaders of one request, scoped to the caller's firm and account visibility: one per
+    declared relation (`of`), made on first use, and the few reads that are not relations."""
 
     def __init__(
         self,
         run: Runner,
-        firm_id: uuid.UUID,
-        visible_accounts: ColumnElement[bool],
+        viewer: Any,
         visible_contacts: ColumnElement[bool],
         lists: ListLimits,
     ) -> None:
-        account, owner, user = models.Account, models.ClientOwner, models.User
-        link, contact = models.AccountContact, models.Contact
-        live_users = (user.firm_id == firm_id) & user.deleted_at.is_(None)
-
-        self.firm = _single(
+        self.run = run
+        self.viewer = viewer
+        self.lists = lists
+        self.relations: dict[Relation, DataLoader[Any, Any]] = {}
+        self.counts: dict[Relation, DataLoader[Any, int]] = {}
+        firm_id: uuid.UUID = viewer.firm_id
+        contact = models.Contact
+        self.firm = single(
             run, lambda ids: select_rows(FirmRow).where(one_of(models.Firm.id, ids)), FirmRow
         )
-        self.user = _single(
-            run,
-            lambda ids: select_rows(UserRow).where(user.firm_id == firm_id, one_of(user.id, ids)),
-            UserRow,
-        )
-        self.api_key = _single(
-            run,
-            lambda ids: select_rows(ApiKeyRow).where(
-                models.ApiKey.firm_id == firm_id, models.ApiKey.id.in_(ids)
-            ),
-            ApiKeyRow,
-        )
-        self.owner = _single(
-            run,
-            lambda ids: select_rows(ClientOwnerRow).where(
-                owner.firm_id == firm_id, one_of(owner.id, ids)
-            ),
-            ClientOwnerRow,
-        )
-        self.account = _single(
-            run,
-            lambda ids: select_rows(AccountRow).where(visible_accounts, one_of(account.id, ids)),
-            AccountRow,
-        )
-        self.contact = _single(
+        self.contact = single(
             run,
             lambda ids: select_rows(ContactRow).where(visible_contacts, one_of(contact.id, ids)),
             ContactRow,
         )
-        self.owner_by_user: DataLoader[uuid.UUID, list[ClientOwnerRow]] = _grouped(
-            run,
-            lambda ids: select(owner.user_id, *columns_of(ClientOwnerRow)).where(
-                owner.firm_id == firm_id, one_of(owner.user_id, ids)
-            ),
-            lambda row: to_row(ClientOwnerRow, row, offset=1),
-            1,
-        )
-        self.tags: DataLoader[uuid.UUID, list[str]] = _grouped(
-            run,
-            lambda ids: (
-                select(models.AccountTag.account_id, models.AccountTag.tag)
-                .where(
-                    models.AccountTag.firm_id == firm_id, one_of(models.AccountTag.account_id, ids)
-                )
-                .order_by(*orders.tags_in_order().clauses())
-            ),
-            lambda row: row[1],
-            lists.tags_per_account,
-        )
-        self.team_members: DataLoader[uuid.UUID, list[UserRow]] = _grouped(
-            run,
-            lambda ids: (
-                select(models.AccountTeamMember.account_id, *columns_of(UserRow))
-                .join(
-                    user,
-                    (user.firm_id == models.AccountTeamMember.firm_id)
-                    & (user.id == models.AccountTeamMember.user_id),
-                )
-                .where(live_users, one_of(models.AccountTeamMember.account_id, ids))
-                .order_by(*orders.users_by_name(user).clauses())
-            ),
-            lambda row: to_row(UserRow, row, offset=1),
-            lists.team_members,
-        )
-        link_columns = (
-            link.account_id,
-            link.description,
-            link.is_commercial,
-            link.is_operational,
-            link.linked_at,
-            *columns_of(ContactRow),
-        )
-        contact_join = (contact.firm_id == link.firm_id) & (contact.id == link.contact_id)
-        self.account_contacts: DataLoader[uuid.UUID, list[AccountContactRow]] = _grouped(
-            run,
-            lambda ids: (
-                select(link.account_id, *link_columns)
-                .join(contact, contact_join)
-                .where(link.firm_id == firm_id, one_of(link.account_id, ids))
-                .order_by(*orders.contacts_by_name(contact).clauses())
-            ),
-            _link_row,
-            lists.account_contacts,
-        )
-        self.contact_links: DataLoader[uuid.UUID, list[AccountContactRow]] = _grouped(
-            run,
-            lambda ids: (
-                select(link.contact_id, *link_columns)
-                .join(contact, contact_join)
-                .join(account, (account.firm_id == link.firm_id) & (account.id == link.account_id))
-                .where(visible_accounts, one_of(link.contact_id, ids))
-                .order_by(*orders.accounts_by_name(account).clauses())
-            ),
-            _link_row,
-            lists.account_contacts,
-        )
-        self.contact_emails: DataLoader[uuid.UUID, list[str]] = _grouped(
-            run,
-            lambda ids: (
-                select(models.ContactEmail.contact_id, models.ContactEmail.email)
-                .where(
-                    models.ContactEmail.firm_id == firm_id,
-                    one_of(models.ContactEmail.contact_id, ids),
-                )
-                .order_by(*orders.emails_in_order().clauses())
-            ),
-            lambda row: row[1],
-            lists.contact_emails,
-        )
-        self.owner_account_count: DataLoader[uuid.UUID, list[int]] = _grouped(
-            run,
-            lambda ids: (
-                select(account.owner_id, func.count())
-                .where(visible_accounts, one_of(account.owner_id, ids))
-                .group_by(account.owner_id)
-            ),
-            lambda row: row[1],
-            1,
-        )
-        other_link = aliased(link)
-
-        def related(ids: list[uuid.UUID]) -> Select[Any]:
-            """The first `related_accounts` of each account by name, cut in SQL: two accounts
-            sharing contacts with thousands of others must not load thousands of rows."""
-            pairs = (
-                select(link.account_id.label("source"), other_link.account_id.label("target"))
-                .join(
-                    other_link,
-                    (other_link.firm_id == link.firm_id)
-                    & (other_link.contact_id == link.contact_id)
-                    & (other_link.account_id != link.account_id),
-                )
-                .where(link.firm_id == firm_id, one_of(link.account_id, ids))
-                .distinct()
-                .subquery()
-            )
-            rank = (
-                func.row_number()
-                .over(
-                    partition_by=pairs.c.source,
-                    order_by=orders.accounts_by_name(account).clauses(),
-                )
-                .label("rank")
-            )
-            ranked = (
-                select(pairs.c.source, *columns_of(AccountRow), rank)
-                .join(account, (account.firm_id == firm_id) & (account.id == pairs.c.target))
-                .where(visible_accounts)
-                .subquery()
-            )
-            return (
-                select(
-                    ranked.c.source, *(ranked.c[column.name] for column in columns_of(AccountRow))
-                )
-                .where(ranked.c.rank <= lists.related_accounts)
-                .order_by(ranked.c.source, ranked.c.rank)
-            )
-
-        self.related_accounts: DataLoader[uuid.UUID, list[AccountRow]] = _grouped(
-            run, related, lambda row: to_row(AccountRow, row, offset=1), lists.related_accounts
-        )
         definition, value = models.CustomFieldDefinition, models.CustomFieldValue
-        self.custom_field_definitions: DataLoader[str, list[CustomFieldDefinitionRow]] = _grouped(
+        self.custom_field_definitions: DataLoader[str, list[CustomFieldDefinitionRow]] = grouped(
             run,
             lambda entities: (
                 select(definition.entity, *columns_of(CustomFieldDefinitionRow))
@@ -279,7 +149,7 @@ class Loaders:
             lambda row: to_row(CustomFieldDefinitionRow, row, offset=1),
             lists.custom_fields,
         )
-        self.custom_values: DataLoader[uuid.UUID, list[tuple[uuid.UUID, str]]] = _grouped(
+        self.custom_values: DataLoader[uuid.UUID, list[tuple[uuid.UUID, str]]] = grouped(
             run,
             lambda ids: select(value.subject_id, value.definition_id, value.value).where(
                 value.firm_id == firm_id, one_of(value.subject_id, ids)
@@ -287,3 +157,28 @@ class Loaders:
             lambda row: (row[1], row[2]),
             None,
         )
+
+    def count_of(self, relation: Relation) -> DataLoader[Any, int]:
+        """The request's loader of how many rows `relation` has for each parent (uncut)."""
+        loader = self.counts.get(relation)
+        if loader is None:
+            related = relation.rows(self.viewer, self.lists)
+
+            async def load(keys: list[Any]) -> list[int]:
+                statement = (
+                    related.for_keys(keys).add_columns(related.key, func.count())
+                ).group_by(related.key)
+                found = {row[0]: int(row[1]) for row in await self.run(statement)}
+                return [found.get(key, 0) for key in keys]
+
+            loader = DataLoader(load_fn=load)
+            self.counts[relation] = loader
+        return loader
+
+    def of(self, relation: Relation) -> DataLoader[Any, Any]:
+        """The request's loader of `relation`."""
+        loader = self.relations.get(relation)
+        if loader is None:
+            loader = relation_loader(self.run, relation, self.viewer, self.lists)
+            self.relations[relation] = loader
+        return loader

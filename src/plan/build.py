@@ -1,10 +1,11 @@
 """One operation as one SQL expression: each object of the response is a JSON object built in
 the database from the fields selected on its concrete type, each field by the handler its
-(type, field) pair registered (`clientgraph.plan.fields`).
+(type, field) pair registered (`clientgraph.plan.fields`) or, for a field declared as a
+relation (`clientgraph.schema.related`), by the relation's correlated subquery (`related`).
 
 A handler returns the field's JSON value as an SQL expression over the parent's row, and,
 when the value needs finishing in Python (cursors, connection pages, node counting), a `Fix`
-applied to the decoded value. Anything without a handler raises `Unplanned`."""
+applied to the decoded value. Anything without either raises `Unplanned`."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from clientgraph.list_limits import ListLimits
 from clientgraph.plan.errors import Decline, Unplanned
 from clientgraph.plan.sqljson import Json, quoted
 from clientgraph.resolvers.context import PageLimits
+from clientgraph.schema.graphql_core import strawberry_field_of
+from clientgraph.schema.related import Read, read_of
 from clientgraph.schema.selections import Selections
 from graphql import (
     FieldNode,
@@ -100,6 +103,23 @@ def planned(type_name: str, *field_names: str) -> Callable[[Handler], Handler]:
         return handler
 
     return register
+
+
+def handler_for(type_name: str, name: str, definition: GraphQLField | None) -> Handler | None:
+    """The handler of a type's field: the one registered for it, or the one its declared
+    relation gives (`schema.related`)."""
+    handler = HANDLERS.get(type_name, {}).get(name)
+    if handler is not None or definition is None:
+        return handler
+    read = read_of(strawberry_field_of(definition))
+    if read is None:
+        return None
+
+    def derived(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix | None]:
+        parent = row[0] if isinstance(row, tuple) else row
+        return build.related(read, field, parent, getattr(parent, read.via))
+
+    return derived
 
 
 def object_fix(fixes: dict[str, Fix]) -> Fix | None:
@@ -211,14 +231,13 @@ class Build:
     def object_of(
         self, type_name: str, fields: list[Field], row: Any
     ) -> tuple[ColumnElement[Any], Fix | None]:
-        handlers = HANDLERS.get(type_name, {})
         pairs: list[tuple[str, ColumnElement[Any]]] = []
         fixes: dict[str, Fix] = {}
         for entry in fields:
             if entry.name == "__typename":
                 pairs.append((entry.key, quoted(type_name)))
                 continue
-            handler = handlers.get(entry.name)
+            handler = handler_for(type_name, entry.name, entry.definition)
             if handler is None:
                 raise Unplanned(Decline.NO_PLAN, f"{type_name}.{entry.name}")
             value, fix = handler(self, row, entry)
@@ -226,6 +245,33 @@ class Build:
             if fix is not None:
                 fixes[entry.key] = fix
         return self.json.object(pairs), object_fix(fixes)
+
+    def related(
+        self, read: Read, field: Field, parent: Any, parent_key: ColumnElement[Any]
+    ) -> tuple[ColumnElement[Any], Fix | None]:
+        """A declared relation's value for the row `parent`, whose key is `parent_key`: its
+        rows (`Related.for_parent`) as a correlated subquery, a list in the relation's order
+        cut at its limit, or the first row (or null)."""
+        relation = read.relation
+        related = relation.rows(self.viewer, self.lists)
+        statement = related.for_parent(parent_key)
+        scalar = relation.shape.scalar
+        if scalar:
+            value, fix = relation.shape.columns(related.entity)[0], None
+        else:
+            value, fix = self.object(read.type_name, field, related.entity)
+        if read.many:
+            labelled = statement.add_columns(value.label("j"))
+            array = self.array(
+                labelled, parent, related.order, related.limit, json_items=not scalar
+            )
+            return array, list_fix(fix)
+        first = statement.add_columns(value)
+        if not relation.unique:
+            first = first.order_by(*related.order.clauses())
+        if scalar:
+            return first.correlate(parent).limit(1).scalar_subquery(), fix
+        return self.one(first, parent), fix
 
     def one(self, statement: Select[Any], parent: Any) -> ColumnElement[Any]:
         """The JSON value of a one-column statement's single row, null without a row."""

@@ -6,12 +6,13 @@ Cursors, `pageInfo` and the edges/nodes lists are finished in Python, by the sam
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from clientgraph.db.models import UTCDateTime
 from clientgraph.db.orders import Order
+from clientgraph.db.relation import Relation
 from clientgraph.plan.build import Build, Counter, Field, Fix
 from clientgraph.plan.errors import Decline, Unplanned
 from clientgraph.plan.sqljson import quoted
@@ -46,6 +47,22 @@ class Keyset:
     row: Any
     order: Order
     parent: Any = None
+
+
+def related_keyset(
+    build: Build,
+    relation: Relation,
+    parent: Any,
+    parent_key: ColumnElement[Any],
+    narrow: Callable[[Any], ColumnElement[bool]] | None = None,
+) -> Keyset:
+    """The rows of a declared relation for the row `parent`, whose key is `parent_key`, as
+    the generic path pages them (`resolvers.pagination.related_page`)."""
+    related = relation.rows(build.viewer, build.lists)
+    statement = related.for_parent(parent_key)
+    if narrow is not None:
+        statement = statement.where(narrow(related.entity))
+    return Keyset(statement, related.entity, related.order, parent)
 
 
 def page_request(args: dict[str, Any]) -> PageRequest:

@@ -44,8 +44,9 @@ from clientgraph.resolvers.owners import (
     require_owner,
     require_ownership_enabled,
 )
-from clientgraph.resolvers.pagination import Page, PageRequest, batched_page, paginate
+from clientgraph.resolvers.pagination import Page, PageRequest, paginate
 from clientgraph.resolvers.policy import require, require_admin, visible_accounts
+from clientgraph.resolvers.read_model import ACCOUNTS
 from clientgraph.resolvers.validation import checking
 from sqlalchemy import ColumnElement, Select, delete, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -174,23 +175,6 @@ async def accounts(
 ) -> Page[AccountRow]:
     query, ordered = listed_accounts(ctx.viewer, spec, order, search_length=ctx.lists.search_length)
     return await paginate(ctx, query, ordered, request=page, row_type=AccountRow)
-
-
-async def owner_accounts(
-    ctx: Context, *, owner_id: uuid.UUID, page: PageRequest
-) -> Page[AccountRow]:
-    """The visible accounts of one address-book entry, any status, by name."""
-    account = models.Account
-    return await batched_page(
-        ctx,
-        "owner_accounts",
-        owner_id,
-        page,
-        query=select_rows(AccountRow).where(visible_accounts(ctx.viewer)),
-        partition=account.owner_id,
-        order=orders.accounts_by_name(),
-        row_type=AccountRow,
-    )
 
 
 def clean_tags(tags: list[str], maximum: int) -> list[str]:
@@ -361,7 +345,7 @@ async def create_account(
         return account.id
 
     new_id = await ctx.write(work)
-    return await ctx.loaders.account.load(new_id)
+    return await ctx.loaders.of(ACCOUNTS).load(new_id)
 
 
 async def _new_owner(
@@ -488,7 +472,7 @@ async def update_account(
         )
 
     await ctx.write(work)
-    return await ctx.loaders.account.load(account_uuid)
+    return await ctx.loaders.of(ACCOUNTS).load(account_uuid)
 
 
 async def set_account_status(
@@ -513,7 +497,7 @@ async def set_account_status(
         )
 
     await ctx.write(work)
-    return await ctx.loaders.account.load(account_uuid)
+    return await ctx.loaders.of(ACCOUNTS).load(account_uuid)
 
 
 async def delete_account(ctx: Context, *, account_id: str) -> uuid.UUID:

@@ -37,6 +37,7 @@ from clientgraph.resolvers.policy import (
     visible_accounts,
     visible_contacts,
 )
+from clientgraph.resolvers.read_model import ACCOUNT_CONTACTS, ACCOUNTS
 from clientgraph.resolvers.users import clean_email
 from clientgraph.resolvers.validation import Checks, checking
 from sqlalchemy import ColumnElement, and_, delete, func, select
@@ -220,10 +221,18 @@ def role_flags(roles: list[ContactRole]) -> tuple[bool, bool]:
     return ContactRole.COMMERCIAL in roles, ContactRole.OPERATIONAL in roles
 
 
+ROLE_FLAGS: tuple[tuple[ContactRole, str], ...] = (
+    (ContactRole.COMMERCIAL, "is_commercial"),
+    (ContactRole.OPERATIONAL, "is_operational"),
+)
+"""Each role a link may hold, and the link's column that says it does, in the order roles are
+listed: read by `role_names` and by the planner (`plan.fields.account_contact`)."""
+
+
 def role_names(is_commercial: bool, is_operational: bool) -> list[ContactRole]:
     """A link's roles, from its two flags; [] is an ordinary employee of the client."""
-    flags = ((ContactRole.COMMERCIAL, is_commercial), (ContactRole.OPERATIONAL, is_operational))
-    return [role for role, held in flags if held]
+    held = {"is_commercial": is_commercial, "is_operational": is_operational}
+    return [role for role, column in ROLE_FLAGS if held[column]]
 
 
 def roles_of(link: models.AccountContact) -> list[str]:
@@ -534,7 +543,7 @@ async def delete_contact(ctx: Context, *, contact_id: str) -> uuid.UUID:
 async def _link_row(
     ctx: Context, account_id: uuid.UUID, contact_id: uuid.UUID
 ) -> AccountContactRow:
-    links = await ctx.loaders.account_contacts.load(account_id)
+    links = await ctx.loaders.of(ACCOUNT_CONTACTS).load(account_id)
     return next(link for link in links if link.contact.id == contact_id)
 
 
@@ -628,7 +637,7 @@ async def unlink_contact(ctx: Context, *, account_id: str, contact_id: str) -> A
         _record_link(session, ctx.viewer, account, contact, "unlinked", before, {})
 
     await ctx.write(work)
-    return await ctx.loaders.account.load(account_uuid)
+    return await ctx.loaders.of(ACCOUNTS).load(account_uuid)
 
 
 async def contacts(
@@ -650,7 +659,7 @@ async def contacts(
         query = query.where(contact.search_folded.contains(fold(text), autoescape=True))
     if account_id is not None:
         account_uuid = decode_id(account_id, "Account")
-        visible = await ctx.loaders.account.load(account_uuid) if account_uuid else None
+        visible = await ctx.loaders.of(ACCOUNTS).load(account_uuid) if account_uuid else None
         link = models.AccountContact
         query = query.where(
             select(link.contact_id)

@@ -18,7 +18,7 @@ from clientgraph.list_limits import ListLimits
 from clientgraph.outbox.webhook_urls import WebhookPolicy
 from clientgraph.resolvers import webhook_events
 from clientgraph.resolvers.errors import RateLimited, RequestTimeout
-from clientgraph.resolvers.policy import visible_accounts, visible_contacts
+from clientgraph.resolvers.policy import visible_contacts
 from sqlalchemy import Row, Select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -172,8 +172,7 @@ class Context:
     def _new_loaders(self) -> Loaders:
         return Loaders(
             self.rows,
-            self.viewer.firm_id,
-            visible_accounts(self.viewer),
+            self.viewer,
             visible_contacts(self.viewer),
             self.lists,
         )

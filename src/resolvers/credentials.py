@@ -30,6 +30,7 @@ from clientgraph.resolvers.enums import UserErrorCode, UserRole
 from clientgraph.resolvers.errors import Forbidden, RateLimited, fail
 from clientgraph.resolvers.inputs import parse_id
 from clientgraph.resolvers.policy import require_admin
+from clientgraph.resolvers.read_model import USERS
 from clientgraph.resolvers.sign_in import Issued, Lifetimes, new_sign_in, revoke_sign_ins
 from clientgraph.resolvers.teams import live_user
 from sqlalchemy import select, update
@@ -270,7 +271,7 @@ async def reset_user_password(ctx: Context, *, user_id: str) -> UserRow:
         )
 
     await ctx.write(work)
-    row = await ctx.loaders.user.load(user_uuid)
+    row = await ctx.loaders.of(USERS).load(user_uuid)
     assert row is not None
     return row
 
@@ -328,6 +329,6 @@ async def change_password(ctx: Context, *, current_password: str, new_password: 
         )
 
     await ctx.write(work)
-    row = await ctx.loaders.user.load(viewer.user_id)
+    row = await ctx.loaders.of(USERS).load(viewer.user_id)
     assert row is not None
     return row

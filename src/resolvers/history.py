@@ -8,14 +8,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from clientgraph.auth.viewer import Viewer
-from clientgraph.db import models, orders
+from clientgraph.db import models
 from clientgraph.db.live import LiveEvent, announce
-from clientgraph.db.queries import select_rows
-from clientgraph.db.rows import AuditEventRow
 from clientgraph.resolvers import webhook_events
-from clientgraph.resolvers.context import Context
 from clientgraph.resolvers.enums import Permission
-from clientgraph.resolvers.pagination import Page, PageRequest, batched_page
 from clientgraph.resolvers.policy import visible_accounts
 from sqlalchemy import ColumnElement, exists, or_, true
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -136,23 +132,3 @@ def named_accounts_visible(viewer: Viewer) -> ColumnElement[bool]:
         account.id == event.related_id, visible_accounts(viewer, account)
     )
     return or_(event.related_id.is_(None), named_account_visible)
-
-
-async def subject_history(
-    ctx: Context, *, subject_id: uuid.UUID, page: PageRequest
-) -> Page[AuditEventRow]:
-    """Newest first, for an account or contact the caller reached (and so may see), without
-    the events that name an account hidden from the caller."""
-    event = models.AuditEvent
-    return await batched_page(
-        ctx,
-        "history",
-        subject_id,
-        page,
-        query=select_rows(AuditEventRow).where(
-            event.firm_id == ctx.viewer.firm_id, named_accounts_visible(ctx.viewer)
-        ),
-        partition=event.subject_id,
-        order=orders.history_newest_first(),
-        row_type=AuditEventRow,
-    )

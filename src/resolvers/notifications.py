@@ -6,14 +6,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from clientgraph.auth.viewer import Viewer
-from clientgraph.db import models, orders
+from clientgraph.db import models
 from clientgraph.db.live import LiveEvent, announce
 from clientgraph.db.queries import select_rows
 from clientgraph.db.rows import NotificationRow
 from clientgraph.resolvers.context import Context
 from clientgraph.resolvers.errors import UserErrors
 from clientgraph.resolvers.inputs import not_found_error, parse_id
-from clientgraph.resolvers.pagination import Page, PageRequest, paginate
 from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -51,19 +50,6 @@ def own_notifications(viewer: Viewer) -> Select[Any]:
     notification = models.Notification
     return select_rows(NotificationRow).where(
         notification.firm_id == viewer.firm_id, notification.user_id == viewer.user_id
-    )
-
-
-async def notifications(
-    ctx: Context, *, unread_only: bool, page: PageRequest
-) -> Page[NotificationRow]:
-    """The caller's notifications, newest first."""
-    notification = models.Notification
-    query = own_notifications(ctx.viewer)
-    if unread_only:
-        query = query.where(notification.read_at.is_(None))
-    return await paginate(
-        ctx, query, orders.notifications_newest_first(), request=page, row_type=NotificationRow
     )
 
 

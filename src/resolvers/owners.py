@@ -28,6 +28,7 @@ from clientgraph.resolvers.inputs import (
 )
 from clientgraph.resolvers.pagination import Page, PageRequest, paginate
 from clientgraph.resolvers.policy import require_admin, visible_accounts
+from clientgraph.resolvers.read_model import ACCOUNTS, OWNERS
 from clientgraph.resolvers.teams import live_user
 from clientgraph.resolvers.validation import checking
 from sqlalchemy import or_, select
@@ -284,7 +285,7 @@ async def add_client_owner(
         return owner.id
 
     owner_id = await ctx.write(work)
-    row = await ctx.loaders.owner.load(owner_id)
+    row = await ctx.loaders.of(OWNERS).load(owner_id)
     assert row is not None
     return row
 
@@ -354,7 +355,7 @@ async def transfer_clients(
         return [account.id for account in moved]
 
     moved_ids = await (ctx.rehearse(work) if dry_run else ctx.write(work))
-    rows = await ctx.loaders.account.load_many(moved_ids[: ctx.lists.input_list])
+    rows = await ctx.loaders.of(ACCOUNTS).load_many(moved_ids[: ctx.lists.input_list])
     return Transfer(moved_ids, [row for row in rows if row is not None], target_uuid)
 
 
@@ -412,7 +413,7 @@ async def assign_client_owner(
         set_owner(session, ctx.viewer, account, previous, new_owner)
 
     await ctx.write(work)
-    return await ctx.loaders.account.load(account_uuid)
+    return await ctx.loaders.of(ACCOUNTS).load(account_uuid)
 
 
 async def client_owners(

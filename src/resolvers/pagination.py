@@ -21,6 +21,7 @@ import orjson
 from clientgraph.db.one_of import one_of
 from clientgraph.db.orders import Order
 from clientgraph.db.queries import to_row
+from clientgraph.db.relation import Relation
 from clientgraph.resolvers.context import Context
 from clientgraph.resolvers.errors import BadUserInput
 from sqlalchemy import (
@@ -268,6 +269,41 @@ async def batched_page(
         return int(await counts.load(parent))
 
     return Page(edges, has_next, False, count)
+
+
+async def related_page(
+    ctx: Context,
+    relation: Relation,
+    parent: Any,
+    request: PageRequest,
+    *,
+    narrow: Callable[[Any], ColumnElement[bool]] | None = None,
+    batched: bool = True,
+) -> Page[Any]:
+    """A page of a declared relation's rows for one parent (`clientgraph.resolvers.read_model`;
+    the planner pages the same declaration in `plan.connection.related_keyset`), further
+    filtered by `narrow(entity)`. `batched` for a connection nested in a list (see
+    `batched_page`)."""
+    related = relation.rows(ctx.viewer, ctx.lists)
+    row_type = relation.shape.row_type
+    assert row_type is not None, f"{relation.name} is paged as whole rows"
+    statement = related.statement
+    if narrow is not None:
+        statement = statement.where(narrow(related.entity))
+    query = statement.add_columns(*relation.shape.columns(related.entity))
+    if not batched:
+        query = query.where(related.key == parent)
+        return await paginate(ctx, query, related.order, request=request, row_type=row_type)
+    return await batched_page(
+        ctx,
+        relation.name,
+        parent,
+        request,
+        query=query,
+        partition=related.key,
+        order=related.order,
+        row_type=row_type,
+    )
 
 
 async def _first_pages(

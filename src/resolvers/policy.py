@@ -25,6 +25,13 @@ def effective_permissions(role: str, granted: Iterable[str]) -> list[Permission]
     return [permission for permission in Permission if permission in held]
 
 
+def given_permissions(given: Iterable[str]) -> list[Permission]:
+    """The permissions a key was given, in the enum's order (`ApiKey.permissions` on both
+    read paths)."""
+    held = set(given)
+    return [permission for permission in Permission if permission.value in held]
+
+
 def key_permissions(
     given: Iterable[str], creator_role: str, creator_granted: Iterable[str]
 ) -> frozenset[Permission]:

@@ -16,6 +16,7 @@ from clientgraph.resolvers.guards import lock_account
 from clientgraph.resolvers.inputs import not_found, parse_id
 from clientgraph.resolvers.notifications import notify
 from clientgraph.resolvers.policy import require
+from clientgraph.resolvers.read_model import ACCOUNTS
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -134,7 +135,7 @@ async def assign_team_member(ctx: Context, *, account_id: str, user_id: str) -> 
         notify(session, user, "account.assigned", account)
 
     await ctx.write(work)
-    return await ctx.loaders.account.load(account_uuid)
+    return await ctx.loaders.of(ACCOUNTS).load(account_uuid)
 
 
 async def unassign_team_member(ctx: Context, *, account_id: str, user_id: str) -> AccountRow | None:
@@ -163,4 +164,4 @@ async def unassign_team_member(ctx: Context, *, account_id: str, user_id: str) -
         notify(session, user, "account.unassigned", account)
 
     await ctx.write(work)
-    return await ctx.loaders.account.load(account_uuid)
+    return await ctx.loaders.of(ACCOUNTS).load(account_uuid)

@@ -25,6 +25,7 @@ from clientgraph.resolvers.owners import (
 )
 from clientgraph.resolvers.pagination import Page, PageRequest, paginate
 from clientgraph.resolvers.policy import require_admin
+from clientgraph.resolvers.read_model import USERS
 from clientgraph.resolvers.teams import leave_all_teams, live_user
 from clientgraph.resolvers.validation import checking
 from email_validator import EmailNotValidError, validate_email
@@ -147,7 +148,7 @@ async def create_user(
 
 
 async def _reload(ctx: Context, user_id: uuid.UUID) -> UserRow:
-    row = await ctx.loaders.user.load(user_id)
+    row = await ctx.loaders.of(USERS).load(user_id)
     assert row is not None
     return row
 

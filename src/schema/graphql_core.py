@@ -5,8 +5,17 @@ is the one place that reaches for it."""
 from __future__ import annotations
 
 import strawberry
-from graphql import GraphQLSchema
+from graphql import GraphQLField, GraphQLSchema
+from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.types.field import StrawberryField
 
 
 def graphql_schema(schema: strawberry.Schema) -> GraphQLSchema:
     return schema._schema
+
+
+def strawberry_field_of(field: GraphQLField) -> StrawberryField | None:
+    """The Strawberry field a graphql-core field was converted from (None for fields Strawberry
+    did not make, such as introspection's)."""
+    found = (field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
+    return found if isinstance(found, StrawberryField) else None

@@ -10,6 +10,7 @@ from clientgraph.ids import encode_id
 from clientgraph.resolvers import portal_view
 from clientgraph.resolvers.contacts import role_names
 from clientgraph.resolvers.portal_view import PortalLinkRow
+from clientgraph.resolvers.read_model import CONTACT_EMAILS
 from clientgraph.schema.enums import ContactRole
 from clientgraph.schema.types import Info
 
@@ -22,7 +23,7 @@ class PortalContact:
 
     @strawberry.field(description="The primary email first, then the others.")
     async def emails(self, info: Info) -> list[str]:
-        return await info.context.loaders.contact_emails.load(self.row.id)
+        return await info.context.loaders.of(CONTACT_EMAILS).load(self.row.id)
 
 
 @strawberry.type(description="An account of the firm, as its client contact sees it.")

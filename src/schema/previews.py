@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import strawberry
 from clientgraph.resolvers.context import Context
+from clientgraph.resolvers.read_model import ACCOUNTS, OWNERS
 from clientgraph.schema.types import Account, ClientOwner, load_optional
 
 
@@ -31,8 +32,8 @@ async def move_preview(
     ctx: Context, moved: Sequence[uuid.UUID], target_id: uuid.UUID | None
 ) -> ClientMovePreview:
     """The preview of moving `moved` to `target_id` (None: unowned), read after the rollback."""
-    rows = await ctx.loaders.account.load_many(list(moved[: ctx.lists.input_list]))
-    owner = await load_optional(ctx.loaders.owner, target_id, ClientOwner.from_row)
+    rows = await ctx.loaders.of(ACCOUNTS).load_many(list(moved[: ctx.lists.input_list]))
+    owner = await load_optional(ctx.loaders.of(OWNERS), target_id, ClientOwner.from_row)
     counts = [NewOwnerCount(owner=owner, count=len(moved))] if moved else []
     return ClientMovePreview(
         account_count=len(moved),

@@ -22,6 +22,7 @@ from clientgraph.resolvers.enums import (
 from clientgraph.resolvers.errors import BadUserInput
 from clientgraph.resolvers.nodes import node_row
 from clientgraph.resolvers.pagination import PageRequest
+from clientgraph.resolvers.read_model import ACCOUNTS, API_KEYS, USERS
 from clientgraph.schema.access import AccessExplanation
 from clientgraph.schema.connections import Connection
 from clientgraph.schema.inputs import (
@@ -115,10 +116,12 @@ class Query:
     @strawberry.field(description="The calling user, their firm and rights.")
     async def viewer(self, info: Info) -> Viewer:
         ctx = info.context
-        user = await ctx.loaders.user.load(ctx.viewer.user_id)
+        user = await ctx.loaders.of(USERS).load(ctx.viewer.user_id)
         firm = await ctx.loaders.firm.load(ctx.viewer.firm_id)
         assert user is not None and firm is not None
-        api_key = await load_optional(ctx.loaders.api_key, ctx.viewer.api_key_id, ApiKey.from_row)
+        api_key = await load_optional(
+            ctx.loaders.of(API_KEYS), ctx.viewer.api_key_id, ApiKey.from_row
+        )
         return Viewer(
             user=User.from_row(user),
             firm=Firm.from_row(firm),
@@ -136,7 +139,7 @@ class Query:
     @strawberry.field
     async def account(self, info: Info, id: strawberry.ID) -> Account | None:
         account_id = decode_id(str(id), "Account")
-        row = await info.context.loaders.account.load(account_id) if account_id else None
+        row = await info.context.loaders.of(ACCOUNTS).load(account_id) if account_id else None
         return Account.from_row(row) if row is not None else None
 
     @strawberry.field(description="The accounts you can see; by default the active ones by name.")

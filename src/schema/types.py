@@ -23,12 +23,29 @@ from clientgraph.db.rows import (
     UserRow,
 )
 from clientgraph.ids import encode_id
-from clientgraph.resolvers import accounts as account_resolvers
-from clientgraph.resolvers import audit_feed, history, notifications
+from clientgraph.resolvers import audit_feed, notifications
 from clientgraph.resolvers.contacts import full_name, role_names
 from clientgraph.resolvers.context import Context
-from clientgraph.resolvers.pagination import PageRequest
-from clientgraph.resolvers.policy import effective_permissions
+from clientgraph.resolvers.pagination import PageRequest, related_page
+from clientgraph.resolvers.policy import effective_permissions, given_permissions
+from clientgraph.resolvers.read_model import (
+    ACCOUNT_CONTACTS,
+    ACCOUNTS,
+    API_KEYS,
+    CONTACT_EMAILS,
+    CONTACT_LINKS,
+    HISTORY,
+    LIVE_USERS,
+    NOTIFICATIONS,
+    OWNED_ACCOUNTS,
+    OWNER_OF_USER,
+    OWNERS,
+    RELATED_ACCOUNTS,
+    TAGS,
+    TEAM_MEMBERS,
+    USERS,
+    unread,
+)
 from clientgraph.schema.connections import Connection
 from clientgraph.schema.enums import (
     AccountStatus,
@@ -41,6 +58,7 @@ from clientgraph.schema.enums import (
     PortalAccess,
     UserRole,
 )
+from clientgraph.schema.related import related
 from strawberry import relay
 from strawberry.dataloader import DataLoader
 
@@ -162,10 +180,11 @@ class User(relay.Node):
     def permissions(self) -> list[Permission]:
         return effective_permissions(self.row.role, self.row.permissions)
 
-    @strawberry.field(description="The user's entry in the address book of client owners.")
-    async def client_owner(self, info: Info) -> ClientOwner | None:
-        entries = await info.context.loaders.owner_by_user.load(self.row.id)
-        return ClientOwner.from_row(entries[0]) if entries else None
+    client_owner = related(
+        OWNER_OF_USER,
+        "ClientOwner",
+        description="The user's entry in the address book of client owners.",
+    )
 
 
 @strawberry.type(description="An entry of the address book: a user, or a person by name only.")
@@ -178,15 +197,16 @@ class ClientOwner(relay.Node):
     def from_row(cls, row: ClientOwnerRow) -> ClientOwner:
         return cls(id=str(row.id), name=row.name, row=row)
 
-    @strawberry.field(description="The user behind this entry; null for an owner by name only.")
-    async def user(self, info: Info) -> User | None:
-        user = await load_optional(info.context.loaders.user, self.row.user_id, User.from_row)
-        return user if user is not None and user.row.deleted_at is None else None
+    user = related(
+        LIVE_USERS,
+        "User",
+        via="user_id",
+        description="The user behind this entry; null for an owner by name only.",
+    )
 
     @strawberry.field(description="How many accounts you can see that this owner owns.")
     async def account_count(self, info: Info) -> int:
-        counts = await info.context.loaders.owner_account_count.load(self.row.id)
-        return counts[0] if counts else 0
+        return await info.context.loaders.count_of(OWNED_ACCOUNTS).load(self.row.id)
 
     @strawberry.field(description="The accounts this owner owns (any status), by name.")
     async def accounts(
@@ -197,11 +217,8 @@ class ClientOwner(relay.Node):
         last: int | None = None,
         before: str | None = None,
     ) -> Connection[Account]:
-        page = await account_resolvers.owner_accounts(
-            info.context,
-            owner_id=self.row.id,
-            page=PageRequest(first=first, after=after, last=last, before=before),
-        )
+        request = PageRequest(first=first, after=after, last=last, before=before)
+        page = await related_page(info.context, OWNED_ACCOUNTS, self.row.id, request)
         return Connection.of(page, Account.from_row)
 
 
@@ -238,18 +255,19 @@ class AuditEvent(relay.Node):
             encode_id(audit_feed.SUBJECT_TYPES[self.row.subject_type], self.row.subject_id)
         )
 
-    @strawberry.field(
+    actor = related(
+        USERS,
+        "User",
+        via="actor_id",
         description="Who made the change (for a change made through an API key, its creator); "
-        "kept (with their name) if deleted since."
+        "kept (with their name) if deleted since.",
     )
-    async def actor(self, info: Info) -> User | None:
-        return await load_optional(info.context.loaders.user, self.row.actor_id, User.from_row)
-
-    @strawberry.field(description="The API key the change was made through; null if none.")
-    async def api_key(self, info: Info) -> ApiKey | None:
-        return await load_optional(
-            info.context.loaders.api_key, self.row.actor_api_key_id, ApiKey.from_row
-        )
+    api_key = related(
+        API_KEYS,
+        "ApiKey",
+        via="actor_api_key_id",
+        description="The API key the change was made through; null if none.",
+    )
 
     @strawberry.field(description="The fields changed, with their values before and after.")
     def changes(self, info: Info) -> list[FieldChange]:
@@ -283,19 +301,13 @@ class Contact(relay.Node):
     def full_name(self) -> str:
         return full_name(self.first_name, self.last_name)
 
-    @strawberry.field(description="The primary email.")
-    async def email(self, info: Info) -> str | None:
-        emails = await info.context.loaders.contact_emails.load(self.row.id)
-        return emails[0] if emails else None
-
-    @strawberry.field(description="The primary email first, then the others.")
-    async def emails(self, info: Info) -> list[str]:
-        return await info.context.loaders.contact_emails.load(self.row.id)
-
-    @strawberry.field(description="The contact's links to the accounts you can see.")
-    async def accounts(self, info: Info) -> list[AccountContact]:
-        links = await info.context.loaders.contact_links.load(self.row.id)
-        return [AccountContact.from_row(link) for link in links]
+    email = related(CONTACT_EMAILS, "str", many=False, description="The primary email.")
+    emails = related(CONTACT_EMAILS, "str", description="The primary email first, then the others.")
+    accounts = related(
+        CONTACT_LINKS,
+        "AccountContact",
+        description="The contact's links to the accounts you can see.",
+    )
 
     @strawberry.field
     async def custom_fields(self, info: Info) -> list[CustomFieldValue]:
@@ -310,11 +322,8 @@ class Contact(relay.Node):
         last: int | None = None,
         before: str | None = None,
     ) -> Connection[AuditEvent]:
-        page = await history.subject_history(
-            info.context,
-            subject_id=self.row.id,
-            page=PageRequest(first=first, after=after, last=last, before=before),
-        )
+        request = PageRequest(first=first, after=after, last=last, before=before)
+        page = await related_page(info.context, HISTORY, self.row.id, request)
         return Connection.of(page, AuditEvent.from_row)
 
     @strawberry.field(description="+1 on every change; see expectedVersion.")
@@ -344,11 +353,7 @@ class AccountContact:
     def contact(self) -> Contact:
         return Contact.from_row(self.row.contact)
 
-    @strawberry.field
-    async def account(self, info: Info) -> Account:
-        row = await info.context.loaders.account.load(self.row.account_id)
-        assert row is not None, "links are only loaded for visible accounts"
-        return Account.from_row(row)
+    account = related(ACCOUNTS, "Account", via="account_id", required=True)
 
 
 @strawberry.type(description="A client of the firm.")
@@ -377,25 +382,21 @@ class Account(relay.Node):
             row=row,
         )
 
-    @strawberry.field(description="The client owner; null means no owner assigned.")
-    async def owner(self, info: Info) -> ClientOwner | None:
-        return await load_optional(
-            info.context.loaders.owner, self.row.owner_id, ClientOwner.from_row
-        )
-
-    @strawberry.field(description="Users assigned to work on this account.")
-    async def team_members(self, info: Info) -> list[User]:
-        rows = await info.context.loaders.team_members.load(self.row.id)
-        return [User.from_row(row) for row in rows]
-
-    @strawberry.field(description="Sorted.")
-    async def tags(self, info: Info) -> list[str]:
-        return await info.context.loaders.tags.load(self.row.id)
-
-    @strawberry.field(description="Alphabetical by the contact's last, then first name.")
-    async def contacts(self, info: Info) -> list[AccountContact]:
-        links = await info.context.loaders.account_contacts.load(self.row.id)
-        return [AccountContact.from_row(link) for link in links]
+    owner = related(
+        OWNERS,
+        "ClientOwner",
+        via="owner_id",
+        description="The client owner; null means no owner assigned.",
+    )
+    team_members = related(
+        TEAM_MEMBERS, "User", description="Users assigned to work on this account."
+    )
+    tags = related(TAGS, "str", description="Sorted.")
+    contacts = related(
+        ACCOUNT_CONTACTS,
+        "AccountContact",
+        description="Alphabetical by the contact's last, then first name.",
+    )
 
     @strawberry.field(description="Every change to this account, newest first.")
     async def history(
@@ -406,17 +407,15 @@ class Account(relay.Node):
         last: int | None = None,
         before: str | None = None,
     ) -> Connection[AuditEvent]:
-        page = await history.subject_history(
-            info.context,
-            subject_id=self.row.id,
-            page=PageRequest(first=first, after=after, last=last, before=before),
-        )
+        request = PageRequest(first=first, after=after, last=last, before=before)
+        page = await related_page(info.context, HISTORY, self.row.id, request)
         return Connection.of(page, AuditEvent.from_row)
 
-    @strawberry.field(description="Other accounts you can see that share a contact with this one.")
-    async def related_accounts(self, info: Info) -> list[Account]:
-        rows = await info.context.loaders.related_accounts.load(self.row.id)
-        return [Account.from_row(row) for row in rows]
+    related_accounts = related(
+        RELATED_ACCOUNTS,
+        "Account",
+        description="Other accounts you can see that share a contact with this one.",
+    )
 
     @strawberry.field
     async def custom_fields(self, info: Info) -> list[CustomFieldValue]:
@@ -446,15 +445,16 @@ class Notification(relay.Node):
         if self.row.kind not in notifications.MESSAGES:
             return self.row.message
         account = await load_optional(
-            info.context.loaders.account, self.row.account_id, lambda row: row
+            info.context.loaders.of(ACCOUNTS), self.row.account_id, lambda row: row
         )
         return notifications.message(self.row.kind, account.name if account else None)
 
-    @strawberry.field(description="The account it is about, if it still exists for you.")
-    async def account(self, info: Info) -> Account | None:
-        return await load_optional(
-            info.context.loaders.account, self.row.account_id, Account.from_row
-        )
+    account = related(
+        ACCOUNTS,
+        "Account",
+        via="account_id",
+        description="The account it is about, if it still exists for you.",
+    )
 
 
 @strawberry.type(
@@ -486,21 +486,22 @@ class ApiKey(relay.Node):
 
     @strawberry.field(description="What the key was given; it never does more than its creator.")
     def permissions(self) -> list[Permission]:
-        given = set(self.row.permissions)
-        return [permission for permission in Permission if permission.value in given]
+        return given_permissions(self.row.permissions)
 
-    @strawberry.field(description="The user who made the key; it reaches only their accounts.")
-    async def created_by(self, info: Info) -> User:
-        row = await info.context.loaders.user.load(self.row.created_by_id)
-        assert row is not None, "a key's creator is kept as a row even when deleted"
-        return User.from_row(row)
-
-    @strawberry.field(
+    created_by = related(
+        USERS,
+        "User",
+        via="created_by_id",
+        required=True,
+        description="The user who made the key; it reaches only their accounts.",
+    )
+    user = related(
+        USERS,
+        "User",
+        via="created_by_id",
         description="The user who made the key.",
         deprecation_reason="A key acts as nobody; use `createdBy`.",
     )
-    async def user(self, info: Info) -> User | None:
-        return await load_optional(info.context.loaders.user, self.row.created_by_id, User.from_row)
 
 
 @strawberry.type(
@@ -559,9 +560,13 @@ class Viewer:
         before: str | None = None,
         unread_only: bool | None = None,
     ) -> Connection[Notification]:
-        page = await notifications.notifications(
+        viewer = info.context.viewer
+        page = await related_page(
             info.context,
-            unread_only=bool(unread_only),
-            page=PageRequest(first=first, after=after, last=last, before=before),
+            NOTIFICATIONS,
+            viewer.user_id,
+            PageRequest(first=first, after=after, last=last, before=before),
+            narrow=unread if unread_only else None,
+            batched=False,
         )
         return Connection.of(page, Notification.from_row)

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from clientgraph.db import models
 from clientgraph.plan.build import Build, Field, Fix, list_fix, planned
-from clientgraph.resolvers.policy import visible_accounts
-from sqlalchemy import ColumnElement, select
-from sqlalchemy.orm import aliased
+from clientgraph.resolvers.contacts import ROLE_FLAGS
+from sqlalchemy import ColumnElement
 
 TYPE = "AccountContact"
 
@@ -26,21 +24,10 @@ def linked_at(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any],
 @planned(TYPE, "roles")
 def roles(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix | None]:
     link = row[0]
-    flags = [("COMMERCIAL", link.is_commercial), ("OPERATIONAL", link.is_operational)]
+    flags = [(role.value, getattr(link, column)) for role, column in ROLE_FLAGS]
     return build.json.flags(flags), list_fix(None)
 
 
 @planned(TYPE, "contact")
 def contact(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix | None]:
     return build.object("Contact", field, row[1])
-
-
-@planned(TYPE, "account")
-def account(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix | None]:
-    link = row[0]
-    linked = aliased(models.Account)
-    value, fix = build.object("Account", field, linked)
-    statement = select(value).where(
-        visible_accounts(build.viewer, linked), linked.id == link.account_id
-    )
-    return build.one(statement, link), fix

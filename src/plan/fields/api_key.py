@@ -6,8 +6,7 @@ from typing import Any
 
 from clientgraph.plan.build import Build, Counter, Field, Fix, planned
 from clientgraph.plan.fields import scalars
-from clientgraph.plan.fields.user import user_by_id
-from clientgraph.resolvers.enums import Permission
+from clientgraph.resolvers.policy import given_permissions
 from sqlalchemy import ColumnElement
 
 TYPE = "ApiKey"
@@ -24,8 +23,7 @@ for _graphql, _column in (
 
 
 def _given(value: Any, counter: Counter) -> Any:
-    given = set(value or ())
-    names = [permission.value for permission in Permission if permission.value in given]
+    names = [permission.value for permission in given_permissions(value or ())]
     counter.nodes += len(names)
     return names
 
@@ -33,8 +31,3 @@ def _given(value: Any, counter: Counter) -> Any:
 @planned(TYPE, "permissions")
 def permissions(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix | None]:
     return build.json.raw_json(row.permissions), _given
-
-
-@planned(TYPE, "createdBy", "user")
-def created_by(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix | None]:
-    return user_by_id(build, row, field, row.created_by_id, deleted_too=True)

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from clientgraph.db import models, orders
 from clientgraph.db.orders import Order
 from clientgraph.plan.build import Build, Field, Fix, list_fix, planned
-from clientgraph.plan.connection import Keyset, connection, page_request
+from clientgraph.plan.connection import connection, page_request, related_keyset
 from clientgraph.plan.errors import Decline, Unplanned
 from clientgraph.plan.fields import scalars
-from clientgraph.plan.fields.user import user_by_id
 from clientgraph.plan.sqljson import quoted
 from clientgraph.resolvers.audit_feed import SUBJECT_TYPES
-from clientgraph.resolvers.history import named_accounts_visible
+from clientgraph.resolvers.read_model import HISTORY
 from sqlalchemy import ColumnElement, Integer, case, cast, func, literal_column, select
-from sqlalchemy.orm import aliased
 
 TYPE = "AuditEvent"
 
@@ -36,35 +33,8 @@ def subject_id(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any]
 
 
 def subject_history(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix | None]:
-    """Newest first, without the events that name an account hidden from the caller
-    (`resolvers.history.subject_history`)."""
-    event = models.AuditEvent
-    statement = (
-        select()
-        .select_from(event)
-        .where(
-            event.firm_id == build.viewer.firm_id,
-            named_accounts_visible(build.viewer),
-            event.subject_id == row.id,
-        )
-    )
-    keyset = Keyset(statement, event, orders.history_newest_first(event), row)
+    keyset = related_keyset(build, HISTORY, row, row.id)
     return connection(build, field, TYPE, keyset, page_request(field.args))
-
-
-@planned(TYPE, "actor")
-def actor(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix | None]:
-    return user_by_id(build, row, field, row.actor_id, deleted_too=True)
-
-
-@planned(TYPE, "apiKey")
-def api_key(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix | None]:
-    key = aliased(models.ApiKey)
-    value, fix = build.object("ApiKey", field, key)
-    statement = select(value).where(
-        key.firm_id == build.viewer.firm_id, key.id == row.actor_api_key_id
-    )
-    return build.one(statement, row), fix
 
 
 @planned(TYPE, "changes")

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from clientgraph.db import models
 from clientgraph.plan.build import Build, Field, Fix, planned
 from clientgraph.plan.fields import scalars
 from clientgraph.plan.fields.account import accounts_of_owner
-from clientgraph.plan.fields.user import user_by_id
-from clientgraph.resolvers.policy import visible_accounts
-from sqlalchemy import ColumnElement, func, select
-from sqlalchemy.orm import aliased
+from clientgraph.resolvers.read_model import OWNED_ACCOUNTS
+from sqlalchemy import ColumnElement, func
 
 TYPE = "ClientOwner"
 
@@ -19,17 +16,10 @@ planned(TYPE, "id")(scalars.global_id(TYPE))
 planned(TYPE, "name")(scalars.column("name"))
 
 
-@planned(TYPE, "user")
-def user(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix | None]:
-    return user_by_id(build, row, field, row.user_id, deleted_too=False)
-
-
 @planned(TYPE, "accountCount")
 def account_count(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix | None]:
-    account = aliased(models.Account)
-    statement = select(func.count()).where(
-        visible_accounts(build.viewer, account), account.owner_id == row.id
-    )
+    related = OWNED_ACCOUNTS.rows(build.viewer, build.lists)
+    statement = related.for_parent(row.id).add_columns(func.count())
     return statement.correlate(row).scalar_subquery(), None
 
 

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from clientgraph.db import models, orders
-from clientgraph.plan.build import Build, Counter, Field, Fix, list_fix, planned
+from clientgraph.plan.build import Build, Counter, Field, Fix, planned
 from clientgraph.plan.fields import custom_fields, scalars
 from clientgraph.plan.fields.audit_event import subject_history
 from clientgraph.resolvers.contacts import full_name
-from clientgraph.resolvers.policy import visible_accounts
-from sqlalchemy import ColumnElement, and_, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import ColumnElement
 
 TYPE = "Contact"
 
@@ -34,45 +31,6 @@ def _full_name(value: Any, counter: Counter) -> Any:
 @planned(TYPE, "fullName")
 def full_name_field(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix | None]:
     return build.json.array([row.first_name, row.last_name]), _full_name
-
-
-def _emails(build: Build, row: Any) -> tuple[Any, Any]:
-    email = aliased(models.ContactEmail)
-    statement = select(email.email.label("j")).where(
-        email.firm_id == build.viewer.firm_id, email.contact_id == row.id
-    )
-    return statement, email
-
-
-@planned(TYPE, "email")
-def primary_email(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix | None]:
-    statement, email = _emails(build, row)
-    ordered = statement.order_by(*orders.emails_in_order(email).clauses())
-    first = ordered.limit(1).correlate(row).scalar_subquery()
-    return first, None
-
-
-@planned(TYPE, "emails")
-def emails(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix | None]:
-    statement, email = _emails(build, row)
-    order = orders.emails_in_order(email)
-    array = build.array(statement, row, order, build.lists.contact_emails, json_items=False)
-    return array, list_fix(None)
-
-
-@planned(TYPE, "accounts")
-def accounts(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix | None]:
-    """The contact's links to the accounts the caller sees, by account name."""
-    link, account = aliased(models.AccountContact), aliased(models.Account)
-    value, fix = build.object("AccountContact", field, (link, row))
-    statement = (
-        select(value.label("j"))
-        .select_from(link)
-        .join(account, and_(account.firm_id == link.firm_id, account.id == link.account_id))
-        .where(visible_accounts(build.viewer, account), link.contact_id == row.id)
-    )
-    order = orders.accounts_by_name(account)
-    return build.array(statement, row, order, build.lists.account_contacts), list_fix(fix)
 
 
 @planned(TYPE, "customFields")

@@ -39,10 +39,3 @@ def message(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], F
     account, criteria = _visible_account(build, row)
     name = select(account.name).where(*criteria).correlate(row).scalar_subquery()
     return build.json.array([row.kind, row.message, name]), _message
-
-
-@planned(TYPE, "account")
-def account(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix | None]:
-    found, criteria = _visible_account(build, row)
-    value, fix = build.object("Account", field, found)
-    return build.one(select(value).where(*criteria), row), fix

@@ -5,20 +5,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from clientgraph.db import models, orders
+from clientgraph.db import models
 from clientgraph.plan.build import Build, Field, Fix, list_fix, planned
-from clientgraph.plan.connection import Keyset, connection, page_request
-from clientgraph.plan.fields.user import user_by_id
+from clientgraph.plan.connection import connection, page_request, related_keyset
 from clientgraph.plan.sqljson import quoted
+from clientgraph.resolvers.read_model import API_KEYS, NOTIFICATIONS, USERS, unread
+from clientgraph.schema.related import Read
 from sqlalchemy import ColumnElement, null, select
 from sqlalchemy.orm import aliased
 
 TYPE = "Viewer"
 
+VIEWER_USER = Read(USERS, "User", "user_id", many=False, required=True)
+VIEWER_API_KEY = Read(API_KEYS, "ApiKey", "api_key_id", many=False, required=False)
+"""The caller's user and key: relations keyed by the plan's parameters, not a parent row."""
+
 
 @planned(TYPE, "user")
 def user(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix | None]:
-    return user_by_id(build, row, field, build.viewer.user_id, deleted_too=True)
+    return build.related(VIEWER_USER, field, row, build.viewer.user_id)
 
 
 @planned(TYPE, "firm")
@@ -38,28 +43,11 @@ def permissions(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any
 def api_key(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix | None]:
     if build.viewer.api_key_id is None:
         return null(), None
-    key = aliased(models.ApiKey)
-    value, fix = build.object("ApiKey", field, key)
-    statement = select(value).where(
-        key.firm_id == build.viewer.firm_id, key.id == build.viewer.api_key_id
-    )
-    return build.one(statement, row), fix
+    return build.related(VIEWER_API_KEY, field, row, build.viewer.api_key_id)
 
 
 @planned(TYPE, "notifications")
 def notifications(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix | None]:
-    """The caller's own, newest first (`resolvers.notifications.notifications`)."""
-    notification = models.Notification
-    statement = (
-        select()
-        .select_from(notification)
-        .where(
-            notification.firm_id == build.viewer.firm_id,
-            notification.user_id == build.viewer.user_id,
-        )
-    )
-    if field.args.get("unreadOnly"):
-        statement = statement.where(notification.read_at.is_(None))
-    order = orders.notifications_newest_first(notification)
-    keyset = Keyset(statement, notification, order, row)
+    narrow = unread if field.args.get("unreadOnly") else None
+    keyset = related_keyset(build, NOTIFICATIONS, row, build.viewer.user_id, narrow)
     return connection(build, field, "Notification", keyset, page_request(field.args))

@@ -8,6 +8,7 @@ import strawberry
 from clientgraph.resolvers import custom_fields
 from clientgraph.resolvers.custom_fields import ValueInput
 from clientgraph.resolvers.enums import CustomFieldEntity
+from clientgraph.resolvers.read_model import ACCOUNTS
 from clientgraph.schema.inputs import DefineCustomFieldInput, SetCustomFieldValuesInput
 from clientgraph.schema.mutations.arguments import optional_id
 from clientgraph.schema.payloads import (
@@ -22,7 +23,7 @@ async def _custom_field_subject(info: Info, outcome: Any) -> dict[str, Any]:
     entity, subject_id = outcome
     loaders = info.context.loaders
     if entity == CustomFieldEntity.ACCOUNT:
-        row = await loaders.account.load(subject_id)
+        row = await loaders.of(ACCOUNTS).load(subject_id)
         return {"account": Account.from_row(row) if row is not None else None}
     row = await loaders.contact.load(subject_id)
     return {"contact": Contact.from_row(row) if row is not None else None}

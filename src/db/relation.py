@@ -1,0 +1,102 @@
+"""A relation declared once, for both read paths.
+
+A `Relation` says where the rows of a field come from: `rows(viewer, lists)` gives a `Related`,
+the statement (FROM, joins, WHERE with the caller's visibility) without columns, the column
+that holds the parent's id, the order and the limit, over fresh aliases each time. The
+DataLoaders (`clientgraph.db.loaders.relation_loader`) run it for a batch of parent ids
+(`for_keys`); the planner (`clientgraph.plan.build.Build.related`) embeds it as a subquery
+correlated to the parent row (`for_parent`). The `Shape` says how a selected row becomes the
+object the GraphQL type is built from (the loaders), or the entity whose columns the planner's
+handlers read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, fields
+from typing import Any
+
+from clientgraph.db.one_of import one_of
+from clientgraph.db.orders import Order
+from clientgraph.list_limits import ListLimits
+from sqlalchemy import ColumnElement, Select
+
+
+@dataclass(frozen=True, slots=True)
+class Related:
+    """The rows of a relation for one caller: `statement` has FROM, joins and WHERE but no
+    columns; `entity` is what the rows come from (a mapped alias, or a tuple of them), `key`
+    the column holding the parent's id, `order` ends in a unique key, and `limit` (when set)
+    bounds each parent's list. With `cut_in_sql` the loaders cut each parent's list in SQL
+    (a window rank), for lists whose uncut length is unbounded."""
+
+    statement: Select[Any]
+    entity: Any
+    key: ColumnElement[Any]
+    order: Order
+    limit: int | None = None
+    cut_in_sql: bool = False
+
+    def for_parent(self, parent_key: ColumnElement[Any]) -> Select[Any]:
+        """The rows of one parent, whose id is `parent_key` (a column of an enclosing query)."""
+        return self.statement.where(self.key == parent_key)
+
+    def for_keys(self, keys: Iterable[Any]) -> Select[Any]:
+        """The rows of a batch of parents, whose ids are `keys`."""
+        return self.statement.where(one_of(self.key, keys))
+
+
+@dataclass(frozen=True, slots=True)
+class Shape:
+    """How the rows of a relation are selected and made into values.
+
+    `columns(entity)` lists the selected columns; `make(values)` builds the loaded value from
+    them. A `scalar` shape is one column whose value is the field's value itself (a tag, an
+    e-mail); otherwise the planner builds the object from `entity` by the target type's
+    handlers."""
+
+    columns: Callable[[Any], Sequence[ColumnElement[Any]]]
+    make: Callable[[Sequence[Any]], Any]
+    scalar: bool = False
+    row_type: type | None = None
+    """The `db.rows` class `make` builds, for shapes of one whole row (`row_shape`)."""
+
+
+def row_shape(row_type: type) -> Shape:
+    """Rows of one mapped entity, as the `clientgraph.db.rows` dataclass named by its columns."""
+    names = [field.name for field in fields(row_type)]
+
+    def columns(entity: Any) -> list[ColumnElement[Any]]:
+        return [getattr(entity, name) for name in names]
+
+    def make(values: Sequence[Any]) -> Any:
+        return row_type(*values)
+
+    return Shape(columns, make, row_type=row_type)
+
+
+def column_shape(column: Callable[[Any], ColumnElement[Any]]) -> Shape:
+    """One column of the entity, its value as it is."""
+
+    def make(values: Sequence[Any]) -> Any:
+        return values[0]
+
+    return Shape(lambda entity: [column(entity)], make, scalar=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Relation:
+    """A declared relation: its name (for logs and the loaders' cache), how its rows are found
+    for a caller (`rows`, called with the caller and the list limits), their shape, and
+    whether a parent has at most one (`unique`) or a list."""
+
+    name: str
+    rows: Callable[[Any, ListLimits], Related]
+    shape: Shape
+    unique: bool = False
+
+    def __hash__(self) -> int:
+        return hash(self.name)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Relation) and other.name == self.name
