@@ -213,6 +213,30 @@ async def test_a_bad_feed_filter_is_refused_in_words(
     assert message in body["errors"][0]["message"]
 
 
+@pytest.mark.parametrize(
+    ("query", "variables"),
+    [
+        (ACCOUNTS_SINCE, {"since": "2025-01-01T00:00:00"}),
+        (ACCOUNTS_SINCE, {"since": "2025-01-01"}),
+        (ACCOUNTS_SINCE, {"since": "0001-01-01T00:00:00+01:00"}),
+        (CONTACTS_SINCE, {"since": "2025-01-01T00:00:00"}),
+        (CONTACTS_SINCE, {"since": "0001-01-01T00:00:00+01:00"}),
+        (FEED, {"filter": {"since": "2025-01-01T00:00:00"}}),
+        (FEED, {"filter": {"since": "0001-01-01T00:00:00+01:00"}}),
+    ],
+)
+async def test_a_time_without_a_zone_or_out_of_range_is_refused_in_words(
+    api: Api, query: str, variables: dict[str, Any]
+) -> None:
+    body = await api.execute(query, variables)
+
+    assert [error["extensions"]["code"] for error in body["errors"]] == ["BAD_USER_INPUT"]
+    assert (
+        "time zone" in body["errors"][0]["message"]
+        or "out of range" in (body["errors"][0]["message"])
+    )
+
+
 async def test_a_forged_cursor_is_refused(api: Api) -> None:
     body = await api.execute(FEED, {"after": "WzEsMiwzXQ=="})
 

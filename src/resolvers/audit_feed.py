@@ -12,7 +12,7 @@ An event shows once every transaction that began writing before it has ended.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +22,7 @@ from clientgraph.db.queries import select_rows
 from clientgraph.db.rows import AuditEventRow
 from clientgraph.resolvers.context import Context
 from clientgraph.resolvers.errors import BadUserInput
+from clientgraph.resolvers.inputs import moment
 from clientgraph.resolvers.pagination import Page, PageRequest, paginate
 from clientgraph.resolvers.policy import require_admin
 from sqlalchemy import Select
@@ -60,7 +61,7 @@ class AuditEventFilter:
             raise BadUserInput(
                 f"Unknown subject type {unknown[0][:40]!r}; one of: {', '.join(SUBJECT_TYPES)}."
             )
-        return self
+        return replace(self, since=moment(self.since, "since"))
 
 
 def feed(viewer: Viewer, spec: AuditEventFilter, query: Select[Any]) -> Select[Any]:

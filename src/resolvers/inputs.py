@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 
 from clientgraph.ids import decode_id
 from clientgraph.resolvers.enums import UserErrorCode
-from clientgraph.resolvers.errors import TooLong, UserError, UserErrors, fail
+from clientgraph.resolvers.errors import BadUserInput, TooLong, UserError, UserErrors, fail
 
 NAME_MAX_LENGTH = 200
 
@@ -37,6 +38,19 @@ def required_text(value: str, field: list[str], *, max_length: int = NAME_MAX_LE
             field, UserErrorCode.TOO_LONG, f"{field[-1]} may be at most {max_length} characters."
         )
     return cleaned
+
+
+def moment(value: datetime | None, name: str) -> datetime | None:
+    """A point in time given as an argument, in UTC. One without a time zone, or beyond what a
+    timestamp holds once in UTC, is a BAD_USER_INPUT error naming argument `name`."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise BadUserInput(f"{name} must include a time zone, e.g. 2026-12-01T00:00:00Z.")
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as error:
+        raise BadUserInput(f"{name} is out of range.") from error
 
 
 def search_text(text: str | None, maximum: int) -> str | None:

@@ -20,6 +20,7 @@ from clientgraph.resolvers.enums import (
     WebhookDeliveryStatus,
 )
 from clientgraph.resolvers.errors import BadUserInput
+from clientgraph.resolvers.inputs import moment
 from clientgraph.resolvers.nodes import node_row
 from clientgraph.resolvers.pagination import PageRequest
 from clientgraph.resolvers.read_model import ACCOUNTS, API_KEYS, USERS
@@ -90,7 +91,7 @@ def account_filter(spec: AccountFilterInput | None) -> AccountFilter:
         status=spec.status,
         types=spec.types,
         tags=spec.tags,
-        updated_since=spec.updated_since,
+        updated_since=moment(spec.updated_since, "updatedSince"),
     )
 
 
@@ -181,7 +182,7 @@ class Query:
             info.context,
             search=filter.search if filter else None,
             account_id=str(filter.account_id) if filter and filter.account_id is not None else None,
-            updated_since=filter.updated_since if filter else None,
+            updated_since=moment(filter.updated_since, "updatedSince") if filter else None,
             page=PageRequest(first=first, after=after, last=last, before=before),
         )
         return Connection.of(page, Contact.from_row)

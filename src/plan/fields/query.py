@@ -21,7 +21,7 @@ from clientgraph.resolvers.accounts import (
 from clientgraph.resolvers.audit_feed import AuditEventFilter, feed
 from clientgraph.resolvers.enums import AccountOrderField, OrderDirection
 from clientgraph.resolvers.errors import BadUserInput
-from clientgraph.resolvers.inputs import search_text
+from clientgraph.resolvers.inputs import moment, search_text
 from clientgraph.resolvers.policy import visible_accounts, visible_contacts
 from clientgraph.resolvers.webhooks import MAX_WEBHOOKS, deliveries_of
 from clientgraph.schema.query import MAX_FILTER_TAGS
@@ -41,6 +41,7 @@ def _account_filter(spec: dict[str, Any] | None, search_length: int) -> AccountF
     owner_ids = spec.get("ownerIds")
     try:
         search = search_text(spec.get("search"), search_length)
+        updated_since = moment(spec.get("updatedSince"), "updatedSince")
     except BadUserInput as error:
         raise Unplanned(Decline.REFUSED_INPUT, str(error)) from error
     return AccountFilter(
@@ -52,7 +53,7 @@ def _account_filter(spec: dict[str, Any] | None, search_length: int) -> AccountF
         status=spec.get("status"),
         types=spec.get("types"),
         tags=tags,
-        updated_since=spec.get("updatedSince"),
+        updated_since=updated_since,
     )
 
 
@@ -126,8 +127,12 @@ def contacts(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], 
     contact = models.Contact
     spec = field.args.get("filter") or {}
     statement = select().select_from(contact).where(visible_contacts(build.viewer))
-    if spec.get("updatedSince") is not None:
-        statement = statement.where(contact.updated_at >= spec["updatedSince"])
+    try:
+        updated_since = moment(spec.get("updatedSince"), "updatedSince")
+    except BadUserInput as error:
+        raise Unplanned(Decline.REFUSED_INPUT, str(error)) from error
+    if updated_since is not None:
+        statement = statement.where(contact.updated_at >= updated_since)
     term = _search(build, field, spec.get("search"))
     if term is not None:
         statement = statement.where(contact.search_folded.contains(term, autoescape=True))
