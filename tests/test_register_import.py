@@ -14,6 +14,7 @@ from clientgraph.db import models
 from clientgraph.db.engine import Database
 from sqlalchemy import func, select
 
+from tests.portal_support import login, portal_contact
 from tests.support import Api, connection_lost_at, new_firm, settings_for, stored
 
 HEADER = (
@@ -607,3 +608,59 @@ async def test_columns_left_out_of_the_file_are_left_alone(api: Api) -> None:
         '{ contacts(first: 5, filter: {search: "hansen-berg"}) { nodes { lastName } } }'
     )
     assert found["contacts"]["nodes"] == [{"lastName": "Hansen-Berg"}]
+
+
+async def test_staff_without_edit_client_user_rights_take_no_roles_away(api: Api) -> None:
+    await _report(api, _csv(FJORD_ROWS[0]))
+    _, token = await api.staff("VIEW_ALL_ACCOUNTS", "EDIT_ALL_ACCOUNTS", "IMPORT_ACCOUNTS")
+    without_roles = FJORD + "+4520123456,,,CEO"
+
+    report = await _report(api, _csv(without_roles), token)
+
+    assert [(row["column"], row["code"]) for row in report["rows"]] == [
+        ("contact_roles", "FORBIDDEN")
+    ]
+    mette = next(record for record in (await _exported(api))[1:] if record[6] == "Mette")
+    assert mette[11] == "COMMERCIAL"
+
+
+async def test_a_contact_the_caller_may_not_edit_is_not_matched_by_its_e_mail(api: Api) -> None:
+    """An assigned-only user's file naming the e-mail of a contact on an account hidden from
+    them makes a contact of their own: the hidden one is neither renamed nor linked."""
+    await _report(api, _csv("Secret,5001,COMPANY,ACTIVE,,,Vera,Secret,vera@secret.example,,,,"))
+    rights = ("VIEW_ASSIGNED_ACCOUNTS", "EDIT_ASSIGNED_ACCOUNTS", "CREATE_ACCOUNTS")
+    _, token = await api.staff(*rights, "IMPORT_ACCOUNTS")
+    header = "name,customer_number,contact_first_name,contact_last_name,contact_email"
+
+    report = await _report(
+        api, _csv("Mine,7001,Hacked,Name,VERA@secret.example", header=header), token
+    )
+
+    assert report["created"] == 1
+    contacts = {(record[0], record[6], record[7]) for record in (await _exported(api))[1:]}
+    assert contacts == {("Mine", "Hacked", "Name"), ("Secret", "Vera", "Secret")}
+
+
+async def test_a_header_of_too_many_columns_is_refused_at_once(api: Api) -> None:
+    error = await _file_error(api, _csv(header=",".join(["c"] * 100_000)))
+
+    assert error["code"] == "INVALID"
+    assert "100000 columns" in error["message"]
+
+
+async def test_a_line_longer_than_the_limit_is_refused(api: Api) -> None:
+    error = await _file_error(api, _csv("x" * 1_100_000))
+
+    assert error["code"] == "TOO_LONG"
+
+
+async def test_a_portal_token_may_not_send_an_import_sized_body(api: Api) -> None:
+    """/graphql takes a multipart body up to the import limit only from a caller who may
+    import: a portal token's is held to the ordinary 1 MiB."""
+    _, email = await portal_contact(api)
+    token = (await login(api, email)).json()["accessToken"]
+    big = _csv(*[f"Account {n},{n},COMPANY,,,,,,,,,," for n in range(60_000)])
+
+    response = await _mutation(api, big, token)
+
+    assert response.status_code == 413

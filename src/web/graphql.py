@@ -29,6 +29,7 @@ from clientgraph.outbox.webhook_urls import HostResolver, WebhookPolicy, default
 from clientgraph.plan.errors import PlannerCrash
 from clientgraph.plan.planner import CRASHED_READ_PATH, READ_PATH_HEADER, CacheBounds, Planner
 from clientgraph.resolvers.context import Context, LiveSlots, PageLimits
+from clientgraph.resolvers.enums import Permission
 from clientgraph.schema.extensions import QueryLimits
 from clientgraph.schema.graphql_core import graphql_schema
 from clientgraph.schema.schema import build_schema
@@ -236,7 +237,8 @@ class GraphQLApp(GraphQL[Context, None]):
         caller, who = await self._admit(request, address, address_budget, rate_headers, deadline)
         note_caller(request.scope, who)
         multipart = request.method == "POST" and is_multipart(request)
-        limit = self.lists.import_bytes if multipart else self.settings.max_body_bytes
+        uploads = multipart and may_upload(who)
+        limit = self.lists.import_bytes if uploads else self.settings.max_body_bytes
         body = await read_body(request, limit)
         if request.method == "POST":
             body_type = require_body_type(request, body, GRAPHQL_BODIES)
@@ -469,6 +471,18 @@ class GraphQLApp(GraphQL[Context, None]):
             live_slots=self.live_slots,
         )
         return UNSET
+
+
+def may_upload(who: Viewer | UserClaims | PortalClaims) -> bool:
+    """Whether a caller may send a body as large as an import: a portal token never, an API
+    key only with IMPORT_ACCOUNTS. A user token's rights are known only once its user is loaded,
+    after the body is read, so that a slow sender holds no connection: it may, and the
+    mutation checks the right."""
+    if isinstance(who, PortalClaims):
+        return False
+    if isinstance(who, Viewer):
+        return who.has(Permission.IMPORT_ACCOUNTS)
+    return True
 
 
 def unavailable_response(request: Request, error: DatabaseUnavailable) -> Response:

@@ -53,14 +53,19 @@ from clientgraph.resolvers.enums import (
 )
 from clientgraph.resolvers.errors import UserError, UserErrors
 from clientgraph.resolvers.inputs import required_text
-from clientgraph.resolvers.policy import editable_accounts, require, visible_accounts
+from clientgraph.resolvers.policy import (
+    editable_accounts,
+    editable_contacts,
+    require,
+    visible_accounts,
+)
 from clientgraph.resolvers.register_csv.columns import (
     CUSTOM_FIELD_PREFIX,
     FIXED_COLUMNS,
     LIST_SEPARATOR,
 )
 from clientgraph.resolvers.register_csv.export import revived
-from sqlalchemy import and_, insert, inspect, select
+from sqlalchemy import ColumnElement, and_, insert, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 BATCH_ACCOUNTS = 500
@@ -153,7 +158,7 @@ def _records(binary: IO[bytes], max_rows: int) -> Iterator[tuple[list[str], Iter
     binary.seek(0)
     text = io.TextIOWrapper(binary, encoding="utf-8-sig", errors="strict", newline="")
     try:
-        first = _decoded(text.readline, 1)
+        first = _line(text, 1)
         if not first.strip():
             raise ImportFileError(UserErrorCode.REQUIRED, "The file is empty: send a header row.")
         delimiter = ";" if first.count(";") > first.count(",") else ","
@@ -201,9 +206,24 @@ def _decoded(read: Any, row: int) -> str:
         ) from None
 
 
+MAX_LINE_CHARACTERS = 1_048_576
+"""A line of the file at most: the csv module bounds a field, not how many fields a line has,
+and a line of a million delimiters is a million cells before any check sees them."""
+
+
+def _line(text: io.TextIOWrapper, row: int) -> str:
+    line = _decoded(lambda: text.readline(MAX_LINE_CHARACTERS + 1), row)
+    if len(line) > MAX_LINE_CHARACTERS:
+        raise ImportFileError(
+            UserErrorCode.TOO_LONG,
+            f"A line of the file (near row {row}) is longer than {MAX_LINE_CHARACTERS} characters.",
+        )
+    return line
+
+
 def _lines(text: io.TextIOWrapper) -> Iterator[str]:
     while True:
-        line = _decoded(text.readline, 0)
+        line = _line(text, 0)
         if not line:
             return
         yield line
@@ -606,10 +626,13 @@ class Importer:
             for address in emails
             for contact_id in self.primary_emails.get(address, [])
         ]
-        contacts = await self._contacts({contact_id for _, contact_id in owners})
+        contacts = await self._contacts(
+            {contact_id for _, contact_id in owners}, editable_contacts(self.viewer)
+        )
+        mine = [owner for owner in owners if owner[1] in contacts]
         found: dict[str, models.Contact] = {}
         for address, contact_id in sorted(
-            owners, key=lambda owner: (contacts[owner[1]].created_at, owner[1])
+            mine, key=lambda owner: (contacts[owner[1]].created_at, owner[1])
         ):
             found.setdefault(address, contacts[contact_id])
         return found
@@ -629,15 +652,18 @@ class Importer:
             found.setdefault(address, []).append(contact_id)
         return found
 
-    async def _contacts(self, ids: set[uuid.UUID]) -> dict[uuid.UUID, models.Contact]:
-        """By id, one statement on the key: these reads join nothing, so that no plan made
-        from the statistics of tables the import is filling can make them slow."""
+    async def _contacts(
+        self, ids: set[uuid.UUID], *criteria: ColumnElement[bool]
+    ) -> dict[uuid.UUID, models.Contact]:
+        """By id, one statement on the key, of those meeting `criteria`. Without criteria
+        these reads join nothing, so that no plan made from the statistics of tables the
+        import is filling can make them slow."""
         if not ids:
             return {}
         contact = models.Contact
         rows = await self.session.scalars(
             select(contact).where(
-                contact.firm_id == self.viewer.firm_id, one_of(contact.id, sorted(ids))
+                contact.firm_id == self.viewer.firm_id, one_of(contact.id, sorted(ids)), *criteria
             )
         )
         return {row.id: row for row in rows}
@@ -839,20 +865,22 @@ class Importer:
         self.report.updated += 1
 
     def _role_rights(self, contacts: list[_ContactSpec], matches: dict[int, Any]) -> list[RowError]:
-        """Giving a contact roles gives them rights, which needs EDIT_CLIENT_USER_RIGHTS."""
+        """Giving a contact roles gives them rights, and taking them away takes rights:
+        either needs EDIT_CLIENT_USER_RIGHTS."""
         if self.viewer.has(Permission.EDIT_CLIENT_USER_RIGHTS):
             return []
         refused = []
         for spec in contacts:
             match = matches.get(id(spec))
             current = _roles(match[0]) if match is not None and match[0] is not None else []
-            if spec.roles and spec.roles != current:
+            if "contact_roles" in self.header and spec.roles != current:
                 refused.append(
                     RowError(
                         spec.row,
                         "contact_roles",
                         UserErrorCode.FORBIDDEN,
-                        "Giving a contact roles needs the right EDIT_CLIENT_USER_RIGHTS.",
+                        "Giving a contact roles, or taking them away, needs the right "
+                        "EDIT_CLIENT_USER_RIGHTS.",
                     )
                 )
         return refused
@@ -1167,11 +1195,20 @@ async def import_accounts(
 
 
 def _check_header(header: list[str], definitions: dict[str, _Definition]) -> None:
+    if len(header) > len(FIXED_COLUMNS) + len(definitions):
+        raise ImportFileError(
+            UserErrorCode.INVALID,
+            f"The header row has {len(header)} columns; there are "
+            f"{len(FIXED_COLUMNS) + len(definitions)} (see the export).",
+        )
     problems = []
-    for index, column in enumerate(header):
-        if column in header[:index]:
-            problems.append(f"{column!r} is there twice")
-        elif column.startswith(CUSTOM_FIELD_PREFIX):
+    seen: set[str] = set()
+    for column in header:
+        if column in seen:
+            problems.append(f"{column[:100]!r} is there twice")
+            continue
+        seen.add(column)
+        if column.startswith(CUSTOM_FIELD_PREFIX):
             if column.removeprefix(CUSTOM_FIELD_PREFIX) not in definitions:
                 problems.append(f"no account custom field has the key of {column!r}")
         elif column not in FIXED_COLUMNS:
