@@ -3,7 +3,7 @@
 Two apps over the same database, one with `planned_reads` on and one with it off, are sent
 the same requests, and their answers must be equal: the status and the whole body (data,
 errors with their paths, extensions with the cost), keys in the same order. The requests:
-every query operation written in the tests and in README.md, and 2,000 generated from the
+every query operation written in the tests and in README.md, and 1,000 generated from the
 schema by hypothesis-graphql (tests/difftest/generated.py), each as the firm's OWNER, as a
 STAFF user who holds only the `…ASSIGNED…` rights, and as the OWNER of another firm, on the
 rich fixture of tests/difftest/world.py; on SQLite and PostgreSQL (the `database` fixture).
@@ -33,8 +33,8 @@ from tests.difftest.paths import Mismatch, Paths, both_paths, gather_cursors, su
 from tests.difftest.world import CALLERS, World, build_world
 from tests.support import settings_for
 
-GENERATED = 2000
-CHUNKS = 10
+GENERATED = 1000
+CHUNKS = 5
 TALLY = Path(__file__).resolve().parents[1] / "var" / "difftest"
 
 

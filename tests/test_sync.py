@@ -15,8 +15,7 @@ from clientgraph.ids import decode_id
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.server_process import eventually
-from tests.support import Api, asyncpg_dsn, owner_url
+from tests.support import Api, asyncpg_dsn, eventually, owner_url
 from tests.test_plan_parity import assert_same
 
 LONG_AGO = datetime(2020, 1, 1, tzinfo=UTC)

@@ -936,7 +936,7 @@ async def test_a_firm_whose_receiver_never_answers_does_not_hold_up_another_firm
 
     started = time.monotonic()
     round_ = asyncio.create_task(relay.run_once())
-    await eventually(lambda: bool(receiver.received), timeout_s=STUCK_TIMEOUT_S * 3)
+    await eventually(lambda: bool(receiver.received), timeout=STUCK_TIMEOUT_S * 3)
     heard_s = time.monotonic() - started
     assert await round_ == 3
     round_s = time.monotonic() - started
