@@ -181,16 +181,7 @@ async def _store(session: AsyncSession, contact: models.Contact, clean: CleanCon
             models.ContactEmail.contact_id == contact.id,
         )
     )
-    session.add_all(
-        models.ContactEmail(
-            firm_id=contact.firm_id,
-            contact_id=contact.id,
-            email=address,
-            email_folded=fold(address),
-            position=position,
-        )
-        for position, address in enumerate(clean.emails)
-    )
+    session.add_all(email_rows(contact, clean.emails))
 
 
 async def new_contact(session: AsyncSession, viewer: Viewer, clean: CleanContact) -> models.Contact:
@@ -671,3 +662,17 @@ async def contacts(
             .exists()
         )
     return await paginate(ctx, query, orders.contacts_by_name(), request=page, row_type=ContactRow)
+
+
+def email_rows(contact: models.Contact, emails: list[str]) -> list[models.ContactEmail]:
+    """The rows of a contact's e-mails, the primary one first."""
+    return [
+        models.ContactEmail(
+            firm_id=contact.firm_id,
+            contact_id=contact.id,
+            email=address,
+            email_folded=fold(address),
+            position=position,
+        )
+        for position, address in enumerate(emails)
+    ]

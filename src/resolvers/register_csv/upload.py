@@ -37,6 +37,7 @@ from clientgraph.resolvers.contacts import (
     clean_description,
     contact_columns,
     current_emails,
+    email_rows,
     full_name,
 )
 from clientgraph.resolvers.context import Context
@@ -1032,16 +1033,7 @@ class Importer:
         )
         self._add(contact)
         history.created(self.session, contact)
-        self._add_all(
-            models.ContactEmail(
-                firm_id=contact.firm_id,
-                contact_id=contact.id,
-                email=address,
-                email_folded=fold(address),
-                position=position,
-            )
-            for position, address in enumerate(clean.emails)
-        )
+        self._add_all(email_rows(contact, clean.emails))
         values = {
             "firstName": clean.first_name,
             "lastName": clean.last_name,
