@@ -12,12 +12,17 @@ import copy
 import logging
 from typing import Any, Literal
 
+from clientgraph.metrics import WatchedPool
 from clientgraph.web.request_id import RequestIdFilter, log_request_ids
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
 JSON_FIELDS = "%(levelname)s %(name)s %(request_id)s %(message)s"
 JSON_RENAMED = {"levelname": "level", "name": "logger"}
 REQUEST_LOGGER = "clientgraph.requests"
+POOL_LOGGER = f"{WatchedPool.__module__}.{WatchedPool.__qualname__}"
+"""SQLAlchemy names a pool's logger after its class, which puts ours under `clientgraph`: its
+INFO notes on each connection it drops (a backend killed, a statement cut off) are the
+library's chatter, as they were under `sqlalchemy.pool`, and are kept to warnings."""
 
 LogFormat = Literal["text", "json"]
 
@@ -55,6 +60,7 @@ def server_log_config(log_format: LogFormat = "text") -> dict[str, Any]:
         "propagate": False,
     }
     config["loggers"][REQUEST_LOGGER] = {"level": "INFO" if log_format == "json" else "WARNING"}
+    config["loggers"][POOL_LOGGER] = {"level": "WARNING"}
     if log_format == "json":
         for handler in ("default", "access"):
             config["handlers"][handler]["formatter"] = "clientgraph"
@@ -66,6 +72,7 @@ def server_log_config(log_format: LogFormat = "text") -> dict[str, Any]:
 def configure_worker_logging(log_format: LogFormat = "text") -> None:
     log_request_ids()
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    logging.getLogger(POOL_LOGGER).setLevel(logging.WARNING)
     for handler in logging.getLogger().handlers:
         handler.addFilter(RequestIdFilter())
         if log_format == "json":
