@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,6 +51,7 @@ def _scripts() -> ScriptDirectory:
     return ScriptDirectory.from_config(Config(str(ALEMBIC_INI)))
 
 
+@functools.cache
 def head_revisions() -> frozenset[str]:
     """The revisions a fully migrated database is at (what `alembic_version` then holds)."""
     return frozenset(_scripts().get_heads())

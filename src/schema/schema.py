@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import strawberry
@@ -81,6 +82,7 @@ class Schema(strawberry.Schema):
         return {**kwargs, "hide_suggestions": self.hide_suggestions}
 
 
+@functools.lru_cache(maxsize=16)
 def build_schema(
     limits: QueryLimits | None = None,
     *,
@@ -89,7 +91,11 @@ def build_schema(
     document_cache_bytes: int = DOCUMENT_CACHE_BYTES,
 ) -> Schema:
     """`introspection` off refuses `__schema` and `__type` (FORBIDDEN); `suggestions` ("Did you
-    mean …?") are for development only."""
+    mean …?") are for development only.
+
+    Built once per set of arguments in a process: converting the types takes a few hundred
+    milliseconds, and apps of equal settings (the test suite makes thousands) may share one
+    schema and its document caches, whose entries depend on nothing else."""
     return Schema(
         query=Query,
         mutation=Mutation,

@@ -3,6 +3,7 @@ linked with a digest of their bytes, and the headers of the page itself."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from pathlib import Path
@@ -28,6 +29,13 @@ SHARED_SCRIPTS = ("requests.js",)
 """What every page's scripts share (static/shared/), served under each page's own mount."""
 
 
+@functools.cache
+def digest(path: Path) -> str:
+    """A file's digest, read once per process: the service's own static files change only
+    with a new release (and each app of a process, or of the test suite, links the same)."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
 class FingerprintedAssets(StaticFiles):
     """The files of `directory` and of static/shared/, mounted at `mount_path`. A page links
     each as `url(name)`, which carries a digest of the file's bytes: such a URL is cached for
@@ -43,7 +51,7 @@ class FingerprintedAssets(StaticFiles):
     def fingerprint(self, name: str) -> str:
         if name not in self.fingerprints:
             path = next(root / name for root in self.roots if (root / name).is_file())
-            self.fingerprints[name] = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+            self.fingerprints[name] = digest(path)
         return self.fingerprints[name]
 
     def url(self, name: str) -> str:
