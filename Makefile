@@ -18,8 +18,13 @@ HOST = 127.0.0.1
 run: $(STAMP)
 	$(BIN)/clientgraph serve --demo --host $(HOST) --port $(PORT)
 
+# Test processes (pytest-xdist): one per CPU, at most 4 (each holds a database per backend and
+# its pools); `make test TEST_WORKERS=0` runs the suite in this one process. A module runs whole
+# in one worker (--dist loadscope), so its module-scoped servers start once.
+TEST_WORKERS ?= $(shell $(PYTHON) -c 'import os; print(min(4, os.cpu_count() or 1))')
+
 test: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadscope
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

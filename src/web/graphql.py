@@ -23,7 +23,7 @@ from clientgraph.auth.portal_tokens import PortalClaims
 from clientgraph.auth.token_errors import InvalidToken
 from clientgraph.auth.viewer import Viewer
 from clientgraph.db import tenancy
-from clientgraph.db.engine import Database, DatabaseUnavailable
+from clientgraph.db.engine import Database, DatabaseUnavailable, describe_loss
 from clientgraph.db.readiness import Readiness
 from clientgraph.outbox.webhook_urls import HostResolver, WebhookPolicy, default_resolver
 from clientgraph.plan.errors import PlannerCrash
@@ -492,7 +492,7 @@ def unavailable_response(request: Request, error: DatabaseUnavailable) -> Respon
         request_id_of(request.scope),
         request.url.path,
         error,
-        error.__cause__ or "-",
+        describe_loss(error.__cause__) if error.__cause__ is not None else "-",
     )
     return error_response(503, str(error), {"Retry-After": str(error.retry_after_s)})
 
