@@ -7,7 +7,7 @@ fetch the JWKS on every request. One fetch runs at a time, as a task of its own,
 of it (discovery, connecting, every byte) has one time limit: httpx's timeout bounds each read,
 so a provider sending a byte a second would otherwise hold it for as long as it likes. Nobody
 queues behind it: a token whose key is held is verified at once, even during a fetch, and one
-that needs the fetch waits for it briefly (web/oidc.py answers 503 after that). A document
+that needs the fetch waits for it briefly (the request is answered 503 after that). A document
 larger than `MAX_DOCUMENT_BYTES` is refused unread.
 
 Only keys that can verify RS256 or ES256 signatures are kept: a symmetric (`oct`) key

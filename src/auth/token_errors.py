@@ -3,8 +3,8 @@ can branch on, and a message that says what is wrong and what to do.
 
 Every reader of a bearer credential — user access tokens (access_tokens.py), portal tokens
 (portal_tokens.py), partner API keys (api_keys.py), identity-provider tokens
-(web/oidc.py) — and of a refresh token refuses it through a `Credential` of this module, and
-PyJWT's verdicts are translated here, once: no library's wording reaches a client."""
+(provider_tokens.py) — and of a refresh token refuses it through a `Credential` of this
+module, and PyJWT's verdicts are translated here, once: no library's wording reaches a client."""
 
 from __future__ import annotations
 

@@ -19,7 +19,9 @@ import orjson
 import sqlalchemy.exc
 from clientgraph import links, metrics, tracing
 from clientgraph.auth.access_tokens import UserClaims, bearer_token
+from clientgraph.auth.authenticator import Authenticator
 from clientgraph.auth.portal_tokens import PortalClaims
+from clientgraph.auth.provider_tokens import OidcSignIn, ProviderUnavailable
 from clientgraph.auth.token_errors import InvalidToken
 from clientgraph.auth.viewer import Viewer
 from clientgraph.db import tenancy
@@ -34,7 +36,6 @@ from clientgraph.schema.extensions import QueryLimits
 from clientgraph.schema.graphql_core import graphql_schema
 from clientgraph.schema.schema import build_schema
 from clientgraph.settings import Settings
-from clientgraph.web.authentication import Authenticator
 from clientgraph.web.body import read_body, with_body
 from clientgraph.web.deadline import Deadline, within_deadline
 from clientgraph.web.errors import HttpError, error_response
@@ -56,7 +57,6 @@ from clientgraph.web.media_type import (
 )
 from clientgraph.web.metrics import OPERATION_STATE
 from clientgraph.web.nul_text import carries_nul
-from clientgraph.web.oidc import OidcSignIn
 from clientgraph.web.persisted import PersistedDocuments
 from clientgraph.web.planned import request_payload
 from clientgraph.web.rate_limits import Budget, RateLimits
@@ -201,6 +201,8 @@ class GraphQLApp(GraphQL[Context, None]):
             response = await answer(request, rate_headers)
         except HttpError as error:
             response = error.response()
+        except ProviderUnavailable as error:
+            response = error_response(503, str(error), {"Retry-After": str(error.retry_after_s)})
         except HTTPException as error:
             response = error_response(error.status_code, error.reason)
         except DatabaseUnavailable as error:
@@ -451,7 +453,7 @@ class GraphQLApp(GraphQL[Context, None]):
         except InvalidToken as error:
             await self.rate_limits.record_failed_auth(handshake.address)
             raise ConnectionRejectionError({"message": error.message}) from error
-        except (HttpError, DatabaseUnavailable) as error:
+        except (HttpError, DatabaseUnavailable, ProviderUnavailable) as error:
             raise ConnectionRejectionError({"message": str(error)}) from error
 
         async def reauthenticate(session: AsyncSession) -> Viewer:

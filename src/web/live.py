@@ -3,7 +3,7 @@
 The upgrade's `Origin` must be the service's own or one of `CLIENTGRAPH_CORS_ORIGINS`
 (Strawberry refuses any other with 403 before accepting). The token comes in
 `connection_init`'s payload, `{"Authorization": "Bearer <token>"}` or `{"token": "<token>"}`,
-under the same rules as an HTTP request's (web/authentication.py); refused, the socket closes
+under the same rules as an HTTP request's (auth/authenticator.py); refused, the socket closes
 with 4403, and counts against the address's failed-authentication budget. Only subscription
 operations are served: queries and mutations go over HTTP, with its limits, deadlines and
 idempotency. Strawberry caps a connection at `MAX_SUBSCRIPTIONS` operations: the next

@@ -10,9 +10,9 @@ from clientgraph.auth.portal_tokens import (
     load_portal_viewer,
     read_portal_token,
 )
+from clientgraph.auth.provider_tokens import OidcSignIn
 from clientgraph.auth.viewer import Viewer
 from clientgraph.db.engine import Database
-from clientgraph.web.oidc import OidcSignIn
 from sqlalchemy.ext.asyncio import AsyncSession
 
 Identity = Viewer | UserClaims | PortalClaims
@@ -30,7 +30,7 @@ class Authenticator:
 
         A user token's signature and expiry are checked without the database; its user is
         loaded later by `viewer`. An API key, or the user of an identity provider's token
-        (web/oidc.py), is looked up now, in a short session of its own; the identity
+        (auth/provider_tokens.py), is looked up now, in a short session of its own; the identity
         provider's keys are waited for within `wait_s`."""
         key = parse_key(token)
         if key is None and is_portal_token(token):

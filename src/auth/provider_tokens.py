@@ -29,10 +29,16 @@ from clientgraph.auth.viewer import Viewer
 from clientgraph.db.engine import Database
 from clientgraph.ids import decode_id
 from clientgraph.settings import Settings
-from clientgraph.web.errors import HttpError
 
 MAX_EMAIL_LENGTH = 320
 KEYS_RETRY_AFTER_S = 5
+
+
+class ProviderUnavailable(Exception):
+    """The provider's signing keys cannot be had now: the request may be sent again shortly
+    (the web layer answers 503 with `Retry-After: retry_after_s`)."""
+
+    retry_after_s = KEYS_RETRY_AFTER_S
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,10 +108,8 @@ class OidcSignIn:
         try:
             key = await self.keys.key(kid, wait_s=wait_s)
         except KeysUnavailable as error:
-            raise HttpError(
-                503,
-                "The identity provider's signing keys cannot be fetched; retry shortly.",
-                {"Retry-After": str(KEYS_RETRY_AFTER_S)},
+            raise ProviderUnavailable(
+                "The identity provider's signing keys cannot be fetched; retry shortly."
             ) from error
         if key is None:
             raise PROVIDER_TOKEN.refused(
