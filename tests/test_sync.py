@@ -242,15 +242,14 @@ async def test_a_forged_cursor_is_refused(api: Api) -> None:
     assert [error["extensions"]["code"] for error in body["errors"]] == ["BAD_USER_INPUT"]
 
 
-async def _api_key(api: Api) -> str:
-    permissions = ["VIEW_ALL_ACCOUNTS", "EDIT_ALL_ACCOUNTS"]
-    return (await api.ok("createApiKey", {"name": "Sync", "permissions": permissions}, "key"))[
-        "key"
-    ]
+async def _api_key(api: Api, *permissions: str) -> str:
+    permissions = permissions or ("VIEW_ALL_ACCOUNTS", "EDIT_ALL_ACCOUNTS")
+    payload = await api.ok("createApiKey", {"name": "Sync", "permissions": permissions}, "key")
+    return str(payload["key"])
 
 
 @pytest.mark.parametrize("caller", ["staff who sees every account", "an API key"])
-async def test_only_owners_and_administrators_read_the_feed(api: Api, caller: str) -> None:
+async def test_without_the_feed_right_the_feed_is_refused(api: Api, caller: str) -> None:
     await api.create_account("Secret Change")
     if caller == "an API key":
         token = await _api_key(api)
@@ -261,6 +260,7 @@ async def test_only_owners_and_administrators_read_the_feed(api: Api, caller: st
 
     assert body["data"] is None
     assert [error["extensions"]["code"] for error in body["errors"]] == ["FORBIDDEN"]
+    assert "READ_AUDIT_FEED" in body["errors"][0]["message"]
 
 
 async def test_an_administrator_reads_the_feed(api: Api) -> None:
@@ -271,6 +271,39 @@ async def test_an_administrator_reads_the_feed(api: Api) -> None:
     body = await _feed(api, token=token)
 
     assert "account.created" in _feed_actions(body["data"])
+
+
+@pytest.mark.parametrize("caller", ["a partner's API key", "staff given the right"])
+async def test_a_holder_of_the_feed_right_reads_every_accounts_events(
+    api: Api, caller: str
+) -> None:
+    await api.create_account("Assigned To Nobody")
+    if caller == "a partner's API key":
+        token = await _api_key(api, "READ_AUDIT_FEED")
+    else:
+        _, token = await api.staff("READ_AUDIT_FEED")
+    await _settled(api, 1)
+
+    body = await _feed(api, token=token)
+
+    assert "account.created" in _feed_actions(body["data"])
+
+
+async def test_a_key_loses_the_feed_when_its_creator_is_no_longer_an_administrator(
+    api: Api,
+) -> None:
+    admin_id, admin_token = await api.staff(role="ADMIN")
+    created = await api.execute(
+        "mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { key } }",
+        {"input": {"name": "Partner sync", "permissions": ["READ_AUDIT_FEED"]}},
+        token=admin_token,
+    )
+    key = created["data"]["createApiKey"]["key"]
+    await api.ok("updateUser", {"userId": admin_id, "role": "STAFF", "permissions": []})
+
+    body = await api.execute(FEED, token=key)
+
+    assert [error["extensions"]["code"] for error in body["errors"]] == ["FORBIDDEN"]
 
 
 async def _record_in_open_transaction(

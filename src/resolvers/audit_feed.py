@@ -21,10 +21,11 @@ from clientgraph.db import models, orders
 from clientgraph.db.queries import select_rows
 from clientgraph.db.rows import AuditEventRow
 from clientgraph.resolvers.context import Context
+from clientgraph.resolvers.enums import Permission
 from clientgraph.resolvers.errors import BadUserInput
 from clientgraph.resolvers.inputs import moment
 from clientgraph.resolvers.pagination import Page, PageRequest, paginate
-from clientgraph.resolvers.policy import require_admin
+from clientgraph.resolvers.policy import require
 from sqlalchemy import Select
 
 SUBJECT_TYPES: dict[str, str] = {
@@ -64,6 +65,10 @@ class AuditEventFilter:
         return replace(self, since=moment(self.since, "since"))
 
 
+READ_RIGHT = Permission.READ_AUDIT_FEED
+"""Who reads the feed: owners and administrators, and the users and keys they give it to."""
+
+
 def feed(viewer: Viewer, spec: AuditEventFilter, query: Select[Any]) -> Select[Any]:
     """`query` over audit events narrowed to the firm's settled events matching `spec`."""
     event = models.AuditEvent
@@ -83,8 +88,8 @@ def feed(viewer: Viewer, spec: AuditEventFilter, query: Select[Any]) -> Select[A
 async def audit_events(
     ctx: Context, *, spec: AuditEventFilter, page: PageRequest
 ) -> Page[AuditEventRow]:
-    """OWNER/ADMIN: the firm's events in commit order, oldest first."""
-    require_admin(ctx.viewer)
+    """The firm's events in commit order, oldest first, for a holder of `READ_RIGHT`."""
+    require(ctx.viewer, READ_RIGHT)
     query = feed(ctx.viewer, spec.checked(), select_rows(AuditEventRow))
     order = orders.audit_feed_in_commit_order()
     return await paginate(ctx, query, order, request=page, row_type=AuditEventRow)

@@ -24,6 +24,9 @@ class Permission(StrEnum):
     CREATE_CLIENT_USERS = "CREATE_CLIENT_USERS"
     EDIT_CLIENT_USER_RIGHTS = "EDIT_CLIENT_USER_RIGHTS"
     DELETE_CLIENT_USERS = "DELETE_CLIENT_USERS"
+    READ_AUDIT_FEED = "READ_AUDIT_FEED"
+    """The firm-wide `auditEvents` feed: every account's events, whatever else its holder may
+    see (owners and administrators hold it; given to a partner's key for incremental sync)."""
 
 
 class AccountType(StrEnum):

@@ -278,9 +278,10 @@ class Query:
         return Connection.of(page, User.from_row)
 
     @strawberry.field(
-        description="Admin: every change recorded in the firm, in the order the changes "
-        "committed, oldest first. Keep the last `endCursor` and ask again `after` it: an event "
-        "that commits late still comes after every cursor already given out."
+        description="READ_AUDIT_FEED (owners, admins): every change recorded in the firm, in "
+        "the order the changes committed, oldest first. Keep the last `endCursor` and ask "
+        "again `after` it: an event that commits late still comes after every cursor already "
+        "given out."
     )
     async def audit_events(
         self,

@@ -18,7 +18,7 @@ from clientgraph.resolvers.accounts import (
     filtered_accounts,
     ordered_accounts,
 )
-from clientgraph.resolvers.audit_feed import AuditEventFilter, feed
+from clientgraph.resolvers.audit_feed import READ_RIGHT, AuditEventFilter, feed
 from clientgraph.resolvers.enums import AccountOrderField, OrderDirection
 from clientgraph.resolvers.errors import BadUserInput
 from clientgraph.resolvers.inputs import moment, search_text
@@ -254,7 +254,8 @@ def _webhook_recipient(value: Any, parameter: str) -> dict[str, Any]:
 @planned(TYPE, "auditEvents")
 def audit_events(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix | None]:
     """`resolvers.audit_feed.audit_events`: the firm's settled events in commit order."""
-    _require_admin(build)
+    if not build.viewer.has(READ_RIGHT):
+        raise Unplanned(Decline.FORBIDDEN, f"needs {READ_RIGHT.value}")
     spec = field.args.get("filter") or {}
     try:
         checked = AuditEventFilter(
