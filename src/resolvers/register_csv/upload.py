@@ -21,6 +21,7 @@ from typing import IO, Any
 
 from clientgraph.auth.viewer import Viewer
 from clientgraph.db import models
+from clientgraph.db.bulk import insert_new
 from clientgraph.db.one_of import one_of
 from clientgraph.db.queries import fold
 from clientgraph.resolvers import history
@@ -66,7 +67,7 @@ from clientgraph.resolvers.register_csv.columns import (
     LIST_SEPARATOR,
 )
 from clientgraph.resolvers.register_csv.export import revived
-from sqlalchemy import ColumnElement, and_, insert, inspect, select
+from sqlalchemy import ColumnElement, and_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 BATCH_ACCOUNTS = 500
@@ -529,16 +530,11 @@ class Importer:
         await self.session.flush()
         for kind in WRITE_ORDER:
             rows, self.pending[kind] = self.pending[kind], []
-            by_keys: dict[frozenset[str], list[dict[str, Any]]] = {}
-            for row in rows:
-                values = dict(inspect(row).dict)
-                by_keys.setdefault(frozenset(values), []).append(values)
-            for values_list in by_keys.values():
-                await self.session.execute(insert(kind), values_list)
+            await insert_new(self.session, kind, rows)
 
     def _add(self, row: Any) -> None:
-        """Written at the end of the batch, one INSERT of many rows per table (no ORM unit of
-        work: the rows are new and nothing reads them back), in the order of the database's
+        """Written at the end of the batch, one INSERT per table (no ORM unit of work: the rows
+        are new and nothing reads them back; see db/bulk.py), in the order of the database's
         foreign keys. A new row changed later in the batch is written as it ends up."""
         self.pending[type(row)].append(row)
 
@@ -1144,6 +1140,8 @@ async def import_accounts(
     viewer = ctx.viewer
 
     async def work(session: AsyncSession) -> ImportReport:
+        if session.get_bind().dialect.name == "postgresql":
+            await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
         firm = await session.get_one(models.Firm, viewer.firm_id)
         definitions = await _definitions(session, viewer.firm_id)
         owners = await _owners(session, viewer.firm_id)
