@@ -664,3 +664,29 @@ async def test_a_portal_token_may_not_send_an_import_sized_body(api: Api) -> Non
     response = await _mutation(api, big, token)
 
     assert response.status_code == 413
+
+
+IMPORT_FEED = """
+query($filter: AuditEventFilter) {
+  auditEvents(first: 50, filter: $filter) {
+    nodes { action subjectType actor { name } changes { field from to } } } }
+"""
+
+
+async def test_the_imports_events_are_in_the_firms_feed_in_order_with_their_changes(
+    api: Api,
+) -> None:
+    await _report(api, _csv(FJORD_ROWS[2]))
+    await api.create_account("Made after", customerNumber="9")
+
+    feed = await api.data(IMPORT_FEED, {"filter": {"subjectTypes": ["account", "firm"]}})
+
+    nodes = feed["auditEvents"]["nodes"]
+    assert [node["action"] for node in nodes] == [
+        "account.created",
+        "import.completed",
+        "account.created",
+    ]
+    assert {"field": "name", "from": None, "to": "Bager Bent"} in nodes[0]["changes"]
+    assert {"field": "status", "from": None, "to": "INACTIVE"} in nodes[0]["changes"]
+    assert nodes[0]["actor"] == nodes[2]["actor"]

@@ -5,7 +5,9 @@ On PostgreSQL: `INSERT INTO t (…) SELECT * FROM unnest($1::uuid[], $2::text[],
 array per column. The text depends only on the table and its columns, so it is prepared once
 per connection, whatever the row count; an executemany (which asyncpg runs as one statement per
 row) or a multi-row VALUES (whose text, thousands of placeholders long, SQLAlchemy compiles
-again for every size) cost the server and the database per row. Elsewhere (SQLite, in
+again for every size) cost the server and the database per row. Each value goes through its
+column type's bind processing, as in any other statement (a JSON column's value is sent as
+its text). Elsewhere (SQLite, in
 process): an executemany, already cheap there."""
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     DateTime,
@@ -35,6 +38,7 @@ ARRAY_TYPES: tuple[tuple[type[TypeEngine[Any]], str], ...] = (
     (BigInteger, "bigint[]"),
     (Integer, "integer[]"),
     (Boolean, "boolean[]"),
+    (JSON, "json[]"),
     (DateTime, "timestamptz[]"),
     (String, "text[]"),
     (Text, "text[]"),
@@ -82,8 +86,14 @@ async def insert_new(session: AsyncSession, model: type[Any], instances: Sequenc
         if not postgresql:
             await session.execute(insert(table), rows)
             continue
+        dialect = session.get_bind().dialect
         arrays = ", ".join(f"CAST(:{name} AS {_array_type(table.c[name])})" for name in names)
         statement = text(
             f"INSERT INTO {table.name} ({', '.join(names)}) SELECT * FROM unnest({arrays})"
         )
-        await session.execute(statement, {name: [row[name] for row in rows] for name in names})
+        parameters = {}
+        for name in names:
+            process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+            column = [row[name] for row in rows]
+            parameters[name] = [process(value) for value in column] if process else column
+        await session.execute(statement, parameters)

@@ -69,7 +69,31 @@ def record(
 ) -> None:
     """Add one event; `related_id` is an account the event names besides its subject, so that
     callers who may not see that account do not see the event either."""
-    event = models.AuditEvent(
+    event = new_event(
+        viewer,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        action=action,
+        changes=changes,
+        related_id=related_id,
+    )
+    session.add(event)
+    tell(session, event)
+
+
+def new_event(
+    viewer: Viewer,
+    *,
+    subject_type: str,
+    subject_id: uuid.UUID,
+    action: str,
+    changes: list[Change],
+    related_id: uuid.UUID | None = None,
+) -> models.AuditEvent:
+    """The event `record` adds, with its id, not added to any session: for a writer that
+    inserts many at once (the register import), which then calls `tell`."""
+    return models.AuditEvent(
+        id=models.new_id(),
         firm_id=viewer.firm_id,
         subject_type=subject_type,
         subject_id=subject_id,
@@ -81,9 +105,12 @@ def record(
         changes=[change.as_json() for change in changes],
         related_id=related_id,
     )
-    session.add(event)
+
+
+def tell(session: AsyncSession, event: models.AuditEvent) -> None:
+    """The webhooks and live subscribers of the event `session`'s transaction writes."""
     webhook_events.recorded(session, event)
-    announce(session, LiveEvent(viewer.firm_id, subject_type, subject_id, action))
+    announce(session, LiveEvent(event.firm_id, event.subject_type, event.subject_id, event.action))
 
 
 def _versioned(session: AsyncSession) -> set[uuid.UUID]:
@@ -96,6 +123,16 @@ def created(session: AsyncSession, subject: models.Account | models.Contact) -> 
     _versioned(session).add(subject.id)
 
 
+def changed(session: AsyncSession, subject: models.Account | models.Contact) -> None:
+    """The version (once per mutation, and not at all for a subject the mutation created)
+    and the update time of a subject `session`'s transaction changes."""
+    versioned = _versioned(session)
+    if subject.id not in versioned:
+        subject.version += 1
+        versioned.add(subject.id)
+    subject.updated_at = models.utcnow()
+
+
 def record_change(
     session: AsyncSession,
     viewer: Viewer,
@@ -106,11 +143,7 @@ def record_change(
 ) -> None:
     """A change of an account or contact: its version moves (once per mutation, and not at all
     for one the mutation created), its update time moves, and the change is recorded."""
-    versioned = _versioned(session)
-    if subject.id not in versioned:
-        subject.version += 1
-        versioned.add(subject.id)
-    subject.updated_at = models.utcnow()
+    changed(session, subject)
     record(
         session,
         viewer,

@@ -98,6 +98,7 @@ WRITE_ORDER = (
     models.ContactEmail,
     models.AccountContact,
     models.CustomFieldValue,
+    models.AuditEvent,
 )
 MAX_REPORTED_ROWS = 1000
 """Failed rows listed in a report; `failed` counts them all."""
@@ -538,6 +539,20 @@ class Importer:
         foreign keys. A new row changed later in the batch is written as it ends up."""
         self.pending[type(row)].append(row)
 
+    def _record(
+        self, subject_type: str, subject_id: uuid.UUID, action: str, changes: list[history.Change]
+    ) -> None:
+        """An audit event, as history.record adds it, written with the batch's rows."""
+        event = history.new_event(
+            self.viewer,
+            subject_type=subject_type,
+            subject_id=subject_id,
+            action=action,
+            changes=changes,
+        )
+        self._add(event)
+        history.tell(self.session, event)
+
     def _add_all(self, rows: Iterable[Any]) -> None:
         for row in rows:
             self._add(row)
@@ -748,14 +763,7 @@ class Importer:
         changes = history.changes_between({}, described)
         changes += await self._write_custom(account, group.custom, {})
         changes += await self._write_contacts(account, group.contacts, [], by_email)
-        history.record(
-            self.session,
-            self.viewer,
-            subject_type="account",
-            subject_id=account.id,
-            action="account.created",
-            changes=changes,
-        )
+        self._record("account", account.id, "account.created", changes)
         self.report.created += 1
 
     async def _update(
@@ -858,7 +866,8 @@ class Importer:
             changes.append(change)
         changes += await self._write_custom(account, group.custom, current.custom)
         changes += await self._write_contacts(account, group.contacts, current.links, by_email)
-        history.record_change(self.session, self.viewer, account, "account.updated", changes)
+        history.changed(self.session, account)
+        self._record("account", account.id, "account.updated", changes)
         self.report.updated += 1
 
     def _role_rights(self, contacts: list[_ContactSpec], matches: dict[int, Any]) -> list[RowError]:
@@ -1037,14 +1046,7 @@ class Importer:
             "phone": clean.phone,
             "portalAccess": contact.portal_access,
         }
-        history.record(
-            self.session,
-            self.viewer,
-            subject_type="contact",
-            subject_id=contact.id,
-            action="contact.created",
-            changes=history.changes_between({}, values),
-        )
+        self._record("contact", contact.id, "contact.created", history.changes_between({}, values))
         return contact
 
     async def _update_contact(self, contact: models.Contact, clean: CleanContact) -> None:
@@ -1064,7 +1066,8 @@ class Importer:
             del columns["phone"]
         for name, value in columns.items():
             setattr(contact, name, value)
-        history.record_change(self.session, self.viewer, contact, "contact.updated", diff)
+        history.changed(self.session, contact)
+        self._record("contact", contact.id, "contact.updated", diff)
 
     def _contact_differs(
         self, spec: _ContactSpec, match: tuple[models.AccountContact | None, models.Contact] | None
