@@ -5,6 +5,7 @@ budgeted as /graphql is (web/graphql.py)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import TypeVar
 
@@ -62,12 +63,23 @@ class RegisterCsvRoutes:
             server_url=server_url(request),
             webhooks=graphql.webhooks,
         )
+        limit_s = graphql.settings.import_timeout_s
+        limit = asyncio.timeout(limit_s)
         try:
             require(viewer, Permission.IMPORT_ACCOUNTS)
             dry_run = _flag(request, "dryRun")
             mode = _mode(request)
-            async with uploaded_file(request, graphql.lists.import_bytes) as file:
+            async with limit, uploaded_file(request, graphql.lists.import_bytes) as file:
                 report = await import_accounts(context, file, dry_run=dry_run, mode=mode)
+        except TimeoutError:
+            if not limit.expired():
+                raise
+            raise HttpError(
+                503,
+                f"The import ran longer than its limit of {limit_s:g} s "
+                "(CLIENTGRAPH_IMPORT_TIMEOUT_S) and was rolled back: nothing was written.",
+                extensions={"code": "TIMEOUT"},
+            ) from None
         except Forbidden as error:
             raise HttpError(403, str(error)) from None
         except RequestTimeout as error:

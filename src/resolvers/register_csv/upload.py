@@ -68,6 +68,7 @@ from clientgraph.resolvers.register_csv.columns import (
 )
 from clientgraph.resolvers.register_csv.export import revived
 from sqlalchemy import ColumnElement, and_, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 BATCH_ACCOUNTS = 500
@@ -100,6 +101,10 @@ WRITE_ORDER = (
     models.CustomFieldValue,
     models.AuditEvent,
 )
+RACE_ATTEMPTS = 3
+"""Times an import is run when another request creates an account with a customer number of
+the file between the import's look-up and its insert (PostgreSQL's unique violation): each
+new run finds the accounts that won, and updates them or reports them TAKEN as the rights say."""
 MAX_REPORTED_ROWS = 1000
 """Failed rows listed in a report; `failed` counts them all."""
 
@@ -1179,12 +1184,27 @@ async def import_accounts(
         report.written = True
         return report
 
-    try:
-        return await ctx.write(work)
-    except _Refused as refused:
-        return refused.report
-    except ImportFileError as error:
-        raise error.user_errors() from None
+    for _ in range(RACE_ATTEMPTS):
+        try:
+            return await ctx.write(work)
+        except _Refused as refused:
+            return refused.report
+        except ImportFileError as error:
+            raise error.user_errors() from None
+        except IntegrityError as error:
+            if "customer_number" not in str(error.orig):
+                raise
+    raise UserErrors(
+        [
+            UserError(
+                ["file"],
+                UserErrorCode.TAKEN,
+                f"Other requests created accounts with customer numbers of this file while it "
+                f"was imported, {RACE_ATTEMPTS} times in a row; nothing was written. Send it "
+                "again.",
+            )
+        ]
+    )
 
 
 def _check_header(header: list[str], definitions: dict[str, _Definition]) -> None:
