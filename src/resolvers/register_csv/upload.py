@@ -321,7 +321,6 @@ class Importer:
         self.seen: set[str] = set()
         self.report = ImportReport()
         self.pending: dict[type, list[Any]] = {kind: [] for kind in WRITE_ORDER}
-        self.primary_emails: dict[str, list[uuid.UUID]] | None = None
 
     # Reading and checking ------------------------------------------------------------------
 
@@ -634,39 +633,31 @@ class Importer:
         return found
 
     async def _contacts_by_email(self, emails: set[str]) -> dict[str, models.Contact]:
+        """The contact the caller may edit with each of `emails` (folded) as its primary
+        address, the oldest where several have it. Looked up per batch, so that what is read
+        grows with the file, not with the firm's contacts (an index leads from an e-mail to
+        its contacts since migration 0010); a contact an earlier batch created is found too."""
         if not emails:
             return {}
-        if self.primary_emails is None:
-            self.primary_emails = await self._all_primary_emails()
-        owners = [
-            (address, contact_id)
-            for address in emails
-            for contact_id in self.primary_emails.get(address, [])
-        ]
+        email = models.ContactEmail
+        owners = list(
+            await self.session.execute(
+                select(email.email_folded, email.contact_id).where(
+                    email.firm_id == self.viewer.firm_id,
+                    one_of(email.email_folded, sorted(emails)),
+                    email.position == 0,
+                )
+            )
+        )
         contacts = await self._contacts(
             {contact_id for _, contact_id in owners}, editable_contacts(self.viewer)
         )
-        mine = [owner for owner in owners if owner[1] in contacts]
+        mine = [(address, contact_id) for address, contact_id in owners if contact_id in contacts]
         found: dict[str, models.Contact] = {}
         for address, contact_id in sorted(
             mine, key=lambda owner: (contacts[owner[1]].created_at, owner[1])
         ):
             found.setdefault(address, contacts[contact_id])
-        return found
-
-    async def _all_primary_emails(self) -> dict[str, list[uuid.UUID]]:
-        """Every contact of the firm by its primary e-mail, read once: no index leads from an
-        e-mail to its contact, and looking a batch's e-mails up in the table each time cost
-        a scan of it per batch (10 s of PostgreSQL's time for 10,000 rows)."""
-        email = models.ContactEmail
-        found: dict[str, list[uuid.UUID]] = {}
-        rows = await self.session.stream(
-            select(email.email_folded, email.contact_id).where(
-                email.firm_id == self.viewer.firm_id, email.position == 0
-            )
-        )
-        async for address, contact_id in rows:
-            found.setdefault(address, []).append(contact_id)
         return found
 
     async def _contacts(
@@ -984,8 +975,6 @@ class Importer:
                 contact = self._new_contact(spec.clean)
                 if spec.clean.emails:
                     by_email[fold(spec.clean.emails[0])] = contact
-                    if self.primary_emails is not None:
-                        self.primary_emails[fold(spec.clean.emails[0])] = [contact.id]
                 link = None
             else:
                 link, contact = match
