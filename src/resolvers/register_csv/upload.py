@@ -21,7 +21,7 @@ from typing import IO, Any
 
 from clientgraph.auth.viewer import Viewer
 from clientgraph.db import models
-from clientgraph.db.bulk import insert_new
+from clientgraph.db.bulk import insert_rows, row_values
 from clientgraph.db.one_of import one_of
 from clientgraph.db.queries import fold
 from clientgraph.resolvers import history
@@ -535,13 +535,19 @@ class Importer:
         await self.session.flush()
         for kind in WRITE_ORDER:
             rows, self.pending[kind] = self.pending[kind], []
-            await insert_new(self.session, kind, rows)
+            values = [row if isinstance(row, dict) else row_values(row) for row in rows]
+            await insert_rows(self.session, kind, values)
 
     def _add(self, row: Any) -> None:
         """Written at the end of the batch, one INSERT per table (no ORM unit of work: the rows
         are new and nothing reads them back; see db/bulk.py), in the order of the database's
         foreign keys. A new row changed later in the batch is written as it ends up."""
         self.pending[type(row)].append(row)
+
+    def _add_values(self, kind: type[Any], values: dict[str, Any]) -> None:
+        """A new row nothing changes later, by its columns: no ORM object is made for it (the
+        import makes tens of thousands)."""
+        self.pending[kind].append(values)
 
     def _record(
         self, subject_type: str, subject_id: uuid.UUID, action: str, changes: list[history.Change]
@@ -744,10 +750,11 @@ class Importer:
         self._add(account)
         history.created(self.session, account)
         tags = values.get("tags") or []
-        self._add_all(
-            models.AccountTag(firm_id=account.firm_id, account_id=account.id, tag=tag)
-            for tag in tags
-        )
+        for tag in tags:
+            self._add_values(
+                models.AccountTag,
+                {"firm_id": account.firm_id, "account_id": account.id, "tag": tag},
+            )
         described = {
             "name": account.name,
             "customerNumber": group.number,
@@ -915,13 +922,14 @@ class Importer:
             elif existing is not None:
                 existing.value = value  # type: ignore[assignment]
             else:
-                self._add(
-                    models.CustomFieldValue(
-                        firm_id=account.firm_id,
-                        definition_id=definition.id,
-                        subject_id=account.id,
-                        value=value,
-                    )
+                self._add_values(
+                    models.CustomFieldValue,
+                    {
+                        "firm_id": account.firm_id,
+                        "definition_id": definition.id,
+                        "subject_id": account.id,
+                        "value": value,
+                    },
                 )
         return changes
 
@@ -986,16 +994,17 @@ class Importer:
                     ContactRole.COMMERCIAL in spec.roles,
                     ContactRole.OPERATIONAL in spec.roles,
                 )
-                self._add(
-                    models.AccountContact(
-                        firm_id=account.firm_id,
-                        account_id=account.id,
-                        contact_id=contact.id,
-                        description=spec.description,
-                        is_commercial=commercial,
-                        is_operational=operational,
-                        linked_at=models.utcnow(),
-                    )
+                self._add_values(
+                    models.AccountContact,
+                    {
+                        "firm_id": account.firm_id,
+                        "account_id": account.id,
+                        "contact_id": contact.id,
+                        "description": spec.description,
+                        "is_commercial": commercial,
+                        "is_operational": operational,
+                        "linked_at": models.utcnow(),
+                    },
                 )
                 changes.append(history.Change("contact", None, name))
                 if roles:
@@ -1138,6 +1147,11 @@ async def import_accounts(
 
     async def work(session: AsyncSession) -> ImportReport:
         if session.get_bind().dialect.name == "postgresql":
+            # Each statement planned for its own values and the tables' present size, the
+            # foreign-key checks of the inserts included: a plan cached while the tables were
+            # empty or held a few rows (a new database, or any statistics taken before the
+            # import, which cannot see its uncommitted rows) picks an index on firm_id alone
+            # and scans the whole firm per look-up and per inserted row, quadratic in the file.
             await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
         firm = await session.get_one(models.Firm, viewer.firm_id)
         definitions = await _definitions(session, viewer.firm_id)
