@@ -642,7 +642,7 @@ class Importer:
         """The contact the caller may edit with each of `emails` (folded) as its primary
         address, the oldest where several have it. Looked up per batch, so that what is read
         grows with the file, not with the firm's contacts (an index leads from an e-mail to
-        its contacts since migration 0010); a contact an earlier batch created is found too."""
+        its contacts since 0010_contact_email_lookup); one an earlier batch created is found too."""
         if not emails:
             return {}
         email = models.ContactEmail
