@@ -20,6 +20,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Column,
     DateTime,
     Integer,
     String,
@@ -31,7 +32,6 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.schema import Column
 from sqlalchemy.types import TypeEngine
 
 ARRAY_TYPES: tuple[tuple[type[TypeEngine[Any]], str], ...] = (
