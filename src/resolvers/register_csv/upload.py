@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import time
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
@@ -143,6 +144,10 @@ class ImportFileError(Exception):
 
     def user_errors(self) -> UserErrors:
         return UserErrors([UserError(["file"], self.code, self.message)])
+
+
+class ImportTimedOut(Exception):
+    """The import ran past its deadline and was rolled back: nothing was written."""
 
 
 class _Refused(Exception):
@@ -1138,12 +1143,24 @@ def _row_errors(row: int, failure: UserErrors, column: str | None) -> list[RowEr
 
 
 async def import_accounts(
-    ctx: Context, file: IO[bytes], *, dry_run: bool = False, mode: ImportMode
+    ctx: Context,
+    file: IO[bytes],
+    *,
+    dry_run: bool = False,
+    mode: ImportMode,
+    deadline: float | None = None,
 ) -> ImportReport:
     """Import the register in `file` (a seekable binary file: a retried transaction reads it
-    again). UserErrors on `file` for a file that cannot be imported at all."""
+    again). UserErrors on `file` for a file that cannot be imported at all; ImportTimedOut,
+    everything rolled back, when a batch ends, or the last, past `deadline` (a
+    `time.monotonic()`): checked between statements, the deadline never stops a COMMIT
+    halfway, whose outcome would then be unknown."""
     require(ctx.viewer, Permission.IMPORT_ACCOUNTS)
     viewer = ctx.viewer
+
+    def in_time() -> None:
+        if deadline is not None and time.monotonic() > deadline:
+            raise ImportTimedOut
 
     async def work(session: AsyncSession) -> ImportReport:
         if session.get_bind().dialect.name == "postgresql":
@@ -1165,8 +1182,10 @@ async def import_accounts(
                 if len(batch) >= BATCH_ACCOUNTS:
                     await importer.apply(batch)
                     batch = []
+                    in_time()
             if batch:
                 await importer.apply(batch)
+        in_time()
         report = importer.report
         if dry_run or (report.failed and mode == ImportMode.ALL_OR_NOTHING):
             raise _Refused(report)
