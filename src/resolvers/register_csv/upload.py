@@ -565,7 +565,7 @@ class Importer:
             action=action,
             changes=changes,
         )
-        self._add(event)
+        self._add_values(models.AuditEvent, event.columns())
         history.tell(self.session, event)
 
     def _add_all(self, rows: Iterable[Any]) -> None:
