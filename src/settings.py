@@ -85,6 +85,10 @@ class Settings(BaseSettings):
     max_api_keys: int = Field(default=LIST_DEFAULTS.api_keys, gt=0)
     max_import_rows: int = Field(default=LIST_DEFAULTS.import_rows, gt=0)
     max_import_bytes: int = Field(default=LIST_DEFAULTS.import_bytes, gt=0)
+    import_timeout_s: float = Field(default=300.0, gt=0)
+    """How long POST /import/accounts.csv may run, reading the upload included; past it the
+    import is rolled back and answered 503 TIMEOUT (checked between its batches, a statement
+    that runs on cancelled 5 s later)."""
 
     def list_limits(self) -> ListLimits:
         return ListLimits(

@@ -3,11 +3,14 @@ through HTTP with real uploads (multipart and raw bodies), on every backend."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
+import uuid
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 from clientgraph.db import models
@@ -15,7 +18,16 @@ from clientgraph.db.engine import Database
 from sqlalchemy import func, select
 
 from tests.portal_support import login, portal_contact
-from tests.support import Api, connection_lost_at, new_firm, settings_for, stored
+from tests.support import (
+    Api,
+    asyncpg_dsn,
+    connection_lost_at,
+    eventually,
+    new_firm,
+    owner_url,
+    settings_for,
+    stored,
+)
 
 HEADER = (
     "name,customer_number,type,status,tags,owner,contact_first_name,contact_last_name,"
@@ -664,3 +676,99 @@ async def test_a_portal_token_may_not_send_an_import_sized_body(api: Api) -> Non
     response = await _mutation(api, big, token)
 
     assert response.status_code == 413
+
+
+IMPORT_FEED = """
+query($filter: AuditEventFilter) {
+  auditEvents(first: 50, filter: $filter) {
+    nodes { action subjectType actor { name } changes { field from to } } } }
+"""
+
+
+async def test_the_imports_events_are_in_the_firms_feed_in_order_with_their_changes(
+    api: Api,
+) -> None:
+    await _report(api, _csv(FJORD_ROWS[2]))
+    await api.create_account("Made after", customerNumber="9")
+    feed: dict[str, Any] = {}
+
+    async def settled() -> bool:
+        """The feed shows an event once every transaction of the database cluster that began
+        writing before it has ended: other work on the machine may be writing meanwhile."""
+        feed.update(await api.data(IMPORT_FEED, {"filter": {"subjectTypes": ["account", "firm"]}}))
+        return len(feed["auditEvents"]["nodes"]) >= 3
+
+    await eventually(settled, timeout=60.0)
+
+    nodes = feed["auditEvents"]["nodes"]
+    assert [node["action"] for node in nodes] == [
+        "account.created",
+        "import.completed",
+        "account.created",
+    ]
+    assert {"field": "name", "from": None, "to": "Bager Bent"} in nodes[0]["changes"]
+    assert {"field": "status", "from": None, "to": "INACTIVE"} in nodes[0]["changes"]
+    assert nodes[0]["actor"] == nodes[2]["actor"]
+
+
+LOCK_WAITS = """
+SELECT count(*) FROM pg_stat_activity
+WHERE datname = current_database() AND wait_event_type = 'Lock'
+"""
+
+
+async def test_an_account_another_request_creates_meanwhile_is_updated_not_a_500(
+    api: Api, database: Database
+) -> None:
+    """Another transaction creates customer number 1002 after the import looked it up and
+    before it commits: the import's insert waits for it, fails on the unique key once it
+    commits, and the import runs again, finding and updating that account."""
+    if database.is_sqlite:
+        pytest.skip("SQLite runs one writer at a time: two cannot race for a number")
+    other = await asyncpg.connect(asyncpg_dsn(owner_url(database)))
+    try:
+        transaction = other.transaction()
+        await transaction.start()
+        await other.execute(
+            "INSERT INTO accounts (id, firm_id, name, name_folded, customer_number,"
+            " customer_number_folded, type, status, version, created_at, updated_at)"
+            " VALUES ($1, $2, 'Racer', 'racer', '1002', '1002', 'COMPANY', 'ACTIVE', 1,"
+            " now(), now())",
+            uuid.uuid4(),
+            api.firm_id,
+        )
+        importing = asyncio.create_task(_upload(api, _csv(*FJORD_ROWS)))
+        await eventually(lambda: _lock_waits(other), timeout=30)
+        await transaction.commit()
+        response = await asyncio.wait_for(importing, 60)
+    finally:
+        await other.close()
+
+    assert response.status_code == 200, response.text
+    assert response.json()["report"] == _report_of(created=1, updated=1)
+    names = sorted({record[0] for record in (await _exported(api))[1:]})
+    assert names == ["Bager Bent", "Fjord Fiskeri"]
+
+
+async def _lock_waits(connection: asyncpg.Connection) -> bool:
+    return bool(await connection.fetchval(LOCK_WAITS))
+
+
+async def test_an_import_past_its_time_limit_is_rolled_back_and_answered_timeout(
+    database: Database,
+) -> None:
+    settings = settings_for(database.url, import_timeout_s=0.05)
+    async with new_firm(database, settings=settings) as api:
+        before = await stored(api)
+        rows = [
+            f"Account {n},{n},COMPANY,,,,Ann,Person {n},ann.{n}@x.example,,,," for n in range(3000)
+        ]
+
+        response = await _upload(api, _csv(*rows))
+
+        assert response.status_code == 503, response.text
+        [error] = response.json()["errors"]
+        assert error["extensions"]["code"] == "TIMEOUT"
+        assert "CLIENTGRAPH_IMPORT_TIMEOUT_S" in error["message"]
+        assert await stored(api) == before
+        assert database.engine.pool.checkedout() == 0  # type: ignore[attr-defined]

@@ -981,3 +981,29 @@ async def test_a_host_that_does_not_resolve_counts_against_the_delivery_time_lim
     [delivery] = await deliveries(admin, webhook_id)
     assert TARPIT_TIMEOUT_S - 0.1 <= took_s < TARPIT_TIMEOUT_S + 1
     assert delivery["lastError"] == f"AttemptFailed: no answer within {TARPIT_TIMEOUT_S:g} s"
+
+
+async def test_the_imports_accounts_reach_webhooks_as_the_api_returns_them(
+    admin: Api, receiver: Receiver
+) -> None:
+    """The import writes its audit events in bulk; each still becomes a signed delivery whose
+    body holds the account as the API returns it, with the event's changes."""
+    _, secret = await create_webhook(admin, receiver.url, ["account.created"])
+    response = await admin.http.post(
+        "/import/accounts.csv",
+        headers={"Authorization": f"Bearer {admin.token}", "Content-Type": "text/csv"},
+        content=b"name,customer_number,tags\r\nAlfa,9001,vip\r\nBeta,9002,\r\n",
+    )
+    assert response.json()["report"]["created"] == 2
+
+    await deliver(admin)
+
+    bodies = sorted(
+        (verified(secret, item) for item in receiver.received), key=lambda b: b["data"]["name"]
+    )
+    assert [(body["type"], body["data"]["name"]) for body in bodies] == [
+        ("account.created", "Alfa"),
+        ("account.created", "Beta"),
+    ]
+    assert {"field": "tags", "from": None, "to": "vip"} in bodies[0]["changes"]
+    assert len({body["id"] for body in bodies}) == 2

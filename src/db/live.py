@@ -17,7 +17,7 @@ import contextlib
 import logging
 import uuid
 from collections.abc import AsyncIterator, Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -57,7 +57,11 @@ class LiveEvent:
     def to_json(self) -> str:
         """Ids as text: asyncpg's own UUID type is not one orjson knows."""
         fields = {
-            name: str(value) if value is not None else None for name, value in asdict(self).items()
+            "firm_id": str(self.firm_id),
+            "subject_type": self.subject_type,
+            "subject_id": str(self.subject_id),
+            "action": self.action,
+            "user_id": str(self.user_id) if self.user_id is not None else None,
         }
         return orjson.dumps(fields).decode()
 

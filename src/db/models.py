@@ -298,6 +298,7 @@ class ContactEmail(Base):
     __table_args__ = (
         firm_fk(["contact_id"], "contacts", ondelete="CASCADE"),
         UniqueConstraint("firm_id", "contact_id", "position"),
+        Index("ix_contact_emails_firm_id_email_folded", "firm_id", "email_folded"),
     )
 
     firm_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)

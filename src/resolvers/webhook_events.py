@@ -12,7 +12,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from clientgraph.db import models, orders
@@ -53,7 +53,29 @@ _TYPE_NAMES = {
 """The GraphQL type of each kind of subject an event type names."""
 
 
-def recorded(session: AsyncSession, event: models.AuditEvent) -> None:
+class RecordedEvent(Protocol):
+    """An audit event a transaction writes, as this module reads it: the ORM row, or the
+    plain values a bulk writer inserts (history.NewEvent)."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def firm_id(self) -> uuid.UUID: ...
+    @property
+    def subject_type(self) -> str: ...
+    @property
+    def subject_id(self) -> uuid.UUID: ...
+    @property
+    def action(self) -> str: ...
+    @property
+    def actor_name(self) -> str | None: ...
+    @property
+    def occurred_at(self) -> datetime: ...
+    @property
+    def changes(self) -> list[Any]: ...
+
+
+def recorded(session: AsyncSession, event: RecordedEvent) -> None:
     """Note an audit event the transaction of `session` writes (history.record calls this)."""
     session.info.setdefault(_RECORDED, []).append(event)
 
@@ -201,7 +223,7 @@ _LOADERS: dict[
 
 
 async def _objects(
-    session: AsyncSession, firm_id: uuid.UUID, events: Iterable[models.AuditEvent]
+    session: AsyncSession, firm_id: uuid.UUID, events: Iterable[RecordedEvent]
 ) -> dict[uuid.UUID, dict[str, Any]]:
     """Each subject as it stands after the change, one statement per kind of subject; a
     deleted subject is absent (its event carries its id and what it was)."""

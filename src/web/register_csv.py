@@ -5,6 +5,8 @@ budgeted as /graphql is (web/graphql.py)."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator
 from typing import TypeVar
 
@@ -13,10 +15,15 @@ from clientgraph.resolvers.enums import ImportMode, Permission
 from clientgraph.resolvers.errors import BadUserInput, Forbidden, RequestTimeout, UserErrors
 from clientgraph.resolvers.policy import require
 from clientgraph.resolvers.register_csv.export import RegisterExport
-from clientgraph.resolvers.register_csv.upload import ImportReport, import_accounts
+from clientgraph.resolvers.register_csv.upload import (
+    ImportReport,
+    ImportTimedOut,
+    import_accounts,
+)
 from clientgraph.schema.inputs import AccountFilterInput, AccountOrderInput
 from clientgraph.schema.json_inputs import BadJsonInput, input_from_json
 from clientgraph.schema.query import account_filter, account_order
+from clientgraph.web.deadline import CANCEL_GRACE_S
 from clientgraph.web.errors import HttpError
 from clientgraph.web.graphql import GraphQLApp, server_url
 from clientgraph.web.request_id import request_id_of
@@ -62,12 +69,23 @@ class RegisterCsvRoutes:
             server_url=server_url(request),
             webhooks=graphql.webhooks,
         )
+        limit_s = graphql.settings.import_timeout_s
+        deadline = time.monotonic() + limit_s
+        backstop = asyncio.timeout(limit_s + CANCEL_GRACE_S)
         try:
             require(viewer, Permission.IMPORT_ACCOUNTS)
             dry_run = _flag(request, "dryRun")
             mode = _mode(request)
-            async with uploaded_file(request, graphql.lists.import_bytes) as file:
-                report = await import_accounts(context, file, dry_run=dry_run, mode=mode)
+            async with backstop, uploaded_file(request, graphql.lists.import_bytes) as file:
+                report = await import_accounts(
+                    context, file, dry_run=dry_run, mode=mode, deadline=deadline
+                )
+        except ImportTimedOut:
+            raise _timed_out(limit_s) from None
+        except TimeoutError:
+            if not backstop.expired():
+                raise
+            raise _timed_out(limit_s) from None
         except Forbidden as error:
             raise HttpError(403, str(error)) from None
         except RequestTimeout as error:
@@ -134,6 +152,15 @@ async def _closing(chunks: AsyncIterator[bytes], session: AsyncSession) -> Async
             yield chunk
     finally:
         await session.close()
+
+
+def _timed_out(limit_s: float) -> HttpError:
+    return HttpError(
+        503,
+        f"The import ran longer than its limit of {limit_s:g} s (CLIENTGRAPH_IMPORT_TIMEOUT_S) "
+        "and was rolled back: nothing was written.",
+        extensions={"code": "TIMEOUT"},
+    )
 
 
 def report_json(report: ImportReport) -> dict[str, object]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import time
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
@@ -21,6 +22,7 @@ from typing import IO, Any
 
 from clientgraph.auth.viewer import Viewer
 from clientgraph.db import models
+from clientgraph.db.bulk import insert_rows, row_values
 from clientgraph.db.one_of import one_of
 from clientgraph.db.queries import fold
 from clientgraph.resolvers import history
@@ -66,7 +68,8 @@ from clientgraph.resolvers.register_csv.columns import (
     LIST_SEPARATOR,
 )
 from clientgraph.resolvers.register_csv.export import revived
-from sqlalchemy import ColumnElement, and_, insert, inspect, select
+from sqlalchemy import ColumnElement, and_, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 BATCH_ACCOUNTS = 500
@@ -97,7 +100,12 @@ WRITE_ORDER = (
     models.ContactEmail,
     models.AccountContact,
     models.CustomFieldValue,
+    models.AuditEvent,
 )
+RACE_ATTEMPTS = 3
+"""Times an import is run when another request creates an account with a customer number of
+the file between the import's look-up and its insert (PostgreSQL's unique violation): each
+new run finds the accounts that won, and updates them or reports them TAKEN as the rights say."""
 MAX_REPORTED_ROWS = 1000
 """Failed rows listed in a report; `failed` counts them all."""
 
@@ -136,6 +144,10 @@ class ImportFileError(Exception):
 
     def user_errors(self) -> UserErrors:
         return UserErrors([UserError(["file"], self.code, self.message)])
+
+
+class ImportTimedOut(Exception):
+    """The import ran past its deadline and was rolled back: nothing was written."""
 
 
 class _Refused(Exception):
@@ -314,7 +326,6 @@ class Importer:
         self.seen: set[str] = set()
         self.report = ImportReport()
         self.pending: dict[type, list[Any]] = {kind: [] for kind in WRITE_ORDER}
-        self.primary_emails: dict[str, list[uuid.UUID]] | None = None
 
     # Reading and checking ------------------------------------------------------------------
 
@@ -529,18 +540,33 @@ class Importer:
         await self.session.flush()
         for kind in WRITE_ORDER:
             rows, self.pending[kind] = self.pending[kind], []
-            by_keys: dict[frozenset[str], list[dict[str, Any]]] = {}
-            for row in rows:
-                values = dict(inspect(row).dict)
-                by_keys.setdefault(frozenset(values), []).append(values)
-            for values_list in by_keys.values():
-                await self.session.execute(insert(kind), values_list)
+            values = [row if isinstance(row, dict) else row_values(row) for row in rows]
+            await insert_rows(self.session, kind, values)
 
     def _add(self, row: Any) -> None:
-        """Written at the end of the batch, one INSERT of many rows per table (no ORM unit of
-        work: the rows are new and nothing reads them back), in the order of the database's
+        """Written at the end of the batch, one INSERT per table (no ORM unit of work: the rows
+        are new and nothing reads them back; see db/bulk.py), in the order of the database's
         foreign keys. A new row changed later in the batch is written as it ends up."""
         self.pending[type(row)].append(row)
+
+    def _add_values(self, kind: type[Any], values: dict[str, Any]) -> None:
+        """A new row nothing changes later, by its columns: no ORM object is made for it (the
+        import makes tens of thousands)."""
+        self.pending[kind].append(values)
+
+    def _record(
+        self, subject_type: str, subject_id: uuid.UUID, action: str, changes: list[history.Change]
+    ) -> None:
+        """An audit event, as history.record adds it, written with the batch's rows."""
+        event = history.new_event(
+            self.viewer,
+            subject_type=subject_type,
+            subject_id=subject_id,
+            action=action,
+            changes=changes,
+        )
+        self._add_values(models.AuditEvent, event.columns())
+        history.tell(self.session, event)
 
     def _add_all(self, rows: Iterable[Any]) -> None:
         for row in rows:
@@ -618,39 +644,31 @@ class Importer:
         return found
 
     async def _contacts_by_email(self, emails: set[str]) -> dict[str, models.Contact]:
+        """The contact the caller may edit with each of `emails` (folded) as its primary
+        address, the oldest where several have it. Looked up per batch, so that what is read
+        grows with the file, not with the firm's contacts (an index leads from an e-mail to
+        its contacts since 0010_contact_email_lookup); one an earlier batch created is found too."""
         if not emails:
             return {}
-        if self.primary_emails is None:
-            self.primary_emails = await self._all_primary_emails()
-        owners = [
-            (address, contact_id)
-            for address in emails
-            for contact_id in self.primary_emails.get(address, [])
-        ]
+        email = models.ContactEmail
+        owners = list(
+            await self.session.execute(
+                select(email.email_folded, email.contact_id).where(
+                    email.firm_id == self.viewer.firm_id,
+                    one_of(email.email_folded, sorted(emails)),
+                    email.position == 0,
+                )
+            )
+        )
         contacts = await self._contacts(
             {contact_id for _, contact_id in owners}, editable_contacts(self.viewer)
         )
-        mine = [owner for owner in owners if owner[1] in contacts]
+        mine = [(address, contact_id) for address, contact_id in owners if contact_id in contacts]
         found: dict[str, models.Contact] = {}
         for address, contact_id in sorted(
             mine, key=lambda owner: (contacts[owner[1]].created_at, owner[1])
         ):
             found.setdefault(address, contacts[contact_id])
-        return found
-
-    async def _all_primary_emails(self) -> dict[str, list[uuid.UUID]]:
-        """Every contact of the firm by its primary e-mail, read once: no index leads from an
-        e-mail to its contact, and looking a batch's e-mails up in the table each time cost
-        a scan of it per batch (10 s of PostgreSQL's time for 10,000 rows)."""
-        email = models.ContactEmail
-        found: dict[str, list[uuid.UUID]] = {}
-        rows = await self.session.stream(
-            select(email.email_folded, email.contact_id).where(
-                email.firm_id == self.viewer.firm_id, email.position == 0
-            )
-        )
-        async for address, contact_id in rows:
-            found.setdefault(address, []).append(contact_id)
         return found
 
     async def _contacts(
@@ -737,10 +755,11 @@ class Importer:
         self._add(account)
         history.created(self.session, account)
         tags = values.get("tags") or []
-        self._add_all(
-            models.AccountTag(firm_id=account.firm_id, account_id=account.id, tag=tag)
-            for tag in tags
-        )
+        for tag in tags:
+            self._add_values(
+                models.AccountTag,
+                {"firm_id": account.firm_id, "account_id": account.id, "tag": tag},
+            )
         described = {
             "name": account.name,
             "customerNumber": group.number,
@@ -752,14 +771,7 @@ class Importer:
         changes = history.changes_between({}, described)
         changes += await self._write_custom(account, group.custom, {})
         changes += await self._write_contacts(account, group.contacts, [], by_email)
-        history.record(
-            self.session,
-            self.viewer,
-            subject_type="account",
-            subject_id=account.id,
-            action="account.created",
-            changes=changes,
-        )
+        self._record("account", account.id, "account.created", changes)
         self.report.created += 1
 
     async def _update(
@@ -862,7 +874,8 @@ class Importer:
             changes.append(change)
         changes += await self._write_custom(account, group.custom, current.custom)
         changes += await self._write_contacts(account, group.contacts, current.links, by_email)
-        history.record_change(self.session, self.viewer, account, "account.updated", changes)
+        history.changed(self.session, account)
+        self._record("account", account.id, "account.updated", changes)
         self.report.updated += 1
 
     def _role_rights(self, contacts: list[_ContactSpec], matches: dict[int, Any]) -> list[RowError]:
@@ -914,13 +927,14 @@ class Importer:
             elif existing is not None:
                 existing.value = value  # type: ignore[assignment]
             else:
-                self._add(
-                    models.CustomFieldValue(
-                        firm_id=account.firm_id,
-                        definition_id=definition.id,
-                        subject_id=account.id,
-                        value=value,
-                    )
+                self._add_values(
+                    models.CustomFieldValue,
+                    {
+                        "firm_id": account.firm_id,
+                        "definition_id": definition.id,
+                        "subject_id": account.id,
+                        "value": value,
+                    },
                 )
         return changes
 
@@ -974,8 +988,6 @@ class Importer:
                 contact = self._new_contact(spec.clean)
                 if spec.clean.emails:
                     by_email[fold(spec.clean.emails[0])] = contact
-                    if self.primary_emails is not None:
-                        self.primary_emails[fold(spec.clean.emails[0])] = [contact.id]
                 link = None
             else:
                 link, contact = match
@@ -987,16 +999,17 @@ class Importer:
                     ContactRole.COMMERCIAL in spec.roles,
                     ContactRole.OPERATIONAL in spec.roles,
                 )
-                self._add(
-                    models.AccountContact(
-                        firm_id=account.firm_id,
-                        account_id=account.id,
-                        contact_id=contact.id,
-                        description=spec.description,
-                        is_commercial=commercial,
-                        is_operational=operational,
-                        linked_at=models.utcnow(),
-                    )
+                self._add_values(
+                    models.AccountContact,
+                    {
+                        "firm_id": account.firm_id,
+                        "account_id": account.id,
+                        "contact_id": contact.id,
+                        "description": spec.description,
+                        "is_commercial": commercial,
+                        "is_operational": operational,
+                        "linked_at": models.utcnow(),
+                    },
                 )
                 changes.append(history.Change("contact", None, name))
                 if roles:
@@ -1041,14 +1054,7 @@ class Importer:
             "phone": clean.phone,
             "portalAccess": contact.portal_access,
         }
-        history.record(
-            self.session,
-            self.viewer,
-            subject_type="contact",
-            subject_id=contact.id,
-            action="contact.created",
-            changes=history.changes_between({}, values),
-        )
+        self._record("contact", contact.id, "contact.created", history.changes_between({}, values))
         return contact
 
     async def _update_contact(self, contact: models.Contact, clean: CleanContact) -> None:
@@ -1068,7 +1074,8 @@ class Importer:
             del columns["phone"]
         for name, value in columns.items():
             setattr(contact, name, value)
-        history.record_change(self.session, self.viewer, contact, "contact.updated", diff)
+        history.changed(self.session, contact)
+        self._record("contact", contact.id, "contact.updated", diff)
 
     def _contact_differs(
         self, spec: _ContactSpec, match: tuple[models.AccountContact | None, models.Contact] | None
@@ -1136,14 +1143,33 @@ def _row_errors(row: int, failure: UserErrors, column: str | None) -> list[RowEr
 
 
 async def import_accounts(
-    ctx: Context, file: IO[bytes], *, dry_run: bool = False, mode: ImportMode
+    ctx: Context,
+    file: IO[bytes],
+    *,
+    dry_run: bool = False,
+    mode: ImportMode,
+    deadline: float | None = None,
 ) -> ImportReport:
     """Import the register in `file` (a seekable binary file: a retried transaction reads it
-    again). UserErrors on `file` for a file that cannot be imported at all."""
+    again). UserErrors on `file` for a file that cannot be imported at all; ImportTimedOut,
+    everything rolled back, when a batch ends, or the last, past `deadline` (a
+    `time.monotonic()`): checked between statements, the deadline never stops a COMMIT
+    halfway, whose outcome would then be unknown."""
     require(ctx.viewer, Permission.IMPORT_ACCOUNTS)
     viewer = ctx.viewer
 
+    def in_time() -> None:
+        if deadline is not None and time.monotonic() > deadline:
+            raise ImportTimedOut
+
     async def work(session: AsyncSession) -> ImportReport:
+        if session.get_bind().dialect.name == "postgresql":
+            # Each statement planned for its own values and the tables' present size, the
+            # foreign-key checks of the inserts included: a plan cached while the tables were
+            # empty or held a few rows (a new database, or any statistics taken before the
+            # import, which cannot see its uncommitted rows) picks an index on firm_id alone
+            # and scans the whole firm per look-up and per inserted row, quadratic in the file.
+            await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
         firm = await session.get_one(models.Firm, viewer.firm_id)
         definitions = await _definitions(session, viewer.firm_id)
         owners = await _owners(session, viewer.firm_id)
@@ -1156,8 +1182,10 @@ async def import_accounts(
                 if len(batch) >= BATCH_ACCOUNTS:
                     await importer.apply(batch)
                     batch = []
+                    in_time()
             if batch:
                 await importer.apply(batch)
+        in_time()
         report = importer.report
         if dry_run or (report.failed and mode == ImportMode.ALL_OR_NOTHING):
             raise _Refused(report)
@@ -1178,12 +1206,27 @@ async def import_accounts(
         report.written = True
         return report
 
-    try:
-        return await ctx.write(work)
-    except _Refused as refused:
-        return refused.report
-    except ImportFileError as error:
-        raise error.user_errors() from None
+    for _ in range(RACE_ATTEMPTS):
+        try:
+            return await ctx.write(work)
+        except _Refused as refused:
+            return refused.report
+        except ImportFileError as error:
+            raise error.user_errors() from None
+        except IntegrityError as error:
+            if "customer_number" not in str(error.orig):
+                raise
+    raise UserErrors(
+        [
+            UserError(
+                ["file"],
+                UserErrorCode.TAKEN,
+                f"Other requests created accounts with customer numbers of this file while it "
+                f"was imported, {RACE_ATTEMPTS} times in a row; nothing was written. Send it "
+                "again.",
+            )
+        ]
+    )
 
 
 def _check_header(header: list[str], definitions: dict[str, _Definition]) -> None:
