@@ -219,7 +219,7 @@ ROLE_FLAGS: tuple[tuple[ContactRole, str], ...] = (
     (ContactRole.OPERATIONAL, "is_operational"),
 )
 """Each role a link may hold, and the link's column that says it does, in the order roles are
-listed: read by `role_names` and by the planner (`plan.fields.account_contact`)."""
+listed: read by `role_names`, which both read paths call for `AccountContact.roles`."""
 
 
 def role_names(is_commercial: bool, is_operational: bool) -> list[ContactRole]:
