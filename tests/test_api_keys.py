@@ -15,7 +15,7 @@ from clientgraph.db import models
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.support import EVERY_PERMISSION, Api
+from tests.support import EVERY_PERMISSION, Api, served_with, settings_for
 
 VIEWER = "{ viewer { user { name } permissions apiKey { name createdBy { name } } } }"
 KEY_FIELDS = (
@@ -446,3 +446,54 @@ async def test_an_api_key_is_a_node_for_administrators_only(api: Api) -> None:
 
     assert (await api.data(node, {"id": key_id}))["node"] == {"id": key_id, "name": "Bank feed"}
     assert (await api.data(node, {"id": key_id}, staff_token))["node"] is None
+
+
+# Who reads a key through the fields that reach one (issue 15): as `node(id:)` says, an owner or
+# administrator; a key itself (`viewer { apiKey }`); nobody else, on either read path.
+
+KEY_IN_HISTORY = (
+    "query($id: ID!) { account(id: $id) { history(first: 10) { nodes { action apiKey { id name } "
+    "} } } }"
+)
+READ_PATHS = ["planned", "generic"]
+
+
+async def _history_key(api: Api, caller: str, read_path: str) -> Any:
+    """The `apiKey` of the history event a key made, as `caller` reads it on `read_path`."""
+    account = await api.create_account("Acme")
+    key_id, key = await _key_with_id(api, "VIEW_ALL_ACCOUNTS", "EDIT_ALL_ACCOUNTS")
+    await api.ok("updateAccount", {"accountId": account["id"], "name": "Acme Ltd"}, token=key)
+    tokens = {
+        "OWNER": api.token,
+        "ADMIN": (await api.staff(role="ADMIN"))[1],
+        "STAFF": (await api.staff("VIEW_ALL_ACCOUNTS"))[1],
+        "another key": await _key(api, "VIEW_ALL_ACCOUNTS"),
+        "the key itself": key,
+    }
+    settings = settings_for(api.db.url, planned_reads=read_path == "planned")
+    async with served_with(api, settings) as reader:
+        response = await reader.post(KEY_IN_HISTORY, {"id": account["id"]}, tokens[caller])
+    assert response.headers.get("X-Read-Path") == read_path, response.text
+    events = response.json()["data"]["account"]["history"]["nodes"]
+    [made_by_key] = [event for event in events if event["action"] == "account.updated"]
+    return made_by_key["apiKey"], key_id
+
+
+@pytest.mark.parametrize("read_path", READ_PATHS)
+@pytest.mark.parametrize("caller", ["STAFF", "another key"])
+async def test_a_key_in_history_is_null_for_staff_and_for_another_key(
+    api: Api, caller: str, read_path: str
+) -> None:
+    seen, _ = await _history_key(api, caller, read_path)
+
+    assert seen is None
+
+
+@pytest.mark.parametrize("read_path", READ_PATHS)
+@pytest.mark.parametrize("caller", ["OWNER", "ADMIN", "the key itself"])
+async def test_a_key_in_history_is_shown_to_owner_admin_and_the_key_itself(
+    api: Api, caller: str, read_path: str
+) -> None:
+    seen, key_id = await _history_key(api, caller, read_path)
+
+    assert seen == {"id": key_id, "name": "Bank feed"}

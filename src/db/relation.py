@@ -18,8 +18,9 @@ from typing import Any
 
 from clientgraph.db.one_of import one_of
 from clientgraph.db.orders import Order
+from clientgraph.db.queries import select_rows
 from clientgraph.list_limits import ListLimits
-from sqlalchemy import ColumnElement, Select
+from sqlalchemy import ColumnElement, Select, select
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +45,27 @@ class Related:
     def for_keys(self, keys: Iterable[Any]) -> Select[Any]:
         """The rows of a batch of parents, whose ids are `keys`."""
         return self.statement.where(one_of(self.key, keys))
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """A top-level list's rows for one caller and one filter, declared once for both read
+    paths: the rows of `entity` (the mapped model) that meet every one of `criteria`, in
+    `order` (which ends in a unique key). The generic path pages `rows(row type)`
+    (`resolvers.pagination.paginate`); the planner pages `statement()` in SQL
+    (`plan.connection.Keyset`)."""
+
+    entity: Any
+    criteria: tuple[ColumnElement[bool], ...]
+    order: Order
+
+    def rows(self, row_type: type) -> Select[Any]:
+        """The rows, selecting the columns of `row_type` (a `db.rows` class)."""
+        return select_rows(row_type).where(*self.criteria)
+
+    def statement(self) -> Select[Any]:
+        """The rows, without columns: FROM the entity and WHERE the criteria."""
+        return select().select_from(self.entity).where(*self.criteria)
 
 
 @dataclass(frozen=True, slots=True)

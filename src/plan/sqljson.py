@@ -19,7 +19,6 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
-    and_,
     case,
     cast,
     func,
@@ -168,21 +167,3 @@ class Json:
                 else_=seconds.op("||")(fraction).op("||")(literal_column("'+00:00'")),
             )
         return func.cg_datetime(value, type_=Text)
-
-    def flags(self, named: Sequence[tuple[str, ColumnElement[Any]]]) -> ColumnElement[Any]:
-        """The array of the names whose flag is true, in the order given."""
-        cases = []
-        count = len(named)
-        for mask in range((1 << count) - 1, 0, -1):
-            chosen = [named[i] for i in range(count) if mask & (1 << i)]
-            others = [named[i] for i in range(count) if not mask & (1 << i)]
-            condition = [self._true(flag) for _, flag in chosen] + [
-                ~self._true(flag) for _, flag in others
-            ]
-            cases.append((and_(*condition), self.array([quoted(name) for name, _ in chosen])))
-        return case(*cases, else_=self.empty_array())
-
-    def _true(self, flag: ColumnElement[Any]) -> ColumnElement[bool]:
-        if self.postgresql:
-            return func.coalesce(flag, False) == True  # noqa: E712
-        return func.coalesce(cast(flag, Integer), 0) != 0

@@ -29,16 +29,17 @@ from clientgraph.resolvers.enums import (
     AccountStatus,
     AccountType,
     ContactRole,
+    OrderDirection,
     Permission,
     UserErrorCode,
 )
-from clientgraph.resolvers.errors import UserErrors, fail
+from clientgraph.resolvers.errors import BadUserInput, UserErrors, fail
 from clientgraph.resolvers.guards import (
     flush_unique,
     lock_account,
     lock_contact,
 )
-from clientgraph.resolvers.inputs import parse_id, required_text, search_text
+from clientgraph.resolvers.inputs import moment, parse_id, required_text, search_text
 from clientgraph.resolvers.owners import (
     require_active_owner,
     require_owner,
@@ -55,6 +56,7 @@ from sqlalchemy.orm import aliased
 ACCOUNT_NAME_MAX_LENGTH = 300
 CUSTOMER_NUMBER_MAX_LENGTH = 100
 TAG_MAX_LENGTH = 100
+MAX_FILTER_TAGS = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,11 +74,47 @@ class AccountFilter:
     tags: list[str] | None = None
     updated_since: datetime | None = None
 
+    @classmethod
+    def given(
+        cls,
+        *,
+        search: str | None,
+        owner_ids: Sequence[Any] | None,
+        owned_by_me: bool | None,
+        unowned: bool | None,
+        assigned_to_me: bool | None,
+        status: list[AccountStatus] | None,
+        types: list[AccountType] | None,
+        tags: list[str] | None,
+        updated_since: datetime | None,
+    ) -> AccountFilter:
+        """The filter from the values of `AccountFilterInput`, by one rule for both read paths,
+        the live feed and the CSV export: at most MAX_FILTER_TAGS distinct tags, and a time
+        with its zone, else BAD_USER_INPUT."""
+        if tags is not None and len(set(tags)) > MAX_FILTER_TAGS:
+            raise BadUserInput(f"Filter by at most {MAX_FILTER_TAGS} tags at once.")
+        return cls(
+            search=search,
+            owner_ids=[str(owner_id) for owner_id in owner_ids] if owner_ids else None,
+            owned_by_me=bool(owned_by_me),
+            unowned=bool(unowned),
+            assigned_to_me=bool(assigned_to_me),
+            status=status,
+            types=types,
+            tags=tags,
+            updated_since=moment(updated_since, "updatedSince"),
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class AccountOrder:
     field: AccountOrderField = AccountOrderField.NAME
     descending: bool = False
+
+    @classmethod
+    def given(cls, field: AccountOrderField, direction: OrderDirection) -> AccountOrder:
+        """The order from the values of `AccountOrderInput`."""
+        return cls(AccountOrderField(field), direction == OrderDirection.DESC)
 
 
 def _owner_criteria(viewer: Viewer, spec: AccountFilter) -> list[ColumnElement[bool]]:

@@ -11,7 +11,8 @@ from typing import Any
 import phonenumbers
 from clientgraph.auth.viewer import Viewer
 from clientgraph.db import models, orders
-from clientgraph.db.queries import fold, select_rows
+from clientgraph.db.queries import fold
+from clientgraph.db.relation import Listing
 from clientgraph.db.rows import AccountContactRow, AccountRow, ContactRow
 from clientgraph.ids import decode_id
 from clientgraph.resolvers import history, portal_invitations
@@ -29,7 +30,7 @@ from clientgraph.resolvers.guards import (
     lock_account,
     lock_contact,
 )
-from clientgraph.resolvers.inputs import parse_id, required_text, search_text
+from clientgraph.resolvers.inputs import moment, parse_id, required_text, search_text
 from clientgraph.resolvers.pagination import Page, PageRequest, paginate
 from clientgraph.resolvers.policy import (
     editable_accounts,
@@ -42,6 +43,7 @@ from clientgraph.resolvers.users import clean_email
 from clientgraph.resolvers.validation import Checks, checking
 from sqlalchemy import ColumnElement, and_, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 CONTACT_NOUN = "contact"
 DESCRIPTION_MAX_LENGTH = 500
@@ -217,7 +219,7 @@ ROLE_FLAGS: tuple[tuple[ContactRole, str], ...] = (
     (ContactRole.OPERATIONAL, "is_operational"),
 )
 """Each role a link may hold, and the link's column that says it does, in the order roles are
-listed: read by `role_names` and by the planner (`plan.fields.account_contact`)."""
+listed: read by `role_names`, which both read paths call for `AccountContact.roles`."""
 
 
 def role_names(is_commercial: bool, is_operational: bool) -> list[ContactRole]:
@@ -631,37 +633,58 @@ async def unlink_contact(ctx: Context, *, account_id: str, contact_id: str) -> A
     return await ctx.loaders.of(ACCOUNTS).load(account_uuid)
 
 
-async def contacts(
-    ctx: Context,
-    *,
-    search: str | None,
-    account_id: str | None,
-    updated_since: datetime | None = None,
-    page: PageRequest,
-) -> Page[ContactRow]:
-    """Visible contacts by last, first name; optionally those linked to one account, or
-    changed since a time."""
+@dataclass(frozen=True, slots=True)
+class ContactFilter:
+    """`contacts(filter:)` as given (`ContactFilterInput`): read by `listed_contacts`."""
+
+    search: str | None = None
+    account_id: str | None = None
+    updated_since: datetime | None = None
+
+
+def _linked_to_visible_account(viewer: Viewer, account_id: uuid.UUID | None) -> ColumnElement[bool]:
+    """The contact is linked to the account `account_id`, and the caller sees that account."""
     contact = models.Contact
-    query = select_rows(ContactRow).where(visible_contacts(ctx.viewer))
-    if updated_since is not None:
-        query = query.where(contact.updated_at >= updated_since)
-    text = search_text(search, ctx.lists.search_length)
-    if text is not None:
-        query = query.where(contact.search_folded.contains(fold(text), autoescape=True))
-    if account_id is not None:
-        account_uuid = decode_id(account_id, "Account")
-        visible = await ctx.loaders.of(ACCOUNTS).load(account_uuid) if account_uuid else None
-        link = models.AccountContact
-        query = query.where(
-            select(link.contact_id)
-            .where(
-                link.firm_id == contact.firm_id,
-                link.contact_id == contact.id,
-                link.account_id == (visible.id if visible else None),
-            )
-            .exists()
+    account, link = aliased(models.Account), aliased(models.AccountContact)
+    visible_account = (
+        select(account.id)
+        .where(visible_accounts(viewer, account), account.id == account_id)
+        .scalar_subquery()
+    )
+    return (
+        select(link.contact_id)
+        .where(
+            link.firm_id == contact.firm_id,
+            link.contact_id == contact.id,
+            link.account_id == visible_account,
         )
-    return await paginate(ctx, query, orders.contacts_by_name(), request=page, row_type=ContactRow)
+        .exists()
+    )
+
+
+def listed_contacts(viewer: Viewer, spec: ContactFilter, *, search_length: int) -> Listing:
+    """What `contacts` lists, on both read paths: the visible contacts matching `spec`, by
+    last, then first name. A time without a zone, or a search longer than `search_length`, is
+    BAD_USER_INPUT."""
+    contact = models.Contact
+    criteria = [visible_contacts(viewer)]
+    updated_since = moment(spec.updated_since, "updatedSince")
+    if updated_since is not None:
+        criteria.append(contact.updated_at >= updated_since)
+    text = search_text(spec.search, search_length)
+    if text is not None:
+        criteria.append(contact.search_folded.contains(fold(text), autoescape=True))
+    if spec.account_id is not None:
+        account_uuid = decode_id(str(spec.account_id), "Account")
+        criteria.append(_linked_to_visible_account(viewer, account_uuid))
+    return Listing(contact, tuple(criteria), orders.contacts_by_name(contact))
+
+
+async def contacts(ctx: Context, *, spec: ContactFilter, page: PageRequest) -> Page[ContactRow]:
+    listing = listed_contacts(ctx.viewer, spec, search_length=ctx.lists.search_length)
+    return await paginate(
+        ctx, listing.rows(ContactRow), listing.order, request=page, row_type=ContactRow
+    )
 
 
 def email_rows(contact: models.Contact, emails: list[str]) -> list[models.ContactEmail]:

@@ -32,7 +32,7 @@ from clientgraph.outbox.emails import EMAIL_KINDS
 from clientgraph.outbox.webhook import WEBHOOK_KIND
 from clientgraph.resolvers.context import Context
 from clientgraph.resolvers.history import named_accounts_visible
-from clientgraph.resolvers.policy import visible_accounts, visible_contacts
+from clientgraph.resolvers.policy import visible_accounts, visible_api_keys, visible_contacts
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select
 from sqlalchemy.orm import aliased
 
@@ -68,6 +68,10 @@ def _user(viewer: Viewer, row: Any) -> list[ColumnElement[bool]]:
 
 def _contact(viewer: Viewer, row: Any) -> list[ColumnElement[bool]]:
     return [visible_contacts(viewer)]
+
+
+def _api_key(viewer: Viewer, row: Any) -> list[ColumnElement[bool]]:
+    return [visible_api_keys(viewer, row)]
 
 
 def _firm(viewer: Viewer, row: Any) -> list[ColumnElement[bool]]:
@@ -114,7 +118,7 @@ NODE_KINDS: dict[str, NodeKind] = {
     "EmailDelivery": NodeKind(
         models.OutboxEvent, EmailDeliveryRow, _email_delivery, admin_only=True
     ),
-    "ApiKey": NodeKind(models.ApiKey, ApiKeyRow, _of_firm, admin_only=True),
+    "ApiKey": NodeKind(models.ApiKey, ApiKeyRow, _api_key, admin_only=True),
     "Webhook": NodeKind(models.Webhook, WebhookRow, _of_firm, admin_only=True),
     "WebhookDelivery": NodeKind(
         models.OutboxEvent, WebhookDeliveryRow, _webhook_delivery, admin_only=True

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from clientgraph.auth.viewer import Viewer
 from clientgraph.db import models, orders
-from clientgraph.db.queries import fold, select_rows
+from clientgraph.db.queries import fold
+from clientgraph.db.relation import Listing
 from clientgraph.db.rows import AccountRow, ClientOwnerRow
 from clientgraph.resolvers import history
 from clientgraph.resolvers.context import Context
@@ -416,14 +417,21 @@ async def assign_client_owner(
     return await ctx.loaders.of(ACCOUNTS).load(account_uuid)
 
 
+def listed_owners(viewer: Viewer, search: str | None, *, search_length: int) -> Listing:
+    """What `clientOwners` lists, on both read paths: the firm's address book, matching
+    `search` by name, by name. A search longer than `search_length` is TOO_LONG."""
+    owner = models.ClientOwner
+    criteria = [owner.firm_id == viewer.firm_id]
+    text = search_text(search, search_length)
+    if text is not None:
+        criteria.append(owner.name_folded.contains(fold(text), autoescape=True))
+    return Listing(owner, tuple(criteria), orders.owners_by_name(owner))
+
+
 async def client_owners(
     ctx: Context, *, search: str | None, page: PageRequest
 ) -> Page[ClientOwnerRow]:
-    owner = models.ClientOwner
-    query = select_rows(ClientOwnerRow).where(owner.firm_id == ctx.viewer.firm_id)
-    text = search_text(search, ctx.lists.search_length)
-    if text is not None:
-        query = query.where(owner.name_folded.contains(fold(text), autoescape=True))
+    listing = listed_owners(ctx.viewer, search, search_length=ctx.lists.search_length)
     return await paginate(
-        ctx, query, orders.owners_by_name(), request=page, row_type=ClientOwnerRow
+        ctx, listing.rows(ClientOwnerRow), listing.order, request=page, row_type=ClientOwnerRow
     )

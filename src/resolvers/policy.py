@@ -115,6 +115,18 @@ def _linked_to(viewer: Viewer, reach: Any) -> ColumnElement[bool]:
     )
 
 
+def visible_api_keys(viewer: Viewer, key: Any = models.ApiKey) -> ColumnElement[bool]:
+    """The API keys a caller may read, wherever a key is reached (`node(id:)`,
+    `viewer.apiKey`, `AuditEvent.apiKey`): an owner or administrator every key of the firm, a
+    key itself, nobody else any key."""
+    firm = key.firm_id == viewer.firm_id
+    if viewer.is_admin:
+        return firm  # type: ignore[no-any-return]
+    if viewer.api_key_id is not None:
+        return and_(firm, key.id == viewer.api_key_id)
+    return false()
+
+
 def visible_contacts(viewer: Viewer) -> ColumnElement[bool]:
     """Every contact of the firm for a viewer of all accounts; else those linked to an
     account the caller sees."""

@@ -27,7 +27,7 @@ from clientgraph.db.rows import (
 )
 from clientgraph.list_limits import ListLimits
 from clientgraph.resolvers.history import named_accounts_visible
-from clientgraph.resolvers.policy import visible_accounts
+from clientgraph.resolvers.policy import visible_accounts, visible_api_keys
 from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.orm import aliased
 
@@ -65,7 +65,11 @@ LIVE_USERS = Relation(
 )
 """A user of the firm by id, unless deleted."""
 
-API_KEYS = Relation("api_keys", _by_id(models.ApiKey, _in_firm), row_shape(ApiKeyRow), unique=True)
+API_KEYS = Relation(
+    "api_keys", _by_id(models.ApiKey, visible_api_keys), row_shape(ApiKeyRow), unique=True
+)
+"""A key by id, if the caller may read it (`policy.visible_api_keys`): an administrator any
+of the firm's, a key itself, nobody else any."""
 
 OWNERS = Relation(
     "owners", _by_id(models.ClientOwner, _in_firm), row_shape(ClientOwnerRow), unique=True

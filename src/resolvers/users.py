@@ -8,7 +8,8 @@ from typing import Any
 
 from clientgraph.auth.viewer import Viewer
 from clientgraph.db import models, orders
-from clientgraph.db.queries import fold, select_rows
+from clientgraph.db.queries import fold
+from clientgraph.db.relation import Listing
 from clientgraph.db.rows import UserRow
 from clientgraph.resolvers import credentials, history
 from clientgraph.resolvers.context import Context
@@ -25,7 +26,7 @@ from clientgraph.resolvers.owners import (
 )
 from clientgraph.resolvers.pagination import Page, PageRequest, paginate
 from clientgraph.resolvers.policy import require_admin
-from clientgraph.resolvers.read_model import USERS
+from clientgraph.resolvers.read_model import USERS, live_users
 from clientgraph.resolvers.teams import leave_all_teams, live_user
 from clientgraph.resolvers.validation import checking
 from email_validator import EmailNotValidError, validate_email
@@ -277,16 +278,26 @@ async def delete_user(
     return UserDeletion(user_uuid, release, team_count)
 
 
-async def users(ctx: Context, *, search: str | None, page: PageRequest) -> Page[UserRow]:
+def user_is_active(is_active: bool, deleted_at: object) -> bool:
+    """`User.isActive` on both read paths: active and not deleted."""
+    return bool(is_active) and deleted_at is None
+
+
+def listed_users(viewer: Viewer, search: str | None, *, search_length: int) -> Listing:
+    """What `users` lists, on both read paths: the firm's users who are not deleted, matching
+    `search` by name or e-mail, by name. A search longer than `search_length` is TOO_LONG."""
     user = models.User
-    query = select_rows(UserRow).where(
-        user.firm_id == ctx.viewer.firm_id, user.deleted_at.is_(None)
-    )
-    text = search_text(search, ctx.lists.search_length)
+    criteria = [live_users(viewer, user)]
+    text = search_text(search, search_length)
     if text is not None:
         term = fold(text)
-        query = query.where(
+        criteria.append(
             user.name_folded.contains(term, autoescape=True)
             | user.email_folded.contains(term, autoescape=True)
         )
-    return await paginate(ctx, query, orders.users_by_name(), request=page, row_type=UserRow)
+    return Listing(user, tuple(criteria), orders.users_by_name(user))
+
+
+async def users(ctx: Context, *, search: str | None, page: PageRequest) -> Page[UserRow]:
+    listing = listed_users(ctx.viewer, search, search_length=ctx.lists.search_length)
+    return await paginate(ctx, listing.rows(UserRow), listing.order, request=page, row_type=UserRow)

@@ -13,14 +13,13 @@ from clientgraph.resolvers import accounts as account_resolvers
 from clientgraph.resolvers import api_keys as api_key_resolvers
 from clientgraph.resolvers import contacts as contact_resolvers
 from clientgraph.resolvers.accounts import AccountFilter, AccountOrder
+from clientgraph.resolvers.contacts import ContactFilter
 from clientgraph.resolvers.enums import (
     CustomFieldEntity,
     EmailDeliveryStatus,
-    OrderDirection,
     WebhookDeliveryStatus,
 )
 from clientgraph.resolvers.errors import BadUserInput
-from clientgraph.resolvers.inputs import moment
 from clientgraph.resolvers.nodes import node_row
 from clientgraph.resolvers.pagination import PageRequest
 from clientgraph.resolvers.read_model import ACCOUNTS, API_KEYS, USERS
@@ -74,31 +73,26 @@ async def _node(info: Info, global_id: str) -> relay.Node | None:
     return NODE_TYPES[type_name](row)
 
 
-MAX_FILTER_TAGS = 50
-
-
 def account_filter(spec: AccountFilterInput | None) -> AccountFilter:
     if spec is None:
         return AccountFilter()
-    if spec.tags is not None and len(set(spec.tags)) > MAX_FILTER_TAGS:
-        raise BadUserInput(f"Filter by at most {MAX_FILTER_TAGS} tags at once.")
-    return AccountFilter(
+    return AccountFilter.given(
         search=spec.search,
-        owner_ids=[str(owner_id) for owner_id in spec.owner_ids] if spec.owner_ids else None,
-        owned_by_me=bool(spec.owned_by_me),
-        unowned=bool(spec.unowned),
-        assigned_to_me=bool(spec.assigned_to_me),
+        owner_ids=spec.owner_ids,
+        owned_by_me=spec.owned_by_me,
+        unowned=spec.unowned,
+        assigned_to_me=spec.assigned_to_me,
         status=spec.status,
         types=spec.types,
         tags=spec.tags,
-        updated_since=moment(spec.updated_since, "updatedSince"),
+        updated_since=spec.updated_since,
     )
 
 
 def account_order(order_by: AccountOrderInput | None) -> AccountOrder:
     if order_by is None:
         return AccountOrder()
-    return AccountOrder(order_by.field, order_by.direction == OrderDirection.DESC)
+    return AccountOrder.given(order_by.field, order_by.direction)
 
 
 @strawberry.type
@@ -178,11 +172,14 @@ class Query:
         before: str | None = None,
         filter: ContactFilterInput | None = None,
     ) -> Connection[Contact]:
+        spec = (
+            ContactFilter(filter.search, filter.account_id, filter.updated_since)
+            if filter
+            else ContactFilter()
+        )
         page = await contact_resolvers.contacts(
             info.context,
-            search=filter.search if filter else None,
-            account_id=str(filter.account_id) if filter and filter.account_id is not None else None,
-            updated_since=moment(filter.updated_since, "updatedSince") if filter else None,
+            spec=spec,
             page=PageRequest(first=first, after=after, last=last, before=before),
         )
         return Connection.of(page, Contact.from_row)

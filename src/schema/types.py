@@ -26,6 +26,7 @@ from clientgraph.ids import encode_id
 from clientgraph.resolvers import audit_feed, notifications
 from clientgraph.resolvers.contacts import full_name, role_names
 from clientgraph.resolvers.context import Context
+from clientgraph.resolvers.email_deliveries import next_attempt_at
 from clientgraph.resolvers.pagination import PageRequest, related_page
 from clientgraph.resolvers.policy import effective_permissions, given_permissions
 from clientgraph.resolvers.read_model import (
@@ -46,6 +47,7 @@ from clientgraph.resolvers.read_model import (
     USERS,
     unread,
 )
+from clientgraph.resolvers.users import user_is_active
 from clientgraph.schema.connections import Connection
 from clientgraph.schema.enums import (
     AccountStatus,
@@ -172,7 +174,7 @@ class User(relay.Node):
             name=row.name,
             email=row.email,
             role=UserRole(row.role),
-            is_active=row.is_active and row.deleted_at is None,
+            is_active=user_is_active(row.is_active, row.deleted_at),
             row=row,
         )
 
@@ -526,7 +528,6 @@ class EmailDelivery(relay.Node):
 
     @classmethod
     def from_row(cls, row: EmailDeliveryRow) -> EmailDelivery:
-        queued = row.status == EmailDeliveryStatus.QUEUED.value
         return cls(
             id=str(row.id),
             kind=row.kind,
@@ -535,7 +536,7 @@ class EmailDelivery(relay.Node):
             attempts=row.attempts,
             created_at=row.created_at,
             last_attempt_at=row.last_attempt_at,
-            next_attempt_at=row.next_attempt_at if queued else None,
+            next_attempt_at=next_attempt_at(row.status, row.next_attempt_at),
             last_error=row.last_error,
             sent_at=row.delivered_at,
         )

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from clientgraph.plan.build import Build, Field, Fix, list_fix, planned
-from clientgraph.resolvers.contacts import ROLE_FLAGS
+from clientgraph.plan.build import Build, Counter, Field, Fix, planned
+from clientgraph.resolvers.contacts import role_names
 from sqlalchemy import ColumnElement
 
 TYPE = "AccountContact"
@@ -21,11 +21,19 @@ def linked_at(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any],
     return build.json.datetime_text(row[0].linked_at), None
 
 
+def _roles(value: Any, counter: Counter) -> Any:
+    is_commercial, is_operational = value
+    names = [role.value for role in role_names(is_commercial, is_operational)]
+    counter.nodes += len(names)
+    return names
+
+
 @planned(TYPE, "roles")
 def roles(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix | None]:
+    """By `resolvers.contacts.role_names`, from the link's two flags."""
     link = row[0]
-    flags = [(role.value, getattr(link, column)) for role, column in ROLE_FLAGS]
-    return build.json.flags(flags), list_fix(None)
+    flags = [build.json.boolean(link.is_commercial), build.json.boolean(link.is_operational)]
+    return build.json.array(flags), _roles
 
 
 @planned(TYPE, "contact")

@@ -2,58 +2,56 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from clientgraph.db import models, orders
 from clientgraph.db.orders import Order
-from clientgraph.db.queries import fold
+from clientgraph.db.relation import Listing
 from clientgraph.ids import decode_id
 from clientgraph.outbox.emails import EMAIL_KINDS
 from clientgraph.plan.build import Build, Field, Fix, list_fix, planned
 from clientgraph.plan.connection import Keyset, connection, page_request
 from clientgraph.plan.errors import Decline, Unplanned
-from clientgraph.resolvers.accounts import (
-    AccountFilter,
-    AccountOrder,
-    filtered_accounts,
-    ordered_accounts,
-)
+from clientgraph.resolvers.accounts import AccountFilter, AccountOrder, listed_accounts
 from clientgraph.resolvers.audit_feed import READ_RIGHT, AuditEventFilter, feed
-from clientgraph.resolvers.enums import AccountOrderField, OrderDirection
+from clientgraph.resolvers.contacts import ContactFilter, listed_contacts
 from clientgraph.resolvers.errors import BadUserInput
-from clientgraph.resolvers.inputs import moment, search_text
+from clientgraph.resolvers.owners import listed_owners
 from clientgraph.resolvers.policy import visible_accounts, visible_contacts
+from clientgraph.resolvers.users import listed_users
 from clientgraph.resolvers.webhooks import MAX_WEBHOOKS, deliveries_of
-from clientgraph.schema.query import MAX_FILTER_TAGS
 from sqlalchemy import ColumnElement, String, Uuid, select
 from sqlalchemy.orm import aliased
 
 TYPE = "Query"
 
 
-def _account_filter(spec: dict[str, Any] | None, search_length: int) -> AccountFilter:
+@contextmanager
+def _refused() -> Iterator[None]:
+    """An argument the generic path refuses (BAD_USER_INPUT) is the generic path's to answer,
+    with its error."""
+    try:
+        yield
+    except BadUserInput as error:
+        raise Unplanned(Decline.REFUSED_INPUT, str(error)) from error
+
+
+def _account_filter(spec: dict[str, Any] | None) -> AccountFilter:
     """`schema.query.account_filter` over the coerced argument."""
     if spec is None:
         return AccountFilter()
-    tags = spec.get("tags")
-    if tags is not None and len(set(tags)) > MAX_FILTER_TAGS:
-        raise Unplanned(Decline.REFUSED_INPUT, "too many tags")
-    owner_ids = spec.get("ownerIds")
-    try:
-        search = search_text(spec.get("search"), search_length)
-        updated_since = moment(spec.get("updatedSince"), "updatedSince")
-    except BadUserInput as error:
-        raise Unplanned(Decline.REFUSED_INPUT, str(error)) from error
-    return AccountFilter(
-        search=search,
-        owner_ids=[str(owner_id) for owner_id in owner_ids] if owner_ids else None,
-        owned_by_me=bool(spec.get("ownedByMe")),
-        unowned=bool(spec.get("unowned")),
-        assigned_to_me=bool(spec.get("assignedToMe")),
+    return AccountFilter.given(
+        search=spec.get("search"),
+        owner_ids=spec.get("ownerIds"),
+        owned_by_me=spec.get("ownedByMe"),
+        unowned=spec.get("unowned"),
+        assigned_to_me=spec.get("assignedToMe"),
         status=spec.get("status"),
         types=spec.get("types"),
-        tags=tags,
-        updated_since=updated_since,
+        tags=spec.get("tags"),
+        updated_since=spec.get("updatedSince"),
     )
 
 
@@ -61,16 +59,14 @@ def _account_filter(spec: dict[str, Any] | None, search_length: int) -> AccountF
 def accounts(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix | None]:
     args = field.args
     order_by = args.get("orderBy")
-    order = (
-        AccountOrder(
-            AccountOrderField(order_by["field"].value),
-            order_by["direction"] == OrderDirection.DESC,
+    order = AccountOrder.given(order_by["field"], order_by["direction"]) if order_by else None
+    with _refused():
+        query, ordered = listed_accounts(
+            build.viewer,
+            _account_filter(args.get("filter")),
+            order or AccountOrder(),
+            search_length=build.lists.search_length,
         )
-        if order_by
-        else AccountOrder()
-    )
-    spec = _account_filter(args.get("filter"), build.lists.search_length)
-    query, ordered = ordered_accounts(filtered_accounts(build.viewer, spec), order)
     statement = query.with_only_columns(maintain_column_froms=True)
     keyset = Keyset(statement, models.Account, ordered, None)
     return connection(build, field, "Account", keyset, page_request(args))
@@ -103,12 +99,12 @@ def _root_connection(
     return connection(build, field, node_type, keyset, page_request(field.args))
 
 
-def _search(build: Build, field: Field, value: Any) -> str | None:
-    try:
-        text = search_text(value, build.lists.search_length)
-    except BadUserInput as error:
-        raise Unplanned(Decline.REFUSED_INPUT, str(error)) from error
-    return fold(text) if text is not None else None
+def _listed(
+    build: Build, field: Field, node_type: str, listing: Listing
+) -> tuple[ColumnElement[Any], Fix | None]:
+    """A top-level list as its area declares it for both read paths, paged in SQL."""
+    keyset = Keyset(listing.statement(), listing.entity, listing.order, None)
+    return connection(build, field, node_type, keyset, page_request(field.args))
 
 
 @planned(TYPE, "contact")
@@ -123,67 +119,27 @@ def contact(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], F
 
 @planned(TYPE, "contacts")
 def contacts(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix | None]:
-    """`resolvers.contacts.contacts`: visible contacts by last, first name."""
-    contact = models.Contact
     spec = field.args.get("filter") or {}
-    statement = select().select_from(contact).where(visible_contacts(build.viewer))
-    try:
-        updated_since = moment(spec.get("updatedSince"), "updatedSince")
-    except BadUserInput as error:
-        raise Unplanned(Decline.REFUSED_INPUT, str(error)) from error
-    if updated_since is not None:
-        statement = statement.where(contact.updated_at >= updated_since)
-    term = _search(build, field, spec.get("search"))
-    if term is not None:
-        statement = statement.where(contact.search_folded.contains(term, autoescape=True))
-    if spec.get("accountId") is not None:
-        account_uuid = decode_id(str(spec["accountId"]), "Account")
-        account, link = aliased(models.Account), aliased(models.AccountContact)
-        visible_account = (
-            select(account.id)
-            .where(visible_accounts(build.viewer, account), account.id == account_uuid)
-            .scalar_subquery()
-        )
-        statement = statement.where(
-            select(link.contact_id)
-            .where(
-                link.firm_id == contact.firm_id,
-                link.contact_id == contact.id,
-                link.account_id == visible_account,
-            )
-            .exists()
-        )
-    order = orders.contacts_by_name(contact)
-    return _root_connection(build, field, "Contact", statement, contact, order)
+    given = ContactFilter(spec.get("search"), spec.get("accountId"), spec.get("updatedSince"))
+    with _refused():
+        listing = listed_contacts(build.viewer, given, search_length=build.lists.search_length)
+    return _listed(build, field, "Contact", listing)
 
 
 @planned(TYPE, "clientOwners")
 def client_owners(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix | None]:
-    owner = models.ClientOwner
-    statement = select().select_from(owner).where(owner.firm_id == build.viewer.firm_id)
-    term = _search(build, field, field.args.get("search"))
-    if term is not None:
-        statement = statement.where(owner.name_folded.contains(term, autoescape=True))
-    order = orders.owners_by_name(owner)
-    return _root_connection(build, field, "ClientOwner", statement, owner, order)
+    search = field.args.get("search")
+    with _refused():
+        listing = listed_owners(build.viewer, search, search_length=build.lists.search_length)
+    return _listed(build, field, "ClientOwner", listing)
 
 
 @planned(TYPE, "users")
 def users(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix | None]:
-    user = models.User
-    statement = (
-        select()
-        .select_from(user)
-        .where(user.firm_id == build.viewer.firm_id, user.deleted_at.is_(None))
-    )
-    term = _search(build, field, field.args.get("search"))
-    if term is not None:
-        statement = statement.where(
-            user.name_folded.contains(term, autoescape=True)
-            | user.email_folded.contains(term, autoescape=True)
-        )
-    order = orders.users_by_name(user)
-    return _root_connection(build, field, "User", statement, user, order)
+    search = field.args.get("search")
+    with _refused():
+        listing = listed_users(build.viewer, search, search_length=build.lists.search_length)
+    return _listed(build, field, "User", listing)
 
 
 @planned(TYPE, "customFieldDefinitions")

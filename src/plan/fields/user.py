@@ -7,7 +7,8 @@ from typing import Any
 from clientgraph.plan.build import Build, Counter, Field, Fix, planned
 from clientgraph.plan.fields import scalars
 from clientgraph.resolvers.policy import effective_permissions
-from sqlalchemy import ColumnElement, and_
+from clientgraph.resolvers.users import user_is_active
+from sqlalchemy import ColumnElement
 
 TYPE = "User"
 
@@ -16,9 +17,15 @@ for _graphql, _column in (("name", "name"), ("email", "email"), ("role", "role")
     planned(TYPE, _graphql)(scalars.column(_column))
 
 
+def _is_active(value: Any, counter: Counter) -> Any:
+    is_active, deleted_at = value
+    return user_is_active(is_active, deleted_at)
+
+
 @planned(TYPE, "isActive")
 def is_active(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix | None]:
-    return build.json.boolean(and_(row.is_active, row.deleted_at.is_(None))), None
+    """By `resolvers.users.user_is_active`, from the two columns it reads."""
+    return build.json.array([build.json.boolean(row.is_active), row.deleted_at]), _is_active
 
 
 def _permissions_fix(value: Any, counter: Counter) -> Any:
