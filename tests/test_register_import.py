@@ -590,6 +590,16 @@ async def test_the_mutation_needs_the_import_right(api: Api) -> None:
     assert await stored(api) == before
 
 
+async def test_the_mutation_has_the_imports_time_limit_not_a_requests(
+    database: Database,
+) -> None:
+    settings = settings_for(database.url, request_timeout_s=0.01)
+    async with new_firm(database, settings=settings) as api:
+        payload = await _payload(api, _csv(*FJORD_ROWS))
+
+        assert payload == {"report": _report_of(created=2), "userErrors": []}
+
+
 async def test_the_mutation_refuses_an_upload_over_the_byte_limit(database: Database) -> None:
     settings = settings_for(database.url, max_import_bytes=10_000)
     async with new_firm(database, settings=settings) as api:

@@ -240,6 +240,8 @@ class GraphQLApp(GraphQL[Context, None]):
         note_caller(request.scope, who)
         multipart = request.method == "POST" and is_multipart(request)
         uploads = multipart and may_upload(who)
+        if uploads:
+            deadline = Deadline.starting_now(self.settings.import_timeout_s)
         limit = self.lists.import_bytes if uploads else self.settings.max_body_bytes
         body = await read_body(request, limit)
         if request.method == "POST":
