@@ -30,6 +30,7 @@ import asyncpg
 import httpx
 from clientgraph.auth.access_tokens import issue_token
 from clientgraph.db.engine import Database
+from clientgraph.resolvers.register_csv.columns import header
 from sqlalchemy.engine import URL, make_url
 
 from bench.common import SECRET, seed_firm
@@ -44,24 +45,7 @@ TARGET_S = 30.0
 def register_csv(rows: int) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(
-        [
-            "name",
-            "customer_number",
-            "type",
-            "status",
-            "tags",
-            "owner",
-            "contact_first_name",
-            "contact_last_name",
-            "contact_email",
-            "contact_phone",
-            "contact_country",
-            "contact_roles",
-            "contact_description",
-            "cf:vat",
-        ]
-    )
+    writer.writerow(header(["vat"]))
     for index in range(rows):
         writer.writerow(
             [

@@ -30,6 +30,7 @@ import graphql
 from clientgraph.schema.graphql_core import graphql_schema
 from clientgraph.schema.schema import build_schema
 
+from tests.difftest.generated import ID_KINDS as GENERATED_ID_KINDS
 from tests.difftest.generated import PLACEHOLDER
 
 AS_VARIABLE = 0.7
@@ -46,25 +47,7 @@ OWN_KINDS = {
 """Where the id of an argument naming its type comes from: mostly that type in the caller's
 firm (accounts the assigned STAFF user sees and does not see), sometimes another firm's or
 another type's."""
-ID_KINDS = {
-    "account",
-    "assigned_account",
-    "unassigned_account",
-    "contact",
-    "owner",
-    "user",
-    "event",
-    "notification",
-    "api_key",
-    "delivery",
-    "firm",
-    "foreign_account",
-    "foreign_contact",
-    "foreign_user",
-    "foreign_owner",
-    "foreign_firm",
-    "garbage",
-}
+ID_KINDS = frozenset(GENERATED_ID_KINDS)
 
 
 @dataclass(frozen=True)
