@@ -509,6 +509,21 @@ async def test_the_token_is_kept_from_cookies_and_storage_and_a_reload_stays_sig
         assert cookie["sameSite"] == "Strict"
 
 
+REFRESH_LOCK = "clientgraph-auth-refresh"
+"""The Web Lock the page's tabs take, one at a time, to renew their shared sign-in."""
+
+
+def waits_for_the_refresh_lock(driver: WebDriver) -> bool:
+    """Whether a tab of the page's origin has asked for the refresh lock and waits for it."""
+    return bool(
+        driver.execute_async_script(
+            "const done = arguments[arguments.length - 1];"
+            "navigator.locks.query().then("
+            f"  state => done(state.pending.some(lock => lock.name === {REFRESH_LOCK!r})));"
+        )
+    )
+
+
 async def test_two_tabs_renew_their_shared_sign_in_one_at_a_time(
     browser: WebDriver, database: Database, staff: Staff
 ) -> None:
@@ -535,7 +550,12 @@ async def test_two_tabs_renew_their_shared_sign_in_one_at_a_time(
                 await asyncio.sleep(0.05)
             await in_browser(lambda: driver.switch_to.window(first_tab))
             await in_browser(driver.refresh)
-            await asyncio.sleep(2)
+            await in_browser(
+                lambda: graphiql.wait(
+                    lambda _: waits_for_the_refresh_lock(driver),
+                    "the first tab to wait for the second tab's refresh",
+                )
+            )
 
             assert refreshes.arrived == 1
         finally:

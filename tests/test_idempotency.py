@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from typing import Any
@@ -16,10 +17,17 @@ import pytest
 from clientgraph.db import models
 from clientgraph.db.engine import Database
 from clientgraph.resolvers.context import Context
-from clientgraph.web.idempotency import PURGE_BATCH
+from clientgraph.web.idempotency import LEASE_MARGIN, PURGE_BATCH, IdempotencyKeys
 from sqlalchemy import func, select
 
-from tests.support import Api, connection_lost_at, expire_every, served_with, settings_for
+from tests.support import (
+    Api,
+    connection_lost_at,
+    expire_every,
+    new_firm,
+    served_with,
+    settings_for,
+)
 
 CREATE_ACCOUNT = (
     "mutation($name: String!) { createAccount(input: {name: $name}) "
@@ -414,3 +422,53 @@ async def test_expired_keys_are_purged_in_bounded_batches_as_answers_are_kept(
 
     assert after_one == 20 + 1
     assert after_two == 2
+
+
+IMPORT = (
+    "mutation($input: ImportAccountsInput!) { importAccounts(input: $input) "
+    "{ report { created } } }"
+)
+
+
+async def send_import(api: Api, key: str) -> httpx.Response:
+    operations = {"query": IMPORT, "variables": {"input": {"file": None}}}
+    return await api.http.post(
+        "/graphql",
+        headers={"Authorization": f"Bearer {api.token}", "Idempotency-Key": key},
+        data={
+            "operations": json.dumps(operations),
+            "map": json.dumps({"0": ["variables.input.file"]}),
+        },
+        files={"0": ("accounts.csv", b"name,customer_number\r\nAcme,1\r\n", "text/csv")},
+    )
+
+
+async def lease_of(api: Api, key: str) -> timedelta:
+    async def lease(session: Any) -> timedelta:
+        row = await session.get(models.IdempotencyKey, (api.firm_id, f"user:{api.user_id}", key))
+        return row.expires_at - row.created_at
+
+    return await api.db.write(lease, firm_id=api.firm_id)
+
+
+@pytest.mark.parametrize("request_kind", ["a mutation", "an import upload"])
+async def test_a_claim_lasts_as_long_as_its_request_may_run(
+    database: Database, monkeypatch: pytest.MonkeyPatch, request_kind: str
+) -> None:
+    """An import may run for minutes; its key must not lapse while it runs, or a retry of
+    the same import would run beside it."""
+
+    async def never_settled(self: IdempotencyKeys, claim: Any, answer: Any) -> None:
+        return None
+
+    monkeypatch.setattr(IdempotencyKeys, "settle", never_settled)
+    settings = settings_for(database.url, request_timeout_s=10, import_timeout_s=600)
+    async with new_firm(database, settings=settings) as api:
+        if request_kind == "a mutation":
+            assert (await send(api, "order-1")).status_code == 200
+            expected = timedelta(seconds=10) + LEASE_MARGIN
+        else:
+            assert (await send_import(api, "order-1")).status_code == 200
+            expected = timedelta(seconds=600) + LEASE_MARGIN
+
+        assert abs(await lease_of(api, "order-1") - expected) < timedelta(seconds=1)

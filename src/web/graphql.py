@@ -272,6 +272,7 @@ class GraphQLApp(GraphQL[Context, None]):
                 requested.key,
                 request_hash(payload, body if multipart else None),
                 requested.answer_kept,
+                deadline.limit_s,
             )
         )
         if claim is not None:

@@ -95,6 +95,9 @@ class Claim:
     key: str
     request_hash: str
     answer_kept: bool = True
+    time_limit_s: float | None = None
+    """How long the request may run (an import's limit is longer than a request's); its
+    claim's lease is that plus `LEASE_MARGIN`. None: the keys' own lease."""
 
 
 def requested_key(request: Request, payload: dict[str, Any], max_tokens: int) -> Requested | None:
@@ -309,6 +312,11 @@ class IdempotencyKeys:
 
         await self.db.write(work, firm_id=claim.firm_id)
 
+    def _lease(self, claim: Claim) -> timedelta:
+        if claim.time_limit_s is None:
+            return self.lease
+        return timedelta(seconds=claim.time_limit_s) + LEASE_MARGIN
+
     def _insert(self, claim: Claim, now: datetime) -> Any:
         dialect = postgresql if self.db.dialect == "postgresql" else sqlite
         return (
@@ -320,7 +328,7 @@ class IdempotencyKeys:
                 request_hash=claim.request_hash,
                 state=IN_PROGRESS,
                 created_at=now,
-                expires_at=now + self.lease,
+                expires_at=now + self._lease(claim),
             )
             .on_conflict_do_nothing()
             .returning(IdempotencyKey.key)
