@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 from clientgraph.app import create_app
-from clientgraph.web import authentication
+from clientgraph.auth import authenticator
 
 from tests.support import Api, settings_for
 
@@ -138,7 +138,7 @@ async def test_the_masked_500_is_readable_by_the_allowed_origin(
     async def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("secret detail")
 
-    monkeypatch.setattr(authentication, "load_viewer", broken)
+    monkeypatch.setattr(authenticator, "load_viewer", broken)
     async with client(api, APP) as http:
         response = await http.post(
             "/graphql",

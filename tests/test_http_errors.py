@@ -13,11 +13,11 @@ import httpx
 import pytest
 import sqlalchemy.exc
 from clientgraph.app import create_app
+from clientgraph.auth import authenticator
 from clientgraph.db.engine import Database
 from clientgraph.resolvers import owners
 from clientgraph.schema.extensions import error_code
 from clientgraph.settings import Settings
-from clientgraph.web import authentication
 from graphql import GraphQLError
 from sqlalchemy import text
 
@@ -215,7 +215,7 @@ async def test_an_unexpected_exception_outside_the_operation_is_a_masked_json_50
     async def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("secret detail")
 
-    monkeypatch.setattr(authentication, "load_viewer", broken)
+    monkeypatch.setattr(authenticator, "load_viewer", broken)
     caplog.set_level(logging.ERROR, logger="clientgraph.errors")
 
     response = await api.http.post(

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import Api, errors_of, top_level_codes
+from tests.support import EVERY_PERMISSION, Api, errors_of, top_level_codes
 
 USER_SELECTION = "user { id name email role permissions isActive }"
 USER = """
@@ -181,7 +181,7 @@ async def test_update_user_promotes_staff_to_admin(api: Api) -> None:
     await api.ok("updateUser", {"userId": user_id, "role": "ADMIN"})
 
     permissions = (await api.data("{ viewer { permissions } }", token=token))["viewer"]
-    assert len(permissions["permissions"]) == 11
+    assert permissions["permissions"] == list(EVERY_PERMISSION)
     assert (await read_user(api, user_id))["role"] == "ADMIN"
 
 
