@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
@@ -16,6 +17,7 @@ import httpx
 import pytest
 from clientgraph.db import models
 from clientgraph.db.engine import Database
+from clientgraph.ids import decode_id
 from clientgraph.resolvers.context import Context
 from clientgraph.web.idempotency import LEASE_MARGIN, PURGE_BATCH, IdempotencyKeys
 from sqlalchemy import func, select
@@ -472,3 +474,27 @@ async def test_a_claim_lasts_as_long_as_its_request_may_run(
             expected = timedelta(seconds=600) + LEASE_MARGIN
 
         assert abs(await lease_of(api, "order-1") - expected) < timedelta(seconds=1)
+
+
+async def test_an_upload_from_a_caller_who_may_not_import_has_a_requests_time_limit(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The import's long limit is for importers only: a multipart request is no way around
+    the request time limit."""
+
+    async def never_settled(self: IdempotencyKeys, claim: Any, answer: Any) -> None:
+        return None
+
+    monkeypatch.setattr(IdempotencyKeys, "settle", never_settled)
+    settings = settings_for(database.url, request_timeout_s=10, import_timeout_s=600)
+    async with new_firm(database, settings=settings) as owner:
+        staff_id, token = await owner.staff("VIEW_ALL_ACCOUNTS", "CREATE_ACCOUNTS")
+        user_id = decode_id(staff_id, "User")
+        assert user_id is not None
+        staff = dataclasses.replace(owner, token=token, user_id=user_id)
+
+        response = await send_import(staff, "order-1")
+
+        assert response.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+        expected = timedelta(seconds=10) + LEASE_MARGIN
+        assert abs(await lease_of(staff, "order-1") - expected) < timedelta(seconds=1)

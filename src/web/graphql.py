@@ -240,8 +240,6 @@ class GraphQLApp(GraphQL[Context, None]):
         note_caller(request.scope, who)
         multipart = request.method == "POST" and is_multipart(request)
         uploads = multipart and may_upload(who)
-        if uploads:
-            deadline = Deadline.starting_now(self.settings.import_timeout_s)
         limit = self.lists.import_bytes if uploads else self.settings.max_body_bytes
         body = await read_body(request, limit)
         if request.method == "POST":
@@ -263,6 +261,8 @@ class GraphQLApp(GraphQL[Context, None]):
         session = self.db.firm_session(who.firm_id)
         viewer = await self._viewer(who, session, address, rate_headers)
         note_caller(request.scope, viewer)
+        if multipart and viewer.has(Permission.IMPORT_ACCOUNTS):
+            deadline = Deadline.starting_now(self.settings.import_timeout_s)
         claim = (
             None
             if requested is None
