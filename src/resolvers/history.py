@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -103,19 +103,7 @@ class NewEvent:
 
     def columns(self) -> dict[str, Any]:
         """The audit_events row (its transaction order is the database's default)."""
-        return {
-            "id": self.id,
-            "firm_id": self.firm_id,
-            "subject_type": self.subject_type,
-            "subject_id": self.subject_id,
-            "action": self.action,
-            "actor_id": self.actor_id,
-            "actor_name": self.actor_name,
-            "actor_api_key_id": self.actor_api_key_id,
-            "occurred_at": self.occurred_at,
-            "changes": self.changes,
-            "related_id": self.related_id,
-        }
+        return {field.name: getattr(self, field.name) for field in fields(self)}
 
 
 def new_event(

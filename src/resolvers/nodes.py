@@ -33,6 +33,7 @@ from clientgraph.outbox.webhook import WEBHOOK_KIND
 from clientgraph.resolvers.context import Context
 from clientgraph.resolvers.history import named_accounts_visible
 from clientgraph.resolvers.policy import visible_accounts, visible_api_keys, visible_contacts
+from clientgraph.resolvers.read_model import live_users
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select
 from sqlalchemy.orm import aliased
 
@@ -63,7 +64,7 @@ def _account(viewer: Viewer, row: Any) -> list[ColumnElement[bool]]:
 
 
 def _user(viewer: Viewer, row: Any) -> list[ColumnElement[bool]]:
-    return [row.firm_id == viewer.firm_id, row.deleted_at.is_(None)]
+    return [live_users(viewer, row)]
 
 
 def _contact(viewer: Viewer, row: Any) -> list[ColumnElement[bool]]:
