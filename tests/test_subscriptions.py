@@ -20,6 +20,7 @@ from clientgraph.auth.access_tokens import issue_token
 from clientgraph.db.engine import Database
 from clientgraph.db.live import APPLICATION_NAME
 from clientgraph.resolvers.firms import create_firm
+from clientgraph.resolvers.register_csv.upload import BATCH_ACCOUNTS
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
@@ -245,6 +246,53 @@ async def test_a_filter_narrows_what_is_heard(firm: Api, servers: list[int]) -> 
         await rename(firm, wanted["id"], "Wanted, renamed")
 
         assert (await change(socket))["accountId"] == wanted["id"]
+
+
+async def import_register(api: Api, last_type: str) -> dict[str, Any]:
+    """An upload of more accounts than one import batch holds, "Wanted first" on its first row
+    and "Wanted last" (of type `last_type`) on its last."""
+    rows = ["Wanted first,W-1,COMPANY"]
+    rows += [f"Filler {index},F-{index},COMPANY" for index in range(BATCH_ACCOUNTS)]
+    rows.append(f"Wanted last,W-2,{last_type}")
+    response = await api.http.post(
+        "/import/accounts.csv",
+        headers={"Authorization": f"Bearer {api.token}", "Content-Type": "text/csv"},
+        content="\r\n".join(["name,customer_number,type", *rows]).encode(),
+    )
+    assert response.status_code == 200, response.text
+    return response.json()["report"]
+
+
+async def test_an_import_of_several_batches_is_heard_account_by_account(
+    firm: Api, servers: list[int]
+) -> None:
+    probe = await firm.create_account("Wanted probe")
+    async with connected(servers, {"token": firm.token}) as socket:
+        await subscribe(socket, ACCOUNT_CHANGED, {"filter": {"search": "wanted"}})
+        await listening(socket, lambda: touch(firm, probe["id"], "Wanted probe"))
+
+        assert (await import_register(firm, "COMPANY"))["created"] == BATCH_ACCOUNTS + 2
+
+        heard = [await change(socket), await change(socket)]
+        assert [(item["action"], item["account"]["name"]) for item in heard] == [
+            ("account.created", "Wanted first"),
+            ("account.created", "Wanted last"),
+        ]
+
+
+async def test_an_import_refused_in_its_last_batch_is_heard_by_no_one(
+    firm: Api, servers: list[int]
+) -> None:
+    probe = await firm.create_account("Wanted probe")
+    async with connected(servers, {"token": firm.token}) as socket:
+        await subscribe(socket, ACCOUNT_CHANGED, {"filter": {"search": "wanted"}})
+        await listening(socket, lambda: touch(firm, probe["id"], "Wanted probe"))
+
+        report = await import_register(firm, "NOT_A_TYPE")
+        await rename(firm, probe["id"], "Wanted after the import")
+
+        assert (report["failed"], report["created"]) == (1, BATCH_ACCOUNTS + 1)
+        assert (await change(socket))["account"]["name"] == "Wanted after the import"
 
 
 async def test_a_dry_run_is_heard_by_no_one(firm: Api, servers: list[int]) -> None:

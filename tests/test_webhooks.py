@@ -9,6 +9,7 @@ import asyncio
 import base64
 import contextlib
 import dataclasses
+import json
 import re
 import threading
 import time
@@ -28,6 +29,7 @@ from clientgraph.ids import encode_id
 from clientgraph.outbox import service
 from clientgraph.outbox.relay import OutboxRelay
 from clientgraph.outbox.webhook_urls import HostResolver
+from clientgraph.resolvers.register_csv.upload import BATCH_ACCOUNTS
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from standardwebhooks import Webhook, WebhookVerificationError
@@ -1007,3 +1009,42 @@ async def test_the_imports_accounts_reach_webhooks_as_the_api_returns_them(
     ]
     assert {"field": "tags", "from": None, "to": "vip"} in bodies[0]["changes"]
     assert len({body["id"] for body in bodies}) == 2
+
+
+async def queued_bodies(api: Api) -> list[dict[str, Any]]:
+    """The bodies of the firm's queued webhook deliveries."""
+
+    async def read(session: AsyncSession) -> list[dict[str, Any]]:
+        payloads = await session.scalars(
+            select(models.OutboxEvent.payload).where(
+                models.OutboxEvent.firm_id == api.firm_id, models.OutboxEvent.kind == "webhook"
+            )
+        )
+        return [json.loads(payload["body"]) for payload in payloads]
+
+    return await api.db.write(read, firm_id=api.firm_id)
+
+
+@pytest.mark.parametrize(
+    ("last_type", "queued"), [("COMPANY", BATCH_ACCOUNTS + 2), ("NOT_A_TYPE", 0)]
+)
+async def test_an_import_of_several_batches_queues_one_delivery_per_account_if_it_commits(
+    admin: Api, last_type: str, queued: int
+) -> None:
+    """The import queues each batch's deliveries as the batch ends; they still leave only with
+    the import's commit, and an import refused in its last batch queues none."""
+    await create_webhook(admin, "https://partner.example/hook", ["account.created"])
+    rows = [f"Batch {index:04},B-{index:04},COMPANY" for index in range(BATCH_ACCOUNTS + 1)]
+    rows.append(f"Batch last,B-last,{last_type}")
+    response = await admin.http.post(
+        "/import/accounts.csv",
+        headers={"Authorization": f"Bearer {admin.token}", "Content-Type": "text/csv"},
+        content="\r\n".join(["name,customer_number,type", *rows]).encode(),
+    )
+    assert response.status_code == 200, response.text
+
+    bodies = await queued_bodies(admin)
+    names = {body["data"]["name"] for body in bodies}
+    imported = {"Batch last", *(f"Batch {index:04}" for index in range(BATCH_ACCOUNTS + 1))}
+    assert (len(bodies), len({body["id"] for body in bodies})) == (queued, queued)
+    assert names == (imported if queued else set())

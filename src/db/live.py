@@ -90,6 +90,24 @@ def _pending(session: Session) -> list[LiveEvent]:
     return session.info.pop(PENDING, [])
 
 
+def _notify_payloads(events: Iterable[LiveEvent]) -> dict[str, list[str]]:
+    return {"payloads": sorted({pending.to_json() for pending in events})}
+
+
+async def send_announced(session: AsyncSession) -> None:
+    """Send what `session` has announced so far now rather than at its commit, for a writer
+    that announces thousands (the register import), so that they do not pile up in memory.
+
+    On PostgreSQL a `NOTIFY` waits inside the transaction and leaves only on COMMIT (and
+    PostgreSQL drops duplicates within a transaction), so nothing changes for subscribers; on
+    SQLite the events are delivered in process after COMMIT and so must wait in the session."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    pending = _pending(session.sync_session)
+    if pending:
+        await session.execute(_NOTIFY, _notify_payloads(pending))
+
+
 class LiveEvents:
     """This process's subscribers, and the one listening connection that feeds them."""
 
@@ -113,9 +131,9 @@ class LiveEvents:
         def before_commit(session: Session) -> None:
             if session.get_bind().dialect.name != "postgresql":
                 return
-            payloads = sorted({pending.to_json() for pending in _pending(session)})
-            if payloads:
-                session.execute(_NOTIFY, {"payloads": payloads})
+            pending = _pending(session)
+            if pending:
+                session.execute(_NOTIFY, _notify_payloads(pending))
 
         @event.listens_for(session_class, "after_commit")
         def after_commit(session: Session) -> None:

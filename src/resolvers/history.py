@@ -9,7 +9,7 @@ from typing import Any
 
 from clientgraph.auth.viewer import Viewer
 from clientgraph.db import models
-from clientgraph.db.live import LiveEvent, announce
+from clientgraph.db.live import LiveEvent, announce, send_announced
 from clientgraph.resolvers import webhook_events
 from clientgraph.resolvers.enums import Permission
 from clientgraph.resolvers.policy import visible_accounts
@@ -136,6 +136,15 @@ def tell(session: AsyncSession, event: webhook_events.RecordedEvent) -> None:
     """The webhooks and live subscribers of the event `session`'s transaction writes."""
     webhook_events.recorded(session, event)
     announce(session, LiveEvent(event.firm_id, event.subject_type, event.subject_id, event.action))
+
+
+async def hand_over(session: AsyncSession) -> None:
+    """Queue the webhook deliveries and send the live events of what `session`'s transaction
+    has told so far, instead of holding them until its commit: a writer that records thousands
+    of events (the register import) calls this after each batch, so that its memory does not
+    grow with them. Both still leave only if the transaction commits."""
+    await webhook_events.enqueue_recorded(session)
+    await send_announced(session)
 
 
 def _versioned(session: AsyncSession) -> set[uuid.UUID]:

@@ -542,6 +542,7 @@ class Importer:
             rows, self.pending[kind] = self.pending[kind], []
             values = [row if isinstance(row, dict) else row_values(row) for row in rows]
             await insert_rows(self.session, kind, values)
+        await history.hand_over(self.session)
 
     def _add(self, row: Any) -> None:
         """Written at the end of the batch, one INSERT per table (no ORM unit of work: the rows
