@@ -50,8 +50,11 @@ class Settings(BaseSettings):
     """`CLIENTGRAPH_PGBOUNCER=1`: the server's database URL is a pooler in transaction mode
     (PgBouncer): no named prepared statements (clientgraph.db.engine.pooler_connect_args)."""
     listen_database_url: str | None = None
-    """A direct URL (not through a transaction pooler) on which subscriptions LISTEN; by
-    default the server's database URL."""
+    """A direct URL (not through a transaction pooler) on which subscriptions and the user
+    cache LISTEN; by default the server's database URL."""
+    user_cache_s: float = Field(default=60.0, ge=0)
+    """`CLIENTGRAPH_USER_CACHE_S`: how long a server process may keep a token's user without
+    reading it again (auth/user_cache.py; changes reach it at once on PostgreSQL); 0: never."""
 
     max_query_depth: int = Field(default=12, gt=0)
     max_aliases: int = Field(default=100, gt=0)

@@ -11,6 +11,7 @@ from clientgraph.auth.portal_tokens import (
     read_portal_token,
 )
 from clientgraph.auth.provider_tokens import OidcSignIn
+from clientgraph.auth.user_cache import UserCache
 from clientgraph.auth.viewer import Viewer
 from clientgraph.db.engine import Database
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,10 +20,13 @@ Identity = Viewer | UserClaims | PortalClaims
 
 
 class Authenticator:
-    def __init__(self, db: Database, secret: str, oidc: OidcSignIn | None) -> None:
+    def __init__(
+        self, db: Database, secret: str, oidc: OidcSignIn | None, users: UserCache
+    ) -> None:
         self.db = db
         self.secret = secret
         self.oidc = oidc
+        self.users = users
 
     async def identify(self, token: str, *, wait_s: float) -> tuple[str, Identity]:
         """(whose budget, who) of `token`; raises InvalidToken. The budget is the user's or
@@ -49,12 +53,19 @@ class Authenticator:
     async def viewer(self, who: Identity, session: AsyncSession) -> Viewer:
         """The caller, loaded through `session` when only the token's claims are known: the
         user may have been deleted or deactivated, or the contact's portal access revoked,
-        since the token was signed. Raises InvalidToken."""
+        since the token was signed (a user is read from `users`, the process's cache, while
+        it is sure to hear of changes). Raises InvalidToken."""
         if isinstance(who, Viewer):
             return who
         if isinstance(who, PortalClaims):
             return await self.db.read(session, lambda s: load_portal_viewer(s, who))
-        return await self.db.read(
+        known = self.users.get(who.user_id, who.firm_id, who.session_id)
+        if known is not None:
+            return known
+        mark = self.users.mark()
+        viewer = await self.db.read(
             session,
             lambda s: load_viewer(s, who.user_id, who.firm_id, session_id=who.session_id),
         )
+        self.users.keep(viewer, mark)
+        return viewer

@@ -256,7 +256,8 @@ class Database:
             _mark_disconnects(self.engine)
         write_engine = self.engine.execution_options(**{WRITE_OPTION: True})
         sessions = tenancy.session_class(timeouts or tenancy.Timeouts())
-        self.live = LiveEvents(listen_url or url)
+        self.listen_url = listen_url or url
+        self.live = LiveEvents(self.listen_url)
         self.live.watch(sessions)
         self.read_sessions = async_sessionmaker(
             self.engine,

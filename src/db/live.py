@@ -20,11 +20,10 @@ from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-import asyncpg
 import orjson
+from clientgraph.db.listener import listen, listen_dsn
 from sqlalchemy import bindparam, event, text
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlalchemy.types import Text
@@ -35,7 +34,6 @@ CHANNEL = "clientgraph_live"
 PENDING = "clientgraph.live_events"
 QUEUE_SIZE = 1000
 """Events one subscriber may fall behind by; past it its newest events are dropped (logged)."""
-RECONNECT_S = 1.0
 APPLICATION_NAME = "clientgraph-live"
 """The listening connection's name in `pg_stat_activity`."""
 
@@ -112,12 +110,9 @@ class LiveEvents:
     """This process's subscribers, and the one listening connection that feeds them."""
 
     def __init__(self, url: str) -> None:
-        self.listens = not url.startswith("sqlite")
-        self.dsn = (
-            make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-            if self.listens
-            else ""
-        )
+        dsn = listen_dsn(url)
+        self.listens = dsn is not None
+        self.dsn = dsn or ""
         self.routes: dict[tuple[uuid.UUID, str], set[asyncio.Queue[LiveEvent]]] = {}
         """Subscribers' queues by (firm, subject type): an event goes only to the queues of
         its own firm and kind, so one firm's bulk change fills no other firm's queue."""
@@ -164,7 +159,15 @@ class LiveEvents:
             if self.listens:
                 if self.listening is None or self.listening.done():
                     self.connected = asyncio.Event()
-                    self.listening = asyncio.create_task(self._listen(self.connected))
+                    self.listening = asyncio.create_task(
+                        listen(
+                            self.dsn,
+                            CHANNEL,
+                            self._received,
+                            connected=self.connected,
+                            application_name=APPLICATION_NAME,
+                        )
+                    )
                 assert self.connected is not None
                 await self.connected.wait()
             yield queue
@@ -177,33 +180,7 @@ class LiveEvents:
                 self.listening.cancel()
                 self.listening = None
 
-    async def _listen(self, connected: asyncio.Event) -> None:
-        """LISTEN on one connection while there are subscribers; connect again if it drops."""
-        while True:
-            try:
-                connection = await asyncpg.connect(
-                    self.dsn, server_settings={"application_name": APPLICATION_NAME}
-                )
-            except (OSError, asyncpg.PostgresError) as error:
-                logger.warning("live events: cannot LISTEN (%s); retrying", error)
-            else:
-                await self._listen_on(connection, connected)
-                logger.warning("live events: the listening connection was lost; reconnecting")
-            await asyncio.sleep(RECONNECT_S)
-
-    async def _listen_on(self, connection: asyncpg.Connection, connected: asyncio.Event) -> None:
-        lost = asyncio.Event()
-        try:
-            connection.add_termination_listener(lambda _: lost.set())
-            await connection.add_listener(CHANNEL, self._received)
-            connected.set()
-            await lost.wait()
-        finally:
-            connected.clear()
-            if not connection.is_closed():
-                await asyncio.shield(connection.close(timeout=5))
-
-    def _received(self, _connection: Any, _pid: int, _channel: str, payload: str) -> None:
+    def _received(self, payload: str) -> None:
         live_event = LiveEvent.from_json(payload)
         if live_event is not None:
             self.deliver([live_event])

@@ -104,9 +104,11 @@ def create_app(
             if settings.outbox_relay
             else None
         )
+        await graphql.start()
         try:
             yield
         finally:
+            await graphql.stop()
             if relay is not None:
                 await relay.stop()
             if migrating is not None:

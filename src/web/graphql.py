@@ -23,6 +23,7 @@ from clientgraph.auth.authenticator import Authenticator
 from clientgraph.auth.portal_tokens import PortalClaims
 from clientgraph.auth.provider_tokens import OidcSignIn, ProviderUnavailable
 from clientgraph.auth.token_errors import InvalidToken
+from clientgraph.auth.user_cache import UserCache
 from clientgraph.auth.viewer import Viewer
 from clientgraph.db import tenancy
 from clientgraph.db.engine import Database, DatabaseUnavailable, describe_loss
@@ -162,11 +163,19 @@ class GraphQLApp(GraphQL[Context, None]):
             else None
         )
         self.oidc = OidcSignIn.configured(settings, db)
-        self.authenticator = Authenticator(db, self.secret, self.oidc)
+        self.users = UserCache(db.listen_url, settings.user_cache_s)
+        self.authenticator = Authenticator(db, self.secret, self.oidc, self.users)
         self.graphiql = GraphiQLPage(settings)
         self.idempotency = IdempotencyKeys.for_requests(
             db, settings.request_timeout_s, settings.idempotency_max_keys_per_caller
         )
+
+    async def start(self) -> None:
+        """What runs beside requests while the app serves: the user cache's listening."""
+        await self.users.start()
+
+    async def stop(self) -> None:
+        await self.users.stop()
 
     async def render_graphql_ide(self, request: Request) -> Response:
         return await self.graphiql.response()

@@ -1,0 +1,256 @@
+"""The user cache (auth/user_cache.py): each server process keeps the users behind user
+tokens while PostgreSQL tells it of every change to them, so that a change made anywhere (by a
+mutation through another process, by the CLI, by hand in SQL) holds for the next request in
+every process. Real `clientgraph serve` processes: two on PostgreSQL, one on SQLite (where
+nothing is kept)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import replace
+
+import asyncpg
+import httpx
+import pytest
+from clientgraph.auth.access_tokens import issue_token
+from clientgraph.auth.user_cache import APPLICATION_NAME, UserCache
+from clientgraph.auth.viewer import Viewer, user_viewer
+from clientgraph.db.engine import Database
+from clientgraph.resolvers.firms import create_firm
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from tests.support import APP_ROLE, SECRET, Api, asyncpg_dsn, owner_url
+from tests.test_serve import Served, clientgraph_serve
+
+PERMISSIONS = "query { viewer { permissions } }"
+WAIT_S = 5.0
+"""Far more than a notification takes to arrive: a change must hold at the latest by then."""
+
+
+@pytest.fixture(scope="module")
+def ports(database: Database, tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[int]]:
+    """Two processes on PostgreSQL (a change made through one is seen by the other), the same
+    one twice on SQLite."""
+    directory = tmp_path_factory.mktemp("user_cache")
+    env = {"DATABASE_URL": owner_url(database), "CLIENTGRAPH_APP_ROLE": APP_ROLE}
+    with contextlib.ExitStack() as stack:
+        first: Served = stack.enter_context(clientgraph_serve(directory, env=env))
+        if database.dialect != "postgresql":
+            yield [first.port, first.port]
+            return
+        second: Served = stack.enter_context(clientgraph_serve(directory, env=env))
+        yield [first.port, second.port]
+
+
+@pytest.fixture
+async def firm(database: Database, ports: list[int]) -> AsyncIterator[Api]:
+    """A new firm's owner, talking HTTP to the first process."""
+    firm_id, user_id = await create_firm(
+        database,
+        name=f"Firm {uuid.uuid4().hex[:8]}",
+        admin_email=f"owner-{uuid.uuid4().hex[:8]}@example.com",
+        admin_name="Firm Owner",
+    )
+    token = issue_token(SECRET, user_id=user_id, firm_id=firm_id, ttl_seconds=3600)
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{ports[0]}") as http:
+        yield Api(http=http, db=database, firm_id=firm_id, user_id=user_id, token=token)
+
+
+@contextlib.asynccontextmanager
+async def second_process(ports: list[int]) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{ports[1]}") as http:
+        yield http
+
+
+async def permissions(http: httpx.AsyncClient, token: str) -> httpx.Response:
+    return await http.post(
+        "/graphql",
+        json={"query": PERMISSIONS},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+
+
+async def within(deadline_s: float, check: Callable[[], Awaitable[bool]]) -> float:
+    """Seconds until `check` holds; fails past `deadline_s`."""
+    started = time.monotonic()
+    while not await check():
+        assert time.monotonic() - started < deadline_s, "the change was not seen in time"
+        await asyncio.sleep(0.02)
+    return time.monotonic() - started
+
+
+async def sql(database: Database, statement: str, **values: object) -> None:
+    """A change made by hand, as an operator would, beside the service (as the tables' owner,
+    whom row-level security does not bind to a firm)."""
+    engine = create_async_engine(owner_url(database))
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text(statement), values)
+    finally:
+        await engine.dispose()
+
+
+async def test_a_user_deactivated_through_one_process_is_refused_by_the_other(
+    firm: Api, ports: list[int]
+) -> None:
+    user_id, token = await firm.staff("VIEW_ALL_ACCOUNTS")
+    async with second_process(ports) as other:
+        assert (await permissions(other, token)).status_code == 200
+
+        await firm.ok("updateUser", {"userId": user_id, "isActive": False})
+
+        async def refused() -> bool:
+            return (await permissions(other, token)).status_code == 401
+
+        assert await within(WAIT_S, refused) < 1.0
+
+
+async def test_rights_changed_by_hand_in_the_database_hold_for_the_next_request(
+    firm: Api, ports: list[int]
+) -> None:
+    _, token = await firm.staff("VIEW_ALL_ACCOUNTS", name="Changed by hand")
+    async with second_process(ports) as other:
+        assert (await permissions(other, token)).json()["data"]["viewer"]["permissions"] == [
+            "VIEW_ALL_ACCOUNTS"
+        ]
+
+        await sql(
+            firm.db,
+            "UPDATE users SET permissions = :permissions WHERE name = :name",
+            permissions='["CREATE_ACCOUNTS"]',
+            name="Changed by hand",
+        )
+
+        async def changed() -> bool:
+            body = (await permissions(other, token)).json()
+            return body["data"]["viewer"]["permissions"] == ["CREATE_ACCOUNTS"]
+
+        assert await within(WAIT_S, changed) < 1.0
+
+
+async def test_a_user_deleted_by_hand_is_refused(firm: Api, ports: list[int]) -> None:
+    _, token = await firm.staff(name="Deleted by hand")
+    async with second_process(ports) as other:
+        assert (await permissions(other, token)).status_code == 200
+
+        await sql(firm.db, "DELETE FROM users WHERE name = :name", name="Deleted by hand")
+
+        async def refused() -> bool:
+            return (await permissions(other, token)).status_code == 401
+
+        assert await within(WAIT_S, refused) < 1.0
+
+
+async def listeners(connection: asyncpg.Connection) -> set[int]:
+    """The backends of the processes' user caches that listen now."""
+    rows = await connection.fetch(
+        "SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND query LIKE 'LISTEN%'",
+        APPLICATION_NAME,
+    )
+    return {row["pid"] for row in rows}
+
+
+async def test_a_change_made_while_the_listening_connection_was_down_is_not_missed(
+    firm: Api, ports: list[int], database: Database
+) -> None:
+    if database.dialect != "postgresql":
+        pytest.skip("SQLite keeps no users: there is no listening connection")
+    user_id, token = await firm.staff(name="Changed while deaf")
+    admin = await asyncpg.connect(asyncpg_dsn(owner_url(database)))
+    try:
+        async with second_process(ports) as other:
+            assert (await permissions(other, token)).status_code == 200
+            before = await listeners(admin)
+            await admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE application_name = $1",
+                APPLICATION_NAME,
+            )
+            await firm.ok("updateUser", {"userId": user_id, "isActive": False})
+
+            async def listening_again() -> bool:
+                return len((await listeners(admin)) - before) == len(before)
+
+            await within(WAIT_S, listening_again)
+            assert (await permissions(other, token)).status_code == 401
+    finally:
+        await admin.close()
+
+
+def cache(*, listening: bool = True) -> UserCache:
+    """A process's cache whose listening connection is up (or not), without a database."""
+    users = UserCache("postgresql+asyncpg://nowhere/db", ttl_s=60)
+    if listening:
+        users.connected.set()
+    return users
+
+
+def staff_viewer(session_id: uuid.UUID | None = None) -> Viewer:
+    return user_viewer(uuid.uuid4(), uuid.uuid4(), "Ann", "STAFF", [], session_id=session_id)
+
+
+def test_a_kept_user_is_the_caller_of_any_of_their_sign_ins() -> None:
+    users, viewer = cache(), staff_viewer()
+    users.keep(viewer, users.mark())
+    session_id = uuid.uuid4()
+
+    assert users.get(viewer.user_id, viewer.firm_id, session_id) == replace(
+        viewer, session_id=session_id
+    )
+
+
+def test_a_token_naming_another_firm_finds_no_kept_user() -> None:
+    users, viewer = cache(), staff_viewer()
+    users.keep(viewer, users.mark())
+
+    assert users.get(viewer.user_id, uuid.uuid4(), None) is None
+
+
+@pytest.mark.parametrize(
+    "meanwhile",
+    [
+        pytest.param(lambda users: users.heard_change(str(uuid.uuid4())), id="a-change-heard"),
+        pytest.param(lambda users: users.listening_again(), id="a-reconnection"),
+        pytest.param(
+            lambda users: (users.connected.clear(), users.listening_again(), users.connected.set()),
+            id="the-connection-lost-and-back",
+        ),
+    ],
+)
+def test_a_user_read_while_something_happened_is_not_kept(
+    meanwhile: Callable[[UserCache], object],
+) -> None:
+    users, viewer = cache(), staff_viewer()
+    mark = users.mark()
+    meanwhile(users)
+    users.keep(viewer, mark)
+
+    assert users.get(viewer.user_id, viewer.firm_id, None) is None
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        pytest.param(lambda users, viewer: users.heard_change(str(viewer.user_id)), id="changed"),
+        pytest.param(lambda users, viewer: users.listening_again(), id="reconnected"),
+    ],
+)
+def test_a_kept_user_is_dropped_when(event: Callable[[UserCache, Viewer], object]) -> None:
+    users, viewer = cache(), staff_viewer()
+    users.keep(viewer, users.mark())
+    event(users, viewer)
+
+    assert users.get(viewer.user_id, viewer.firm_id, None) is None
+
+
+def test_nothing_kept_is_used_while_the_connection_is_down() -> None:
+    users, viewer = cache(), staff_viewer()
+    users.keep(viewer, users.mark())
+    users.connected.clear()
+
+    assert users.get(viewer.user_id, viewer.firm_id, None) is None
