@@ -200,6 +200,14 @@ class Settings(BaseSettings):
             hide_password=False
         )
 
+    def user_cache_ttl_s(self) -> float:
+        """`user_cache_s`, but 0 behind a transaction pooler without a direct listen URL: a
+        LISTEN through the pooler hears nothing, and a cache that hears nothing would keep
+        users as they were."""
+        if self.pgbouncer and self.listen_database_url is None:
+            return 0.0
+        return self.user_cache_s
+
     def database_timeouts(self) -> Timeouts:
         return Timeouts(
             statement_s=self.db_statement_timeout_s,

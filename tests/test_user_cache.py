@@ -21,6 +21,7 @@ from clientgraph.auth.user_cache import APPLICATION_NAME, UserCache
 from clientgraph.auth.viewer import Viewer, user_viewer
 from clientgraph.db.engine import Database
 from clientgraph.resolvers.firms import create_firm
+from clientgraph.settings import Settings
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -254,3 +255,24 @@ def test_nothing_kept_is_used_while_the_connection_is_down() -> None:
     users.connected.clear()
 
     assert users.get(viewer.user_id, viewer.firm_id, None) is None
+
+
+@pytest.mark.parametrize(
+    ("pgbouncer", "listen_url", "kept_s"),
+    [
+        (False, None, 60.0),
+        (True, None, 0.0),
+        (True, "postgresql+asyncpg://app@direct:5432/clientgraph", 60.0),
+    ],
+)
+def test_behind_a_pooler_users_are_kept_only_with_a_direct_listen_url(
+    pgbouncer: bool, listen_url: str | None, kept_s: float
+) -> None:
+    settings = Settings(
+        database_url="postgresql+asyncpg://app@pgbouncer:6432/clientgraph",
+        secret=SECRET,
+        pgbouncer=pgbouncer,
+        listen_database_url=listen_url,
+    )
+
+    assert settings.user_cache_ttl_s() == kept_s

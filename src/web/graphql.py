@@ -163,7 +163,7 @@ class GraphQLApp(GraphQL[Context, None]):
             else None
         )
         self.oidc = OidcSignIn.configured(settings, db)
-        self.users = UserCache(db.listen_url, settings.user_cache_s)
+        self.users = UserCache(db.listen_url, settings.user_cache_ttl_s())
         self.authenticator = Authenticator(db, self.secret, self.oidc, self.users)
         self.graphiql = GraphiQLPage(settings)
         self.idempotency = IdempotencyKeys.for_requests(
