@@ -4,6 +4,8 @@ body is read), the caller's node budget, the body (counted while it streams; the
 a media type web/media_type.py admits, a JSON object, without NUL in its decoded text), and
 only then one session, whose first transaction loads the user of a user token; a mutation
 sent with an `Idempotency-Key` then claims it (web/idempotency.py), and the operation runs.
+A multipart request (an upload) is the exception: its caller is loaded before its body, whose
+limit depends on their right to import, and the body is spooled to a temporary file.
 
 A websocket on the same path serves subscriptions (web/live.py): its token comes in
 `connection_init` and is checked by the same `Authenticator`."""
@@ -276,7 +278,11 @@ class GraphQLApp(GraphQL[Context, None]):
                 media_type="application/json",
             )
         requested = requested_key(request, payload, self.settings.max_tokens)
-        viewer = uploader or await self._viewer(who, session, address, rate_headers)
+        viewer = (
+            uploader
+            if uploader is not None
+            else await self._viewer(who, session, address, rate_headers)
+        )
         note_caller(request.scope, viewer)
         if multipart and may_import(viewer):
             deadline = Deadline.starting_now(self.settings.import_timeout_s)
@@ -432,7 +438,8 @@ class GraphQLApp(GraphQL[Context, None]):
         """(whose budget, who) of the request's token, before a byte of the body is read (see
         `Authenticator.identify`): a user token's user is loaded after the body, in the
         request's own session and transaction (`_viewer`), so a slow sender holds no
-        connection."""
+        connection (for an upload, before the body, in a transaction ended before it streams
+        in: `_uploader`)."""
         try:
             token = bearer_token(request.headers.get("authorization"))
             return await self.authenticator.identify(token, wait_s=deadline.remaining_s())
