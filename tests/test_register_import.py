@@ -750,15 +750,16 @@ async def test_a_user_without_the_import_right_may_not_send_an_import_sized_uplo
 async def test_a_user_with_the_import_right_may_send_an_upload_past_the_ordinary_limit(
     database: Database,
 ) -> None:
+    """The body is read back in several chunks from where it was spooled."""
     settings = settings_for(database.url, max_body_bytes=2_000)
     async with new_firm(database, settings=settings) as api:
         _, token = await api.staff("VIEW_ALL_ACCOUNTS", "CREATE_ACCOUNTS", "IMPORT_ACCOUNTS")
-        big = _csv(*[f"Account {n},{n},COMPANY,,,,,,,,,," for n in range(200)])
-        assert len(big) > 2_000
+        big = _csv(*[f"Account {n},{n},COMPANY,,,,,,,,,," for n in range(3_000)])
+        assert len(big) > 64 * 1024
 
         payload = await _payload(api, big, token, dryRun=True)
 
-        assert payload["report"]["created"] == 200
+        assert payload["report"]["created"] == 3_000
 
 
 IMPORT_FEED = """
