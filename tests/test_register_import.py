@@ -688,6 +688,80 @@ async def test_a_portal_token_may_not_send_an_import_sized_body(api: Api) -> Non
     assert response.status_code == 413
 
 
+ORDINARY_LIMIT = 1024 * 1024
+"""CLIENTGRAPH_MAX_BODY_BYTES's default."""
+
+
+def _multipart_import(file_bytes: int) -> tuple[str, list[bytes]]:
+    """An importAccounts request by the GraphQL multipart request specification whose file
+    holds `file_bytes` bytes: (its Content-Type, its body in chunks of 64 KiB)."""
+    boundary = "clientgraph-test-boundary"
+    operations = {"query": IMPORT_MUTATION, "variables": {"input": {"file": None}}}
+    head = "".join(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+        for name, value in (
+            ("operations", json.dumps(operations)),
+            ("map", json.dumps({"0": ["variables.input.file"]})),
+        )
+    )
+    head += (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="0"; filename="accounts.csv"'
+        "\r\nContent-Type: text/csv\r\n\r\n"
+    )
+    body = head.encode() + b"x" * file_bytes + f"\r\n--{boundary}--\r\n".encode()
+    chunk = 64 * 1024
+    return f"multipart/form-data; boundary={boundary}", [
+        body[start : start + chunk] for start in range(0, len(body), chunk)
+    ]
+
+
+@pytest.mark.parametrize("declared", [True, False], ids=["content-length", "streamed"])
+async def test_a_user_without_the_import_right_may_not_send_an_import_sized_upload(
+    api: Api, declared: bool
+) -> None:
+    """Any valid user token must not make /graphql take in an import-sized body: a STAFF
+    user without IMPORT_ACCOUNTS sending a 5 MiB upload gets the 413 of any body over the
+    ordinary limit, and the server reads no more than that limit."""
+    _, token = await api.staff("VIEW_ALL_ACCOUNTS", "EDIT_ALL_ACCOUNTS", "CREATE_ACCOUNTS")
+    content_type, chunks = _multipart_import(5 * 1024 * 1024)
+    read = 0
+
+    async def body() -> Any:
+        nonlocal read
+        for chunk in chunks:
+            read += len(chunk)
+            yield chunk
+
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": content_type}
+    if declared:
+        headers["Content-Length"] = str(sum(len(chunk) for chunk in chunks))
+    response = await api.http.post("/graphql", headers=headers, content=body())
+    too_large = await api.http.post(
+        "/graphql",
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        content=b" " * (ORDINARY_LIMIT + 1),
+    )
+
+    assert response.status_code == 413
+    assert response.json() == too_large.json()
+    assert read <= ORDINARY_LIMIT + len(chunks[0])
+
+
+async def test_a_user_with_the_import_right_may_send_an_upload_past_the_ordinary_limit(
+    database: Database,
+) -> None:
+    """The body is read back in several chunks from where it was spooled."""
+    settings = settings_for(database.url, max_body_bytes=2_000)
+    async with new_firm(database, settings=settings) as api:
+        _, token = await api.staff("VIEW_ALL_ACCOUNTS", "CREATE_ACCOUNTS", "IMPORT_ACCOUNTS")
+        big = _csv(*[f"Account {n},{n},COMPANY,,,,,,,,,," for n in range(3_000)])
+        assert len(big) > 64 * 1024
+
+        payload = await _payload(api, big, token, dryRun=True)
+
+        assert payload["report"]["created"] == 3_000
+
+
 IMPORT_FEED = """
 query($filter: AuditEventFilter) {
   auditEvents(first: 50, filter: $filter) {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import fields
+from functools import cache
 from typing import Any, TypeVar
 
 from clientgraph.db import models
@@ -51,8 +52,13 @@ def columns_of(row_type: type) -> list[ColumnClause[Any]]:
 
 def to_row(row_type: type[RowT], row: Row[Any], offset: int = 0) -> RowT:
     """Build `row_type` from the columns of `row` starting at `offset` (see `columns_of`)."""
-    count = len(fields(row_type))  # type: ignore[arg-type]
-    return row_type(*row[offset : offset + count])
+    return row_type(*row[offset : offset + _width(row_type)])
+
+
+@cache
+def _width(row_type: type) -> int:
+    """How many fields `row_type` has: asked once per type, as `to_row` runs per row read."""
+    return len(fields(row_type))  # type: ignore[arg-type]
 
 
 def from_model(row_type: type[RowT], model: Any) -> RowT:

@@ -4,15 +4,19 @@ body is read), the caller's node budget, the body (counted while it streams; the
 a media type web/media_type.py admits, a JSON object, without NUL in its decoded text), and
 only then one session, whose first transaction loads the user of a user token; a mutation
 sent with an `Idempotency-Key` then claims it (web/idempotency.py), and the operation runs.
+A multipart request (an upload) is the exception: its caller is loaded before its body, whose
+limit depends on their right to import, and the body is spooled to a temporary file.
 
 A websocket on the same path serves subscriptions (web/live.py): its token comes in
 `connection_init` and is checked by the same `Authenticator`."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import orjson
@@ -37,7 +41,7 @@ from clientgraph.schema.extensions import QueryLimits
 from clientgraph.schema.graphql_core import graphql_schema
 from clientgraph.schema.schema import build_schema
 from clientgraph.settings import Settings
-from clientgraph.web.body import read_body, with_body
+from clientgraph.web.body import read_body, spooled_body, with_body
 from clientgraph.web.deadline import Deadline, within_deadline
 from clientgraph.web.errors import HttpError, error_response
 from clientgraph.web.graphiql import GraphiQLPage
@@ -52,7 +56,7 @@ from clientgraph.web.live import (
 )
 from clientgraph.web.media_type import (
     GRAPHQL_BODIES,
-    MULTIPART_BODY,
+    body_type_of,
     require_body_type,
     spelled_canonically,
 )
@@ -238,6 +242,13 @@ class GraphQLApp(GraphQL[Context, None]):
         return response
 
     async def _answer(self, request: Request, rate_headers: dict[str, str]) -> Response:
+        async with contextlib.AsyncExitStack() as held:
+            return await self._answer_holding(request, rate_headers, held)
+
+    async def _answer_holding(
+        self, request: Request, rate_headers: dict[str, str], held: contextlib.AsyncExitStack
+    ) -> Response:
+        """The answer, with what it reads into (a spooled upload) released by `held`."""
         deadline = Deadline.starting_now(self.settings.request_timeout_s)
         address = client_address(request)
         address_budget = _noted(rate_headers, await self.rate_limits.failed_auth_budget(address))
@@ -247,19 +258,28 @@ class GraphQLApp(GraphQL[Context, None]):
             return await self.render_graphql_ide(request)
         caller, who = await self._admit(request, address, address_budget, rate_headers, deadline)
         note_caller(request.scope, who)
+        session = self.db.firm_session(who.firm_id)
+        held.push_async_callback(session.close)
         multipart = request.method == "POST" and is_multipart(request)
-        uploads = multipart and may_upload(who)
-        limit = self.lists.import_bytes if uploads else self.settings.max_body_bytes
-        body = await read_body(request, limit)
-        if request.method == "POST":
-            body_type = require_body_type(request, body, GRAPHQL_BODIES)
-            if body_type != MULTIPART_BODY:
-                request = spelled_canonically(request, body_type)
+        uploader: Viewer | None = None
         if multipart:
-            payload = require_graphql_request(await multipart_operations(request, body))
+            uploader = await self._uploader(who, session, address, rate_headers)
+            upload = await held.enter_async_context(
+                spooled_body(request, self._body_limit(uploader))
+            )
+            body_type_of(request, blank=upload.blank, accepted=GRAPHQL_BODIES)
+            payload = require_graphql_request(await multipart_operations(upload.replay(request)))
+            replay: Callable[[Request], Request] = upload.replay
+            files: str | None = upload.sha256
         else:
+            body = await read_body(request, self.settings.max_body_bytes)
+            if request.method == "POST":
+                request = spelled_canonically(
+                    request, require_body_type(request, body, GRAPHQL_BODIES)
+                )
             request, body = await self.persisted.resolve(request, body)
             payload = require_graphql_request(request_payload(request, body))
+            replay, files = partial(with_body, body=body), None
         request.scope.setdefault("state", {})[OPERATION_STATE] = payload.get("operationName")
         if carries_nul(payload, self.settings.max_tokens):
             return Response(
@@ -267,10 +287,13 @@ class GraphQLApp(GraphQL[Context, None]):
                 media_type="application/json",
             )
         requested = requested_key(request, payload, self.settings.max_tokens)
-        session = self.db.firm_session(who.firm_id)
-        viewer = await self._viewer(who, session, address, rate_headers)
+        viewer = (
+            uploader
+            if uploader is not None
+            else await self._viewer(who, session, address, rate_headers)
+        )
         note_caller(request.scope, viewer)
-        if multipart and viewer.has(Permission.IMPORT_ACCOUNTS):
+        if multipart and may_import(viewer):
             deadline = Deadline.starting_now(self.settings.import_timeout_s)
         claim = (
             None
@@ -279,7 +302,7 @@ class GraphQLApp(GraphQL[Context, None]):
                 who.firm_id,
                 caller,
                 requested.key,
-                request_hash(payload, body if multipart else None),
+                request_hash(payload, files),
                 requested.answer_kept,
                 deadline.limit_s,
             )
@@ -301,10 +324,9 @@ class GraphQLApp(GraphQL[Context, None]):
             webhooks=self.webhooks,
         )
         try:
-            replayed = with_body(request, body)
-            work = self._execute(payload, request, body, context)
+            work = self._execute(payload, replay(request), context)
             with tracing.span("graphql.operation", _operation_attributes(payload)) as span:
-                response = await within_deadline(work, replayed, context, deadline)
+                response = await within_deadline(work, request, context, deadline)
                 if span is not None:
                     span.set_attributes(
                         {
@@ -331,6 +353,26 @@ class GraphQLApp(GraphQL[Context, None]):
         nodes = _charge(context.cost.requested_nodes, self.settings.max_nodes)
         _noted(rate_headers, await self.rate_limits.charge_nodes(caller, nodes))
         return response
+
+    async def _uploader(
+        self,
+        who: Viewer | UserClaims | PortalClaims,
+        session: AsyncSession,
+        address: str,
+        rate_headers: dict[str, str],
+    ) -> Viewer:
+        """The caller of a multipart request (an upload), loaded before its body is read, so
+        that only a caller who may import is let send an import-sized body; the transaction
+        that loaded them ends before the body streams in, so a slow sender holds no
+        connection."""
+        viewer = await self._viewer(who, session, address, rate_headers)
+        await self.db.end_read(session)
+        return viewer
+
+    def _body_limit(self, viewer: Viewer) -> int:
+        """How many bytes `viewer` may send /graphql: an import's for a caller who may import,
+        else the ordinary limit, answered beyond with the same 413 as any body."""
+        return self.lists.import_bytes if may_import(viewer) else self.settings.max_body_bytes
 
     async def signed_in(
         self, request: Request, rate_headers: dict[str, str]
@@ -369,10 +411,11 @@ class GraphQLApp(GraphQL[Context, None]):
         return caller, who
 
     async def _execute(
-        self, payload: dict[str, Any] | None, request: Request, body: bytes, context: Context
+        self, payload: dict[str, Any] | None, replayed: Request, context: Context
     ) -> Response:
-        """The planned read path's answer if it has one, else Strawberry's (which reads the
-        body from a replay of its own: the deadline's disconnect watch reads the other)."""
+        """The planned read path's answer if it has one, else Strawberry's, which reads the
+        body from `replayed` (the deadline's disconnect watch listens to the request itself,
+        whose body has been read)."""
         if self.planner is not None:
             try:
                 planned = await self.planner.answer(payload, context)
@@ -382,7 +425,7 @@ class GraphQLApp(GraphQL[Context, None]):
                 )
             if planned is not None:
                 return planned
-        return await super().run(with_body(request, body), context)
+        return await super().run(replayed, context)
 
     async def _claim(self, claim: Claim, session: AsyncSession) -> Response | None:
         """Claim the request's Idempotency-Key; the stored answer to give instead of running,
@@ -404,7 +447,8 @@ class GraphQLApp(GraphQL[Context, None]):
         """(whose budget, who) of the request's token, before a byte of the body is read (see
         `Authenticator.identify`): a user token's user is loaded after the body, in the
         request's own session and transaction (`_viewer`), so a slow sender holds no
-        connection."""
+        connection (for an upload, before the body, in a transaction ended before it streams
+        in: `_uploader`)."""
         try:
             token = bearer_token(request.headers.get("authorization"))
             return await self.authenticator.identify(token, wait_s=deadline.remaining_s())
@@ -487,16 +531,10 @@ class GraphQLApp(GraphQL[Context, None]):
         return UNSET
 
 
-def may_upload(who: Viewer | UserClaims | PortalClaims) -> bool:
-    """Whether a caller may send a body as large as an import: a portal token never, an API
-    key only with IMPORT_ACCOUNTS. A user token's rights are known only once its user is loaded,
-    after the body is read, so that a slow sender holds no connection: it may, and the
-    mutation checks the right."""
-    if isinstance(who, PortalClaims):
-        return False
-    if isinstance(who, Viewer):
-        return who.has(Permission.IMPORT_ACCOUNTS)
-    return True
+def may_import(viewer: Viewer) -> bool:
+    """Whether the caller of a multipart request may send a body as large as an import, and
+    take as long as one: only with IMPORT_ACCOUNTS (a portal contact never)."""
+    return viewer.has(Permission.IMPORT_ACCOUNTS)
 
 
 def unavailable_response(request: Request, error: DatabaseUnavailable) -> Response:

@@ -163,17 +163,17 @@ def _root_fields(
                 yield from _root_fields(fragment.selection_set, fragments, seen)
 
 
-def request_hash(payload: dict[str, Any], multipart: bytes | None = None) -> str:
+def request_hash(payload: dict[str, Any], multipart_sha256: str | None = None) -> str:
     """SHA-256 of the request in canonical JSON (sorted keys): its query, operation name and
-    variables (absent and null variables count as none), and of a multipart body (whose
-    files the variables only name)."""
+    variables (absent and null variables count as none), and the SHA-256 of a multipart body
+    (whose files the variables only name)."""
     canonical = {
         "query": payload.get("query"),
         "operationName": payload.get("operationName"),
         "variables": payload.get("variables") or {},
     }
-    if multipart is not None:
-        canonical["files"] = hashlib.sha256(multipart).hexdigest()
+    if multipart_sha256 is not None:
+        canonical["files"] = multipart_sha256
     return hashlib.sha256(orjson.dumps(canonical, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 

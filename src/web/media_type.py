@@ -72,7 +72,15 @@ def require_body_type(
 ) -> BodyType:
     """Which of `accepted` the request's body is; HttpError 400 for an empty body, 415 for a
     Content-Type that is missing, sent twice, malformed, or not one of `accepted`."""
-    if not body.strip():
+    return body_type_of(request, blank=not body.strip(), accepted=accepted)
+
+
+def body_type_of(
+    request: Request, *, blank: bool, accepted: tuple[BodyType, ...] = JSON_ONLY
+) -> BodyType:
+    """`require_body_type` for a body not held in memory, which says itself whether it is
+    blank (empty or only whitespace)."""
+    if blank:
         raise HttpError(400, EMPTY_BODY)
     values = request.headers.getlist("content-type")
     if len(values) == 1:

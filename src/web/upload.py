@@ -13,7 +13,7 @@ from email.headerregistry import ContentTypeHeader
 from email.policy import HTTP
 from typing import IO, Any
 
-from clientgraph.web.body import json_object, with_body
+from clientgraph.web.body import json_object
 from clientgraph.web.errors import HttpError
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -89,11 +89,12 @@ async def uploaded_file(request: Request, limit: int) -> AsyncIterator[IO[bytes]
         yield spool  # type: ignore[misc]
 
 
-async def multipart_operations(request: Request, body: bytes) -> dict[str, Any]:
-    """The GraphQL request (`operations`) of a multipart body, for the checks every request
-    passes before Strawberry reads the body again with its files."""
+async def multipart_operations(request: Request) -> dict[str, Any]:
+    """The GraphQL request (`operations`) of a multipart body, read from `request` (a replay
+    of the body), for the checks every request passes before Strawberry reads the body again
+    with its files."""
     try:
-        form = await with_body(request, body).form(max_files=10, max_fields=10)
+        form = await request.form(max_files=10, max_fields=10)
     except (MultiPartException, StarletteHTTPException):
         raise HttpError(400, "The multipart body is malformed.") from None
     try:
