@@ -90,21 +90,33 @@ def relation_loader(
     """The loader of one declared relation for one caller: each parent key to its list, or
     (for a unique relation) to its one value or None."""
     related = relation.rows(viewer, lists)
-    shape = relation.shape
-    limit = 1 if relation.unique else related.limit
 
     async def load(keys: list[Any]) -> list[Any]:
-        groups: dict[Any, list[Any]] = defaultdict(list)
-        for row in await run(relation_statement(related, shape, keys)):
-            group = groups[row[0]]
-            if limit is None or len(group) < limit:
-                group.append(shape.make(row[1:]))
-        found = [groups.get(key, []) for key in keys]
-        if relation.unique:
-            return [values[0] if values else None for values in found]
-        return found
+        return await _load(run, relation, related, keys)
 
     return DataLoader(load_fn=load)
+
+
+async def load_relation(
+    run: Runner, relation: Relation, viewer: Any, lists: ListLimits, keys: list[Any]
+) -> list[Any]:
+    """What `relation_loader` would load for `keys`, read at once through `run` (a mutation's
+    own transaction, say)."""
+    return await _load(run, relation, relation.rows(viewer, lists), keys)
+
+
+async def _load(run: Runner, relation: Relation, related: Related, keys: list[Any]) -> list[Any]:
+    shape = relation.shape
+    limit = 1 if relation.unique else related.limit
+    groups: dict[Any, list[Any]] = defaultdict(list)
+    for row in await run(relation_statement(related, shape, keys)):
+        group = groups[row[0]]
+        if limit is None or len(group) < limit:
+            group.append(shape.make(row[1:]))
+    found = [groups.get(key, []) for key in keys]
+    if relation.unique:
+        return [values[0] if values else None for values in found]
+    return found
 
 
 def keyed_loader(load: Callable[[list[K]], Awaitable[list[V]]]) -> DataLoader[K, V]:

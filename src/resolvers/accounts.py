@@ -282,6 +282,11 @@ async def replace_tags(session: AsyncSession, account: models.Account, tags: lis
             models.AccountTag.account_id == account.id,
         )
     )
+    add_tags(session, account, tags)
+
+
+def add_tags(session: AsyncSession, account: models.Account, tags: list[str]) -> None:
+    """The tags of an account that has none yet (a new one)."""
     session.add_all(
         models.AccountTag(firm_id=account.firm_id, account_id=account.id, tag=tag) for tag in tags
     )
@@ -321,15 +326,16 @@ async def create_account(
             else None
         )
     firm_id = ctx.viewer.firm_id
+    new_id = models.new_id()
 
-    async def work(session: AsyncSession) -> uuid.UUID:
+    async def work(session: AsyncSession) -> None:
         firm = await session.get_one(models.Firm, firm_id)
         with checking() as check:
             owner = await check.wait(_new_owner(session, firm, owner_uuid))
             await check.wait(check_customer_number(session, firm, number, None))
         now = models.utcnow()
         account = models.Account(
-            id=models.new_id(),
+            id=new_id,
             firm_id=firm_id,
             name=clean_name,
             name_folded=fold(clean_name),
@@ -345,7 +351,7 @@ async def create_account(
         session.add(account)
         history.created(session, account)
         await flush_unique(session, "customer_number", _taken)
-        await replace_tags(session, account, clean_tag_list)
+        add_tags(session, account, clean_tag_list)
         values = {
             "name": clean_name,
             "customerNumber": number,
@@ -380,10 +386,8 @@ async def create_account(
                 path,
                 ctx.lists.account_contacts,
             )
-        return account.id
 
-    new_id = await ctx.write(work)
-    return await ctx.loaders.of(ACCOUNTS).load(new_id)
+    return await ctx.write_showing(work, ACCOUNTS, new_id)
 
 
 async def _new_owner(
@@ -509,8 +513,7 @@ async def update_account(
             diff,
         )
 
-    await ctx.write(work)
-    return await ctx.loaders.of(ACCOUNTS).load(account_uuid)
+    return await ctx.write_showing(work, ACCOUNTS, account_uuid)
 
 
 async def set_account_status(
@@ -534,8 +537,7 @@ async def set_account_status(
             [history.Change("status", previous, status.value)],
         )
 
-    await ctx.write(work)
-    return await ctx.loaders.of(ACCOUNTS).load(account_uuid)
+    return await ctx.write_showing(work, ACCOUNTS, account_uuid)
 
 
 async def delete_account(ctx: Context, *, account_id: str) -> uuid.UUID:

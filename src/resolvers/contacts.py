@@ -629,8 +629,7 @@ async def unlink_contact(ctx: Context, *, account_id: str, contact_id: str) -> A
         await session.delete(link)
         _record_link(session, ctx.viewer, account, contact, "unlinked", before, {})
 
-    await ctx.write(work)
-    return await ctx.loaders.of(ACCOUNTS).load(account_uuid)
+    return await ctx.write_showing(work, ACCOUNTS, account_uuid)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,8 @@ from typing import Any, Protocol, TypeVar
 from clientgraph.auth.viewer import Viewer
 from clientgraph.db import tenancy
 from clientgraph.db.engine import CommitOutcomeUnknown, Database, DatabaseUnavailable
-from clientgraph.db.loaders import DataLoader, Loaders, keyed_loader
+from clientgraph.db.loaders import DataLoader, Loaders, keyed_loader, load_relation
+from clientgraph.db.relation import Relation
 from clientgraph.list_limits import ListLimits
 from clientgraph.outbox.webhook_urls import WebhookPolicy
 from clientgraph.resolvers import webhook_events
@@ -251,6 +252,28 @@ class Context:
         self._loaders = None
         self._named_loaders.clear()
         return result
+
+    async def write_showing(
+        self, work: Callable[[AsyncSession], Awaitable[object]], relation: Relation, key: Any
+    ) -> Any:
+        """Run a mutation's `work` as `write` does, then read the row of `key` its payload
+        shows through `relation` (as the caller may see it: None if not) at the end of the
+        same transaction, and keep it in the request's loaders. The payload then costs no
+        transaction of its own, and shows the row as this mutation left it."""
+        shown: list[Any] = []
+
+        async def work_and_read(session: AsyncSession) -> None:
+            await work(session)
+            await session.flush()
+
+            async def run(statement: Select[Any]) -> Sequence[Row[Any]]:
+                return (await session.execute(statement)).all()
+
+            shown[:] = await load_relation(run, relation, self.viewer, self.lists, [key])
+
+        await self.write(work_and_read)
+        self.loaders.of(relation).prime(key, shown[0])
+        return shown[0]
 
     async def rehearse(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         """A mutation's work run in its own transaction and rolled back (a dry run): the same

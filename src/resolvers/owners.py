@@ -413,8 +413,7 @@ async def assign_client_owner(
         )
         set_owner(session, ctx.viewer, account, previous, new_owner)
 
-    await ctx.write(work)
-    return await ctx.loaders.of(ACCOUNTS).load(account_uuid)
+    return await ctx.write_showing(work, ACCOUNTS, account_uuid)
 
 
 def listed_owners(viewer: Viewer, search: str | None, *, search_length: int) -> Listing:

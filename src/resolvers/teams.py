@@ -134,8 +134,7 @@ async def assign_team_member(ctx: Context, *, account_id: str, user_id: str) -> 
         )
         notify(session, user, "account.assigned", account)
 
-    await ctx.write(work)
-    return await ctx.loaders.of(ACCOUNTS).load(account_uuid)
+    return await ctx.write_showing(work, ACCOUNTS, account_uuid)
 
 
 async def unassign_team_member(ctx: Context, *, account_id: str, user_id: str) -> AccountRow | None:
@@ -163,5 +162,4 @@ async def unassign_team_member(ctx: Context, *, account_id: str, user_id: str) -
         )
         notify(session, user, "account.unassigned", account)
 
-    await ctx.write(work)
-    return await ctx.loaders.of(ACCOUNTS).load(account_uuid)
+    return await ctx.write_showing(work, ACCOUNTS, account_uuid)
