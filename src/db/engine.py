@@ -37,7 +37,6 @@ logger = logging.getLogger("clientgraph.db")
 RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
 # admin_shutdown, crash_shutdown, cannot_connect_now; class 08 is "connection exception".
 CONNECTION_LOST_SQLSTATES = frozenset({"57P01", "57P02", "57P03"})
-WRITE_OPTION = "clientgraph_write"
 RETRY_AFTER_S = 5
 
 
@@ -178,7 +177,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def on_begin(connection: Any) -> None:
-        immediate = connection.get_execution_options().get(WRITE_OPTION, False)
+        immediate = connection.get_execution_options().get(tenancy.WRITE_OPTION, False)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
@@ -254,7 +253,7 @@ class Database:
             _configure_sqlite(self.engine)
         else:
             _mark_disconnects(self.engine)
-        write_engine = self.engine.execution_options(**{WRITE_OPTION: True})
+        write_engine = self.engine.execution_options(**{tenancy.WRITE_OPTION: True})
         sessions = tenancy.session_class(timeouts or tenancy.Timeouts())
         self.listen_url = listen_url or url
         self.live = LiveEvents(self.listen_url)
@@ -349,7 +348,7 @@ class Database:
     async def _commit(self, session: AsyncSession) -> None:
         """COMMIT, telling a commit that failed apart from one whose answer was lost.
 
-        On PostgreSQL the transaction's id (if it wrote anything) is read before COMMIT. If the
+        On PostgreSQL a write transaction takes its id when it begins (tenancy.XID). If the
         connection is lost during COMMIT, a fresh connection asks `txid_status` what became of
         it: committed means done, aborted means the retry is safe, anything else (still in
         progress, or the server unreachable) is CommitOutcomeUnknown — never retried.
@@ -357,7 +356,7 @@ class Database:
         if self.is_sqlite:
             await session.commit()
             return
-        xid = (await session.execute(text("SELECT txid_current_if_assigned()"))).scalar()
+        xid = session.info.get(tenancy.XID)
         try:
             await session.commit()
         except (DBAPIError, OSError) as error:

@@ -43,7 +43,12 @@ LOOKUPS = ("sign_in_email", "refresh_token_hash", "password_token_id")
 TIMEOUT_SQLSTATES = frozenset({"55P03", "57014"})
 """lock_not_available (lock_timeout) and query_canceled (statement_timeout or a cancel)."""
 
-_BEGIN = text(
+WRITE_OPTION = "clientgraph_write"
+"""The execution option of the engine that write transactions run on (`Database.write`)."""
+XID = "clientgraph.xid"
+"""`session.info` key of the id of the write transaction the session runs now."""
+
+_SETTINGS = (
     "SELECT set_config('app.firm_id', :firm, true),"
     " set_config('app.api_key_id', :api_key, true),"
     " set_config('app.all_firms', :all_firms, true),"
@@ -55,6 +60,10 @@ _BEGIN = text(
     " set_config('idle_in_transaction_session_timeout', :idle, true),"
     " set_config('jit', 'off', true)"
 )
+_BEGIN = text(_SETTINGS)
+_BEGIN_WRITE = text(f"{_SETTINGS}, txid_current()")
+"""A write transaction takes its id at once, in the same statement (`Database._commit`
+needs it to tell a lost COMMIT's outcome), instead of asking for it before COMMIT."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,8 +95,9 @@ def session_class(timeouts: Timeouts) -> type[Session]:
         if connection.dialect.name != "postgresql":
             return
         lookup = session.info.get(LOOKUP, {})
-        connection.execute(
-            _BEGIN,
+        writes = connection.get_execution_options().get(WRITE_OPTION, False)
+        settings = connection.execute(
+            _BEGIN_WRITE if writes else _BEGIN,
             {
                 "firm": _text(session.info.get(FIRM)),
                 "api_key": _text(session.info.get(API_KEY)),
@@ -98,6 +108,8 @@ def session_class(timeouts: Timeouts) -> type[Session]:
                 "idle": _milliseconds(timeouts.idle_in_transaction_s),
             },
         )
+        if writes:
+            session.info[XID] = settings.one()[-1]
 
     return TenantSession
 
