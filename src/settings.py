@@ -50,11 +50,12 @@ class Settings(BaseSettings):
     """`CLIENTGRAPH_PGBOUNCER=1`: the server's database URL is a pooler in transaction mode
     (PgBouncer): no named prepared statements (clientgraph.db.engine.pooler_connect_args)."""
     listen_database_url: str | None = None
-    """A direct URL (not through a transaction pooler) on which subscriptions and the user
+    """A direct URL (not through a transaction pooler) on which subscriptions and the caller
     cache LISTEN; by default the server's database URL."""
-    user_cache_s: float = Field(default=60.0, ge=0)
-    """`CLIENTGRAPH_USER_CACHE_S`: how long a server process may keep a token's user without
-    reading it again (auth/user_cache.py; changes reach it at once on PostgreSQL); 0: never."""
+    caller_cache_s: float = Field(default=60.0, ge=0)
+    """`CLIENTGRAPH_CALLER_CACHE_S`: how long a server process may keep the user of a token or
+    the caller of an API key without reading it again (auth/caller_cache.py; changes reach it
+    at once on PostgreSQL); 0: never."""
 
     max_query_depth: int = Field(default=12, gt=0)
     max_aliases: int = Field(default=100, gt=0)
@@ -200,13 +201,13 @@ class Settings(BaseSettings):
             hide_password=False
         )
 
-    def user_cache_ttl_s(self) -> float:
-        """`user_cache_s`, but 0 behind a transaction pooler without a direct listen URL: a
+    def caller_cache_ttl_s(self) -> float:
+        """`caller_cache_s`, but 0 behind a transaction pooler without a direct listen URL: a
         LISTEN through the pooler hears nothing, and a cache that hears nothing would keep
-        users as they were."""
+        callers as they were."""
         if self.pgbouncer and self.listen_database_url is None:
             return 0.0
-        return self.user_cache_s
+        return self.caller_cache_s
 
     def database_timeouts(self) -> Timeouts:
         return Timeouts(

@@ -8,7 +8,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import jwt
-from clientgraph.auth.api_keys import PresentedKey, find_key, mark_used, viewer_of_key
+from clientgraph.auth.api_keys import (
+    KeyCaller,
+    PresentedKey,
+    find_key,
+    mark_used,
+    viewer_of_key,
+)
 from clientgraph.auth.token_errors import ACCESS_TOKEN, API_KEY, Reason, missing, not_bearer
 from clientgraph.auth.viewer import Viewer, user_viewer
 from clientgraph.db import models, tenancy
@@ -89,7 +95,7 @@ def bearer_token(authorization: str | None) -> str:
     return token.strip()
 
 
-async def viewer_for_key(session: AsyncSession, key_id: uuid.UUID, token: str) -> Viewer:
+async def caller_of_key(session: AsyncSession, key_id: uuid.UUID, token: str) -> KeyCaller:
     """The caller behind a partner API key; from then on `session` works for the key's firm.
 
     The key is looked up by its id before its firm is known: row-level security lets the
@@ -100,8 +106,7 @@ async def viewer_for_key(session: AsyncSession, key_id: uuid.UUID, token: str) -
     key = await find_key(session, token)
     await tenancy.set_firm(session, key.firm_id)
     viewer = await load_viewer(session, key.created_by_id, key.firm_id, key=key)
-    await mark_used(session, key)
-    return viewer
+    return KeyCaller(await mark_used(session, key), viewer)
 
 
 async def load_viewer(

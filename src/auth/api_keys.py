@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from clientgraph.auth.token_errors import API_KEY, Reason
@@ -53,6 +53,33 @@ class PresentedKey:
     created_by_id: uuid.UUID
     permissions: list[str]
     last_used_at: datetime | None
+    secret_hash: str
+    expires_at: datetime | None
+
+    def check(self, secret: str) -> None:
+        """InvalidToken unless `secret` is this key's and the key has not expired."""
+        check_presented(self.secret_hash, None, self.expires_at, secret)
+
+
+@dataclass(frozen=True, slots=True)
+class KeyCaller:
+    """A key a request presented, and the caller it stands for."""
+
+    key: PresentedKey
+    viewer: Viewer
+
+
+def check_presented(
+    secret_hash: str, revoked_at: datetime | None, expires_at: datetime | None, secret: str
+) -> None:
+    """InvalidToken unless `secret` matches `secret_hash` and the key is neither revoked nor
+    expired (revoked or expired told only to whoever holds the secret)."""
+    if not hmac.compare_digest(secret_hash, key_hash(secret)):
+        raise API_KEY.refused(Reason.MALFORMED, "is not a key of this service")
+    if revoked_at is not None:
+        raise API_KEY.refused(Reason.REVOKED, "was revoked", API_KEY.when_expired)
+    if expires_at is not None and expires_at <= models.utcnow():
+        raise API_KEY.refused(Reason.EXPIRED, "has expired")
 
 
 async def find_key(session: AsyncSession, token: str) -> PresentedKey:
@@ -78,14 +105,17 @@ async def find_key(session: AsyncSession, token: str) -> PresentedKey:
             ).where(key.id == key_id)
         )
     ).first()
-    if found is None or not hmac.compare_digest(found.secret_hash, key_hash(secret)):
+    if found is None:
         raise API_KEY.refused(Reason.MALFORMED, "is not a key of this service")
-    if found.revoked_at is not None:
-        raise API_KEY.refused(Reason.REVOKED, "was revoked", API_KEY.when_expired)
-    if found.expires_at is not None and found.expires_at <= models.utcnow():
-        raise API_KEY.refused(Reason.EXPIRED, "has expired")
+    check_presented(found.secret_hash, found.revoked_at, found.expires_at, secret)
     return PresentedKey(
-        key_id, found.firm_id, found.created_by_id, list(found.permissions), found.last_used_at
+        key_id,
+        found.firm_id,
+        found.created_by_id,
+        list(found.permissions),
+        found.last_used_at,
+        found.secret_hash,
+        found.expires_at,
     )
 
 
@@ -104,14 +134,20 @@ def viewer_of_key(
     )
 
 
-async def mark_used(session: AsyncSession, key: PresentedKey) -> None:
+def use_is_recorded(key: PresentedKey) -> bool:
+    """Whether the key's last use was recorded less than a minute ago."""
+    return key.last_used_at is not None and key.last_used_at > models.utcnow() - LAST_USED_PRECISION
+
+
+async def mark_used(session: AsyncSession, key: PresentedKey) -> PresentedKey:
     """Record that the key was used, unless that was recorded less than a minute ago: most
     requests write nothing. The write is a short transaction of its own, started by the write
     itself (so SQLite takes its write lock by waiting, not by upgrading a read), and its
-    condition keeps concurrent requests from recording the same minute twice."""
+    condition keeps concurrent requests from recording the same minute twice. The key as it
+    now stands."""
+    if use_is_recorded(key):
+        return key
     now = models.utcnow()
-    if key.last_used_at is not None and key.last_used_at > now - LAST_USED_PRECISION:
-        return
     table = models.ApiKey
     await session.commit()
     await session.execute(
@@ -124,3 +160,4 @@ async def mark_used(session: AsyncSession, key: PresentedKey) -> None:
         .execution_options(synchronize_session=False)
     )
     await session.commit()
+    return replace(key, last_used_at=now)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from clientgraph.auth.access_tokens import UserClaims, load_viewer, read_claims, viewer_for_key
-from clientgraph.auth.api_keys import parse_key
+import uuid
+
+from clientgraph.auth.access_tokens import UserClaims, caller_of_key, load_viewer, read_claims
+from clientgraph.auth.api_keys import KeyCaller, mark_used, parse_key, use_is_recorded
+from clientgraph.auth.caller_cache import CallerCache
 from clientgraph.auth.portal_tokens import (
     PortalClaims,
     is_portal_token,
@@ -11,7 +14,6 @@ from clientgraph.auth.portal_tokens import (
     read_portal_token,
 )
 from clientgraph.auth.provider_tokens import OidcSignIn
-from clientgraph.auth.user_cache import UserCache
 from clientgraph.auth.viewer import Viewer
 from clientgraph.db.engine import Database
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,12 +23,12 @@ Identity = Viewer | UserClaims | PortalClaims
 
 class Authenticator:
     def __init__(
-        self, db: Database, secret: str, oidc: OidcSignIn | None, users: UserCache
+        self, db: Database, secret: str, oidc: OidcSignIn | None, callers: CallerCache
     ) -> None:
         self.db = db
         self.secret = secret
         self.oidc = oidc
-        self.users = users
+        self.callers = callers
 
     async def identify(self, token: str, *, wait_s: float) -> tuple[str, Identity]:
         """(whose budget, who) of `token`; raises InvalidToken. The budget is the user's or
@@ -46,26 +48,42 @@ class Authenticator:
         if key is None:
             claims = read_claims(self.secret, token)
             return f"user:{claims.user_id}", claims
-        async with self.db.read_sessions() as session:
-            viewer = await self.db.read(session, lambda s: viewer_for_key(s, key[0], token))
-        return f"key:{key[0]}", viewer
+        key_id, secret = key
+        return f"key:{key_id}", (await self._key_caller(key_id, secret, token)).viewer
+
+    async def _key_caller(self, key_id: uuid.UUID, secret: str, token: str) -> KeyCaller:
+        """The caller of a key: kept by this process (its use recorded once a minute, in a
+        short transaction), or looked up in one."""
+        mark = self.callers.mark()
+        kept = self.callers.key(key_id, secret)
+        if kept is not None and use_is_recorded(kept.key):
+            return kept
+        if kept is not None:
+            async with self.db.firm_session(kept.key.firm_id) as session:
+                used = await self.db.read(session, lambda s: mark_used(s, kept.key))
+            caller = KeyCaller(used, kept.viewer)
+        else:
+            async with self.db.read_sessions() as session:
+                caller = await self.db.read(session, lambda s: caller_of_key(s, key_id, token))
+        self.callers.keep_key(caller, mark)
+        return caller
 
     async def viewer(self, who: Identity, session: AsyncSession) -> Viewer:
         """The caller, loaded through `session` when only the token's claims are known: the
         user may have been deleted or deactivated, or the contact's portal access revoked,
-        since the token was signed (a user is read from `users`, the process's cache, while
-        it is sure to hear of changes). Raises InvalidToken."""
+        since the token was signed (or kept by this process while it is sure to hear of
+        changes: `callers`). Raises InvalidToken."""
         if isinstance(who, Viewer):
             return who
         if isinstance(who, PortalClaims):
             return await self.db.read(session, lambda s: load_portal_viewer(s, who))
-        known = self.users.get(who.user_id, who.firm_id, who.session_id)
+        known = self.callers.user(who.user_id, who.firm_id, who.session_id)
         if known is not None:
             return known
-        mark = self.users.mark()
+        mark = self.callers.mark()
         viewer = await self.db.read(
             session,
             lambda s: load_viewer(s, who.user_id, who.firm_id, session_id=who.session_id),
         )
-        self.users.keep(viewer, mark)
+        self.callers.keep_user(viewer, mark)
         return viewer

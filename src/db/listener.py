@@ -1,6 +1,6 @@
 """One connection that LISTENs on a PostgreSQL channel for as long as it is wanted, and
-connects again when it is lost. Live events (db/live.py) and the user cache
-(auth/user_cache.py) each keep one per process.
+connects again when it is lost. Live events (db/live.py) and the caller cache
+(auth/caller_cache.py) each keep one per process.
 
 LISTEN needs a connection of its own outside the pool: it cannot pass a transaction pooler,
 and a pooled connection is handed to other requests between transactions."""

@@ -24,10 +24,10 @@ import sqlalchemy.exc
 from clientgraph import links, metrics, tracing
 from clientgraph.auth.access_tokens import UserClaims, bearer_token
 from clientgraph.auth.authenticator import Authenticator
+from clientgraph.auth.caller_cache import CallerCache
 from clientgraph.auth.portal_tokens import PortalClaims
 from clientgraph.auth.provider_tokens import OidcSignIn, ProviderUnavailable
 from clientgraph.auth.token_errors import InvalidToken
-from clientgraph.auth.user_cache import UserCache
 from clientgraph.auth.viewer import Viewer
 from clientgraph.db import tenancy
 from clientgraph.db.engine import Database, DatabaseUnavailable, describe_loss
@@ -167,19 +167,19 @@ class GraphQLApp(GraphQL[Context, None]):
             else None
         )
         self.oidc = OidcSignIn.configured(settings, db)
-        self.users = UserCache(db.listen_url, settings.user_cache_ttl_s())
-        self.authenticator = Authenticator(db, self.secret, self.oidc, self.users)
+        self.callers = CallerCache(db.listen_url, settings.caller_cache_ttl_s())
+        self.authenticator = Authenticator(db, self.secret, self.oidc, self.callers)
         self.graphiql = GraphiQLPage(settings)
         self.idempotency = IdempotencyKeys.for_requests(
             db, settings.request_timeout_s, settings.idempotency_max_keys_per_caller
         )
 
     async def start(self) -> None:
-        """What runs beside requests while the app serves: the user cache's listening."""
-        await self.users.start()
+        """What runs beside requests while the app serves: the caller cache's listening."""
+        await self.callers.start()
 
     async def stop(self) -> None:
-        await self.users.stop()
+        await self.callers.stop()
 
     async def render_graphql_ide(self, request: Request) -> Response:
         return await self.graphiql.response()

@@ -1,8 +1,8 @@
-"""The user cache (auth/user_cache.py): each server process keeps the users behind user
-tokens while PostgreSQL tells it of every change to them, so that a change made anywhere (by a
-mutation through another process, by the CLI, by hand in SQL) holds for the next request in
-every process. Real `clientgraph serve` processes: two on PostgreSQL, one on SQLite (where
-nothing is kept)."""
+"""The caller cache (auth/caller_cache.py): each server process keeps the users behind user
+tokens and the callers of API keys while PostgreSQL tells it of every change to them, so that
+a change made anywhere (by a mutation through another process, by the CLI, by hand in SQL)
+holds for the next request in every process. Real `clientgraph serve` processes: two on
+PostgreSQL, one on SQLite (where nothing is kept)."""
 
 from __future__ import annotations
 
@@ -12,12 +12,14 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import httpx
 import pytest
 from clientgraph.auth.access_tokens import issue_token
-from clientgraph.auth.user_cache import APPLICATION_NAME, UserCache
+from clientgraph.auth.api_keys import KeyCaller, PresentedKey, key_hash
+from clientgraph.auth.caller_cache import APPLICATION_NAME, CallerCache
 from clientgraph.auth.viewer import Viewer, user_viewer
 from clientgraph.db.engine import Database
 from clientgraph.resolvers.firms import create_firm
@@ -37,7 +39,7 @@ WAIT_S = 5.0
 def ports(database: Database, tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[int]]:
     """Two processes on PostgreSQL (a change made through one is seen by the other), the same
     one twice on SQLite."""
-    directory = tmp_path_factory.mktemp("user_cache")
+    directory = tmp_path_factory.mktemp("caller_cache")
     env = {"DATABASE_URL": owner_url(database), "CLIENTGRAPH_APP_ROLE": APP_ROLE}
     with contextlib.ExitStack() as stack:
         first: Served = stack.enter_context(clientgraph_serve(directory, env=env))
@@ -148,7 +150,7 @@ async def test_a_user_deleted_by_hand_is_refused(firm: Api, ports: list[int]) ->
 
 
 async def listeners(connection: asyncpg.Connection) -> set[int]:
-    """The backends of the processes' user caches that listen now."""
+    """The backends of the processes' caller caches that listen now."""
     rows = await connection.fetch(
         "SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND query LIKE 'LISTEN%'",
         APPLICATION_NAME,
@@ -160,7 +162,7 @@ async def test_a_change_made_while_the_listening_connection_was_down_is_not_miss
     firm: Api, ports: list[int], database: Database
 ) -> None:
     if database.dialect != "postgresql":
-        pytest.skip("SQLite keeps no users: there is no listening connection")
+        pytest.skip("SQLite keeps no callers: there is no listening connection")
     user_id, token = await firm.staff(name="Changed while deaf")
     admin = await asyncpg.connect(asyncpg_dsn(owner_url(database)))
     try:
@@ -183,9 +185,61 @@ async def test_a_change_made_while_the_listening_connection_was_down_is_not_miss
         await admin.close()
 
 
-def cache(*, listening: bool = True) -> UserCache:
+async def api_key(api: Api) -> tuple[str, str]:
+    """(id, bearer token) of a new key of the firm's owner."""
+    payload = await api.ok(
+        "createApiKey",
+        {"name": "Partner", "permissions": ["VIEW_ALL_ACCOUNTS"]},
+        "apiKey { id } key",
+    )
+    return payload["apiKey"]["id"], payload["key"]
+
+
+async def test_a_key_revoked_through_one_process_is_refused_by_the_other(
+    firm: Api, ports: list[int]
+) -> None:
+    key_id, token = await api_key(firm)
+    async with second_process(ports) as other:
+        assert (await permissions(other, token)).status_code == 200
+
+        await firm.ok("revokeApiKey", {"apiKeyId": key_id})
+
+        async def refused() -> bool:
+            return (await permissions(other, token)).status_code == 401
+
+        assert await within(WAIT_S, refused) < 1.0
+
+
+async def test_a_key_whose_creator_is_deactivated_is_refused_by_the_other_process(
+    firm: Api, ports: list[int]
+) -> None:
+    user_id, user_token = await firm.staff(role="ADMIN")
+    creator = Api(firm.http, firm.db, firm.firm_id, firm.user_id, user_token)
+    _, token = await api_key(creator)
+    async with second_process(ports) as other:
+        assert (await permissions(other, token)).status_code == 200
+
+        await firm.ok("updateUser", {"userId": user_id, "isActive": False})
+
+        async def refused() -> bool:
+            return (await permissions(other, token)).status_code == 401
+
+        assert await within(WAIT_S, refused) < 1.0
+
+
+async def test_a_kept_key_is_refused_with_another_secret(firm: Api, ports: list[int]) -> None:
+    _, token = await api_key(firm)
+    async with second_process(ports) as other:
+        assert (await permissions(other, token)).status_code == 200
+
+        forged = await permissions(other, token[:-4] + ("AAAA" if token[-4:] != "AAAA" else "BBBB"))
+
+        assert forged.status_code == 401
+
+
+def cache(*, listening: bool = True) -> CallerCache:
     """A process's cache whose listening connection is up (or not), without a database."""
-    users = UserCache("postgresql+asyncpg://nowhere/db", ttl_s=60)
+    users = CallerCache("postgresql+asyncpg://nowhere/db", ttl_s=60)
     if listening:
         users.connected.set()
     return users
@@ -197,25 +251,25 @@ def staff_viewer(session_id: uuid.UUID | None = None) -> Viewer:
 
 def test_a_kept_user_is_the_caller_of_any_of_their_sign_ins() -> None:
     users, viewer = cache(), staff_viewer()
-    users.keep(viewer, users.mark())
+    users.keep_user(viewer, users.mark())
     session_id = uuid.uuid4()
 
-    assert users.get(viewer.user_id, viewer.firm_id, session_id) == replace(
+    assert users.user(viewer.user_id, viewer.firm_id, session_id) == replace(
         viewer, session_id=session_id
     )
 
 
 def test_a_token_naming_another_firm_finds_no_kept_user() -> None:
     users, viewer = cache(), staff_viewer()
-    users.keep(viewer, users.mark())
+    users.keep_user(viewer, users.mark())
 
-    assert users.get(viewer.user_id, uuid.uuid4(), None) is None
+    assert users.user(viewer.user_id, uuid.uuid4(), None) is None
 
 
 @pytest.mark.parametrize(
     "meanwhile",
     [
-        pytest.param(lambda users: users.heard_change(str(uuid.uuid4())), id="a-change-heard"),
+        pytest.param(lambda users: users.heard_change(f"user:{uuid.uuid4()}"), id="a-change-heard"),
         pytest.param(lambda users: users.listening_again(), id="a-reconnection"),
         pytest.param(
             lambda users: (users.connected.clear(), users.listening_again(), users.connected.set()),
@@ -224,37 +278,39 @@ def test_a_token_naming_another_firm_finds_no_kept_user() -> None:
     ],
 )
 def test_a_user_read_while_something_happened_is_not_kept(
-    meanwhile: Callable[[UserCache], object],
+    meanwhile: Callable[[CallerCache], object],
 ) -> None:
     users, viewer = cache(), staff_viewer()
     mark = users.mark()
     meanwhile(users)
-    users.keep(viewer, mark)
+    users.keep_user(viewer, mark)
 
-    assert users.get(viewer.user_id, viewer.firm_id, None) is None
+    assert users.user(viewer.user_id, viewer.firm_id, None) is None
 
 
 @pytest.mark.parametrize(
     "event",
     [
-        pytest.param(lambda users, viewer: users.heard_change(str(viewer.user_id)), id="changed"),
+        pytest.param(
+            lambda users, viewer: users.heard_change(f"user:{viewer.user_id}"), id="changed"
+        ),
         pytest.param(lambda users, viewer: users.listening_again(), id="reconnected"),
     ],
 )
-def test_a_kept_user_is_dropped_when(event: Callable[[UserCache, Viewer], object]) -> None:
+def test_a_kept_user_is_dropped_when(event: Callable[[CallerCache, Viewer], object]) -> None:
     users, viewer = cache(), staff_viewer()
-    users.keep(viewer, users.mark())
+    users.keep_user(viewer, users.mark())
     event(users, viewer)
 
-    assert users.get(viewer.user_id, viewer.firm_id, None) is None
+    assert users.user(viewer.user_id, viewer.firm_id, None) is None
 
 
 def test_nothing_kept_is_used_while_the_connection_is_down() -> None:
     users, viewer = cache(), staff_viewer()
-    users.keep(viewer, users.mark())
+    users.keep_user(viewer, users.mark())
     users.connected.clear()
 
-    assert users.get(viewer.user_id, viewer.firm_id, None) is None
+    assert users.user(viewer.user_id, viewer.firm_id, None) is None
 
 
 @pytest.mark.parametrize(
@@ -265,7 +321,7 @@ def test_nothing_kept_is_used_while_the_connection_is_down() -> None:
         (True, "postgresql+asyncpg://app@direct:5432/clientgraph", 60.0),
     ],
 )
-def test_behind_a_pooler_users_are_kept_only_with_a_direct_listen_url(
+def test_behind_a_pooler_callers_are_kept_only_with_a_direct_listen_url(
     pgbouncer: bool, listen_url: str | None, kept_s: float
 ) -> None:
     settings = Settings(
@@ -275,4 +331,43 @@ def test_behind_a_pooler_users_are_kept_only_with_a_direct_listen_url(
         listen_database_url=listen_url,
     )
 
-    assert settings.user_cache_ttl_s() == kept_s
+    assert settings.caller_cache_ttl_s() == kept_s
+
+
+def key_caller(secret: str = "s3cret", expires_at: datetime | None = None) -> KeyCaller:
+    viewer = staff_viewer()
+    key = PresentedKey(
+        uuid.uuid4(), viewer.firm_id, viewer.user_id, [], None, key_hash(secret), expires_at
+    )
+    return KeyCaller(key, replace(viewer, api_key_id=key.id))
+
+
+def test_a_kept_key_is_the_caller_of_its_own_secret_only() -> None:
+    users, caller = cache(), key_caller("s3cret")
+    users.keep_key(caller, users.mark())
+
+    assert users.key(caller.key.id, "s3cret") == caller
+    assert users.key(caller.key.id, "another") is None
+
+
+def test_an_expired_kept_key_is_looked_up_again() -> None:
+    users = cache()
+    caller = key_caller(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+    users.keep_key(caller, users.mark())
+
+    assert users.key(caller.key.id, "s3cret") is None
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(lambda caller: f"key:{caller.key.id}", id="the-key-changed"),
+        pytest.param(lambda caller: f"user:{caller.viewer.user_id}", id="its-creator-changed"),
+    ],
+)
+def test_a_kept_key_is_dropped_when(change: Callable[[KeyCaller], str]) -> None:
+    users, caller = cache(), key_caller()
+    users.keep_key(caller, users.mark())
+    users.heard_change(change(caller))
+
+    assert users.key(caller.key.id, "s3cret") is None
