@@ -89,7 +89,7 @@ def relation_loader(
 ) -> DataLoader[Any, Any]:
     """The loader of one declared relation for one caller: each parent key to its list, or
     (for a unique relation) to its one value or None."""
-    related = relation.rows(viewer, lists)
+    related = relation.rows_alone(viewer, lists)
 
     async def load(keys: list[Any]) -> list[Any]:
         return await _load(run, relation, related, keys)
@@ -102,7 +102,7 @@ async def load_relation(
 ) -> list[Any]:
     """What `relation_loader` would load for `keys`, read at once through `run` (a mutation's
     own transaction, say)."""
-    return await _load(run, relation, relation.rows(viewer, lists), keys)
+    return await _load(run, relation, relation.rows_alone(viewer, lists), keys)
 
 
 async def _load(run: Runner, relation: Relation, related: Related, keys: list[Any]) -> list[Any]:
@@ -174,7 +174,7 @@ class Loaders:
         """The request's loader of how many rows `relation` has for each parent (uncut)."""
         loader = self.counts.get(relation)
         if loader is None:
-            related = relation.rows(self.viewer, self.lists)
+            related = relation.rows_alone(self.viewer, self.lists)
 
             async def load(keys: list[Any]) -> list[int]:
                 statement = (

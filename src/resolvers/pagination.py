@@ -284,7 +284,7 @@ async def related_page(
     the planner pages the same declaration in `plan.connection.related_keyset`), further
     filtered by `narrow(entity)`. `batched` for a connection nested in a list (see
     `batched_page`)."""
-    related = relation.rows(ctx.viewer, ctx.lists)
+    related = relation.rows_alone(ctx.viewer, ctx.lists)
     row_type = relation.shape.row_type
     assert row_type is not None, f"{relation.name} is paged as whole rows"
     statement = related.statement

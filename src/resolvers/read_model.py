@@ -3,8 +3,9 @@ caller's visibility (`policy`), their order (`db.orders`) and their limit (`List
 
 The DataLoaders batch each by parent ids (`Loaders.of`), the planner embeds each as a
 correlated subquery (`plan.build.Build.related`); `schema.related.related` makes a GraphQL
-field of one. Every function here makes fresh aliases, so that one relation may be embedded
-inside itself (related accounts of related accounts).
+field of one. Every function here takes its models' aliases from `alias`: fresh ones for the
+planner, so that one relation may be embedded inside itself (related accounts of related
+accounts), the relation's kept ones for the loaders (`Relation.rows_alone`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 from clientgraph.auth.viewer import Viewer
 from clientgraph.db import models, orders
-from clientgraph.db.relation import Related, Relation, Shape, column_shape, row_shape
+from clientgraph.db.relation import Alias, Related, Relation, Shape, column_shape, row_shape
 from clientgraph.db.rows import (
     AccountContactRow,
     AccountRow,
@@ -29,7 +30,6 @@ from clientgraph.list_limits import ListLimits
 from clientgraph.resolvers.history import named_accounts_visible
 from clientgraph.resolvers.policy import visible_accounts, visible_api_keys
 from sqlalchemy import ColumnElement, and_, select
-from sqlalchemy.orm import aliased
 
 
 def live_users(viewer: Viewer, user: Any = models.User) -> ColumnElement[bool]:
@@ -40,8 +40,8 @@ def live_users(viewer: Viewer, user: Any = models.User) -> ColumnElement[bool]:
 def _by_id(model: Any, visible: Any) -> Any:
     """The rows of `model` whose id is the parent's key, where `visible(viewer, alias)`."""
 
-    def rows(viewer: Viewer, lists: ListLimits) -> Related:
-        entity = aliased(model)
+    def rows(viewer: Viewer, lists: ListLimits, alias: Alias) -> Related:
+        entity = alias(model)
         statement = select().select_from(entity).where(visible(viewer, entity))
         return Related(statement, entity, entity.id, orders.Order.of(entity.id))
 
@@ -77,8 +77,8 @@ OWNERS = Relation(
 """An entry of the address book by id."""
 
 
-def _owner_of_user(viewer: Viewer, lists: ListLimits) -> Related:
-    entry = aliased(models.ClientOwner)
+def _owner_of_user(viewer: Viewer, lists: ListLimits, alias: Alias) -> Related:
+    entry = alias(models.ClientOwner)
     statement = select().select_from(entry).where(entry.firm_id == viewer.firm_id)
     return Related(statement, entry, entry.user_id, orders.owners_by_name(entry))
 
@@ -87,8 +87,8 @@ OWNER_OF_USER = Relation("owner_of_user", _owner_of_user, row_shape(ClientOwnerR
 """A user's entry in the address book (a user is in it at most once)."""
 
 
-def _team_members(viewer: Viewer, lists: ListLimits) -> Related:
-    member, user = aliased(models.AccountTeamMember), aliased(models.User)
+def _team_members(viewer: Viewer, lists: ListLimits, alias: Alias) -> Related:
+    member, user = alias(models.AccountTeamMember), alias(models.User)
     statement = (
         select()
         .select_from(member)
@@ -104,8 +104,8 @@ TEAM_MEMBERS = Relation("team_members", _team_members, row_shape(UserRow))
 """The users on an account's team, by name."""
 
 
-def _tags(viewer: Viewer, lists: ListLimits) -> Related:
-    tag = aliased(models.AccountTag)
+def _tags(viewer: Viewer, lists: ListLimits, alias: Alias) -> Related:
+    tag = alias(models.AccountTag)
     statement = select().select_from(tag).where(tag.firm_id == viewer.firm_id)
     return Related(
         statement, tag, tag.account_id, orders.tags_in_order(tag), lists.tags_per_account
@@ -116,8 +116,8 @@ TAGS = Relation("tags", _tags, column_shape(lambda tag: tag.tag))
 """An account's tags, sorted."""
 
 
-def _contact_emails(viewer: Viewer, lists: ListLimits) -> Related:
-    email = aliased(models.ContactEmail)
+def _contact_emails(viewer: Viewer, lists: ListLimits, alias: Alias) -> Related:
+    email = alias(models.ContactEmail)
     statement = select().select_from(email).where(email.firm_id == viewer.firm_id)
     return Related(
         statement, email, email.contact_id, orders.emails_in_order(email), lists.contact_emails
@@ -152,8 +152,8 @@ LINK_SHAPE = Shape(_link_columns, _link_row)
 """A link's rows are the pair (link, the linked contact), as `AccountContact`'s handlers read."""
 
 
-def _account_contacts(viewer: Viewer, lists: ListLimits) -> Related:
-    link, contact = aliased(models.AccountContact), aliased(models.Contact)
+def _account_contacts(viewer: Viewer, lists: ListLimits, alias: Alias) -> Related:
+    link, contact = alias(models.AccountContact), alias(models.Contact)
     statement = (
         select()
         .select_from(link)
@@ -173,9 +173,9 @@ ACCOUNT_CONTACTS = Relation("account_contacts", _account_contacts, LINK_SHAPE)
 """An account's links to its contacts, by the contact's last, then first name."""
 
 
-def _contact_links(viewer: Viewer, lists: ListLimits) -> Related:
-    link, contact = aliased(models.AccountContact), aliased(models.Contact)
-    account = aliased(models.Account)
+def _contact_links(viewer: Viewer, lists: ListLimits, alias: Alias) -> Related:
+    link, contact = alias(models.AccountContact), alias(models.Contact)
+    account = alias(models.Account)
     statement = (
         select()
         .select_from(link)
@@ -196,11 +196,11 @@ CONTACT_LINKS = Relation("contact_links", _contact_links, LINK_SHAPE)
 """A contact's links to the accounts the caller sees, by account name."""
 
 
-def _related_accounts(viewer: Viewer, lists: ListLimits) -> Related:
+def _related_accounts(viewer: Viewer, lists: ListLimits, alias: Alias) -> Related:
     """The distinct pairs (account, other account sharing a contact), joined to the other
     account where the caller sees it. The parent's key restricts `source` from outside the
     DISTINCT; both databases push that restriction into it (see the README)."""
-    link, other_link = aliased(models.AccountContact), aliased(models.AccountContact)
+    link, other_link = alias(models.AccountContact), alias(models.AccountContact)
     pairs = (
         select(link.account_id.label("source"), other_link.account_id.label("target"))
         .join(
@@ -215,7 +215,7 @@ def _related_accounts(viewer: Viewer, lists: ListLimits) -> Related:
         .distinct()
         .subquery()
     )
-    other = aliased(models.Account)
+    other = alias(models.Account)
     statement = (
         select()
         .select_from(pairs)
@@ -237,8 +237,8 @@ RELATED_ACCOUNTS = Relation("related_accounts", _related_accounts, row_shape(Acc
 two accounts sharing contacts with thousands of others must not load thousands of rows."""
 
 
-def _owned_accounts(viewer: Viewer, lists: ListLimits) -> Related:
-    account = aliased(models.Account)
+def _owned_accounts(viewer: Viewer, lists: ListLimits, alias: Alias) -> Related:
+    account = alias(models.Account)
     statement = select().select_from(account).where(visible_accounts(viewer, account))
     return Related(statement, account, account.owner_id, orders.accounts_by_name(account))
 
@@ -248,7 +248,7 @@ OWNED_ACCOUNTS = Relation("owned_accounts", _owned_accounts, row_shape(AccountRo
 connection (paged, never cut), and counted by `ClientOwner.accountCount`."""
 
 
-def _history(viewer: Viewer, lists: ListLimits) -> Related:
+def _history(viewer: Viewer, lists: ListLimits, alias: Alias) -> Related:
     event = models.AuditEvent
     statement = (
         select()
@@ -264,8 +264,8 @@ without the events that name an account hidden from the caller (a connection). N
 `named_accounts_visible` reads the events' table, and history never nests in history."""
 
 
-def _notifications(viewer: Viewer, lists: ListLimits) -> Related:
-    notification = aliased(models.Notification)
+def _notifications(viewer: Viewer, lists: ListLimits, alias: Alias) -> Related:
+    notification = alias(models.Notification)
     statement = select().select_from(notification).where(notification.firm_id == viewer.firm_id)
     return Related(
         statement,
