@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from clientgraph.resolvers.register_csv.upload import BATCH_ACCOUNTS
+
 from tests.support import Api
 
 ACCOUNT = """
@@ -120,3 +122,22 @@ async def account_fields(api: Api, account_id: str) -> dict[str, Any]:
 async def values_of(api: Api, account_id: str) -> dict[str, str | None]:
     fields = (await account_fields(api, account_id))["customFields"]
     return {field["key"]: field["value"] for field in fields}
+
+
+def several_batches(last_type: str) -> list[str]:
+    """CSV rows (name, customer number, type) of more accounts than one import batch holds:
+    "Wanted first" on the first row and "Wanted last", of type `last_type`, on the last."""
+    rows = ["Wanted first,W-1,COMPANY"]
+    rows += [f"Filler {index},F-{index},COMPANY" for index in range(BATCH_ACCOUNTS)]
+    return [*rows, f"Wanted last,W-2,{last_type}"]
+
+
+async def import_rows(api: Api, rows: list[str]) -> dict[str, Any]:
+    """The report of uploading `rows` (name, customer number, type) to the register import."""
+    response = await api.http.post(
+        "/import/accounts.csv",
+        headers={"Authorization": f"Bearer {api.token}", "Content-Type": "text/csv"},
+        content="\r\n".join(["name,customer_number,type", *rows]).encode(),
+    )
+    assert response.status_code == 200, response.text
+    return response.json()["report"]

@@ -165,17 +165,28 @@ async def new_firm(
 ) -> AsyncIterator[Api]:
     """A firm of its own for one test, so tests never see each other's rows; the app runs with
     `settings` when given (their database is `db` whatever they say)."""
+    app = create_app(settings or settings_for(db.url), db)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        yield await _firm_owner(db, http, admin_name)
+
+
+@contextlib.asynccontextmanager
+async def new_firm_served(db: Database, port: int) -> AsyncIterator[Api]:
+    """A firm of its own, its owner talking HTTP to the server that listens on `port`."""
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+        yield await _firm_owner(db, http, "Firm Owner")
+
+
+async def _firm_owner(db: Database, http: httpx.AsyncClient, admin_name: str) -> Api:
     firm_id, user_id = await create_firm(
         db,
         name=f"Firm {uuid.uuid4().hex[:8]}",
         admin_email=f"owner-{uuid.uuid4().hex[:8]}@example.com",
         admin_name=admin_name,
     )
-    app = create_app(settings or settings_for(db.url), db)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-        token = issue_token(SECRET, user_id=user_id, firm_id=firm_id, ttl_seconds=3600)
-        yield Api(http=http, db=db, firm_id=firm_id, user_id=user_id, token=token)
+    token = issue_token(SECRET, user_id=user_id, firm_id=firm_id, ttl_seconds=3600)
+    return Api(http=http, db=db, firm_id=firm_id, user_id=user_id, token=token)
 
 
 @contextlib.asynccontextmanager

@@ -17,18 +17,16 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import httpx
 import pytest
-from clientgraph.auth.access_tokens import issue_token
 from clientgraph.auth.api_keys import KeyCaller, PresentedKey, key_hash
 from clientgraph.auth.caller_cache import APPLICATION_NAME, CallerCache
 from clientgraph.auth.viewer import Viewer, user_viewer
 from clientgraph.db.engine import Database
-from clientgraph.resolvers.firms import create_firm
 from clientgraph.settings import Settings
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from tests.support import APP_ROLE, SECRET, Api, asyncpg_dsn, owner_url
-from tests.test_serve import Served, clientgraph_serve
+from tests.support import SECRET, Api, asyncpg_dsn, new_firm_served, owner_url
+from tests.test_serve import two_processes
 
 PERMISSIONS = "query { viewer { permissions } }"
 WAIT_S = 5.0
@@ -39,29 +37,15 @@ WAIT_S = 5.0
 def ports(database: Database, tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[int]]:
     """Two processes on PostgreSQL (a change made through one is seen by the other), the same
     one twice on SQLite."""
-    directory = tmp_path_factory.mktemp("caller_cache")
-    env = {"DATABASE_URL": owner_url(database), "CLIENTGRAPH_APP_ROLE": APP_ROLE}
-    with contextlib.ExitStack() as stack:
-        first: Served = stack.enter_context(clientgraph_serve(directory, env=env))
-        if database.dialect != "postgresql":
-            yield [first.port, first.port]
-            return
-        second: Served = stack.enter_context(clientgraph_serve(directory, env=env))
-        yield [first.port, second.port]
+    with two_processes(database, tmp_path_factory.mktemp("caller_cache"), {}) as served:
+        yield served
 
 
 @pytest.fixture
 async def firm(database: Database, ports: list[int]) -> AsyncIterator[Api]:
     """A new firm's owner, talking HTTP to the first process."""
-    firm_id, user_id = await create_firm(
-        database,
-        name=f"Firm {uuid.uuid4().hex[:8]}",
-        admin_email=f"owner-{uuid.uuid4().hex[:8]}@example.com",
-        admin_name="Firm Owner",
-    )
-    token = issue_token(SECRET, user_id=user_id, firm_id=firm_id, ttl_seconds=3600)
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{ports[0]}") as http:
-        yield Api(http=http, db=database, firm_id=firm_id, user_id=user_id, token=token)
+    async with new_firm_served(database, ports[0]) as owner:
+        yield owner
 
 
 @contextlib.asynccontextmanager
@@ -98,21 +82,6 @@ async def sql(database: Database, statement: str, **values: object) -> None:
         await engine.dispose()
 
 
-async def test_a_user_deactivated_through_one_process_is_refused_by_the_other(
-    firm: Api, ports: list[int]
-) -> None:
-    user_id, token = await firm.staff("VIEW_ALL_ACCOUNTS")
-    async with second_process(ports) as other:
-        assert (await permissions(other, token)).status_code == 200
-
-        await firm.ok("updateUser", {"userId": user_id, "isActive": False})
-
-        async def refused() -> bool:
-            return (await permissions(other, token)).status_code == 401
-
-        assert await within(WAIT_S, refused) < 1.0
-
-
 async def test_rights_changed_by_hand_in_the_database_hold_for_the_next_request(
     firm: Api, ports: list[int]
 ) -> None:
@@ -134,19 +103,6 @@ async def test_rights_changed_by_hand_in_the_database_hold_for_the_next_request(
             return body["data"]["viewer"]["permissions"] == ["CREATE_ACCOUNTS"]
 
         assert await within(WAIT_S, changed) < 1.0
-
-
-async def test_a_user_deleted_by_hand_is_refused(firm: Api, ports: list[int]) -> None:
-    _, token = await firm.staff(name="Deleted by hand")
-    async with second_process(ports) as other:
-        assert (await permissions(other, token)).status_code == 200
-
-        await sql(firm.db, "DELETE FROM users WHERE name = :name", name="Deleted by hand")
-
-        async def refused() -> bool:
-            return (await permissions(other, token)).status_code == 401
-
-        assert await within(WAIT_S, refused) < 1.0
 
 
 async def listeners(connection: asyncpg.Connection) -> set[int]:
@@ -195,31 +151,42 @@ async def api_key(api: Api) -> tuple[str, str]:
     return payload["apiKey"]["id"], payload["key"]
 
 
-async def test_a_key_revoked_through_one_process_is_refused_by_the_other(
-    firm: Api, ports: list[int]
-) -> None:
+Change = Callable[[], Awaitable[object]]
+
+
+async def user_deactivated(firm: Api) -> tuple[str, Change]:
+    user_id, token = await firm.staff("VIEW_ALL_ACCOUNTS")
+    return token, lambda: firm.ok("updateUser", {"userId": user_id, "isActive": False})
+
+
+async def user_deleted_by_hand(firm: Api) -> tuple[str, Change]:
+    name = f"Deleted by hand {uuid.uuid4().hex[:6]}"
+    _, token = await firm.staff(name=name)
+    return token, lambda: sql(firm.db, "DELETE FROM users WHERE name = :name", name=name)
+
+
+async def key_revoked(firm: Api) -> tuple[str, Change]:
     key_id, token = await api_key(firm)
-    async with second_process(ports) as other:
-        assert (await permissions(other, token)).status_code == 200
-
-        await firm.ok("revokeApiKey", {"apiKeyId": key_id})
-
-        async def refused() -> bool:
-            return (await permissions(other, token)).status_code == 401
-
-        assert await within(WAIT_S, refused) < 1.0
+    return token, lambda: firm.ok("revokeApiKey", {"apiKeyId": key_id})
 
 
-async def test_a_key_whose_creator_is_deactivated_is_refused_by_the_other_process(
-    firm: Api, ports: list[int]
-) -> None:
+async def key_creator_deactivated(firm: Api) -> tuple[str, Change]:
     user_id, user_token = await firm.staff(role="ADMIN")
-    creator = Api(firm.http, firm.db, firm.firm_id, firm.user_id, user_token)
-    _, token = await api_key(creator)
+    _, token = await api_key(replace(firm, token=user_token))
+    return token, lambda: firm.ok("updateUser", {"userId": user_id, "isActive": False})
+
+
+@pytest.mark.parametrize(
+    "scenario", [user_deactivated, user_deleted_by_hand, key_revoked, key_creator_deactivated]
+)
+async def test_a_caller_changed_through_one_process_is_refused_by_the_other_at_once(
+    firm: Api, ports: list[int], scenario: Callable[[Api], Awaitable[tuple[str, Change]]]
+) -> None:
+    token, change = await scenario(firm)
     async with second_process(ports) as other:
         assert (await permissions(other, token)).status_code == 200
 
-        await firm.ok("updateUser", {"userId": user_id, "isActive": False})
+        await change()
 
         async def refused() -> bool:
             return (await permissions(other, token)).status_code == 401

@@ -25,10 +25,11 @@ import httpx
 import psutil
 import pytest
 from clientgraph.app import create_app
+from clientgraph.db.engine import Database
 from clientgraph.web.server import FreezeAfterWarmup
 
 from tests.server_process import free_port, running, server_environment
-from tests.support import SECRET, Api, eventually, settings_for
+from tests.support import APP_ROLE, SECRET, Api, eventually, owner_url, settings_for
 
 ROOT = Path(__file__).resolve().parents[1]
 CLIENTGRAPH = str(Path(sys.executable).with_name("clientgraph"))
@@ -89,6 +90,21 @@ def clientgraph_serve(
         served = Served(process, port, workers, log)
         wait_until_every_worker_answers(served)
         yield served
+
+
+@contextlib.contextmanager
+def two_processes(database: Database, directory: Path, env: dict[str, str]) -> Iterator[list[int]]:
+    """The ports of two `clientgraph serve` processes on `database` (one process, twice, on
+    SQLite, which one process serves alone): a change made through the first must be seen
+    through the second."""
+    env = {"DATABASE_URL": owner_url(database), "CLIENTGRAPH_APP_ROLE": APP_ROLE, **env}
+    with contextlib.ExitStack() as stack:
+        first: Served = stack.enter_context(clientgraph_serve(directory, env=env))
+        if database.dialect != "postgresql":
+            yield [first.port, first.port]
+            return
+        second: Served = stack.enter_context(clientgraph_serve(directory, env=env))
+        yield [first.port, second.port]
 
 
 def wait_until_every_worker_answers(

@@ -19,14 +19,14 @@ from clientgraph.app import create_app
 from clientgraph.auth.access_tokens import issue_token
 from clientgraph.db.engine import Database
 from clientgraph.db.live import APPLICATION_NAME
-from clientgraph.resolvers.firms import create_firm
 from clientgraph.resolvers.register_csv.upload import BATCH_ACCOUNTS
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from tests.live_server import serve
-from tests.support import APP_ROLE, SECRET, Api, asyncpg_dsn, owner_url, settings_for
-from tests.test_serve import Served, clientgraph_serve
+from tests.register_support import import_rows, several_batches
+from tests.support import SECRET, Api, asyncpg_dsn, new_firm_served, owner_url, settings_for
+from tests.test_serve import two_processes
 
 PROTOCOL = "graphql-transport-ws"
 ALLOWED_ORIGIN = "https://app.example.com"
@@ -49,36 +49,20 @@ mutation($id: ID!, $name: String!) {
 
 @pytest.fixture(scope="module")
 def servers(database: Database, tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[int]]:
-    """Ports of (the server changes are sent to, the server subscribers listen on): two
-    processes on PostgreSQL, the same one on SQLite."""
-    directory = tmp_path_factory.mktemp("subscriptions")
+    """Ports of (the server changes are sent to, the server subscribers listen on)."""
     env = {
-        "DATABASE_URL": owner_url(database),
-        "CLIENTGRAPH_APP_ROLE": APP_ROLE,
         "CLIENTGRAPH_CORS_ORIGINS": ALLOWED_ORIGIN,
         "CLIENTGRAPH_WS_CONNECTION_INIT_TIMEOUT_S": str(INIT_TIMEOUT_S),
     }
-    with contextlib.ExitStack() as stack:
-        first: Served = stack.enter_context(clientgraph_serve(directory, env=env))
-        if database.dialect != "postgresql":
-            yield [first.port, first.port]
-            return
-        second: Served = stack.enter_context(clientgraph_serve(directory, env=env))
-        yield [first.port, second.port]
+    with two_processes(database, tmp_path_factory.mktemp("subscriptions"), env) as ports:
+        yield ports
 
 
 @pytest.fixture
 async def firm(database: Database, servers: list[int]) -> AsyncIterator[Api]:
     """A new firm's owner, talking HTTP to the server changes are sent to."""
-    firm_id, user_id = await create_firm(
-        database,
-        name=f"Firm {uuid.uuid4().hex[:8]}",
-        admin_email=f"owner-{uuid.uuid4().hex[:8]}@example.com",
-        admin_name="Firm Owner",
-    )
-    token = issue_token(SECRET, user_id=user_id, firm_id=firm_id, ttl_seconds=3600)
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{servers[0]}") as http:
-        yield Api(http=http, db=database, firm_id=firm_id, user_id=user_id, token=token)
+    async with new_firm_served(database, servers[0]) as owner:
+        yield owner
 
 
 def listening_url(servers: list[int]) -> str:
@@ -248,30 +232,25 @@ async def test_a_filter_narrows_what_is_heard(firm: Api, servers: list[int]) -> 
         assert (await change(socket))["accountId"] == wanted["id"]
 
 
-async def import_register(api: Api, last_type: str) -> dict[str, Any]:
-    """An upload of more accounts than one import batch holds, "Wanted first" on its first row
-    and "Wanted last" (of type `last_type`) on its last."""
-    rows = ["Wanted first,W-1,COMPANY"]
-    rows += [f"Filler {index},F-{index},COMPANY" for index in range(BATCH_ACCOUNTS)]
-    rows.append(f"Wanted last,W-2,{last_type}")
-    response = await api.http.post(
-        "/import/accounts.csv",
-        headers={"Authorization": f"Bearer {api.token}", "Content-Type": "text/csv"},
-        content="\r\n".join(["name,customer_number,type", *rows]).encode(),
-    )
-    assert response.status_code == 200, response.text
-    return response.json()["report"]
+@contextlib.asynccontextmanager
+async def hearing_the_wanted(
+    firm: Api, servers: list[int]
+) -> AsyncIterator[tuple[ClientConnection, str]]:
+    """A subscriber to the accounts named "wanted", once it hears; and a probe account's id."""
+    probe = await firm.create_account("Wanted probe")
+    async with connected(servers, {"token": firm.token}) as socket:
+        await subscribe(socket, ACCOUNT_CHANGED, {"filter": {"search": "wanted"}})
+        await listening(socket, lambda: touch(firm, probe["id"], "Wanted probe"))
+        yield socket, probe["id"]
 
 
 async def test_an_import_of_several_batches_is_heard_account_by_account(
     firm: Api, servers: list[int]
 ) -> None:
-    probe = await firm.create_account("Wanted probe")
-    async with connected(servers, {"token": firm.token}) as socket:
-        await subscribe(socket, ACCOUNT_CHANGED, {"filter": {"search": "wanted"}})
-        await listening(socket, lambda: touch(firm, probe["id"], "Wanted probe"))
+    async with hearing_the_wanted(firm, servers) as (socket, _):
+        report = await import_rows(firm, several_batches("COMPANY"))
 
-        assert (await import_register(firm, "COMPANY"))["created"] == BATCH_ACCOUNTS + 2
+        assert report["created"] == BATCH_ACCOUNTS + 2
 
         heard = [await change(socket), await change(socket)]
         assert [(item["action"], item["account"]["name"]) for item in heard] == [
@@ -283,13 +262,9 @@ async def test_an_import_of_several_batches_is_heard_account_by_account(
 async def test_an_import_refused_in_its_last_batch_is_heard_by_no_one(
     firm: Api, servers: list[int]
 ) -> None:
-    probe = await firm.create_account("Wanted probe")
-    async with connected(servers, {"token": firm.token}) as socket:
-        await subscribe(socket, ACCOUNT_CHANGED, {"filter": {"search": "wanted"}})
-        await listening(socket, lambda: touch(firm, probe["id"], "Wanted probe"))
-
-        report = await import_register(firm, "NOT_A_TYPE")
-        await rename(firm, probe["id"], "Wanted after the import")
+    async with hearing_the_wanted(firm, servers) as (socket, probe_id):
+        report = await import_rows(firm, several_batches("NOT_A_TYPE"))
+        await rename(firm, probe_id, "Wanted after the import")
 
         assert (report["failed"], report["created"]) == (1, BATCH_ACCOUNTS + 1)
         assert (await change(socket))["account"]["name"] == "Wanted after the import"

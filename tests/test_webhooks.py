@@ -40,6 +40,7 @@ from starlette.routing import Route
 
 from tests.conftest import DATABASE_URLS
 from tests.live_server import serve
+from tests.register_support import import_rows, several_batches
 from tests.support import (
     EVERY_PERMISSION,
     OWNER_URLS,
@@ -1034,17 +1035,11 @@ async def test_an_import_of_several_batches_queues_one_delivery_per_account_if_i
     """The import queues each batch's deliveries as the batch ends; they still leave only with
     the import's commit, and an import refused in its last batch queues none."""
     await create_webhook(admin, "https://partner.example/hook", ["account.created"])
-    rows = [f"Batch {index:04},B-{index:04},COMPANY" for index in range(BATCH_ACCOUNTS + 1)]
-    rows.append(f"Batch last,B-last,{last_type}")
-    response = await admin.http.post(
-        "/import/accounts.csv",
-        headers={"Authorization": f"Bearer {admin.token}", "Content-Type": "text/csv"},
-        content="\r\n".join(["name,customer_number,type", *rows]).encode(),
-    )
-    assert response.status_code == 200, response.text
+    rows = several_batches(last_type)
+    await import_rows(admin, rows)
 
     bodies = await queued_bodies(admin)
     names = {body["data"]["name"] for body in bodies}
-    imported = {"Batch last", *(f"Batch {index:04}" for index in range(BATCH_ACCOUNTS + 1))}
+    imported = {row.split(",")[0] for row in rows}
     assert (len(bodies), len({body["id"] for body in bodies})) == (queued, queued)
     assert names == (imported if queued else set())
