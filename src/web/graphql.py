@@ -52,6 +52,7 @@ from clientgraph.web.live import (
 from clientgraph.web.media_type import (
     GRAPHQL_BODIES,
     MULTIPART_BODY,
+    declares,
     require_body_type,
     spelled_canonically,
 )
@@ -62,7 +63,7 @@ from clientgraph.web.planned import request_payload
 from clientgraph.web.rate_limits import Budget, RateLimits
 from clientgraph.web.request_id import request_id_of
 from clientgraph.web.request_log import facts_of, note_caller
-from clientgraph.web.upload import is_multipart, multipart_operations
+from clientgraph.web.upload import multipart_operations
 from cross_web import HTTPException
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
@@ -238,7 +239,7 @@ class GraphQLApp(GraphQL[Context, None]):
             return await self.render_graphql_ide(request)
         caller, who = await self._admit(request, address, address_budget, rate_headers, deadline)
         note_caller(request.scope, who)
-        multipart = request.method == "POST" and is_multipart(request)
+        multipart = request.method == "POST" and declares(request, MULTIPART_BODY)
         uploads = multipart and may_upload(who)
         limit = self.lists.import_bytes if uploads else self.settings.max_body_bytes
         body = await read_body(request, limit)

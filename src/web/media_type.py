@@ -99,6 +99,13 @@ def spelled_canonically(request: Request, body_type: BodyType) -> Request:
     return Request({**request.scope, "headers": headers}, request.receive)
 
 
+def declares(request: Request, body_type: BodyType) -> bool:
+    """Whether the request's (first) `Content-Type` names `body_type`'s media type, whatever
+    its parameters: which reader its body is for, before `require_body_type` checks it."""
+    value = request.headers.get("content-type")
+    return value is not None and content_type(value).media_type == body_type.media_type
+
+
 def require_body_type(
     request: Request, body: bytes, accepted: tuple[BodyType, ...] = JSON_ONLY
 ) -> BodyType:
