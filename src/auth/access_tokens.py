@@ -49,6 +49,8 @@ class UserClaims:
     user_id: uuid.UUID
     firm_id: uuid.UUID
     session_id: uuid.UUID | None = None
+    expires_at: float | None = None
+    """The token's `exp`, in seconds since the epoch: it is valid strictly before then."""
 
 
 def read_claims(secret: str, token: str) -> UserClaims:
@@ -66,6 +68,7 @@ def read_claims(secret: str, token: str) -> UserClaims:
             uuid.UUID(claims["sub"]),
             uuid.UUID(claims["firm"]),
             uuid.UUID(session_id) if session_id is not None else None,
+            expires_at=float(claims["exp"]),
         )
     except (jwt.PyJWTError, ValueError, TypeError, AttributeError) as error:
         raise ACCESS_TOKEN.unreadable(error) from error
