@@ -107,15 +107,16 @@ async def viewer_for_key(session: AsyncSession, key_id: uuid.UUID, token: str) -
     return viewer
 
 
-_user = models.User
-_LIVE_USER = select(_user.name, _user.role, _user.permissions).where(
-    _user.id == bindparam("user_id"),
-    _user.firm_id == bindparam("firm_id"),
-    _user.deleted_at.is_(None),
-    _user.is_active.is_(True),
+_users = models.User.__table__.c
+_LIVE_USER = select(_users.name, _users.role, _users.permissions).where(
+    _users.id == bindparam("user_id"),
+    _users.firm_id == bindparam("firm_id"),
+    _users.deleted_at.is_(None),
+    _users.is_active.is_(True),
 )
 """The caller's user if it is neither deleted nor deactivated; built once, as every request
-runs it (building it anew cost as much as executing it)."""
+runs it (building it anew cost as much as executing it), and of the table's columns, as it
+loads no object (the ORM's handling of its rows cost a third of executing it)."""
 
 
 async def load_viewer(
