@@ -69,6 +69,8 @@ class Options:
     operations: frozenset[str] = frozenset()
     """Names of the operations to measure (reads and mutations); empty: all of them."""
     statements: bool = True
+    register_import: bool = True
+    """Also time the register import afterwards (bench/register_import.py)."""
     server_env: dict[str, str] = field(default_factory=dict)
     """Extra environment of `clientgraph serve` (settings to compare, e.g. CLIENTGRAPH_...)."""
 
@@ -549,6 +551,12 @@ def parse(argv: list[str] | None = None) -> Options:
         help="skip counting the statements per request",
     )
     arguments.add_argument(
+        "--no-import",
+        dest="register_import",
+        action="store_false",
+        help="skip timing the register import afterwards",
+    )
+    arguments.add_argument(
         "--server-env",
         action="append",
         default=[],
@@ -572,6 +580,7 @@ def parse(argv: list[str] | None = None) -> Options:
             name.strip().lower() for name in parsed.operations.split(",") if name.strip()
         ),
         statements=parsed.statements,
+        register_import=parsed.register_import,
         server_env=server_env,
     )
 
@@ -585,6 +594,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"wrote {options.results} (every figure: {raw})")
     for problem in outcome.problems:
         print(f"ERROR: {problem}", file=sys.stderr)
+    if not options.register_import:
+        return 1 if outcome.problems else 0
     print("the register import (bench/register_import.py):", flush=True)
     import_url = make_url(options.postgres).set(drivername="postgresql+asyncpg")
     imported = register_import.main(

@@ -6,8 +6,10 @@ read path alike. No library's wording reaches the client."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import re
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -263,6 +265,18 @@ async def test_a_good_token_is_answered_by_the_read_path_under_test(
 
     assert response.status_code == 200, response.text
     assert response.headers["x-read-path"] == read_path
+
+
+async def test_a_token_answered_before_is_refused_once_it_expires(caller: Api) -> None:
+    """A worker keeps the user tokens it checked lately; keeping one never outlives it."""
+    token = caller.token_for(caller.user_id, ttl_seconds=2)
+    expires_at = jwt.decode(token, options={"verify_signature": False})["exp"]
+    assert (await ask(caller, f"Bearer {token}")).status_code == 200
+
+    await asyncio.sleep(max(0.0, expires_at - time.time()) + 0.1)
+    response = await ask(caller, f"Bearer {token}")
+
+    assert refusal(response)["extensions"]["reason"] == "EXPIRED"
 
 
 @pytest.mark.parametrize("case", list(CASES))

@@ -18,7 +18,7 @@ from clientgraph.auth.api_keys import (
 from clientgraph.auth.token_errors import ACCESS_TOKEN, API_KEY, Reason, missing, not_bearer
 from clientgraph.auth.viewer import Viewer, user_viewer
 from clientgraph.db import models, tenancy
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 ALGORITHM = "HS256"
@@ -55,6 +55,8 @@ class UserClaims:
     user_id: uuid.UUID
     firm_id: uuid.UUID
     session_id: uuid.UUID | None = None
+    expires_at: float | None = None
+    """The token's `exp`, in seconds since the epoch: it is valid strictly before then."""
 
 
 def read_claims(secret: str, token: str) -> UserClaims:
@@ -72,6 +74,7 @@ def read_claims(secret: str, token: str) -> UserClaims:
             uuid.UUID(claims["sub"]),
             uuid.UUID(claims["firm"]),
             uuid.UUID(session_id) if session_id is not None else None,
+            expires_at=float(claims["exp"]),
         )
     except (jwt.PyJWTError, ValueError, TypeError, AttributeError) as error:
         raise ACCESS_TOKEN.unreadable(error) from error
@@ -109,6 +112,18 @@ async def caller_of_key(session: AsyncSession, key_id: uuid.UUID, token: str) ->
     return KeyCaller(await mark_used(session, key), viewer)
 
 
+_users = models.User.__table__.c
+_LIVE_USER = select(_users.name, _users.role, _users.permissions).where(
+    _users.id == bindparam("user_id"),
+    _users.firm_id == bindparam("firm_id"),
+    _users.deleted_at.is_(None),
+    _users.is_active.is_(True),
+)
+"""The caller's user if it is neither deleted nor deactivated; built once, as every request
+runs it (building it anew cost as much as executing it), and of the table's columns, as it
+loads no object (the ORM's handling of its rows cost a third of executing it)."""
+
+
 async def load_viewer(
     session: AsyncSession,
     user_id: uuid.UUID,
@@ -119,17 +134,7 @@ async def load_viewer(
 ) -> Viewer:
     """The viewer behind a token, or behind `key` made by `user_id`; a deleted or deactivated
     user's tokens and keys no longer work."""
-    user = models.User
-    found = (
-        await session.execute(
-            select(user.name, user.role, user.permissions).where(
-                user.id == user_id,
-                user.firm_id == firm_id,
-                user.deleted_at.is_(None),
-                user.is_active.is_(True),
-            )
-        )
-    ).first()
+    found = (await session.execute(_LIVE_USER, {"user_id": user_id, "firm_id": firm_id})).first()
     if found is None:
         if key is not None:
             raise API_KEY.refused(

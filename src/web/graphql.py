@@ -56,7 +56,9 @@ from clientgraph.web.live import (
 )
 from clientgraph.web.media_type import (
     GRAPHQL_BODIES,
+    MULTIPART_BODY,
     body_type_of,
+    declares,
     require_body_type,
     spelled_canonically,
 )
@@ -67,7 +69,7 @@ from clientgraph.web.planned import request_payload
 from clientgraph.web.rate_limits import Budget, RateLimits
 from clientgraph.web.request_id import request_id_of
 from clientgraph.web.request_log import facts_of, note_caller
-from clientgraph.web.upload import is_multipart, multipart_operations
+from clientgraph.web.upload import multipart_operations
 from cross_web import HTTPException
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
@@ -260,7 +262,7 @@ class GraphQLApp(GraphQL[Context, None]):
         note_caller(request.scope, who)
         session = self.db.firm_session(who.firm_id)
         held.push_async_callback(session.close)
-        multipart = request.method == "POST" and is_multipart(request)
+        multipart = request.method == "POST" and declares(request, MULTIPART_BODY)
         uploader: Viewer | None = None
         if multipart:
             uploader = await self._uploader(who, session, address, rate_headers)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from email.headerregistry import ContentTypeHeader
 from email.policy import HTTP
 
+from clientgraph.caches import BoundedLru
 from clientgraph.web.errors import HttpError
 from starlette.requests import Request
 
@@ -32,6 +33,37 @@ EMPTY_BODY = (
 
 
 @dataclass(frozen=True, slots=True)
+class ContentType:
+    """A `Content-Type` value as the standard library's MIME header parser reads it."""
+
+    media_type: str
+    params: tuple[tuple[str, str], ...]
+    malformed: bool
+
+
+PARSED_VALUES = 64
+PARSED_BYTES = 64 * 1024
+"""Each worker keeps the parse of the last few distinct `Content-Type` values it met: clients
+send a handful, and the parser (which builds a header class on every call) cost more than
+the rest of a planned read's checks together."""
+
+_parsed: BoundedLru[str, ContentType] = BoundedLru(PARSED_VALUES, PARSED_BYTES)
+
+
+def content_type(value: str) -> ContentType:
+    """`value` parsed, or its kept parse."""
+    parsed = _parsed.get(value)
+    if parsed is None:
+        header = HTTP.header_factory("content-type", value)
+        assert isinstance(header, ContentTypeHeader)
+        parsed = ContentType(
+            header.content_type, tuple(header.params.items()), bool(header.defects)
+        )
+        _parsed.put(value, parsed, len(value))
+    return parsed
+
+
+@dataclass(frozen=True, slots=True)
 class BodyType:
     """A media type a route accepts, and the parameters it may carry: name → the one value
     allowed (compared without regard to case), or None for any value."""
@@ -39,10 +71,10 @@ class BodyType:
     media_type: str
     parameters: Mapping[str, str | None] = field(default_factory=dict)
 
-    def admits(self, header: ContentTypeHeader) -> bool:
-        if header.defects or header.content_type != self.media_type:
+    def admits(self, header: ContentType) -> bool:
+        if header.malformed or header.media_type != self.media_type:
             return False
-        for name, value in header.params.items():
+        for name, value in header.params:
             if name not in self.parameters:
                 return False
             allowed = self.parameters[name]
@@ -67,6 +99,13 @@ def spelled_canonically(request: Request, body_type: BodyType) -> Request:
     return Request({**request.scope, "headers": headers}, request.receive)
 
 
+def declares(request: Request, body_type: BodyType) -> bool:
+    """Whether the request's (first) `Content-Type` names `body_type`'s media type, whatever
+    its parameters: which reader its body is for, before `require_body_type` checks it."""
+    value = request.headers.get("content-type")
+    return value is not None and content_type(value).media_type == body_type.media_type
+
+
 def require_body_type(
     request: Request, body: bytes, accepted: tuple[BodyType, ...] = JSON_ONLY
 ) -> BodyType:
@@ -84,8 +123,7 @@ def body_type_of(
         raise HttpError(400, EMPTY_BODY)
     values = request.headers.getlist("content-type")
     if len(values) == 1:
-        header = HTTP.header_factory("content-type", values[0])
-        assert isinstance(header, ContentTypeHeader)
+        header = content_type(values[0])
         for body_type in accepted:
             if body_type.admits(header):
                 return body_type
