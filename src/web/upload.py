@@ -9,12 +9,11 @@ from __future__ import annotations
 import contextlib
 import tempfile
 from collections.abc import AsyncIterator
-from email.headerregistry import ContentTypeHeader
-from email.policy import HTTP
 from typing import IO, Any
 
 from clientgraph.web.body import json_object
 from clientgraph.web.errors import HttpError
+from clientgraph.web.media_type import MULTIPART_BODY, declares
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.formparsers import MultiPartException
@@ -47,15 +46,6 @@ def counting(receive: Receive, limit: int) -> Receive:
     return counted
 
 
-def is_multipart(request: Request) -> bool:
-    value = request.headers.get("content-type")
-    if value is None:
-        return False
-    header = HTTP.header_factory("content-type", value)
-    assert isinstance(header, ContentTypeHeader)
-    return header.content_type == "multipart/form-data"
-
-
 @contextlib.asynccontextmanager
 async def uploaded_file(request: Request, limit: int) -> AsyncIterator[IO[bytes]]:
     """The uploaded file, seekable, removed when the block ends."""
@@ -63,7 +53,7 @@ async def uploaded_file(request: Request, limit: int) -> AsyncIterator[IO[bytes]
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise too_large(limit)
     counted = Request(request.scope, counting(request.receive, limit))
-    if is_multipart(request):
+    if declares(request, MULTIPART_BODY):
         try:
             form = await counted.form(max_files=1, max_fields=10)
         except MultiPartException as error:
