@@ -254,12 +254,19 @@ class Context:
         return result
 
     async def write_showing(
-        self, work: Callable[[AsyncSession], Awaitable[object]], relation: Relation, key: Any
+        self,
+        work: Callable[[AsyncSession], Awaitable[object]],
+        relation: Relation,
+        key: Any,
+        *,
+        also: Sequence[tuple[Relation, Any]] = (),
     ) -> Any:
         """Run a mutation's `work` as `write` does, then read the row of `key` its payload
         shows through `relation` (as the caller may see it: None if not) at the end of the
-        same transaction, and keep it in the request's loaders. The payload then costs no
-        transaction of its own, and shows the row as this mutation left it."""
+        same transaction, and keep it in the request's loaders; likewise each (relation, key)
+        of `also`, a row the payload shows beside it (an account's new owner). The payload
+        then costs no transaction of its own, and shows the rows as this mutation left them."""
+        wanted = [(relation, key), *also]
         shown: list[Any] = []
 
         async def work_and_read(session: AsyncSession) -> None:
@@ -269,10 +276,14 @@ class Context:
             async def run(statement: Select[Any]) -> Sequence[Row[Any]]:
                 return (await session.execute(statement)).all()
 
-            shown[:] = await load_relation(run, relation, self.viewer, self.lists, [key])
+            shown[:] = [
+                (await load_relation(run, each, self.viewer, self.lists, [each_key]))[0]
+                for each, each_key in wanted
+            ]
 
         await self.write(work_and_read)
-        self.loaders.of(relation).prime(key, shown[0])
+        for (each, each_key), row in zip(wanted, shown, strict=True):
+            self.loaders.of(each).prime(each_key, row)
         return shown[0]
 
     async def rehearse(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:

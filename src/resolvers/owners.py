@@ -413,7 +413,8 @@ async def assign_client_owner(
         )
         set_owner(session, ctx.viewer, account, previous, new_owner)
 
-    return await ctx.write_showing(work, ACCOUNTS, account_uuid)
+    also = [(OWNERS, owner_uuid)] if owner_uuid is not None else []
+    return await ctx.write_showing(work, ACCOUNTS, account_uuid, also=also)
 
 
 def listed_owners(viewer: Viewer, search: str | None, *, search_length: int) -> Listing:
