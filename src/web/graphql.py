@@ -45,7 +45,7 @@ from clientgraph.web.body import read_body, spooled_body, with_body
 from clientgraph.web.deadline import Deadline, within_deadline
 from clientgraph.web.errors import HttpError, error_response
 from clientgraph.web.graphiql import GraphiQLPage
-from clientgraph.web.graphql_request import require_graphql_request
+from clientgraph.web.graphql_request import require_graphql_request, runs_mutation_field
 from clientgraph.web.idempotency import Claim, IdempotencyKeys, request_hash, requested_key
 from clientgraph.web.live import (
     MAX_SUBSCRIPTIONS,
@@ -295,7 +295,11 @@ class GraphQLApp(GraphQL[Context, None]):
             else await self._viewer(who, session, address, rate_headers)
         )
         note_caller(request.scope, viewer)
-        if multipart and may_import(viewer):
+        if (
+            multipart
+            and may_import(viewer)
+            and runs_mutation_field(payload, IMPORT_FIELD, self.settings.max_tokens)
+        ):
             deadline = Deadline.starting_now(self.settings.import_timeout_s)
         claim = (
             None
@@ -531,6 +535,10 @@ class GraphQLApp(GraphQL[Context, None]):
             live_slots=self.live_slots,
         )
         return UNSET
+
+
+IMPORT_FIELD = "importAccounts"
+"""The mutation that may run for `CLIENTGRAPH_IMPORT_TIMEOUT_S` instead of a request's limit."""
 
 
 def may_import(viewer: Viewer) -> bool:
