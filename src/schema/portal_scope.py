@@ -11,17 +11,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from clientgraph.resolvers.context import Context
+from clientgraph.schema.selections import root_fields
 from graphql import (
     DocumentNode,
     ExecutionResult,
     FieldNode,
-    FragmentDefinitionNode,
-    FragmentSpreadNode,
     GraphQLError,
-    InlineFragmentNode,
     OperationDefinitionNode,
     OperationType,
-    SelectionSetNode,
     get_operation_ast,
 )
 from strawberry.extensions import SchemaExtension
@@ -29,29 +26,8 @@ from strawberry.extensions import SchemaExtension
 PORTAL_ROOT_FIELDS = frozenset({"portal", "__typename"})
 
 
-def _root_fields(document: DocumentNode, selection_set: SelectionSetNode) -> Iterator[FieldNode]:
-    """The root fields an operation selects, through fragments and inline fragments."""
-    fragments = {
-        definition.name.value: definition
-        for definition in document.definitions
-        if isinstance(definition, FragmentDefinitionNode)
-    }
-    pending, seen = [selection_set], set[str]()
-    while pending:
-        for selection in pending.pop().selections:
-            if isinstance(selection, FieldNode):
-                yield selection
-            elif isinstance(selection, InlineFragmentNode):
-                pending.append(selection.selection_set)
-            elif isinstance(selection, FragmentSpreadNode):
-                name = selection.name.value
-                if name not in seen and name in fragments:
-                    seen.add(name)
-                    pending.append(fragments[name].selection_set)
-
-
 def refused_fields(operation: OperationDefinitionNode, document: DocumentNode) -> list[FieldNode]:
-    fields = list(_root_fields(document, operation.selection_set))
+    fields = list(root_fields(document, operation.selection_set))
     if operation.operation != OperationType.QUERY:
         return fields
     return [field for field in fields if field.name.value not in PORTAL_ROOT_FIELDS]

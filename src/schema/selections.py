@@ -5,10 +5,11 @@ walk a document this way, before and instead of graphql-core's executor."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from graphql import (
+    DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -88,3 +89,25 @@ class Selections:
             if (name == "skip" and value is True) or (name == "include" and value is not True):
                 return False
         return True
+
+
+def root_fields(document: DocumentNode, selection_set: SelectionSetNode) -> Iterator[FieldNode]:
+    """The root fields an operation selects, through fragments and inline fragments, whatever
+    their conditions (the portal's wall, and which request is an import, read them so)."""
+    fragments = {
+        definition.name.value: definition
+        for definition in document.definitions
+        if isinstance(definition, FragmentDefinitionNode)
+    }
+    pending, seen = [selection_set], set[str]()
+    while pending:
+        for selection in pending.pop().selections:
+            if isinstance(selection, FieldNode):
+                yield selection
+            elif isinstance(selection, InlineFragmentNode):
+                pending.append(selection.selection_set)
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                if name not in seen and name in fragments:
+                    seen.add(name)
+                    pending.append(fragments[name].selection_set)

@@ -6,18 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from clientgraph.schema.selections import root_fields
 from clientgraph.web.errors import HttpError
-from graphql import (
-    FieldNode,
-    FragmentDefinitionNode,
-    FragmentSpreadNode,
-    GraphQLError,
-    InlineFragmentNode,
-    OperationDefinitionNode,
-    OperationType,
-    SelectionSetNode,
-    parse,
-)
+from graphql import GraphQLError, OperationType, get_operation_ast, parse
 
 NO_DOCUMENT = (
     "The request holds no GraphQL document: send it as `query` (or, for a kept document, "
@@ -51,40 +42,9 @@ def runs_mutation_field(payload: dict[str, Any], field: str, max_tokens: int) ->
         document = parse(payload["query"], no_location=True, max_tokens=max_tokens)
     except GraphQLError:
         return False
-    name = payload.get("operationName")
-    chosen = [
-        definition
-        for definition in document.definitions
-        if isinstance(definition, OperationDefinitionNode)
-        and (name is None or (definition.name is not None and definition.name.value == name))
-    ]
-    if len(chosen) != 1 or chosen[0].operation != OperationType.MUTATION:
+    operation = get_operation_ast(document, payload.get("operationName"))
+    if operation is None or operation.operation != OperationType.MUTATION:
         return False
-    fragments = {
-        definition.name.value: definition.selection_set
-        for definition in document.definitions
-        if isinstance(definition, FragmentDefinitionNode)
-    }
-    return _selects(chosen[0].selection_set, field, fragments, set())
-
-
-def _selects(
-    selections: SelectionSetNode,
-    field: str,
-    fragments: dict[str, SelectionSetNode],
-    spread: set[str],
-) -> bool:
-    for selection in selections.selections:
-        if isinstance(selection, FieldNode) and selection.name.value == field:
-            return True
-        if isinstance(selection, InlineFragmentNode) and _selects(
-            selection.selection_set, field, fragments, spread
-        ):
-            return True
-        if isinstance(selection, FragmentSpreadNode):
-            name = selection.name.value
-            if name in fragments and name not in spread:
-                spread.add(name)
-                if _selects(fragments[name], field, fragments, spread):
-                    return True
-    return False
+    return any(
+        selected.name.value == field for selected in root_fields(document, operation.selection_set)
+    )
