@@ -101,13 +101,16 @@ class CallerCache:
 
     def keep_user(self, viewer: Viewer, mark: int) -> None:
         """Keep a user's viewer read since `mark`, unless a change was heard meanwhile."""
-        if self.connected.is_set() and mark == self.heard:
+        if self._unchanged_since(mark):
             self.users[viewer.user_id] = viewer
 
     def keep_key(self, caller: KeyCaller, mark: int) -> None:
         """Keep a key's caller read since `mark`, unless a change was heard meanwhile."""
-        if self.connected.is_set() and mark == self.heard:
+        if self._unchanged_since(mark):
             self.keys[caller.key.id] = caller
+
+    def _unchanged_since(self, mark: int) -> bool:
+        return self.connected.is_set() and mark == self.heard
 
     def heard_change(self, payload: str) -> None:
         """A user (`user:<id>`) or key (`key:<id>`) changed."""

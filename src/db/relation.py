@@ -118,8 +118,8 @@ class KeptAliases:
     """The aliases of one relation's statement, made the first time it is built and the same
     ones every time after (the n-th alias of a model asked for in one build is always the same
     object). For statements that stand alone, as the loaders': a fresh alias's columns are
-    adapted anew by SQLAlchemy on first use, which took a fifth of a createAccount's CPU when
-    its payload was read. Not for the planner, which may embed a relation inside itself."""
+    adapted anew by SQLAlchemy on first use (a profiler put a mutation's payload read there).
+    Not for the planner, which may embed a relation inside itself."""
 
     def __init__(self) -> None:
         self.made: dict[tuple[Any, int], Any] = {}
