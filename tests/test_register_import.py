@@ -15,6 +15,7 @@ import httpx
 import pytest
 from clientgraph.db import models
 from clientgraph.db.engine import Database
+from clientgraph.resolvers.register_csv.upload import BATCH_ACCOUNTS
 from sqlalchemy import func, select
 
 from tests.portal_support import login, portal_contact
@@ -248,6 +249,39 @@ async def test_a_customer_number_twice_in_the_file_apart_is_a_duplicate(api: Api
     assert [(row["row"], row["column"], row["code"]) for row in report["rows"]] == [
         (5, "customer_number", "DUPLICATE")
     ]
+
+
+async def test_a_customer_number_again_in_a_later_batch_is_a_duplicate(api: Api) -> None:
+    fillers = [f"Filler {index},F-{index},COMPANY,,,,,,,,,," for index in range(BATCH_ACCOUNTS)]
+    body = _csv("First,W-1,COMPANY,,,,,,,,,,", *fillers, "Again,W-1,COMPANY,,,,,,,,,,")
+    report = await _report(api, body)
+    assert [(row["row"], row["column"], row["code"]) for row in report["rows"]] == [
+        (BATCH_ACCOUNTS + 3, "customer_number", "DUPLICATE")
+    ]
+
+
+CONTACT_VERSION = (
+    'query { contacts(first: 2, filter: {search: "kim@two.example"})'
+    " { nodes { firstName version } } }"
+)
+
+
+@pytest.mark.parametrize(("before", "version"), [(False, 1), (True, 2)])
+async def test_a_contact_changed_in_two_batches_moves_its_version_once(
+    api: Api, before: bool, version: int
+) -> None:
+    """Once per import, as once per mutation; not at all for one the import made."""
+    if before:
+        await _report(api, _csv("Start,S-1,COMPANY,,,,Kim,Start,kim@two.example,,,,"))
+    fillers = [f"Filler {index},F-{index},COMPANY,,,,,,,,,," for index in range(BATCH_ACCOUNTS)]
+    body = _csv(
+        "One,T-1,COMPANY,,,,Kim,One,kim@two.example,,,,",
+        *fillers,
+        "Two,T-2,COMPANY,,,,Kim,Two,kim@two.example,,,,",
+    )
+    assert (await _report(api, body))["written"] is True
+    contacts = (await api.data(CONTACT_VERSION))["contacts"]["nodes"]
+    assert contacts == [{"firstName": "Kim", "version": version}]
 
 
 async def test_owners_are_found_by_name_or_by_their_users_email(api: Api) -> None:

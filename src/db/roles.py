@@ -57,9 +57,13 @@ _EXISTING_TABLES = "SELECT tablename FROM pg_tables WHERE schemaname = current_s
 (ALTER DEFAULT PRIVILEGES)."""
 _CHECK = """
 SELECT rolsuper OR rolbypassrls,
-       EXISTS (SELECT FROM pg_class WHERE relowner = pg_roles.oid AND relkind = 'r')
+       EXISTS (SELECT FROM pg_class
+               WHERE relowner = pg_roles.oid AND relkind = 'r' AND relpersistence <> 't')
 FROM pg_roles WHERE rolname = :role
 """
+"""Whether the role bypasses row-level security or owns a table (whose owner it would not
+bind). Its own temporary tables, which live for one transaction of a request (db/scratch_set),
+are no tenant tables."""
 
 
 class UnsafeAppRole(RuntimeError):

@@ -152,6 +152,19 @@ def _versioned(session: AsyncSession) -> set[uuid.UUID]:
     return session.info.setdefault("versioned", set())
 
 
+def take_versioned(session: AsyncSession) -> set[uuid.UUID]:
+    """The subjects whose version `session`'s transaction has set so far, forgotten here: a
+    writer of thousands of subjects (the register import) keeps them elsewhere, so that its
+    memory does not grow with them, and names again with `versioned_already` those it meets
+    again."""
+    return session.info.pop("versioned", set())
+
+
+def versioned_already(session: AsyncSession, ids: set[uuid.UUID]) -> None:
+    """`ids`' versions were set earlier in this transaction (see `take_versioned`)."""
+    _versioned(session).update(ids)
+
+
 def created(session: AsyncSession, subject: models.Account | models.Contact) -> None:
     """A new account or contact starts at version 1, whatever else its mutation records."""
     _versioned(session).add(subject.id)

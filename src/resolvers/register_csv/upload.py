@@ -25,6 +25,7 @@ from clientgraph.db import models
 from clientgraph.db.bulk import insert_rows, row_values
 from clientgraph.db.one_of import one_of
 from clientgraph.db.queries import fold
+from clientgraph.db.scratch_set import ScratchSet, scratch_set
 from clientgraph.resolvers import history
 from clientgraph.resolvers.accounts import (
     ACCOUNT_NAME_MAX_LENGTH,
@@ -308,6 +309,8 @@ class Importer:
         firm: models.Firm,
         definitions: dict[str, _Definition],
         owners: list[tuple[_Owner, str | None]],
+        numbers: ScratchSet,
+        versioned: ScratchSet,
     ) -> None:
         self.session = session
         self.viewer = viewer
@@ -323,7 +326,10 @@ class Importer:
             if email:
                 self.by_email[fold(email)] = owner
             self.by_name.setdefault(fold(owner.name), []).append(owner)
-        self.seen: set[str] = set()
+        self.numbers = numbers
+        """The customer numbers of the accounts met so far."""
+        self.versioned = versioned
+        """The subjects whose version the import has set (history.take_versioned)."""
         self.report = ImportReport()
         self.pending: dict[type, list[Any]] = {kind: [] for kind in WRITE_ORDER}
 
@@ -374,17 +380,7 @@ class Importer:
                         "The import matches accounts by customer number: give one.",
                     )
                 )
-            elif group.number in self.seen:
-                errors.append(
-                    RowError(
-                        row,
-                        "customer_number",
-                        UserErrorCode.DUPLICATE,
-                        f"Customer number {group.number} is in the file twice, apart.",
-                    )
-                )
             else:
-                self.seen.add(group.number)
                 checked(check_customer_number_length, self.firm, group.number)
             group.values = self._account_values(cells, row, errors, checked)
             group.custom = self._custom_values(cells, row, errors)
@@ -518,6 +514,7 @@ class Importer:
 
     async def apply(self, groups: list[_Group]) -> None:
         """Check one batch of accounts against the database and write the good ones."""
+        await self._refuse_repeated(groups)
         numbers = [group.number for group in groups if group.number and not group.errors]
         existing = await self._existing(numbers)
         emails = {
@@ -527,6 +524,7 @@ class Importer:
             if spec.clean.emails
         }
         by_email = await self._contacts_by_email(emails)
+        await self._versioned_before(existing, by_email)
         for group in groups:
             if group.errors:
                 self.report.fail(group.errors)
@@ -542,7 +540,38 @@ class Importer:
             rows, self.pending[kind] = self.pending[kind], []
             values = [row if isinstance(row, dict) else row_values(row) for row in rows]
             await insert_rows(self.session, kind, values)
+        await self.versioned.add([str(id) for id in history.take_versioned(self.session)])
         await history.hand_over(self.session)
+
+    async def _refuse_repeated(self, groups: list[_Group]) -> None:
+        """A customer number met again, in this batch or an earlier one, is an error: one
+        account's rows follow each other."""
+        named = [group for group in groups if group.number]
+        new = await self.numbers.add([group.number for group in named])
+        for group in named:
+            if group.number in new:
+                new.discard(group.number)
+                continue
+            group.errors.insert(
+                0,
+                RowError(
+                    group.first_row,
+                    "customer_number",
+                    UserErrorCode.DUPLICATE,
+                    f"Customer number {group.number} is in the file twice, apart.",
+                ),
+            )
+
+    async def _versioned_before(
+        self, existing: dict[str, _Existing], by_email: dict[str, models.Contact]
+    ) -> None:
+        """Of the accounts and contacts this batch read, those an earlier batch created or
+        changed, whose version is not to move again."""
+        met = {found.account.id for found in existing.values()}
+        met |= {contact.id for found in existing.values() for _, contact, _ in found.links}
+        met |= {contact.id for contact in by_email.values()}
+        again = await self.versioned.among([str(id) for id in met])
+        history.versioned_already(self.session, {uuid.UUID(id) for id in again})
 
     def _add(self, row: Any) -> None:
         """Written at the end of the batch, one INSERT per table (no ORM unit of work: the rows
@@ -1176,16 +1205,22 @@ async def import_accounts(
         owners = await _owners(session, viewer.firm_id)
         for header, records in _records(file, ctx.lists.import_rows):
             _check_header(header, definitions)
-            importer = Importer(session, viewer, ctx, header, firm, definitions, owners)
-            batch: list[_Group] = []
-            for group in importer.groups(records):
-                batch.append(group)
-                if len(batch) >= BATCH_ACCOUNTS:
+            async with (
+                scratch_set(session, "import_numbers") as numbers,
+                scratch_set(session, "import_versioned") as versioned,
+            ):
+                importer = Importer(
+                    session, viewer, ctx, header, firm, definitions, owners, numbers, versioned
+                )
+                batch: list[_Group] = []
+                for group in importer.groups(records):
+                    batch.append(group)
+                    if len(batch) >= BATCH_ACCOUNTS:
+                        await importer.apply(batch)
+                        batch = []
+                        in_time()
+                if batch:
                     await importer.apply(batch)
-                    batch = []
-                    in_time()
-            if batch:
-                await importer.apply(batch)
         in_time()
         report = importer.report
         if dry_run or (report.failed and mode == ImportMode.ALL_OR_NOTHING):
