@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,20 @@ CREATE_ACCOUNT = """mutation CreateAccount($input: CreateAccountInput!) {
 ASSIGN_OWNER = """mutation AssignOwner($input: AssignClientOwnerInput!) {
   assignClientOwner(input: $input) {
     account { id owner { id name } version } userErrors { field code message } } }"""
+
+TRANSFER = """mutation Transfer($input: TransferClientsInput!) {
+  transferClients(input: $input) {
+    transferredCount accounts { id owner { id } version } userErrors { field code message } } }"""
+
+TRANSFER_LANES = 64
+"""Pairs of owners `transferClients` moves books between, each request the next pair's: a
+pair's next request (the way back) is sent 64 requests later, by when, at 16 clients, the one
+before has long finished."""
+TRANSFER_ACCOUNTS = 50
+"""The accounts each transferClients moves (issue 17: "transferClients of 50 accounts")."""
+
+WRITE_TARGETS = {"createAccount": 300.0, "assignClientOwner": 375.0, "transferClients": 60.0}
+"""Issue 17's req/s for each mutation at 16 clients with 2 processes."""
 
 
 @dataclass(frozen=True)
@@ -83,9 +98,15 @@ def reads(seeded: Seeded, peer_dir: Path | None) -> dict[str, tuple[Workload, Wo
     return {name: (ours[name], theirs[name]) for name in ours}
 
 
-def mutations(seeded: Seeded, prefix: str) -> list[Workload]:
+def mutations(
+    seeded: Seeded, prefix: str, transfer_pairs: list[tuple[uuid.UUID, uuid.UUID]]
+) -> list[Workload]:
     """createAccount (a new account per request, unique name and customer number, an owner in
-    turn) and assignClientOwner (accounts spread over the firm, owners in turn).
+    turn), assignClientOwner (accounts spread over the firm, owners in turn) and
+    transferClients (request N moves the whole book of pair N mod P one way, request N + P
+    moves it back, P the pairs of `transfer_pairs` (bench.seed.add_transfer_lanes), each
+    first owner holding TRANSFER_ACCOUNTS accounts; a request that moves another number is an
+    error).
 
     `prefix` keeps names and numbers unique across runs; new accounts sort after the seeded
     ones, so the dashboard's page stays the same."""
@@ -102,6 +123,13 @@ def mutations(seeded: Seeded, prefix: str) -> list[Workload]:
     change = {"accountId": "__ACCOUNT__", "ownerId": "__OWNER__"}
     assign = orjson.dumps({"query": ASSIGN_OWNER, "variables": {"input": change}})
     no_user_errors = '"userErrors":[]'
+    move = {"fromOwnerId": "__FROM__", "toOwnerId": "__TO__"}
+    transfer = orjson.dumps({"query": TRANSFER, "variables": {"input": move}})
+    lanes = len(transfer_pairs)
+    ways = [(pair, turn) for turn in (0, 1) for pair in transfer_pairs]
+    froms = [encode_id("ClientOwner", pair[turn]) for pair, turn in ways]
+    tos = [encode_id("ClientOwner", pair[1 - turn]) for pair, turn in ways]
+    assert len(froms) == 2 * lanes
     return [
         Workload(
             "createAccount",
@@ -114,5 +142,11 @@ def mutations(seeded: Seeded, prefix: str) -> list[Workload]:
             template=assign.decode(),
             choices={"__OWNER__": (owners, 1), "__ACCOUNT__": (accounts, 7919)},
             expect=no_user_errors,
+        ),
+        Workload(
+            "transferClients",
+            template=transfer.decode(),
+            choices={"__FROM__": (froms, 1), "__TO__": (tos, 1)},
+            expect=f'"transferredCount":{TRANSFER_ACCOUNTS},',
         ),
     ]

@@ -7,6 +7,8 @@ import time
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
+from bench.operations import WRITE_TARGETS
+
 if TYPE_CHECKING:
     from bench.run import Outcome, Run
 
@@ -127,6 +129,14 @@ def _targets(outcome: Outcome, cases: dict[tuple[str, str, int, int], list[Run]]
             f"(one request) | {'not counted' if other is None else other} "
             f"| {verdict(None if other is None else other <= STATEMENT_TARGET)} |"
         )
+    for operation, target in WRITE_TARGETS.items():
+        mine = cases.get((OURS, operation, many, most))
+        rps = _median(mine).result["rps"] if mine else None
+        lines.append(
+            f"| {operation}: req/s at {many} clients, {_processes(most)}, >= {target:.0f} "
+            f"| {'not measured' if rps is None else f'{rps:.0f}'} "
+            f"| {verdict(None if rps is None else rps >= target)} |"
+        )
     ours_runs = [run for run in outcome.runs if run.server == OURS]
     if ours_runs:
         peak = _peak_rss(ours_runs)
@@ -169,9 +179,7 @@ def _short(statement: str, limit: int = 110) -> str:
 
 
 def _mutations(outcome: Outcome, cases: dict[tuple[str, str, int, int], list[Run]]) -> list[str]:
-    rows = [
-        key for key in cases if key[0] == OURS and key[1] in ("createAccount", "assignClientOwner")
-    ]
+    rows = [key for key in cases if key[0] == OURS and key[1] in WRITE_TARGETS]
     if not rows:
         return []
     lines = [

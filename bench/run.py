@@ -8,7 +8,8 @@ says so), count the statements per request of each server through a protocol pro
 PostGraphile on the same database and measure the dashboard and the account page at 1 and 16
 keep-alive clients: each case repeated, the two servers taking turns (A B A B), each run a
 separate load process (bench/load.py) with a warm-up, the median run by req/s reported. With the
-most workers, also createAccount and assignClientOwner at 16 clients (clientgraph only).
+most workers, also createAccount, assignClientOwner and transferClients (50 accounts a
+request, between owner pairs made for it) at 16 clients (clientgraph only).
 Writes bench/RESULTS.md; then times the import of 10,000 rows (bench/register_import.py) on a
 database of its own. The exit status is 1 if any request failed, a server died or the import
 did not do what it should.
@@ -37,10 +38,10 @@ import orjson
 from sqlalchemy.engine import make_url
 
 from bench import register_import, report
-from bench.operations import Workload, mutations, reads
+from bench.operations import TRANSFER_ACCOUNTS, TRANSFER_LANES, Workload, mutations, reads
 from bench.peer import Peer, PeerUnavailable, install
 from bench.processes import Sampler, Server, ServerFailed, Usage, free_port
-from bench.seed import Seeded, asyncpg_dsn, seed
+from bench.seed import Seeded, add_transfer_lanes, asyncpg_dsn, seed
 from bench.statements import StatementCounter
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -447,7 +448,12 @@ async def measure(
             if workers == max(options.workers):
                 for repeat in range(options.repeats):
                     batch += 1
-                    for workload in mutations(outcome.seeded, prefix=f"m{batch}"):
+                    prefix = f"m{batch}"
+                    pairs = await add_transfer_lanes(
+                        db.sqlalchemy_url(), outcome.seeded, prefix, TRANSFER_LANES,
+                        TRANSFER_ACCOUNTS,
+                    )  # fmt: skip
+                    for workload in mutations(outcome.seeded, prefix, pairs):
                         if not options.measures(workload.name):
                             continue
                         clients = max(options.clients)
@@ -498,7 +504,13 @@ async def bench(options: Options) -> Outcome:
                 headers,
                 peer,
                 read_workloads,
-                mutations(outcome.seeded, prefix="c"),
+                mutations(
+                    outcome.seeded,
+                    "c",
+                    await add_transfer_lanes(
+                        db.sqlalchemy_url(), outcome.seeded, "c", 1, TRANSFER_ACCOUNTS
+                    ),
+                ),
             )
             print(f"statements per request: {_statement_summary(outcome)}", flush=True)
         await measure(outcome, db, secret, headers, peer, read_workloads)

@@ -198,6 +198,40 @@ def _changes(changes: list[Change]) -> str:
     return _json([change.as_json() for change in changes])
 
 
+def _owners_table() -> _Table:
+    return _Table(
+        "client_owners",
+        [
+            ("id", "uuid"),
+            ("firm_id", "uuid"),
+            ("name", "text"),
+            ("name_folded", "text"),
+            ("user_id", "uuid"),
+            ("created_at", "timestamptz"),
+        ],
+    )
+
+
+def _accounts_table() -> _Table:
+    return _Table(
+        "accounts",
+        [
+            ("id", "uuid"),
+            ("firm_id", "uuid"),
+            ("name", "text"),
+            ("name_folded", "text"),
+            ("customer_number", "text"),
+            ("customer_number_folded", "text"),
+            ("type", "text"),
+            ("status", "text"),
+            ("owner_id", "uuid"),
+            ("version", "int4"),
+            ("created_at", "timestamptz"),
+            ("updated_at", "timestamptz"),
+        ],
+    )
+
+
 def _account_name(index: int, total: int) -> str:
     spread = (index * 7919) % max(total, 1)
     word = NAME_WORDS[spread % len(NAME_WORDS)]
@@ -263,17 +297,7 @@ def build(scale: float = 1.0) -> tuple[Seeded, list[_Table]]:
     owner_user_id = user_ids[0]
     staff_ids, staff_names = user_ids[1:], user_names[1:]
 
-    client_owners = _Table(
-        "client_owners",
-        [
-            ("id", "uuid"),
-            ("firm_id", "uuid"),
-            ("name", "text"),
-            ("name_folded", "text"),
-            ("user_id", "uuid"),
-            ("created_at", "timestamptz"),
-        ],
-    )
+    client_owners = _owners_table()
     owner_ids, owner_names = [], []
     for n in range(OWNERS):
         linked = n < USER_OWNERS
@@ -285,23 +309,7 @@ def build(scale: float = 1.0) -> tuple[Seeded, list[_Table]]:
             owner_id, firm_id, name, fold(name), user_ids[n] if linked else None, start
         )
 
-    accounts = _Table(
-        "accounts",
-        [
-            ("id", "uuid"),
-            ("firm_id", "uuid"),
-            ("name", "text"),
-            ("name_folded", "text"),
-            ("customer_number", "text"),
-            ("customer_number_folded", "text"),
-            ("type", "text"),
-            ("status", "text"),
-            ("owner_id", "uuid"),
-            ("version", "int4"),
-            ("created_at", "timestamptz"),
-            ("updated_at", "timestamptz"),
-        ],
-    )
+    accounts = _accounts_table()
     tags = _Table("account_tags", [("firm_id", "uuid"), ("account_id", "uuid"), ("tag", "text")])
     team = _Table(
         "account_team_members",
@@ -526,21 +534,51 @@ def asyncpg_dsn(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-async def seed(url: str, scale: float = 1.0) -> Seeded:
-    """Insert the firm into the migrated database at `url` (the tables' owner), then ANALYZE."""
-    seeded, tables = build(scale)
+async def _insert(url: str, firm_id: uuid.UUID, tables: list[_Table]) -> None:
+    """`tables` in one transaction as the firm, then ANALYZE."""
     connection = await asyncpg.connect(asyncpg_dsn(url))
     try:
         async with connection.transaction():
-            await connection.execute(
-                "SELECT set_config('app.firm_id', $1, true)", str(seeded.firm_id)
-            )
+            await connection.execute("SELECT set_config('app.firm_id', $1, true)", str(firm_id))
             for table in tables:
                 await table.insert(connection)
         await connection.execute("ANALYZE")
     finally:
         await connection.close()
+
+
+async def seed(url: str, scale: float = 1.0) -> Seeded:
+    """Insert the firm into the migrated database at `url` (the tables' owner), then ANALYZE."""
+    seeded, tables = build(scale)
+    await _insert(url, seeded.firm_id, tables)
     return seeded
+
+
+async def add_transfer_lanes(
+    url: str, seeded: Seeded, prefix: str, lanes: int, accounts: int
+) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """`lanes` pairs of new client owners, the first of each owning `accounts` new accounts
+    (named to sort after the seeded ones, so that the dashboard's page stays the same): the
+    owners `transferClients` moves whole books between. `prefix` keeps names and numbers
+    unique across runs."""
+    owners, books = _owners_table(), _accounts_table()
+    now = datetime.now(UTC)
+    pairs = []
+    for lane in range(lanes):
+        pair = (_id(), _id())
+        pairs.append(pair)
+        for side, owner_id in zip("AB", pair, strict=True):
+            name = f"Zz Transfer {prefix} {lane:03} {side}"
+            owners.add(owner_id, seeded.firm_id, name, fold(name), None, now)
+        for index in range(accounts):
+            name = f"Zz Transfer {prefix} {lane:03} account {index:03}"
+            number = f"T{prefix}-{lane:03}-{index:03}"
+            books.add(
+                _id(), seeded.firm_id, name, fold(name), number, fold(number), "COMPANY",
+                "ACTIVE", pair[0], 1, now, now,
+            )  # fmt: skip
+    await _insert(url, seeded.firm_id, [owners, books])
+    return pairs
 
 
 def main() -> None:

@@ -451,6 +451,25 @@ async def test_deleting_an_owning_user_with_transfer_gives_their_accounts_to_the
     assert (await api.data(OWNER_NODE, {"id": karen}))["node"] is None
 
 
+async def test_deleting_a_user_who_owns_an_account_and_is_on_its_team_moves_its_version_once(
+    api: Api,
+) -> None:
+    await api.enable_ownership()
+    karen_id, _, _ = await user_named(api, "Karen Hansen")
+    karen = await api.add_owner(user_id=karen_id)
+    bo = await api.add_owner(name="Bo Second")
+    (acme,) = await owned(api, karen, "Acme")
+    await api.ok("assignTeamMember", {"accountId": acme, "userId": karen_id})
+    before = (await api.data(ACCOUNT, {"id": acme}))["account"]["version"]
+
+    await api.ok("deleteUser", {"userId": karen_id, "transferClientsTo": bo}, DELETE_USER)
+
+    account = (await api.data(ACCOUNT, {"id": acme}))["account"]
+    assert account["version"] == before + 1
+    actions = {event["action"] for event in account["history"]["nodes"][:2]}
+    assert actions == {"account.owner_changed", "account.team_member_removed"}
+
+
 async def test_deleting_an_owning_user_without_transfer_leaves_their_accounts_unowned(
     api: Api,
 ) -> None:

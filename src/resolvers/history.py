@@ -9,11 +9,13 @@ from typing import Any
 
 from clientgraph.auth.viewer import Viewer
 from clientgraph.db import models
+from clientgraph.db.bulk import insert_rows
 from clientgraph.db.live import LiveEvent, announce, send_announced
+from clientgraph.db.one_of import one_of
 from clientgraph.resolvers import webhook_events
 from clientgraph.resolvers.enums import Permission
 from clientgraph.resolvers.policy import visible_accounts
-from sqlalchemy import ColumnElement, exists, or_, true
+from sqlalchemy import ColumnElement, case, exists, or_, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -163,6 +165,24 @@ def take_versioned(session: AsyncSession) -> set[uuid.UUID]:
 def versioned_already(session: AsyncSession, ids: set[uuid.UUID]) -> None:
     """`ids`' versions were set earlier in this transaction (see `take_versioned`)."""
     _versioned(session).update(ids)
+
+
+def bulk_version(session: AsyncSession, model: type[models.Account]) -> ColumnElement[int]:
+    """The version an UPDATE of many of `model`'s rows sets, as `changed` moves one: up by
+    one, but not again for a row this transaction has already versioned; the caller then
+    names the rows it changed with `versioned_already`."""
+    already = _versioned(session)
+    if not already:
+        return model.version + 1
+    return case((one_of(model.id, sorted(already)), model.version), else_=model.version + 1)
+
+
+async def record_all(session: AsyncSession, events: list[NewEvent]) -> None:
+    """Write `events` (new_event) as `record` adds one, for a writer of many at once: plain
+    rows in one INSERT, no ORM object each."""
+    await insert_rows(session, models.AuditEvent, [event.columns() for event in events])
+    for event in events:
+        tell(session, event)
 
 
 def created(session: AsyncSession, subject: models.Account | models.Contact) -> None:

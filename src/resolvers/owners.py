@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from clientgraph.auth.viewer import Viewer
 from clientgraph.db import models, orders
+from clientgraph.db.one_of import one_of
 from clientgraph.db.queries import fold
 from clientgraph.db.relation import Listing
 from clientgraph.db.rows import AccountRow, ClientOwnerRow
@@ -32,7 +33,7 @@ from clientgraph.resolvers.policy import require_admin, visible_accounts
 from clientgraph.resolvers.read_model import ACCOUNTS, OWNERS
 from clientgraph.resolvers.teams import live_user
 from clientgraph.resolvers.validation import checking
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 OWNER_TYPE = "ClientOwner"
@@ -129,20 +130,48 @@ async def move_accounts(
     source: models.ClientOwner,
     target: models.ClientOwner | None,
     only: list[uuid.UUID] | None = None,
-) -> list[models.Account]:
-    """Give the accounts of `source` (all, or those in `only`) to `target` (None: unowned)."""
-    query = (
-        select(models.Account)
-        .where(models.Account.firm_id == viewer.firm_id, models.Account.owner_id == source.id)
-        .order_by(models.Account.id)
+) -> list[uuid.UUID]:
+    """Give the accounts of `source` (all, or those in `only`) to `target` (None: unowned); the
+    ids of those moved, in id order. One UPDATE, locking them in id order as any change of
+    owners does; an event per account, written together."""
+    account = models.Account
+    chosen = (
+        select(account.id)
+        .where(account.firm_id == viewer.firm_id, account.owner_id == source.id)
+        .order_by(account.id)
         .with_for_update()
     )
     if only is not None:
-        query = query.where(models.Account.id.in_(only))
-    accounts = list(await session.scalars(query))
-    for account in accounts:
-        set_owner(session, viewer, account, source, target)
-    if accounts and target is not None:
+        chosen = chosen.where(one_of(account.id, only))
+    moved = sorted(
+        await session.scalars(
+            update(account)
+            .where(account.firm_id == viewer.firm_id, account.id.in_(chosen.scalar_subquery()))
+            .values(
+                owner_id=target.id if target else None,
+                version=history.bulk_version(session, account),
+                updated_at=models.utcnow(),
+            )
+            .returning(account.id)
+            .execution_options(synchronize_session="fetch")
+        )
+    )
+    history.versioned_already(session, set(moved))
+    change = [history.Change("owner", source.name, target and target.name)]
+    await history.record_all(
+        session,
+        [
+            history.new_event(
+                viewer,
+                subject_type="account",
+                subject_id=account_id,
+                action="account.owner_changed",
+                changes=change,
+            )
+            for account_id in moved
+        ],
+    )
+    if moved and target is not None:
         history.record(
             session,
             viewer,
@@ -151,10 +180,10 @@ async def move_accounts(
             action="clients.transferred",
             changes=[
                 history.Change("from", source.name, None),
-                history.Change("accounts", None, len(accounts)),
+                history.Change("accounts", None, len(moved)),
             ],
         )
-    return accounts
+    return moved
 
 
 async def release_owner(
@@ -179,7 +208,7 @@ async def release_owner(
     return Release(
         moved_count if target else 0,
         0 if target else moved_count,
-        tuple(account.id for account in moved),
+        tuple(moved),
         target.id if target else None,
     )
 
@@ -352,8 +381,8 @@ async def transfer_clients(
         )
         moved = await move_accounts(session, ctx.viewer, source, target, chosen)
         if chosen is not None:
-            await _check_chosen(session, ctx.viewer, source, chosen, {a.id for a in moved})
-        return [account.id for account in moved]
+            await _check_chosen(session, ctx.viewer, source, chosen, set(moved))
+        return moved
 
     moved_ids = await (ctx.rehearse(work) if dry_run else ctx.write(work))
     rows = await ctx.loaders.of(ACCOUNTS).load_many(moved_ids[: ctx.lists.input_list])
