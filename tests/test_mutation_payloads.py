@@ -54,3 +54,28 @@ async def test_an_accounts_new_owner_is_shown_from_the_transaction_that_assigned
 
     assert payload["account"] == {"version": 2, "owner": {"id": bo, "name": "Bo"}}
     assert len(begun) == 2, "one to load the caller, one to write and show"
+
+
+async def test_transferred_accounts_and_their_new_owner_are_shown_from_the_transferring_one(
+    api: Api,
+) -> None:
+    await api.enable_ownership()
+    anna, bo = await api.add_owner(name="Anna"), await api.add_owner(name="Bo")
+    moved = [await api.create_account(name, ownerId=anna) for name in ("First", "Second")]
+
+    with transactions_begun(api.db) as begun:
+        payload = await api.ok(
+            "transferClients",
+            {"fromOwnerId": anna, "toOwnerId": bo},
+            "transferredCount accounts { id version owner { id name } }",
+        )
+
+    assert payload["transferredCount"] == 2
+    assert sorted(payload["accounts"], key=lambda account: account["id"]) == sorted(
+        (
+            {"id": account["id"], "version": 2, "owner": {"id": bo, "name": "Bo"}}
+            for account in moved
+        ),
+        key=lambda account: account["id"],
+    )
+    assert len(begun) == 2, "one to load the caller, one to write and show"

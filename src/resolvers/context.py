@@ -266,25 +266,41 @@ class Context:
         same transaction, and keep it in the request's loaders; likewise each (relation, key)
         of `also`, a row the payload shows beside it (an account's new owner). The payload
         then costs no transaction of its own, and shows the rows as this mutation left them."""
-        wanted = [(relation, key), *also]
-        shown: list[Any] = []
+        wanted = [(relation, [key]), *((each, [each_key]) for each, each_key in also)]
+        _, shown = await self.write_and_show(work, lambda _: wanted)
+        return shown[0][0]
 
-        async def work_and_read(session: AsyncSession) -> None:
-            await work(session)
+    async def write_and_show(
+        self,
+        work: Callable[[AsyncSession], Awaitable[T]],
+        shows: Callable[[T], Sequence[tuple[Relation, list[Any]]]],
+    ) -> tuple[T, list[list[Any]]]:
+        """`write_showing` for rows known only once `work` has run: `shows` names, from its
+        result, the rows (relation, keys) the payload shows. The result, and those rows (None
+        where the caller may not see one), in the order `shows` names them."""
+        shown: list[list[Any]] = []
+        wanted: list[tuple[Relation, list[Any]]] = []
+
+        async def work_and_read(session: AsyncSession) -> T:
+            result = await work(session)
             await session.flush()
 
             async def run(statement: Select[Any]) -> Sequence[Row[Any]]:
                 return (await session.execute(statement)).all()
 
+            wanted[:] = shows(result)
             shown[:] = [
-                (await load_relation(run, each, self.viewer, self.lists, [each_key]))[0]
-                for each, each_key in wanted
+                await load_relation(run, each, self.viewer, self.lists, keys) if keys else []
+                for each, keys in wanted
             ]
+            return result
 
-        await self.write(work_and_read)
-        for (each, each_key), row in zip(wanted, shown, strict=True):
-            self.loaders.of(each).prime(each_key, row)
-        return shown[0]
+        result = await self.write(work_and_read)
+        for (each, keys), rows in zip(wanted, shown, strict=True):
+            loader = self.loaders.of(each)
+            for each_key, row in zip(keys, rows, strict=True):
+                loader.prime(each_key, row)
+        return result, shown
 
     async def rehearse(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         """A mutation's work run in its own transaction and rolled back (a dry run): the same

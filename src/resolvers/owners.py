@@ -384,8 +384,14 @@ async def transfer_clients(
             await _check_chosen(session, ctx.viewer, source, chosen, set(moved))
         return moved
 
-    moved_ids = await (ctx.rehearse(work) if dry_run else ctx.write(work))
-    rows = await ctx.loaders.of(ACCOUNTS).load_many(moved_ids[: ctx.lists.input_list])
+    if dry_run:
+        moved_ids = await ctx.rehearse(work)
+        rows = await ctx.loaders.of(ACCOUNTS).load_many(moved_ids[: ctx.lists.input_list])
+    else:
+        moved_ids, (rows, _) = await ctx.write_and_show(
+            work,
+            lambda moved: [(ACCOUNTS, moved[: ctx.lists.input_list]), (OWNERS, [target_uuid])],
+        )
     return Transfer(moved_ids, [row for row in rows if row is not None], target_uuid)
 
 
