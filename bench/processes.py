@@ -27,6 +27,16 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def cpu_ns(pid: int) -> int:
+    """The CPU time of every thread of process `pid` so far, in nanoseconds (the scheduler's
+    own count: the clock ticks of /proc/PID/stat are 10 ms, too coarse for one request)."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):
+            total += int((task / "schedstat").read_text().split()[0])
+    return total
+
+
 class ServerFailed(Exception):
     pass
 
@@ -80,6 +90,22 @@ class Server:
                 if time.monotonic() > deadline:
                     raise ServerFailed(f"{self.name} did not answer in time; see {self.log}")
                 await asyncio.sleep(0.5)
+
+    async def wait_healthy(self) -> None:
+        """Until /readyz answers 200 and all workers are up, sending no GraphQL request (a
+        server measured cold must not have planned anything yet)."""
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        ready = self.url.removesuffix("/graphql") + "/readyz"
+        async with aiohttp.ClientSession() as session:
+            while True:
+                self.check_alive()
+                with contextlib.suppress(aiohttp.ClientError):
+                    async with session.get(ready) as response:
+                        if response.status == 200 and len(self.worker_processes()) == self.workers:
+                            return
+                if time.monotonic() > deadline:
+                    raise ServerFailed(f"{self.name} was not ready in time; see {self.log}")
+                await asyncio.sleep(0.2)
 
     def worker_processes(self) -> list[psutil.Process]:
         """The processes that serve requests: the server itself with one worker, else the

@@ -23,6 +23,7 @@ import argparse
 import asyncio
 import os
 import secrets
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -40,7 +41,7 @@ from sqlalchemy.engine import make_url
 from bench import register_import, report
 from bench.operations import TRANSFER_ACCOUNTS, TRANSFER_LANES, Workload, mutations, reads
 from bench.peer import Peer, PeerUnavailable, install
-from bench.processes import Sampler, Server, ServerFailed, Usage, free_port
+from bench.processes import Sampler, Server, ServerFailed, Usage, cpu_ns, free_port
 from bench.seed import Seeded, add_transfer_lanes, asyncpg_dsn, seed
 from bench.statements import StatementCounter
 
@@ -103,6 +104,9 @@ class Outcome:
     seed_s: float = 0.0
     peer_problem: str | None = None
     statements: dict[str, dict[str, Any]] = field(default_factory=dict)
+    cold: dict[str, dict[str, float]] = field(default_factory=dict)
+    """Per read operation: the first request's and the second's server CPU and latency in
+    ms, on a server that has answered no GraphQL request yet."""
     runs: list[Run] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
@@ -406,6 +410,53 @@ def _record(outcome: Outcome, run: Run) -> None:
         )
 
 
+COLD_REPEATS = 3
+
+
+async def cold_start(
+    outcome: Outcome,
+    db: Database,
+    secret: str,
+    headers: dict[str, str],
+    read_workloads: dict[str, tuple[Workload, Workload | None]],
+) -> None:
+    """What the first request of each read costs a server that has answered no GraphQL
+    request: one process, started afresh for each of COLD_REPEATS rounds, ready by /readyz;
+    each read sent once (its plan built) and once more (its plan cached), the worker's CPU
+    time read before and after each. The medians of the rounds."""
+    rounds: dict[str, list[tuple[float, float, float, float]]] = {}
+    for _ in range(COLD_REPEATS):
+        env = _clientgraph_env(db, secret, extra=outcome.options.server_env)
+        server = _clientgraph("clientgraph (cold start)", env, 1)
+        server.start()
+        try:
+            await server.wait_healthy()
+            (worker,) = server.worker_processes()
+            async with _session(headers) as session:
+                for name, (mine, _) in read_workloads.items():
+                    body = orjson.dumps(mine.body)
+                    figures = []
+                    for _ in range(2):
+                        cpu = cpu_ns(worker.pid)
+                        started = time.perf_counter()
+                        await _post(session, server.url, body)
+                        elapsed = time.perf_counter() - started
+                        figures += [(cpu_ns(worker.pid) - cpu) / 1e6, elapsed * 1000]
+                    rounds.setdefault(name, []).append(tuple(figures))  # type: ignore[arg-type]
+        finally:
+            server.stop()
+    for name, runs in rounds.items():
+        first_cpu, first_ms, second_cpu, second_ms = (
+            statistics.median(run[index] for run in runs) for index in range(4)
+        )
+        outcome.cold[name] = {
+            "first_cpu_ms": first_cpu,
+            "first_ms": first_ms,
+            "second_cpu_ms": second_cpu,
+            "second_ms": second_ms,
+        }
+
+
 async def measure(
     outcome: Outcome,
     db: Database,
@@ -513,6 +564,8 @@ async def bench(options: Options) -> Outcome:
                 ),
             )
             print(f"statements per request: {_statement_summary(outcome)}", flush=True)
+        await cold_start(outcome, db, secret, headers, read_workloads)
+        print(f"cold start: {outcome.cold}", flush=True)
         await measure(outcome, db, secret, headers, peer, read_workloads)
     except (BenchError, ServerFailed, OSError, asyncpg.PostgresError) as problem:
         outcome.problems.append(f"{type(problem).__name__}: {problem}")
