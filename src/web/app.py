@@ -30,6 +30,7 @@ from clientgraph.web.portal_routes import PortalRoutes
 from clientgraph.web.rate_limits import RateLimits
 from clientgraph.web.register_csv import RegisterCsvRoutes
 from clientgraph.web.request_id import RequestIds, log_request_ids
+from sqlalchemy.orm import configure_mappers
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -56,6 +57,9 @@ def create_app(
 
     Work beside the requests (the outbox relay) starts once the database is reachable and
     migrated.
+
+    The ORM's mappers are configured here, at start-up, rather than by the first request that
+    touches one (some 40 ms of its CPU).
     """
     if migrate is None:
         migrate = settings is None
@@ -70,6 +74,7 @@ def create_app(
         pgbouncer=settings.pgbouncer,
         listen_url=settings.listen_database_url,
     )
+    configure_mappers()
     metrics.watch_engine(database.engine)
     tracing.start(settings.otel_endpoint, settings.otel_service_name)
     tracing.watch_engine(database.engine)
