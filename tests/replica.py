@@ -181,9 +181,7 @@ async def running_replica(primary_url: str) -> AsyncIterator[StreamingReplica]:
         major = int(await admin.fetchval("SHOW server_version_num")) // 10000
         sockets = str(await admin.fetchval("SHOW unix_socket_directories"))
         primary_port = int(await admin.fetchval("SHOW port"))
-        at_least = {
-            name: str(await admin.fetchval(f"SHOW {name}")) for name in STANDBY_AT_LEAST
-        }
+        at_least = {name: str(await admin.fetchval(f"SHOW {name}")) for name in STANDBY_AT_LEAST}
     finally:
         await admin.close()
     bin_directory = binaries(major)
