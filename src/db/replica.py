@@ -27,11 +27,12 @@ the replica before it shows their write, at most `max_lag_s` behind. A write is 
 once it is older than `max_lag_s`: by then the replica either shows it or lags too far to
 serve anyone.
 
-Fallbacks, each logged once when the state changes: before the first check, a replica that
-does not answer (or fails a read under way, `lost`), that is not in recovery (promoted), or
-that lags more than `max_lag_s`: every read goes to the primary. A read that fails on the
-replica is run again on the primary (resolvers/context.py), so the replica never fails a
-request."""
+Fallbacks, each logged once when the state changes: before the first verdict (checked again
+every few milliseconds until the replica has replayed a sample, for at most `max_lag_s`), and
+while the replica does not answer (or fails a read under way, `lost`), is not in recovery
+(promoted), or lags more than `max_lag_s`, every read goes to the primary. A read that fails
+on the replica is run again on the primary (resolvers/context.py), so the replica never fails
+a request."""
 
 from __future__ import annotations
 
@@ -55,6 +56,10 @@ logger = logging.getLogger("clientgraph.db")
 
 PRIMARY_POSITION = text("SELECT (pg_current_wal_insert_lsn() - '0/0')::bigint")
 REPLAY_POSITION = text("SELECT pg_is_in_recovery(), (pg_last_wal_replay_lsn() - '0/0')::bigint")
+FIRST_CHECKS_S = 0.05
+"""How soon the watcher checks again until its first verdict: a busy primary is always a
+little ahead of the sample just taken, so the first verdict waits for the replica to replay
+one, which takes milliseconds, not a whole interval."""
 SAMPLES_KEPT = 1000
 """Samples not yet replayed, at most; the oldest go first, which only delays `caught_up_at`."""
 
@@ -102,6 +107,7 @@ class Replica:
         self.samples: deque[tuple[float, int]] = deque(maxlen=SAMPLES_KEPT)
         self.writes: dict[Hashable, float] = {}
         self.watcher: asyncio.Task[None] | None = None
+        self.started_at = time.monotonic()
 
     def firm_session(self, firm_id: uuid.UUID) -> AsyncSession:
         """A read session on the replica, seeing what `Database.firm_session` would."""
@@ -159,6 +165,8 @@ class Replica:
             self.caught_up_at = self.samples.popleft()[0]
         self._forget_shown_writes()
         lag = self.lag_s()
+        if lag is None and self._first_verdict_pending():
+            return
         if lag is not None and lag <= self.max_lag_s:
             self._become(ReplicaState.SERVING, "")
         else:
@@ -166,6 +174,14 @@ class Replica:
                 ReplicaState.LAGGING,
                 "never caught up yet" if lag is None else f"{lag:.1f} s behind",
             )
+
+    def _first_verdict_pending(self) -> bool:
+        """Whether the replica, not caught up with any sample yet, is still young enough to be
+        `STARTING` rather than lagging."""
+        return (
+            self.state is ReplicaState.STARTING
+            and time.monotonic() - self.started_at <= self.max_lag_s
+        )
 
     def _forget_shown_writes(self) -> None:
         """Drop the writes the replica shows, and those older than the lag it may have."""
@@ -193,6 +209,7 @@ class Replica:
     async def start(self) -> None:
         """Watch the replica while the app serves."""
         if self.watcher is None:
+            self.started_at = time.monotonic()
             self.watcher = asyncio.create_task(self._watch(), name="clientgraph-replica-watch")
 
     async def stop(self) -> None:
@@ -210,7 +227,10 @@ class Replica:
             except Exception:
                 logger.exception("read replica: the check failed; reads go to the primary")
                 self._become(ReplicaState.UNREACHABLE, "check failed")
-            await asyncio.sleep(self.check_interval_s)
+            starting = self.state is ReplicaState.STARTING
+            await asyncio.sleep(
+                min(FIRST_CHECKS_S, self.check_interval_s) if starting else self.check_interval_s
+            )
 
 
 async def _one_row(engine: AsyncEngine, query: TextClause) -> Row[Any]:
