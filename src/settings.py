@@ -52,6 +52,53 @@ class Settings(BaseSettings):
     listen_database_url: str | None = None
     """A direct URL (not through a transaction pooler) on which subscriptions and the caller
     cache LISTEN; by default the server's database URL."""
+    replica_url: str | None = None
+    """`CLIENTGRAPH_REPLICA_URL`: a streaming replica of the database (PostgreSQL's hot
+    standby) that serves the reads of queries (db/replica.py); its user and password are the
+    server's (`server_replica_url`). Unset, every read goes to the primary."""
+    replica_max_lag_s: float = Field(default=5.0, gt=0)
+    """`CLIENTGRAPH_REPLICA_MAX_LAG_S`: a replica further behind than this serves no read."""
+    replica_check_interval_s: float = Field(default=0.5, gt=0)
+    """`CLIENTGRAPH_REPLICA_CHECK_INTERVAL_S`: how often each server process measures the
+    replica's lag; a caller who wrote reads from the primary for about one or two of these."""
+
+    @field_validator("replica_url", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @model_validator(mode="after")
+    def _replica_needs_postgresql(self) -> Settings:
+        if self.replica_url is None:
+            return self
+        if make_url(self.database_url).get_backend_name() != "postgresql":
+            raise ValueError("CLIENTGRAPH_REPLICA_URL needs a PostgreSQL DATABASE_URL")
+        if make_url(self.replica_url).get_backend_name() != "postgresql":
+            raise ValueError("CLIENTGRAPH_REPLICA_URL must be a PostgreSQL URL")
+        if self.replica_check_interval_s >= self.replica_max_lag_s:
+            raise ValueError(
+                "CLIENTGRAPH_REPLICA_CHECK_INTERVAL_S must be shorter than"
+                " CLIENTGRAPH_REPLICA_MAX_LAG_S: the lag is measured no finer than the interval"
+            )
+        return self
+
+    def server_replica_url(self) -> str | None:
+        """Where the server's reads of the replica connect: `CLIENTGRAPH_REPLICA_URL`'s host,
+        port and database (the primary's database if it names none), as the user and password
+        the server connects to the primary with (`server_database_url`), so that row-level
+        security binds the replica's reads as it binds the primary's, and through the same
+        driver."""
+        if self.replica_url is None:
+            return None
+        server = make_url(self.server_database_url())
+        replica = make_url(self.replica_url)
+        return replica.set(
+            drivername=server.drivername,
+            username=server.username,
+            password=server.password,
+            database=replica.database or server.database,
+        ).render_as_string(hide_password=False)
+
     caller_cache_s: float = Field(default=60.0, ge=0)
     """`CLIENTGRAPH_CALLER_CACHE_S`: how long a server process may keep the user of a token or
     the caller of an API key without reading it again (auth/caller_cache.py; changes reach it

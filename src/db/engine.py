@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session
 from tenacity import (
     AsyncRetrying,
     retry_if_exception,
@@ -201,6 +202,49 @@ class DatabaseSession(AsyncSession):
             await self.invalidate()
 
 
+def server_engine(
+    url: str,
+    *,
+    pool_size: int = 10,
+    max_overflow: int | None = None,
+    pool_timeout: float = 5.0,
+    echo: bool = False,
+    connect_timeout_s: float = 5.0,
+    pgbouncer: bool = False,
+) -> AsyncEngine:
+    """An engine as `Database` describes its own: the primary's, and a read replica's
+    (db/replica.py) alike."""
+    options: dict[str, Any] = {"echo": echo, "hide_parameters": True}
+    is_sqlite = url.startswith("sqlite")
+    if not is_sqlite:
+        options.update(
+            pool_size=pool_size,
+            max_overflow=pool_size if max_overflow is None else max_overflow,
+            pool_timeout=pool_timeout,
+            connect_args={
+                "timeout": connect_timeout_s,
+                **(pooler_connect_args() if pgbouncer else {}),
+            },
+            poolclass=WatchedPool,
+        )
+    engine = create_async_engine(url, **options)
+    if is_sqlite:
+        _configure_sqlite(engine)
+    else:
+        _mark_disconnects(engine)
+    return engine
+
+
+def session_maker(
+    engine: AsyncEngine, sessions: type[Session]
+) -> async_sessionmaker[DatabaseSession]:
+    """Sessions of `engine` whose transactions begin as `sessions` (tenancy.session_class)
+    begins them, and whose closing never fails on a lost connection."""
+    return async_sessionmaker(
+        engine, class_=DatabaseSession, expire_on_commit=False, sync_session_class=sessions
+    )
+
+
 class Database:
     """One engine per process; read sessions per request, a fresh write session per mutation."""
 
@@ -236,40 +280,26 @@ class Database:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         self.write_attempts = write_attempts
-        options: dict[str, Any] = {"echo": echo, "hide_parameters": True}
-        if not self.is_sqlite:
-            options.update(
-                pool_size=pool_size,
-                max_overflow=pool_size if max_overflow is None else max_overflow,
-                pool_timeout=pool_timeout,
-                connect_args={
-                    "timeout": connect_timeout_s,
-                    **(pooler_connect_args() if pgbouncer else {}),
-                },
-                poolclass=WatchedPool,
-            )
-        self.engine = create_async_engine(url, **options)
-        if self.is_sqlite:
-            _configure_sqlite(self.engine)
-        else:
-            _mark_disconnects(self.engine)
+        self.timeouts = timeouts or tenancy.Timeouts()
+        self.engine = server_engine(
+            url,
+            pool_size=pool_size,
+            max_overflow=max_overflow,
+            pool_timeout=pool_timeout,
+            echo=echo,
+            connect_timeout_s=connect_timeout_s,
+            pgbouncer=pgbouncer,
+        )
         write_engine = self.engine.execution_options(**{tenancy.WRITE_OPTION: True})
-        sessions = tenancy.session_class(timeouts or tenancy.Timeouts())
+        sessions = tenancy.session_class(self.timeouts)
+        self.session_class = sessions
+        """How every transaction of this database begins (the firm, the timeouts): a read
+        replica's sessions begin the same way."""
         self.listen_url = listen_url or url
         self.live = LiveEvents(self.listen_url)
         self.live.watch(sessions)
-        self.read_sessions = async_sessionmaker(
-            self.engine,
-            class_=DatabaseSession,
-            expire_on_commit=False,
-            sync_session_class=sessions,
-        )
-        self.write_sessions = async_sessionmaker(
-            write_engine,
-            class_=DatabaseSession,
-            expire_on_commit=False,
-            sync_session_class=sessions,
-        )
+        self.read_sessions = session_maker(self.engine, sessions)
+        self.write_sessions = session_maker(write_engine, sessions)
 
     @property
     def dialect(self) -> str:

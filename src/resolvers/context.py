@@ -15,6 +15,7 @@ from clientgraph.db import tenancy
 from clientgraph.db.engine import CommitOutcomeUnknown, Database, DatabaseUnavailable
 from clientgraph.db.loaders import DataLoader, Loaders, keyed_loader, load_relation
 from clientgraph.db.relation import Relation
+from clientgraph.db.replica import Replica
 from clientgraph.list_limits import ListLimits
 from clientgraph.outbox.webhook_urls import WebhookPolicy
 from clientgraph.resolvers import webhook_events
@@ -22,6 +23,7 @@ from clientgraph.resolvers.errors import RateLimited, RequestTimeout
 from clientgraph.resolvers.policy import visible_contacts
 from sqlalchemy import Row, Select
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession
 
 T = TypeVar("T")
@@ -124,6 +126,12 @@ class Context:
     webhooks: WebhookPolicy = field(default_factory=WebhookPolicy)
     live_slots: LiveSlots = field(default_factory=LiveSlots)
     """The process's live subscriptions, which a subscription holds one of while it runs."""
+    replica: Replica | None = None
+    """The read replica, when one is configured: told of the request's writes, so that the
+    caller reads from the primary until it shows them (db/replica.py)."""
+    on_replica: bool = False
+    """Whether `session` reads from `replica`: the HTTP layer chose it for a query. A read the
+    replica fails is run again on the primary, where the request reads on."""
     reauthenticate: Callable[[AsyncSession], Awaitable[Viewer]] | None = None
     """On a websocket, which outlives its token's checks: the caller loaded again (raising
     InvalidToken once the token or its user is no longer valid), before each live event."""
@@ -207,7 +215,7 @@ class Context:
         async with self.lock:
             self.check_deadline()
             try:
-                return await self.db.read(self.session, work)
+                return await self._read_on_either(work)
             except DatabaseUnavailable as error:
                 self.unavailable = self.unavailable or error
                 raise
@@ -216,6 +224,24 @@ class Context:
                     raise
                 await self.session.close()
                 raise RequestTimeout("The database did not answer in time.") from error
+
+    async def _read_on_either(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """`work` on the read session; on the replica, once more on the primary when the
+        replica cannot answer (unreachable, its pool exhausted, or the statement cancelled
+        by a conflict with recovery), and the rest of the request on the primary too."""
+        if not self.on_replica:
+            return await self.db.read(self.session, work)
+        try:
+            return await self.db.read(self.session, work)
+        except (DatabaseUnavailable, PoolTimeout, DBAPIError) as error:
+            if isinstance(error, DBAPIError) and not replica_cannot_answer(error):
+                raise
+            if self.replica is not None and isinstance(error, DatabaseUnavailable):
+                self.replica.lost(error)
+        await self.session.close()
+        self.session = self.db.firm_session(self.viewer.firm_id)
+        self.on_replica = False
+        return await self.db.read(self.session, work)
 
     async def write(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         """Run a mutation's work in its own transaction, with the webhook deliveries of the
@@ -240,6 +266,7 @@ class Context:
             raise
         except CommitOutcomeUnknown:
             self.may_have_written = True
+            self._wrote()
             raise
         except DBAPIError as error:
             if not tenancy.is_timeout(error):
@@ -249,9 +276,14 @@ class Context:
                 "was not applied."
             ) from error
         self.may_have_written = True
+        self._wrote()
         self._loaders = None
         self._named_loaders.clear()
         return result
+
+    def _wrote(self) -> None:
+        if self.replica is not None:
+            self.replica.wrote(caller_of(self.viewer))
 
     async def write_showing(
         self,
@@ -352,3 +384,17 @@ class Context:
         async with self.lock:
             self.closed = True
             await self.session.close()
+
+
+def caller_of(viewer: Viewer) -> tuple[uuid.UUID, uuid.UUID | None, uuid.UUID | None]:
+    """Whose writes a read must see (read-your-writes): a user, an API key, a portal contact."""
+    return (viewer.user_id, viewer.api_key_id, viewer.contact_id)
+
+
+RECOVERY_CONFLICT_SQLSTATES = frozenset({"40001", "57P04"})
+"""A hot standby cancels a statement whose rows replay must remove (serialization_failure)
+or whose database was dropped (database_dropped)."""
+
+
+def replica_cannot_answer(error: DBAPIError) -> bool:
+    return getattr(error.orig, "sqlstate", None) in RECOVERY_CONFLICT_SQLSTATES

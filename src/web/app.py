@@ -15,6 +15,7 @@ from clientgraph import metrics, tracing
 from clientgraph.db.engine import Database, DatabaseUnavailable
 from clientgraph.db.migrate import upgrade_for_server
 from clientgraph.db.readiness import Readiness
+from clientgraph.db.replica import Replica
 from clientgraph.outbox import service as outbox
 from clientgraph.outbox.webhook_urls import HostResolver
 from clientgraph.settings import Settings, get_settings
@@ -82,8 +83,17 @@ def create_app(
         database, migrate=functools.partial(upgrade_for_server, settings) if migrate else None
     )
     rate_limits = RateLimits(settings)
+    replica = replica_of(settings, database)
+    if replica is not None:
+        metrics.watch_engine(replica.engine)
+        tracing.watch_engine(replica.engine)
     graphql = GraphQLApp(
-        settings, database, rate_limits, readiness, webhook_resolver=webhook_resolver
+        settings,
+        database,
+        rate_limits,
+        readiness,
+        webhook_resolver=webhook_resolver,
+        replica=replica,
     )
     auth = AuthRoutes(settings, database, rate_limits, readiness)
     portal = PortalRoutes(settings, database, rate_limits, readiness)
@@ -96,7 +106,9 @@ def create_app(
             await readiness.check()
         except DatabaseUnavailable as error:
             return unavailable_response(request, error)
-        return JSONResponse({"status": "ready"})
+        if replica is None:
+            return JSONResponse({"status": "ready"})
+        return JSONResponse({"status": "ready", "replica": replica.state.value})
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -138,6 +150,23 @@ def create_app(
         middleware=_middleware(settings),
         exception_handlers={HTTPException: http_exception_handler},
         lifespan=lifespan,
+    )
+
+
+def replica_of(settings: Settings, database: Database) -> Replica | None:
+    """The read replica `CLIENTGRAPH_REPLICA_URL` names, pooled as the primary is."""
+    url = settings.server_replica_url()
+    if url is None:
+        return None
+    return Replica(
+        url,
+        database,
+        max_lag_s=settings.replica_max_lag_s,
+        check_interval_s=settings.replica_check_interval_s,
+        pool_size=settings.db_pool_size,
+        pool_timeout=settings.db_pool_timeout_s,
+        connect_timeout_s=settings.db_connect_timeout_s,
+        pgbouncer=settings.pgbouncer,
     )
 
 

@@ -32,10 +32,18 @@ from clientgraph.auth.viewer import Viewer
 from clientgraph.db import tenancy
 from clientgraph.db.engine import Database, DatabaseUnavailable, describe_loss
 from clientgraph.db.readiness import Readiness
+from clientgraph.db.replica import Replica
 from clientgraph.outbox.webhook_urls import HostResolver, WebhookPolicy, default_resolver
+from clientgraph.plan.document import Documents
 from clientgraph.plan.errors import PlannerCrash
-from clientgraph.plan.planner import CRASHED_READ_PATH, READ_PATH_HEADER, CacheBounds, Planner
-from clientgraph.resolvers.context import Context, LiveSlots, PageLimits
+from clientgraph.plan.planner import (
+    CRASHED_READ_PATH,
+    DOCUMENTS_CACHED,
+    READ_PATH_HEADER,
+    CacheBounds,
+    Planner,
+)
+from clientgraph.resolvers.context import Context, LiveSlots, PageLimits, caller_of
 from clientgraph.resolvers.enums import Permission
 from clientgraph.schema.extensions import QueryLimits
 from clientgraph.schema.graphql_core import graphql_schema
@@ -71,6 +79,7 @@ from clientgraph.web.request_id import request_id_of
 from clientgraph.web.request_log import facts_of, note_caller
 from clientgraph.web.upload import multipart_operations
 from cross_web import HTTPException
+from graphql import OperationType
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
@@ -118,7 +127,9 @@ class GraphQLApp(GraphQL[Context, None]):
         readiness: Readiness,
         *,
         webhook_resolver: HostResolver | None = None,
+        replica: Replica | None = None,
     ) -> None:
+        """With `replica`, queries read from it while it serves their caller (db/replica.py)."""
         limits = QueryLimits(
             max_depth=settings.max_query_depth,
             max_aliases=settings.max_aliases,
@@ -168,6 +179,16 @@ class GraphQLApp(GraphQL[Context, None]):
             if settings.planned_reads
             else None
         )
+        self.replica = replica
+        self.documents = (
+            self.planner.documents
+            if self.planner is not None
+            else Documents(
+                graphql_schema(schema), limits, DOCUMENTS_CACHED, settings.document_cache_bytes
+            )
+        )
+        """What tells a query from another operation, for the replica (the planner's cache
+        of prepared documents, when it plans)."""
         self.oidc = OidcSignIn.configured(settings, db)
         self.callers = CallerCache(db.listen_url, settings.caller_cache_ttl_s())
         self.authenticator = Authenticator(db, self.secret, self.oidc, self.callers)
@@ -177,11 +198,16 @@ class GraphQLApp(GraphQL[Context, None]):
         )
 
     async def start(self) -> None:
-        """What runs beside requests while the app serves: the caller cache's listening."""
+        """What runs beside requests while the app serves: the caller cache's listening, and
+        the replica's watcher."""
         await self.callers.start()
+        if self.replica is not None:
+            await self.replica.start()
 
     async def stop(self) -> None:
         await self.callers.stop()
+        if self.replica is not None:
+            await self.replica.stop()
 
     async def render_graphql_ide(self, request: Request) -> Response:
         return await self.graphiql.response()
@@ -318,6 +344,12 @@ class GraphQLApp(GraphQL[Context, None]):
             if stored is not None:
                 _noted(rate_headers, await self.rate_limits.charge_nodes(caller, 1))
                 return stored
+        on_replica = not multipart and self._reads_replica(payload, viewer)
+        if on_replica:
+            assert self.replica is not None
+            await session.close()
+            session = self.replica.firm_session(who.firm_id)
+            held.push_async_callback(session.close)
         context = Context(
             db=self.db,
             viewer=viewer,
@@ -328,6 +360,8 @@ class GraphQLApp(GraphQL[Context, None]):
             password_attempts=self.rate_limits.sign_ins.from_address(address),
             server_url=server_url(request),
             webhooks=self.webhooks,
+            replica=self.replica,
+            on_replica=on_replica,
         )
         try:
             work = self._execute(payload, replay(request), context)
@@ -359,6 +393,20 @@ class GraphQLApp(GraphQL[Context, None]):
         nodes = _charge(context.cost.requested_nodes, self.settings.max_nodes)
         _noted(rate_headers, await self.rate_limits.charge_nodes(caller, nodes))
         return response
+
+    def _reads_replica(self, payload: dict[str, Any], viewer: Viewer) -> bool:
+        """Whether the request is a query (a valid document whose operation to run reads
+        only) whose caller the replica serves now. The caller was loaded on the primary
+        session, which the request then leaves."""
+        if self.replica is None or not self.replica.serves(caller_of(viewer)):
+            return False
+        query = payload.get("query")
+        operation_name = payload.get("operationName")
+        if not isinstance(query, str) or not isinstance(operation_name, str | None):
+            return False
+        prepared = self.documents.get(query)
+        operation = prepared.operation(operation_name) if prepared is not None else None
+        return operation is not None and operation.operation == OperationType.QUERY
 
     async def _uploader(
         self,

@@ -68,6 +68,7 @@ class RegisterCsvRoutes:
             request_id=request_id_of(request.scope),
             server_url=server_url(request),
             webhooks=graphql.webhooks,
+            replica=graphql.replica,
         )
         limit_s = graphql.settings.import_timeout_s
         deadline = time.monotonic() + limit_s
