@@ -136,6 +136,17 @@ def _mark_disconnects(engine: AsyncEngine) -> None:
             context.is_disconnect = True
 
 
+def _forget_unsent_settings(engine: AsyncEngine) -> None:
+    """Settings a session left for a BEGIN that never came (it ran no statement) go with the
+    connection's return to the pool, before anyone else can begin a transaction on it."""
+
+    @event.listens_for(engine.sync_engine.pool, "checkin")
+    def on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        driver = record.driver_connection
+        if isinstance(driver, tenancy.SettingsAtBegin):
+            driver.settings_at_begin = None
+
+
 def _unnamed_statement() -> str:
     return ""
 
@@ -223,6 +234,7 @@ def server_engine(
             pool_timeout=pool_timeout,
             connect_args={
                 "timeout": connect_timeout_s,
+                "connection_class": tenancy.SettingsAtBegin,
                 **(pooler_connect_args() if pgbouncer else {}),
             },
             poolclass=WatchedPool,
@@ -232,6 +244,7 @@ def server_engine(
         _configure_sqlite(engine)
     else:
         _mark_disconnects(engine)
+        _forget_unsent_settings(engine)
     return engine
 
 
