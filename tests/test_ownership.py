@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+from clientgraph.auth.viewer import Viewer
+from clientgraph.db import models
+from clientgraph.ids import decode_id
+from clientgraph.resolvers import history
+from clientgraph.resolvers.enums import UserRole
+from clientgraph.resolvers.owners import move_accounts
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from tests.support import Api
 
 ACCOUNT_OWNER = """
@@ -67,3 +75,32 @@ async def test_owner_is_added_changed_and_cleared_on_an_existing_account(api: Ap
         [{"field": "owner", "from": "Anna First", "to": "Bo Second"}],
         [{"field": "owner", "from": None, "to": "Anna First"}],
     ]
+
+
+async def test_an_account_changed_before_a_move_in_the_same_transaction_moves_its_version_once(
+    api: Api,
+) -> None:
+    """`history.bulk_version`: the move's one UPDATE leaves alone the version of an account
+    the transaction has already versioned, and moves the others'."""
+    await api.enable_ownership()
+    anna, bo = await api.add_owner(name="Anna"), await api.add_owner(name="Bo")
+    changed = await api.create_account("A", ownerId=anna)
+    untouched = await api.create_account("B", ownerId=anna)
+    viewer = Viewer(api.user_id, api.firm_id, "Owner", UserRole.OWNER, frozenset())
+
+    async def rename_then_move(session: AsyncSession) -> None:
+        account = await session.get_one(models.Account, decode_id(changed["id"], "Account"))
+        account.name = "A renamed"
+        history.changed(session, account)
+        await session.flush()
+        source = await session.get_one(models.ClientOwner, decode_id(anna, "ClientOwner"))
+        target = await session.get_one(models.ClientOwner, decode_id(bo, "ClientOwner"))
+        await move_accounts(session, viewer, source, target)
+
+    await api.db.write(rename_then_move, firm_id=api.firm_id)
+
+    versions = {
+        account["id"]: (await api.data(ACCOUNT_OWNER, {"id": account["id"]}))["account"]["version"]
+        for account in (changed, untouched)
+    }
+    assert versions == {changed["id"]: 2, untouched["id"]: 2}
