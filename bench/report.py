@@ -269,7 +269,9 @@ def markdown(outcome: Outcome) -> str:
         "- clientgraph: `clientgraph serve --workers N` as it ships, connecting as the app role "
         "under row-level security; PostGraphile: its CLI (1 process) or node:cluster "
         "(2 processes), connecting as the PostgreSQL superuser (no row-level security), "
-        "pool of 10 connections per process on both sides.",
+        "pool of 10 connections per process on both sides (clientgraph: "
+        "CLIENTGRAPH_DB_POOL_SIZE=10, no overflow; further requests wait for one, as "
+        "PostGraphile's do).",
         "- RSS: the peak resident memory of each worker process during a run, sampled every "
         "0.25 s (uvicorn's supervisor and node:cluster's primary, which serve no requests, "
         "are left out); CPU s per worker shows how evenly the workers shared the clients; CPU ms "

@@ -177,6 +177,9 @@ class Database:
         await self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 
 
+PEER_POOL_SIZE = 10
+
+
 def _clientgraph_env(
     db: Database, secret: str, app_url: str | None = None, extra: dict[str, str] | None = None
 ) -> dict[str, str]:
@@ -191,6 +194,8 @@ def _clientgraph_env(
         # One token sends every request of a run: the per-caller node budget would answer 429
         # within a second. The rig measures reads, not the rate limit.
         "CLIENTGRAPH_RATE_LIMIT_NODES_PER_MINUTE": str(UNLIMITED_NODES),
+        # PostGraphile's pool: 10 connections a process, further requests waiting for one.
+        "CLIENTGRAPH_DB_POOL_SIZE": str(PEER_POOL_SIZE),
         **(extra or {}),
     }
     if app_url is not None:

@@ -40,7 +40,13 @@ class Settings(BaseSettings):
     app_role_password: str | None = None
     secret: str | None = None
     token_ttl_seconds: int = Field(default=12 * 3600, gt=0)
-    db_pool_size: int = Field(default=10, gt=0)
+    db_pool_size: int = Field(default=20, gt=0)
+    db_pool_overflow: int = Field(default=0, ge=0)
+    """Connections opened beyond `db_pool_size` for a burst, closed again as each comes back
+    while the pool is full. None by default: a steady load between the two sizes would open
+    and close one per request or so, each a new PostgreSQL backend that prepares every
+    statement again (measured under 16 clients with 10 + 10: some 15 new connections a
+    second)."""
     db_statement_timeout_s: float = Field(default=5.0, ge=0)
     db_lock_timeout_s: float = Field(default=5.0, ge=0)
     db_idle_in_transaction_timeout_s: float = Field(default=30.0, ge=0)

@@ -86,6 +86,7 @@ class Replica:
         max_lag_s: float = 5.0,
         check_interval_s: float = 0.5,
         pool_size: int = 10,
+        max_overflow: int | None = None,
         pool_timeout: float = 5.0,
         connect_timeout_s: float = 5.0,
         pgbouncer: bool = False,
@@ -97,6 +98,7 @@ class Replica:
         self.engine = server_engine(
             url,
             pool_size=pool_size,
+            max_overflow=max_overflow,
             pool_timeout=pool_timeout,
             connect_timeout_s=connect_timeout_s,
             pgbouncer=pgbouncer,

@@ -69,6 +69,7 @@ def create_app(
     database = db or Database(
         settings.server_database_url(),
         pool_size=settings.db_pool_size,
+        max_overflow=settings.db_pool_overflow,
         pool_timeout=settings.db_pool_timeout_s,
         timeouts=settings.database_timeouts(),
         connect_timeout_s=settings.db_connect_timeout_s,
@@ -164,6 +165,7 @@ def replica_of(settings: Settings, database: Database) -> Replica | None:
         max_lag_s=settings.replica_max_lag_s,
         check_interval_s=settings.replica_check_interval_s,
         pool_size=settings.db_pool_size,
+        max_overflow=settings.db_pool_overflow,
         pool_timeout=settings.db_pool_timeout_s,
         connect_timeout_s=settings.db_connect_timeout_s,
         pgbouncer=settings.pgbouncer,
