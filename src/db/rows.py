@@ -109,6 +109,16 @@ class CustomFieldDefinitionRow:
 
 
 @dataclass(frozen=True, slots=True)
+class CustomFieldValueRow:
+    """A custom field of an entity with one subject's stored value (None when unset)."""
+
+    key: str
+    label: str
+    type: str
+    value: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class ApiKeyRow:
     id: uuid.UUID
     created_by_id: uuid.UUID

@@ -22,7 +22,7 @@ from clientgraph.resolvers.enums import (
 from clientgraph.resolvers.errors import BadUserInput
 from clientgraph.resolvers.nodes import node_row
 from clientgraph.resolvers.pagination import PageRequest
-from clientgraph.resolvers.read_model import ACCOUNTS, API_KEYS, USERS
+from clientgraph.resolvers.read_model import ACCOUNTS, API_KEYS, CUSTOM_FIELD_DEFINITIONS, USERS
 from clientgraph.schema.access import AccessExplanation
 from clientgraph.schema.connections import Connection
 from clientgraph.schema.inputs import (
@@ -188,7 +188,7 @@ class Query:
     async def custom_field_definitions(
         self, info: Info, entity: CustomFieldEntity
     ) -> list[CustomFieldDefinition]:
-        rows = await info.context.loaders.custom_field_definitions.load(entity.value)
+        rows = await info.context.loaders.of(CUSTOM_FIELD_DEFINITIONS).load(entity.value)
         return [CustomFieldDefinition.from_row(row) for row in rows]
 
     @strawberry.field(description="Admin: the firm's partner API keys, newest first.")

@@ -17,6 +17,7 @@ from clientgraph.db.rows import (
     ClientOwnerRow,
     ContactRow,
     CustomFieldDefinitionRow,
+    CustomFieldValueRow,
     EmailDeliveryRow,
     FirmRow,
     NotificationRow,
@@ -31,8 +32,10 @@ from clientgraph.resolvers.pagination import PageRequest, related_page
 from clientgraph.resolvers.policy import effective_permissions, given_permissions
 from clientgraph.resolvers.read_model import (
     ACCOUNT_CONTACTS,
+    ACCOUNT_CUSTOM_FIELDS,
     ACCOUNTS,
     API_KEYS,
+    CONTACT_CUSTOM_FIELDS,
     CONTACT_EMAILS,
     CONTACT_LINKS,
     HISTORY,
@@ -113,23 +116,9 @@ class CustomFieldValue:
         description="As text: decimals for NUMBER, YYYY-MM-DD for DATE, true/false for BOOLEAN."
     )
 
-
-async def custom_fields(
-    info: Info, entity: CustomFieldEntity, subject_id: uuid.UUID
-) -> list[CustomFieldValue]:
-    """Every field defined for the entity, with the subject's value or null."""
-    loaders = info.context.loaders
-    definitions = await loaders.custom_field_definitions.load(entity.value)
-    values = dict(await loaders.custom_values.load(subject_id))
-    return [
-        CustomFieldValue(
-            key=definition.key,
-            label=definition.label,
-            type=CustomFieldType(definition.type),
-            value=values.get(definition.id),
-        )
-        for definition in definitions
-    ]
+    @classmethod
+    def from_row(cls, row: CustomFieldValueRow) -> CustomFieldValue:
+        return cls(key=row.key, label=row.label, type=CustomFieldType(row.type), value=row.value)
 
 
 @strawberry.type(description="The firm's settings.")
@@ -311,9 +300,7 @@ class Contact(relay.Node):
         description="The contact's links to the accounts you can see.",
     )
 
-    @strawberry.field
-    async def custom_fields(self, info: Info) -> list[CustomFieldValue]:
-        return await custom_fields(info, CustomFieldEntity.CONTACT, self.row.id)
+    custom_fields = related(CONTACT_CUSTOM_FIELDS, "CustomFieldValue")
 
     @strawberry.field(description="Every change to this contact, newest first.")
     async def history(
@@ -419,9 +406,7 @@ class Account(relay.Node):
         description="Other accounts you can see that share a contact with this one.",
     )
 
-    @strawberry.field
-    async def custom_fields(self, info: Info) -> list[CustomFieldValue]:
-        return await custom_fields(info, CustomFieldEntity.ACCOUNT, self.row.id)
+    custom_fields = related(ACCOUNT_CUSTOM_FIELDS, "CustomFieldValue")
 
 
 @strawberry.type(description="A message to a user, e.g. that they were assigned to an account.")

@@ -20,9 +20,11 @@ from clientgraph.resolvers.contacts import ContactFilter, listed_contacts
 from clientgraph.resolvers.errors import BadUserInput
 from clientgraph.resolvers.owners import listed_owners
 from clientgraph.resolvers.policy import visible_accounts, visible_contacts
+from clientgraph.resolvers.read_model import CUSTOM_FIELD_DEFINITIONS
 from clientgraph.resolvers.users import listed_users
 from clientgraph.resolvers.webhooks import MAX_WEBHOOKS, deliveries_of
-from sqlalchemy import ColumnElement, String, Uuid, select
+from clientgraph.schema.related import Read
+from sqlalchemy import ColumnElement, String, Uuid, literal, select
 from sqlalchemy.orm import aliased
 
 TYPE = "Query"
@@ -146,14 +148,10 @@ def users(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix
 def custom_field_definitions(
     build: Build, row: Any, field: Field
 ) -> tuple[ColumnElement[Any], Fix | None]:
-    definition = aliased(models.CustomFieldDefinition)
-    value, fix = build.object("CustomFieldDefinition", field, definition)
-    statement = select(value.label("j")).where(
-        definition.firm_id == build.viewer.firm_id,
-        definition.entity == field.args["entity"].value,
+    read = Read(
+        CUSTOM_FIELD_DEFINITIONS, "CustomFieldDefinition", via="entity", many=True, required=True
     )
-    order = orders.custom_fields_by_label(definition)
-    return build.array(statement, None, order, build.lists.custom_fields), list_fix(fix)
+    return build.related(read, field, None, literal(field.args["entity"].value))
 
 
 def _require_admin(build: Build) -> None:
