@@ -14,15 +14,21 @@ from clientgraph.outbox.emails import EMAIL_KINDS
 from clientgraph.plan.build import Build, Field, Fix, list_fix, planned
 from clientgraph.plan.connection import Keyset, connection, page_request
 from clientgraph.plan.errors import Decline, Unplanned
-from clientgraph.resolvers.accounts import AccountFilter, AccountOrder, listed_accounts
-from clientgraph.resolvers.audit_feed import READ_RIGHT, AuditEventFilter, feed
-from clientgraph.resolvers.contacts import ContactFilter, listed_contacts
+from clientgraph.resolvers.accounts import listed_accounts
+from clientgraph.resolvers.audit_feed import READ_RIGHT, feed
+from clientgraph.resolvers.contacts import listed_contacts
 from clientgraph.resolvers.errors import BadUserInput
 from clientgraph.resolvers.owners import listed_owners
 from clientgraph.resolvers.policy import visible_accounts, visible_contacts
 from clientgraph.resolvers.read_model import CUSTOM_FIELD_DEFINITIONS
 from clientgraph.resolvers.users import listed_users
 from clientgraph.resolvers.webhooks import MAX_WEBHOOKS, deliveries_of
+from clientgraph.schema.inputs import (
+    account_filter,
+    account_order,
+    audit_event_filter,
+    contact_filter,
+)
 from clientgraph.schema.related import Read
 from sqlalchemy import ColumnElement, String, Uuid, literal, select
 from sqlalchemy.orm import aliased
@@ -40,38 +46,19 @@ def _refused() -> Iterator[None]:
         raise Unplanned(Decline.REFUSED_INPUT, str(error)) from error
 
 
-def _account_filter(spec: dict[str, Any] | None) -> AccountFilter:
-    """`schema.query.account_filter` over the coerced argument."""
-    if spec is None:
-        return AccountFilter()
-    return AccountFilter.given(
-        search=spec.get("search"),
-        owner_ids=spec.get("ownerIds"),
-        owned_by_me=spec.get("ownedByMe"),
-        unowned=spec.get("unowned"),
-        assigned_to_me=spec.get("assignedToMe"),
-        status=spec.get("status"),
-        types=spec.get("types"),
-        tags=spec.get("tags"),
-        updated_since=spec.get("updatedSince"),
-    )
-
-
 @planned(TYPE, "accounts")
 def accounts(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix | None]:
-    args = field.args
-    order_by = args.get("orderBy")
-    order = AccountOrder.given(order_by["field"], order_by["direction"]) if order_by else None
+    args = build.arguments(field)
     with _refused():
         query, ordered = listed_accounts(
             build.viewer,
-            _account_filter(args.get("filter")),
-            order or AccountOrder(),
+            account_filter(args.get("filter")),
+            account_order(args.get("order_by")),
             search_length=build.lists.search_length,
         )
     statement = query.with_only_columns(maintain_column_froms=True)
     keyset = Keyset(statement, models.Account, ordered, None)
-    return connection(build, field, "Account", keyset, page_request(args))
+    return connection(build, field, "Account", keyset, page_request(field.args))
 
 
 @planned(TYPE, "account")
@@ -121,8 +108,7 @@ def contact(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], F
 
 @planned(TYPE, "contacts")
 def contacts(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix | None]:
-    spec = field.args.get("filter") or {}
-    given = ContactFilter(spec.get("search"), spec.get("accountId"), spec.get("updatedSince"))
+    given = contact_filter(build.arguments(field).get("filter"))
     with _refused():
         listing = listed_contacts(build.viewer, given, search_length=build.lists.search_length)
     return _listed(build, field, "Contact", listing)
@@ -210,13 +196,8 @@ def audit_events(build: Build, row: Any, field: Field) -> tuple[ColumnElement[An
     """`resolvers.audit_feed.audit_events`: the firm's settled events in commit order."""
     if not build.viewer.has(READ_RIGHT):
         raise Unplanned(Decline.FORBIDDEN, f"needs {READ_RIGHT.value}")
-    spec = field.args.get("filter") or {}
-    try:
-        checked = AuditEventFilter(
-            spec.get("since"), spec.get("actions"), spec.get("subjectTypes")
-        ).checked()
-    except BadUserInput as error:
-        raise Unplanned(Decline.REFUSED_INPUT, str(error)) from error
+    with _refused():
+        checked = audit_event_filter(build.arguments(field).get("filter")).checked()
     event = models.AuditEvent
     statement = feed(build.viewer, checked, select().select_from(event))
     order = orders.audit_feed_in_commit_order(event)
