@@ -26,7 +26,7 @@ class UserRow:
     role: str
     permissions: list[str]
     is_active: bool
-    deleted_at: datetime | None
+    """Derived (`db.derived.user_is_active`): enabled and not deleted."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +142,8 @@ class EmailDeliveryRow:
     attempts: int
     created_at: datetime
     last_attempt_at: datetime | None
-    next_attempt_at: datetime
+    next_attempt_at: datetime | None
+    """Derived (`db.derived.next_attempt_at`): null unless queued."""
     last_error: str | None
     delivered_at: datetime | None
 
@@ -173,7 +174,8 @@ class WebhookDeliveryRow:
     attempts: int
     created_at: datetime
     last_attempt_at: datetime | None
-    next_attempt_at: datetime
+    next_attempt_at: datetime | None
+    """Derived (`db.derived.next_attempt_at`): null unless queued."""
     last_error: str | None
     last_response_code: int | None
     delivered_at: datetime | None

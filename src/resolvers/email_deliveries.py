@@ -3,8 +3,6 @@ on, and sending a failed one again."""
 
 from __future__ import annotations
 
-from typing import TypeVar
-
 from clientgraph.db import models, orders
 from clientgraph.db.queries import select_rows, to_row
 from clientgraph.db.rows import EmailDeliveryRow
@@ -18,15 +16,6 @@ from clientgraph.resolvers.pagination import Page, PageRequest, paginate
 from clientgraph.resolvers.policy import require_admin
 from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-
-T = TypeVar("T")
-
-
-def next_attempt_at(status: str, at: T) -> T | None:
-    """`EmailDelivery.nextAttemptAt` on both read paths: when it is next tried, only while
-    QUEUED."""
-    return at if status == EmailDeliveryStatus.QUEUED.value else None
-
 
 NOUN = "e-mail delivery"
 

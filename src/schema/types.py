@@ -27,7 +27,6 @@ from clientgraph.ids import encode_id
 from clientgraph.resolvers import audit_feed, notifications
 from clientgraph.resolvers.contacts import full_name, role_names
 from clientgraph.resolvers.context import Context
-from clientgraph.resolvers.email_deliveries import next_attempt_at
 from clientgraph.resolvers.pagination import PageRequest, related_page
 from clientgraph.resolvers.policy import effective_permissions, given_permissions
 from clientgraph.resolvers.read_model import (
@@ -50,7 +49,6 @@ from clientgraph.resolvers.read_model import (
     USERS,
     unread,
 )
-from clientgraph.resolvers.users import user_is_active
 from clientgraph.schema.connections import Connection
 from clientgraph.schema.enums import (
     AccountStatus,
@@ -163,7 +161,7 @@ class User(relay.Node):
             name=row.name,
             email=row.email,
             role=UserRole(row.role),
-            is_active=user_is_active(row.is_active, row.deleted_at),
+            is_active=row.is_active,
             row=row,
         )
 
@@ -521,7 +519,7 @@ class EmailDelivery(relay.Node):
             attempts=row.attempts,
             created_at=row.created_at,
             last_attempt_at=row.last_attempt_at,
-            next_attempt_at=next_attempt_at(row.status, row.next_attempt_at),
+            next_attempt_at=row.next_attempt_at,
             last_error=row.last_error,
             sent_at=row.delivered_at,
         )
