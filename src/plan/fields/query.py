@@ -10,19 +10,21 @@ from clientgraph.db import models, orders
 from clientgraph.db.orders import Order
 from clientgraph.db.relation import Listing
 from clientgraph.ids import decode_id
-from clientgraph.outbox.emails import EMAIL_KINDS
 from clientgraph.plan.build import Build, Field, Fix, list_fix, planned
 from clientgraph.plan.connection import Keyset, connection, page_request
 from clientgraph.plan.errors import Decline, Unplanned
 from clientgraph.resolvers.accounts import listed_accounts
+from clientgraph.resolvers.api_keys import listed_api_keys
 from clientgraph.resolvers.audit_feed import READ_RIGHT, feed
 from clientgraph.resolvers.contacts import listed_contacts
+from clientgraph.resolvers.email_deliveries import listed_deliveries as listed_email_deliveries
 from clientgraph.resolvers.errors import BadUserInput
 from clientgraph.resolvers.owners import listed_owners
-from clientgraph.resolvers.policy import visible_accounts, visible_contacts
-from clientgraph.resolvers.read_model import CUSTOM_FIELD_DEFINITIONS
+from clientgraph.resolvers.policy import visible_contacts
+from clientgraph.resolvers.read_model import ACCOUNTS, CUSTOM_FIELD_DEFINITIONS
 from clientgraph.resolvers.users import listed_users
-from clientgraph.resolvers.webhooks import MAX_WEBHOOKS, deliveries_of
+from clientgraph.resolvers.webhooks import MAX_WEBHOOKS, listed_webhooks
+from clientgraph.resolvers.webhooks import listed_deliveries as listed_webhook_deliveries
 from clientgraph.schema.inputs import (
     account_filter,
     account_order,
@@ -31,7 +33,6 @@ from clientgraph.schema.inputs import (
 )
 from clientgraph.schema.related import Read
 from sqlalchemy import ColumnElement, String, Uuid, literal, select
-from sqlalchemy.orm import aliased
 
 TYPE = "Query"
 
@@ -65,10 +66,9 @@ def accounts(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], 
 def account(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix | None]:
     account_id = build.parameter(Uuid)
     build.bind(field, "id", lambda value: {account_id.key: decode_id(str(value), "Account")})
-    found = aliased(models.Account)
-    value, fix = build.object("Account", field, found)
-    statement = select(value).where(visible_accounts(build.viewer, found), found.id == account_id)
-    return build.one(statement, None), fix
+    related = ACCOUNTS.rows(build.viewer, build.lists)
+    value, fix = build.object("Account", field, related.entity)
+    return build.one(related.for_parent(account_id).add_columns(value), None), fix
 
 
 @planned(TYPE, "viewer")
@@ -94,6 +94,16 @@ def _listed(
     """A top-level list as its area declares it for both read paths, paged in SQL."""
     keyset = Keyset(listing.statement(), listing.entity, listing.order, None)
     return connection(build, field, node_type, keyset, page_request(field.args))
+
+
+def _listed_array(
+    build: Build, field: Field, node_type: str, listing: Listing, limit: int
+) -> tuple[ColumnElement[Any], Fix | None]:
+    """A top-level list that is not a connection, as its area declares it for both read paths,
+    cut at `limit` in its order."""
+    value, fix = build.object(node_type, field, listing.entity)
+    statement = listing.statement().add_columns(value.label("j"))
+    return build.array(statement, None, listing.order, limit), list_fix(fix)
 
 
 @planned(TYPE, "contact")
@@ -149,39 +159,23 @@ def _require_admin(build: Build) -> None:
 def api_keys(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix | None]:
     """Newest first (ties by id), at most `lists.api_keys`."""
     _require_admin(build)
-    key = aliased(models.ApiKey)
-    value, fix = build.object("ApiKey", field, key)
-    statement = select(value.label("j")).where(key.firm_id == build.viewer.firm_id)
-    order = orders.api_keys_newest_first(key)
-    array = build.array(statement, None, order, build.lists.api_keys)
-    return array, list_fix(fix)
+    return _listed_array(
+        build, field, "ApiKey", listed_api_keys(build.viewer), build.lists.api_keys
+    )
 
 
 @planned(TYPE, "emailDeliveries")
 def email_deliveries(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix | None]:
     _require_admin(build)
-    event = models.OutboxEvent
-    statement = (
-        select()
-        .select_from(event)
-        .where(event.firm_id == build.viewer.firm_id, event.kind.in_(EMAIL_KINDS))
-    )
-    status = field.args.get("status")
-    if status is not None:
-        statement = statement.where(event.status == status.value)
-    order = orders.deliveries_newest_first(event)
-    return _root_connection(build, field, "EmailDelivery", statement, event, order)
+    listing = listed_email_deliveries(build.viewer, field.args.get("status"))
+    return _listed(build, field, "EmailDelivery", listing)
 
 
 @planned(TYPE, "webhooks")
 def webhooks(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix | None]:
     """Oldest first (ties by id)."""
     _require_admin(build)
-    hook = aliased(models.Webhook)
-    value, fix = build.object("Webhook", field, hook)
-    statement = select(value.label("j")).where(hook.firm_id == build.viewer.firm_id)
-    array = build.array(statement, None, orders.webhooks_oldest_first(hook), MAX_WEBHOOKS)
-    return array, list_fix(fix)
+    return _listed_array(build, field, "Webhook", listed_webhooks(build.viewer), MAX_WEBHOOKS)
 
 
 def _webhook_recipient(value: Any, parameter: str) -> dict[str, Any]:
@@ -209,12 +203,7 @@ def webhook_deliveries(
     build: Build, row: Any, field: Field
 ) -> tuple[ColumnElement[Any], Fix | None]:
     _require_admin(build)
-    event = models.OutboxEvent
     recipient = build.parameter(String)
     build.bind(field, "webhookId", lambda value: _webhook_recipient(value, recipient.key))
-    statement = select().select_from(event).where(deliveries_of(build.viewer.firm_id, recipient))
-    status = field.args.get("status")
-    if status is not None:
-        statement = statement.where(event.status == status.value)
-    order = orders.deliveries_newest_first(event)
-    return _root_connection(build, field, "WebhookDelivery", statement, event, order)
+    listing = listed_webhook_deliveries(build.viewer, recipient, field.args.get("status"))
+    return _listed(build, field, "WebhookDelivery", listing)
