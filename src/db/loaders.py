@@ -17,9 +17,9 @@ from clientgraph.db import models
 from clientgraph.db.one_of import one_of
 from clientgraph.db.queries import select_rows, to_row
 from clientgraph.db.relation import Related, Relation, Shape
-from clientgraph.db.rows import ContactRow, FirmRow
+from clientgraph.db.rows import FirmRow
 from clientgraph.list_limits import ListLimits
-from sqlalchemy import ColumnElement, Row, Select, func, select
+from sqlalchemy import Row, Select, func, select
 from strawberry.dataloader import DataLoader
 
 K = TypeVar("K")
@@ -109,7 +109,6 @@ class Loaders:
         self,
         run: Runner,
         viewer: Any,
-        visible_contacts: ColumnElement[bool],
         lists: ListLimits,
     ) -> None:
         self.run = run
@@ -117,14 +116,8 @@ class Loaders:
         self.lists = lists
         self.relations: dict[Relation, DataLoader[Any, Any]] = {}
         self.counts: dict[Relation, DataLoader[Any, int]] = {}
-        contact = models.Contact
         self.firm = single(
             run, lambda ids: select_rows(FirmRow).where(one_of(models.Firm.id, ids)), FirmRow
-        )
-        self.contact = single(
-            run,
-            lambda ids: select_rows(ContactRow).where(visible_contacts, one_of(contact.id, ids)),
-            ContactRow,
         )
 
     def count_of(self, relation: Relation) -> DataLoader[Any, int]:

@@ -30,7 +30,7 @@ from clientgraph.db.rows import (
 )
 from clientgraph.list_limits import ListLimits
 from clientgraph.resolvers.history import named_accounts_visible
-from clientgraph.resolvers.policy import visible_accounts, visible_api_keys
+from clientgraph.resolvers.policy import visible_accounts, visible_api_keys, visible_contacts
 from sqlalchemy import ColumnElement, and_, select
 
 
@@ -72,6 +72,17 @@ API_KEYS = Relation(
 )
 """A key by id, if the caller may read it (`policy.visible_api_keys`): an administrator any
 of the firm's, a key itself, nobody else any."""
+
+
+def _visible_contacts(viewer: Viewer, lists: ListLimits, alias: Alias) -> Related:
+    contact = models.Contact
+    statement = select().select_from(contact).where(visible_contacts(viewer))
+    return Related(statement, contact, contact.id, orders.Order.of(contact.id))
+
+
+CONTACTS = Relation("contacts", _visible_contacts, row_shape(ContactRow), unique=True)
+"""A contact by id, if the caller may see it. Not aliased: `policy.visible_contacts` reads the
+contacts' table, and a contact by id is read only at the root."""
 
 OWNERS = Relation(
     "owners", _by_id(models.ClientOwner, _in_firm), row_shape(ClientOwnerRow), unique=True

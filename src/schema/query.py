@@ -20,7 +20,13 @@ from clientgraph.resolvers.enums import (
 from clientgraph.resolvers.errors import BadUserInput
 from clientgraph.resolvers.nodes import node_row
 from clientgraph.resolvers.pagination import PageRequest
-from clientgraph.resolvers.read_model import ACCOUNTS, API_KEYS, CUSTOM_FIELD_DEFINITIONS, USERS
+from clientgraph.resolvers.read_model import (
+    ACCOUNTS,
+    API_KEYS,
+    CONTACTS,
+    CUSTOM_FIELD_DEFINITIONS,
+    USERS,
+)
 from clientgraph.schema.access import AccessExplanation
 from clientgraph.schema.connections import Connection
 from clientgraph.schema.inputs import (
@@ -139,7 +145,7 @@ class Query:
     @strawberry.field
     async def contact(self, info: Info, id: strawberry.ID) -> Contact | None:
         contact_id = decode_id(str(id), "Contact")
-        row = await info.context.loaders.contact.load(contact_id) if contact_id else None
+        row = await info.context.loaders.of(CONTACTS).load(contact_id) if contact_id else None
         return Contact.from_row(row) if row is not None else None
 
     @strawberry.field(description="The contacts you can see, by last and first name.")

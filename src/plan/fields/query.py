@@ -20,8 +20,7 @@ from clientgraph.resolvers.contacts import listed_contacts
 from clientgraph.resolvers.email_deliveries import listed_deliveries as listed_email_deliveries
 from clientgraph.resolvers.errors import BadUserInput
 from clientgraph.resolvers.owners import listed_owners
-from clientgraph.resolvers.policy import visible_contacts
-from clientgraph.resolvers.read_model import ACCOUNTS, CUSTOM_FIELD_DEFINITIONS
+from clientgraph.resolvers.read_model import ACCOUNTS, CONTACTS, CUSTOM_FIELD_DEFINITIONS
 from clientgraph.resolvers.users import listed_users
 from clientgraph.resolvers.webhooks import MAX_WEBHOOKS, listed_webhooks
 from clientgraph.resolvers.webhooks import listed_deliveries as listed_webhook_deliveries
@@ -110,10 +109,9 @@ def _listed_array(
 def contact(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix | None]:
     contact_id = build.parameter(Uuid)
     build.bind(field, "id", lambda value: {contact_id.key: decode_id(str(value), "Contact")})
-    found = models.Contact
-    value, fix = build.object("Contact", field, found)
-    statement = select(value).where(visible_contacts(build.viewer), found.id == contact_id)
-    return build.one(statement, None), fix
+    related = CONTACTS.rows(build.viewer, build.lists)
+    value, fix = build.object("Contact", field, related.entity)
+    return build.one(related.for_parent(contact_id).add_columns(value), None), fix
 
 
 @planned(TYPE, "contacts")
