@@ -22,6 +22,7 @@ TREES = {"src": "clientgraph", "tests": "tests"}
 
 KNOWN = {
     ("src/schema/graphql_core.py", "_schema"),
+    ("src/schema/graphql_core.py", "_strawberry_schema"),
     # Strawberry's GraphQLSchema has no public accessor: this is the one wrapper.
 }
 

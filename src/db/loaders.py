@@ -13,13 +13,13 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
-from clientgraph.db import models, orders
+from clientgraph.db import models
 from clientgraph.db.one_of import one_of
-from clientgraph.db.queries import columns_of, select_rows, to_row
+from clientgraph.db.queries import select_rows, to_row
 from clientgraph.db.relation import Related, Relation, Shape
-from clientgraph.db.rows import ContactRow, CustomFieldDefinitionRow, FirmRow
+from clientgraph.db.rows import FirmRow
 from clientgraph.list_limits import ListLimits
-from sqlalchemy import ColumnElement, Row, Select, func, select
+from sqlalchemy import Row, Select, func, select
 from strawberry.dataloader import DataLoader
 
 K = TypeVar("K")
@@ -37,29 +37,6 @@ def single(
     async def load(keys: Ids) -> list[RowT | None]:
         found = {row.id: to_row(row_type, row) for row in await run(build(keys))}
         return [found.get(key) for key in keys]
-
-    return DataLoader(load_fn=load)
-
-
-def grouped(
-    run: Runner,
-    build: Callable[[list[Any]], Select[Any]],
-    value_of: Callable[[Row[Any]], V],
-    limit: int | None,
-) -> DataLoader[Any, list[V]]:
-    """Each key to the list of values whose first selected column (the group key) is that key,
-    at most `limit` of them (when given): the node limit counts the list at that length.
-
-    The statement's ORDER BY decides the order within each list.
-    """
-
-    async def load(keys: list[Any]) -> list[list[V]]:
-        groups: dict[Any, list[V]] = defaultdict(list)
-        for row in await run(build(keys)):
-            group = groups[row[0]]
-            if limit is None or len(group) < limit:
-                group.append(value_of(row))
-        return [groups.get(key, []) for key in keys]
 
     return DataLoader(load_fn=load)
 
@@ -132,7 +109,6 @@ class Loaders:
         self,
         run: Runner,
         viewer: Any,
-        visible_contacts: ColumnElement[bool],
         lists: ListLimits,
     ) -> None:
         self.run = run
@@ -140,34 +116,8 @@ class Loaders:
         self.lists = lists
         self.relations: dict[Relation, DataLoader[Any, Any]] = {}
         self.counts: dict[Relation, DataLoader[Any, int]] = {}
-        firm_id: uuid.UUID = viewer.firm_id
-        contact = models.Contact
         self.firm = single(
             run, lambda ids: select_rows(FirmRow).where(one_of(models.Firm.id, ids)), FirmRow
-        )
-        self.contact = single(
-            run,
-            lambda ids: select_rows(ContactRow).where(visible_contacts, one_of(contact.id, ids)),
-            ContactRow,
-        )
-        definition, value = models.CustomFieldDefinition, models.CustomFieldValue
-        self.custom_field_definitions: DataLoader[str, list[CustomFieldDefinitionRow]] = grouped(
-            run,
-            lambda entities: (
-                select(definition.entity, *columns_of(CustomFieldDefinitionRow))
-                .where(definition.firm_id == firm_id, one_of(definition.entity, entities))
-                .order_by(*orders.custom_fields_by_label(definition).clauses())
-            ),
-            lambda row: to_row(CustomFieldDefinitionRow, row, offset=1),
-            lists.custom_fields,
-        )
-        self.custom_values: DataLoader[uuid.UUID, list[tuple[uuid.UUID, str]]] = grouped(
-            run,
-            lambda ids: select(value.subject_id, value.definition_id, value.value).where(
-                value.firm_id == firm_id, one_of(value.subject_id, ids)
-            ),
-            lambda row: (row[1], row[2]),
-            None,
         )
 
     def count_of(self, relation: Relation) -> DataLoader[Any, int]:

@@ -8,6 +8,7 @@ from functools import cache
 from typing import Any, TypeVar
 
 from clientgraph.db import models
+from clientgraph.db.derived import DERIVED
 from clientgraph.db.rows import (
     AccountRow,
     ApiKeyRow,
@@ -24,7 +25,6 @@ from clientgraph.db.rows import (
 )
 from sqlalchemy import ColumnElement, Row, Select, exists, or_, select
 from sqlalchemy.orm import aliased
-from sqlalchemy.sql.expression import ColumnClause
 
 RowT = TypeVar("RowT")
 
@@ -44,10 +44,22 @@ TABLE_OF_ROW: dict[type, Any] = {
 }
 
 
-def columns_of(row_type: type) -> list[ColumnClause[Any]]:
-    """The table columns a row dataclass is built from, in its field order."""
-    table = TABLE_OF_ROW[row_type]
-    return [table.c[field.name] for field in fields(row_type)]
+def row_columns(row_type: type, entity: Any) -> list[ColumnElement[Any]]:
+    """What a row dataclass is built from, in its field order, over `entity` (a mapped class,
+    an alias of one, or a table's `.c`): each field's column of the same name, or for a
+    derived field its expression (`db.derived`), labelled with the field's name."""
+    derived = DERIVED.get(row_type, {})
+    return [
+        derived[field.name](entity).label(field.name)
+        if field.name in derived
+        else getattr(entity, field.name)
+        for field in fields(row_type)
+    ]
+
+
+def columns_of(row_type: type) -> list[ColumnElement[Any]]:
+    """What a row dataclass is built from, over its table (`row_columns`)."""
+    return row_columns(row_type, TABLE_OF_ROW[row_type].c)
 
 
 def to_row(row_type: type[RowT], row: Row[Any], offset: int = 0) -> RowT:
@@ -63,7 +75,9 @@ def _width(row_type: type) -> int:
 
 def from_model(row_type: type[RowT], model: Any) -> RowT:
     """Build `row_type` from an ORM object a mutation just wrote, field by field (the row's
-    fields are named as its table's columns, see `columns_of`)."""
+    fields are named as its table's columns, see `columns_of`); not for a row with derived
+    fields, which only SQL gives."""
+    assert row_type not in DERIVED, row_type
     return row_type(*(getattr(model, field.name) for field in fields(row_type)))  # type: ignore[arg-type]
 
 

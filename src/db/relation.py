@@ -15,12 +15,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
 
 from clientgraph.db.one_of import one_of
 from clientgraph.db.orders import Order
-from clientgraph.db.queries import select_rows
+from clientgraph.db.queries import row_columns, select_rows
 from clientgraph.list_limits import ListLimits
 from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.orm import aliased
@@ -88,11 +88,11 @@ class Shape:
 
 
 def row_shape(row_type: type) -> Shape:
-    """Rows of one mapped entity, as the `clientgraph.db.rows` dataclass named by its columns."""
-    names = [field.name for field in fields(row_type)]
+    """Rows of one mapped entity, as the `clientgraph.db.rows` dataclass named by its columns
+    (and its derived fields, `db.derived`)."""
 
     def columns(entity: Any) -> list[ColumnElement[Any]]:
-        return [getattr(entity, name) for name in names]
+        return row_columns(row_type, entity)
 
     def make(values: Sequence[Any]) -> Any:
         return row_type(*values)

@@ -26,7 +26,7 @@ class UserRow:
     role: str
     permissions: list[str]
     is_active: bool
-    deleted_at: datetime | None
+    """Derived (`db.derived.user_is_active`): enabled and not deleted."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +109,16 @@ class CustomFieldDefinitionRow:
 
 
 @dataclass(frozen=True, slots=True)
+class CustomFieldValueRow:
+    """A custom field of an entity with one subject's stored value (None when unset)."""
+
+    key: str
+    label: str
+    type: str
+    value: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class ApiKeyRow:
     id: uuid.UUID
     created_by_id: uuid.UUID
@@ -132,7 +142,8 @@ class EmailDeliveryRow:
     attempts: int
     created_at: datetime
     last_attempt_at: datetime | None
-    next_attempt_at: datetime
+    next_attempt_at: datetime | None
+    """Derived (`db.derived.next_attempt_at`): null unless queued."""
     last_error: str | None
     delivered_at: datetime | None
 
@@ -163,7 +174,8 @@ class WebhookDeliveryRow:
     attempts: int
     created_at: datetime
     last_attempt_at: datetime | None
-    next_attempt_at: datetime
+    next_attempt_at: datetime | None
+    """Derived (`db.derived.next_attempt_at`): null unless queued."""
     last_error: str | None
     last_response_code: int | None
     delivered_at: datetime | None

@@ -19,7 +19,7 @@ from clientgraph.list_limits import ListLimits
 from clientgraph.plan.errors import Decline, Unplanned
 from clientgraph.plan.sqljson import Json, quoted
 from clientgraph.resolvers.context import PageLimits
-from clientgraph.schema.graphql_core import strawberry_field_of
+from clientgraph.schema.graphql_core import python_arguments, strawberry_field_of
 from clientgraph.schema.related import Read, read_of
 from clientgraph.schema.selections import Selections
 from graphql import (
@@ -202,6 +202,12 @@ class Build:
             entry.definition = definition
             entry.args = get_argument_values(definition, entry.nodes[0], self.variables)
         return collected
+
+    def arguments(self, field: Field) -> dict[str, Any]:
+        """`field`'s arguments as its resolver on the generic path is given them, for the
+        adapters both paths share (`schema.inputs.account_filter`, …)."""
+        assert field.definition is not None
+        return python_arguments(self.schema, field.definition, field.args)
 
     def parameter(self, type_: Any) -> BindParameter[Any]:
         """A fresh SQL parameter, given its value by a binder at every execution."""

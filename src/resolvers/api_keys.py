@@ -20,7 +20,8 @@ from clientgraph.auth.api_keys import PREFIX, key_hash
 from clientgraph.auth.viewer import Viewer
 from clientgraph.db import models, orders
 from clientgraph.db.engine import Database
-from clientgraph.db.queries import from_model, select_rows, to_row
+from clientgraph.db.queries import from_model, to_row
+from clientgraph.db.relation import Listing
 from clientgraph.db.rows import ApiKeyRow
 from clientgraph.ids import decode_id
 from clientgraph.resolvers import history
@@ -212,13 +213,16 @@ async def revoke_api_key(ctx: Context, *, api_key_id: str) -> ApiKeyRow:
     return await ctx.write(work)
 
 
-async def api_keys(ctx: Context) -> list[ApiKeyRow]:
-    """OWNER/ADMIN: the firm's keys, newest first, revoked and expired ones included."""
-    require_admin(ctx.viewer)
+def listed_api_keys(viewer: Viewer) -> Listing:
+    """What `apiKeys` lists, on both read paths: the firm's keys, revoked and expired ones
+    included, newest first."""
     key = models.ApiKey
-    rows = await ctx.rows(
-        select_rows(ApiKeyRow)
-        .where(key.firm_id == ctx.viewer.firm_id)
-        .order_by(*orders.api_keys_newest_first().clauses())
-    )
+    return Listing(key, (key.firm_id == viewer.firm_id,), orders.api_keys_newest_first(key))
+
+
+async def api_keys(ctx: Context) -> list[ApiKeyRow]:
+    """OWNER/ADMIN: `listed_api_keys`."""
+    require_admin(ctx.viewer)
+    listing = listed_api_keys(ctx.viewer)
+    rows = await ctx.rows(listing.rows(ApiKeyRow).order_by(*listing.order.clauses()))
     return [to_row(ApiKeyRow, row) for row in rows]

@@ -38,7 +38,7 @@ from clientgraph.resolvers.policy import (
     visible_accounts,
     visible_contacts,
 )
-from clientgraph.resolvers.read_model import ACCOUNT_CONTACTS, ACCOUNTS
+from clientgraph.resolvers.read_model import ACCOUNT_CONTACTS, ACCOUNTS, CONTACTS
 from clientgraph.resolvers.users import clean_email
 from clientgraph.resolvers.validation import Checks, checking
 from sqlalchemy import ColumnElement, and_, delete, func, select
@@ -401,7 +401,7 @@ async def create_contact(
             )
         return contact.id
 
-    return await ctx.loaders.contact.load(await ctx.write(work))
+    return await ctx.loaders.of(CONTACTS).load(await ctx.write(work))
 
 
 async def update_contact(
@@ -449,7 +449,7 @@ async def update_contact(
             )
 
     await ctx.write(work)
-    return await ctx.loaders.contact.load(contact_uuid)
+    return await ctx.loaders.of(CONTACTS).load(contact_uuid)
 
 
 async def _lock_links_accounts(

@@ -20,7 +20,6 @@ from clientgraph.list_limits import ListLimits
 from clientgraph.outbox.webhook_urls import WebhookPolicy
 from clientgraph.resolvers import webhook_events
 from clientgraph.resolvers.errors import RateLimited, RequestTimeout
-from clientgraph.resolvers.policy import visible_contacts
 from sqlalchemy import Row, Select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -179,12 +178,7 @@ class Context:
         )
 
     def _new_loaders(self) -> Loaders:
-        return Loaders(
-            self.rows,
-            self.viewer,
-            visible_contacts(self.viewer),
-            self.lists,
-        )
+        return Loaders(self.rows, self.viewer, self.lists)
 
     def check_deadline(self) -> None:
         """Cancel the calling task if the request is out of time or already answered.

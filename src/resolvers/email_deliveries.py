@@ -3,10 +3,10 @@ on, and sending a failed one again."""
 
 from __future__ import annotations
 
-from typing import TypeVar
-
+from clientgraph.auth.viewer import Viewer
 from clientgraph.db import models, orders
 from clientgraph.db.queries import select_rows, to_row
+from clientgraph.db.relation import Listing
 from clientgraph.db.rows import EmailDeliveryRow
 from clientgraph.outbox.emails import EMAIL_KINDS
 from clientgraph.resolvers import history
@@ -19,34 +19,32 @@ from clientgraph.resolvers.policy import require_admin
 from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-T = TypeVar("T")
-
-
-def next_attempt_at(status: str, at: T) -> T | None:
-    """`EmailDelivery.nextAttemptAt` on both read paths: when it is next tried, only while
-    QUEUED."""
-    return at if status == EmailDeliveryStatus.QUEUED.value else None
-
-
 NOUN = "e-mail delivery"
 
 
-def _of_firm(ctx: Context) -> ColumnElement[bool]:
+def _of_firm(viewer: Viewer) -> ColumnElement[bool]:
     event = models.OutboxEvent
-    return and_(event.firm_id == ctx.viewer.firm_id, event.kind.in_(EMAIL_KINDS))
+    return and_(event.firm_id == viewer.firm_id, event.kind.in_(EMAIL_KINDS))
+
+
+def listed_deliveries(viewer: Viewer, status: EmailDeliveryStatus | None) -> Listing:
+    """What `emailDeliveries` lists, on both read paths: the firm's e-mails, of one status or
+    all, newest first."""
+    event = models.OutboxEvent
+    criteria = [_of_firm(viewer)]
+    if status is not None:
+        criteria.append(event.status == status.value)
+    return Listing(event, tuple(criteria), orders.deliveries_newest_first(event))
 
 
 async def email_deliveries(
     ctx: Context, *, status: EmailDeliveryStatus | None, page: PageRequest
 ) -> Page[EmailDeliveryRow]:
-    """OWNER/ADMIN: the firm's e-mails, newest first, of one status or all."""
+    """OWNER/ADMIN: `listed_deliveries`, paged."""
     require_admin(ctx.viewer)
-    event = models.OutboxEvent
-    query = select_rows(EmailDeliveryRow).where(_of_firm(ctx))
-    if status is not None:
-        query = query.where(event.status == status.value)
+    listing = listed_deliveries(ctx.viewer, status)
     return await paginate(
-        ctx, query, orders.deliveries_newest_first(), request=page, row_type=EmailDeliveryRow
+        ctx, listing.rows(EmailDeliveryRow), listing.order, request=page, row_type=EmailDeliveryRow
     )
 
 
@@ -55,7 +53,9 @@ async def email_delivery(ctx: Context, delivery_id: object) -> EmailDeliveryRow 
     if not ctx.viewer.is_admin:
         return None
     found = await ctx.rows(
-        select_rows(EmailDeliveryRow).where(_of_firm(ctx), models.OutboxEvent.id == delivery_id)
+        select_rows(EmailDeliveryRow).where(
+            _of_firm(ctx.viewer), models.OutboxEvent.id == delivery_id
+        )
     )
     return to_row(EmailDeliveryRow, found[0]) if found else None
 
@@ -69,7 +69,9 @@ async def retry_email_delivery(ctx: Context, *, delivery_id: str) -> EmailDelive
     async def work(session: AsyncSession) -> None:
         row = (
             await session.scalars(
-                select(event).where(_of_firm(ctx), event.id == delivery_uuid).with_for_update()
+                select(event)
+                .where(_of_firm(ctx.viewer), event.id == delivery_uuid)
+                .with_for_update()
             )
         ).first()
         if row is None:

@@ -19,6 +19,7 @@ from clientgraph.resolvers.errors import fail
 from clientgraph.resolvers.guards import lock_contact
 from clientgraph.resolvers.inputs import parse_id
 from clientgraph.resolvers.policy import require
+from clientgraph.resolvers.read_model import CONTACTS
 from clientgraph.resolvers.users import clean_email
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -109,7 +110,7 @@ async def invite_contact(
         )
 
     await ctx.write(work)
-    return await ctx.loaders.contact.load(contact_uuid)
+    return await ctx.loaders.of(CONTACTS).load(contact_uuid)
 
 
 async def revoke_portal_access(ctx: Context, *, contact_id: str) -> ContactRow | None:
@@ -142,4 +143,4 @@ async def revoke_portal_access(ctx: Context, *, contact_id: str) -> ContactRow |
         )
 
     await ctx.write(work)
-    return await ctx.loaders.contact.load(contact_uuid)
+    return await ctx.loaders.of(CONTACTS).load(contact_uuid)

@@ -23,12 +23,14 @@ from clientgraph.db.rows import (
     AuditEventRow,
     ClientOwnerRow,
     ContactRow,
+    CustomFieldDefinitionRow,
+    CustomFieldValueRow,
     NotificationRow,
     UserRow,
 )
 from clientgraph.list_limits import ListLimits
 from clientgraph.resolvers.history import named_accounts_visible
-from clientgraph.resolvers.policy import visible_accounts, visible_api_keys
+from clientgraph.resolvers.policy import visible_accounts, visible_api_keys, visible_contacts
 from sqlalchemy import ColumnElement, and_, select
 
 
@@ -70,6 +72,17 @@ API_KEYS = Relation(
 )
 """A key by id, if the caller may read it (`policy.visible_api_keys`): an administrator any
 of the firm's, a key itself, nobody else any."""
+
+
+def _visible_contacts(viewer: Viewer, lists: ListLimits, alias: Alias) -> Related:
+    contact = models.Contact
+    statement = select().select_from(contact).where(visible_contacts(viewer))
+    return Related(statement, contact, contact.id, orders.Order.of(contact.id))
+
+
+CONTACTS = Relation("contacts", _visible_contacts, row_shape(ContactRow), unique=True)
+"""A contact by id, if the caller may see it. Not aliased: `policy.visible_contacts` reads the
+contacts' table, and a contact by id is read only at the root."""
 
 OWNERS = Relation(
     "owners", _by_id(models.ClientOwner, _in_firm), row_shape(ClientOwnerRow), unique=True
@@ -277,6 +290,74 @@ def _notifications(viewer: Viewer, lists: ListLimits, alias: Alias) -> Related:
 
 NOTIFICATIONS = Relation("notifications", _notifications, row_shape(NotificationRow))
 """A user's notifications, newest first (a connection, read for the caller only)."""
+
+
+def _custom_field_definitions(viewer: Viewer, lists: ListLimits, alias: Alias) -> Related:
+    definition = alias(models.CustomFieldDefinition)
+    statement = select().select_from(definition).where(definition.firm_id == viewer.firm_id)
+    return Related(
+        statement,
+        definition,
+        definition.entity,
+        orders.custom_fields_by_label(definition),
+        lists.custom_fields,
+    )
+
+
+CUSTOM_FIELD_DEFINITIONS = Relation(
+    "custom_field_definitions",
+    _custom_field_definitions,
+    row_shape(CustomFieldDefinitionRow),
+)
+"""The custom fields the firm defined for an entity (`ACCOUNT`, `CONTACT`), by label."""
+
+
+def _value_columns(entity: Any) -> list[ColumnElement[Any]]:
+    definition, stored = entity
+    return [definition.key, definition.label, definition.type, stored.value]
+
+
+CUSTOM_VALUE_SHAPE = Shape(_value_columns, lambda values: CustomFieldValueRow(*values))
+"""A custom value's rows are the pair (definition, the subject's stored value or nulls), as
+`CustomFieldValue`'s handlers read."""
+
+
+def _custom_values(entity: str, subject_model: Any) -> Any:
+    """Every definition of `entity`, in the definitions' order, paired with each subject (a row
+    of `subject_model`, the parent) and the value stored for that pair, if any."""
+
+    def rows(viewer: Viewer, lists: ListLimits, alias: Alias) -> Related:
+        definitions = _custom_field_definitions(viewer, lists, alias)
+        definition = definitions.entity
+        subject, stored = alias(subject_model), alias(models.CustomFieldValue)
+        statement = (
+            definitions.statement.where(definition.entity == entity)
+            .join(subject, subject.firm_id == definition.firm_id)
+            .outerjoin(
+                stored,
+                and_(
+                    stored.firm_id == definition.firm_id,
+                    stored.definition_id == definition.id,
+                    stored.subject_id == subject.id,
+                ),
+            )
+        )
+        return Related(
+            statement, (definition, stored), subject.id, definitions.order, definitions.limit
+        )
+
+    return rows
+
+
+ACCOUNT_CUSTOM_FIELDS = Relation(
+    "account_custom_fields", _custom_values("ACCOUNT", models.Account), CUSTOM_VALUE_SHAPE
+)
+"""An account's custom fields: every one defined for accounts, with its value or null."""
+
+CONTACT_CUSTOM_FIELDS = Relation(
+    "contact_custom_fields", _custom_values("CONTACT", models.Contact), CUSTOM_VALUE_SHAPE
+)
+"""A contact's custom fields: every one defined for contacts, with its value or null."""
 
 
 def unread(notification: Any) -> ColumnElement[bool]:

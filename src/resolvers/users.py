@@ -278,11 +278,6 @@ async def delete_user(
     return UserDeletion(user_uuid, release, team_count)
 
 
-def user_is_active(is_active: bool, deleted_at: object) -> bool:
-    """`User.isActive` on both read paths: active and not deleted."""
-    return bool(is_active) and deleted_at is None
-
-
 def listed_users(viewer: Viewer, search: str | None, *, search_length: int) -> Listing:
     """What `users` lists, on both read paths: the firm's users who are not deleted, matching
     `search` by name or e-mail, by name. A search longer than `search_length` is TOO_LONG."""

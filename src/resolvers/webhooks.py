@@ -10,8 +10,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from clientgraph.auth.viewer import Viewer
 from clientgraph.db import models, orders
 from clientgraph.db.queries import from_model, select_rows, to_row
+from clientgraph.db.relation import Listing
 from clientgraph.db.rows import WebhookDeliveryRow, WebhookRow
 from clientgraph.ids import decode_id
 from clientgraph.outbox import webhook_urls
@@ -258,15 +260,18 @@ async def rotate_webhook_secret(ctx: Context, *, webhook_id: str) -> IssuedSecre
     return await ctx.write(work)
 
 
-async def webhooks(ctx: Context) -> list[WebhookRow]:
-    """OWNER/ADMIN: the firm's webhooks, oldest first."""
-    require_admin(ctx.viewer)
+def listed_webhooks(viewer: Viewer) -> Listing:
+    """What `webhooks` lists, on both read paths: the firm's webhooks, oldest first (at most
+    MAX_WEBHOOKS exist)."""
     hook = models.Webhook
-    rows = await ctx.rows(
-        select_rows(WebhookRow)
-        .where(hook.firm_id == ctx.viewer.firm_id)
-        .order_by(*orders.webhooks_oldest_first(hook).clauses())
-    )
+    return Listing(hook, (hook.firm_id == viewer.firm_id,), orders.webhooks_oldest_first(hook))
+
+
+async def webhooks(ctx: Context) -> list[WebhookRow]:
+    """OWNER/ADMIN: `listed_webhooks`."""
+    require_admin(ctx.viewer)
+    listing = listed_webhooks(ctx.viewer)
+    rows = await ctx.rows(listing.rows(WebhookRow).order_by(*listing.order.clauses()))
     return [to_row(WebhookRow, row) for row in rows]
 
 
@@ -291,6 +296,18 @@ def deliveries_of(firm_id: uuid.UUID, webhook: Any = None) -> ColumnElement[bool
     return condition
 
 
+def listed_deliveries(
+    viewer: Viewer, webhook: Any, status: WebhookDeliveryStatus | None
+) -> Listing:
+    """What `webhookDeliveries` lists, on both read paths: one webhook's deliveries (`webhook`
+    as in `deliveries_of`), of one status or all, newest first."""
+    event = models.OutboxEvent
+    criteria = [deliveries_of(viewer.firm_id, webhook)]
+    if status is not None:
+        criteria.append(event.status == status.value)
+    return Listing(event, tuple(criteria), orders.deliveries_newest_first(event))
+
+
 async def webhook_deliveries(
     ctx: Context,
     *,
@@ -304,15 +321,9 @@ async def webhook_deliveries(
     webhook_uuid = decode_id(webhook_id, "Webhook")
     if webhook_uuid is None:
         raise BadUserInput("webhookId is not the id of a webhook.")
-    event = models.OutboxEvent
-    query = select_rows(WebhookDeliveryRow).where(
-        deliveries_of(ctx.viewer.firm_id, str(webhook_uuid))
-    )
-    if status is not None:
-        query = query.where(event.status == status.value)
-    return await paginate(
-        ctx, query, orders.deliveries_newest_first(event), request=page, row_type=WebhookDeliveryRow
-    )
+    listing = listed_deliveries(ctx.viewer, str(webhook_uuid), status)
+    rows = listing.rows(WebhookDeliveryRow)
+    return await paginate(ctx, rows, listing.order, request=page, row_type=WebhookDeliveryRow)
 
 
 async def webhook_delivery(ctx: Context, delivery_uuid: uuid.UUID) -> WebhookDeliveryRow | None:

@@ -1,10 +1,16 @@
-"""Input types: the filter and order of `accounts`, and one input per mutation."""
+"""Input types: the filter and order of `accounts`, and one input per mutation. Each filter
+or order input has one adapter here to what the resolvers take (`account_filter`, …), which
+every path that reads the input calls: the generic resolvers, the planner (over
+`graphql_core.python_arguments`), the live feed and the CSV export."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 import strawberry
+from clientgraph.resolvers.accounts import AccountFilter, AccountOrder
+from clientgraph.resolvers.audit_feed import AuditEventFilter
+from clientgraph.resolvers.contacts import ContactFilter
 from clientgraph.schema.enums import (
     AccountOrderField,
     AccountStatus,
@@ -51,10 +57,32 @@ class AccountFilterInput:
     updated_since: datetime | None = strawberry.field(default=None, description=UPDATED_SINCE)
 
 
+def account_filter(given: AccountFilterInput | None) -> AccountFilter:
+    if given is None:
+        return AccountFilter()
+    return AccountFilter.given(
+        search=given.search,
+        owner_ids=given.owner_ids,
+        owned_by_me=given.owned_by_me,
+        unowned=given.unowned,
+        assigned_to_me=given.assigned_to_me,
+        status=given.status,
+        types=given.types,
+        tags=given.tags,
+        updated_since=given.updated_since,
+    )
+
+
 @strawberry.input(name="AccountOrder")
 class AccountOrderInput:
     field: AccountOrderField
     direction: OrderDirection = OrderDirection.ASC
+
+
+def account_order(given: AccountOrderInput | None) -> AccountOrder:
+    if given is None:
+        return AccountOrder()
+    return AccountOrder.given(given.field, given.direction)
 
 
 DRY_RUN = (
@@ -326,6 +354,12 @@ class AuditEventFilterInput:
     )
 
 
+def audit_event_filter(given: AuditEventFilterInput | None) -> AuditEventFilter:
+    if given is None:
+        return AuditEventFilter()
+    return AuditEventFilter(given.since, given.actions, given.subject_types)
+
+
 @strawberry.input(name="ContactFilter")
 class ContactFilterInput:
     search: str | None = strawberry.field(
@@ -335,6 +369,12 @@ class ContactFilterInput:
         default=None, description="Only the contacts linked to this account."
     )
     updated_since: datetime | None = strawberry.field(default=None, description=UPDATED_SINCE)
+
+
+def contact_filter(given: ContactFilterInput | None) -> ContactFilter:
+    if given is None:
+        return ContactFilter()
+    return ContactFilter(given.search, given.account_id, given.updated_since)
 
 
 @strawberry.input

@@ -12,8 +12,6 @@ from clientgraph.resolvers import access, audit_feed, email_deliveries, owners, 
 from clientgraph.resolvers import accounts as account_resolvers
 from clientgraph.resolvers import api_keys as api_key_resolvers
 from clientgraph.resolvers import contacts as contact_resolvers
-from clientgraph.resolvers.accounts import AccountFilter, AccountOrder
-from clientgraph.resolvers.contacts import ContactFilter
 from clientgraph.resolvers.enums import (
     CustomFieldEntity,
     EmailDeliveryStatus,
@@ -22,7 +20,13 @@ from clientgraph.resolvers.enums import (
 from clientgraph.resolvers.errors import BadUserInput
 from clientgraph.resolvers.nodes import node_row
 from clientgraph.resolvers.pagination import PageRequest
-from clientgraph.resolvers.read_model import ACCOUNTS, API_KEYS, USERS
+from clientgraph.resolvers.read_model import (
+    ACCOUNTS,
+    API_KEYS,
+    CONTACTS,
+    CUSTOM_FIELD_DEFINITIONS,
+    USERS,
+)
 from clientgraph.schema.access import AccessExplanation
 from clientgraph.schema.connections import Connection
 from clientgraph.schema.inputs import (
@@ -30,6 +34,10 @@ from clientgraph.schema.inputs import (
     AccountOrderInput,
     AuditEventFilterInput,
     ContactFilterInput,
+    account_filter,
+    account_order,
+    audit_event_filter,
+    contact_filter,
 )
 from clientgraph.schema.portal import Portal, portal
 from clientgraph.schema.types import (
@@ -71,28 +79,6 @@ async def _node(info: Info, global_id: str) -> relay.Node | None:
         return None
     type_name, row = found
     return NODE_TYPES[type_name](row)
-
-
-def account_filter(spec: AccountFilterInput | None) -> AccountFilter:
-    if spec is None:
-        return AccountFilter()
-    return AccountFilter.given(
-        search=spec.search,
-        owner_ids=spec.owner_ids,
-        owned_by_me=spec.owned_by_me,
-        unowned=spec.unowned,
-        assigned_to_me=spec.assigned_to_me,
-        status=spec.status,
-        types=spec.types,
-        tags=spec.tags,
-        updated_since=spec.updated_since,
-    )
-
-
-def account_order(order_by: AccountOrderInput | None) -> AccountOrder:
-    if order_by is None:
-        return AccountOrder()
-    return AccountOrder.given(order_by.field, order_by.direction)
 
 
 @strawberry.type
@@ -159,7 +145,7 @@ class Query:
     @strawberry.field
     async def contact(self, info: Info, id: strawberry.ID) -> Contact | None:
         contact_id = decode_id(str(id), "Contact")
-        row = await info.context.loaders.contact.load(contact_id) if contact_id else None
+        row = await info.context.loaders.of(CONTACTS).load(contact_id) if contact_id else None
         return Contact.from_row(row) if row is not None else None
 
     @strawberry.field(description="The contacts you can see, by last and first name.")
@@ -172,14 +158,9 @@ class Query:
         before: str | None = None,
         filter: ContactFilterInput | None = None,
     ) -> Connection[Contact]:
-        spec = (
-            ContactFilter(filter.search, filter.account_id, filter.updated_since)
-            if filter
-            else ContactFilter()
-        )
         page = await contact_resolvers.contacts(
             info.context,
-            spec=spec,
+            spec=contact_filter(filter),
             page=PageRequest(first=first, after=after, last=last, before=before),
         )
         return Connection.of(page, Contact.from_row)
@@ -188,7 +169,7 @@ class Query:
     async def custom_field_definitions(
         self, info: Info, entity: CustomFieldEntity
     ) -> list[CustomFieldDefinition]:
-        rows = await info.context.loaders.custom_field_definitions.load(entity.value)
+        rows = await info.context.loaders.of(CUSTOM_FIELD_DEFINITIONS).load(entity.value)
         return [CustomFieldDefinition.from_row(row) for row in rows]
 
     @strawberry.field(description="Admin: the firm's partner API keys, newest first.")
@@ -287,13 +268,10 @@ class Query:
         after: str | None = None,
         filter: AuditEventFilterInput | None = None,
     ) -> Connection[AuditEvent]:
-        spec = (
-            audit_feed.AuditEventFilter(filter.since, filter.actions, filter.subject_types)
-            if filter
-            else audit_feed.AuditEventFilter()
-        )
         page = await audit_feed.audit_events(
-            info.context, spec=spec, page=PageRequest(first=first, after=after)
+            info.context,
+            spec=audit_event_filter(filter),
+            page=PageRequest(first=first, after=after),
         )
         return Connection.of(page, AuditEvent.from_row)
 

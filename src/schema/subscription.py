@@ -7,8 +7,7 @@ from collections.abc import AsyncGenerator
 import strawberry
 from clientgraph.ids import encode_id
 from clientgraph.resolvers import live
-from clientgraph.schema.inputs import AccountFilterInput
-from clientgraph.schema.query import account_filter
+from clientgraph.schema.inputs import AccountFilterInput, account_filter
 from clientgraph.schema.types import Account, Info, Notification
 
 

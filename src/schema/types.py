@@ -17,6 +17,7 @@ from clientgraph.db.rows import (
     ClientOwnerRow,
     ContactRow,
     CustomFieldDefinitionRow,
+    CustomFieldValueRow,
     EmailDeliveryRow,
     FirmRow,
     NotificationRow,
@@ -26,13 +27,14 @@ from clientgraph.ids import encode_id
 from clientgraph.resolvers import audit_feed, notifications
 from clientgraph.resolvers.contacts import full_name, role_names
 from clientgraph.resolvers.context import Context
-from clientgraph.resolvers.email_deliveries import next_attempt_at
 from clientgraph.resolvers.pagination import PageRequest, related_page
 from clientgraph.resolvers.policy import effective_permissions, given_permissions
 from clientgraph.resolvers.read_model import (
     ACCOUNT_CONTACTS,
+    ACCOUNT_CUSTOM_FIELDS,
     ACCOUNTS,
     API_KEYS,
+    CONTACT_CUSTOM_FIELDS,
     CONTACT_EMAILS,
     CONTACT_LINKS,
     HISTORY,
@@ -47,7 +49,6 @@ from clientgraph.resolvers.read_model import (
     USERS,
     unread,
 )
-from clientgraph.resolvers.users import user_is_active
 from clientgraph.schema.connections import Connection
 from clientgraph.schema.enums import (
     AccountStatus,
@@ -113,23 +114,9 @@ class CustomFieldValue:
         description="As text: decimals for NUMBER, YYYY-MM-DD for DATE, true/false for BOOLEAN."
     )
 
-
-async def custom_fields(
-    info: Info, entity: CustomFieldEntity, subject_id: uuid.UUID
-) -> list[CustomFieldValue]:
-    """Every field defined for the entity, with the subject's value or null."""
-    loaders = info.context.loaders
-    definitions = await loaders.custom_field_definitions.load(entity.value)
-    values = dict(await loaders.custom_values.load(subject_id))
-    return [
-        CustomFieldValue(
-            key=definition.key,
-            label=definition.label,
-            type=CustomFieldType(definition.type),
-            value=values.get(definition.id),
-        )
-        for definition in definitions
-    ]
+    @classmethod
+    def from_row(cls, row: CustomFieldValueRow) -> CustomFieldValue:
+        return cls(key=row.key, label=row.label, type=CustomFieldType(row.type), value=row.value)
 
 
 @strawberry.type(description="The firm's settings.")
@@ -174,7 +161,7 @@ class User(relay.Node):
             name=row.name,
             email=row.email,
             role=UserRole(row.role),
-            is_active=user_is_active(row.is_active, row.deleted_at),
+            is_active=row.is_active,
             row=row,
         )
 
@@ -311,9 +298,7 @@ class Contact(relay.Node):
         description="The contact's links to the accounts you can see.",
     )
 
-    @strawberry.field
-    async def custom_fields(self, info: Info) -> list[CustomFieldValue]:
-        return await custom_fields(info, CustomFieldEntity.CONTACT, self.row.id)
+    custom_fields = related(CONTACT_CUSTOM_FIELDS, "CustomFieldValue")
 
     @strawberry.field(description="Every change to this contact, newest first.")
     async def history(
@@ -419,9 +404,7 @@ class Account(relay.Node):
         description="Other accounts you can see that share a contact with this one.",
     )
 
-    @strawberry.field
-    async def custom_fields(self, info: Info) -> list[CustomFieldValue]:
-        return await custom_fields(info, CustomFieldEntity.ACCOUNT, self.row.id)
+    custom_fields = related(ACCOUNT_CUSTOM_FIELDS, "CustomFieldValue")
 
 
 @strawberry.type(description="A message to a user, e.g. that they were assigned to an account.")
@@ -536,7 +519,7 @@ class EmailDelivery(relay.Node):
             attempts=row.attempts,
             created_at=row.created_at,
             last_attempt_at=row.last_attempt_at,
-            next_attempt_at=next_attempt_at(row.status, row.next_attempt_at),
+            next_attempt_at=row.next_attempt_at,
             last_error=row.last_error,
             sent_at=row.delivered_at,
         )

@@ -8,7 +8,6 @@ import strawberry
 from clientgraph.db.rows import WebhookDeliveryRow, WebhookRow
 from clientgraph.ids import encode_id
 from clientgraph.resolvers import webhooks
-from clientgraph.resolvers.enums import WebhookDeliveryStatus as DeliveryStatus
 from clientgraph.resolvers.webhook_events import EVENT_TYPES
 from clientgraph.schema.enums import WebhookDeliveryStatus
 from clientgraph.schema.payloads import UserError, respond
@@ -76,7 +75,6 @@ class WebhookDelivery(relay.Node):
 
     @classmethod
     def from_row(cls, row: WebhookDeliveryRow) -> WebhookDelivery:
-        queued = row.status == DeliveryStatus.QUEUED.value
         return cls(
             id=str(row.id),
             event_id=str(row.payload.get("eventId", "")),
@@ -87,7 +85,7 @@ class WebhookDelivery(relay.Node):
             last_error=row.last_error,
             created_at=row.created_at,
             last_attempt_at=row.last_attempt_at,
-            next_attempt_at=row.next_attempt_at if queued else None,
+            next_attempt_at=row.next_attempt_at,
             delivered_at=row.delivered_at,
         )
 

@@ -20,9 +20,13 @@ from clientgraph.resolvers.register_csv.upload import (
     ImportTimedOut,
     import_accounts,
 )
-from clientgraph.schema.inputs import AccountFilterInput, AccountOrderInput
+from clientgraph.schema.inputs import (
+    AccountFilterInput,
+    AccountOrderInput,
+    account_filter,
+    account_order,
+)
 from clientgraph.schema.json_inputs import BadJsonInput, input_from_json
-from clientgraph.schema.query import account_filter, account_order
 from clientgraph.web.deadline import CANCEL_GRACE_S
 from clientgraph.web.errors import HttpError
 from clientgraph.web.graphql import GraphQLApp, server_url

@@ -9,6 +9,7 @@ from clientgraph.plan.fields import (  # noqa: F401
     client_owner,
     contact,
     custom_field_definition,
+    custom_fields,
     email_delivery,
     firm,
     node,

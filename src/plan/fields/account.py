@@ -6,7 +6,7 @@ from typing import Any
 
 from clientgraph.plan.build import Build, Field, Fix, planned
 from clientgraph.plan.connection import connection, page_request, related_keyset
-from clientgraph.plan.fields import custom_fields, scalars
+from clientgraph.plan.fields import scalars
 from clientgraph.plan.fields.audit_event import subject_history
 from clientgraph.resolvers.read_model import OWNED_ACCOUNTS
 from sqlalchemy import ColumnElement
@@ -29,13 +29,6 @@ planned(TYPE, "updatedAt")(scalars.timestamp("updated_at"))
 @planned(TYPE, "history")
 def history(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix | None]:
     return subject_history(build, row, field)
-
-
-@planned(TYPE, "customFields")
-def account_custom_fields(
-    build: Build, row: Any, field: Field
-) -> tuple[ColumnElement[Any], Fix | None]:
-    return custom_fields.values(build, row, field, "ACCOUNT")
 
 
 def accounts_of_owner(

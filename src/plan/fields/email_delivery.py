@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from clientgraph.plan.build import Build, Counter, Field, Fix, planned
+from clientgraph.db import derived
+from clientgraph.plan.build import Build, Field, Fix, planned
 from clientgraph.plan.fields import scalars
-from clientgraph.resolvers.email_deliveries import next_attempt_at as next_attempt
 from sqlalchemy import ColumnElement
 
 TYPE = "EmailDelivery"
@@ -28,13 +28,6 @@ for _graphql, _column in (
     planned(TYPE, _graphql)(scalars.timestamp(_column))
 
 
-def _next_attempt(value: Any, counter: Counter) -> Any:
-    status, at = value
-    return next_attempt(status, at)
-
-
 @planned(TYPE, "nextAttemptAt")
 def next_attempt_at(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix | None]:
-    """By `resolvers.email_deliveries.next_attempt_at`, from the status and the time's text."""
-    value = build.json.array([row.status, build.json.datetime_text(row.next_attempt_at)])
-    return value, _next_attempt
+    return build.json.datetime_text(derived.next_attempt_at(row)), None

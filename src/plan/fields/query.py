@@ -10,20 +10,28 @@ from clientgraph.db import models, orders
 from clientgraph.db.orders import Order
 from clientgraph.db.relation import Listing
 from clientgraph.ids import decode_id
-from clientgraph.outbox.emails import EMAIL_KINDS
 from clientgraph.plan.build import Build, Field, Fix, list_fix, planned
 from clientgraph.plan.connection import Keyset, connection, page_request
 from clientgraph.plan.errors import Decline, Unplanned
-from clientgraph.resolvers.accounts import AccountFilter, AccountOrder, listed_accounts
-from clientgraph.resolvers.audit_feed import READ_RIGHT, AuditEventFilter, feed
-from clientgraph.resolvers.contacts import ContactFilter, listed_contacts
+from clientgraph.resolvers.accounts import listed_accounts
+from clientgraph.resolvers.api_keys import listed_api_keys
+from clientgraph.resolvers.audit_feed import READ_RIGHT, feed
+from clientgraph.resolvers.contacts import listed_contacts
+from clientgraph.resolvers.email_deliveries import listed_deliveries as listed_email_deliveries
 from clientgraph.resolvers.errors import BadUserInput
 from clientgraph.resolvers.owners import listed_owners
-from clientgraph.resolvers.policy import visible_accounts, visible_contacts
+from clientgraph.resolvers.read_model import ACCOUNTS, CONTACTS, CUSTOM_FIELD_DEFINITIONS
 from clientgraph.resolvers.users import listed_users
-from clientgraph.resolvers.webhooks import MAX_WEBHOOKS, deliveries_of
-from sqlalchemy import ColumnElement, String, Uuid, select
-from sqlalchemy.orm import aliased
+from clientgraph.resolvers.webhooks import MAX_WEBHOOKS, listed_webhooks
+from clientgraph.resolvers.webhooks import listed_deliveries as listed_webhook_deliveries
+from clientgraph.schema.inputs import (
+    account_filter,
+    account_order,
+    audit_event_filter,
+    contact_filter,
+)
+from clientgraph.schema.related import Read
+from sqlalchemy import ColumnElement, String, Uuid, literal, select
 
 TYPE = "Query"
 
@@ -38,48 +46,28 @@ def _refused() -> Iterator[None]:
         raise Unplanned(Decline.REFUSED_INPUT, str(error)) from error
 
 
-def _account_filter(spec: dict[str, Any] | None) -> AccountFilter:
-    """`schema.query.account_filter` over the coerced argument."""
-    if spec is None:
-        return AccountFilter()
-    return AccountFilter.given(
-        search=spec.get("search"),
-        owner_ids=spec.get("ownerIds"),
-        owned_by_me=spec.get("ownedByMe"),
-        unowned=spec.get("unowned"),
-        assigned_to_me=spec.get("assignedToMe"),
-        status=spec.get("status"),
-        types=spec.get("types"),
-        tags=spec.get("tags"),
-        updated_since=spec.get("updatedSince"),
-    )
-
-
 @planned(TYPE, "accounts")
 def accounts(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix | None]:
-    args = field.args
-    order_by = args.get("orderBy")
-    order = AccountOrder.given(order_by["field"], order_by["direction"]) if order_by else None
+    args = build.arguments(field)
     with _refused():
         query, ordered = listed_accounts(
             build.viewer,
-            _account_filter(args.get("filter")),
-            order or AccountOrder(),
+            account_filter(args.get("filter")),
+            account_order(args.get("order_by")),
             search_length=build.lists.search_length,
         )
     statement = query.with_only_columns(maintain_column_froms=True)
     keyset = Keyset(statement, models.Account, ordered, None)
-    return connection(build, field, "Account", keyset, page_request(args))
+    return connection(build, field, "Account", keyset, page_request(field.args))
 
 
 @planned(TYPE, "account")
 def account(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix | None]:
     account_id = build.parameter(Uuid)
     build.bind(field, "id", lambda value: {account_id.key: decode_id(str(value), "Account")})
-    found = aliased(models.Account)
-    value, fix = build.object("Account", field, found)
-    statement = select(value).where(visible_accounts(build.viewer, found), found.id == account_id)
-    return build.one(statement, None), fix
+    related = ACCOUNTS.rows(build.viewer, build.lists)
+    value, fix = build.object("Account", field, related.entity)
+    return build.one(related.for_parent(account_id).add_columns(value), None), fix
 
 
 @planned(TYPE, "viewer")
@@ -107,20 +95,28 @@ def _listed(
     return connection(build, field, node_type, keyset, page_request(field.args))
 
 
+def _listed_array(
+    build: Build, field: Field, node_type: str, listing: Listing, limit: int
+) -> tuple[ColumnElement[Any], Fix | None]:
+    """A top-level list that is not a connection, as its area declares it for both read paths,
+    cut at `limit` in its order."""
+    value, fix = build.object(node_type, field, listing.entity)
+    statement = listing.statement().add_columns(value.label("j"))
+    return build.array(statement, None, listing.order, limit), list_fix(fix)
+
+
 @planned(TYPE, "contact")
 def contact(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix | None]:
     contact_id = build.parameter(Uuid)
     build.bind(field, "id", lambda value: {contact_id.key: decode_id(str(value), "Contact")})
-    found = models.Contact
-    value, fix = build.object("Contact", field, found)
-    statement = select(value).where(visible_contacts(build.viewer), found.id == contact_id)
-    return build.one(statement, None), fix
+    related = CONTACTS.rows(build.viewer, build.lists)
+    value, fix = build.object("Contact", field, related.entity)
+    return build.one(related.for_parent(contact_id).add_columns(value), None), fix
 
 
 @planned(TYPE, "contacts")
 def contacts(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix | None]:
-    spec = field.args.get("filter") or {}
-    given = ContactFilter(spec.get("search"), spec.get("accountId"), spec.get("updatedSince"))
+    given = contact_filter(build.arguments(field).get("filter"))
     with _refused():
         listing = listed_contacts(build.viewer, given, search_length=build.lists.search_length)
     return _listed(build, field, "Contact", listing)
@@ -146,14 +142,10 @@ def users(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix
 def custom_field_definitions(
     build: Build, row: Any, field: Field
 ) -> tuple[ColumnElement[Any], Fix | None]:
-    definition = aliased(models.CustomFieldDefinition)
-    value, fix = build.object("CustomFieldDefinition", field, definition)
-    statement = select(value.label("j")).where(
-        definition.firm_id == build.viewer.firm_id,
-        definition.entity == field.args["entity"].value,
+    read = Read(
+        CUSTOM_FIELD_DEFINITIONS, "CustomFieldDefinition", via="entity", many=True, required=True
     )
-    order = orders.custom_fields_by_label(definition)
-    return build.array(statement, None, order, build.lists.custom_fields), list_fix(fix)
+    return build.related(read, field, None, literal(field.args["entity"].value))
 
 
 def _require_admin(build: Build) -> None:
@@ -165,39 +157,23 @@ def _require_admin(build: Build) -> None:
 def api_keys(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix | None]:
     """Newest first (ties by id), at most `lists.api_keys`."""
     _require_admin(build)
-    key = aliased(models.ApiKey)
-    value, fix = build.object("ApiKey", field, key)
-    statement = select(value.label("j")).where(key.firm_id == build.viewer.firm_id)
-    order = orders.api_keys_newest_first(key)
-    array = build.array(statement, None, order, build.lists.api_keys)
-    return array, list_fix(fix)
+    return _listed_array(
+        build, field, "ApiKey", listed_api_keys(build.viewer), build.lists.api_keys
+    )
 
 
 @planned(TYPE, "emailDeliveries")
 def email_deliveries(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix | None]:
     _require_admin(build)
-    event = models.OutboxEvent
-    statement = (
-        select()
-        .select_from(event)
-        .where(event.firm_id == build.viewer.firm_id, event.kind.in_(EMAIL_KINDS))
-    )
-    status = field.args.get("status")
-    if status is not None:
-        statement = statement.where(event.status == status.value)
-    order = orders.deliveries_newest_first(event)
-    return _root_connection(build, field, "EmailDelivery", statement, event, order)
+    listing = listed_email_deliveries(build.viewer, field.args.get("status"))
+    return _listed(build, field, "EmailDelivery", listing)
 
 
 @planned(TYPE, "webhooks")
 def webhooks(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix | None]:
     """Oldest first (ties by id)."""
     _require_admin(build)
-    hook = aliased(models.Webhook)
-    value, fix = build.object("Webhook", field, hook)
-    statement = select(value.label("j")).where(hook.firm_id == build.viewer.firm_id)
-    array = build.array(statement, None, orders.webhooks_oldest_first(hook), MAX_WEBHOOKS)
-    return array, list_fix(fix)
+    return _listed_array(build, field, "Webhook", listed_webhooks(build.viewer), MAX_WEBHOOKS)
 
 
 def _webhook_recipient(value: Any, parameter: str) -> dict[str, Any]:
@@ -212,13 +188,8 @@ def audit_events(build: Build, row: Any, field: Field) -> tuple[ColumnElement[An
     """`resolvers.audit_feed.audit_events`: the firm's settled events in commit order."""
     if not build.viewer.has(READ_RIGHT):
         raise Unplanned(Decline.FORBIDDEN, f"needs {READ_RIGHT.value}")
-    spec = field.args.get("filter") or {}
-    try:
-        checked = AuditEventFilter(
-            spec.get("since"), spec.get("actions"), spec.get("subjectTypes")
-        ).checked()
-    except BadUserInput as error:
-        raise Unplanned(Decline.REFUSED_INPUT, str(error)) from error
+    with _refused():
+        checked = audit_event_filter(build.arguments(field).get("filter")).checked()
     event = models.AuditEvent
     statement = feed(build.viewer, checked, select().select_from(event))
     order = orders.audit_feed_in_commit_order(event)
@@ -230,12 +201,7 @@ def webhook_deliveries(
     build: Build, row: Any, field: Field
 ) -> tuple[ColumnElement[Any], Fix | None]:
     _require_admin(build)
-    event = models.OutboxEvent
     recipient = build.parameter(String)
     build.bind(field, "webhookId", lambda value: _webhook_recipient(value, recipient.key))
-    statement = select().select_from(event).where(deliveries_of(build.viewer.firm_id, recipient))
-    status = field.args.get("status")
-    if status is not None:
-        statement = statement.where(event.status == status.value)
-    order = orders.deliveries_newest_first(event)
-    return _root_connection(build, field, "WebhookDelivery", statement, event, order)
+    listing = listed_webhook_deliveries(build.viewer, recipient, field.args.get("status"))
+    return _listed(build, field, "WebhookDelivery", listing)

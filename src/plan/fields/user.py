@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from clientgraph.db.derived import user_is_active
 from clientgraph.plan.build import Build, Counter, Field, Fix, planned
 from clientgraph.plan.fields import scalars
 from clientgraph.resolvers.policy import effective_permissions
-from clientgraph.resolvers.users import user_is_active
 from sqlalchemy import ColumnElement
 
 TYPE = "User"
@@ -17,15 +17,9 @@ for _graphql, _column in (("name", "name"), ("email", "email"), ("role", "role")
     planned(TYPE, _graphql)(scalars.column(_column))
 
 
-def _is_active(value: Any, counter: Counter) -> Any:
-    is_active, deleted_at = value
-    return user_is_active(is_active, deleted_at)
-
-
 @planned(TYPE, "isActive")
 def is_active(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix | None]:
-    """By `resolvers.users.user_is_active`, from the two columns it reads."""
-    return build.json.array([build.json.boolean(row.is_active), row.deleted_at]), _is_active
+    return build.json.boolean(user_is_active(row)), None
 
 
 def _permissions_fix(value: Any, counter: Counter) -> Any:

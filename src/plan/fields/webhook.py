@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from clientgraph.db import derived
 from clientgraph.plan.build import Build, Field, Fix, list_fix, planned
 from clientgraph.plan.fields import scalars
-from clientgraph.resolvers.enums import WebhookDeliveryStatus
-from sqlalchemy import ColumnElement, case
+from sqlalchemy import ColumnElement
 
 WEBHOOK = "Webhook"
 DELIVERY = "WebhookDelivery"
@@ -58,6 +58,4 @@ planned(DELIVERY, "eventType")(_payload_text("eventType"))
 
 @planned(DELIVERY, "nextAttemptAt")
 def next_attempt_at(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix | None]:
-    """Only while QUEUED."""
-    queued = row.status == WebhookDeliveryStatus.QUEUED.value
-    return case((queued, build.json.datetime_text(row.next_attempt_at)), else_=None), None
+    return build.json.datetime_text(derived.next_attempt_at(row)), None

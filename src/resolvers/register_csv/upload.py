@@ -23,6 +23,7 @@ from typing import IO, Any
 from clientgraph.auth.viewer import Viewer
 from clientgraph.db import models
 from clientgraph.db.bulk import insert_rows, row_values
+from clientgraph.db.derived import user_is_active
 from clientgraph.db.one_of import one_of
 from clientgraph.db.queries import fold
 from clientgraph.db.scratch_set import ScratchSet, scratch_set
@@ -1309,7 +1310,13 @@ async def _owners(session: AsyncSession, firm_id: uuid.UUID) -> list[tuple[_Owne
     """The address book, each entry with its user's e-mail (as the export writes it)."""
     owner, user = models.ClientOwner, models.User
     rows = await session.execute(
-        select(owner.id, owner.name, user.email, user.is_active, user.deleted_at)
+        select(
+            owner.id,
+            owner.name,
+            user.email,
+            user_is_active(user).label("is_active"),
+            user.deleted_at,
+        )
         .outerjoin(user, and_(user.firm_id == owner.firm_id, user.id == owner.user_id))
         .where(owner.firm_id == firm_id)
     )
@@ -1318,7 +1325,7 @@ async def _owners(session: AsyncSession, firm_id: uuid.UUID) -> list[tuple[_Owne
             _Owner(
                 row.id,
                 row.name,
-                row.email is None or (row.is_active and row.deleted_at is None),
+                row.email is None or bool(row.is_active),
             ),
             row.email if row.deleted_at is None else None,
         )

@@ -8,7 +8,7 @@ import strawberry
 from clientgraph.resolvers import custom_fields
 from clientgraph.resolvers.custom_fields import ValueInput
 from clientgraph.resolvers.enums import CustomFieldEntity
-from clientgraph.resolvers.read_model import ACCOUNTS
+from clientgraph.resolvers.read_model import ACCOUNTS, CONTACTS
 from clientgraph.schema.inputs import DefineCustomFieldInput, SetCustomFieldValuesInput
 from clientgraph.schema.mutations.arguments import optional_id
 from clientgraph.schema.payloads import (
@@ -25,7 +25,7 @@ async def _custom_field_subject(info: Info, outcome: Any) -> dict[str, Any]:
     if entity == CustomFieldEntity.ACCOUNT:
         row = await loaders.of(ACCOUNTS).load(subject_id)
         return {"account": Account.from_row(row) if row is not None else None}
-    row = await loaders.contact.load(subject_id)
+    row = await loaders.of(CONTACTS).load(subject_id)
     return {"contact": Contact.from_row(row) if row is not None else None}
 
 
