@@ -213,12 +213,6 @@ async def expire_every(api: Api, model: Any) -> None:
     await api.db.write(expire, firm_id=api.firm_id)
 
 
-def transaction_setup(db: Database) -> int:
-    """Statements each transaction begins with: on PostgreSQL one sets the firm for row-level
-    security and the timeouts (clientgraph.db.tenancy)."""
-    return 1 if db.dialect == "postgresql" else 0
-
-
 @contextlib.contextmanager
 def count_statements(db: Database) -> Iterator[list[str]]:
     """Collects every SQL statement the engine sends while the block runs."""

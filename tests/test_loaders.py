@@ -19,7 +19,6 @@ from tests.support import (
     new_firm,
     served_with,
     settings_for,
-    transaction_setup,
 )
 
 DASHBOARD = """
@@ -131,7 +130,7 @@ async def test_every_nested_relation_is_one_batched_statement(database: Database
     # the viewer and the page, then one each for owner, owner.user, accountCount, tags,
     # teamMembers, contacts, contact emails, relatedAccounts, and custom fields (each
     # definition with its value) once for the accounts and once for their contacts
-    assert len(selects) == 12 + transaction_setup(api.db), selects
+    assert len(selects) == 12, selects
 
 
 NODES = "query($ids: [ID!]!) { nodes(ids: $ids) { id ... on Account { name } } }"
@@ -145,7 +144,7 @@ async def test_nodes_loads_many_accounts_in_one_statement(api: Api) -> None:
 
     assert [node["id"] for node in data["nodes"]] == ids
     selects = [statement for statement in statements if statement.startswith("SELECT")]
-    assert len(selects) == 2 + transaction_setup(api.db), selects
+    assert len(selects) == 2, selects
 
 
 NESTED_CONNECTIONS = """
