@@ -150,3 +150,17 @@ async def test_a_caller_of_a_kind_that_did_not_exist_at_start_is_planned_for_and
     assert first.status_code == expected.status_code == 200
     assert first.json()["data"] == expected.json()["data"]
     assert first.json()["data"] in ({"account": None}, {"accounts": {"totalCount": 0, "nodes": []}})
+
+
+async def test_a_registered_document_that_does_not_validate_is_left_to_its_requests(
+    api: Api, tmp_path: Path
+) -> None:
+    invalid = "query Invalid { accounts(first: 5) { nodes { noSuchField } } }"
+    register(tmp_path, [invalid, ACCOUNTS])
+
+    async with started_with_registered(api, tmp_path) as served:
+        answered = await served.execute(invalid)
+        listed = await served.post(ACCOUNTS)
+
+    assert answered["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    assert listed.status_code == 200 and listed.headers["X-Read-Path"] == "planned"

@@ -91,6 +91,10 @@ for scalars side by side (`bench/cache_sizes.py`). A plan's estimate adds the do
 length, for the literal values it binds, and its key's structural variables."""
 
 
+AHEAD_FILL = 0.5
+"""The share of the plan caches plans made ahead may fill: the rest is the requests'."""
+
+
 @dataclass(frozen=True, slots=True)
 class CacheBounds:
     """Per worker: the prepared documents' and the plans' byte budgets."""
@@ -147,6 +151,11 @@ class Planner:
             return UNPLANNED, 0
         plan = Plan(select(cast(value, Text)), fix, tuple(build.binders), requested)
         return plan, PLAN_BYTES_PER_FIELD * build.fields_built
+
+    def room_ahead(self) -> bool:
+        """Whether plans made ahead (`prepare`) may still be added: they stop at `AHEAD_FILL`
+        of the plan caches, so that they do not evict one another."""
+        return max(self.plans.fill, self.compiled.cache.fill) < AHEAD_FILL
 
     def prepare(self, text: str, caller: Caller, dialects: Sequence[Dialect]) -> int:
         """Plan ahead each query operation of the document `text` for requests of `caller`'s

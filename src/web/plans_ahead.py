@@ -8,9 +8,10 @@ of caller that exist in every firm (auth/caller_shapes.py: the distinct role and
 users and API keys, the most common first, at most `CLIENTGRAPH_PLAN_AHEAD_SHAPES`) and plans
 each registered document for a synthetic caller of each kind (`Planner.prepare`), the same plan
 builder a request runs, so row-level security and rights are what a real caller of that kind
-gets. Nothing is answered. It stops once it has spent `CLIENTGRAPH_PLAN_AHEAD_CPU_S` of CPU; a
-kind of caller that appears later, or variables it did not assume, are planned by the first
-request that needs them, as any other."""
+gets. Nothing is answered. It stops once it has spent `CLIENTGRAPH_PLAN_AHEAD_CPU_S` of CPU, or
+once its plans fill half the plan caches (`Planner.room_ahead`); a kind of caller that appears
+later, or variables it did not assume, are planned by the first request that needs them, as any
+other."""
 
 from __future__ import annotations
 
@@ -111,6 +112,9 @@ class PlansAhead:
         for viewer in viewers:
             caller = Caller(viewer, self.lists, self.pages, self.db.dialect)
             for document in self.documents:
+                if not self.planner.room_ahead():
+                    logger.warning("planning ahead stopped: its plans fill half the plan caches")
+                    return spent_s
                 started = time.thread_time()
                 self.plans_made += self.planner.prepare(document, caller, dialects)
                 spent_s += time.thread_time() - started
