@@ -92,8 +92,9 @@ class Server:
                 await asyncio.sleep(0.5)
 
     async def wait_healthy(self) -> None:
-        """Until /readyz answers 200 and all workers are up, sending no GraphQL request (a
-        server measured cold must not have planned anything yet)."""
+        """Until /readyz answers 200, all workers are up and the registered documents (if
+        any) are planned, sending no GraphQL request (a server measured cold must not have
+        planned anything but them yet)."""
         deadline = time.monotonic() + READY_TIMEOUT_S
         ready = self.url.removesuffix("/graphql") + "/readyz"
         async with aiohttp.ClientSession() as session:
@@ -101,7 +102,10 @@ class Server:
                 self.check_alive()
                 with contextlib.suppress(aiohttp.ClientError):
                     async with session.get(ready) as response:
-                        if response.status == 200 and len(self.worker_processes()) == self.workers:
+                        settled = response.status == 200 and (
+                            (await response.json()).get("plans") != "preparing"
+                        )
+                        if settled and len(self.worker_processes()) == self.workers:
                             return
                 if time.monotonic() > deadline:
                     raise ServerFailed(f"{self.name} was not ready in time; see {self.log}")

@@ -48,6 +48,11 @@ class BoundedLru(Generic[K, V]):
         """The estimated bytes of every entry kept."""
         return int(self._entries.currsize)
 
+    @property
+    def fill(self) -> float:
+        """How full it is: the larger of its shares of the entries and of the bytes."""
+        return max(len(self._entries) / self.max_count, self.bytes / self.max_bytes)
+
     def get(self, key: K, default: V | None = None) -> V | None:
         entry = self._entries.get(key)
         return default if entry is None else entry.value

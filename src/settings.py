@@ -282,6 +282,11 @@ class Settings(BaseSettings):
     """A larger document runs when sent whole, but is not kept (nor put in Redis)."""
     persisted_queries_ttl_s: int = Field(default=7 * 24 * 3600, gt=0)
     """How long Redis keeps a document clients sent (only with REDIS_URL)."""
+    plan_ahead_shapes: int = Field(default=32, ge=0)
+    """At start-up, the registered documents are planned for at most this many kinds of
+    caller (role and rights), the most common first (web/plans_ahead.py); 0: none."""
+    plan_ahead_cpu_s: float = Field(default=5.0, ge=0)
+    """The CPU time planning ahead may spend per worker; it stops there."""
 
     access_log: bool = False
     """One log line per request (uvicorn's access log); `clientgraph serve --access-log`."""

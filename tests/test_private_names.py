@@ -24,6 +24,9 @@ KNOWN = {
     ("src/schema/graphql_core.py", "_schema"),
     ("src/schema/graphql_core.py", "_strawberry_schema"),
     # Strawberry's GraphQLSchema has no public accessor: this is the one wrapper.
+    ("src/plan/compiled.py", "_generate_cache_key"),
+    ("src/plan/compiled.py", "_compile_w_cache"),
+    # SQLAlchemy fills a compiled cache only while executing: `compile_ahead` is the one wrapper.
 }
 
 

@@ -14,6 +14,7 @@ FUNCTIONS = (
     "outbox_queued_firms(text[], timestamptz, timestamptz)",
     "portal_invitation_firm(uuid)",
     "portal_sign_in_firms(text)",
+    "caller_shapes(integer)",
 )
 """Functions of the migrations the app role may call (EXECUTE is revoked from PUBLIC)."""
 

@@ -5,10 +5,13 @@ maps of columns and parameters, and the statement's cache key), and the engine's
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from clientgraph.caches import BoundedLru
-from sqlalchemy.engine import Compiled
+from sqlalchemy import Select
+from sqlalchemy.engine import Compiled, Dialect
+from sqlalchemy.sql.compiler import WARN_LINTING
 
 BYTES_PER_SQL_CHARACTER = 72
 """A compiled plan with its cache key per character of its SQL: 50 to 70 measured for the
@@ -45,3 +48,24 @@ class CompiledStatements:
 
     def __setitem__(self, key: Any, compiled: Compiled) -> None:
         self.cache.put(HashedKey(key), compiled, BYTES_PER_SQL_CHARACTER * len(compiled.string))
+
+    def compile_ahead(self, statement: Select[Any], dialect: Dialect, given: Iterable[str]) -> None:
+        """Compile `statement` for `dialect` into this cache under the key its execution
+        (`Connection.execute` with this cache as `compiled_cache`) will look up: a request's
+        parameters are the ones always `given` and those the statement requires a value for
+        (the plan's binders give exactly those).
+
+        SQLAlchemy has no public way to fill a compiled cache without executing: this is the
+        one place that reaches its private `_generate_cache_key` and `_compile_w_cache`, which
+        `Connection.execute` calls the same way."""
+        cache_key = statement._generate_cache_key()
+        assert cache_key is not None
+        required = {bind.key for bind in cache_key.bindparams if bind.required}
+        statement._compile_w_cache(
+            dialect,
+            compiled_cache=self,
+            column_keys=sorted(required.union(given)),
+            for_executemany=False,
+            schema_translate_map=None,
+            linting=dialect.compiler_linting | WARN_LINTING,
+        )

@@ -11,13 +11,16 @@ generic path's alike (a timeout, a lost connection, SQLite's parser depth) is ne
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 from clientgraph import metrics
+from clientgraph.auth.viewer import Viewer
 from clientgraph.caches import BoundedLru
 from clientgraph.db.engine import DatabaseUnavailable, connection_lost
+from clientgraph.list_limits import ListLimits
 from clientgraph.plan import fields as _fields  # noqa: F401  (registers the field handlers)
 from clientgraph.plan.build import (
     Binder,
@@ -31,7 +34,7 @@ from clientgraph.plan.compiled import CompiledStatements
 from clientgraph.plan.document import Documents, Prepared
 from clientgraph.plan.errors import CRASHES, PlannerCrash, Stage, Unplanned
 from clientgraph.plan.sqljson import register_sqlite_functions
-from clientgraph.resolvers.context import Context, Cost
+from clientgraph.resolvers.context import Context, Cost, PageLimits
 from clientgraph.resolvers.errors import RequestTimeout
 from clientgraph.schema.cost import cost_extension, requested_nodes
 from clientgraph.schema.extensions import QueryLimits, error_code, longest_variable_list
@@ -39,12 +42,17 @@ from graphql import (
     FieldNode,
     GraphQLError,
     GraphQLSchema,
+    ListTypeNode,
+    NamedTypeNode,
+    NonNullTypeNode,
     OperationDefinitionNode,
     OperationType,
+    TypeNode,
     get_variable_values,
 )
 from graphql.execution.values import VariableValues
 from sqlalchemy import Select, Text, cast, select
+from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
@@ -83,6 +91,10 @@ for scalars side by side (`bench/cache_sizes.py`). A plan's estimate adds the do
 length, for the literal values it binds, and its key's structural variables."""
 
 
+AHEAD_FILL = 0.5
+"""The share of the plan caches plans made ahead may fill: the rest is the requests'."""
+
+
 @dataclass(frozen=True, slots=True)
 class CacheBounds:
     """Per worker: the prepared documents' and the plans' byte budgets."""
@@ -112,18 +124,19 @@ class Planner:
         prepared: Prepared,
         operation: OperationDefinitionNode,
         variables: VariableValues,
-        context: Context,
+        caller: Caller,
         requested: int,
+        request_id: str | None,
     ) -> tuple[Plan | object, int]:
         """The plan, or UNPLANNED; and its estimated bytes."""
         build = Build(
             self.schema,
             prepared.fragments,
             variables,
-            context.viewer,
-            context.lists,
-            context.limits,
-            context.db.dialect,
+            caller.viewer,
+            caller.lists,
+            caller.pages,
+            caller.dialect,
         )
         try:
             root = self.schema.query_type
@@ -134,10 +147,58 @@ class Planner:
             logger.debug("not planned: %s", decline)
             return UNPLANNED, 0
         except Exception:
-            self._crashed(Stage.PLANNING, prepared, context)
+            self._crashed(Stage.PLANNING, prepared, request_id)
             return UNPLANNED, 0
         plan = Plan(select(cast(value, Text)), fix, tuple(build.binders), requested)
         return plan, PLAN_BYTES_PER_FIELD * build.fields_built
+
+    def room_ahead(self) -> bool:
+        """Whether plans made ahead (`prepare`) may still be added: they stop at `AHEAD_FILL`
+        of the plan caches, so that they do not evict one another."""
+        return max(self.plans.fill, self.compiled.cache.fill) < AHEAD_FILL
+
+    def prepare(self, text: str, caller: Caller, dialects: Sequence[Dialect]) -> int:
+        """Plan ahead each query operation of the document `text` for requests of `caller`'s
+        shape, and compile each plan's statement for each of `dialects` (those of the engines
+        reads go to) as executing it would: what the first such request then finds cached.
+        Nothing is read. Returns how many plans it made.
+
+        The variables are taken as a request that sends none of its optional ones would give
+        them: a variable the plan binds as an SQL parameter (`Prepared.bindable`: ids,
+        cursors) with a placeholder when its type requires one (the plan serves every value),
+        else absent; any other variable shapes the SQL by its value, so it takes its default
+        (null without one), and an operation with a required one of those is skipped, as is
+        one past the node limit. A request whose structural variables differ is planned when
+        it comes."""
+        prepared = self.documents.get(text)
+        if prepared is None or prepared.longest_literal_list > caller.lists.input_list:
+            return 0
+        made = 0
+        for operation in prepared.operations:
+            variables = _assumed_variables(operation, prepared.bindable)
+            if operation.operation != OperationType.QUERY or variables is None:
+                continue
+            definitions = operation.variable_definitions or ()
+            coerced = get_variable_values(self.schema, definitions, variables)
+            if isinstance(coerced, list):
+                continue
+            key = _plan_key(prepared, operation, caller, coerced)
+            if key in self.plans:
+                continue
+            name = operation.name.value if operation.name is not None else None
+            requested = requested_nodes(
+                self.schema, prepared.document, name, variables, caller.pages, caller.lists
+            )
+            if requested > self.limits.max_nodes:
+                continue
+            plan, size = self._plan(prepared, operation, coerced, caller, requested, None)
+            self.plans.put(key, plan, size + len(text) + _key_bytes(key))
+            if isinstance(plan, Plan):
+                given = viewer_parameters(caller.viewer)
+                for dialect in dialects:
+                    self.compiled.compile_ahead(plan.statement, dialect, given)
+                made += 1
+        return made
 
     async def answer(self, payload: dict[str, Any] | None, context: Context) -> Response | None:
         """The response to a query the plan covers, or None for Strawberry to answer."""
@@ -163,13 +224,8 @@ class Planner:
         maximum = context.lists.input_list
         if max(prepared.longest_literal_list, longest_variable_list(variables)[1]) > maximum:
             return None
-        key: PlanKey = (
-            prepared.digest,
-            operation_name,
-            viewer_shape(context.viewer),
-            context.db.dialect,
-            _structural_variables(operation, prepared.bindable, coerced),
-        )
+        caller = Caller(context.viewer, context.lists, context.limits, context.db.dialect)
+        key = _plan_key(prepared, operation, caller, coerced)
         plan = self.plans.get(key)
         (metrics.PLAN_CACHE_MISS if plan is None else metrics.PLAN_CACHE_HIT).inc()
         if isinstance(plan, Plan) and not prepared.sized_by_variables:
@@ -187,7 +243,9 @@ class Planner:
             return None
         context.cost = Cost(requested_nodes=requested)
         if plan is None:
-            plan, size = self._plan(prepared, operation, coerced, context, requested)
+            plan, size = self._plan(
+                prepared, operation, coerced, caller, requested, context.request_id
+            )
             self.plans.put(key, plan, size + len(query) + _key_bytes(key))
         if plan is UNPLANNED:
             return None
@@ -200,7 +258,7 @@ class Planner:
             logger.debug("not planned: %s", decline)
             return None
         except Exception:
-            self._crashed(Stage.BINDING, prepared, context)
+            self._crashed(Stage.BINDING, prepared, context.request_id)
             return None
         unavailable = context.unavailable
         try:
@@ -220,7 +278,7 @@ class Planner:
                     exc_info=True,
                 )
             else:
-                self._crashed(Stage.READING, prepared, context)
+                self._crashed(Stage.READING, prepared, context.request_id)
             return None
         counter = Counter()
         try:
@@ -228,7 +286,7 @@ class Planner:
             if plan.fix is not None:
                 data = plan.fix(data, counter)
         except Exception:
-            self._crashed(Stage.FINISHING, prepared, context)
+            self._crashed(Stage.FINISHING, prepared, context.request_id)
             return None
         context.cost = Cost(requested_nodes=requested, actual_nodes=counter.nodes)
         body = {"data": data, "extensions": {"cost": cost_extension(context.cost)}}
@@ -238,14 +296,14 @@ class Planner:
             headers={READ_PATH_HEADER: "planned"},
         )
 
-    def _crashed(self, stage: Stage, prepared: Prepared, context: Context) -> None:
+    def _crashed(self, stage: Stage, prepared: Prepared, request_id: str | None) -> None:
         """A planner defect met while handling the current exception: logged and counted;
         raised as `PlannerCrash` when strict, else the generic path answers."""
         CRASHES.record(stage)
         digest = prepared.digest.hex()
         logger.error(
             "request %s: the planner crashed while %s document %s%s",
-            context.request_id,
+            request_id or "-",
             stage.value,
             digest,
             "" if self.strict else "; the generic path answers",
@@ -299,9 +357,72 @@ PlanKey = tuple[bytes, str | None, tuple[Any, ...], str, tuple[tuple[str, Any], 
 structural variables."""
 
 
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Whom a plan is built for: the caller (of whom only the shape counts, `viewer_shape`),
+    the request's limits and the database's dialect."""
+
+    viewer: Viewer
+    lists: ListLimits
+    pages: PageLimits
+    dialect: str
+
+
+def _plan_key(
+    prepared: Prepared,
+    operation: OperationDefinitionNode,
+    caller: Caller,
+    variables: VariableValues,
+) -> PlanKey:
+    """The operation by its own name (None when anonymous), however the request named it
+    (a document of one operation runs with or without `operationName`)."""
+    return (
+        prepared.digest,
+        operation.name.value if operation.name is not None else None,
+        viewer_shape(caller.viewer),
+        caller.dialect,
+        _structural_variables(operation, prepared.bindable, variables),
+    )
+
+
 def _key_bytes(key: PlanKey) -> int:
     """The key's own size: a structural variable's value is kept in it, as JSON."""
     return sum(len(shaped) for _, shaped in key[4] if isinstance(shaped, bytes))
+
+
+def _assumed_variables(
+    operation: OperationDefinitionNode, bindable: frozenset[str]
+) -> dict[str, Any] | None:
+    """The variables `Planner.prepare` plans an operation for; None if one that shapes the
+    SQL is required (its value cannot be guessed)."""
+    assumed: dict[str, Any] = {}
+    for definition in operation.variable_definitions or ():
+        name = definition.variable.name.value
+        required = isinstance(definition.type, NonNullTypeNode) and definition.default_value is None
+        if not required:
+            continue
+        if name not in bindable:
+            return None
+        placeholder = _placeholder(definition.type)
+        if placeholder is None:
+            return None
+        assumed[name] = placeholder
+    return assumed
+
+
+def _placeholder(type_: TypeNode) -> Any:
+    """A value of a bindable variable's type (an id, a cursor, a list of ids), or None."""
+    if isinstance(type_, NonNullTypeNode):
+        return _placeholder(type_.type)
+    if isinstance(type_, ListTypeNode):
+        return []
+    if isinstance(type_, NamedTypeNode) and type_.name.value in PLACEHOLDERS:
+        return PLACEHOLDERS[type_.name.value]
+    return None
+
+
+PLACEHOLDERS = {"ID": "", "String": ""}
+"""A value of each type a bindable position takes."""
 
 
 def _structural_variables(

@@ -107,9 +107,10 @@ def create_app(
             await readiness.check()
         except DatabaseUnavailable as error:
             return unavailable_response(request, error)
-        if replica is None:
-            return JSONResponse({"status": "ready"})
-        return JSONResponse({"status": "ready", "replica": replica.state.value})
+        report = {"status": "ready", **graphql.readiness_report()}
+        if replica is not None:
+            report["replica"] = replica.state.value
+        return JSONResponse(report)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:

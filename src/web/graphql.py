@@ -74,6 +74,7 @@ from clientgraph.web.metrics import OPERATION_STATE
 from clientgraph.web.nul_text import carries_nul
 from clientgraph.web.persisted import PersistedDocuments
 from clientgraph.web.planned import request_payload
+from clientgraph.web.plans_ahead import PlansAhead
 from clientgraph.web.rate_limits import Budget, RateLimits
 from clientgraph.web.request_id import request_id_of
 from clientgraph.web.request_log import facts_of, note_caller
@@ -180,6 +181,21 @@ class GraphQLApp(GraphQL[Context, None]):
             else None
         )
         self.replica = replica
+        self.plans_ahead = (
+            PlansAhead(
+                self.planner,
+                self.persisted.registered.values(),
+                db=db,
+                replica=replica,
+                readiness=readiness,
+                lists=self.lists,
+                pages=self.limits,
+                most_shapes=settings.plan_ahead_shapes,
+                cpu_budget_s=settings.plan_ahead_cpu_s,
+            )
+            if self.planner is not None
+            else None
+        )
         self.documents = (
             self.planner.documents
             if self.planner is not None
@@ -198,16 +214,24 @@ class GraphQLApp(GraphQL[Context, None]):
         )
 
     async def start(self) -> None:
-        """What runs beside requests while the app serves: the caller cache's listening, and
-        the replica's watcher."""
+        """What runs beside requests while the app serves: the caller cache's listening, the
+        replica's watcher, and planning the registered documents (web/plans_ahead.py)."""
         await self.callers.start()
         if self.replica is not None:
             await self.replica.start()
+        if self.plans_ahead is not None:
+            self.plans_ahead.start()
 
     async def stop(self) -> None:
+        if self.plans_ahead is not None:
+            await self.plans_ahead.stop()
         await self.callers.stop()
         if self.replica is not None:
             await self.replica.stop()
+
+    def readiness_report(self) -> dict[str, Any]:
+        """What /readyz adds about this view: whether the registered documents are planned."""
+        return self.plans_ahead.report() if self.plans_ahead is not None else {}
 
     async def render_graphql_ide(self, request: Request) -> Response:
         return await self.graphiql.response()
