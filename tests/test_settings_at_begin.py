@@ -11,6 +11,7 @@ import pytest
 from clientgraph.db import tenancy
 from clientgraph.db.engine import Database
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.support import Api, asyncpg_dsn, owner_url
 
@@ -90,3 +91,21 @@ async def test_each_transaction_of_a_pooled_connection_begins_with_its_own_firm(
         await database.dispose()
 
     assert seen == [str(firm) for firm in firms]
+
+
+@ON_POSTGRESQL
+async def test_a_session_joining_a_transaction_already_begun_still_sets_its_firm(
+    api: Api,
+) -> None:
+    firm = uuid.uuid4()
+    async with api.db.engine.connect() as connection:
+        await connection.execute(text("SELECT 1"))
+        session = AsyncSession(
+            bind=connection,
+            sync_session_class=api.db.session_class,
+            info=tenancy.for_firm(firm),
+        )
+        seen = await session.scalar(text("SELECT current_setting('app.firm_id')"))
+        await session.close()
+
+    assert seen == str(firm)

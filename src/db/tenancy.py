@@ -93,14 +93,16 @@ def settings_script(values: dict[str, str]) -> str:
 class SettingsAtBegin(asyncpg.Connection):  # type: ignore[misc]
     """An asyncpg connection that sends the settings a session left with `settings_at_begin`
     in the same message as the next BEGIN (which asyncpg's `Transaction.start` sends through
-    `execute`). Used up by that BEGIN, and dropped whenever the pool takes the connection
-    back, so no later transaction begins with them."""
+    `execute`). Used up by that BEGIN and by nothing else (a statement sent before it leaves
+    them for it), and dropped whenever the pool takes the connection back, so no later
+    transaction begins with them."""
 
     settings_at_begin: str | None = None
 
     async def execute(self, query: str, *args: Any, timeout: float | None = None) -> str:
-        pending, self.settings_at_begin = self.settings_at_begin, None
+        pending = self.settings_at_begin
         if pending is not None and not args and query.startswith("BEGIN"):
+            self.settings_at_begin = None
             query = f"{query} {pending};"
         return await super().execute(query, *args, timeout=timeout)
 
@@ -145,7 +147,7 @@ def session_class(timeouts: Timeouts) -> type[Session]:
             "idle": _milliseconds(timeouts.idle_in_transaction_s),
         }
         driver = connection.connection.driver_connection
-        if isinstance(driver, SettingsAtBegin) and not connection.in_nested_transaction():
+        if isinstance(driver, SettingsAtBegin) and not driver.is_in_transaction():
             driver.settings_at_begin = settings_script(values)
             if writes:
                 session.info[XID] = connection.execute(_TRANSACTION_ID).scalar_one()
