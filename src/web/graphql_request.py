@@ -34,17 +34,24 @@ def require_graphql_request(payload: dict[str, Any]) -> dict[str, Any]:
     return payload
 
 
+def mutation_fields(payload: dict[str, Any], max_tokens: int) -> frozenset[str] | None:
+    """The root fields (through fragments too) of the mutation the request runs, or None when
+    it runs none. A document that does not parse, or names no one operation, runs none:
+    execution refuses it as it would anyway."""
+    query, name = payload.get("query"), payload.get("operationName")
+    if not isinstance(query, str):
+        return None
+    try:
+        document = parse(query, no_location=True, max_tokens=max_tokens)
+    except GraphQLError:
+        return None
+    operation = get_operation_ast(document, name if isinstance(name, str) else None)
+    if operation is None or operation.operation != OperationType.MUTATION:
+        return None
+    return frozenset(field.name.value for field in root_fields(document, operation.selection_set))
+
+
 def runs_mutation_field(payload: dict[str, Any], field: str, max_tokens: int) -> bool:
     """Whether the operation `payload` runs is a mutation selecting `field` at its top level
-    (directly or through fragments). False for a document that does not parse or names no one
-    operation: Strawberry refuses it after."""
-    try:
-        document = parse(payload["query"], no_location=True, max_tokens=max_tokens)
-    except GraphQLError:
-        return False
-    operation = get_operation_ast(document, payload.get("operationName"))
-    if operation is None or operation.operation != OperationType.MUTATION:
-        return False
-    return any(
-        selected.name.value == field for selected in root_fields(document, operation.selection_set)
-    )
+    (directly or through fragments)."""
+    return field in (mutation_fields(payload, max_tokens) or frozenset())

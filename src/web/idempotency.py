@@ -22,7 +22,7 @@ import hashlib
 import logging
 import re
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -37,17 +37,7 @@ from clientgraph.db.engine import (
 )
 from clientgraph.db.models import IdempotencyKey
 from clientgraph.web.errors import HttpError, error_response
-from graphql import (
-    FieldNode,
-    FragmentDefinitionNode,
-    FragmentSpreadNode,
-    GraphQLError,
-    InlineFragmentNode,
-    OperationType,
-    SelectionSetNode,
-    get_operation_ast,
-    parse,
-)
+from clientgraph.web.graphql_request import mutation_fields
 from sqlalchemy import delete, func, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
@@ -123,44 +113,6 @@ class Requested:
 
     key: str
     answer_kept: bool
-
-
-def mutation_fields(payload: dict[str, Any], max_tokens: int) -> frozenset[str] | None:
-    """The root fields of the mutation the request runs, or None when it runs no mutation.
-    A document that does not parse runs none: execution answers it as it would without the
-    header."""
-    query = payload.get("query")
-    if not isinstance(query, str):
-        return None
-    try:
-        document = parse(query, no_location=True, max_tokens=max_tokens)
-    except GraphQLError:
-        return None
-    name = payload.get("operationName")
-    operation = get_operation_ast(document, name if isinstance(name, str) else None)
-    if operation is None or operation.operation != OperationType.MUTATION:
-        return None
-    fragments = {
-        definition.name.value: definition
-        for definition in document.definitions
-        if isinstance(definition, FragmentDefinitionNode)
-    }
-    return frozenset(_root_fields(operation.selection_set, fragments, set()))
-
-
-def _root_fields(
-    selections: SelectionSetNode, fragments: dict[str, FragmentDefinitionNode], seen: set[str]
-) -> Iterator[str]:
-    for selection in selections.selections:
-        if isinstance(selection, FieldNode):
-            yield selection.name.value
-        elif isinstance(selection, InlineFragmentNode):
-            yield from _root_fields(selection.selection_set, fragments, seen)
-        elif isinstance(selection, FragmentSpreadNode) and selection.name.value not in seen:
-            seen.add(selection.name.value)
-            fragment = fragments.get(selection.name.value)
-            if fragment is not None:
-                yield from _root_fields(fragment.selection_set, fragments, seen)
 
 
 def request_hash(payload: dict[str, Any], multipart_sha256: str | None = None) -> str:
