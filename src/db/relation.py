@@ -61,10 +61,16 @@ class Listing:
     entity: Any
     criteria: tuple[ColumnElement[bool], ...]
     order: Order
+    limit: int | None = None
+    """For a list that is not a connection: the most rows it shows, the first in `order`."""
 
     def rows(self, row_type: type) -> Select[Any]:
         """The rows, selecting the columns of `row_type` (a `db.rows` class)."""
         return select_rows(row_type).where(*self.criteria)
+
+    def first(self, row_type: type) -> Select[Any]:
+        """A list that is not a connection: its rows in order, at most `limit`."""
+        return self.rows(row_type).order_by(*self.order.clauses()).limit(self.limit)
 
     def statement(self) -> Select[Any]:
         """The rows, without columns: FROM the entity and WHERE the criteria."""

@@ -24,6 +24,7 @@ from clientgraph.db.queries import from_model, to_row
 from clientgraph.db.relation import Listing
 from clientgraph.db.rows import ApiKeyRow
 from clientgraph.ids import decode_id
+from clientgraph.list_limits import ListLimits
 from clientgraph.resolvers import history
 from clientgraph.resolvers.context import Context
 from clientgraph.resolvers.enums import Permission, UserErrorCode, UserRole
@@ -213,16 +214,21 @@ async def revoke_api_key(ctx: Context, *, api_key_id: str) -> ApiKeyRow:
     return await ctx.write(work)
 
 
-def listed_api_keys(viewer: Viewer) -> Listing:
+def listed_api_keys(viewer: Viewer, lists: ListLimits) -> Listing:
     """What `apiKeys` lists, on both read paths: the firm's keys, revoked and expired ones
-    included, newest first."""
+    included, newest first, at most `lists.api_keys`."""
     key = models.ApiKey
-    return Listing(key, (key.firm_id == viewer.firm_id,), orders.api_keys_newest_first(key))
+    return Listing(
+        key,
+        (key.firm_id == viewer.firm_id,),
+        orders.api_keys_newest_first(key),
+        lists.api_keys,
+    )
 
 
 async def api_keys(ctx: Context) -> list[ApiKeyRow]:
     """OWNER/ADMIN: `listed_api_keys`."""
     require_admin(ctx.viewer)
-    listing = listed_api_keys(ctx.viewer)
-    rows = await ctx.rows(listing.rows(ApiKeyRow).order_by(*listing.order.clauses()))
+    listing = listed_api_keys(ctx.viewer, ctx.lists)
+    rows = await ctx.rows(listing.first(ApiKeyRow))
     return [to_row(ApiKeyRow, row) for row in rows]

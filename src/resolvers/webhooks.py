@@ -264,14 +264,15 @@ def listed_webhooks(viewer: Viewer) -> Listing:
     """What `webhooks` lists, on both read paths: the firm's webhooks, oldest first (at most
     MAX_WEBHOOKS exist)."""
     hook = models.Webhook
-    return Listing(hook, (hook.firm_id == viewer.firm_id,), orders.webhooks_oldest_first(hook))
+    return Listing(
+        hook, (hook.firm_id == viewer.firm_id,), orders.webhooks_oldest_first(hook), MAX_WEBHOOKS
+    )
 
 
 async def webhooks(ctx: Context) -> list[WebhookRow]:
     """OWNER/ADMIN: `listed_webhooks`."""
     require_admin(ctx.viewer)
-    listing = listed_webhooks(ctx.viewer)
-    rows = await ctx.rows(listing.rows(WebhookRow).order_by(*listing.order.clauses()))
+    rows = await ctx.rows(listed_webhooks(ctx.viewer).first(WebhookRow))
     return [to_row(WebhookRow, row) for row in rows]
 
 

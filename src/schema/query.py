@@ -175,7 +175,7 @@ class Query:
     @strawberry.field(description="Admin: the firm's partner API keys, newest first.")
     async def api_keys(self, info: Info) -> list[ApiKey]:
         rows = await api_key_resolvers.api_keys(info.context)
-        return [ApiKey.from_row(row) for row in rows[: info.context.lists.api_keys]]
+        return [ApiKey.from_row(row) for row in rows]
 
     @strawberry.field(
         description="Admin: the firm's e-mails, newest first; `status: FAILED` lists those "

@@ -22,8 +22,8 @@ from clientgraph.resolvers.errors import BadUserInput
 from clientgraph.resolvers.owners import listed_owners
 from clientgraph.resolvers.read_model import ACCOUNTS, CONTACTS, CUSTOM_FIELD_DEFINITIONS
 from clientgraph.resolvers.users import listed_users
-from clientgraph.resolvers.webhooks import MAX_WEBHOOKS, listed_webhooks
 from clientgraph.resolvers.webhooks import listed_deliveries as listed_webhook_deliveries
+from clientgraph.resolvers.webhooks import listed_webhooks
 from clientgraph.schema.inputs import (
     account_filter,
     account_order,
@@ -96,13 +96,13 @@ def _listed(
 
 
 def _listed_array(
-    build: Build, field: Field, node_type: str, listing: Listing, limit: int
+    build: Build, field: Field, node_type: str, listing: Listing
 ) -> tuple[ColumnElement[Any], Fix | None]:
     """A top-level list that is not a connection, as its area declares it for both read paths,
-    cut at `limit` in its order."""
+    cut at its limit in its order."""
     value, fix = build.object(node_type, field, listing.entity)
     statement = listing.statement().add_columns(value.label("j"))
-    return build.array(statement, None, listing.order, limit), list_fix(fix)
+    return build.array(statement, None, listing.order, listing.limit), list_fix(fix)
 
 
 @planned(TYPE, "contact")
@@ -157,9 +157,7 @@ def _require_admin(build: Build) -> None:
 def api_keys(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix | None]:
     """Newest first (ties by id), at most `lists.api_keys`."""
     _require_admin(build)
-    return _listed_array(
-        build, field, "ApiKey", listed_api_keys(build.viewer), build.lists.api_keys
-    )
+    return _listed_array(build, field, "ApiKey", listed_api_keys(build.viewer, build.lists))
 
 
 @planned(TYPE, "emailDeliveries")
@@ -173,7 +171,7 @@ def email_deliveries(build: Build, row: Any, field: Field) -> tuple[ColumnElemen
 def webhooks(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix | None]:
     """Oldest first (ties by id)."""
     _require_admin(build)
-    return _listed_array(build, field, "Webhook", listed_webhooks(build.viewer), MAX_WEBHOOKS)
+    return _listed_array(build, field, "Webhook", listed_webhooks(build.viewer))
 
 
 def _webhook_recipient(value: Any, parameter: str) -> dict[str, Any]:
