@@ -178,6 +178,48 @@ async def test_a_change_reaches_the_receiver_signed_with_the_secret_shown_once(
     assert (delivery["eventId"], delivery["eventType"]) == (event["id"], "account.created")
 
 
+SUBJECT_AS_THE_API_SHOWS_IT = """
+query($id: ID!) {
+  node(id: $id) {
+    __typename
+    ... on Account { id name customerNumber type status tags owner { id } version createdAt
+                     updatedAt }
+    ... on Contact { id firstName lastName email emails phone portalAccess version }
+  }
+}
+"""
+
+
+async def test_a_bodys_subject_is_the_account_or_contact_as_the_api_returns_it(admin: Api) -> None:
+    """Its lists too: an account's tags in their order, a contact's e-mails primary first. (A
+    contact's body also carries its createdAt and updatedAt, which the API does not show.)"""
+    await create_webhook(
+        admin, "https://partner.example/hook", ["account.updated", "contact.updated"]
+    )
+    await admin.enable_ownership()
+    owner = await admin.add_owner(name="Mette Holm")
+    account = await admin.create_account("Alfa", customerNumber="9001", ownerId=owner)
+    await admin.ok("updateAccount", {"accountId": account["id"], "tags": ["vip", "b2b", "aa"]})
+    contact = await admin.ok(
+        "createContact",
+        {
+            "firstName": "Søren",
+            "lastName": "Kierkegaard",
+            "email": "soren@example.dk",
+            "extraEmails": ["b@example.dk", "a@example.dk"],
+        },
+        "contact { id }",
+    )
+    contact_id = contact["contact"]["id"]
+    await admin.ok("updateContact", {"contactId": contact_id, "phone": "+45 33 12 34 56"})
+
+    bodies = {body["data"]["id"]: body["data"] for body in await queued_bodies(admin)}
+
+    for subject in (account["id"], contact_id):
+        shown = (await admin.data(SUBJECT_AS_THE_API_SHOWS_IT, {"id": subject}))["node"]
+        assert {name: bodies[subject][name] for name in shown} == shown
+
+
 async def _account(api: Api) -> str:
     return (await api.create_account(f"Konto {uuid.uuid4().hex[:6]}"))["id"]
 

@@ -92,3 +92,12 @@ def portal_viewer(firm_id: uuid.UUID, contact_id: uuid.UUID, name: str) -> Viewe
         granted=frozenset(),
         contact_id=contact_id,
     )
+
+
+def whole_firm_reader(firm_id: uuid.UUID) -> Viewer:
+    """The firm's own view of its rows, as its owner sees them, for what the service reads on
+    the firm's behalf rather than a caller's (the subjects of its webhook bodies). It acts
+    as nobody (no user has NO_USER) and is never handed to a resolver as a caller."""
+    return Viewer(
+        user_id=NO_USER, firm_id=firm_id, name="", role=UserRole.OWNER, granted=frozenset()
+    )

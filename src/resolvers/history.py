@@ -13,11 +13,8 @@ from clientgraph.db.bulk import insert_rows
 from clientgraph.db.live import LiveEvent, announce, send_announced
 from clientgraph.db.one_of import one_of
 from clientgraph.resolvers import webhook_events
-from clientgraph.resolvers.enums import Permission
-from clientgraph.resolvers.policy import visible_accounts
-from sqlalchemy import ColumnElement, case, exists, or_, true
+from sqlalchemy import ColumnElement, case
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 _last_timestamp = datetime.min.replace(tzinfo=models.utcnow().tzinfo)
 
@@ -220,15 +217,3 @@ def record_change(
         changes=changes,
         related_id=related_id,
     )
-
-
-def named_accounts_visible(viewer: Viewer) -> ColumnElement[bool]:
-    """An event that names another account (`related_id`) is shown only to callers who may see
-    that account."""
-    if viewer.has(Permission.VIEW_ALL_ACCOUNTS):
-        return true()
-    event, account = models.AuditEvent, aliased(models.Account)
-    named_account_visible = exists().where(
-        account.id == event.related_id, visible_accounts(viewer, account)
-    )
-    return or_(event.related_id.is_(None), named_account_visible)

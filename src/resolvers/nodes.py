@@ -31,8 +31,12 @@ from clientgraph.ids import decode_any_id
 from clientgraph.outbox.emails import EMAIL_KINDS
 from clientgraph.outbox.webhook import WEBHOOK_KIND
 from clientgraph.resolvers.context import Context
-from clientgraph.resolvers.history import named_accounts_visible
-from clientgraph.resolvers.policy import visible_accounts, visible_api_keys, visible_contacts
+from clientgraph.resolvers.policy import (
+    named_accounts_visible,
+    visible_accounts,
+    visible_api_keys,
+    visible_contacts,
+)
 from clientgraph.resolvers.read_model import live_users
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select
 from sqlalchemy.orm import aliased

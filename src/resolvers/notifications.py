@@ -29,6 +29,12 @@ def message(kind: str, account_name: str | None) -> str:
     return MESSAGES[kind].format(account=account_name or HIDDEN_ACCOUNT)
 
 
+def shown(kind: str, stored: str, account_name: str | None) -> str:
+    """The text a reader sees: of a kind the service knows, made afresh for the reader
+    (`message`); of any other (written before its kind was known), the text stored."""
+    return message(kind, account_name) if kind in MESSAGES else stored
+
+
 def notify(session: AsyncSession, user: models.User, kind: str, account: models.Account) -> None:
     notification = models.Notification(
         id=models.new_id(),

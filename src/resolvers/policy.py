@@ -15,7 +15,7 @@ from clientgraph.db import models
 from clientgraph.db.queries import assigned_to
 from clientgraph.resolvers.enums import Permission
 from clientgraph.resolvers.errors import Forbidden
-from sqlalchemy import ColumnElement, and_, exists, false, true
+from sqlalchemy import ColumnElement, and_, exists, false, or_, true
 from sqlalchemy.orm import aliased
 
 
@@ -113,6 +113,18 @@ def _linked_to(viewer: Viewer, reach: Any) -> ColumnElement[bool]:
         account.id == link.account_id,
         reach(viewer, account),
     )
+
+
+def named_accounts_visible(viewer: Viewer) -> ColumnElement[bool]:
+    """An event that names another account (`related_id`) is shown only to callers who may see
+    that account."""
+    if viewer.has(Permission.VIEW_ALL_ACCOUNTS):
+        return true()
+    event, account = models.AuditEvent, aliased(models.Account)
+    named_account_visible = exists().where(
+        account.id == event.related_id, visible_accounts(viewer, account)
+    )
+    return or_(event.related_id.is_(None), named_account_visible)
 
 
 def visible_api_keys(viewer: Viewer, key: Any = models.ApiKey) -> ColumnElement[bool]:

@@ -29,8 +29,12 @@ from clientgraph.db.rows import (
     UserRow,
 )
 from clientgraph.list_limits import ListLimits
-from clientgraph.resolvers.history import named_accounts_visible
-from clientgraph.resolvers.policy import visible_accounts, visible_api_keys, visible_contacts
+from clientgraph.resolvers.policy import (
+    named_accounts_visible,
+    visible_accounts,
+    visible_api_keys,
+    visible_contacts,
+)
 from sqlalchemy import ColumnElement, and_, select
 
 

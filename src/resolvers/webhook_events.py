@@ -10,17 +10,23 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
 import orjson
+from clientgraph.auth.viewer import whole_firm_reader
 from clientgraph.db import models, orders
-from clientgraph.db.one_of import one_of
+from clientgraph.db.loaders import load_relation
+from clientgraph.db.relation import Relation
+from clientgraph.db.rows import AccountRow, ClientOwnerRow, ContactRow
 from clientgraph.ids import encode_id
+from clientgraph.list_limits import ListLimits
 from clientgraph.outbox.queue import enqueue
 from clientgraph.outbox.webhook import WEBHOOK_KIND
-from sqlalchemy import Select, select
+from clientgraph.resolvers.read_model import ACCOUNTS, CONTACT_EMAILS, CONTACTS, OWNERS, TAGS
+from sqlalchemy import Row, Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 EVENT_TYPES = (
@@ -129,110 +135,96 @@ def _time(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-async def _grouped(session: AsyncSession, statement: Select[Any]) -> dict[uuid.UUID, list[str]]:
-    """The (parent id, value) rows of `statement`, as each parent's values in their order."""
-    grouped: dict[uuid.UUID, list[str]] = defaultdict(list)
-    for parent_id, value in await session.execute(statement):
-        grouped[parent_id].append(value)
-    return grouped
+def _owner(owner_id: uuid.UUID | None) -> dict[str, str] | None:
+    return {"id": encode_id("ClientOwner", owner_id)} if owner_id is not None else None
 
 
-async def _accounts(
-    session: AsyncSession, firm_id: uuid.UUID, ids: list[uuid.UUID]
-) -> dict[uuid.UUID, dict[str, Any]]:
-    account, tag = models.Account, models.AccountTag
-    tags = await _grouped(
-        session,
-        select(tag.account_id, tag.tag)
-        .where(tag.firm_id == firm_id, one_of(tag.account_id, ids))
-        .order_by(*orders.tags_in_order(tag).clauses()),
-    )
-    rows = await session.execute(
-        select(account).where(account.firm_id == firm_id, one_of(account.id, ids))
-    )
+@dataclass(frozen=True, slots=True)
+class SubjectShape:
+    """How the body shows one kind of subject: the read model's relation of its rows by id,
+    the lists beside each row (body key, relation by the subject's id), and the body's fields
+    of a row (`show(row, lists)`).
+
+    The fields are the webhook's contract, written here rather than derived from the GraphQL
+    type, so that a field added to the API does not change what partners receive; the
+    rows, their firm, their visibility and the lists' joins and orders are the read model's."""
+
+    relation: Relation
+    lists: tuple[tuple[str, Relation], ...]
+    show: Callable[[Any, dict[str, list[str]]], dict[str, Any]]
+
+
+def _account(row: AccountRow, lists: dict[str, list[str]]) -> dict[str, Any]:
     return {
-        row.id: {
-            "__typename": "Account",
-            "id": encode_id("Account", row.id),
-            "name": row.name,
-            "customerNumber": row.customer_number,
-            "type": row.type,
-            "status": row.status,
-            "tags": tags[row.id],
-            "owner": {"id": encode_id("ClientOwner", row.owner_id)} if row.owner_id else None,
-            "version": row.version,
-            "createdAt": _time(row.created_at),
-            "updatedAt": _time(row.updated_at),
-        }
-        for (row,) in rows
+        "__typename": "Account",
+        "id": encode_id("Account", row.id),
+        "name": row.name,
+        "customerNumber": row.customer_number,
+        "type": row.type,
+        "status": row.status,
+        "tags": lists["tags"],
+        "owner": _owner(row.owner_id),
+        "version": row.version,
+        "createdAt": _time(row.created_at),
+        "updatedAt": _time(row.updated_at),
     }
 
 
-async def _contacts(
-    session: AsyncSession, firm_id: uuid.UUID, ids: list[uuid.UUID]
-) -> dict[uuid.UUID, dict[str, Any]]:
-    contact, email = models.Contact, models.ContactEmail
-    emails = await _grouped(
-        session,
-        select(email.contact_id, email.email)
-        .where(email.firm_id == firm_id, one_of(email.contact_id, ids))
-        .order_by(*orders.emails_in_order(email).clauses()),
-    )
-    rows = await session.execute(
-        select(contact).where(contact.firm_id == firm_id, one_of(contact.id, ids))
-    )
+def _contact(row: ContactRow, lists: dict[str, list[str]]) -> dict[str, Any]:
+    emails = lists["emails"]
     return {
-        row.id: {
-            "__typename": "Contact",
-            "id": encode_id("Contact", row.id),
-            "firstName": row.first_name,
-            "lastName": row.last_name,
-            "email": emails[row.id][0] if emails[row.id] else None,
-            "emails": emails[row.id],
-            "phone": row.phone,
-            "portalAccess": row.portal_access,
-            "version": row.version,
-            "createdAt": _time(row.created_at),
-            "updatedAt": _time(row.updated_at),
-        }
-        for (row,) in rows
+        "__typename": "Contact",
+        "id": encode_id("Contact", row.id),
+        "firstName": row.first_name,
+        "lastName": row.last_name,
+        "email": emails[0] if emails else None,
+        "emails": emails,
+        "phone": row.phone,
+        "portalAccess": row.portal_access,
+        "version": row.version,
+        "createdAt": _time(row.created_at),
+        "updatedAt": _time(row.updated_at),
     }
 
 
-async def _client_owners(
-    session: AsyncSession, firm_id: uuid.UUID, ids: list[uuid.UUID]
-) -> dict[uuid.UUID, dict[str, Any]]:
-    owner = models.ClientOwner
-    rows = await session.execute(
-        select(owner).where(owner.firm_id == firm_id, one_of(owner.id, ids))
-    )
-    return {
-        row.id: {
-            "__typename": "ClientOwner",
-            "id": encode_id("ClientOwner", row.id),
-            "name": row.name,
-        }
-        for (row,) in rows
-    }
+def _client_owner(row: ClientOwnerRow, lists: dict[str, list[str]]) -> dict[str, Any]:
+    return {"__typename": "ClientOwner", "id": encode_id("ClientOwner", row.id), "name": row.name}
 
 
-_LOADERS: dict[
-    str,
-    Callable[[AsyncSession, uuid.UUID, list[uuid.UUID]], Any],
-] = {"account": _accounts, "contact": _contacts, "client_owner": _client_owners}
+SUBJECT_SHAPES = {
+    "account": SubjectShape(ACCOUNTS, (("tags", TAGS),), _account),
+    "contact": SubjectShape(CONTACTS, (("emails", CONTACT_EMAILS),), _contact),
+    "client_owner": SubjectShape(OWNERS, (), _client_owner),
+}
+"""The subjects whose body carries them as they stand; any other carries only its id."""
 
 
 async def _objects(
     session: AsyncSession, firm_id: uuid.UUID, events: Iterable[RecordedEvent]
 ) -> dict[uuid.UUID, dict[str, Any]]:
-    """Each subject as it stands after the change, one statement per kind of subject; a
-    deleted subject is absent (its event carries its id and what it was)."""
+    """Each subject as it stands after the change, as the firm's administrators see it, one
+    statement per kind of subject and per list; a deleted subject is absent (its event carries
+    its id and what it was)."""
+
+    async def run(statement: Select[Any]) -> Sequence[Row[Any]]:
+        return (await session.execute(statement)).all()
+
+    reader = whole_firm_reader(firm_id)
+    lists = ListLimits()
     ids: dict[str, set[uuid.UUID]] = defaultdict(set)
     for event in events:
-        ids[event.subject_type].add(event.subject_id)
+        if event.subject_type in SUBJECT_SHAPES:
+            ids[event.subject_type].add(event.subject_id)
     found: dict[uuid.UUID, dict[str, Any]] = {}
     for subject_type, subject_ids in ids.items():
-        load = _LOADERS.get(subject_type)
-        if load is not None:
-            found.update(await load(session, firm_id, sorted(subject_ids)))
+        shape, keys = SUBJECT_SHAPES[subject_type], sorted(subject_ids)
+        rows = await load_relation(run, shape.relation, reader, lists, keys)
+        beside = {
+            name: await load_relation(run, relation, reader, lists, keys)
+            for name, relation in shape.lists
+        }
+        for index, row in enumerate(rows):
+            if row is not None:
+                shown = {name: values[index] for name, values in beside.items()}
+                found[row.id] = shape.show(row, shown)
     return found

@@ -427,12 +427,12 @@ class Notification(relay.Node):
 
     @strawberry.field(description="Names the account only if you may see it.")
     async def message(self, info: Info) -> str:
-        if self.row.kind not in notifications.MESSAGES:
-            return self.row.message
         account = await load_optional(
             info.context.loaders.of(ACCOUNTS), self.row.account_id, lambda row: row
         )
-        return notifications.message(self.row.kind, account.name if account else None)
+        return notifications.shown(
+            self.row.kind, self.row.message, account.name if account else None
+        )
 
     account = related(
         ACCOUNTS,
