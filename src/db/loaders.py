@@ -13,11 +13,8 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
-from clientgraph.db import models
-from clientgraph.db.one_of import one_of
-from clientgraph.db.queries import select_rows, to_row
+from clientgraph.db.queries import to_row
 from clientgraph.db.relation import Related, Relation, Shape
-from clientgraph.db.rows import FirmRow
 from clientgraph.list_limits import ListLimits
 from sqlalchemy import Row, Select, func, select
 from strawberry.dataloader import DataLoader
@@ -116,9 +113,6 @@ class Loaders:
         self.lists = lists
         self.relations: dict[Relation, DataLoader[Any, Any]] = {}
         self.counts: dict[Relation, DataLoader[Any, int]] = {}
-        self.firm = single(
-            run, lambda ids: select_rows(FirmRow).where(one_of(models.Firm.id, ids)), FirmRow
-        )
 
     def count_of(self, relation: Relation) -> DataLoader[Any, int]:
         """The request's loader of how many rows `relation` has for each parent (uncut)."""

@@ -15,6 +15,7 @@ from clientgraph.resolvers.enums import UserErrorCode, UserRole
 from clientgraph.resolvers.errors import fail
 from clientgraph.resolvers.inputs import required_text
 from clientgraph.resolvers.policy import require_admin
+from clientgraph.resolvers.read_model import FIRMS
 from clientgraph.resolvers.users import clean_email, new_user
 from clientgraph.resolvers.validation import checking
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -73,7 +74,7 @@ async def update_firm_settings(ctx: Context, changes: dict[str, Any]) -> FirmRow
             )
 
     await ctx.write(work)
-    firm_row = await ctx.loaders.firm.load(ctx.viewer.firm_id)
+    firm_row = await ctx.loaders.of(FIRMS).load(ctx.viewer.firm_id)
     assert firm_row is not None
     return firm_row
 

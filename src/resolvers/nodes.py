@@ -37,7 +37,7 @@ from clientgraph.resolvers.policy import (
     visible_api_keys,
     visible_contacts,
 )
-from clientgraph.resolvers.read_model import live_users
+from clientgraph.resolvers.read_model import in_firm, live_users, own_firm
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select
 from sqlalchemy.orm import aliased
 
@@ -60,7 +60,7 @@ class NodeKind:
 
 
 def _of_firm(viewer: Viewer, row: Any) -> list[ColumnElement[bool]]:
-    return [row.firm_id == viewer.firm_id]
+    return [in_firm(viewer, row)]
 
 
 def _account(viewer: Viewer, row: Any) -> list[ColumnElement[bool]]:
@@ -80,7 +80,7 @@ def _api_key(viewer: Viewer, row: Any) -> list[ColumnElement[bool]]:
 
 
 def _firm(viewer: Viewer, row: Any) -> list[ColumnElement[bool]]:
-    return [row.id == viewer.firm_id]
+    return [own_firm(viewer, row)]
 
 
 def _audit_event(viewer: Viewer, event: Any) -> list[ColumnElement[bool]]:

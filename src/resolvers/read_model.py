@@ -25,6 +25,7 @@ from clientgraph.db.rows import (
     ContactRow,
     CustomFieldDefinitionRow,
     CustomFieldValueRow,
+    FirmRow,
     NotificationRow,
     UserRow,
 )
@@ -54,16 +55,25 @@ def _by_id(model: Any, visible: Any) -> Any:
     return rows
 
 
-def _in_firm(viewer: Viewer, entity: Any) -> ColumnElement[bool]:
+def in_firm(viewer: Viewer, entity: Any) -> ColumnElement[bool]:
+    """Rows of the caller's firm (of a model, or an alias, with a firm_id)."""
     return entity.firm_id == viewer.firm_id  # type: ignore[no-any-return]
 
+
+def own_firm(viewer: Viewer, firm: Any) -> ColumnElement[bool]:
+    """The caller's own firm (a row of firms, or an alias)."""
+    return firm.id == viewer.firm_id  # type: ignore[no-any-return]
+
+
+FIRMS = Relation("firms", _by_id(models.Firm, own_firm), row_shape(FirmRow), unique=True)
+"""The caller's own firm by id; no other."""
 
 ACCOUNTS = Relation(
     "accounts", _by_id(models.Account, visible_accounts), row_shape(AccountRow), unique=True
 )
 """An account by id, if the caller may see it."""
 
-USERS = Relation("users", _by_id(models.User, _in_firm), row_shape(UserRow), unique=True)
+USERS = Relation("users", _by_id(models.User, in_firm), row_shape(UserRow), unique=True)
 """A user of the firm by id, deleted ones too (history keeps who acted)."""
 
 LIVE_USERS = Relation(
@@ -89,7 +99,7 @@ CONTACTS = Relation("contacts", _visible_contacts, row_shape(ContactRow), unique
 contacts' table, and a contact by id is read only at the root."""
 
 OWNERS = Relation(
-    "owners", _by_id(models.ClientOwner, _in_firm), row_shape(ClientOwnerRow), unique=True
+    "owners", _by_id(models.ClientOwner, in_firm), row_shape(ClientOwnerRow), unique=True
 )
 """An entry of the address book by id."""
 

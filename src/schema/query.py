@@ -25,6 +25,7 @@ from clientgraph.resolvers.read_model import (
     API_KEYS,
     CONTACTS,
     CUSTOM_FIELD_DEFINITIONS,
+    FIRMS,
     USERS,
 )
 from clientgraph.schema.access import AccessExplanation
@@ -98,7 +99,7 @@ class Query:
     async def viewer(self, info: Info) -> Viewer:
         ctx = info.context
         user = await ctx.loaders.of(USERS).load(ctx.viewer.user_id)
-        firm = await ctx.loaders.firm.load(ctx.viewer.firm_id)
+        firm = await ctx.loaders.of(FIRMS).load(ctx.viewer.firm_id)
         assert user is not None and firm is not None
         api_key = await load_optional(
             ctx.loaders.of(API_KEYS), ctx.viewer.api_key_id, ApiKey.from_row

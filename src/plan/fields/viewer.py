@@ -5,20 +5,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from clientgraph.db import models
 from clientgraph.plan.build import Build, Field, Fix, list_fix, planned
 from clientgraph.plan.connection import connection, page_request, related_keyset
 from clientgraph.plan.sqljson import quoted
-from clientgraph.resolvers.read_model import API_KEYS, NOTIFICATIONS, USERS, unread
+from clientgraph.resolvers.read_model import API_KEYS, FIRMS, NOTIFICATIONS, USERS, unread
 from clientgraph.schema.related import Read
-from sqlalchemy import ColumnElement, null, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import ColumnElement, null
 
 TYPE = "Viewer"
 
 VIEWER_USER = Read(USERS, "User", "user_id", many=False, required=True)
+VIEWER_FIRM = Read(FIRMS, "Firm", "firm_id", many=False, required=True)
 VIEWER_API_KEY = Read(API_KEYS, "ApiKey", "api_key_id", many=False, required=False)
-"""The caller's user and key: relations keyed by the plan's parameters, not a parent row."""
+"""The caller's user, firm and key: relations keyed by the plan's parameters, not a parent row."""
 
 
 @planned(TYPE, "user")
@@ -28,9 +27,7 @@ def user(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix 
 
 @planned(TYPE, "firm")
 def firm(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix | None]:
-    found = aliased(models.Firm)
-    value, fix = build.object("Firm", field, found)
-    return build.one(select(value).where(found.id == build.viewer.firm_id), row), fix
+    return build.related(VIEWER_FIRM, field, row, build.viewer.firm_id)
 
 
 @planned(TYPE, "permissions")
