@@ -109,6 +109,7 @@ async def test_each_column_holds_the_account_its_owner_tags_contacts_and_custom_
         firstName="Zoe",
         lastName="Zed",
         email="zoe@example.com",
+        extraEmails=["zed@example.com", "office@example.com"],
         phone="20 12 34 56",
         phoneCountry="DK",
         roles=["COMMERCIAL", "OPERATIONAL"],

@@ -17,6 +17,7 @@ from clientgraph.db.queries import to_row
 from clientgraph.db.relation import Related, Relation, Shape
 from clientgraph.list_limits import ListLimits
 from sqlalchemy import Row, Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
 
 K = TypeVar("K")
@@ -69,6 +70,16 @@ def relation_loader(
         return await _load(run, relation, related, keys)
 
     return DataLoader(load_fn=load)
+
+
+def on_session(session: AsyncSession) -> Runner:
+    """A runner of statements on `session` as it stands (a write's own transaction, say): no
+    retry, no new transaction."""
+
+    async def run(statement: Select[Any]) -> Sequence[Row[Any]]:
+        return (await session.execute(statement)).all()
+
+    return run
 
 
 async def load_relation(

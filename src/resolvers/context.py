@@ -13,7 +13,7 @@ from typing import Any, Protocol, TypeVar
 from clientgraph.auth.viewer import Viewer
 from clientgraph.db import tenancy
 from clientgraph.db.engine import CommitOutcomeUnknown, Database, DatabaseUnavailable
-from clientgraph.db.loaders import DataLoader, Loaders, keyed_loader, load_relation
+from clientgraph.db.loaders import DataLoader, Loaders, keyed_loader, load_relation, on_session
 from clientgraph.db.relation import Relation
 from clientgraph.db.replica import Replica
 from clientgraph.list_limits import ListLimits
@@ -311,8 +311,7 @@ class Context:
             result = await work(session)
             await session.flush()
 
-            async def run(statement: Select[Any]) -> Sequence[Row[Any]]:
-                return (await session.execute(statement)).all()
+            run = on_session(session)
 
             wanted[:] = shows(result)
             shown[:] = [

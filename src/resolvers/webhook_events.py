@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -18,7 +18,7 @@ from typing import Any, Protocol
 import orjson
 from clientgraph.auth.viewer import whole_firm_reader
 from clientgraph.db import models, orders
-from clientgraph.db.loaders import load_relation
+from clientgraph.db.loaders import load_relation, on_session
 from clientgraph.db.relation import Relation
 from clientgraph.db.rows import AccountRow, ClientOwnerRow, ContactRow
 from clientgraph.ids import encode_id
@@ -26,7 +26,7 @@ from clientgraph.list_limits import ListLimits
 from clientgraph.outbox.queue import enqueue
 from clientgraph.outbox.webhook import WEBHOOK_KIND
 from clientgraph.resolvers.read_model import ACCOUNTS, CONTACT_EMAILS, CONTACTS, OWNERS, TAGS
-from sqlalchemy import Row, Select, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 EVENT_TYPES = (
@@ -206,8 +206,7 @@ async def _objects(
     statement per kind of subject and per list; a deleted subject is absent (its event carries
     its id and what it was)."""
 
-    async def run(statement: Select[Any]) -> Sequence[Row[Any]]:
-        return (await session.execute(statement)).all()
+    run = on_session(session)
 
     reader = whole_firm_reader(firm_id)
     lists = ListLimits()

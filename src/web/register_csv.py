@@ -119,7 +119,7 @@ class RegisterCsvRoutes:
                 viewer,
                 spec,
                 order,
-                search_length=self.graphql.lists.search_length,
+                self.graphql.lists,
             )
         except Forbidden as error:
             await session.close()

@@ -7,8 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -17,28 +16,33 @@ from clientgraph.auth.viewer import Viewer
 from clientgraph.db import models
 from clientgraph.db.engine import Database
 from clientgraph.db.json_rows import json_rows
+from clientgraph.db.loaders import load_relation, on_session
 from clientgraph.db.orders import Order
 from clientgraph.db.queries import to_row
-from clientgraph.db.rows import AccountRow
+from clientgraph.db.relation import Relation
+from clientgraph.db.rows import AccountRow, CustomFieldDefinitionRow
+from clientgraph.list_limits import ListLimits
 from clientgraph.resolvers.accounts import AccountFilter, AccountOrder, listed_accounts
 from clientgraph.resolvers.enums import ContactRole, CustomFieldEntity
 from clientgraph.resolvers.errors import Forbidden
 from clientgraph.resolvers.pagination import after_cursor, literal_row
 from clientgraph.resolvers.policy import view_reach
+from clientgraph.resolvers.read_model import (
+    ACCOUNT_CONTACTS,
+    ACCOUNT_CUSTOM_FIELDS,
+    CONTACT_EMAILS,
+    CUSTOM_FIELD_DEFINITIONS,
+    LIVE_USERS,
+    OWNERS,
+    TAGS,
+)
 from clientgraph.resolvers.register_csv.columns import CONTACT_COLUMNS, header, joined
-from sqlalchemy import ColumnElement, ScalarSelect, Select, and_, func, select
+from sqlalchemy import ColumnElement, ScalarSelect, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 BATCH_SIZE = 500
 BOM = "\ufeff"
 NO_CONTACT = [""] * len(CONTACT_COLUMNS)
-
-
-@dataclass(frozen=True, slots=True)
-class _Definition:
-    id: uuid.UUID
-    key: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +55,7 @@ class RegisterExport:
     viewer: Viewer
     query: Select[Any]
     order: Order
+    lists: ListLimits
 
     @classmethod
     def of(
@@ -60,15 +65,14 @@ class RegisterExport:
         viewer: Viewer,
         spec: AccountFilter,
         order: AccountOrder,
-        *,
-        search_length: int,
+        lists: ListLimits,
     ) -> RegisterExport:
         if view_reach(viewer).right is None:
             raise Forbidden(
                 "You need the VIEW_ALL_ACCOUNTS or VIEW_ASSIGNED_ACCOUNTS right to export accounts."
             )
-        query, ordered = listed_accounts(viewer, spec, order, search_length=search_length)
-        return cls(db, session, viewer, query, ordered)
+        query, ordered = listed_accounts(viewer, spec, order, search_length=lists.search_length)
+        return cls(db, session, viewer, query, ordered, lists)
 
     async def csv_chunks(self) -> AsyncIterator[bytes]:
         """The CSV, UTF-8 with a BOM (so spreadsheets read it as UTF-8), a header row and
@@ -76,7 +80,7 @@ class RegisterExport:
         definitions = await self.db.read(self.session, self._definitions)
         await self.db.end_read(self.session)
         yield _csv_text([header([d.key for d in definitions])], prefix=BOM)
-        details = _Details(definitions)
+        details = _Details(self.viewer, self.lists, [d.key for d in definitions])
         page = (
             self.query.add_columns(*self.order.keys, *details.columns())
             .order_by(*self.order.clauses())
@@ -93,17 +97,16 @@ class RegisterExport:
             if after is None:
                 return
 
-    async def _definitions(self, session: AsyncSession) -> list[_Definition]:
-        definition = models.CustomFieldDefinition
-        found = await session.execute(
-            select(definition.id, definition.key)
-            .where(
-                definition.firm_id == self.viewer.firm_id,
-                definition.entity == CustomFieldEntity.ACCOUNT.value,
-            )
-            .order_by(definition.key)
+    async def _definitions(self, session: AsyncSession) -> list[CustomFieldDefinitionRow]:
+        """The firm's account fields, by key: the export's columns, as the import reads them."""
+
+        run = on_session(session)
+
+        entity = CustomFieldEntity.ACCOUNT.value
+        [found] = await load_relation(
+            run, CUSTOM_FIELD_DEFINITIONS, self.viewer, self.lists, [entity]
         )
-        return [_Definition(row.id, row.key) for row in found]
+        return sorted(found, key=lambda definition: definition.key)
 
     async def _batch(
         self, session: AsyncSession, page: Select[Any], after: list[Any] | None, details: _Details
@@ -140,22 +143,28 @@ async def _prefer_ordered_scans(session: AsyncSession) -> None:
 @dataclass(frozen=True, slots=True)
 class _Details:
     """What an account carries besides its own columns, as columns of the batch's statement:
-    subqueries correlated to the account, each an index lookup per account (see
-    db/json_rows.py), so that a batch costs the same at the end of a large firm as at its
-    start."""
+    the read model's relations of the account, each a subquery correlated to it, an index
+    lookup per account (see db/json_rows.py), so that a batch costs the same at the end of a
+    large firm as at its start."""
 
-    definitions: list[_Definition]
+    viewer: Viewer
+    lists: ListLimits
+    keys: list[str]
+    """The custom fields' keys, in the columns' order."""
 
     def columns(self) -> list[ColumnElement[Any]]:
+        account = models.Account
         return [
-            _tags().label("export_tags"),
-            _owner().label("export_owner"),
-            _contacts().label("export_contacts"),
-            *(_value(d.id).label(f"export_value_{i}") for i, d in enumerate(self.definitions)),
+            _rows_of(TAGS, self, account.id, lambda tag: [tag.tag]).label("export_tags"),
+            self._owner().label("export_owner"),
+            _rows_of(ACCOUNT_CONTACTS, self, account.id, self._link).label("export_contacts"),
+            _rows_of(ACCOUNT_CUSTOM_FIELDS, self, account.id, _key_and_value).label(
+                "export_values"
+            ),
         ]
 
     def records(self, account: AccountRow, details: Sequence[Any]) -> list[list[str]]:
-        tags, owner, contacts, *values = details
+        tags, owner, contacts, values = details
         own = [
             account.name,
             account.customer_number or "",
@@ -164,9 +173,63 @@ class _Details:
             joined([tag for (tag,) in _listed(tags)]),
             owner or "",
         ]
-        custom = [value or "" for value in values]
+        stored = dict(_listed(values))
+        custom = [stored.get(key) or "" for key in self.keys]
         links = [_link(*contact) for contact in _listed(contacts)] or [NO_CONTACT]
         return [[*own, *link, *custom] for link in links]
+
+    def _owner(self) -> ScalarSelect[Any]:
+        """An owner as the import finds it again: its user's e-mail, else its name."""
+        owners = OWNERS.rows(self.viewer, self.lists)
+        owner = owners.entity
+        users = LIVE_USERS.rows(self.viewer, self.lists)
+        email = users.for_parent(owner.user_id).add_columns(users.entity.email)
+        return (
+            owners.for_parent(models.Account.owner_id)
+            .add_columns(func.coalesce(email.correlate(owner).scalar_subquery(), owner.name))
+            .correlate(models.Account)
+            .scalar_subquery()
+        )
+
+    def _link(self, entity: Any) -> list[ColumnElement[Any]]:
+        """A contact of the account with its primary e-mail, and the link's roles and
+        description."""
+        link, contact = entity
+        emails = CONTACT_EMAILS.rows(self.viewer, self.lists)
+        primary = (
+            emails.for_parent(contact.id)
+            .add_columns(emails.entity.email)
+            .order_by(*emails.order.clauses())
+            .limit(1)
+            .correlate(contact)
+            .scalar_subquery()
+        )
+        return [
+            contact.first_name,
+            contact.last_name,
+            primary,
+            contact.phone,
+            link.is_commercial,
+            link.is_operational,
+            link.description,
+        ]
+
+
+def _key_and_value(entity: Any) -> list[ColumnElement[Any]]:
+    definition, stored = entity
+    return [definition.key, stored.value]
+
+
+def _rows_of(
+    relation: Relation,
+    details: _Details,
+    parent_key: ColumnElement[Any],
+    values: Callable[[Any], list[ColumnElement[Any]]],
+) -> ScalarSelect[Any]:
+    """`values` of every row of `relation` for the account, uncut, in the relation's order."""
+    related = relation.rows(details.viewer, details.lists)
+    query = related.for_parent(parent_key).add_columns(*values(related.entity))
+    return json_rows(query.correlate(models.Account), related.order.keys)
 
 
 def _listed(rows: str | None) -> list[list[Any]]:
@@ -192,79 +255,6 @@ def _link(
         if held
     ]
     return [first_name, last_name, email or "", phone or "", "", joined(roles), description or ""]
-
-
-def _tags() -> ScalarSelect[Any]:
-    tag, account = aliased(models.AccountTag), models.Account
-    return json_rows(
-        select(tag.tag)
-        .where(tag.firm_id == account.firm_id, tag.account_id == account.id)
-        .correlate(account),
-        [tag.tag],
-    )
-
-
-def _owner() -> ScalarSelect[Any]:
-    """An owner as the import finds it again: its user's e-mail, else its name."""
-    owner, user, account = aliased(models.ClientOwner), aliased(models.User), models.Account
-    return (
-        select(func.coalesce(user.email, owner.name))
-        .select_from(owner)
-        .outerjoin(
-            user,
-            and_(
-                user.firm_id == owner.firm_id, user.id == owner.user_id, user.deleted_at.is_(None)
-            ),
-        )
-        .where(owner.firm_id == account.firm_id, owner.id == account.owner_id)
-        .correlate(account)
-        .scalar_subquery()
-    )
-
-
-def _contacts() -> ScalarSelect[Any]:
-    """The account's contacts by name, each with its primary e-mail (a subquery of its own,
-    looked up by the contact) and the link's roles and description."""
-    link, contact, account = aliased(models.AccountContact), aliased(models.Contact), models.Account
-    email = aliased(models.ContactEmail)
-    primary_email = (
-        select(email.email)
-        .where(
-            email.firm_id == contact.firm_id, email.contact_id == contact.id, email.position == 0
-        )
-        .correlate(contact)
-        .scalar_subquery()
-    )
-    return json_rows(
-        select(
-            contact.first_name,
-            contact.last_name,
-            primary_email,
-            contact.phone,
-            link.is_commercial,
-            link.is_operational,
-            link.description,
-        )
-        .select_from(link)
-        .join(contact, and_(contact.firm_id == link.firm_id, contact.id == link.contact_id))
-        .where(link.firm_id == account.firm_id, link.account_id == account.id)
-        .correlate(account),
-        [contact.last_name_folded, contact.first_name_folded, contact.id],
-    )
-
-
-def _value(definition_id: uuid.UUID) -> ScalarSelect[Any]:
-    value, account = aliased(models.CustomFieldValue), models.Account
-    return (
-        select(value.value)
-        .where(
-            value.firm_id == account.firm_id,
-            value.definition_id == definition_id,
-            value.subject_id == account.id,
-        )
-        .correlate(account)
-        .scalar_subquery()
-    )
 
 
 def _csv_text(records: list[list[str]], prefix: str = "") -> bytes:
