@@ -4,6 +4,7 @@ of entries and by their bytes, least recently used out first."""
 from __future__ import annotations
 
 from clientgraph.caches import ENTRY_OVERHEAD_BYTES, BoundedLru
+from clientgraph.plan.compiled import CompiledStatements
 
 ENTRY = 1000
 """An entry's size as the tests give it; the cache adds its own overhead."""
@@ -81,3 +82,34 @@ def test_a_cached_none_is_told_from_a_miss_by_membership() -> None:
 
     assert "invalid" in cache
     assert "unknown" not in cache
+
+
+class CountedKey(tuple):  # type: ignore[type-arg]
+    """A statement's cache key that counts how often Python hashes it."""
+
+    hashed = 0
+
+    def __hash__(self) -> int:
+        CountedKey.hashed += 1
+        return super().__hash__()
+
+
+def test_a_planned_statements_key_is_hashed_once_however_often_it_is_looked_up() -> None:
+    """SQLAlchemy wraps the statement's one key tuple in a new tuple on every execution."""
+    compiled = CompiledStatements(max_count=4, max_bytes=1 << 20)
+    statement_key = CountedKey(("select", "thousands", "of", "members"))
+    CountedKey.hashed = 0
+
+    for _ in range(5):
+        compiled.get(("dialect", statement_key, ("firm_id",), False, False))
+
+    assert CountedKey.hashed == 1
+
+
+def test_the_keys_remembered_for_their_hash_are_bounded_by_the_plans_kept() -> None:
+    compiled = CompiledStatements(max_count=4, max_bytes=1 << 20)
+
+    for index in range(10):
+        compiled.get(("dialect", (f"statement {index}",), (), False, False))
+
+    assert len(compiled.hashes.found) == 4

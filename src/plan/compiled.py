@@ -18,16 +18,40 @@ BYTES_PER_SQL_CHARACTER = 72
 dashboard and the account page on both dialects (4 to 6 thousand characters each)."""
 
 
+class StatementHashes:
+    """The hash of each planned statement's cache key, worked out once per statement.
+
+    SQLAlchemy keeps a statement's cache key (the same tuple of thousands of members on every
+    execution) but hands the compiled cache a new tuple around it each time (dialect, key,
+    column keys, flags), and Python keeps no tuple's hash: hashing it anew was a tenth of a
+    planned read's CPU. The key tuples are remembered by identity, each held (so its id is
+    not reused while remembered), at most `most` of them (as many as the plans kept), the
+    oldest forgotten first."""
+
+    def __init__(self, most: int) -> None:
+        self.most = most
+        self.found: dict[int, tuple[Any, int]] = {}
+
+    def hash_of(self, key: tuple[Any, ...]) -> int:
+        found = self.found.get(id(key))
+        if found is not None and found[0] is key:
+            return found[1]
+        value = hash(key)
+        if len(self.found) >= self.most:
+            del self.found[next(iter(self.found))]
+        self.found[id(key)] = (key, value)
+        return value
+
+
 class HashedKey:
-    """SQLAlchemy's cache key with its hash worked out once. The key of a planned statement
-    is a tuple of thousands of members, which Python hashes anew on every use, and the LRU
-    looks a key up four times per hit: hashing it was a tenth of a planned read's CPU."""
+    """A compiled cache key, `(dialect, statement key, column keys, flags…)` as SQLAlchemy
+    asks for it, hashed with its statement key's remembered hash."""
 
     __slots__ = ("hash", "key")
 
-    def __init__(self, key: Any) -> None:
+    def __init__(self, key: tuple[Any, ...], hashes: StatementHashes) -> None:
         self.key = key
-        self.hash = hash(key)
+        self.hash = hash((hashes.hash_of(key[1]), key[0], *key[2:]))
 
     def __hash__(self) -> int:
         return self.hash
@@ -42,12 +66,15 @@ class CompiledStatements:
 
     def __init__(self, max_count: int, max_bytes: int) -> None:
         self.cache: BoundedLru[HashedKey, Compiled] = BoundedLru(max_count, max_bytes)
+        self.hashes = StatementHashes(max_count)
 
     def get(self, key: Any, default: Compiled | None = None) -> Compiled | None:
-        return self.cache.get(HashedKey(key), default)
+        return self.cache.get(HashedKey(key, self.hashes), default)
 
     def __setitem__(self, key: Any, compiled: Compiled) -> None:
-        self.cache.put(HashedKey(key), compiled, BYTES_PER_SQL_CHARACTER * len(compiled.string))
+        self.cache.put(
+            HashedKey(key, self.hashes), compiled, BYTES_PER_SQL_CHARACTER * len(compiled.string)
+        )
 
     def compile_ahead(self, statement: Select[Any], dialect: Dialect, given: Iterable[str]) -> None:
         """Compile `statement` for `dialect` into this cache under the key its execution
