@@ -53,19 +53,23 @@ def related(
     required: bool = False,
     description: str | None = None,
     deprecation_reason: str | None = None,
+    module: str | None = None,
 ) -> Any:
     """A field of a type whose objects keep their row as `row`, reading `relation` for the
-    key `row.<via>`. `type_name` names the target type in the calling module (or `str` for a
-    relation of a column), built by its `from_row`."""
+    key `row.<via>`. `type_name` names the target type (or `str` for a relation of a column),
+    built by its `from_row`, in `module`: by default the calling module; for a type of another
+    module, a module that imports it (`schema.types` names every type). The name is looked up
+    only when the schema is built and when the field resolves, so two modules' types may refer
+    to each other without importing each other."""
     read = Read(relation, type_name, via, not relation.unique if many is None else many, required)
     caller = inspect.currentframe()
-    module = caller.f_back.f_globals["__name__"] if caller and caller.f_back else __name__
+    home = module or (caller.f_back.f_globals["__name__"] if caller and caller.f_back else __name__)
     scalar = relation.shape.scalar
 
     def wrap(value: Any) -> Any:
         if scalar:
             return value
-        return getattr(sys.modules[module], type_name).from_row(value)
+        return getattr(sys.modules[home], type_name).from_row(value)
 
     async def resolve(root: Any, info: strawberry.Info) -> Any:
         key = getattr(root.row, via)
@@ -82,8 +86,8 @@ def related(
             return [] if read.many else None
         return [wrap(loaded)] if read.many else wrap(loaded)
 
-    resolve.__module__ = module
-    # Strawberry reads the GraphQL type from the return annotation, resolved in `module`
+    resolve.__module__ = home
+    # Strawberry reads the GraphQL type from the return annotation, resolved in `home`
     # (where the target type is defined, maybe after this field); `root` and `info` are
     # known to it by name and by type.
     resolve.__annotations__ = {"info": strawberry.Info, "return": _annotation(read)}
