@@ -32,7 +32,12 @@ every few milliseconds until the replica has replayed a sample, for at most `max
 while the replica does not answer (or fails a read under way, `lost`), is not in recovery
 (promoted), or lags more than `max_lag_s`, every read goes to the primary. A read that fails
 on the replica is run again on the primary (resolvers/context.py), so the replica never fails
-a request."""
+a request.
+
+What operators see (`/metrics`, clientgraph.metrics): each query's choice with its reason
+(`REPLICA_READS`), the reads run again on the primary (`REPLICA_FALLBACKS`, counted in
+resolvers/context.py), and after every check the lag (`REPLICA_LAG`) and, from `start` to
+`stop`, this process's state (`REPLICA_STATE`)."""
 
 from __future__ import annotations
 
@@ -46,6 +51,7 @@ from collections import deque
 from collections.abc import Hashable
 from typing import Any
 
+from clientgraph import metrics
 from clientgraph.db.engine import Database, describe_loss, server_engine, session_maker
 from clientgraph.db.tenancy import for_firm
 from sqlalchemy import Row, TextClause, text
@@ -62,6 +68,10 @@ little ahead of the sample just taken, so the first verdict waits for the replic
 one, which takes milliseconds, not a whole interval."""
 SAMPLES_KEPT = 1000
 """Samples not yet replayed, at most; the oldest go first, which only delays `caught_up_at`."""
+
+
+SERVING_REASON = "serving"
+READ_YOUR_WRITES = "read_your_writes"
 
 
 class ReplicaState(enum.Enum):
@@ -110,6 +120,8 @@ class Replica:
         self.writes: dict[Hashable, float] = {}
         self.watcher: asyncio.Task[None] | None = None
         self.started_at = time.monotonic()
+        self.shown_state: ReplicaState | None = None
+        """The state `REPLICA_STATE` counts for this process, while it watches."""
 
     def firm_session(self, firm_id: uuid.UUID) -> AsyncSession:
         """A read session on the replica, seeing what `Database.firm_session` would."""
@@ -122,17 +134,32 @@ class Replica:
             return None
         return time.monotonic() - self.caught_up_at
 
-    def serves(self, caller: Hashable) -> bool:
-        """Whether `caller`'s read may go to the replica now."""
+    def chooses(self, caller: Hashable) -> bool:
+        """Whether `caller`'s query may read from the replica now, counted in
+        `REPLICA_READS` with the reason."""
+        reason = self.primary_reason(caller)
+        if reason is None:
+            metrics.REPLICA_READS.labels("replica", SERVING_REASON).inc()
+            return True
+        metrics.REPLICA_READS.labels("primary", reason).inc()
+        return False
+
+    def primary_reason(self, caller: Hashable) -> str | None:
+        """Why `caller`'s read must go to the primary now (the replica's state, or
+        `read_your_writes`); None when the replica may serve it."""
         caught_up_at = self.caught_up_at
-        if (
-            self.state is not ReplicaState.SERVING
-            or caught_up_at is None
-            or time.monotonic() - caught_up_at > self.max_lag_s
-        ):
-            return False
+        if self.state is not ReplicaState.SERVING:
+            return self.state.value
+        if caught_up_at is None or time.monotonic() - caught_up_at > self.max_lag_s:
+            return ReplicaState.LAGGING.value
         written = self.writes.get(caller)
-        return written is None or written < caught_up_at
+        return None if written is None or written < caught_up_at else READ_YOUR_WRITES
+
+    def behind_s(self) -> float:
+        """`lag_s`, or before the replica ever caught up, the time since watching began: at
+        least that far behind."""
+        lag = self.lag_s()
+        return time.monotonic() - self.started_at if lag is None else lag
 
     def wrote(self, caller: Hashable) -> None:
         """`caller`'s write has committed (or may have): their reads go to the primary until
@@ -197,6 +224,8 @@ class Replica:
         if state is self.state:
             return
         previous, self.state = self.state, state
+        if self.shown_state is not None:
+            self._show_state()
         suffix = f" ({detail})" if detail else ""
         if state is ReplicaState.SERVING:
             logger.info("read replica: %s%s", state.value, suffix)
@@ -212,6 +241,9 @@ class Replica:
         """Watch the replica while the app serves."""
         if self.watcher is None:
             self.started_at = time.monotonic()
+            for each in ReplicaState:
+                metrics.REPLICA_STATE.labels(each.value)
+            self._show_state()
             self.watcher = asyncio.create_task(self._watch(), name="clientgraph-replica-watch")
 
     async def stop(self) -> None:
@@ -220,7 +252,19 @@ class Replica:
             with contextlib.suppress(asyncio.CancelledError):
                 await self.watcher
             self.watcher = None
+        if self.shown_state is not None:
+            metrics.REPLICA_STATE.labels(self.shown_state.value).dec()
+            self.shown_state = None
         await self.engine.dispose()
+
+    def _show_state(self) -> None:
+        """Move this process's count in `REPLICA_STATE` to the current state."""
+        if self.shown_state is self.state:
+            return
+        if self.shown_state is not None:
+            metrics.REPLICA_STATE.labels(self.shown_state.value).dec()
+        metrics.REPLICA_STATE.labels(self.state.value).inc()
+        self.shown_state = self.state
 
     async def _watch(self) -> None:
         while True:
@@ -229,6 +273,7 @@ class Replica:
             except Exception:
                 logger.exception("read replica: the check failed; reads go to the primary")
                 self._become(ReplicaState.UNREACHABLE, "check failed")
+            metrics.REPLICA_LAG.set(self.behind_s())
             starting = self.state is ReplicaState.STARTING
             await asyncio.sleep(
                 min(FIRST_CHECKS_S, self.check_interval_s) if starting else self.check_interval_s

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
+from clientgraph import metrics
 from clientgraph.auth.viewer import Viewer
 from clientgraph.db import tenancy
 from clientgraph.db.engine import CommitOutcomeUnknown, Database, DatabaseUnavailable
@@ -232,6 +233,7 @@ class Context:
                 raise
             if self.replica is not None and isinstance(error, DatabaseUnavailable):
                 self.replica.lost(error)
+        metrics.REPLICA_FALLBACKS.inc()
         await self.session.close()
         self.session = self.db.firm_session(self.viewer.firm_id)
         self.on_replica = False

@@ -420,10 +420,13 @@ class GraphQLApp(GraphQL[Context, None]):
 
     def _reads_replica(self, payload: dict[str, Any], viewer: Viewer) -> bool:
         """Whether the request is a query (a valid document whose operation to run reads
-        only) whose caller the replica serves now. The caller was loaded on the primary
-        session, which the request then leaves."""
-        if self.replica is None or not self.replica.serves(caller_of(viewer)):
+        only) whose caller the replica serves now (counted for `/metrics`). The caller was
+        loaded on the primary session, which the request then leaves."""
+        if self.replica is None or not self._is_query(payload):
             return False
+        return self.replica.chooses(caller_of(viewer))
+
+    def _is_query(self, payload: dict[str, Any]) -> bool:
         query = payload.get("query")
         operation_name = payload.get("operationName")
         if not isinstance(query, str) or not isinstance(operation_name, str | None):
