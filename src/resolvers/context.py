@@ -374,6 +374,11 @@ class Context:
         async with self.lock:
             await self.session.close()
 
+    def stop_reading(self) -> None:
+        """The answer is ready: a read that a task left behind would start now stops instead,
+        as after `close`, which may come later (after the answer is sent)."""
+        self.closed = True
+
     async def close(self) -> None:
         """End the request's session for good. A connection lost by then is discarded, not
         reported: the request's answer does not depend on it (see `DatabaseSession`)."""
