@@ -118,7 +118,8 @@ REPLICA_READS = Counter(
     "clientgraph_replica_reads",
     "Query operations on /graphql with a read replica configured, by the server chosen to "
     "read them (replica, primary) and why: serving, or for the primary the replica's state "
-    "(starting, lagging, unreachable, not_in_recovery) or read_your_writes.",
+    "(starting, lagging, unreachable, not_in_recovery), read_your_writes, or writes_unknown "
+    "(Redis did not say whether the caller wrote).",
     ["server", "reason"],
 )
 REPLICA_FALLBACKS = Counter(

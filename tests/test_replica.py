@@ -9,10 +9,13 @@ lifespan (the replica's watcher runs there), and talks HTTP to it."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+import httpx
 import pytest
 from clientgraph.app import create_app
 from clientgraph.db.engine import Database
@@ -21,8 +24,10 @@ from clientgraph.settings import Settings
 from tests.conftest import postgresql_url
 from tests.live_server import serve
 from tests.replica import StreamingReplica, running_replica
-from tests.support import OWNER_URLS, Api, eventually, new_firm_served, settings_for
+from tests.server_process import free_port
+from tests.support import APP_ROLE, OWNER_URLS, Api, eventually, new_firm_served, settings_for
 from tests.test_metrics import count, scrape
+from tests.test_serve import Served, clientgraph_serve
 
 ACCOUNTS = "{ accounts(first: 50) { totalCount nodes { name } } }"
 CHECK_INTERVAL_S = 0.1
@@ -278,6 +283,73 @@ async def test_reads_go_to_the_primary_once_the_replica_is_promoted(
     assert colleagues_read == ["After The Promotion"]
     assert count(text, READS, server="primary", reason="not_in_recovery") == before + 1
     assert count(text, "clientgraph_replica_state", state="not_in_recovery") == 1
+
+
+SHARED_MAX_LAG_S = 20.0
+"""Long enough for a paused replica to go on serving the colleague throughout the test."""
+
+
+@pytest.fixture(scope="module")
+def two_processes(
+    direct_url: str,
+    replica: StreamingReplica,
+    redis_url: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[list[Served]]:
+    """Two `clientgraph serve` processes reading from the replica, sharing one Redis under a
+    key prefix of their own."""
+    env = {
+        "DATABASE_URL": direct_url,
+        "CLIENTGRAPH_APP_ROLE": APP_ROLE,
+        "REDIS_URL": redis_url,
+        "CLIENTGRAPH_REDIS_KEY_PREFIX": f"clientgraph-test-{uuid.uuid4().hex[:12]}",
+        "CLIENTGRAPH_REPLICA_URL": replica.url(direct_url),
+        "CLIENTGRAPH_REPLICA_CHECK_INTERVAL_S": str(CHECK_INTERVAL_S),
+        "CLIENTGRAPH_REPLICA_MAX_LAG_S": str(SHARED_MAX_LAG_S),
+    }
+    directory = tmp_path_factory.mktemp("replica-processes")
+    with contextlib.ExitStack() as stack:
+        yield [stack.enter_context(clientgraph_serve(directory, env=env)) for _ in range(2)]
+
+
+async def test_a_write_through_one_process_is_read_through_another_from_the_primary(
+    primary: Database, replica: StreamingReplica, direct_url: str, two_processes: list[Served]
+) -> None:
+    """Replay paused: the second process, which did not see the write, learns it from Redis
+    and reads the writer's query on the primary, while it serves a colleague from the
+    replica, without the write."""
+    first, second = (served.port for served in two_processes)
+    async with (
+        new_firm_served(primary, first) as writer,
+        httpx.AsyncClient(base_url=f"http://127.0.0.1:{second}") as http,
+    ):
+        reader = dataclasses.replace(writer, http=http)
+        for api in (writer, reader):
+            await eventually(lambda api=api: replica_state(api, "serving"), timeout=10)
+        colleague = await colleague_of(writer, replica, direct_url)
+        await replica.pause_replay(direct_url)
+        try:
+            await writer.create_account("Written On The First")
+            own_read = await account_names(reader)
+            colleagues_read = await account_names(reader, colleague)
+        finally:
+            await replica.resume_replay(direct_url)
+
+    assert own_read == ["Written On The First"]
+    assert colleagues_read == []
+
+
+async def test_reads_go_to_the_primary_while_redis_cannot_tell_who_wrote(
+    primary: Database, replica: StreamingReplica, direct_url: str
+) -> None:
+    settings = replica_settings(direct_url, replica, redis_url=f"redis://127.0.0.1:{free_port()}")
+    async with served_firm(primary, settings) as api:
+        colleague = await colleague_of(api, replica, direct_url)
+        before = await replica_reads(api, "primary", "writes_unknown")
+        assert await account_names(api, colleague) == []
+        after = await replica_reads(api, "primary", "writes_unknown")
+
+    assert after == before + 1
 
 
 @pytest.mark.parametrize(

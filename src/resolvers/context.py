@@ -262,7 +262,7 @@ class Context:
             raise
         except CommitOutcomeUnknown:
             self.may_have_written = True
-            self._wrote()
+            await self._wrote()
             raise
         except DBAPIError as error:
             if not tenancy.is_timeout(error):
@@ -272,14 +272,14 @@ class Context:
                 "was not applied."
             ) from error
         self.may_have_written = True
-        self._wrote()
+        await self._wrote()
         self._loaders = None
         self._named_loaders.clear()
         return result
 
-    def _wrote(self) -> None:
+    async def _wrote(self) -> None:
         if self.replica is not None:
-            self.replica.wrote(caller_of(self.viewer))
+            await self.replica.wrote(caller_of(self.viewer))
 
     async def write_showing(
         self,

@@ -380,7 +380,7 @@ class GraphQLApp(GraphQL[Context, None]):
             if stored is not None:
                 _noted(rate_headers, await self.rate_limits.charge_nodes(caller, 1))
                 return stored
-        on_replica = not multipart and self._reads_replica(payload, viewer)
+        on_replica = not multipart and await self._reads_replica(payload, viewer)
         if on_replica:
             assert self.replica is not None
             await session.close()
@@ -434,13 +434,13 @@ class GraphQLApp(GraphQL[Context, None]):
             after_response.defer(scope, held)
         return response
 
-    def _reads_replica(self, payload: dict[str, Any], viewer: Viewer) -> bool:
+    async def _reads_replica(self, payload: dict[str, Any], viewer: Viewer) -> bool:
         """Whether the request is a query (a valid document whose operation to run reads
         only) whose caller the replica serves now (counted for `/metrics`). The caller was
         loaded on the primary session, which the request then leaves."""
         if self.replica is None or not self._is_query(payload):
             return False
-        return self.replica.chooses(caller_of(viewer))
+        return await self.replica.chooses(caller_of(viewer))
 
     def _is_query(self, payload: dict[str, Any]) -> bool:
         query = payload.get("query")
