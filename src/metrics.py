@@ -114,6 +114,34 @@ RATE_LIMIT_REFUSALS = Counter(
     ["limit"],
 )
 
+REPLICA_READS = Counter(
+    "clientgraph_replica_reads",
+    "Query operations on /graphql with a read replica configured, by the server chosen to "
+    "read them (replica, primary) and why: serving, or for the primary the replica's state "
+    "(starting, lagging, unreachable, not_in_recovery), read_your_writes, or writes_unknown "
+    "(Redis did not say whether the caller wrote).",
+    ["server", "reason"],
+)
+REPLICA_FALLBACKS = Counter(
+    "clientgraph_replica_fallbacks",
+    "Reads that failed on the replica (unreachable, its pool exhausted, a statement cancelled "
+    "by a recovery conflict) and ran again on the primary.",
+)
+REPLICA_LAG = Gauge(
+    "clientgraph_replica_lag_seconds",
+    "Seconds since the replica last showed everything the primary had committed (since the "
+    "watcher started, before it ever did), at a process's latest check; the most of live "
+    "processes.",
+    multiprocess_mode="livemax",
+)
+REPLICA_STATE = Gauge(
+    "clientgraph_replica_state",
+    "Live processes that find the replica in each state (starting, serving, lagging, "
+    "unreachable, not_in_recovery).",
+    ["state"],
+    multiprocess_mode="livesum",
+)
+
 _watched: weakref.WeakSet[object] = weakref.WeakSet()
 
 current_statements: contextvars.ContextVar[StatementCount | None] = contextvars.ContextVar(

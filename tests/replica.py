@@ -122,6 +122,12 @@ class StreamingReplica:
     async def resume_replay(self, primary_url: str) -> None:
         await self._run(primary_url, "SELECT pg_wal_replay_resume()")
 
+    async def promote(self, primary_url: str) -> None:
+        """Make the replica a primary of its own (as a failover would): it leaves recovery
+        and follows the primary no more."""
+        promoted = await self._run(primary_url, "SELECT pg_promote()")
+        assert promoted is True, promoted
+
     async def caught_up(self, primary_url: str) -> None:
         """Wait until the replica shows everything the primary had written when asked."""
         position = await _fetch(primary_url, "SELECT pg_current_wal_insert_lsn()::text")

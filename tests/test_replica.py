@@ -9,10 +9,13 @@ lifespan (the replica's watcher runs there), and talks HTTP to it."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+import httpx
 import pytest
 from clientgraph.app import create_app
 from clientgraph.db.engine import Database
@@ -21,7 +24,10 @@ from clientgraph.settings import Settings
 from tests.conftest import postgresql_url
 from tests.live_server import serve
 from tests.replica import StreamingReplica, running_replica
-from tests.support import OWNER_URLS, Api, eventually, new_firm_served, settings_for
+from tests.server_process import free_port
+from tests.support import APP_ROLE, OWNER_URLS, Api, eventually, new_firm_served, settings_for
+from tests.test_metrics import count, scrape
+from tests.test_serve import Served, clientgraph_serve
 
 ACCOUNTS = "{ accounts(first: 50) { totalCount nodes { name } } }"
 CHECK_INTERVAL_S = 0.1
@@ -55,6 +61,7 @@ async def primary(direct_url: str) -> AsyncIterator[Database]:
 def replica_settings(direct_url: str, replica: StreamingReplica, **overrides: Any) -> Settings:
     overrides.setdefault("replica_check_interval_s", CHECK_INTERVAL_S)
     overrides.setdefault("replica_max_lag_s", MAX_LAG_S)
+    overrides.setdefault("metrics_allow_ips", "127.0.0.1")
     return settings_for(
         direct_url, replica_url=replica.url(direct_url), outbox_relay=False, **overrides
     )
@@ -99,6 +106,14 @@ async def account_names(api: Api, token: str | None = None) -> list[str]:
     return sorted(node["name"] for node in accounts["nodes"])
 
 
+READS = "clientgraph_replica_reads_total"
+
+
+async def replica_reads(api: Api, server: str, reason: str) -> float:
+    """Queries this process sent to `server` for `reason`, as `/metrics` counts them."""
+    return count(await scrape(api), READS, server=server, reason=reason)
+
+
 async def test_a_planned_read_is_served_by_the_replica(
     api: Api, replica: StreamingReplica, direct_url: str
 ) -> None:
@@ -126,6 +141,21 @@ async def more_scans(replica: StreamingReplica, direct_url: str, than: int) -> b
     return await replica.tables_read(direct_url) > than
 
 
+async def test_operators_see_the_replica_serving_a_read_and_how_far_behind_it_is(
+    api: Api, replica: StreamingReplica, direct_url: str
+) -> None:
+    colleague = await colleague_of(api, replica, direct_url)
+    served_before = await replica_reads(api, "replica", "serving")
+
+    assert (await api.post(ACCOUNTS, token=colleague)).status_code == 200
+
+    text = await scrape(api)
+    assert count(text, READS, server="replica", reason="serving") == served_before + 1
+    assert count(text, "clientgraph_replica_state", state="serving") == 1
+    assert count(text, "clientgraph_replica_state", state="lagging") == 0
+    assert 0 <= count(text, "clientgraph_replica_lag_seconds") <= MAX_LAG_S
+
+
 async def test_a_caller_reads_their_own_write_at_once_while_others_read_the_replica(
     api: Api, replica: StreamingReplica, direct_url: str
 ) -> None:
@@ -144,6 +174,21 @@ async def test_a_caller_reads_their_own_write_at_once_while_others_read_the_repl
     assert payload["name"] == "Written Just Now"
     assert own_read == ["Written Just Now"]
     assert colleagues_read == []
+
+
+async def test_a_writers_read_sent_to_the_primary_is_counted_as_read_your_writes(
+    api: Api, replica: StreamingReplica, direct_url: str
+) -> None:
+    await replica.pause_replay(direct_url)
+    try:
+        await api.create_account("Counted")
+        before = await replica_reads(api, "primary", "read_your_writes")
+        await account_names(api)
+        after = await replica_reads(api, "primary", "read_your_writes")
+    finally:
+        await replica.resume_replay(direct_url)
+
+    assert after == before + 1
 
 
 async def test_the_writer_reads_from_the_replica_again_once_it_shows_the_write(
@@ -168,11 +213,16 @@ async def test_reads_go_to_the_primary_while_the_replica_lags(
     try:
         await api.create_account("Written While Paused")
         await eventually(lambda: replica_state(api, "lagging"), timeout=MAX_LAG_S + 10)
+        lagging_before = await replica_reads(api, "primary", "lagging")
         colleagues_read = await account_names(api, colleague)
+        text = await scrape(api)
     finally:
         await replica.resume_replay(direct_url)
 
     assert colleagues_read == ["Written While Paused"]
+    assert count(text, READS, server="primary", reason="lagging") == lagging_before + 1
+    assert count(text, "clientgraph_replica_state", state="lagging") == 1
+    assert count(text, "clientgraph_replica_lag_seconds") > MAX_LAG_S
 
 
 async def test_reads_answer_from_the_primary_when_the_replica_stops(
@@ -192,20 +242,114 @@ async def test_reads_answer_from_the_primary_when_the_replica_stops(
         await api.create_account("Still Here")
         await replica.caught_up(direct_url)
         assert await account_names(api, colleague) == ["Still Here"]
+        fallbacks_before = count(await scrape(api), "clientgraph_replica_fallbacks_total")
         await replica.stop()
         try:
             with caplog.at_level(logging.WARNING, logger=REPLICA_LOGGER):
                 reads = [await account_names(api, colleague) for _ in range(3)]
             set_aside = await replica_state(api, "unreachable")
+            text = await scrape(api)
         finally:
             await replica.start()
 
     assert reads == [["Still Here"]] * 3
     assert set_aside
+    assert count(text, "clientgraph_replica_fallbacks_total") == fallbacks_before + 1
+    assert count(text, READS, server="primary", reason="unreachable") >= 2
     unreachable = [
         record for record in caplog.records if "read replica: unreachable" in record.getMessage()
     ]
     assert len(unreachable) == 1, [record.getMessage() for record in caplog.records]
+
+
+async def test_reads_go_to_the_primary_once_the_replica_is_promoted(
+    primary: Database, direct_url: str
+) -> None:
+    """A standby of this test's own, since a promoted one follows the primary no more: once
+    promoted, the account written afterwards on the primary is in a colleague's read, which
+    the former replica would not have; each read is counted with the reason."""
+    async with contextlib.AsyncExitStack() as stack:
+        promoted = await stack.enter_async_context(running_replica(direct_url))
+        settings = replica_settings(direct_url, promoted)
+        api = await stack.enter_async_context(served_firm(primary, settings))
+        _, colleague = await api.staff("VIEW_ALL_ACCOUNTS")
+        await promoted.promote(direct_url)
+        await eventually(lambda: replica_state(api, "not_in_recovery"), timeout=10)
+        await api.create_account("After The Promotion")
+        before = await replica_reads(api, "primary", "not_in_recovery")
+        colleagues_read = await account_names(api, colleague)
+        text = await scrape(api)
+
+    assert colleagues_read == ["After The Promotion"]
+    assert count(text, READS, server="primary", reason="not_in_recovery") == before + 1
+    assert count(text, "clientgraph_replica_state", state="not_in_recovery") == 1
+
+
+SHARED_MAX_LAG_S = 20.0
+"""Long enough for a paused replica to go on serving the colleague throughout the test."""
+
+
+@pytest.fixture(scope="module")
+def two_processes(
+    direct_url: str,
+    replica: StreamingReplica,
+    redis_url: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[list[Served]]:
+    """Two `clientgraph serve` processes reading from the replica, sharing one Redis under a
+    key prefix of their own."""
+    env = {
+        "DATABASE_URL": direct_url,
+        "CLIENTGRAPH_APP_ROLE": APP_ROLE,
+        "REDIS_URL": redis_url,
+        "CLIENTGRAPH_REDIS_KEY_PREFIX": f"clientgraph-test-{uuid.uuid4().hex[:12]}",
+        "CLIENTGRAPH_REPLICA_URL": replica.url(direct_url),
+        "CLIENTGRAPH_REPLICA_CHECK_INTERVAL_S": str(CHECK_INTERVAL_S),
+        "CLIENTGRAPH_REPLICA_MAX_LAG_S": str(SHARED_MAX_LAG_S),
+    }
+    directory = tmp_path_factory.mktemp("replica-processes")
+    with contextlib.ExitStack() as stack:
+        yield [stack.enter_context(clientgraph_serve(directory, env=env)) for _ in range(2)]
+
+
+async def test_a_write_through_one_process_is_read_through_another_from_the_primary(
+    primary: Database, replica: StreamingReplica, direct_url: str, two_processes: list[Served]
+) -> None:
+    """Replay paused: the second process, which did not see the write, learns it from Redis
+    and reads the writer's query on the primary, while it serves a colleague from the
+    replica, without the write."""
+    first, second = (served.port for served in two_processes)
+    async with (
+        new_firm_served(primary, first) as writer,
+        httpx.AsyncClient(base_url=f"http://127.0.0.1:{second}") as http,
+    ):
+        reader = dataclasses.replace(writer, http=http)
+        for api in (writer, reader):
+            await eventually(lambda api=api: replica_state(api, "serving"), timeout=10)
+        colleague = await colleague_of(writer, replica, direct_url)
+        await replica.pause_replay(direct_url)
+        try:
+            await writer.create_account("Written On The First")
+            own_read = await account_names(reader)
+            colleagues_read = await account_names(reader, colleague)
+        finally:
+            await replica.resume_replay(direct_url)
+
+    assert own_read == ["Written On The First"]
+    assert colleagues_read == []
+
+
+async def test_reads_go_to_the_primary_while_redis_cannot_tell_who_wrote(
+    primary: Database, replica: StreamingReplica, direct_url: str
+) -> None:
+    settings = replica_settings(direct_url, replica, redis_url=f"redis://127.0.0.1:{free_port()}")
+    async with served_firm(primary, settings) as api:
+        colleague = await colleague_of(api, replica, direct_url)
+        before = await replica_reads(api, "primary", "writes_unknown")
+        assert await account_names(api, colleague) == []
+        after = await replica_reads(api, "primary", "writes_unknown")
+
+    assert after == before + 1
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,8 @@ PostgreSQL (bench/statements.py's protocol proxy): the issue's dashboard (`first
 besides BEGIN/COMMIT/ROLLBACK, everything included — the per-transaction settings (the firm
 for row-level security, the timeouts), the token's user, the data — and no pool pre-ping.
 The generic path (Strawberry's executor) takes no more statements than before, and as many
-for 100 accounts as for 10.
+for 100 accounts as for 10. A read's answer is sent after two round trips (issue 17, point 2);
+its ROLLBACK follows the answer.
 
 PostgreSQL only: the round trips that matter are those to a server.
 """
@@ -23,6 +24,7 @@ from clientgraph.app import create_app
 from clientgraph.auth.access_tokens import issue_token
 from clientgraph.db.engine import Database
 from clientgraph.ids import encode_id
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bench.operations import ACCOUNT_PAGE, DASHBOARD
 from bench.seed import Seeded, seed
@@ -51,12 +53,32 @@ def dashboard(first: int) -> str:
     return DASHBOARD.replace("first: 50", f"first: {first}")
 
 
+class TallyAtAnswer:
+    """The app, noting what the counter has seen when the answer's last byte is about to be
+    sent: the round trips the client waits for."""
+
+    def __init__(self, app: ASGIApp, counter: StatementCounter) -> None:
+        self.app = app
+        self.counter = counter
+        self.seen: Tally | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def noting(message: Message) -> None:
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                tally = self.counter.tally
+                self.seen = Tally(list(tally.statements), tally.round_trips)
+            await send(message)
+
+        await self.app(scope, receive, noting)
+
+
 @dataclass
 class Counted:
     http: httpx.AsyncClient
     counter: StatementCounter
     seeded: Seeded
     token: str
+    at_answer: TallyAtAnswer
 
     async def request(self, query: str, variables: dict[str, Any]) -> httpx.Response:
         return await self.http.post(
@@ -104,13 +126,14 @@ async def _counted(
     db = Database(counter.through(settings.server_database_url()), pool_size=2)
     token = issue_token(SECRET, user_id=data.owner_user_id, firm_id=data.firm_id, ttl_seconds=3600)
     app = create_app(settings, db)
-    transport = httpx.ASGITransport(app=app)
+    at_answer = TallyAtAnswer(app, counter)
+    transport = httpx.ASGITransport(app=at_answer)
     try:
         async with (
             app.router.lifespan_context(app),
             httpx.AsyncClient(transport=transport, base_url="http://test") as http,
         ):
-            yield Counted(http, counter, data, token)
+            yield Counted(http, counter, data, token, at_answer)
     finally:
         await db.dispose()
 
@@ -165,19 +188,33 @@ async def test_an_app_read_takes_at_most_three_statements_besides_begin_and_comm
 
 
 @pytest.mark.parametrize("name", ["dashboard first: 10", "dashboard first: 100", "account page"])
-async def test_an_app_read_takes_three_round_trips_its_settings_sent_with_its_begin(
+async def test_an_app_read_is_answered_after_two_round_trips_its_settings_sent_with_its_begin(
     app: Counted, name: str
 ) -> None:
-    """BEGIN and the firm's settings in one message, the planned statement, ROLLBACK (the
-    caller is kept by the process, as `serve` keeps it)."""
+    """BEGIN and the firm's settings in one message, then the planned statement, and the
+    answer (the caller is kept by the process, as `serve` keeps it)."""
     query, variables, _ = operations(app)[name]
 
-    response, tally = await app.statements_of(query, variables)
+    response, _ = await app.statements_of(query, variables)
 
     assert "errors" not in response.json()
-    assert tally.round_trips == 3, tally.statements
-    assert tally.statements[0].strip().upper().startswith("BEGIN")
-    assert "set_config('app.firm_id'" in tally.statements[1]
+    before = app.at_answer.seen
+    assert before is not None
+    assert before.round_trips == 2, before.statements
+    assert before.statements[0].strip().upper().startswith("BEGIN")
+    assert "set_config('app.firm_id'" in before.statements[1]
+
+
+@pytest.mark.parametrize("name", ["dashboard first: 10", "account page"])
+async def test_an_app_reads_transaction_ends_after_its_answer(app: Counted, name: str) -> None:
+    query, variables, _ = operations(app)[name]
+
+    _, tally = await app.statements_of(query, variables)
+
+    before = app.at_answer.seen
+    assert before is not None
+    assert tally.round_trips == before.round_trips + 1, tally.statements
+    assert tally.statements[len(before.statements) :] == ["ROLLBACK"]
 
 
 @pytest.mark.parametrize("name", ["dashboard first: 10", "dashboard first: 100", "account page"])

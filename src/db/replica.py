@@ -21,18 +21,26 @@ Read-your-writes: a caller who wrote (`wrote`, after the commit returned) reads 
 primary until `caught_up_at` is later than the write: a sample taken after the commit
 returned lies past its commit record, so the replica then shows the write. That is no
 statement per write and no guessed window; in practice the caller is back on the replica
-within one or two checks. The writes are remembered by this process only: a caller's next
-request served by another process (several `serve` workers, several machines) may read from
-the replica before it shows their write, at most `max_lag_s` behind. A write is forgotten
-once it is older than `max_lag_s`: by then the replica either shows it or lags too far to
-serve anyone.
+within one or two checks. A write is forgotten once it is older than `max_lag_s`: by then
+the replica either shows it or lags too far to serve anyone. The writes are remembered by this
+process, and with Redis (`shared_writes`, db/shared_writes.py) by every process: a caller's
+query that this process would send to the replica first asks Redis when the caller last wrote,
+anywhere, and goes to the primary unless a replayed sample was taken after that write (wall
+clocks here, the writer being another process). Without Redis, a caller's next request served
+by another process (several `serve` workers, several machines) may read from the replica
+before it shows their write, at most `max_lag_s` behind.
 
 Fallbacks, each logged once when the state changes: before the first verdict (checked again
 every few milliseconds until the replica has replayed a sample, for at most `max_lag_s`), and
 while the replica does not answer (or fails a read under way, `lost`), is not in recovery
 (promoted), or lags more than `max_lag_s`, every read goes to the primary. A read that fails
 on the replica is run again on the primary (resolvers/context.py), so the replica never fails
-a request."""
+a request.
+
+What operators see (`/metrics`, clientgraph.metrics): each query's choice with its reason
+(`REPLICA_READS`), the reads run again on the primary (`REPLICA_FALLBACKS`, counted in
+resolvers/context.py), and after every check the lag (`REPLICA_LAG`) and, from `start` to
+`stop`, this process's state (`REPLICA_STATE`)."""
 
 from __future__ import annotations
 
@@ -46,7 +54,9 @@ from collections import deque
 from collections.abc import Hashable
 from typing import Any
 
+from clientgraph import metrics
 from clientgraph.db.engine import Database, describe_loss, server_engine, session_maker
+from clientgraph.db.shared_writes import CLOCK_MARGIN_S, SharedWrites, Unknown
 from clientgraph.db.tenancy import for_firm
 from sqlalchemy import Row, TextClause, text
 from sqlalchemy.exc import DBAPIError
@@ -62,6 +72,12 @@ little ahead of the sample just taken, so the first verdict waits for the replic
 one, which takes milliseconds, not a whole interval."""
 SAMPLES_KEPT = 1000
 """Samples not yet replayed, at most; the oldest go first, which only delays `caught_up_at`."""
+
+
+SERVING_REASON = "serving"
+READ_YOUR_WRITES = "read_your_writes"
+WRITES_UNKNOWN = "writes_unknown"
+"""Redis did not say whether the caller wrote (db/shared_writes.py)."""
 
 
 class ReplicaState(enum.Enum):
@@ -90,8 +106,10 @@ class Replica:
         pool_timeout: float = 5.0,
         connect_timeout_s: float = 5.0,
         pgbouncer: bool = False,
+        shared_writes: SharedWrites | None = None,
     ) -> None:
         self.primary = primary
+        self.shared_writes = shared_writes
         self.max_lag_s = max_lag_s
         self.check_interval_s = check_interval_s
         self.check_timeout_s = connect_timeout_s + check_interval_s
@@ -106,10 +124,14 @@ class Replica:
         self.sessions = session_maker(self.engine, primary.session_class)
         self.state = ReplicaState.STARTING
         self.caught_up_at: float | None = None
-        self.samples: deque[tuple[float, int]] = deque(maxlen=SAMPLES_KEPT)
+        self.caught_up_wall: float | None = None
+        """`caught_up_at` by the wall clock, for writes other processes report."""
+        self.samples: deque[tuple[float, float, int]] = deque(maxlen=SAMPLES_KEPT)
         self.writes: dict[Hashable, float] = {}
         self.watcher: asyncio.Task[None] | None = None
         self.started_at = time.monotonic()
+        self.shown_state: ReplicaState | None = None
+        """The state `REPLICA_STATE` counts for this process, while it watches."""
 
     def firm_session(self, firm_id: uuid.UUID) -> AsyncSession:
         """A read session on the replica, seeing what `Database.firm_session` would."""
@@ -122,22 +144,55 @@ class Replica:
             return None
         return time.monotonic() - self.caught_up_at
 
-    def serves(self, caller: Hashable) -> bool:
-        """Whether `caller`'s read may go to the replica now."""
-        caught_up_at = self.caught_up_at
-        if (
-            self.state is not ReplicaState.SERVING
-            or caught_up_at is None
-            or time.monotonic() - caught_up_at > self.max_lag_s
-        ):
-            return False
-        written = self.writes.get(caller)
-        return written is None or written < caught_up_at
+    async def chooses(self, caller: Hashable) -> bool:
+        """Whether `caller`'s query may read from the replica now, counted in
+        `REPLICA_READS` with the reason."""
+        reason = self.primary_reason(caller)
+        if reason is None and self.shared_writes is not None:
+            reason = await self._shared_reason(self.shared_writes, caller)
+        if reason is None:
+            metrics.REPLICA_READS.labels("replica", SERVING_REASON).inc()
+            return True
+        metrics.REPLICA_READS.labels("primary", reason).inc()
+        return False
 
-    def wrote(self, caller: Hashable) -> None:
+    def primary_reason(self, caller: Hashable) -> str | None:
+        """Why `caller`'s read must go to the primary now (the replica's state, or
+        `read_your_writes`); None when the replica may serve it."""
+        caught_up_at = self.caught_up_at
+        if self.state is not ReplicaState.SERVING:
+            return self.state.value
+        if caught_up_at is None or time.monotonic() - caught_up_at > self.max_lag_s:
+            return ReplicaState.LAGGING.value
+        written = self.writes.get(caller)
+        return None if written is None or written < caught_up_at else READ_YOUR_WRITES
+
+    async def _shared_reason(self, shared: SharedWrites, caller: Hashable) -> str | None:
+        """Why `caller`'s read must go to the primary for a write another process may have
+        reported; None when the replica shows it, or there was none."""
+        try:
+            written = await shared.written_at(caller)
+        except Unknown:
+            return WRITES_UNKNOWN
+        if written is None:
+            return None
+        caught_up_wall = self.caught_up_wall
+        if caught_up_wall is None or written + CLOCK_MARGIN_S >= caught_up_wall:
+            return READ_YOUR_WRITES
+        return None
+
+    def behind_s(self) -> float:
+        """`lag_s`, or before the replica ever caught up, the time since watching began: at
+        least that far behind."""
+        lag = self.lag_s()
+        return time.monotonic() - self.started_at if lag is None else lag
+
+    async def wrote(self, caller: Hashable) -> None:
         """`caller`'s write has committed (or may have): their reads go to the primary until
-        the replica shows it."""
+        the replica shows it, in every process when Redis tells the others."""
         self.writes[caller] = time.monotonic()
+        if self.shared_writes is not None:
+            await self.shared_writes.wrote(caller, time.time())
 
     def lost(self, error: BaseException) -> None:
         """A read on the replica found it unreachable: no read goes there until a check
@@ -146,7 +201,7 @@ class Replica:
 
     async def check(self) -> None:
         """Sample the primary's position, then see how far the replica has replayed."""
-        sampled_at = time.monotonic()
+        sampled_at, sampled_wall = time.monotonic(), time.time()
         try:
             async with asyncio.timeout(self.check_timeout_s):
                 (position,) = await _one_row(self.primary.engine, PRIMARY_POSITION)
@@ -162,9 +217,9 @@ class Replica:
         if not in_recovery or replayed is None:
             self._become(ReplicaState.NOT_A_REPLICA, "promoted, or not a standby")
             return
-        self.samples.append((sampled_at, position))
-        while self.samples and self.samples[0][1] <= replayed:
-            self.caught_up_at = self.samples.popleft()[0]
+        self.samples.append((sampled_at, sampled_wall, position))
+        while self.samples and self.samples[0][2] <= replayed:
+            self.caught_up_at, self.caught_up_wall, _ = self.samples.popleft()
         self._forget_shown_writes()
         lag = self.lag_s()
         if lag is None and self._first_verdict_pending():
@@ -197,6 +252,8 @@ class Replica:
         if state is self.state:
             return
         previous, self.state = self.state, state
+        if self.shown_state is not None:
+            self._show_state()
         suffix = f" ({detail})" if detail else ""
         if state is ReplicaState.SERVING:
             logger.info("read replica: %s%s", state.value, suffix)
@@ -212,6 +269,9 @@ class Replica:
         """Watch the replica while the app serves."""
         if self.watcher is None:
             self.started_at = time.monotonic()
+            for each in ReplicaState:
+                metrics.REPLICA_STATE.labels(each.value)
+            self._show_state()
             self.watcher = asyncio.create_task(self._watch(), name="clientgraph-replica-watch")
 
     async def stop(self) -> None:
@@ -220,7 +280,21 @@ class Replica:
             with contextlib.suppress(asyncio.CancelledError):
                 await self.watcher
             self.watcher = None
+        if self.shown_state is not None:
+            metrics.REPLICA_STATE.labels(self.shown_state.value).dec()
+            self.shown_state = None
+        if self.shared_writes is not None:
+            await self.shared_writes.close()
         await self.engine.dispose()
+
+    def _show_state(self) -> None:
+        """Move this process's count in `REPLICA_STATE` to the current state."""
+        if self.shown_state is self.state:
+            return
+        if self.shown_state is not None:
+            metrics.REPLICA_STATE.labels(self.shown_state.value).dec()
+        metrics.REPLICA_STATE.labels(self.state.value).inc()
+        self.shown_state = self.state
 
     async def _watch(self) -> None:
         while True:
@@ -229,6 +303,7 @@ class Replica:
             except Exception:
                 logger.exception("read replica: the check failed; reads go to the primary")
                 self._become(ReplicaState.UNREACHABLE, "check failed")
+            metrics.REPLICA_LAG.set(self.behind_s())
             starting = self.state is ReplicaState.STARTING
             await asyncio.sleep(
                 min(FIRST_CHECKS_S, self.check_interval_s) if starting else self.check_interval_s

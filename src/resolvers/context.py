@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
+from clientgraph import metrics
 from clientgraph.auth.viewer import Viewer
 from clientgraph.db import tenancy
 from clientgraph.db.engine import CommitOutcomeUnknown, Database, DatabaseUnavailable
@@ -232,6 +233,7 @@ class Context:
                 raise
             if self.replica is not None and isinstance(error, DatabaseUnavailable):
                 self.replica.lost(error)
+        metrics.REPLICA_FALLBACKS.inc()
         await self.session.close()
         self.session = self.db.firm_session(self.viewer.firm_id)
         self.on_replica = False
@@ -260,7 +262,7 @@ class Context:
             raise
         except CommitOutcomeUnknown:
             self.may_have_written = True
-            self._wrote()
+            await self._wrote()
             raise
         except DBAPIError as error:
             if not tenancy.is_timeout(error):
@@ -270,14 +272,14 @@ class Context:
                 "was not applied."
             ) from error
         self.may_have_written = True
-        self._wrote()
+        await self._wrote()
         self._loaders = None
         self._named_loaders.clear()
         return result
 
-    def _wrote(self) -> None:
+    async def _wrote(self) -> None:
         if self.replica is not None:
-            self.replica.wrote(caller_of(self.viewer))
+            await self.replica.wrote(caller_of(self.viewer))
 
     async def write_showing(
         self,
@@ -370,6 +372,11 @@ class Context:
         usable and its next read opens a new one."""
         async with self.lock:
             await self.session.close()
+
+    def stop_reading(self) -> None:
+        """The answer is ready: a read that a task left behind would start now stops instead,
+        as after `close`, which may come later (after the answer is sent)."""
+        self.closed = True
 
     async def close(self) -> None:
         """End the request's session for good. A connection lost by then is discarded, not

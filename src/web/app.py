@@ -16,6 +16,7 @@ from clientgraph.db.engine import Database, DatabaseUnavailable
 from clientgraph.db.migrate import upgrade_for_server
 from clientgraph.db.readiness import Readiness
 from clientgraph.db.replica import Replica
+from clientgraph.db.shared_writes import SharedWrites
 from clientgraph.outbox import service as outbox
 from clientgraph.outbox.webhook_urls import HostResolver
 from clientgraph.settings import Settings, get_settings
@@ -156,7 +157,8 @@ def create_app(
 
 
 def replica_of(settings: Settings, database: Database) -> Replica | None:
-    """The read replica `CLIENTGRAPH_REPLICA_URL` names, pooled as the primary is."""
+    """The read replica `CLIENTGRAPH_REPLICA_URL` names, pooled as the primary is; with
+    `REDIS_URL`, told of the callers' writes in every process (db/shared_writes.py)."""
     url = settings.server_replica_url()
     if url is None:
         return None
@@ -170,6 +172,11 @@ def replica_of(settings: Settings, database: Database) -> Replica | None:
         pool_timeout=settings.db_pool_timeout_s,
         connect_timeout_s=settings.db_connect_timeout_s,
         pgbouncer=settings.pgbouncer,
+        shared_writes=(
+            SharedWrites(settings.redis_url, settings.redis_key_prefix, settings.replica_max_lag_s)
+            if settings.redis_url
+            else None
+        ),
     )
 
 

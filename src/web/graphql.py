@@ -49,6 +49,7 @@ from clientgraph.schema.extensions import QueryLimits
 from clientgraph.schema.graphql_core import graphql_schema
 from clientgraph.schema.schema import build_schema
 from clientgraph.settings import Settings
+from clientgraph.web import after_response
 from clientgraph.web.body import read_body, spooled_body, with_body
 from clientgraph.web.deadline import Deadline, within_deadline
 from clientgraph.web.errors import HttpError, error_response
@@ -84,6 +85,7 @@ from graphql import OperationType
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
@@ -213,6 +215,14 @@ class GraphQLApp(GraphQL[Context, None]):
             db, settings.request_timeout_s, settings.idempotency_max_keys_per_caller
         )
 
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Strawberry's answer, sent before a read's session ends (web/after_response.py)."""
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        async with after_response.answering(scope):
+            await super().__call__(scope, receive, send)
+
     async def start(self) -> None:
         """What runs beside requests while the app serves: the caller cache's listening, the
         replica's watcher, and planning the registered documents (web/plans_ahead.py)."""
@@ -300,7 +310,9 @@ class GraphQLApp(GraphQL[Context, None]):
     async def _answer_holding(
         self, request: Request, rate_headers: dict[str, str], held: contextlib.AsyncExitStack
     ) -> Response:
-        """The answer, with what it reads into (a spooled upload) released by `held`."""
+        """The answer, with its sessions and what it reads into (a spooled upload) released by
+        `held`: at once when it fails or wrote, else after the answer is sent."""
+        scope = request.scope
         deadline = Deadline.starting_now(self.settings.request_timeout_s)
         address = client_address(request)
         address_budget = _noted(rate_headers, await self.rate_limits.failed_auth_budget(address))
@@ -368,7 +380,7 @@ class GraphQLApp(GraphQL[Context, None]):
             if stored is not None:
                 _noted(rate_headers, await self.rate_limits.charge_nodes(caller, 1))
                 return stored
-        on_replica = not multipart and self._reads_replica(payload, viewer)
+        on_replica = not multipart and await self._reads_replica(payload, viewer)
         if on_replica:
             assert self.replica is not None
             await session.close()
@@ -387,6 +399,7 @@ class GraphQLApp(GraphQL[Context, None]):
             replica=self.replica,
             on_replica=on_replica,
         )
+        held.push_async_callback(context.close)
         try:
             work = self._execute(payload, replay(request), context)
             with tracing.span("graphql.operation", _operation_attributes(payload)) as span:
@@ -407,7 +420,8 @@ class GraphQLApp(GraphQL[Context, None]):
             if claim is not None and not context.may_have_written:
                 await self.idempotency.settle(claim, None)
             raise
-        finally:
+        context.stop_reading()
+        if context.may_have_written:
             await context.close()
         if claim is not None:
             await self.idempotency.settle(claim, response if context.may_have_written else None)
@@ -416,14 +430,19 @@ class GraphQLApp(GraphQL[Context, None]):
             facts_of(request.scope).cost = context.cost.requested_nodes
         nodes = _charge(context.cost.requested_nodes, self.settings.max_nodes)
         _noted(rate_headers, await self.rate_limits.charge_nodes(caller, nodes))
+        if not context.may_have_written:
+            after_response.defer(scope, held)
         return response
 
-    def _reads_replica(self, payload: dict[str, Any], viewer: Viewer) -> bool:
+    async def _reads_replica(self, payload: dict[str, Any], viewer: Viewer) -> bool:
         """Whether the request is a query (a valid document whose operation to run reads
-        only) whose caller the replica serves now. The caller was loaded on the primary
-        session, which the request then leaves."""
-        if self.replica is None or not self.replica.serves(caller_of(viewer)):
+        only) whose caller the replica serves now (counted for `/metrics`). The caller was
+        loaded on the primary session, which the request then leaves."""
+        if self.replica is None or not self._is_query(payload):
             return False
+        return await self.replica.chooses(caller_of(viewer))
+
+    def _is_query(self, payload: dict[str, Any]) -> bool:
         query = payload.get("query")
         operation_name = payload.get("operationName")
         if not isinstance(query, str) or not isinstance(operation_name, str | None):

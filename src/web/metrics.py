@@ -66,8 +66,9 @@ def outcome_of(status: int) -> str:
 
 class RequestMetrics:
     """Pure ASGI middleware: counts each HTTP request by route, operation and outcome, times
-    it, counts its SQL statements, and the reads by the path that answered them; then writes
-    its log line (web/request_log.py)."""
+    it to its last byte sent, counts its SQL statements (those sent after the answer too: a
+    read's ROLLBACK, web/after_response.py) and the reads by the path that answered them;
+    then writes its log line (web/request_log.py)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -78,6 +79,7 @@ class RequestMetrics:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
+        last_byte_at: float | None = None
         status = 500
         read_path: str | None = None
         statements = metrics.StatementCount()
@@ -85,18 +87,20 @@ class RequestMetrics:
         route = route_of(scope["path"])
 
         async def counting_send(message: Message) -> None:
-            nonlocal status, read_path
+            nonlocal status, read_path, last_byte_at
             if message["type"] == "http.response.start":
                 status = message["status"]
                 read_path = Headers(raw=message.get("headers", [])).get(READ_PATH_HEADER)
             await send(message)
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                last_byte_at = time.perf_counter()
 
         with traced_request(scope, route) as span:
             try:
                 await self.app(scope, receive, counting_send)
             finally:
                 metrics.current_statements.reset(token)
-                duration_s = time.perf_counter() - started
+                duration_s = (last_byte_at or time.perf_counter()) - started
                 requested = scope.get("state", {}).get(OPERATION_STATE)
                 outcome = outcome_of(status)
                 metrics.REQUESTS.labels(route, self.operations.label(requested), outcome).inc()
