@@ -18,12 +18,11 @@ import math
 import uuid
 from collections.abc import Hashable
 
-import redis.asyncio
 import redis.exceptions
+from clientgraph import shared_redis
 
 logger = logging.getLogger("clientgraph.db")
 
-REDIS_TIMEOUT_S = 1.0
 CLOCK_MARGIN_S = 0.1
 """How far apart two machines' clocks may be; a write is taken as that much later."""
 
@@ -36,9 +35,7 @@ class SharedWrites:
     """Callers' latest writes, as wall-clock seconds, in Redis under `{prefix}:wrote:`."""
 
     def __init__(self, url: str, prefix: str, keep_s: float) -> None:
-        self.client = redis.asyncio.Redis.from_url(
-            url, socket_timeout=REDIS_TIMEOUT_S, socket_connect_timeout=REDIS_TIMEOUT_S
-        )
+        self.client = shared_redis.client(url)
         self.prefix = f"{prefix}:wrote:"
         self.keep_ms = math.ceil(keep_s * 1000)
         self.failing = False

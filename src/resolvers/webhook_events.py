@@ -143,7 +143,7 @@ def _owner(owner_id: uuid.UUID | None) -> dict[str, str] | None:
 class SubjectShape:
     """How the body shows one kind of subject: the read model's relation of its rows by id,
     the lists beside each row (body key, relation by the subject's id), and the body's fields
-    of a row (`show(row, lists)`).
+    of a row after its `__typename` and `id` (`show(row, lists)`).
 
     The fields are the webhook's contract, written here rather than derived from the GraphQL
     type, so that a field added to the API does not change what partners receive; the
@@ -156,8 +156,6 @@ class SubjectShape:
 
 def _account(row: AccountRow, lists: dict[str, list[str]]) -> dict[str, Any]:
     return {
-        "__typename": "Account",
-        "id": encode_id("Account", row.id),
         "name": row.name,
         "customerNumber": row.customer_number,
         "type": row.type,
@@ -173,8 +171,6 @@ def _account(row: AccountRow, lists: dict[str, list[str]]) -> dict[str, Any]:
 def _contact(row: ContactRow, lists: dict[str, list[str]]) -> dict[str, Any]:
     emails = lists["emails"]
     return {
-        "__typename": "Contact",
-        "id": encode_id("Contact", row.id),
         "firstName": row.first_name,
         "lastName": row.last_name,
         "email": emails[0] if emails else None,
@@ -188,7 +184,7 @@ def _contact(row: ContactRow, lists: dict[str, list[str]]) -> dict[str, Any]:
 
 
 def _client_owner(row: ClientOwnerRow, lists: dict[str, list[str]]) -> dict[str, Any]:
-    return {"__typename": "ClientOwner", "id": encode_id("ClientOwner", row.id), "name": row.name}
+    return {"name": row.name}
 
 
 SUBJECT_SHAPES = {
@@ -225,5 +221,10 @@ async def _objects(
         for index, row in enumerate(rows):
             if row is not None:
                 shown = {name: values[index] for name, values in beside.items()}
-                found[row.id] = shape.show(row, shown)
+                type_name = _TYPE_NAMES[subject_type]
+                found[row.id] = {
+                    "__typename": type_name,
+                    "id": encode_id(type_name, row.id),
+                    **shape.show(row, shown),
+                }
     return found

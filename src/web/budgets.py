@@ -12,7 +12,7 @@ import math
 import time
 from dataclasses import dataclass
 
-from clientgraph import metrics
+from clientgraph import metrics, shared_redis
 from clientgraph.settings import Settings
 from clientgraph.web.errors import HttpError
 from limits import RateLimitItem
@@ -21,8 +21,6 @@ from limits.aio.strategies import RateLimiter
 from limits.errors import StorageError
 
 logger = logging.getLogger("clientgraph.rate_limits")
-
-REDIS_TIMEOUT_S = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,8 +58,8 @@ def counter_storage(settings: Settings) -> Storage:
         implementation="redispy",
         key_prefix=settings.redis_key_prefix,
         wrap_exceptions=True,
-        socket_timeout=REDIS_TIMEOUT_S,
-        socket_connect_timeout=REDIS_TIMEOUT_S,
+        socket_timeout=shared_redis.REDIS_TIMEOUT_S,
+        socket_connect_timeout=shared_redis.REDIS_TIMEOUT_S,
     )
 
 

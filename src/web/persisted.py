@@ -34,8 +34,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 import orjson
-import redis.asyncio
 import redis.exceptions
+from clientgraph import shared_redis
 from clientgraph.caches import BoundedLru
 from clientgraph.settings import Settings
 from clientgraph.web.errors import HttpError
@@ -44,7 +44,6 @@ from starlette.requests import Request
 logger = logging.getLogger("clientgraph.persisted")
 
 HASH = re.compile(r"^[0-9a-f]{64}$")
-REDIS_TIMEOUT_S = 1.0
 MANIFEST_FORMAT = "apollo-persisted-query-manifest"
 
 
@@ -133,9 +132,7 @@ class SharedDocuments:
     skipped (the document is then known to this process only)."""
 
     def __init__(self, url: str, prefix: str, ttl_s: int) -> None:
-        self.client = redis.asyncio.Redis.from_url(
-            url, socket_timeout=REDIS_TIMEOUT_S, socket_connect_timeout=REDIS_TIMEOUT_S
-        )
+        self.client = shared_redis.client(url)
         self.prefix = f"{prefix}:apq:"
         self.ttl_s = ttl_s
 
