@@ -5,7 +5,8 @@ besides BEGIN/COMMIT/ROLLBACK, everything included — the per-transaction setti
 for row-level security, the timeouts), the token's user, the data — and no pool pre-ping.
 The generic path (Strawberry's executor) takes no more statements than before, and as many
 for 100 accounts as for 10. A read's answer is sent after two round trips (issue 17, point 2);
-its ROLLBACK follows the answer.
+its ROLLBACK follows the answer. A mutation's transaction id, its live events' NOTIFY and its
+check for webhooks travel in one statement before its COMMIT (issue 17, point 3).
 
 PostgreSQL only: the round trips that matter are those to a server.
 """
@@ -26,7 +27,7 @@ from clientgraph.db.engine import Database
 from clientgraph.ids import encode_id
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bench.operations import ACCOUNT_PAGE, DASHBOARD
+from bench.operations import ACCOUNT_PAGE, CREATE_ACCOUNT, DASHBOARD
 from bench.seed import Seeded, seed
 from bench.statements import StatementCounter, Tally
 from tests.conftest import postgresql_url
@@ -244,6 +245,27 @@ async def test_the_generic_path_takes_no_more_statements_than_before(
 
     assert max(counts.values()) <= GENERIC_BEFORE[operation], counts
     assert len(set(counts.values())) == 1, f"statements depend on the rows: {counts}"
+
+
+async def test_a_mutation_asks_its_transaction_id_notifies_and_checks_webhooks_in_one_statement(
+    app: Counted,
+) -> None:
+    new_account = {
+        "name": "Closing statement",
+        "type": "COMPANY",
+        "ownerId": encode_id("ClientOwner", app.seeded.client_owner_ids[0]),
+        "tags": ["one", "two"],
+    }
+
+    response, tally = await app.statements_of(CREATE_ACCOUNT, {"input": new_account})
+
+    assert response.json()["data"]["createAccount"]["userErrors"] == []
+    *work, closing, commit = tally.statements
+    assert commit.strip().upper() == "COMMIT"
+    for asked in ("txid_current_if_assigned()", "pg_notify", "FROM webhooks"):
+        assert asked in closing, closing
+    assert not [s for s in work if "txid_current" in s or "FROM webhooks" in s], work
+    assert not [s for s in work if s.strip().upper().startswith("SAVEPOINT")], work
 
 
 async def test_statements_are_counted_on_the_server_the_database_url_names(

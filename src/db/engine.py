@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
 from asyncpg.exceptions import InternalClientError
-from clientgraph.db import tenancy
+from clientgraph.db import closing, tenancy
 from clientgraph.db.live import LiveEvents
 from clientgraph.metrics import WatchedPool
 from sqlalchemy import event, text
@@ -391,15 +391,16 @@ class Database:
     async def _commit(self, session: AsyncSession) -> None:
         """COMMIT, telling a commit that failed apart from one whose answer was lost.
 
-        On PostgreSQL a write transaction takes its id when it begins (tenancy.XID). If the
-        connection is lost during COMMIT, a fresh connection asks `txid_status` what became of
-        it: committed means done, aborted means the retry is safe, anything else (still in
-        progress, or the server unreachable) is CommitOutcomeUnknown — never retried.
+        The transaction's closing statement (db/closing.py) first asks, on PostgreSQL, for its
+        id. If the connection is lost during COMMIT, a fresh connection asks `txid_status`
+        what became of it: committed means done, aborted means the retry is safe, anything else
+        (still in progress, or the server unreachable) is CommitOutcomeUnknown — never retried.
+        A transaction that wrote nothing has no id, and is simply retried.
         """
+        xid = await closing.close(session)
         if self.is_sqlite:
             await session.commit()
             return
-        xid = session.info.get(tenancy.XID)
         try:
             await session.commit()
         except (DBAPIError, OSError) as error:

@@ -22,7 +22,7 @@ from typing import Any
 
 import orjson
 from clientgraph.db.listener import listen, listen_dsn
-from sqlalchemy import bindparam, event, text
+from sqlalchemy import ColumnElement, bindparam, event, func, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
@@ -90,6 +90,18 @@ def _pending(session: Session) -> list[LiveEvent]:
 
 def _notify_payloads(events: Iterable[LiveEvent]) -> dict[str, list[str]]:
     return {"payloads": sorted({pending.to_json() for pending in events})}
+
+
+def notified_at_close(session: AsyncSession) -> ColumnElement[int] | None:
+    """A column that sends, on PostgreSQL, what `session` has announced (its count of
+    notifications): the transaction's closing statement carries it (db/closing.py), so the
+    NOTIFY costs no round trip of its own. None when nothing was announced."""
+    pending = _pending(session.sync_session)
+    if not pending:
+        return None
+    payloads = bindparam("live_payloads", _notify_payloads(pending)["payloads"], type_=ARRAY(Text))
+    payload = func.unnest(payloads).column_valued("payload")
+    return select(func.count(func.pg_notify(CHANNEL, payload))).scalar_subquery()
 
 
 async def send_announced(session: AsyncSession) -> None:

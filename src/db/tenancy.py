@@ -23,8 +23,8 @@ SQLite has neither row-level security nor these timeouts, so nothing is sent the
 On a connection of the server's engines (`SettingsAtBegin`, db/engine.py) that statement
 travels with the transaction's BEGIN, in the one message of PostgreSQL's simple query
 protocol, its values written as literals: a read costs one round trip fewer (BEGIN and the
-settings, the data, ROLLBACK). A write still asks for its transaction id in a statement of its
-own.
+settings, the data, ROLLBACK). A write asks for its transaction id in its closing statement
+(db/closing.py).
 """
 
 from __future__ import annotations
@@ -53,8 +53,6 @@ TIMEOUT_SQLSTATES = frozenset({"55P03", "57014"})
 
 WRITE_OPTION = "clientgraph_write"
 """The execution option of the engine that write transactions run on (`Database.write`)."""
-XID = "clientgraph.xid"
-"""`session.info` key of the id of the write transaction the session runs now."""
 
 _SETTINGS = (
     "SELECT set_config('app.firm_id', :firm, true),"
@@ -69,10 +67,6 @@ _SETTINGS = (
     " set_config('jit', 'off', true)"
 )
 _BEGIN = text(_SETTINGS)
-_BEGIN_WRITE = text(f"{_SETTINGS}, txid_current()")
-"""A write transaction takes its id at once, in the same statement (`Database._commit`
-needs it to tell a lost COMMIT's outcome), instead of asking for it before COMMIT."""
-_TRANSACTION_ID = text("SELECT txid_current()")
 _PLACEHOLDER = re.compile(r":(\w+)")
 
 
@@ -136,7 +130,6 @@ def session_class(timeouts: Timeouts) -> type[Session]:
         if connection.dialect.name != "postgresql":
             return
         lookup = session.info.get(LOOKUP, {})
-        writes = connection.get_execution_options().get(WRITE_OPTION, False)
         values = {
             "firm": _text(session.info.get(FIRM)),
             "api_key": _text(session.info.get(API_KEY)),
@@ -149,12 +142,8 @@ def session_class(timeouts: Timeouts) -> type[Session]:
         driver = connection.connection.driver_connection
         if isinstance(driver, SettingsAtBegin) and not driver.is_in_transaction():
             driver.settings_at_begin = settings_script(values)
-            if writes:
-                session.info[XID] = connection.execute(_TRANSACTION_ID).scalar_one()
             return
-        settings = connection.execute(_BEGIN_WRITE if writes else _BEGIN, values)
-        if writes:
-            session.info[XID] = settings.one()[-1]
+        connection.execute(_BEGIN, values)
 
     return TenantSession
 

@@ -252,7 +252,7 @@ class Context:
 
         async def work_and_tell(session: AsyncSession) -> T:
             result = await work(session)
-            await webhook_events.enqueue_recorded(session)
+            webhook_events.enqueue_at_close(session)
             return result
 
         try:

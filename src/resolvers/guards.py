@@ -77,12 +77,12 @@ async def lock_contact(
 async def flush_unique(
     session: AsyncSession, constraint: str, error: Callable[[], UserErrors]
 ) -> None:
-    """Flush in a savepoint. A concurrent transaction that committed the same unique value
-    first makes the flush fail on `constraint` (a fragment of its name or columns): that is the
-    user error `error()`, not a 500. A pre-check catches the common case; this, the race."""
+    """Flush. A concurrent transaction that committed the same unique value first makes the
+    flush fail on `constraint` (a fragment of its name or columns): that is the user error
+    `error()`, not a 500. A pre-check catches the common case; this, the race. No savepoint:
+    the error ends the mutation, whose transaction is then rolled back whole."""
     try:
-        async with session.begin_nested():
-            await session.flush()
+        await session.flush()
     except IntegrityError as failure:
         if constraint in str(failure.orig):
             raise error() from failure

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 import orjson
 from clientgraph.auth.viewer import whole_firm_reader
 from clientgraph.db import models, orders
+from clientgraph.db.closing import Question, ask_at_close
 from clientgraph.db.loaders import load_relation, on_session
 from clientgraph.db.relation import Relation
 from clientgraph.db.rows import AccountRow, ClientOwnerRow, ContactRow
@@ -26,7 +27,7 @@ from clientgraph.list_limits import ListLimits
 from clientgraph.outbox.queue import enqueue
 from clientgraph.outbox.webhook import WEBHOOK_KIND
 from clientgraph.resolvers.read_model import ACCOUNTS, CONTACT_EMAILS, CONTACTS, OWNERS, TAGS
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 EVENT_TYPES = (
@@ -86,9 +87,28 @@ def recorded(session: AsyncSession, event: RecordedEvent) -> None:
     session.info.setdefault(_RECORDED, []).append(event)
 
 
+def enqueue_at_close(session: AsyncSession) -> None:
+    """`enqueue_recorded` at the end of the transaction (Context.write calls this after each
+    mutation's work): whether the firm has any webhook at all rides in the transaction's
+    closing statement (db/closing.py), so a firm without webhooks pays no statement for them."""
+    events = [event for event in session.info.get(_RECORDED, []) if event.action in EVENT_TYPES]
+    if not events:
+        session.info.pop(_RECORDED, None)
+        return
+    any_webhook = exists().where(models.Webhook.firm_id == events[0].firm_id)
+    ask_at_close(session, Question(any_webhook, _enqueue_if_any_webhook))
+
+
+async def _enqueue_if_any_webhook(session: AsyncSession, any_webhook: bool) -> None:
+    if any_webhook:
+        await enqueue_recorded(session)
+    else:
+        session.info.pop(_RECORDED, None)
+
+
 async def enqueue_recorded(session: AsyncSession) -> None:
-    """Queue the deliveries for the events the transaction recorded (Context.write calls this
-    after each mutation's work, before the commit)."""
+    """Queue the deliveries for the events the transaction recorded so far, now (a writer of
+    thousands of events calls this after each batch: history.hand_over)."""
     events = [event for event in session.info.pop(_RECORDED, []) if event.action in EVENT_TYPES]
     if not events:
         return
