@@ -26,6 +26,17 @@ logger = logging.getLogger("clientgraph.db")
 CLOCK_MARGIN_S = 0.1
 """How far apart two machines' clocks may be; a write is taken as that much later."""
 
+_KEEP_LATEST = """
+local kept = redis.call('GET', KEYS[1])
+if kept and tonumber(kept) >= tonumber(ARGV[1]) then
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+"""
+"""Set the caller's write time unless Redis holds a later one: two processes' writes may
+reach Redis in the other order than they committed, and the earlier must not hide the later."""
+
 
 class Unknown(Exception):
     """Redis did not say whether the caller wrote."""
@@ -38,12 +49,14 @@ class SharedWrites:
         self.client = shared_redis.client(url)
         self.prefix = f"{prefix}:wrote:"
         self.keep_ms = math.ceil(keep_s * 1000)
+        self.keep_latest = self.client.register_script(_KEEP_LATEST)
         self.failing = False
 
     async def wrote(self, caller: Hashable, at: float) -> None:
-        """Remember that `caller` wrote at `at` (wall-clock seconds), for `keep_s`."""
+        """Remember that `caller` wrote at `at` (wall-clock seconds), for `keep_s`, unless a
+        later write of theirs is remembered already."""
         try:
-            await self.client.set(self._key(caller), repr(at), px=self.keep_ms)
+            await self.keep_latest(keys=[self._key(caller)], args=[repr(at), self.keep_ms])
         except (redis.exceptions.RedisError, OSError) as error:
             self._failed(error)
             return
