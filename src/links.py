@@ -8,6 +8,7 @@ sends the request chooses."""
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from urllib.parse import urlencode
 
@@ -29,9 +30,11 @@ WILDCARDS = {"0.0.0.0": "127.0.0.1", "::": "::1"}
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
+@functools.lru_cache(maxsize=256)
 def origin(scheme: str, host: str, port: int | None) -> str:
     """`scheme://host[:port]` as a browser serializes an origin: scheme and host in lower
-    case, an IPv6 address in brackets, the scheme's default port (or none) left out."""
+    case, an IPv6 address in brackets, the scheme's default port (or none) left out. Kept for
+    the few addresses a server is reached at: every request names the one it arrived at."""
     scheme, host = scheme.lower(), host.lower()
     try:
         is_ipv6 = ipaddress.ip_address(host).version == 6
