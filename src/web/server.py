@@ -37,7 +37,6 @@ import uvicorn
 from clientgraph import metrics
 from clientgraph.logs import LogFormat, server_log_config
 from clientgraph.metrics import MULTIPROCESS_DIRECTORY
-from clientgraph.web.gathering import GatheringTransport
 from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.config import STARTUP_FAILURE
 from uvicorn.protocols.http.h11_impl import H11Protocol
@@ -63,18 +62,7 @@ def no_delay(transport: asyncio.BaseTransport) -> None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
-def gathering(transport: asyncio.Transport) -> GatheringTransport:
-    return GatheringTransport(transport, asyncio.get_running_loop())
-
-
-class GatheringH11Protocol(H11Protocol):
-    """uvicorn's h11 protocol, each answer's headers and body written in one piece."""
-
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(gathering(transport))
-
-
-class NoDelayH11Protocol(GatheringH11Protocol):
+class NoDelayH11Protocol(H11Protocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         no_delay(transport)
         super().connection_made(transport)
@@ -82,13 +70,7 @@ class NoDelayH11Protocol(GatheringH11Protocol):
 
 if HttpToolsProtocol is not None:
 
-    class GatheringHttpToolsProtocol(HttpToolsProtocol):
-        """uvicorn's httptools protocol, each answer's headers and body written in one piece."""
-
-        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-            super().connection_made(gathering(transport))
-
-    class NoDelayHttpToolsProtocol(GatheringHttpToolsProtocol):
+    class NoDelayHttpToolsProtocol(HttpToolsProtocol):
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             no_delay(transport)
             super().connection_made(transport)
@@ -123,8 +105,8 @@ class ServeOptions:
 
 def http_protocol(options: ServeOptions) -> type[asyncio.Protocol]:
     if options.http == "h11" or HttpToolsProtocol is None:
-        return NoDelayH11Protocol if options.tcp_nodelay else GatheringH11Protocol
-    return NoDelayHttpToolsProtocol if options.tcp_nodelay else GatheringHttpToolsProtocol
+        return NoDelayH11Protocol if options.tcp_nodelay else H11Protocol
+    return NoDelayHttpToolsProtocol if options.tcp_nodelay else HttpToolsProtocol
 
 
 def _address_family(host: str, port: int) -> socket.AddressFamily:
