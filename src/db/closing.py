@@ -46,16 +46,16 @@ async def close(session: AsyncSession) -> int | None:
     nothing)."""
     questions: list[Question] = session.info.pop(_QUESTIONS, [])
     postgres = session.get_bind().dialect.name == "postgresql"
-    columns = [question.column for question in questions]
+    asked = [question.column for question in questions]
     if postgres:
-        columns = [func.txid_current_if_assigned(), *columns]
         notify = notified_at_close(session)
-        if notify is not None:
-            columns.append(notify)
-    if not columns:
+        sent = [] if notify is None else [notify]
+        asked = [func.txid_current_if_assigned(), *asked, *sent]
+    if not asked:
         return None
-    row = (await session.execute(select(*columns))).one()
-    answers = row[1:] if postgres else row
-    for question, answer in zip(questions, answers, strict=False):
+    row = (await session.execute(select(*asked))).one()
+    first = 1 if postgres else 0
+    answers = row[first : first + len(questions)]
+    for question, answer in zip(questions, answers, strict=True):
         await question.answered(session, answer)
     return int(row[0]) if postgres and row[0] is not None else None

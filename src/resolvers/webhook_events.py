@@ -27,7 +27,7 @@ from clientgraph.list_limits import ListLimits
 from clientgraph.outbox.queue import enqueue
 from clientgraph.outbox.webhook import WEBHOOK_KIND
 from clientgraph.resolvers.read_model import ACCOUNTS, CONTACT_EMAILS, CONTACTS, OWNERS, TAGS
-from sqlalchemy import exists, select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 EVENT_TYPES = (
@@ -95,7 +95,7 @@ def enqueue_at_close(session: AsyncSession) -> None:
     if not events:
         session.info.pop(_RECORDED, None)
         return
-    any_webhook = exists().where(models.Webhook.firm_id == events[0].firm_id)
+    any_webhook = _webhooks_of(events[0].firm_id).exists()
     ask_at_close(session, Question(any_webhook, _enqueue_if_any_webhook))
 
 
@@ -104,6 +104,10 @@ async def _enqueue_if_any_webhook(session: AsyncSession, any_webhook: bool) -> N
         await enqueue_recorded(session)
     else:
         session.info.pop(_RECORDED, None)
+
+
+def _webhooks_of(firm_id: uuid.UUID) -> Select[tuple[models.Webhook]]:
+    return select(models.Webhook).where(models.Webhook.firm_id == firm_id)
 
 
 async def enqueue_recorded(session: AsyncSession) -> None:
@@ -115,9 +119,7 @@ async def enqueue_recorded(session: AsyncSession) -> None:
     firm_id = events[0].firm_id
     webhooks = list(
         await session.scalars(
-            select(models.Webhook)
-            .where(models.Webhook.firm_id == firm_id)
-            .order_by(*orders.webhooks_oldest_first().clauses())
+            _webhooks_of(firm_id).order_by(*orders.webhooks_oldest_first().clauses())
         )
     )
     wanted = [e for e in events if any(e.action in hook.events for hook in webhooks)]
@@ -233,6 +235,7 @@ async def _objects(
     found: dict[uuid.UUID, dict[str, Any]] = {}
     for subject_type, subject_ids in ids.items():
         shape, keys = SUBJECT_SHAPES[subject_type], sorted(subject_ids)
+        type_name = _TYPE_NAMES[subject_type]
         rows = await load_relation(run, shape.relation, reader, lists, keys)
         beside = {
             name: await load_relation(run, relation, reader, lists, keys)
@@ -241,7 +244,6 @@ async def _objects(
         for index, row in enumerate(rows):
             if row is not None:
                 shown = {name: values[index] for name, values in beside.items()}
-                type_name = _TYPE_NAMES[subject_type]
                 found[row.id] = {
                     "__typename": type_name,
                     "id": encode_id(type_name, row.id),

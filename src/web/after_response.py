@@ -37,11 +37,9 @@ async def answering(scope: Scope) -> AsyncIterator[None]:
             logger.exception("closing a request's session after its answer failed")
 
 
-def defer(scope: Scope, held: contextlib.AsyncExitStack) -> bool:
+def defer(scope: Scope, held: contextlib.AsyncExitStack) -> None:
     """Move what `held` would close to after the answer is sent, when `answering` serves the
-    request; False (and `held` untouched) when it does not."""
+    request; `held` is left as it is (closing at once) when it does not."""
     later = scope.get("state", {}).get(AFTER_RESPONSE)
-    if later is None:
-        return False
-    later.push_async_exit(held.pop_all())
-    return True
+    if later is not None:
+        later.push_async_exit(held.pop_all())

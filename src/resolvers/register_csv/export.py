@@ -157,7 +157,9 @@ class _Details:
         return [
             _rows_of(TAGS, self, account.id, lambda tag: [tag.tag]).label("export_tags"),
             self._owner().label("export_owner"),
-            _rows_of(ACCOUNT_CONTACTS, self, account.id, self._link).label("export_contacts"),
+            _rows_of(ACCOUNT_CONTACTS, self, account.id, self._contact_columns).label(
+                "export_contacts"
+            ),
             _rows_of(ACCOUNT_CUSTOM_FIELDS, self, account.id, _key_and_value).label(
                 "export_values"
             ),
@@ -191,7 +193,7 @@ class _Details:
             .scalar_subquery()
         )
 
-    def _link(self, entity: Any) -> list[ColumnElement[Any]]:
+    def _contact_columns(self, entity: Any) -> list[ColumnElement[Any]]:
         """A contact of the account with its primary e-mail, and the link's roles and
         description."""
         link, contact = entity
