@@ -5,6 +5,7 @@ on every backend."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -554,6 +555,54 @@ async def test_an_inactive_users_entry_cannot_be_assigned_an_account(api: Api) -
 
     assert payload["account"] is None
     assert problems(payload) == [("USER_INACTIVE", ["ownerId"])]
+    assert await account_owners(api) == {"Acme": "Bo Second"}
+
+
+async def _an_inactive_users_entry(api: Api) -> str:
+    karen_id, _, _ = await user_named(api, "Karen Hansen")
+    karen = await api.add_owner(user_id=karen_id)
+    await api.ok("updateUser", {"userId": karen_id, "isActive": False})
+    return karen
+
+
+@pytest.mark.parametrize(
+    ("owner_of", "code"),
+    [(_an_inactive_users_entry, "USER_INACTIVE"), (removed_owner_id, "NOT_FOUND")],
+    ids=["inactive user", "removed entry"],
+)
+async def test_a_new_account_for_an_owner_who_cannot_take_it_is_refused_with_its_taken_number(
+    api: Api, owner_of: Callable[[Api], Awaitable[str]], code: str
+) -> None:
+    await api.enable_ownership()
+    bo = await api.add_owner(name="Bo Second")
+    await api.create_account("Acme", ownerId=bo, customerNumber="1001")
+    owner = await owner_of(api)
+
+    payload = await api.mutate(
+        "createAccount",
+        {"name": "Beta", "ownerId": owner, "customerNumber": "1001"},
+        "account { id }",
+    )
+
+    assert payload["account"] is None
+    assert problems(payload) == [(code, ["ownerId"]), ("TAKEN", ["customerNumber"])]
+    assert await account_owners(api) == {"Acme": "Bo Second"}
+
+
+async def test_assigning_a_removed_entry_while_ownership_is_disabled_says_it_is_disabled(
+    api: Api,
+) -> None:
+    await api.enable_ownership()
+    bo = await api.add_owner(name="Bo Second")
+    (acme,) = await owned(api, bo, "Acme")
+    gone = await removed_owner_id(api)
+    await api.ok("updateFirmSettings", {"clientOwnershipEnabled": False})
+
+    payload = await api.mutate(
+        "assignClientOwner", {"accountId": acme, "ownerId": gone}, "account { id }"
+    )
+
+    assert problems(payload) == [("OWNERSHIP_DISABLED", None)]
     assert await account_owners(api) == {"Acme": "Bo Second"}
 
 

@@ -41,9 +41,7 @@ from clientgraph.resolvers.guards import (
 )
 from clientgraph.resolvers.inputs import moment, parse_id, required_text, search_text
 from clientgraph.resolvers.owners import (
-    require_active_owner,
-    require_owner,
-    require_ownership_enabled,
+    require_assignable_owner,
 )
 from clientgraph.resolvers.pagination import Page, PageRequest, paginate
 from clientgraph.resolvers.policy import require, require_admin, visible_accounts
@@ -329,9 +327,10 @@ async def create_account(
     new_id = models.new_id()
 
     async def work(session: AsyncSession) -> None:
-        firm = await session.get_one(models.Firm, firm_id)
         with checking() as check:
-            owner = await check.wait(_new_owner(session, firm, owner_uuid))
+            found = await check.wait(_firm_and_new_owner(session, firm_id, owner_uuid))
+            # A refused owner leaves its error, and the number is checked all the same.
+            firm, owner = found or (await session.get_one(models.Firm, firm_id), None)
             await check.wait(check_customer_number(session, firm, number, None))
         now = models.utcnow()
         account = models.Account(
@@ -390,19 +389,19 @@ async def create_account(
     return await ctx.write_showing(work, ACCOUNTS, new_id)
 
 
-async def _new_owner(
-    session: AsyncSession, firm: models.Firm, owner_uuid: uuid.UUID | None
-) -> models.ClientOwner | None:
-    """The owner entry a new account gets: required when ownership is enabled, refused when
-    it is not, and active."""
-    if owner_uuid is None:
-        if firm.client_ownership_enabled:
-            raise fail(["ownerId"], UserErrorCode.OWNER_REQUIRED, "Choose the client owner.")
-        return None
-    await require_ownership_enabled(session, firm.id, ["ownerId"])
-    owner = await require_owner(session, firm.id, owner_uuid, ["ownerId"])
-    await require_active_owner(session, owner, ["ownerId"])
-    return owner
+async def _firm_and_new_owner(
+    session: AsyncSession, firm_id: uuid.UUID, owner_uuid: uuid.UUID | None
+) -> tuple[models.Firm, models.ClientOwner | None]:
+    """The firm, and the owner entry a new account gets: required when ownership is enabled,
+    refused when it is not, and active."""
+    if owner_uuid is not None:
+        return await require_assignable_owner(
+            session, firm_id, owner_uuid, ["ownerId"], ["ownerId"]
+        )
+    firm = await session.get_one(models.Firm, firm_id)
+    if firm.client_ownership_enabled:
+        raise fail(["ownerId"], UserErrorCode.OWNER_REQUIRED, "Choose the client owner.")
+    return firm, None
 
 
 @dataclass(frozen=True, slots=True)

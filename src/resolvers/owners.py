@@ -33,7 +33,7 @@ from clientgraph.resolvers.policy import require_admin, visible_accounts
 from clientgraph.resolvers.read_model import ACCOUNTS, OWNERS
 from clientgraph.resolvers.teams import live_user
 from clientgraph.resolvers.validation import checking
-from sqlalchemy import or_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 OWNER_TYPE = "ClientOwner"
@@ -66,11 +66,15 @@ async def require_ownership_enabled(
 ) -> None:
     firm = await session.get_one(models.Firm, firm_id)
     if not firm.client_ownership_enabled:
-        raise fail(
-            field,
-            UserErrorCode.OWNERSHIP_DISABLED,
-            "Client ownership is switched off in the firm settings.",
-        )
+        raise _ownership_disabled(field)
+
+
+def _ownership_disabled(field: list[str] | None) -> UserErrors:
+    return fail(
+        field,
+        UserErrorCode.OWNERSHIP_DISABLED,
+        "Client ownership is switched off in the firm settings.",
+    )
 
 
 async def lock_owners(
@@ -87,15 +91,6 @@ async def lock_owners(
     return {owner.id: owner for owner in await session.scalars(query)}
 
 
-async def require_owner(
-    session: AsyncSession, firm_id: uuid.UUID, owner_id: uuid.UUID, field: list[str]
-) -> models.ClientOwner:
-    owner = (await lock_owners(session, firm_id, [owner_id])).get(owner_id)
-    if owner is None:
-        raise not_found(field, OWNER_NOUN)
-    return owner
-
-
 async def require_active_owner(
     session: AsyncSession, owner: models.ClientOwner, field: list[str]
 ) -> None:
@@ -104,7 +99,48 @@ async def require_active_owner(
         return
     user = await session.get_one(models.User, owner.user_id)
     if not user.is_active or user.deleted_at is not None:
-        raise fail(field, UserErrorCode.USER_INACTIVE, f"{owner.name} is no longer active.")
+        raise _owner_inactive(owner, field)
+
+
+def _owner_inactive(owner: models.ClientOwner, field: list[str]) -> UserErrors:
+    return fail(field, UserErrorCode.USER_INACTIVE, f"{owner.name} is no longer active.")
+
+
+_OWNER_ACTIVE = or_(
+    models.ClientOwner.user_id.is_(None),
+    and_(models.User.is_active.is_(True), models.User.deleted_at.is_(None)),
+).label("owner_active")
+
+
+async def require_assignable_owner(
+    session: AsyncSession,
+    firm_id: uuid.UUID,
+    owner_id: uuid.UUID,
+    field: list[str],
+    ownership_field: list[str] | None,
+) -> tuple[models.Firm, models.ClientOwner]:
+    """The firm, and its owner `owner_id` locked, when accounts may be given to it: what
+    `require_ownership_enabled` (its error at `ownership_field`), `lock_owners` and
+    `require_active_owner` ask in turn, with their errors in that order, asked in one
+    statement. Only when no owner is found is the firm read again, to tell OWNERSHIP_DISABLED
+    from NOT_FOUND."""
+    query = (
+        select(models.ClientOwner, models.Firm, _OWNER_ACTIVE)
+        .join(models.Firm, models.Firm.id == models.ClientOwner.firm_id)
+        .outerjoin(models.User, models.User.id == models.ClientOwner.user_id)
+        .where(models.ClientOwner.firm_id == firm_id, models.ClientOwner.id == owner_id)
+        .with_for_update(of=models.ClientOwner)
+    )
+    found = (await session.execute(query)).first()
+    if found is None:
+        await require_ownership_enabled(session, firm_id, ownership_field)
+        raise not_found(field, OWNER_NOUN)
+    owner, firm, active = found
+    if not firm.client_ownership_enabled:
+        raise _ownership_disabled(ownership_field)
+    if not active:
+        raise _owner_inactive(owner, field)
+    return firm, owner
 
 
 def set_owner(
@@ -435,11 +471,13 @@ async def assign_client_owner(
     )
 
     async def work(session: AsyncSession) -> None:
-        await require_ownership_enabled(session, ctx.viewer.firm_id)
         new_owner = None
-        if owner_uuid is not None:
-            new_owner = await require_owner(session, ctx.viewer.firm_id, owner_uuid, ["ownerId"])
-            await require_active_owner(session, new_owner, ["ownerId"])
+        if owner_uuid is None:
+            await require_ownership_enabled(session, ctx.viewer.firm_id)
+        else:
+            _, new_owner = await require_assignable_owner(
+                session, ctx.viewer.firm_id, owner_uuid, ["ownerId"], None
+            )
         account = await lock_account(session, ctx.viewer, account_uuid, ["accountId"])
         if account.owner_id == owner_uuid:
             return
