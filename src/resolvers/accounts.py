@@ -349,7 +349,6 @@ async def create_account(
         )
         session.add(account)
         history.created(session, account)
-        await flush_unique(session, "customer_number", _taken)
         add_tags(session, account, clean_tag_list)
         values = {
             "name": clean_name,
@@ -366,6 +365,7 @@ async def create_account(
             action="account.created",
             changes=history.changes_between({}, values),
         )
+        await flush_unique(session, "customer_number", _taken)
         for index, (contact_uuid, clean_contact_fields, description) in enumerate(prepared):
             path = ["contacts", str(index)]
             if contact_uuid is not None:
