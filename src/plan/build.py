@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from clientgraph.auth.viewer import Viewer
 from clientgraph.db.orders import Order
@@ -117,9 +117,23 @@ def handler_for(type_name: str, name: str, definition: GraphQLField | None) -> H
 
     def derived(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix | None]:
         parent = row[0] if isinstance(row, tuple) else row
+        if read.paged:
+            (pages,) = PAGES
+            return pages(build, read, field, parent)
         return build.related(read, field, parent, getattr(parent, read.via))
 
     return derived
+
+
+class Pages(Protocol):
+    def __call__(
+        self, build: Build, read: Read, field: Field, parent: Any
+    ) -> tuple[ColumnElement[Any], Fix | None]: ...
+
+
+PAGES: list[Pages] = []
+"""How a paged relation's field (`Read.paged`) is planned: the one entry `plan.connection`
+registers, as `plan.fields` register HANDLERS, for it builds on this module."""
 
 
 def object_fix(fixes: dict[str, Fix]) -> Fix | None:

@@ -13,7 +13,7 @@ from typing import Any
 from clientgraph.db.models import UTCDateTime
 from clientgraph.db.orders import Order
 from clientgraph.db.relation import Relation
-from clientgraph.plan.build import Build, Counter, Field, Fix
+from clientgraph.plan.build import PAGES, Build, Counter, Field, Fix
 from clientgraph.plan.errors import Decline, Unplanned
 from clientgraph.plan.sqljson import quoted
 from clientgraph.resolvers.errors import BadUserInput
@@ -26,6 +26,7 @@ from clientgraph.resolvers.pagination import (
     decode_cursor,
     window,
 )
+from clientgraph.schema.related import Read
 from sqlalchemy import (
     ColumnElement,
     Select,
@@ -63,6 +64,17 @@ def related_keyset(
     if narrow is not None:
         statement = statement.where(narrow(related.entity))
     return Keyset(statement, related.entity, related.order, parent)
+
+
+def related_pages(
+    build: Build, read: Read, field: Field, parent: Any
+) -> tuple[ColumnElement[Any], Fix]:
+    """The connection of a paged relation's field (`schema.related.related_pages`)."""
+    keyset = related_keyset(build, read.relation, parent, getattr(parent, read.via))
+    return connection(build, field, read.type_name, keyset, page_request(field.args))
+
+
+PAGES.append(related_pages)
 
 
 def page_request(args: dict[str, Any]) -> PageRequest:

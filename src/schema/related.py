@@ -1,6 +1,7 @@
 """A GraphQL field that is a declared relation (`resolvers.read_model`): one declaration gives
 both its resolver, which loads through the request's loader of that relation, and its plan,
-which `plan.build.handler_for` derives from the `Read` kept in the field's metadata."""
+which `plan.build.handler_for` derives from the `Read` kept in the field's metadata. A field
+may give the relation's rows whole (`related`) or as a connection's pages (`related_pages`)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from typing import Any
 
 import strawberry
 from clientgraph.db.relation import Relation
+from clientgraph.resolvers.pagination import PageRequest, related_page
+from clientgraph.schema.connections import Connection
 from strawberry.types.field import StrawberryField
 
 READ = "clientgraph.read"
@@ -28,6 +31,8 @@ class Read:
     via: str
     many: bool
     required: bool
+    paged: bool = False
+    """A connection of the relation's rows, paged by `first`/`after`/`last`/`before`."""
 
 
 def read_of(field: StrawberryField | None) -> Read | None:
@@ -98,3 +103,29 @@ def related(
         deprecation_reason=deprecation_reason,
         metadata={READ: read},
     )
+
+
+def related_pages(relation: Relation, node_type: type[Any], *, description: str) -> Any:
+    """A connection field of a type whose objects keep their row as `row`: the rows of
+    `relation` for the key `row.id`, each a `node_type` (built by its `from_row`), paged as
+    `first`/`after`/`last`/`before` ask. Its resolver pages through the request's loaders
+    (`resolvers.pagination.related_page`); its plan is derived from its `Read`, as `related`'s
+    is."""
+    definition = node_type.__strawberry_definition__
+    read = Read(relation, definition.name, "id", many=True, required=True, paged=True)
+
+    async def resolve(
+        root: Any,
+        info: strawberry.Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Any:
+        request = PageRequest(first=first, after=after, last=last, before=before)
+        page = await related_page(info.context, relation, root.row.id, request)
+        return Connection.of(page, node_type.from_row)
+
+    resolve.__annotations__["return"] = Connection[node_type]  # type: ignore[valid-type]
+    resolve.__name__ = resolve.__qualname__ = f"resolve_{relation.name}_pages"
+    return strawberry.field(resolver=resolve, description=description, metadata={READ: read})

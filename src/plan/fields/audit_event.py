@@ -1,4 +1,4 @@
-"""AuditEvent and FieldChange, and the history connection of accounts and contacts."""
+"""AuditEvent and FieldChange."""
 
 from __future__ import annotations
 
@@ -6,12 +6,10 @@ from typing import Any
 
 from clientgraph.db.orders import Order
 from clientgraph.plan.build import Build, Field, Fix, list_fix, planned
-from clientgraph.plan.connection import connection, page_request, related_keyset
 from clientgraph.plan.errors import Decline, Unplanned
 from clientgraph.plan.fields import scalars
 from clientgraph.plan.sqljson import quoted
 from clientgraph.resolvers.audit_feed import SUBJECT_TYPES
-from clientgraph.resolvers.read_model import HISTORY
 from sqlalchemy import ColumnElement, Integer, case, cast, func, literal_column, select
 
 TYPE = "AuditEvent"
@@ -30,11 +28,6 @@ def subject_id(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any]
         for subject_type, type_name in SUBJECT_TYPES.items()
     ]
     return case(*ids, else_=None), None
-
-
-def subject_history(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix | None]:
-    keyset = related_keyset(build, HISTORY, row, row.id)
-    return connection(build, field, TYPE, keyset, page_request(field.args))
 
 
 @planned(TYPE, "changes")

@@ -6,7 +6,6 @@ from typing import Any
 
 from clientgraph.plan.build import Build, Field, Fix, planned
 from clientgraph.plan.fields import scalars
-from clientgraph.plan.fields.account import accounts_of_owner
 from clientgraph.resolvers.read_model import OWNED_ACCOUNTS
 from sqlalchemy import ColumnElement, func
 
@@ -21,8 +20,3 @@ def account_count(build: Build, row: Any, field: Field) -> tuple[ColumnElement[A
     related = OWNED_ACCOUNTS.rows(build.viewer, build.lists)
     statement = related.for_parent(row.id).add_columns(func.count())
     return statement.correlate(row).scalar_subquery(), None
-
-
-@planned(TYPE, "accounts")
-def accounts(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix | None]:
-    return accounts_of_owner(build, row, field)

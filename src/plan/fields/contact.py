@@ -6,7 +6,6 @@ from typing import Any
 
 from clientgraph.plan.build import Build, Counter, Field, Fix, planned
 from clientgraph.plan.fields import scalars
-from clientgraph.plan.fields.audit_event import subject_history
 from clientgraph.resolvers.contacts import full_name
 from sqlalchemy import ColumnElement
 
@@ -31,8 +30,3 @@ def _full_name(value: Any, counter: Counter) -> Any:
 @planned(TYPE, "fullName")
 def full_name_field(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix | None]:
     return build.json.array([row.first_name, row.last_name]), _full_name
-
-
-@planned(TYPE, "history")
-def history(build: Build, row: Any, field: Field) -> tuple[ColumnElement[Any], Fix | None]:
-    return subject_history(build, row, field)

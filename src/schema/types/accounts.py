@@ -6,7 +6,6 @@ from datetime import datetime
 
 import strawberry
 from clientgraph.db.rows import AccountRow
-from clientgraph.resolvers.pagination import PageRequest, related_page
 from clientgraph.resolvers.read_model import (
     ACCOUNT_CONTACTS,
     ACCOUNT_CUSTOM_FIELDS,
@@ -16,11 +15,10 @@ from clientgraph.resolvers.read_model import (
     TAGS,
     TEAM_MEMBERS,
 )
-from clientgraph.schema.connections import Connection
 from clientgraph.schema.enums import AccountStatus, AccountType
-from clientgraph.schema.related import related
+from clientgraph.schema.related import related, related_pages
 from clientgraph.schema.types.audit import AuditEvent
-from clientgraph.schema.types.base import TYPES, Info
+from clientgraph.schema.types.base import TYPES
 from strawberry import relay
 
 
@@ -71,18 +69,9 @@ class Account(relay.Node):
         module=TYPES,
     )
 
-    @strawberry.field(description="Every change to this account, newest first.")
-    async def history(
-        self,
-        info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[AuditEvent]:
-        request = PageRequest(first=first, after=after, last=last, before=before)
-        page = await related_page(info.context, HISTORY, self.row.id, request)
-        return Connection.of(page, AuditEvent.from_row)
+    history = related_pages(
+        HISTORY, AuditEvent, description="Every change to this account, newest first."
+    )
 
     related_accounts = related(
         RELATED_ACCOUNTS,

@@ -8,7 +8,6 @@ from datetime import datetime
 import strawberry
 from clientgraph.db.rows import AccountContactRow, ContactRow
 from clientgraph.resolvers.contacts import full_name, role_names
-from clientgraph.resolvers.pagination import PageRequest, related_page
 from clientgraph.resolvers.read_model import (
     ACCOUNTS,
     CONTACT_CUSTOM_FIELDS,
@@ -16,11 +15,10 @@ from clientgraph.resolvers.read_model import (
     CONTACT_LINKS,
     HISTORY,
 )
-from clientgraph.schema.connections import Connection
 from clientgraph.schema.enums import ContactRole, PortalAccess
-from clientgraph.schema.related import related
+from clientgraph.schema.related import related, related_pages
 from clientgraph.schema.types.audit import AuditEvent
-from clientgraph.schema.types.base import TYPES, Info
+from clientgraph.schema.types.base import TYPES
 from strawberry import relay
 
 
@@ -58,18 +56,9 @@ class Contact(relay.Node):
 
     custom_fields = related(CONTACT_CUSTOM_FIELDS, "CustomFieldValue", module=TYPES)
 
-    @strawberry.field(description="Every change to this contact, newest first.")
-    async def history(
-        self,
-        info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[AuditEvent]:
-        request = PageRequest(first=first, after=after, last=last, before=before)
-        page = await related_page(info.context, HISTORY, self.row.id, request)
-        return Connection.of(page, AuditEvent.from_row)
+    history = related_pages(
+        HISTORY, AuditEvent, description="Every change to this contact, newest first."
+    )
 
     @strawberry.field(description="+1 on every change; see expectedVersion.")
     def version(self) -> int:

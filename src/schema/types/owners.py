@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import strawberry
 from clientgraph.db.rows import ClientOwnerRow
-from clientgraph.resolvers.pagination import PageRequest, related_page
 from clientgraph.resolvers.read_model import LIVE_USERS, OWNED_ACCOUNTS
-from clientgraph.schema.connections import Connection
-from clientgraph.schema.related import related
+from clientgraph.schema.related import related, related_pages
 from clientgraph.schema.types.accounts import Account
 from clientgraph.schema.types.base import TYPES, Info
 from strawberry import relay
@@ -35,15 +33,6 @@ class ClientOwner(relay.Node):
     async def account_count(self, info: Info) -> int:
         return await info.context.loaders.count_of(OWNED_ACCOUNTS).load(self.row.id)
 
-    @strawberry.field(description="The accounts this owner owns (any status), by name.")
-    async def accounts(
-        self,
-        info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[Account]:
-        request = PageRequest(first=first, after=after, last=last, before=before)
-        page = await related_page(info.context, OWNED_ACCOUNTS, self.row.id, request)
-        return Connection.of(page, Account.from_row)
+    accounts = related_pages(
+        OWNED_ACCOUNTS, Account, description="The accounts this owner owns (any status), by name."
+    )
