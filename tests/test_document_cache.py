@@ -71,6 +71,22 @@ async def test_an_input_list_limit_counts_each_request_of_a_cached_document(api:
     assert second["errors"][0]["extensions"]["reason"] == "TOO_LONG"
 
 
+async def test_a_list_written_in_a_cached_document_is_refused_each_time_it_is_sent(
+    api: Api,
+) -> None:
+    tags = ", ".join(['"vip"'] * 251)
+    document = (
+        f'mutation {{ createAccount(input: {{name: "Acme", tags: [{tags}]}}) '
+        "{ account { id } } }"
+    )
+
+    answers = [await api.execute(document) for _ in range(3)]
+
+    assert [codes(body) for body in answers] == [["BAD_USER_INPUT"]] * 3
+    assert {body["errors"][0]["extensions"]["reason"] for body in answers} == {"TOO_LONG"}
+    assert (await api.data("{ accounts { totalCount } }"))["accounts"]["totalCount"] == 0
+
+
 async def test_a_document_valid_for_one_schema_is_validated_again_for_another(api: Api) -> None:
     """Introspection off is a rule of its own: the cache of an app with introspection on must
     not answer for an app with it off."""

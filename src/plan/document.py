@@ -7,7 +7,8 @@ import hashlib
 from dataclasses import dataclass
 
 from clientgraph.caches import BoundedLru
-from clientgraph.schema.extensions import LongestLiteralList, QueryLimits
+from clientgraph.schema.document_cache import LongestLiteralList
+from clientgraph.schema.extensions import QueryLimits
 from graphql import (
     ArgumentNode,
     DirectiveNode,

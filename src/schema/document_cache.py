@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from clientgraph.caches import BoundedLru
 from clientgraph.schema.graphql_core import graphql_schema
@@ -16,12 +17,16 @@ from graphql import (
     DocumentNode,
     GraphQLError,
     GraphQLSchema,
+    ListValueNode,
+    Visitor,
     parse,
     validate,
+    visit,
 )
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
+from strawberry.types import ExecutionContext
 
 DOCUMENTS_CACHED = 256
 """Parsed documents, and validation results, kept per process at most."""
@@ -49,12 +54,36 @@ def text_digest(text: str) -> bytes:
     return hashlib.sha256(text.encode()).digest()
 
 
+class LongestLiteralList(Visitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.longest: ListValueNode | None = None
+
+    def enter_list_value(self, node: ListValueNode, *_: Any) -> None:
+        if self.longest is None or len(node.values) > len(self.longest.values):
+            self.longest = node
+
+
+def longest_literal_list(document: DocumentNode) -> ListValueNode | None:
+    """The longest list a document writes as a literal; None if it writes none."""
+    literals = LongestLiteralList()
+    visit(document, literals)
+    return literals.longest
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    document: DocumentNode
+    longest_list: ListValueNode | None
+    """`longest_literal_list(document)`, found once: every execution checks it."""
+
+
 @dataclass(frozen=True, slots=True)
 class DocumentCaches:
     """One schema's caches: a validation result depends on the schema's rules, so an app
     with introspection off never reads the results of one with it on."""
 
-    parsed: BoundedLru[tuple[str, int | None], DocumentNode]
+    parsed: BoundedLru[tuple[str, int | None], Parsed]
     validated: BoundedLru[bytes, tuple[GraphQLError, ...]]
 
     @classmethod
@@ -74,20 +103,40 @@ class CachedParse(SchemaExtension):
 
     def on_parse(self) -> Iterator[None]:
         context = self.execution_context
-        query = context.query
-        if query is not None:
-            max_tokens = context.parse_options.get("max_tokens")
-            key = (query, max_tokens)
-            document = self.caches.parsed.get(key)
-            if document is None:
-                try:
-                    document = parse(query, max_tokens=max_tokens)
-                except GraphQLError:
-                    document = None
-                else:
-                    self.caches.parsed.put(key, document, located_document_bytes(document))
-            context.graphql_document = document
+        if context.query is not None:
+            parsed = self._parsed(_parse_key(context, context.query))
+            context.graphql_document = parsed.document if parsed is not None else None
         yield
+
+    def _parsed(self, key: tuple[str, int | None]) -> Parsed | None:
+        parsed = self.caches.parsed.get(key)
+        if parsed is None:
+            try:
+                document = parse(key[0], max_tokens=key[1])
+            except GraphQLError:
+                return None
+            parsed = Parsed(document, longest_literal_list(document))
+            self.caches.parsed.put(key, parsed, located_document_bytes(document))
+        return parsed
+
+
+def _parse_key(context: ExecutionContext, query: str) -> tuple[str, int | None]:
+    return query, context.parse_options.get("max_tokens")
+
+
+def executed_longest_list(
+    caches: DocumentCaches, context: ExecutionContext
+) -> ListValueNode | None:
+    """The longest literal list of the document `context` executes: as its parse found it,
+    unless the document did not come from the cache (then looked for now)."""
+    document = context.graphql_document
+    if document is None:
+        return None
+    if context.query is not None:
+        parsed = caches.parsed.get(_parse_key(context, context.query))
+        if parsed is not None and parsed.document is document:
+            return parsed.longest_list
+    return longest_literal_list(document)
 
 
 class CachedValidation(SchemaExtension):

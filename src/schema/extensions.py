@@ -13,14 +13,16 @@ import sqlalchemy.exc
 from clientgraph.db.engine import CommitOutcomeUnknown, DatabaseUnavailable
 from clientgraph.resolvers.errors import BadUserInput, Forbidden, RateLimited, RequestTimeout
 from clientgraph.schema.cost import NodeLimit
-from clientgraph.schema.document_cache import CachedParse, CachedValidation, DocumentCaches
+from clientgraph.schema.document_cache import (
+    CachedParse,
+    CachedValidation,
+    DocumentCaches,
+    executed_longest_list,
+)
 from clientgraph.schema.portal_scope import PortalScope
 from graphql import (
     ExecutionResult,
     GraphQLError,
-    ListValueNode,
-    Visitor,
-    visit,
 )
 from strawberry.extensions import (
     AddValidationRules,
@@ -88,16 +90,6 @@ def error_code(error: GraphQLError) -> str | None:
     return "GRAPHQL_VALIDATION_FAILED"
 
 
-class LongestLiteralList(Visitor):
-    def __init__(self) -> None:
-        super().__init__()
-        self.longest: ListValueNode | None = None
-
-    def enter_list_value(self, node: ListValueNode, *_: Any) -> None:
-        if self.longest is None or len(node.values) > len(self.longest.values):
-            self.longest = node
-
-
 def longest_variable_list(variables: dict[str, Any]) -> tuple[str, int]:
     """(path, length) of the longest list anywhere in the variables; ("", 0) if none."""
     longest = ("", 0)
@@ -118,14 +110,15 @@ class InputListLimit(SchemaExtension):
     than the context's `lists.input_list` items (Shopify's rule). One check for every
     input of every operation, after validation and before any resolver runs."""
 
+    def __init__(self, caches: DocumentCaches) -> None:
+        super().__init__()
+        self.caches = caches
+
     def on_execute(self) -> Iterator[None]:
         execution = self.execution_context
         maximum = execution.context.lists.input_list
         where, length = longest_variable_list(execution.variables or {})
-        literals = LongestLiteralList()
-        if execution.graphql_document is not None:
-            visit(execution.graphql_document, literals)
-        node = literals.longest
+        node = executed_longest_list(self.caches, execution)
         if node is not None and len(node.values) > length:
             where, length = "A list in the query", len(node.values)
         else:
@@ -183,7 +176,7 @@ def schema_extensions(
         lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
         lambda: CachedParse(caches),
         lambda: AddValidationRules(list(document_limits)),
-        InputListLimit,
+        lambda: InputListLimit(caches),
         lambda: NodeLimit(max_nodes=limits.max_nodes),
     ]
     if not introspection:
