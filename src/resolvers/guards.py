@@ -17,7 +17,7 @@ from clientgraph.resolvers.policy import (
     visible_accounts,
     visible_contacts,
 )
-from sqlalchemy import ColumnElement, select, true
+from sqlalchemy import ColumnElement, null, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -30,19 +30,25 @@ async def _lock(
     key: uuid.UUID,
     field: list[str],
     noun: str,
-) -> Any:
+    also: ColumnElement[Any] | None = None,
+) -> tuple[Any, Any]:
+    """The row, and the value of `also` (an expression over it) read with it."""
     query = (
-        select(entity, (editable if editable is not None else true()).label("editable"))
+        select(
+            entity,
+            (editable if editable is not None else true()).label("editable"),
+            also if also is not None else null(),
+        )
         .where(visible, entity.id == key)
         .with_for_update(of=entity)
     )
     found = (await session.execute(query)).first()
     if found is None:
         raise not_found(field, noun)
-    row, may_edit = found
+    row, may_edit, also_value = found
     if not may_edit:
         raise Forbidden(f"You may see this {noun} but not change it.")
-    return row
+    return row, also_value
 
 
 async def lock_account(
@@ -55,8 +61,36 @@ async def lock_account(
 ) -> models.Account:
     """`need_edit=False` for changes that need a right of their own (assigning, deleting)."""
     editable = editable_accounts(viewer) if need_edit else None
-    return await _lock(
+    account, _ = await _lock(
         session, models.Account, visible_accounts(viewer), editable, account_id, field, "account"
+    )
+    return account
+
+
+_OWNER_NAME = (
+    select(models.ClientOwner.name)
+    .where(
+        models.ClientOwner.firm_id == models.Account.firm_id,
+        models.ClientOwner.id == models.Account.owner_id,
+    )
+    .scalar_subquery()
+)
+
+
+async def lock_account_for_owner_change(
+    session: AsyncSession, viewer: Viewer, account_id: uuid.UUID, field: list[str]
+) -> tuple[models.Account, str | None]:
+    """The account as `lock_account` gives it, with its owner's name (None when it has
+    none), read in the same statement: what the history of a change of owner says it was."""
+    return await _lock(
+        session,
+        models.Account,
+        visible_accounts(viewer),
+        editable_accounts(viewer),
+        account_id,
+        field,
+        "account",
+        _OWNER_NAME,
     )
 
 
@@ -69,9 +103,10 @@ async def lock_contact(
     need_edit: bool = True,
 ) -> models.Contact:
     editable = editable_contacts(viewer) if need_edit else None
-    return await _lock(
+    contact, _ = await _lock(
         session, models.Contact, visible_contacts(viewer), editable, contact_id, field, "contact"
     )
+    return contact
 
 
 async def flush_unique(

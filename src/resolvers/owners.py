@@ -20,7 +20,7 @@ from clientgraph.resolvers import history
 from clientgraph.resolvers.context import Context
 from clientgraph.resolvers.enums import UserErrorCode
 from clientgraph.resolvers.errors import UserError, UserErrors, fail
-from clientgraph.resolvers.guards import flush_unique, lock_account
+from clientgraph.resolvers.guards import flush_unique, lock_account_for_owner_change
 from clientgraph.resolvers.inputs import (
     not_found,
     not_found_error,
@@ -147,7 +147,7 @@ def set_owner(
     session: AsyncSession,
     viewer: Viewer,
     account: models.Account,
-    previous: models.ClientOwner | None,
+    previous_name: str | None,
     new: models.ClientOwner | None,
 ) -> None:
     account.owner_id = new.id if new else None
@@ -156,7 +156,7 @@ def set_owner(
         viewer,
         account,
         "account.owner_changed",
-        [history.Change("owner", previous and previous.name, new and new.name)],
+        [history.Change("owner", previous_name, new and new.name)],
     )
 
 
@@ -478,13 +478,12 @@ async def assign_client_owner(
             _, new_owner = await require_assignable_owner(
                 session, ctx.viewer.firm_id, owner_uuid, ["ownerId"], None
             )
-        account = await lock_account(session, ctx.viewer, account_uuid, ["accountId"])
+        account, previous_name = await lock_account_for_owner_change(
+            session, ctx.viewer, account_uuid, ["accountId"]
+        )
         if account.owner_id == owner_uuid:
             return
-        previous = (
-            await session.get(models.ClientOwner, account.owner_id) if account.owner_id else None
-        )
-        set_owner(session, ctx.viewer, account, previous, new_owner)
+        set_owner(session, ctx.viewer, account, previous_name, new_owner)
 
     also = [(OWNERS, owner_uuid)] if owner_uuid is not None else []
     return await ctx.write_showing(work, ACCOUNTS, account_uuid, also=also)
