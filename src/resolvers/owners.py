@@ -63,10 +63,11 @@ class Transfer:
 
 async def require_ownership_enabled(
     session: AsyncSession, firm_id: uuid.UUID, field: list[str] | None = None
-) -> None:
+) -> models.Firm:
     firm = await session.get_one(models.Firm, firm_id)
     if not firm.client_ownership_enabled:
         raise _ownership_disabled(field)
+    return firm
 
 
 def _ownership_disabled(field: list[str] | None) -> UserErrors:
@@ -112,6 +113,49 @@ _OWNER_ACTIVE = or_(
 ).label("owner_active")
 
 
+async def lock_assignable_owners(
+    session: AsyncSession,
+    firm_id: uuid.UUID,
+    owner_ids: list[uuid.UUID],
+    ownership_field: list[str] | None,
+) -> tuple[models.Firm, dict[uuid.UUID, tuple[models.ClientOwner, bool]]]:
+    """The firm, and those of its owners `owner_ids` that exist, locked in id order (as every
+    move of owners locks them), each with whether it may receive accounts (no user, or an
+    active one); OWNERSHIP_DISABLED (at `ownership_field`) while client ownership is off in
+    the firm. One statement asks all of it; only when no owner is found is the firm read
+    again, to tell OWNERSHIP_DISABLED from a missing owner."""
+    query = (
+        select(models.ClientOwner, models.Firm, _OWNER_ACTIVE)
+        .join(models.Firm, models.Firm.id == models.ClientOwner.firm_id)
+        .outerjoin(models.User, models.User.id == models.ClientOwner.user_id)
+        .where(models.ClientOwner.firm_id == firm_id, one_of(models.ClientOwner.id, owner_ids))
+        .order_by(models.ClientOwner.id)
+        .with_for_update(of=models.ClientOwner)
+    )
+    rows = (await session.execute(query)).all()
+    if not rows:
+        return await require_ownership_enabled(session, firm_id, ownership_field), {}
+    firm = rows[0][1]
+    if not firm.client_ownership_enabled:
+        raise _ownership_disabled(ownership_field)
+    return firm, {owner.id: (owner, active) for owner, _, active in rows}
+
+
+def assignable(
+    owners: dict[uuid.UUID, tuple[models.ClientOwner, bool]],
+    owner_id: uuid.UUID,
+    field: list[str],
+) -> models.ClientOwner:
+    """Owner `owner_id` of `lock_assignable_owners`, NOT_FOUND or USER_INACTIVE at `field`."""
+    found = owners.get(owner_id)
+    if found is None:
+        raise not_found(field, OWNER_NOUN)
+    owner, active = found
+    if not active:
+        raise _owner_inactive(owner, field)
+    return owner
+
+
 async def require_assignable_owner(
     session: AsyncSession,
     firm_id: uuid.UUID,
@@ -121,26 +165,9 @@ async def require_assignable_owner(
 ) -> tuple[models.Firm, models.ClientOwner]:
     """The firm, and its owner `owner_id` locked, when accounts may be given to it: what
     `require_ownership_enabled` (its error at `ownership_field`), `lock_owners` and
-    `require_active_owner` ask in turn, with their errors in that order, asked in one
-    statement. Only when no owner is found is the firm read again, to tell OWNERSHIP_DISABLED
-    from NOT_FOUND."""
-    query = (
-        select(models.ClientOwner, models.Firm, _OWNER_ACTIVE)
-        .join(models.Firm, models.Firm.id == models.ClientOwner.firm_id)
-        .outerjoin(models.User, models.User.id == models.ClientOwner.user_id)
-        .where(models.ClientOwner.firm_id == firm_id, models.ClientOwner.id == owner_id)
-        .with_for_update(of=models.ClientOwner)
-    )
-    found = (await session.execute(query)).first()
-    if found is None:
-        await require_ownership_enabled(session, firm_id, ownership_field)
-        raise not_found(field, OWNER_NOUN)
-    owner, firm, active = found
-    if not firm.client_ownership_enabled:
-        raise _ownership_disabled(ownership_field)
-    if not active:
-        raise _owner_inactive(owner, field)
-    return firm, owner
+    `require_active_owner` ask in turn, with their errors in that order, in one statement."""
+    firm, owners = await lock_assignable_owners(session, firm_id, [owner_id], ownership_field)
+    return firm, assignable(owners, owner_id, field)
 
 
 def set_owner(
@@ -411,10 +438,13 @@ async def transfer_clients(
         )
 
     async def work(session: AsyncSession) -> list[uuid.UUID]:
-        await require_ownership_enabled(session, ctx.viewer.firm_id)
-        source, target = await _lock_pair(
-            session, ctx.viewer.firm_id, source_uuid, target_uuid, ["fromOwnerId"], ["toOwnerId"]
+        _, owners = await lock_assignable_owners(
+            session, ctx.viewer.firm_id, [source_uuid, target_uuid], None
         )
+        if source_uuid not in owners:
+            raise not_found(["fromOwnerId"], OWNER_NOUN)
+        source = owners[source_uuid][0]
+        target = assignable(owners, target_uuid, ["toOwnerId"])
         moved = await move_accounts(session, ctx.viewer, source, target, chosen)
         if chosen is not None:
             await _check_chosen(session, ctx.viewer, source, chosen, set(moved))
