@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from clientgraph.auth.viewer import Viewer
 from clientgraph.db import models, orders
@@ -33,7 +34,7 @@ from clientgraph.resolvers.policy import require_admin, visible_accounts
 from clientgraph.resolvers.read_model import ACCOUNTS, OWNERS
 from clientgraph.resolvers.teams import live_user
 from clientgraph.resolvers.validation import checking
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import Select, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 OWNER_TYPE = "ClientOwner"
@@ -92,25 +93,40 @@ async def lock_owners(
     return {owner.id: owner for owner in await session.scalars(query)}
 
 
+_OWNER_ACTIVE = or_(
+    models.ClientOwner.user_id.is_(None),
+    and_(models.User.is_active.is_(True), models.User.deleted_at.is_(None)),
+).label("owner_active")
+"""Whether an owner may receive accounts: an owner by name only, or one whose user is active
+and not deleted. Over `_owners_and_users`."""
+
+
+def _owners_and_users(*columns: Any) -> Select[Any]:
+    """`columns` (and `_OWNER_ACTIVE`) over the address book, each entry with its user."""
+    return (
+        select(*columns, _OWNER_ACTIVE)
+        .select_from(models.ClientOwner)
+        .outerjoin(models.User, models.User.id == models.ClientOwner.user_id)
+    )
+
+
 async def require_active_owner(
     session: AsyncSession, owner: models.ClientOwner, field: list[str]
 ) -> None:
     """Owners linked to an inactive or deleted user cannot receive accounts."""
     if owner.user_id is None:
         return
-    user = await session.get_one(models.User, owner.user_id)
-    if not user.is_active or user.deleted_at is not None:
+    active = await session.scalar(
+        _owners_and_users().where(
+            models.ClientOwner.firm_id == owner.firm_id, models.ClientOwner.id == owner.id
+        )
+    )
+    if not active:
         raise _owner_inactive(owner, field)
 
 
 def _owner_inactive(owner: models.ClientOwner, field: list[str]) -> UserErrors:
     return fail(field, UserErrorCode.USER_INACTIVE, f"{owner.name} is no longer active.")
-
-
-_OWNER_ACTIVE = or_(
-    models.ClientOwner.user_id.is_(None),
-    and_(models.User.is_active.is_(True), models.User.deleted_at.is_(None)),
-).label("owner_active")
 
 
 async def lock_assignable_owners(
@@ -125,9 +141,8 @@ async def lock_assignable_owners(
     the firm. One statement asks all of it; only when no owner is found is the firm read
     again, to tell OWNERSHIP_DISABLED from a missing owner."""
     query = (
-        select(models.ClientOwner, models.Firm, _OWNER_ACTIVE)
+        _owners_and_users(models.ClientOwner, models.Firm)
         .join(models.Firm, models.Firm.id == models.ClientOwner.firm_id)
-        .outerjoin(models.User, models.User.id == models.ClientOwner.user_id)
         .where(models.ClientOwner.firm_id == firm_id, one_of(models.ClientOwner.id, owner_ids))
         .order_by(models.ClientOwner.id)
         .with_for_update(of=models.ClientOwner)
