@@ -79,50 +79,37 @@ def _ownership_disabled(field: list[str] | None) -> UserErrors:
     )
 
 
-async def lock_owners(
-    session: AsyncSession, firm_id: uuid.UUID, ids: list[uuid.UUID]
-) -> dict[uuid.UUID, models.ClientOwner]:
-    if not ids:
-        return {}
-    query = (
-        select(models.ClientOwner)
-        .where(models.ClientOwner.firm_id == firm_id, models.ClientOwner.id.in_(ids))
-        .order_by(models.ClientOwner.id)
-        .with_for_update()
-    )
-    return {owner.id: owner for owner in await session.scalars(query)}
-
-
 _OWNER_ACTIVE = or_(
     models.ClientOwner.user_id.is_(None),
     and_(models.User.is_active.is_(True), models.User.deleted_at.is_(None)),
 ).label("owner_active")
 """Whether an owner may receive accounts: an owner by name only, or one whose user is active
-and not deleted. Over `_owners_and_users`."""
+and not deleted."""
+
+LockedOwners = dict[uuid.UUID, tuple[models.ClientOwner, bool]]
+"""Owners by id, each with whether it may receive accounts (`_OWNER_ACTIVE`)."""
 
 
-def _owners_and_users(*columns: Any) -> Select[Any]:
-    """`columns` (and `_OWNER_ACTIVE`) over the address book, each entry with its user."""
+def _locking(firm_id: uuid.UUID, ids: list[uuid.UUID], *columns: Any) -> Select[Any]:
+    """The firm's owners among `ids`, each with its `_OWNER_ACTIVE` and `columns`, locked in
+    id order, as every move of owners locks them."""
     return (
-        select(*columns, _OWNER_ACTIVE)
+        select(models.ClientOwner, _OWNER_ACTIVE, *columns)
         .select_from(models.ClientOwner)
         .outerjoin(models.User, models.User.id == models.ClientOwner.user_id)
+        .where(models.ClientOwner.firm_id == firm_id, one_of(models.ClientOwner.id, ids))
+        .order_by(models.ClientOwner.id)
+        .with_for_update(of=models.ClientOwner)
     )
 
 
-async def require_active_owner(
-    session: AsyncSession, owner: models.ClientOwner, field: list[str]
-) -> None:
-    """Owners linked to an inactive or deleted user cannot receive accounts."""
-    if owner.user_id is None:
-        return
-    active = await session.scalar(
-        _owners_and_users().where(
-            models.ClientOwner.firm_id == owner.firm_id, models.ClientOwner.id == owner.id
-        )
-    )
-    if not active:
-        raise _owner_inactive(owner, field)
+async def lock_owners(
+    session: AsyncSession, firm_id: uuid.UUID, ids: list[uuid.UUID]
+) -> LockedOwners:
+    if not ids:
+        return {}
+    rows = await session.execute(_locking(firm_id, ids))
+    return {owner.id: (owner, active) for owner, active in rows}
 
 
 def _owner_inactive(owner: models.ClientOwner, field: list[str]) -> UserErrors:
@@ -134,34 +121,25 @@ async def lock_assignable_owners(
     firm_id: uuid.UUID,
     owner_ids: list[uuid.UUID],
     ownership_field: list[str] | None,
-) -> tuple[models.Firm, dict[uuid.UUID, tuple[models.ClientOwner, bool]]]:
-    """The firm, and those of its owners `owner_ids` that exist, locked in id order (as every
-    move of owners locks them), each with whether it may receive accounts (no user, or an
-    active one); OWNERSHIP_DISABLED (at `ownership_field`) while client ownership is off in
-    the firm. One statement asks all of it; only when no owner is found is the firm read
-    again, to tell OWNERSHIP_DISABLED from a missing owner."""
-    query = (
-        _owners_and_users(models.ClientOwner, models.Firm)
-        .join(models.Firm, models.Firm.id == models.ClientOwner.firm_id)
-        .where(models.ClientOwner.firm_id == firm_id, one_of(models.ClientOwner.id, owner_ids))
-        .order_by(models.ClientOwner.id)
-        .with_for_update(of=models.ClientOwner)
+) -> tuple[models.Firm, LockedOwners]:
+    """The firm, and `lock_owners`' owners `owner_ids`, in one statement; OWNERSHIP_DISABLED
+    (at `ownership_field`) while client ownership is off in the firm. Only when no owner is
+    found is the firm read again, to tell OWNERSHIP_DISABLED from a missing owner."""
+    query = _locking(firm_id, owner_ids, models.Firm).join(
+        models.Firm, models.Firm.id == models.ClientOwner.firm_id
     )
     rows = (await session.execute(query)).all()
     if not rows:
         return await require_ownership_enabled(session, firm_id, ownership_field), {}
-    firm = rows[0][1]
+    firm = rows[0][2]
     if not firm.client_ownership_enabled:
         raise _ownership_disabled(ownership_field)
-    return firm, {owner.id: (owner, active) for owner, _, active in rows}
+    return firm, {owner.id: (owner, active) for owner, active, _ in rows}
 
 
-def assignable(
-    owners: dict[uuid.UUID, tuple[models.ClientOwner, bool]],
-    owner_id: uuid.UUID,
-    field: list[str],
-) -> models.ClientOwner:
-    """Owner `owner_id` of `lock_assignable_owners`, NOT_FOUND or USER_INACTIVE at `field`."""
+def assignable(owners: LockedOwners, owner_id: uuid.UUID, field: list[str]) -> models.ClientOwner:
+    """Owner `owner_id` of locked `owners` when it may receive accounts; NOT_FOUND or
+    USER_INACTIVE at `field`."""
     found = owners.get(owner_id)
     if found is None:
         raise not_found(field, OWNER_NOUN)
@@ -180,7 +158,7 @@ async def require_assignable_owner(
 ) -> tuple[models.Firm, models.ClientOwner]:
     """The firm, and its owner `owner_id` locked, when accounts may be given to it: what
     `require_ownership_enabled` (its error at `ownership_field`), `lock_owners` and
-    `require_active_owner` ask in turn, with their errors in that order, in one statement."""
+    `assignable` ask in turn, with their errors in that order, in one statement."""
     firm, owners = await lock_assignable_owners(session, firm_id, [owner_id], ownership_field)
     return firm, assignable(owners, owner_id, field)
 
@@ -300,16 +278,10 @@ async def _lock_pair(
     target_field: list[str],
 ) -> tuple[models.ClientOwner, models.ClientOwner | None]:
     locked = await lock_owners(session, firm_id, [owner_id, *([target_id] if target_id else [])])
-    owner = locked.get(owner_id)
-    if owner is None:
+    if owner_id not in locked:
         raise not_found(owner_field, OWNER_NOUN)
-    target = None
-    if target_id is not None:
-        target = locked.get(target_id)
-        if target is None:
-            raise not_found(target_field, OWNER_NOUN)
-        await require_active_owner(session, target, target_field)
-    return owner, target
+    target = assignable(locked, target_id, target_field) if target_id is not None else None
+    return locked[owner_id][0], target
 
 
 def _same_owner(field: list[str]) -> UserErrors:

@@ -16,13 +16,13 @@ from clientgraph.resolvers.context import Context
 from clientgraph.resolvers.enums import Permission, UserErrorCode, UserRole
 from clientgraph.resolvers.errors import Forbidden, UserErrors, fail
 from clientgraph.resolvers.guards import flush_unique
-from clientgraph.resolvers.inputs import not_found, parse_id, required_text, search_text
+from clientgraph.resolvers.inputs import parse_id, required_text, search_text
 from clientgraph.resolvers.owners import (
     OWNER_NOUN,
     Release,
+    assignable,
     lock_owners,
     release_owner,
-    require_active_owner,
 )
 from clientgraph.resolvers.pagination import Page, PageRequest, paginate
 from clientgraph.resolvers.policy import require_admin
@@ -247,20 +247,16 @@ async def delete_user(
             raise fail(["userId"], UserErrorCode.INVALID, "The firm must keep an active owner.")
         target = None
         if target_uuid is not None:
-            target = locked.get(target_uuid)
-            if target is None:
-                raise not_found(["transferClientsTo"], OWNER_NOUN)
+            target = assignable(locked, target_uuid, ["transferClientsTo"])
             if target.user_id == user.id:
                 raise fail(
                     ["transferClientsTo"],
                     UserErrorCode.SAME_OWNER,
                     "Transfer the clients to someone other than the user being deleted.",
                 )
-            await require_active_owner(session, target, ["transferClientsTo"])
         release = Release(0, 0)
-        entry = locked.get(entry_id) if entry_id is not None else None
-        if entry is not None:
-            release = await release_owner(session, ctx.viewer, entry, target)
+        if entry_id is not None and entry_id in locked:
+            release = await release_owner(session, ctx.viewer, locked[entry_id][0], target)
         team_count = await leave_all_teams(session, ctx.viewer, user)
         user.deleted_at = models.utcnow()
         user.is_active = False

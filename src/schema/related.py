@@ -123,7 +123,7 @@ def related_pages(relation: Relation, node_type: type[Any], *, description: str)
         before: str | None = None,
     ) -> Any:
         request = PageRequest(first=first, after=after, last=last, before=before)
-        page = await related_page(info.context, relation, root.row.id, request)
+        page = await related_page(info.context, relation, getattr(root.row, read.via), request)
         return Connection.of(page, node_type.from_row)
 
     resolve.__annotations__["return"] = Connection[node_type]  # type: ignore[valid-type]
