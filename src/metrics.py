@@ -31,7 +31,7 @@ from prometheus_client import (
 from prometheus_client import REGISTRY as PROCESS_REGISTRY
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlalchemy.pool import AsyncAdaptedQueuePool, ConnectionPoolEntry
+from sqlalchemy.pool import AsyncAdaptedQueuePool, ConnectionPoolEntry, PoolProxiedConnection
 
 MULTIPROCESS_DIRECTORY = "PROMETHEUS_MULTIPROC_DIR"
 MAX_OPERATION_NAMES = 200
@@ -228,6 +228,12 @@ class WatchedPool(AsyncAdaptedQueuePool):
             return super()._do_get()
         finally:
             POOL_WAITING.dec()
+
+    def discard_older(self, connection: PoolProxiedConnection, error: BaseException) -> None:
+        """`connection` was found lost by a statement the engine did not run
+        (db/driver_statement.py): invalidate it and every connection opened before it, as the
+        engine does on a disconnect, for a server that restarted ended them all."""
+        self._invalidate(connection, error)
 
 
 def exposition() -> tuple[bytes, str]:

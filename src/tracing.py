@@ -160,9 +160,15 @@ def watch_engine(engine: AsyncEngine) -> None:
 
     @event.listens_for(sync_engine, "handle_error")
     def statement_failed(context: Any) -> None:
-        connection = context.connection
-        spans = None if connection is None else connection.info.get(SPANS_KEY)
-        if spans:
-            ended = spans.pop()
-            failed(ended, type(context.original_exception).__name__)
-            ended.end()
+        if context.connection is not None:
+            statement_failed_on(context.connection, context.original_exception)
+
+
+def statement_failed_on(connection: Any, error: BaseException) -> None:
+    """End the span of the statement `connection` was running, which raised `error`; called
+    before the connection is invalidated, while its `info` can still be read."""
+    spans = connection.info.get(SPANS_KEY)
+    if spans:
+        ended = spans.pop()
+        failed(ended, type(error).__name__)
+        ended.end()

@@ -19,6 +19,7 @@ import orjson
 from clientgraph import metrics
 from clientgraph.auth.viewer import Viewer
 from clientgraph.caches import BoundedLru
+from clientgraph.db.driver_statement import DriverStatement
 from clientgraph.db.engine import DatabaseUnavailable, connection_lost
 from clientgraph.list_limits import ListLimits
 from clientgraph.plan import fields as _fields  # noqa: F401  (registers the field handlers)
@@ -71,6 +72,8 @@ class Plan:
     arguments as parameters), the binders that give those, and the Python finish."""
 
     statement: Select[Any]
+    driver: DriverStatement | None
+    """The statement's SQL for the dialect it was planned for, when that SQL is fixed."""
     fix: Fix | None
     binders: tuple[Binder, ...]
     requested_nodes: int
@@ -127,6 +130,7 @@ class Planner:
         caller: Caller,
         requested: int,
         request_id: str | None,
+        dialect: Dialect,
     ) -> tuple[Plan | object, int]:
         """The plan, or UNPLANNED; and its estimated bytes."""
         build = Build(
@@ -149,8 +153,11 @@ class Planner:
         except Exception:
             self._crashed(Stage.PLANNING, prepared, request_id)
             return UNPLANNED, 0
-        plan = Plan(select(cast(value, Text)), fix, tuple(build.binders), requested)
-        return plan, PLAN_BYTES_PER_FIELD * build.fields_built
+        statement = select(cast(value, Text))
+        driver = DriverStatement.of(statement, dialect)
+        plan = Plan(statement, driver, fix, tuple(build.binders), requested)
+        size = PLAN_BYTES_PER_FIELD * build.fields_built + (0 if driver is None else driver.size)
+        return plan, size
 
     def room_ahead(self) -> bool:
         """Whether plans made ahead (`prepare`) may still be added: they stop at `AHEAD_FILL`
@@ -159,9 +166,11 @@ class Planner:
 
     def prepare(self, text: str, caller: Caller, dialects: Sequence[Dialect]) -> int:
         """Plan ahead each query operation of the document `text` for requests of `caller`'s
-        shape, and compile each plan's statement for each of `dialects` (those of the engines
-        reads go to) as executing it would: what the first such request then finds cached.
-        Nothing is read. Returns how many plans it made.
+        shape, its SQL compiled as executing it would: what the first such request then finds
+        cached. `dialects` are those of the engines reads go to (the primary's first, a
+        replica's of the same dialect); a plan whose SQL is fixed (`DriverStatement`) is
+        compiled once for them all, any other for each. Nothing is read. Returns how many
+        plans it made.
 
         The variables are taken as a request that sends none of its optional ones would give
         them: a variable the plan binds as an SQL parameter (`Prepared.bindable`: ids,
@@ -191,9 +200,11 @@ class Planner:
             )
             if requested > self.limits.max_nodes:
                 continue
-            plan, size = self._plan(prepared, operation, coerced, caller, requested, None)
+            plan, size = self._plan(
+                prepared, operation, coerced, caller, requested, None, dialects[0]
+            )
             self.plans.put(key, plan, size + len(text) + _key_bytes(key))
-            if isinstance(plan, Plan):
+            if isinstance(plan, Plan) and plan.driver is None:
                 given = viewer_parameters(caller.viewer)
                 for dialect in dialects:
                     self.compiled.compile_ahead(plan.statement, dialect, given)
@@ -244,7 +255,13 @@ class Planner:
         context.cost = Cost(requested_nodes=requested)
         if plan is None:
             plan, size = self._plan(
-                prepared, operation, coerced, caller, requested, context.request_id
+                prepared,
+                operation,
+                coerced,
+                caller,
+                requested,
+                context.request_id,
+                context.session.bind.dialect,
             )
             self.plans.put(key, plan, size + len(query) + _key_bytes(key))
         if plan is UNPLANNED:
@@ -262,7 +279,7 @@ class Planner:
             return None
         unavailable = context.unavailable
         try:
-            text = await _read(context, plan.statement, parameters, self.compiled)
+            text = await _read(context, plan, parameters, self.compiled)
         except RequestTimeout as timeout:
             logger.warning("the planned statement ran past the database's time limit")
             return _timed_out(context, operation, timeout)
@@ -442,18 +459,20 @@ def _structural_variables(
 
 
 async def _read(
-    context: Context, statement: Any, parameters: dict[str, Any], compiled: CompiledStatements
+    context: Context, plan: Plan, parameters: dict[str, Any], compiled: CompiledStatements
 ) -> str:
     async def run(session: AsyncSession) -> str:
+        connection = await session.connection()
         if context.db.dialect == "sqlite":
-            connection = await session.connection()
             raw = await connection.get_raw_connection()
             if not raw.info.get(SQLITE_FUNCTIONS):
                 await register_sqlite_functions(raw.driver_connection)
                 raw.info[SQLITE_FUNCTIONS] = True
+        if plan.driver is not None:
+            return await plan.driver.scalar(connection, parameters)  # type: ignore[no-any-return]
         options = {"compiled_cache": compiled}
         return (
-            await session.execute(statement, parameters, execution_options=options)
+            await connection.execute(plan.statement, parameters, execution_options=options)
         ).scalar_one()
 
     return await context.read(run)
