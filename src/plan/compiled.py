@@ -1,8 +1,9 @@
 """The compiled SQL of the planned statements SQLAlchemy executes (those whose SQL is not
 fixed, db/driver_statement.py: a list expanded per execution), kept apart from SQLAlchemy's
-engine-wide cache and bounded in bytes: each distinct plan compiles to 200 to 300 KiB (its SQL, the compiler's
-maps of columns and parameters, and the statement's cache key), and the engine's cache keeps
-500 entries of any size, which a client sending distinct queries would fill with them."""
+engine-wide cache and bounded in bytes: each distinct plan compiles to 200 to 300 KiB (its
+SQL, the compiler's maps of columns and parameters, and the statement's cache key), and the
+engine's cache keeps 500 entries of any size, which a client sending distinct queries would
+fill with them."""
 
 from __future__ import annotations
 
