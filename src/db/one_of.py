@@ -11,7 +11,7 @@ pooled connection fill to their bound and then churn, re-preparing on nearly eve
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Boolean, ColumnElement, String, TypeDecorator, bindparam
@@ -76,3 +76,12 @@ def _one_of_json(element: OneOf, compiler: SQLCompiler, **kw: Any) -> str:
 def one_of(column: ColumnElement[Any], values: Iterable[Any]) -> ColumnElement[bool]:
     """`column IN values`, one statement text for any number of values."""
     return OneOf(column, values)
+
+
+def any_of(column: ColumnElement[Any], values: Sequence[Any]) -> ColumnElement[bool]:
+    """`column IN values` for a filter's few values: `=` for one (PostgreSQL compares a column
+    with one value faster than with `= ANY` of an array: 1.5 against 1.7 ms for a count of
+    13,000 accounts), else `one_of`."""
+    if len(values) == 1:
+        return column == values[0]
+    return one_of(column, values)

@@ -10,7 +10,7 @@ from typing import Any
 
 from clientgraph.auth.viewer import Viewer
 from clientgraph.db import models, orders
-from clientgraph.db.one_of import one_of
+from clientgraph.db.one_of import any_of
 from clientgraph.db.orders import Order
 from clientgraph.db.queries import assigned_to, fold, select_rows
 from clientgraph.db.rows import AccountRow
@@ -121,7 +121,7 @@ def _owner_criteria(viewer: Viewer, spec: AccountFilter) -> list[ColumnElement[b
     criteria: list[ColumnElement[bool]] = []
     if spec.owner_ids is not None:
         ids = [decode_id(value, "ClientOwner") for value in spec.owner_ids]
-        criteria.append(one_of(account.owner_id, [owner_id for owner_id in ids if owner_id]))
+        criteria.append(any_of(account.owner_id, [owner_id for owner_id in ids if owner_id]))
     if spec.owned_by_me:
         own_entry = aliased(models.ClientOwner)
         criteria.append(
@@ -165,9 +165,9 @@ def filtered_accounts(viewer: Viewer, spec: AccountFilter) -> Select[Any]:
         query = query.where(assigned_to(viewer.user_id))
     statuses = [AccountStatus.ACTIVE] if spec.status is None else spec.status
     if statuses:
-        query = query.where(one_of(account.status, [status.value for status in statuses]))
+        query = query.where(any_of(account.status, [status.value for status in statuses]))
     if spec.types:
-        query = query.where(one_of(account.type, [kind.value for kind in spec.types]))
+        query = query.where(any_of(account.type, [kind.value for kind in spec.types]))
     for tag in sorted({tag.strip() for tag in spec.tags or []}):
         query = query.where(
             exists().where(

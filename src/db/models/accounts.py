@@ -20,6 +20,7 @@ class Account(Base):
         firm_fk(["owner_id"], "client_owners"),
         Index("ix_accounts_firm_id_name_folded_id", "firm_id", "name_folded", "id"),
         Index("ix_accounts_firm_id_owner_id", "firm_id", "owner_id"),
+        Index("ix_accounts_firm_id_status", "firm_id", "status"),
         Index("ix_accounts_firm_id_created_at_id", "firm_id", "created_at", "id"),
         Index("ix_accounts_firm_id_updated_at_id", "firm_id", "updated_at", "id"),
         Index(
