@@ -7,6 +7,8 @@ engine's statement log."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from clientgraph.plan.planner import READ_PATH_HEADER
@@ -42,22 +44,23 @@ async def planned_read(
     return origin_of_planned_statement(caplog)
 
 
-async def test_an_account_is_read_with_the_sql_compiled_when_it_was_planned(
-    api: Api, caplog: pytest.LogCaptureFixture
+@pytest.mark.parametrize(
+    ("query", "variables_of"),
+    [
+        (ACCOUNT, lambda account: {"id": account["id"]}),
+        (ACCOUNTS_OF_TWO_STATUSES, lambda account: {}),
+    ],
+    ids=["an account by its id", "accounts of two statuses, bound as one array"],
+)
+async def test_a_planned_read_whose_sql_is_fixed_sends_it_as_compiled_when_planned(
+    api: Api,
+    caplog: pytest.LogCaptureFixture,
+    query: str,
+    variables_of: Callable[[dict[str, Any]], dict[str, str]],
 ) -> None:
     account = await api.create_account("Driver Statement ApS")
 
-    origin = await planned_read(api, caplog, ACCOUNT, {"id": account["id"]})
-
-    assert origin.startswith("[compiled when planned]")
-
-
-async def test_accounts_filtered_by_a_list_of_statuses_bind_it_as_one_value(
-    api: Api, caplog: pytest.LogCaptureFixture
-) -> None:
-    await api.create_account("Listed Status ApS")
-
-    origin = await planned_read(api, caplog, ACCOUNTS_OF_TWO_STATUSES, {})
+    origin = await planned_read(api, caplog, query, variables_of(account))
 
     assert origin.startswith("[compiled when planned]")
 
