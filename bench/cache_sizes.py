@@ -104,7 +104,7 @@ def built_plan(
     value, fix = build.object_of(
         "Query", build.fields(schema.query_type, [operation.selection_set]), None
     )
-    plan = Plan(select(cast(value, Text)), fix, tuple(build.binders), 0)
+    plan = Plan(select(cast(value, Text)), None, fix, tuple(build.binders), 0)
     del value, fix
     gc.collect()
     measured = tracemalloc.get_traced_memory()[0]

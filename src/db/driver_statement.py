@@ -2,16 +2,16 @@
 connection, for statements that run many times unchanged: the planned reads.
 
 SQLAlchemy's execution of an already compiled statement (its cache key and the compiled
-cache, the parameters' processing, the result's wrapping) was a seventh of a planned account
-page's CPU (callgrind: 2.88 M instructions a request through `Connection.execute`, 2.52 M
-through the cursor). The cursor still goes through the dialect's connection, so the
-transaction begins as every other one does (with the settings of db/tenancy.py) and
-statements are prepared through the dialect's cache (unnamed behind a pooler). What the
-engine does around a statement is done here too: the engine's `before_cursor_execute` and
-`after_cursor_execute` listeners see it (the request's statement count, the traces), and a
-driver error is raised as the `DBAPIError` the engine would raise, a lost connection
-invalidating the pool's connections as `engine._mark_disconnects` has it, so that retries,
-timeouts and the replica's fallback read it the same way.
+cache, the parameters' processing, the result's wrapping) was an eighth of a planned account
+page's instructions (callgrind, a diagnosis: 2.94 M a request through the ORM session, 2.88
+M through `Connection.execute`, 2.57 M through the cursor). The cursor still goes through
+the dialect's connection, so the transaction begins as every other one does (with the
+settings of db/tenancy.py) and statements are prepared through the dialect's cache (unnamed
+behind a pooler). What the engine does around a statement is done here too: the engine's
+`before_cursor_execute` and `after_cursor_execute` listeners see it (the request's statement
+count, the traces), and a driver error is raised as the `DBAPIError` the engine would raise,
+a lost connection invalidating the pool's connections as `engine._mark_disconnects` has it,
+so that retries, timeouts and the replica's fallback read it the same way.
 
 A statement with parameters expanded at each execution (`in_()` of a list) has no fixed
 SQL: `DriverStatement.of` gives None for it, and it stays on SQLAlchemy's execution."""

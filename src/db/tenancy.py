@@ -144,7 +144,8 @@ def session_class(timeouts: Timeouts) -> type[Session]:
     @functools.lru_cache(maxsize=SCRIPTS_CACHED)
     def script_of(firm: str, api_key: str, all_firms: str) -> str:
         """The script of a transaction without a sign-in lookup: the same for every request
-        of a firm, and writing its literals was a fiftieth of a planned read's CPU."""
+        of a firm, and writing its literals was 4 % of a planned read's instructions
+        (callgrind, a diagnosis: the account page 2.57 against 2.47 M)."""
         return settings_script(values_of(firm, api_key, all_firms, {}))
 
     @event.listens_for(TenantSession, "after_begin")

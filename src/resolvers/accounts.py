@@ -330,16 +330,13 @@ async def create_account(
     async def work(session: AsyncSession) -> None:
         with checking() as check:
             found = await check.wait(_firm_and_new_owner(session, firm_id, owner_uuid))
+            firm, owner = found or (await session.get_one(models.Firm, firm_id), None)
             if found is None:
-                # A refused owner leaves its error, and whether the number is taken is told
-                # beside it; otherwise the INSERT tells (`flush_unique`), a statement fewer.
-                firm = await session.get_one(models.Firm, firm_id)
+                # A refused owner leaves its error, and a taken number is told beside it;
+                # otherwise the INSERT tells (`flush_unique`), a statement fewer.
                 await check.wait(check_customer_number(session, firm, number, None))
-                owner = None
-            else:
-                firm, owner = found
-                if number is not None:
-                    check(check_customer_number_length, firm, number)
+            elif number is not None:
+                check(check_customer_number_length, firm, number)
         now = models.utcnow()
         account = models.Account(
             id=new_id,

@@ -114,8 +114,10 @@ async def flush_unique(
 ) -> None:
     """Flush. A concurrent transaction that committed the same unique value first makes the
     flush fail on `constraint` (a fragment of its name or columns): that is the user error
-    `error()`, not a 500. A pre-check catches the common case; this, the race. No savepoint:
-    the error ends the mutation, whose transaction is then rolled back whole."""
+    `error()`, not a 500. A mutation that pre-checks (to report the value beside its other
+    errors) leaves this the race; `createAccount` leaves it every taken number whose owner was
+    accepted. No savepoint: the error ends the mutation, whose transaction is then rolled back
+    whole."""
     try:
         await session.flush()
     except IntegrityError as failure:

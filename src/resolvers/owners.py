@@ -137,13 +137,24 @@ async def lock_assignable_owners(
     return firm, {owner.id: (owner, active) for owner, active, _ in rows}
 
 
-def assignable(owners: LockedOwners, owner_id: uuid.UUID, field: list[str]) -> models.ClientOwner:
-    """Owner `owner_id` of locked `owners` when it may receive accounts; NOT_FOUND or
-    USER_INACTIVE at `field`."""
+def _locked(
+    owners: LockedOwners, owner_id: uuid.UUID, field: list[str]
+) -> tuple[models.ClientOwner, bool]:
     found = owners.get(owner_id)
     if found is None:
         raise not_found(field, OWNER_NOUN)
-    owner, active = found
+    return found
+
+
+def locked_owner(owners: LockedOwners, owner_id: uuid.UUID, field: list[str]) -> models.ClientOwner:
+    """Owner `owner_id` of locked `owners`; NOT_FOUND at `field`."""
+    return _locked(owners, owner_id, field)[0]
+
+
+def assignable(owners: LockedOwners, owner_id: uuid.UUID, field: list[str]) -> models.ClientOwner:
+    """Owner `owner_id` of locked `owners` when it may receive accounts; NOT_FOUND or
+    USER_INACTIVE at `field`."""
+    owner, active = _locked(owners, owner_id, field)
     if not active:
         raise _owner_inactive(owner, field)
     return owner
@@ -278,10 +289,9 @@ async def _lock_pair(
     target_field: list[str],
 ) -> tuple[models.ClientOwner, models.ClientOwner | None]:
     locked = await lock_owners(session, firm_id, [owner_id, *([target_id] if target_id else [])])
-    if owner_id not in locked:
-        raise not_found(owner_field, OWNER_NOUN)
+    owner = locked_owner(locked, owner_id, owner_field)
     target = assignable(locked, target_id, target_field) if target_id is not None else None
-    return locked[owner_id][0], target
+    return owner, target
 
 
 def _same_owner(field: list[str]) -> UserErrors:
@@ -428,9 +438,7 @@ async def transfer_clients(
         _, owners = await lock_assignable_owners(
             session, ctx.viewer.firm_id, [source_uuid, target_uuid], None
         )
-        if source_uuid not in owners:
-            raise not_found(["fromOwnerId"], OWNER_NOUN)
-        source = owners[source_uuid][0]
+        source = locked_owner(owners, source_uuid, ["fromOwnerId"])
         target = assignable(owners, target_uuid, ["toOwnerId"])
         moved = await move_accounts(session, ctx.viewer, source, target, chosen)
         if chosen is not None:

@@ -2,10 +2,11 @@
 
 - `accounts (firm_id, status)`: the account list shows the active accounts unless told
   otherwise, and its `totalCount` counts them. Without it the count read every row of the
-  firm's accounts and compared its status (1.4 to 1.5 ms for 13,000 accounts); with it the count
-  is an index-only scan (0.8 to 1.1 ms), a tenth of the dashboard's time in PostgreSQL.
-  An operator may build it beforehand `CONCURRENTLY` (a plain CREATE INDEX holds the table's
-  writes while it runs); the migration then finds it there and goes on.
+  firm's accounts and compared its status (1.4 to 1.5 ms for 13,000 accounts); with it the
+  count is an index-only scan (0.8 to 1.1 ms; asyncpg alone, a diagnosis), a tenth of the
+  dashboard's time in PostgreSQL. An operator may build it beforehand `CONCURRENTLY` (a
+  plain CREATE INDEX holds the table's writes while it runs); the migration then finds it
+  there and goes on.
 
 Revision ID: 0013_account_status_index
 Revises: 0012_caller_shapes
