@@ -16,44 +16,57 @@ sent anyway; the id is the same, taken when the transaction's first write assign
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import functools
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from clientgraph.db.live import notified_at_close
-from sqlalchemy import ColumnElement, func, select
+from clientgraph.db.live import NOTIFIED, notified_at_close
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 _QUESTIONS = "clientgraph.closing_questions"
+STATEMENTS_KEPT = 64
+"""Closing statements kept per worker, one per set of questions asked together."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Question:
-    """A column of the closing statement, and what to do with its value before the COMMIT."""
+    """A column of the closing statement, and what to do with its value before the COMMIT.
+    Declared once, its values named parameters given with each asking (`ask_at_close`): the
+    closing statement of each set of questions is then built once (`_statement`)."""
 
     column: ColumnElement[Any]
     answered: Callable[[AsyncSession, Any], Awaitable[None]]
 
 
-def ask_at_close(session: AsyncSession, question: Question) -> None:
-    """Send `question` in `session`'s closing statement (`close`), and hand it its answer."""
-    session.info.setdefault(_QUESTIONS, []).append(question)
+def ask_at_close(session: AsyncSession, question: Question, parameters: Mapping[str, Any]) -> None:
+    """Send `question`, its parameters given `parameters`, in `session`'s closing statement
+    (`close`), and hand it its answer."""
+    session.info.setdefault(_QUESTIONS, []).append((question, parameters))
+
+
+@functools.lru_cache(maxsize=STATEMENTS_KEPT)
+def _statement(questions: tuple[Question, ...], postgres: bool, notify: bool) -> Select[Any]:
+    asked = [question.column for question in questions]
+    if postgres:
+        asked = [func.txid_current_if_assigned(), *asked, *([NOTIFIED] if notify else [])]
+    return select(*asked)
 
 
 async def close(session: AsyncSession) -> int | None:
     """Send the closing statement of `session`'s transaction, if it has anything to ask, and
     act on the answers: the transaction's id on PostgreSQL (None on SQLite, or when it wrote
     nothing)."""
-    questions: list[Question] = session.info.pop(_QUESTIONS, [])
+    asking: list[tuple[Question, Mapping[str, Any]]] = session.info.pop(_QUESTIONS, [])
     postgres = session.get_bind().dialect.name == "postgresql"
-    asked = [question.column for question in questions]
-    if postgres:
-        notify = notified_at_close(session)
-        sent = [] if notify is None else [notify]
-        asked = [func.txid_current_if_assigned(), *asked, *sent]
-    if not asked:
+    if not asking and not postgres:
         return None
-    row = (await session.execute(select(*asked))).one()
+    questions = tuple(question for question, _ in asking)
+    parameters = {name: value for _, given in asking for name, value in given.items()}
+    notify = notified_at_close(session) if postgres else None
+    statement = _statement(questions, postgres, notify is not None)
+    row = (await session.execute(statement, {**parameters, **(notify or {})})).one()
     first = 1 if postgres else 0
     answers = row[first : first + len(questions)]
     for question, answer in zip(questions, answers, strict=True):

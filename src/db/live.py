@@ -40,6 +40,14 @@ APPLICATION_NAME = "clientgraph-live"
 _NOTIFY = text(
     f"SELECT pg_notify('{CHANNEL}', payload) FROM unnest(:payloads) AS payload"
 ).bindparams(bindparam("payloads", type_=ARRAY(Text)))
+NOTIFIED: ColumnElement[int] = select(
+    func.count(
+        func.pg_notify(
+            CHANNEL, func.unnest(bindparam("payloads", type_=ARRAY(Text))).column_valued("payload")
+        )
+    )
+).scalar_subquery()
+"""On PostgreSQL, a column that sends the NOTIFY of each of parameter `payloads` (the count)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,16 +100,12 @@ def _notify_payloads(events: Iterable[LiveEvent]) -> dict[str, list[str]]:
     return {"payloads": sorted({pending.to_json() for pending in events})}
 
 
-def notified_at_close(session: AsyncSession) -> ColumnElement[int] | None:
-    """A column that sends, on PostgreSQL, what `session` has announced (its count of
-    notifications): the transaction's closing statement carries it (db/closing.py), so the
-    NOTIFY costs no round trip of its own. None when nothing was announced."""
+def notified_at_close(session: AsyncSession) -> dict[str, list[str]] | None:
+    """The parameters of `NOTIFIED` for what `session` has announced, None when nothing was:
+    the transaction's closing statement carries the NOTIFY (db/closing.py), so it costs no
+    round trip of its own."""
     pending = _pending(session.sync_session)
-    if not pending:
-        return None
-    payloads = bindparam("live_payloads", _notify_payloads(pending)["payloads"], type_=ARRAY(Text))
-    payload = func.unnest(payloads).column_valued("payload")
-    return select(func.count(func.pg_notify(CHANNEL, payload))).scalar_subquery()
+    return _notify_payloads(pending) if pending else None
 
 
 async def send_announced(session: AsyncSession) -> None:

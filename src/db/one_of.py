@@ -14,7 +14,7 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Boolean, ColumnElement, String, TypeDecorator, bindparam
+from sqlalchemy import BindParameter, Boolean, ColumnElement, String, TypeDecorator, bindparam
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.compiler import compiles
@@ -56,9 +56,9 @@ class OneOf(ColumnElement[bool]):
     ]
     type = Boolean()
 
-    def __init__(self, column: ColumnElement[Any], values: Iterable[Any]) -> None:
+    def __init__(self, column: ColumnElement[Any], values: BindParameter[Any]) -> None:
         self.column = column
-        self.values = bindparam(None, list(values), type_=ValueList(column.type))
+        self.values = values
 
 
 @compiles(OneOf, "postgresql")
@@ -75,7 +75,13 @@ def _one_of_json(element: OneOf, compiler: SQLCompiler, **kw: Any) -> str:
 
 def one_of(column: ColumnElement[Any], values: Iterable[Any]) -> ColumnElement[bool]:
     """`column IN values`, one statement text for any number of values."""
-    return OneOf(column, values)
+    return OneOf(column, bindparam(None, list(values), type_=ValueList(column.type)))
+
+
+def one_of_parameter(column: ColumnElement[Any], name: str) -> ColumnElement[bool]:
+    """`column IN` the list given to parameter `name` at each execution: a statement built once
+    for every list."""
+    return OneOf(column, bindparam(name, type_=ValueList(column.type)))
 
 
 def any_of(column: ColumnElement[Any], values: Sequence[Any]) -> ColumnElement[bool]:

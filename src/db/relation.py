@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from clientgraph.db.one_of import one_of
+from clientgraph.db.one_of import one_of, one_of_parameter
 from clientgraph.db.orders import Order
 from clientgraph.db.queries import row_columns, select_rows
 from clientgraph.list_limits import ListLimits
@@ -48,6 +48,10 @@ class Related:
     def for_keys(self, keys: Iterable[Any]) -> Select[Any]:
         """The rows of a batch of parents, whose ids are `keys`."""
         return self.statement.where(one_of(self.key, keys))
+
+    def for_keys_given(self, name: str) -> Select[Any]:
+        """The rows of a batch of parents, whose ids parameter `name` gives at execution."""
+        return self.statement.where(one_of_parameter(self.key, name))
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from clientgraph.auth.viewer import Viewer
+from clientgraph.auth.viewer_parameters import parameter_viewer, viewer_shape
 from clientgraph.db.orders import Order
 from clientgraph.list_limits import ListLimits
 from clientgraph.plan.errors import Decline, Unplanned
@@ -32,7 +33,7 @@ from graphql import (
     get_argument_values,
 )
 from graphql.execution.values import VariableValues
-from sqlalchemy import BindParameter, ColumnElement, Select, Uuid, bindparam
+from sqlalchemy import BindParameter, ColumnElement, Select, bindparam
 
 
 class Counter:
@@ -61,33 +62,6 @@ class Field:
 Binder = Callable[[VariableValues], dict[str, Any]]
 """The SQL parameters one bound argument gives, from a request's variables; raises
 `Unplanned` for a value the generic path must answer (a malformed cursor)."""
-
-FIRM = "cg_firm"
-USER = "cg_user"
-API_KEY = "cg_api_key"
-
-
-def viewer_shape(viewer: Viewer) -> tuple[Any, ...]:
-    """What of the caller decides a plan's SQL: their rights, not their ids."""
-    return (viewer.role, viewer.granted, viewer.api_key_id is None, viewer.is_portal)
-
-
-def viewer_parameters(viewer: Viewer) -> dict[str, Any]:
-    return {FIRM: viewer.firm_id, USER: viewer.user_id, API_KEY: viewer.api_key_id}
-
-
-def _parameter_viewer(viewer: Viewer) -> Viewer:
-    """The caller with SQL parameters for ids, so that `resolvers.policy`'s predicates come out
-    the same for every caller of the same shape, and one plan serves them all."""
-    return Viewer(
-        user_id=bindparam(USER, type_=Uuid),  # type: ignore[arg-type]
-        firm_id=bindparam(FIRM, type_=Uuid),  # type: ignore[arg-type]
-        name="",
-        role=viewer.role,
-        granted=viewer.granted,
-        api_key_id=None if viewer.api_key_id is None else bindparam(API_KEY, type_=Uuid),  # type: ignore[arg-type]
-    )
-
 
 Handler = Callable[["Build", Any, Field], tuple[ColumnElement[Any], Fix | None]]
 
@@ -183,7 +157,7 @@ class Build:
         self.fragments = fragments
         self.variables = variables
         self.selections = Selections(schema, fragments, variables.coerced)
-        self.viewer = _parameter_viewer(viewer)
+        self.viewer = parameter_viewer(viewer_shape(viewer))
         self.binders: list[Binder] = []
         self.fields_built = 0
         """Response keys collected so far, in every object: what a plan's size goes by."""

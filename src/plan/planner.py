@@ -18,19 +18,13 @@ from typing import Any
 import orjson
 from clientgraph import metrics
 from clientgraph.auth.viewer import Viewer
+from clientgraph.auth.viewer_parameters import viewer_parameters, viewer_shape
 from clientgraph.caches import BoundedLru
 from clientgraph.db.driver_statement import DriverStatement
 from clientgraph.db.engine import DatabaseUnavailable, connection_lost
 from clientgraph.list_limits import ListLimits
 from clientgraph.plan import fields as _fields  # noqa: F401  (registers the field handlers)
-from clientgraph.plan.build import (
-    Binder,
-    Build,
-    Counter,
-    Fix,
-    viewer_parameters,
-    viewer_shape,
-)
+from clientgraph.plan.build import Binder, Build, Counter, Fix
 from clientgraph.plan.compiled import CompiledStatements
 from clientgraph.plan.document import Documents, Prepared
 from clientgraph.plan.errors import CRASHES, PlannerCrash, Stage, Unplanned

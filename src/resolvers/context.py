@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
@@ -190,9 +190,11 @@ class Context:
         if self.closed or (self.deadline is not None and time.monotonic() > self.deadline):
             raise asyncio.CancelledError
 
-    async def rows(self, statement: Select[Any]) -> Sequence[Row[Any]]:
+    async def rows(
+        self, statement: Select[Any], parameters: Mapping[str, Any] | None = None
+    ) -> Sequence[Row[Any]]:
         async def run(session: AsyncSession) -> Sequence[Row[Any]]:
-            return (await session.execute(statement)).all()
+            return (await session.execute(statement, parameters)).all()
 
         return await self.read(run)
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from clientgraph.auth.viewer import Viewer
 from clientgraph.db import models, orders
-from clientgraph.db.one_of import one_of
+from clientgraph.db.one_of import one_of, one_of_parameter
 from clientgraph.db.queries import fold
 from clientgraph.db.relation import Listing
 from clientgraph.db.rows import AccountRow, ClientOwnerRow
@@ -34,7 +34,7 @@ from clientgraph.resolvers.policy import require_admin, visible_accounts
 from clientgraph.resolvers.read_model import ACCOUNTS, OWNERS
 from clientgraph.resolvers.teams import live_user
 from clientgraph.resolvers.validation import checking
-from sqlalchemy import Select, and_, or_, select, update
+from sqlalchemy import Select, Uuid, and_, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 OWNER_TYPE = "ClientOwner"
@@ -90,17 +90,31 @@ LockedOwners = dict[uuid.UUID, tuple[models.ClientOwner, bool]]
 """Owners by id, each with whether it may receive accounts (`_OWNER_ACTIVE`)."""
 
 
-def _locking(firm_id: uuid.UUID, ids: list[uuid.UUID], *columns: Any) -> Select[Any]:
-    """The firm's owners among `ids`, each with its `_OWNER_ACTIVE` and `columns`, locked in
-    id order, as every move of owners locks them."""
+def _locking(*columns: Any) -> Select[Any]:
+    """The firm's owners among parameter `owner_ids` (the firm parameter `firm_id`), each with
+    its `_OWNER_ACTIVE` and `columns`, locked in id order, as every move of owners locks them.
+    Built once: building a statement and its cache key cost as much as running it."""
     return (
         select(models.ClientOwner, _OWNER_ACTIVE, *columns)
         .select_from(models.ClientOwner)
         .outerjoin(models.User, models.User.id == models.ClientOwner.user_id)
-        .where(models.ClientOwner.firm_id == firm_id, one_of(models.ClientOwner.id, ids))
+        .where(
+            models.ClientOwner.firm_id == bindparam("firm_id", type_=Uuid),
+            one_of_parameter(models.ClientOwner.id, "owner_ids"),
+        )
         .order_by(models.ClientOwner.id)
         .with_for_update(of=models.ClientOwner)
     )
+
+
+_LOCK_OWNERS = _locking()
+_LOCK_ASSIGNABLE_OWNERS = _locking(models.Firm).join(
+    models.Firm, models.Firm.id == models.ClientOwner.firm_id
+)
+
+
+def _owners_of(firm_id: uuid.UUID, ids: list[uuid.UUID]) -> dict[str, Any]:
+    return {"firm_id": firm_id, "owner_ids": ids}
 
 
 async def lock_owners(
@@ -108,7 +122,7 @@ async def lock_owners(
 ) -> LockedOwners:
     if not ids:
         return {}
-    rows = await session.execute(_locking(firm_id, ids))
+    rows = await session.execute(_LOCK_OWNERS, _owners_of(firm_id, ids))
     return {owner.id: (owner, active) for owner, active in rows}
 
 
@@ -125,10 +139,7 @@ async def lock_assignable_owners(
     """The firm, and `lock_owners`' owners `owner_ids`, in one statement; OWNERSHIP_DISABLED
     (at `ownership_field`) while client ownership is off in the firm. Only when no owner is
     found is the firm read again, to tell OWNERSHIP_DISABLED from a missing owner."""
-    query = _locking(firm_id, owner_ids, models.Firm).join(
-        models.Firm, models.Firm.id == models.ClientOwner.firm_id
-    )
-    rows = (await session.execute(query)).all()
+    rows = (await session.execute(_LOCK_ASSIGNABLE_OWNERS, _owners_of(firm_id, owner_ids))).all()
     if not rows:
         return await require_ownership_enabled(session, firm_id, ownership_field), {}
     firm = rows[0][2]

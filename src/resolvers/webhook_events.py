@@ -27,7 +27,7 @@ from clientgraph.list_limits import ListLimits
 from clientgraph.outbox.queue import enqueue
 from clientgraph.outbox.webhook import WEBHOOK_KIND
 from clientgraph.resolvers.read_model import ACCOUNTS, CONTACT_EMAILS, CONTACTS, OWNERS, TAGS
-from sqlalchemy import Select, select
+from sqlalchemy import Select, Uuid, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 EVENT_TYPES = (
@@ -95,8 +95,7 @@ def enqueue_at_close(session: AsyncSession) -> None:
     if not events:
         session.info.pop(_RECORDED, None)
         return
-    any_webhook = _webhooks_of(events[0].firm_id).exists()
-    ask_at_close(session, Question(any_webhook, _enqueue_if_any_webhook))
+    ask_at_close(session, _ANY_WEBHOOK, {"webhook_firm_id": events[0].firm_id})
 
 
 async def _enqueue_if_any_webhook(session: AsyncSession, any_webhook: bool) -> None:
@@ -104,6 +103,15 @@ async def _enqueue_if_any_webhook(session: AsyncSession, any_webhook: bool) -> N
         await enqueue_recorded(session)
     else:
         session.info.pop(_RECORDED, None)
+
+
+_ANY_WEBHOOK = Question(
+    select(models.Webhook.id)
+    .where(models.Webhook.firm_id == bindparam("webhook_firm_id", type_=Uuid))
+    .exists(),
+    _enqueue_if_any_webhook,
+)
+"""Whether the firm of parameter `webhook_firm_id` has any webhook."""
 
 
 def _webhooks_of(firm_id: uuid.UUID) -> Select[tuple[models.Webhook]]:

@@ -25,11 +25,11 @@ from typing import Any
 
 from clientgraph.auth.caller_shapes import caller_shapes
 from clientgraph.auth.viewer import Viewer
+from clientgraph.auth.viewer_parameters import viewer_shape
 from clientgraph.db.engine import Database
 from clientgraph.db.readiness import Readiness
 from clientgraph.db.replica import Replica
 from clientgraph.list_limits import ListLimits
-from clientgraph.plan.build import viewer_shape
 from clientgraph.plan.planner import Caller, Planner
 from clientgraph.resolvers.context import PageLimits
 from sqlalchemy.engine import Dialect
