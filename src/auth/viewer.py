@@ -1,17 +1,53 @@
 """The caller as every resolver sees it, however the request was authenticated: a staff user,
-a partner API key acting for its creator, or a client contact in the portal."""
+a partner API key acting for its creator, or a client contact in the portal.
+
+What of a caller decides a statement's SQL is its rights, not its ids (`Viewer.shape`): a
+statement built for the shape's stand-in (`ViewerShape.stand_in`), whose ids are SQL
+parameters, reads as `resolvers.policy`'s predicates do for every caller of that shape, given
+the caller's ids (`Viewer.sql_parameters`) at each execution. The planner builds its plans so
+(`clientgraph.plan.build`), and the loaders their batch statements (`clientgraph.db.loaders`).
+A portal contact's statements are its own."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from clientgraph.resolvers.enums import Permission, UserRole
+from sqlalchemy import Uuid, bindparam
 
 ADMIN_ROLES = frozenset({UserRole.OWNER, UserRole.ADMIN})
 NO_USER = uuid.UUID(int=0)
 """The `user_id` of a portal principal: no user has it, so nothing is assigned to it."""
+FIRM = "cg_firm"
+USER = "cg_user"
+API_KEY = "cg_api_key"
+"""The SQL parameters of a stand-in's ids."""
+
+
+@dataclass(frozen=True, slots=True)
+class ViewerShape:
+    """What of a caller decides a statement's SQL: their rights, not their ids."""
+
+    role: UserRole
+    granted: frozenset[Permission]
+    by_key: bool
+    portal: bool
+
+    def stand_in(self) -> Viewer:
+        """A caller of this shape with SQL parameters for ids, so that `resolvers.policy`'s
+        predicates come out the same for every caller of the shape, and one statement serves
+        them all."""
+        return Viewer(
+            user_id=bindparam(USER, type_=Uuid),  # type: ignore[arg-type]
+            firm_id=bindparam(FIRM, type_=Uuid),  # type: ignore[arg-type]
+            name="",
+            role=self.role,
+            granted=self.granted,
+            api_key_id=bindparam(API_KEY, type_=Uuid) if self.by_key else None,  # type: ignore[arg-type]
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +95,14 @@ class Viewer:
 
     def has(self, permission: Permission) -> bool:
         return not self.is_portal and (self.is_admin or permission in self.granted)
+
+    @property
+    def shape(self) -> ViewerShape:
+        return ViewerShape(self.role, self.granted, self.api_key_id is not None, self.is_portal)
+
+    def sql_parameters(self) -> dict[str, Any]:
+        """The values of the stand-in's parameters (`ViewerShape.stand_in`) for this caller."""
+        return {FIRM: self.firm_id, USER: self.user_id, API_KEY: self.api_key_id}
 
 
 def user_viewer(

@@ -5,7 +5,7 @@ Every loader runs its statement through `run`, which serialises use of the reque
 AsyncSession (DataLoader dispatches each batch as its own task, and a session refuses
 concurrent operations).
 
-A relation's batch statement is built once per kind of caller (`auth.viewer_parameters`) and
+A relation's batch statement is built once per kind of caller (`auth.viewer`) and
 list limits, its caller's ids and its parents' ids given as parameters (`batch_statement`):
 building a statement and its cache key anew cost as much CPU as running it (a mutation's
 payload, in a diagnosis alone against PostgreSQL: 478 µs a statement built each time, 258
@@ -20,13 +20,6 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 
-from clientgraph.auth.viewer import Viewer
-from clientgraph.auth.viewer_parameters import (
-    ViewerShape,
-    parameter_viewer,
-    viewer_parameters,
-    viewer_shape,
-)
 from clientgraph.db.queries import to_row
 from clientgraph.db.relation import Related, Relation, Shape
 from clientgraph.list_limits import ListLimits
@@ -42,6 +35,27 @@ KEYS = "cg_keys"
 """The parameter of a batch statement that holds its parents' ids."""
 BATCH_STATEMENTS_KEPT = 512
 """Batch statements kept per worker, one per relation, kind of caller and list limits."""
+
+
+class CallerShape(Protocol):
+    """What of a caller decides a statement's SQL (`auth.viewer.ViewerShape`): hashable."""
+
+    portal: bool
+
+    def stand_in(self) -> Any:
+        """A caller of this shape whose ids are SQL parameters."""
+        ...
+
+
+class Caller(Protocol):
+    """Whom the loaders read for (`auth.viewer.Viewer`), as the relations take it."""
+
+    @property
+    def shape(self) -> CallerShape: ...
+
+    def sql_parameters(self) -> Mapping[str, Any]:
+        """The values of the shape's stand-in's parameters for this caller."""
+        ...
 
 
 class Runner(Protocol):
@@ -86,28 +100,28 @@ def relation_statement(related: Related, shape: Shape) -> Select[Any]:
 
 @functools.lru_cache(maxsize=BATCH_STATEMENTS_KEPT)
 def _shared_statement(
-    relation: Relation, shape: ViewerShape, lists: ListLimits
+    relation: Relation, shape: CallerShape, lists: ListLimits
 ) -> tuple[Select[Any], int | None]:
-    related = relation.rows_alone(parameter_viewer(shape), lists)
+    related = relation.rows_alone(shape.stand_in(), lists)
     return relation_statement(related, relation.shape), related.limit
 
 
 def batch_statement(
-    relation: Relation, viewer: Viewer, lists: ListLimits
-) -> tuple[Select[Any], dict[str, Any], int | None]:
+    relation: Relation, viewer: Caller, lists: ListLimits
+) -> tuple[Select[Any], Mapping[str, Any], int | None]:
     """`relation`'s batch statement for `viewer`, the values of its caller's parameters (KEYS
     still to add) and the most rows a parent shows. Shared by every caller of the same kind; a
     portal contact's own."""
-    shape = viewer_shape(viewer)
+    shape = viewer.shape
     if shape.portal:
         related = relation.rows_alone(viewer, lists)
         return relation_statement(related, relation.shape), {}, related.limit
     statement, limit = _shared_statement(relation, shape, lists)
-    return statement, viewer_parameters(viewer), limit
+    return statement, viewer.sql_parameters(), limit
 
 
 def relation_loader(
-    run: Runner, relation: Relation, viewer: Viewer, lists: ListLimits
+    run: Runner, relation: Relation, viewer: Caller, lists: ListLimits
 ) -> DataLoader[Any, Any]:
     """The loader of one declared relation for one caller: each parent key to its list, or
     (for a unique relation) to its one value or None."""
@@ -131,7 +145,7 @@ def on_session(session: AsyncSession) -> Runner:
 
 
 async def load_relation(
-    run: Runner, relation: Relation, viewer: Viewer, lists: ListLimits, keys: list[Any]
+    run: Runner, relation: Relation, viewer: Caller, lists: ListLimits, keys: list[Any]
 ) -> list[Any]:
     """What `relation_loader` loads for `keys`, read at once through `run` (a mutation's own
     transaction, say)."""

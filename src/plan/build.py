@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from clientgraph.auth.viewer import Viewer
-from clientgraph.auth.viewer_parameters import parameter_viewer, viewer_shape
 from clientgraph.db.orders import Order
 from clientgraph.list_limits import ListLimits
 from clientgraph.plan.errors import Decline, Unplanned
@@ -157,7 +156,7 @@ class Build:
         self.fragments = fragments
         self.variables = variables
         self.selections = Selections(schema, fragments, variables.coerced)
-        self.viewer = parameter_viewer(viewer_shape(viewer))
+        self.viewer = viewer.shape.stand_in()
         self.binders: list[Binder] = []
         self.fields_built = 0
         """Response keys collected so far, in every object: what a plan's size goes by."""

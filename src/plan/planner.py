@@ -18,7 +18,6 @@ from typing import Any
 import orjson
 from clientgraph import metrics
 from clientgraph.auth.viewer import Viewer
-from clientgraph.auth.viewer_parameters import viewer_parameters, viewer_shape
 from clientgraph.caches import BoundedLru
 from clientgraph.db.driver_statement import DriverStatement
 from clientgraph.db.engine import DatabaseUnavailable, connection_lost
@@ -199,7 +198,7 @@ class Planner:
             )
             self.plans.put(key, plan, size + len(text) + _key_bytes(key))
             if isinstance(plan, Plan) and plan.driver is None:
-                given = viewer_parameters(caller.viewer)
+                given = caller.viewer.sql_parameters()
                 for dialect in dialects:
                     self.compiled.compile_ahead(plan.statement, dialect, given)
                 made += 1
@@ -261,7 +260,7 @@ class Planner:
         if plan is UNPLANNED:
             return None
         assert isinstance(plan, Plan)
-        parameters = viewer_parameters(context.viewer)
+        parameters = context.viewer.sql_parameters()
         try:
             for binder in plan.binders:
                 parameters.update(binder(coerced))
@@ -370,7 +369,7 @@ structural variables."""
 
 @dataclass(frozen=True, slots=True)
 class Caller:
-    """Whom a plan is built for: the caller (of whom only the shape counts, `viewer_shape`),
+    """Whom a plan is built for: the caller (of whom only the shape counts, `Viewer.shape`),
     the request's limits and the database's dialect."""
 
     viewer: Viewer
@@ -390,7 +389,7 @@ def _plan_key(
     return (
         prepared.digest,
         operation.name.value if operation.name is not None else None,
-        viewer_shape(caller.viewer),
+        caller.viewer.shape,
         caller.dialect,
         _structural_variables(operation, prepared.bindable, variables),
     )

@@ -25,7 +25,6 @@ from typing import Any
 
 from clientgraph.auth.caller_shapes import caller_shapes
 from clientgraph.auth.viewer import Viewer
-from clientgraph.auth.viewer_parameters import viewer_shape
 from clientgraph.db.engine import Database
 from clientgraph.db.readiness import Readiness
 from clientgraph.db.replica import Replica
@@ -140,5 +139,5 @@ def _distinct(viewers: list[Viewer]) -> list[Viewer]:
     """One caller per plan shape, in order."""
     kept: dict[tuple[Any, ...], Viewer] = {}
     for viewer in viewers:
-        kept.setdefault(viewer_shape(viewer), viewer)
+        kept.setdefault(viewer.shape, viewer)
     return list(kept.values())
