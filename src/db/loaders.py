@@ -132,14 +132,26 @@ def relation_loader(
     return DataLoader(load_fn=load)
 
 
+async def columns_on(
+    session: AsyncSession, statement: Select[Any], parameters: Mapping[str, Any] | None = None
+) -> Sequence[Row[Any]]:
+    """The rows of `statement`, which selects columns (no mapped entity), on the connection of
+    `session`'s transaction. Past the session's own execution (its ORM compile state and
+    events, its autoflush, which a statement of columns read after the work's flush does not
+    need): 165 µs of CPU a statement instead of 240 to 300 (a diagnosis alone against
+    PostgreSQL, a mutation's payload read)."""
+    connection = await session.connection()
+    return (await connection.execute(statement, parameters)).all()
+
+
 def on_session(session: AsyncSession) -> Runner:
-    """A runner of statements on `session` as it stands (a write's own transaction, say): no
-    retry, no new transaction."""
+    """A runner of statements of columns on `session` as it stands (a write's own
+    transaction, after its flush, say): no retry, no new transaction."""
 
     async def run(
         statement: Select[Any], parameters: Mapping[str, Any] | None = None
     ) -> Sequence[Row[Any]]:
-        return (await session.execute(statement, parameters)).all()
+        return await columns_on(session, statement, parameters)
 
     return run
 

@@ -14,7 +14,14 @@ from clientgraph import metrics
 from clientgraph.auth.viewer import Viewer
 from clientgraph.db import tenancy
 from clientgraph.db.engine import CommitOutcomeUnknown, Database, DatabaseUnavailable
-from clientgraph.db.loaders import DataLoader, Loaders, keyed_loader, load_relation, on_session
+from clientgraph.db.loaders import (
+    DataLoader,
+    Loaders,
+    columns_on,
+    keyed_loader,
+    load_relation,
+    on_session,
+)
 from clientgraph.db.relation import Relation
 from clientgraph.db.replica import Replica
 from clientgraph.list_limits import ListLimits
@@ -193,8 +200,10 @@ class Context:
     async def rows(
         self, statement: Select[Any], parameters: Mapping[str, Any] | None = None
     ) -> Sequence[Row[Any]]:
+        """The rows of `statement`, which selects columns, on the read session."""
+
         async def run(session: AsyncSession) -> Sequence[Row[Any]]:
-            return (await session.execute(statement, parameters)).all()
+            return await columns_on(session, statement, parameters)
 
         return await self.read(run)
 
