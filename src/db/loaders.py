@@ -83,7 +83,7 @@ def relation_statement(related: Related, shape: Shape) -> Select[Any]:
     KEYS gives, each parent's rows in the relation's order; with `cut_in_sql`, at most `limit`
     of each in SQL (else the loader cuts each list as it groups them)."""
     columns = list(shape.columns(related.entity))
-    statement = related.for_keys_given(KEYS).add_columns(related.key, *columns)
+    statement = related.for_keys(KEYS).add_columns(related.key, *columns)
     if not (related.cut_in_sql and related.limit is not None):
         return statement.order_by(*related.order.clauses())
     rank = (
@@ -98,25 +98,35 @@ def relation_statement(related: Related, shape: Shape) -> Select[Any]:
     )
 
 
+def count_statement(related: Related) -> Select[Any]:
+    """The parent key and how many rows (uncut) each parent has of those whose ids parameter
+    KEYS gives."""
+    return related.for_keys(KEYS).add_columns(related.key, func.count()).group_by(related.key)
+
+
+def _statement_of(related: Related, relation: Relation, counts: bool) -> Select[Any]:
+    return count_statement(related) if counts else relation_statement(related, relation.shape)
+
+
 @functools.lru_cache(maxsize=BATCH_STATEMENTS_KEPT)
 def _shared_statement(
-    relation: Relation, shape: CallerShape, lists: ListLimits
+    relation: Relation, shape: CallerShape, lists: ListLimits, counts: bool
 ) -> tuple[Select[Any], int | None]:
     related = relation.rows_alone(shape.stand_in(), lists)
-    return relation_statement(related, relation.shape), related.limit
+    return _statement_of(related, relation, counts), related.limit
 
 
 def batch_statement(
-    relation: Relation, viewer: Caller, lists: ListLimits
+    relation: Relation, viewer: Caller, lists: ListLimits, *, counts: bool = False
 ) -> tuple[Select[Any], Mapping[str, Any], int | None]:
-    """`relation`'s batch statement for `viewer`, the values of its caller's parameters (KEYS
-    still to add) and the most rows a parent shows. Shared by every caller of the same kind; a
-    portal contact's own."""
+    """`relation`'s batch statement for `viewer` (of its rows, or with `counts` of how many
+    each parent has), the values of its caller's parameters (KEYS still to add) and the most
+    rows a parent shows. Shared by every caller of the same kind; a portal contact's own."""
     shape = viewer.shape
     if shape.portal:
         related = relation.rows_alone(viewer, lists)
-        return relation_statement(related, relation.shape), {}, related.limit
-    statement, limit = _shared_statement(relation, shape, lists)
+        return _statement_of(related, relation, counts), {}, related.limit
+    statement, limit = _shared_statement(relation, shape, lists, counts)
     return statement, viewer.sql_parameters(), limit
 
 
@@ -187,7 +197,7 @@ class Loaders:
     def __init__(
         self,
         run: Runner,
-        viewer: Any,
+        viewer: Caller,
         lists: ListLimits,
     ) -> None:
         self.run = run
@@ -200,13 +210,13 @@ class Loaders:
         """The request's loader of how many rows `relation` has for each parent (uncut)."""
         loader = self.counts.get(relation)
         if loader is None:
-            related = relation.rows_alone(self.viewer, self.lists)
+            statement, parameters, _ = batch_statement(
+                relation, self.viewer, self.lists, counts=True
+            )
 
             async def load(keys: list[Any]) -> list[int]:
-                statement = (
-                    related.for_keys(keys).add_columns(related.key, func.count())
-                ).group_by(related.key)
-                found = {row[0]: int(row[1]) for row in await self.run(statement)}
+                rows = await self.run(statement, {**parameters, KEYS: list(keys)})
+                found = {row[0]: int(row[1]) for row in rows}
                 return [found.get(key, 0) for key in keys]
 
             loader = DataLoader(load_fn=load)

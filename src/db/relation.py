@@ -14,11 +14,11 @@ handlers read.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from clientgraph.db.one_of import one_of, one_of_parameter
+from clientgraph.db.one_of import one_of_parameter
 from clientgraph.db.orders import Order
 from clientgraph.db.queries import row_columns, select_rows
 from clientgraph.list_limits import ListLimits
@@ -45,11 +45,7 @@ class Related:
         """The rows of one parent, whose id is `parent_key` (a column of an enclosing query)."""
         return self.statement.where(self.key == parent_key)
 
-    def for_keys(self, keys: Iterable[Any]) -> Select[Any]:
-        """The rows of a batch of parents, whose ids are `keys`."""
-        return self.statement.where(one_of(self.key, keys))
-
-    def for_keys_given(self, name: str) -> Select[Any]:
+    def for_keys(self, name: str) -> Select[Any]:
         """The rows of a batch of parents, whose ids parameter `name` gives at execution."""
         return self.statement.where(one_of_parameter(self.key, name))
 
