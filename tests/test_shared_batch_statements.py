@@ -4,6 +4,7 @@ two callers of the same rights, and each still reads only what they may see."""
 
 from __future__ import annotations
 
+import inspect
 import uuid
 from collections.abc import AsyncIterator
 
@@ -11,7 +12,9 @@ import pytest
 from clientgraph.auth.viewer import Viewer, portal_viewer, user_viewer
 from clientgraph.db.engine import Database
 from clientgraph.db.loaders import batch_statement
+from clientgraph.db.relation import Relation
 from clientgraph.list_limits import ListLimits
+from clientgraph.resolvers import read_model
 from clientgraph.resolvers.enums import Permission
 from clientgraph.resolvers.read_model import CONTACT_LINKS
 
@@ -107,3 +110,19 @@ def test_a_portal_contacts_statement_is_its_own() -> None:
 
     assert batch_statement(CONTACT_LINKS, contact, ListLimits())[0] is not statement
     assert parameters == {}
+
+
+def test_every_declared_relation_has_a_name_of_its_own() -> None:
+    """Batch statements are kept by relation, and a relation is known by its name: two
+    relations of one name would share one statement."""
+    declared = {
+        id(value): value
+        for module in vars(read_model).values()
+        if inspect.ismodule(module)
+        for value in vars(module).values()
+        if isinstance(value, Relation)
+    }
+    names = [relation.name for relation in declared.values()]
+
+    assert len(names) > 10
+    assert len(set(names)) == len(names), sorted(names)

@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from clientgraph.db.live import NOTIFIED, notified_at_close
+from clientgraph.db.live import NOTIFIED, PAYLOADS, notified_at_close
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -42,8 +42,14 @@ class Question:
 
 def ask_at_close(session: AsyncSession, question: Question, parameters: Mapping[str, Any]) -> None:
     """Send `question`, its parameters given `parameters`, in `session`'s closing statement
-    (`close`), and hand it its answer."""
-    session.info.setdefault(_QUESTIONS, []).append((question, parameters))
+    (`close`), and hand it its answer. The statement's parameters are one name space, so a
+    question is asked once a transaction, and its parameters are named apart from the other
+    questions' and the NOTIFY's (else one value would answer for two)."""
+    asking: list[tuple[Question, Mapping[str, Any]]] = session.info.setdefault(_QUESTIONS, [])
+    taken = {PAYLOADS}.union(*(given.keys() for _, given in asking))
+    if any(asked is question for asked, _ in asking) or not taken.isdisjoint(parameters):
+        raise ValueError("a closing question asked twice, or a parameter named as another's")
+    asking.append((question, parameters))
 
 
 @functools.lru_cache(maxsize=STATEMENTS_KEPT)

@@ -37,17 +37,19 @@ QUEUE_SIZE = 1000
 APPLICATION_NAME = "clientgraph-live"
 """The listening connection's name in `pg_stat_activity`."""
 
+PAYLOADS = "payloads"
+"""The parameter of the NOTIFY statements' payloads."""
 _NOTIFY = text(
     f"SELECT pg_notify('{CHANNEL}', payload) FROM unnest(:payloads) AS payload"
-).bindparams(bindparam("payloads", type_=ARRAY(Text)))
+).bindparams(bindparam(PAYLOADS, type_=ARRAY(Text)))
 NOTIFIED: ColumnElement[int] = select(
     func.count(
         func.pg_notify(
-            CHANNEL, func.unnest(bindparam("payloads", type_=ARRAY(Text))).column_valued("payload")
+            CHANNEL, func.unnest(bindparam(PAYLOADS, type_=ARRAY(Text))).column_valued("payload")
         )
     )
 ).scalar_subquery()
-"""On PostgreSQL, a column that sends the NOTIFY of each of parameter `payloads` (the count)."""
+"""On PostgreSQL, a column that sends the NOTIFY of each of parameter PAYLOADS (the count)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +99,7 @@ def _pending(session: Session) -> list[LiveEvent]:
 
 
 def _notify_payloads(events: Iterable[LiveEvent]) -> dict[str, list[str]]:
-    return {"payloads": sorted({pending.to_json() for pending in events})}
+    return {PAYLOADS: sorted({pending.to_json() for pending in events})}
 
 
 def notified_at_close(session: AsyncSession) -> dict[str, list[str]] | None:
