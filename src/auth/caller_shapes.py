@@ -1,7 +1,7 @@
 """The kinds of caller a server can meet, across every firm: one synthetic `Viewer` per
 distinct (role, rights, user or key) of the live users and API keys, with no real id. What a
-plan depends on of its caller is exactly that (`Viewer.shape`), so a
-plan made for one of these serves every real caller of its kind (web/plans_ahead.py)."""
+plan depends on of its caller is exactly that (`Viewer.shape`), so a plan made for one of
+these serves every real caller of its kind (web/plans_ahead.py)."""
 
 from __future__ import annotations
 

@@ -8,8 +8,8 @@ concurrent operations).
 A relation's batch statement is built once per kind of caller (`auth.viewer`) and
 list limits, its caller's ids and its parents' ids given as parameters (`batch_statement`):
 building a statement and its cache key anew cost as much CPU as running it (a mutation's
-payload, in a diagnosis alone against PostgreSQL: 478 µs a statement built each time, 258
-built once).
+payload read by a script alone against PostgreSQL, a diagnosis, not over HTTP, the machine
+otherwise idle: 478 µs of CPU a statement built each time, 258 built once).
 """
 
 from __future__ import annotations
@@ -106,16 +106,19 @@ def count_statement(related: Related) -> Select[Any]:
     return related.for_keys(KEYS).add_columns(related.key, func.count()).group_by(related.key)
 
 
-def _statement_of(related: Related, relation: Relation, counts: bool) -> Select[Any]:
-    return count_statement(related) if counts else relation_statement(related, relation.shape)
+def _built(
+    relation: Relation, viewer: Any, lists: ListLimits, counts: bool
+) -> tuple[Select[Any], int | None]:
+    related = relation.rows_alone(viewer, lists)
+    statement = count_statement(related) if counts else relation_statement(related, relation.shape)
+    return statement, related.limit
 
 
 @functools.lru_cache(maxsize=BATCH_STATEMENTS_KEPT)
 def _shared_statement(
     relation: Relation, shape: CallerShape, lists: ListLimits, counts: bool
 ) -> tuple[Select[Any], int | None]:
-    related = relation.rows_alone(shape.stand_in(), lists)
-    return _statement_of(related, relation, counts), related.limit
+    return _built(relation, shape.stand_in(), lists, counts)
 
 
 def batch_statement(
@@ -126,10 +129,25 @@ def batch_statement(
     rows a parent shows. Shared by every caller of the same kind; a portal contact's own."""
     shape = viewer.shape
     if shape.portal:
-        related = relation.rows_alone(viewer, lists)
-        return _statement_of(related, relation, counts), {}, related.limit
+        statement, limit = _built(relation, viewer, lists, counts)
+        return statement, {}, limit
     statement, limit = _shared_statement(relation, shape, lists, counts)
     return statement, viewer.sql_parameters(), limit
+
+
+async def _batch(
+    run: Runner,
+    relation: Relation,
+    viewer: Caller,
+    lists: ListLimits,
+    keys: list[Any],
+    *,
+    counts: bool = False,
+) -> tuple[Sequence[Row[Any]], int | None]:
+    """The rows of `relation`'s batch statement for `keys` (`batch_statement`), and the most
+    rows a parent shows."""
+    statement, parameters, limit = batch_statement(relation, viewer, lists, counts=counts)
+    return await run(statement, {**parameters, KEYS: list(keys)}), limit
 
 
 def relation_loader(
@@ -150,8 +168,8 @@ async def columns_on(
     """The rows of `statement`, which selects columns (no mapped entity), on the connection of
     `session`'s transaction. Past the session's own execution (its ORM compile state and
     events, its autoflush, which a statement of columns read after the work's flush does not
-    need): 165 µs of CPU a statement instead of 240 to 300 (a diagnosis alone against
-    PostgreSQL, a mutation's payload read)."""
+    need): 165 µs of CPU a statement instead of 240 to 300 (a mutation's payload read by a
+    script alone against PostgreSQL, a diagnosis, not over HTTP, the CI's tests beside it)."""
     connection = await session.connection()
     return (await connection.execute(statement, parameters)).all()
 
@@ -173,11 +191,11 @@ async def load_relation(
 ) -> list[Any]:
     """What `relation_loader` loads for `keys`, read at once through `run` (a mutation's own
     transaction, say)."""
-    statement, parameters, most = batch_statement(relation, viewer, lists)
+    rows, most = await _batch(run, relation, viewer, lists, keys)
     shape = relation.shape
     limit = 1 if relation.unique else most
     groups: dict[Any, list[Any]] = defaultdict(list)
-    for row in await run(statement, {**parameters, KEYS: list(keys)}):
+    for row in rows:
         group = groups[row[0]]
         if limit is None or len(group) < limit:
             group.append(shape.make(row[1:]))
@@ -212,12 +230,11 @@ class Loaders:
         """The request's loader of how many rows `relation` has for each parent (uncut)."""
         loader = self.counts.get(relation)
         if loader is None:
-            statement, parameters, _ = batch_statement(
-                relation, self.viewer, self.lists, counts=True
-            )
 
             async def load(keys: list[Any]) -> list[int]:
-                rows = await self.run(statement, {**parameters, KEYS: list(keys)})
+                rows, _ = await _batch(
+                    self.run, relation, self.viewer, self.lists, keys, counts=True
+                )
                 found = {row[0]: int(row[1]) for row in rows}
                 return [found.get(key, 0) for key in keys]
 

@@ -27,7 +27,7 @@ from clientgraph.list_limits import ListLimits
 from clientgraph.outbox.queue import enqueue
 from clientgraph.outbox.webhook import WEBHOOK_KIND
 from clientgraph.resolvers.read_model import ACCOUNTS, CONTACT_EMAILS, CONTACTS, OWNERS, TAGS
-from sqlalchemy import Select, Uuid, bindparam, select
+from sqlalchemy import BindParameter, Select, Uuid, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 EVENT_TYPES = (
@@ -105,17 +105,15 @@ async def _enqueue_if_any_webhook(session: AsyncSession, any_webhook: bool) -> N
         session.info.pop(_RECORDED, None)
 
 
+def _webhooks_of(firm_id: uuid.UUID | BindParameter[uuid.UUID]) -> Select[tuple[models.Webhook]]:
+    return select(models.Webhook).where(models.Webhook.firm_id == firm_id)
+
+
 _ANY_WEBHOOK = Question(
-    select(models.Webhook.id)
-    .where(models.Webhook.firm_id == bindparam("webhook_firm_id", type_=Uuid))
-    .exists(),
+    _webhooks_of(bindparam("webhook_firm_id", type_=Uuid)).exists(),
     _enqueue_if_any_webhook,
 )
 """Whether the firm of parameter `webhook_firm_id` has any webhook."""
-
-
-def _webhooks_of(firm_id: uuid.UUID) -> Select[tuple[models.Webhook]]:
-    return select(models.Webhook).where(models.Webhook.firm_id == firm_id)
 
 
 async def enqueue_recorded(session: AsyncSession) -> None:
